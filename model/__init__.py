@@ -1,0 +1,1 @@
+"""The journal: schema, identity, operations, clocks, merge and queries."""

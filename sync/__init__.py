@@ -1,0 +1,1 @@
+"""Pairing, handshake, wire format, encryption, transports and the relay."""
