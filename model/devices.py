@@ -1,0 +1,98 @@
+"""Paired devices: trusting a partner's device, revoking a lost one, and safety numbers.
+
+The devices table is synced, and it is also the trust list: an operation is accepted only if
+its author is a device recorded there (and not revoked). A device record can only be written
+by an already-trusted device, so trust starts from the pairing exchange, where the two
+devices learn each other's keys over a channel the spoken code authenticated.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .errors import NotFoundError, ValidationError
+from .identity import device_id_for
+
+if TYPE_CHECKING:
+    from .journal import Journal
+
+__all__ = [
+    "PeerDevice", "trust_device", "revoke_device", "devices", "safety_number",
+    "set_partnership_key", "my_device_info",
+]
+
+
+@dataclass(frozen=True)
+class PeerDevice:
+    """What pairing tells one device about the other."""
+
+    device_id: str
+    sign_pk: bytes
+    box_pk: bytes
+    person: str
+    person_name: str
+    device_name: str
+
+
+def my_device_info(j: Journal) -> PeerDevice:
+    return PeerDevice(j.device_id, j.keys.sign_public, j.keys.box_public, j.me,
+                      j.person_name(j.me), str((j.get("devices", j.device_id) or {}).get("name") or ""))
+
+
+def trust_device(j: Journal, peer: PeerDevice) -> None:
+    """Record a device learnt through pairing, vouched for by this device's signature."""
+    if device_id_for(peer.sign_pk) != peer.device_id:
+        raise ValidationError("the paired device's id does not match its key")
+    if len(peer.box_pk) != 32:
+        raise ValidationError("the paired device's key-agreement key is malformed")
+    known = j.get("devices", peer.device_id, include_deleted=True)
+    if known and known.get("sign_pk") and bytes(known["sign_pk"]) != peer.sign_pk:
+        raise ValidationError("a different key is already recorded for this device")
+    j.put("devices", peer.device_id, person=peer.person, name=peer.device_name[:60] or "device",
+          sign_pk=peer.sign_pk, box_pk=peer.box_pk, added_at=j.now_iso(), revoked_at=None)
+    if j.get("people", peer.person) is None and peer.person_name:
+        j.put("people", peer.person, name=peer.person_name[:80])
+
+
+def revoke_device(j: Journal, device: str) -> None:
+    """Stop trusting a lost device: its future operations are refused everywhere."""
+    if device == j.device_id:
+        raise ValidationError("this is the device you are using: revoke it from another device")
+    if j.get("devices", device) is None:
+        raise NotFoundError(f"no device with id {device}")
+    j.put("devices", device, revoked_at=j.now_iso())
+
+
+def devices(j: Journal) -> list[dict[str, Any]]:
+    out = []
+    for d in j.rows("devices", order="added_at"):
+        item = {k: v for k, v in d.items() if not isinstance(v, bytes)}
+        item["owner"] = j.person_name(d.get("person"))
+        item["this_device"] = d["id"] == j.device_id
+        item["safety_number"] = (
+            safety_number(j.keys.sign_public, bytes(d["sign_pk"])) if d.get("sign_pk") else ""
+        )
+        out.append(item)
+    return out
+
+
+def safety_number(a: bytes, b: bytes) -> str:
+    """A short number both screens show after pairing; the same whichever side computes it."""
+    first, second = sorted((a, b))
+    digest = hashlib.blake2b(first + second, digest_size=16, person=b"comentor-safety").digest()
+    number = int.from_bytes(digest, "big") % 10**12
+    text = f"{number:012d}"
+    return " ".join(text[i:i + 4] for i in range(0, 12, 4))
+
+
+def set_partnership_key(j: Journal, key: bytes) -> None:
+    """Store the partnership secret received while pairing (local only, never synced)."""
+    if len(key) != 32:
+        raise ValidationError("the partnership key must be 32 bytes")
+    with j.transaction():
+        j.conn.execute(
+            "INSERT INTO local_secrets (name, value) VALUES ('partnership', ?) "
+            "ON CONFLICT(name) DO UPDATE SET value = excluded.value", (key,),
+        )

@@ -1,0 +1,71 @@
+"""The journal's one error hierarchy.
+
+Every error the model raises on purpose is a :class:`JournalError` whose message is one line
+a user can act on. The command line prints it to stderr and exits non-zero; the app shows it
+as a notification. Nothing else should escape the model for bad input.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "JournalError",
+    "NotAJournalError",
+    "JournalMissingError",
+    "JournalLockedError",
+    "JournalExistsError",
+    "PassphraseError",
+    "ValidationError",
+    "NotFoundError",
+    "InvalidOperationError",
+    "UntrustedOperationError",
+    "MassDeletionError",
+    "DemoJournalError",
+]
+
+
+class JournalError(Exception):
+    """Base class of every error the journal raises on purpose."""
+
+
+class JournalMissingError(JournalError):
+    """The journal file does not exist (run `comentor init` first)."""
+
+
+class NotAJournalError(JournalError):
+    """The file exists but is not a comentor journal (or is damaged)."""
+
+
+class JournalLockedError(JournalError):
+    """Another process holds the journal's write lock for too long."""
+
+
+class JournalExistsError(JournalError):
+    """`init` was asked to create a journal where one already exists."""
+
+
+class PassphraseError(JournalError):
+    """The device key is sealed and the passphrase is missing or wrong."""
+
+
+class ValidationError(JournalError):
+    """A value given by the user does not fit the field it is meant for."""
+
+
+class NotFoundError(JournalError):
+    """No item with the given id (or id prefix) exists."""
+
+
+class InvalidOperationError(JournalError):
+    """An operation from a peer or file is malformed: wrong shape, table, field or type."""
+
+
+class UntrustedOperationError(JournalError):
+    """An operation is not signed by a paired device, or its signature does not verify."""
+
+
+class MassDeletionError(JournalError):
+    """A received batch would delete much of the journal; it needs an explicit yes."""
+
+
+class DemoJournalError(JournalError):
+    """A demo journal never syncs, advertises or contacts a relay."""

@@ -1,0 +1,115 @@
+"""A device's identity: its signing and key-agreement key pairs.
+
+Each device has an Ed25519 key that signs every operation it authors, and an X25519 key it
+uses as its Noise static key. The device id is derived from the signing public key, so an
+operation's author field can always be checked against the key that signed it. Secret keys
+live only in the local part of the journal, optionally sealed with a passphrase (Argon2id).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from dataclasses import dataclass
+
+import nacl.exceptions
+import nacl.pwhash
+import nacl.secret
+import nacl.utils
+from nacl.public import PrivateKey
+from nacl.signing import SigningKey, VerifyKey
+
+from .errors import PassphraseError
+
+__all__ = [
+    "DeviceKeys",
+    "SealedKeys",
+    "device_id_for",
+    "seal",
+    "unseal",
+    "verify_signature",
+]
+
+DEVICE_ID_BYTES = 10
+
+
+def device_id_for(sign_public: bytes) -> str:
+    """Derive the short, stable device id (16 base32 characters) from a signing key."""
+    digest = hashlib.blake2b(sign_public, digest_size=DEVICE_ID_BYTES, person=b"comentor-dev").digest()
+    return base64.b32encode(digest).decode("ascii").lower()
+
+
+def verify_signature(sign_public: bytes, message: bytes, signature: bytes) -> bool:
+    """Check an Ed25519 signature; False for any malformed key or signature."""
+    try:
+        VerifyKey(sign_public).verify(message, signature)
+    except (nacl.exceptions.BadSignatureError, nacl.exceptions.ValueError, TypeError, ValueError):
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class DeviceKeys:
+    """The unlocked secret keys of this device."""
+
+    sign_secret: bytes  # 32-byte Ed25519 seed
+    box_secret: bytes  # 32-byte X25519 private key
+
+    @classmethod
+    def generate(cls, seed: bytes | None = None) -> DeviceKeys:
+        """Make fresh keys; a 32-byte seed makes them deterministic (demo journals only)."""
+        if seed is None:
+            return cls(bytes(SigningKey.generate()), bytes(PrivateKey.generate()))
+        sign = hashlib.blake2b(seed, digest_size=32, person=b"comentor-sign").digest()
+        box = hashlib.blake2b(seed, digest_size=32, person=b"comentor-box").digest()
+        return cls(sign, box)
+
+    @property
+    def sign_public(self) -> bytes:
+        return bytes(SigningKey(self.sign_secret).verify_key)
+
+    @property
+    def box_public(self) -> bytes:
+        return bytes(PrivateKey(self.box_secret).public_key)
+
+    @property
+    def device_id(self) -> str:
+        return device_id_for(self.sign_public)
+
+    def sign(self, message: bytes) -> bytes:
+        """Return the 64-byte detached Ed25519 signature of a message."""
+        return SigningKey(self.sign_secret).sign(message).signature
+
+
+@dataclass(frozen=True)
+class SealedKeys:
+    """Secret keys encrypted under a passphrase-derived key (Argon2id + XSalsa20-Poly1305)."""
+
+    salt: bytes
+    opslimit: int
+    memlimit: int
+    box: bytes
+
+
+def seal(keys: DeviceKeys, passphrase: str, *, fast: bool = False) -> SealedKeys:
+    """Seal the keys with a passphrase; `fast` lowers Argon2id's cost (tests only)."""
+    salt = nacl.utils.random(nacl.pwhash.argon2id.SALTBYTES)
+    if fast:
+        ops, mem = nacl.pwhash.argon2id.OPSLIMIT_MIN, nacl.pwhash.argon2id.MEMLIMIT_MIN
+    else:
+        ops, mem = nacl.pwhash.argon2id.OPSLIMIT_MODERATE, nacl.pwhash.argon2id.MEMLIMIT_INTERACTIVE
+    key = nacl.pwhash.argon2id.kdf(32, passphrase.encode("utf-8"), salt, opslimit=ops, memlimit=mem)
+    box = nacl.secret.SecretBox(key).encrypt(keys.sign_secret + keys.box_secret)
+    return SealedKeys(salt, ops, mem, bytes(box))
+
+
+def unseal(sealed: SealedKeys, passphrase: str) -> DeviceKeys:
+    """Open sealed keys, or raise PassphraseError for a wrong passphrase."""
+    key = nacl.pwhash.argon2id.kdf(
+        32, passphrase.encode("utf-8"), sealed.salt, opslimit=sealed.opslimit, memlimit=sealed.memlimit
+    )
+    try:
+        plain = nacl.secret.SecretBox(key).decrypt(sealed.box)
+    except nacl.exceptions.CryptoError:
+        raise PassphraseError("wrong passphrase for this device's key") from None
+    return DeviceKeys(plain[:32], plain[32:64])

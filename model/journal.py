@@ -1,0 +1,451 @@
+"""The journal: one SQLite file per device, and the one write path into it.
+
+Every edit becomes one signed operation, appended to `ops` and applied to the projection in
+the same transaction. The journal runs in WAL mode with synchronous=FULL, so a crash at any
+point leaves either the whole transaction or none of it. A connection is used only on the
+thread that opened it; open another Journal for another thread.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlite_utils import Database
+
+from . import epoch
+from .clock import HybridClock
+from .errors import (
+    JournalError,
+    JournalExistsError,
+    JournalLockedError,
+    JournalMissingError,
+    NotAJournalError,
+    NotFoundError,
+    PassphraseError,
+    ValidationError,
+)
+from .identity import DeviceKeys, SealedKeys, seal, unseal
+from .local import LocalData
+from .migrations import migrate, pending
+from .ops import Operation, Value, new_row_id, stamp_of, validate_fields
+from .projection import project
+from .schema import TABLES, long_text_fields
+from .store import insert_op, max_seq
+
+__all__ = ["Journal", "FORMAT", "iso"]
+
+FORMAT = "comentor-journal-1"
+Clock = Callable[[], dt.datetime]
+
+
+def iso(moment: dt.datetime) -> str:
+    """A UTC ISO 8601 string with seconds, as every datetime field stores it."""
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _system_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _connect(path: Path, *, check_format: bool) -> sqlite3.Connection:
+    """Connect; for an existing file, check it is a journal before changing any setting."""
+    conn = sqlite3.connect(str(path), isolation_level=None, timeout=5.0)
+    try:
+        if check_format:
+            fmt = conn.execute("SELECT value FROM local_meta WHERE key = 'format'").fetchone()
+            if fmt is None or fmt[0] != FORMAT:
+                raise NotAJournalError(f"{path} is not a comentor journal")
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        if "locked" in str(exc) or "busy" in str(exc):
+            raise JournalLockedError(f"journal {path} is locked by another program") from None
+        if "no such table" in str(exc):
+            raise NotAJournalError(f"{path} is not a comentor journal") from None
+        raise NotAJournalError(f"{path} is not a comentor journal ({exc})") from None
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+class Journal(LocalData):
+    """An open journal. Create with :meth:`create`, open with :meth:`open`."""
+
+    def __init__(
+        self,
+        path: Path,
+        conn: sqlite3.Connection,
+        keys: DeviceKeys,
+        *,
+        now: Clock | None = None,
+        rand: Callable[[int], bytes] = os.urandom,
+    ) -> None:
+        self.path = path
+        self.conn = conn
+        self.db = Database(conn, execute_plugins=False)
+        self.keys = keys
+        self.device_id = keys.device_id
+        self._now = now or _system_now
+        self._rand = rand
+        self._epoch_checked = False
+        last = conn.execute("SELECT max(hlc) FROM ops").fetchone()[0] or 0
+        self.clock = HybridClock(lambda: int(self._now().timestamp() * 1000), int(last))
+
+    # ------------------------------------------------------------------ opening
+    @classmethod
+    def create(
+        cls,
+        path: str | os.PathLike[str],
+        name: str,
+        *,
+        passphrase: str | None = None,
+        joining: bool = False,
+        key_seed: bytes | None = None,
+        now: Clock | None = None,
+        rand: Callable[[int], bytes] = os.urandom,
+        fast_kdf: bool = False,
+        device_name: str | None = None,
+    ) -> Journal:
+        """Make a new journal for a person and this device.
+
+        `joining` leaves out the partnership and cadence rows, which arrive from the partner.
+        """
+        path = Path(path)
+        name = name.strip()
+        if not name or len(name) > 80:
+            raise ValidationError("a name is needed (at most 80 characters)")
+        if path.exists() and path.stat().st_size > 0:
+            raise JournalExistsError(f"a journal already exists at {path}")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = _connect(path, check_format=False)
+        keys = DeviceKeys.generate(key_seed)
+        try:
+            migrate(Database(conn, execute_plugins=False))
+            journal = cls(path, conn, keys, now=now, rand=rand)
+            journal._init_meta(name, passphrase, joining, fast_kdf, device_name or _host_name())
+        except BaseException:
+            conn.close()
+            path.unlink(missing_ok=True)
+            raise
+        return journal
+
+    def _init_meta(
+        self, name: str, passphrase: str | None, joining: bool, fast_kdf: bool, device_name: str
+    ) -> None:
+        keys = self.keys
+        person = new_row_id(self._rand)
+        with self.transaction():
+            meta = {"format": FORMAT, "device_id": self.device_id, "epoch": 0, "person": person}
+            self.conn.executemany(
+                "INSERT INTO local_meta (key, value) VALUES (?, ?)", list(meta.items())
+            )
+            if passphrase:
+                s = seal(keys, passphrase, fast=fast_kdf)
+                self.conn.execute(
+                    "INSERT INTO local_keys (device_id, sealed, salt, opslimit, memlimit, box) "
+                    "VALUES (?, 1, ?, ?, ?, ?)",
+                    (self.device_id, s.salt, s.opslimit, s.memlimit, s.box),
+                )
+            else:
+                self.conn.execute(
+                    "INSERT INTO local_keys (device_id, sign_secret, box_secret) VALUES (?, ?, ?)",
+                    (self.device_id, keys.sign_secret, keys.box_secret),
+                )
+            if not joining:
+                self.conn.execute(
+                    "INSERT INTO local_secrets (name, value) VALUES ('partnership', ?)",
+                    (self._rand(32),),
+                )
+        stamp = self.now_iso()
+        self.put("people", person, name=name, joined_at=stamp)
+        self.put(
+            "devices", self.device_id, person=person, name=device_name[:60],
+            sign_pk=keys.sign_public, box_pk=keys.box_public, added_at=stamp,
+        )
+        if not joining:
+            self.put("partnership", "partnership", created_at=stamp)
+            self.put("schedule", "cadence", every_days=21, at="12:00", minutes=30,
+                     start=self.today().isoformat())
+
+    @classmethod
+    def open(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        passphrase: str | None = None,
+        keys: DeviceKeys | None = None,
+        now: Clock | None = None,
+        rand: Callable[[int], bytes] = os.urandom,
+    ) -> Journal:
+        """Open an existing journal, bringing its schema up to date."""
+        path = Path(path)
+        if not path.exists():
+            raise JournalMissingError(f"no journal at {path}: run `comentor init --name NAME` first")
+        if path.is_dir():
+            raise NotAJournalError(f"{path} is a folder, not a comentor journal")
+        conn = _connect(path, check_format=True)
+        try:
+            db = Database(conn, execute_plugins=False)
+            if pending(db):
+                migrate(db)
+            device_id = conn.execute(
+                "SELECT value FROM local_meta WHERE key = 'device_id'"
+            ).fetchone()[0]
+            if keys is None:
+                keys = _load_keys(conn, str(device_id), passphrase)
+            return cls(path, conn, keys, now=now, rand=rand)
+        except sqlite3.OperationalError as exc:
+            conn.close()
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise JournalLockedError(f"journal {path} is locked by another program") from None
+            raise NotAJournalError(f"{path} is not a comentor journal ({exc})") from None
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise NotAJournalError(f"{path} is not a comentor journal ({exc})") from None
+        except BaseException:
+            conn.close()
+            raise
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ basics
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction (BEGIN IMMEDIATE): all of it lands, or none of it."""
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise JournalLockedError(f"journal {self.path} is busy: {exc}; try again") from None
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        else:
+            try:
+                self.conn.execute("COMMIT")
+            except sqlite3.OperationalError as exc:
+                self.conn.execute("ROLLBACK")
+                raise JournalLockedError(f"could not save to {self.path}: {exc}") from None
+
+    def meta(self, key: str) -> Any:
+        row = self.conn.execute("SELECT value FROM local_meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else row[0]
+
+    def _set_meta(self, key: str, value: object) -> None:
+        self.conn.execute(
+            "INSERT INTO local_meta (key, value) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
+
+    @property
+    def me(self) -> str:
+        """The person id of this device's owner."""
+        return str(self.meta("person"))
+
+    @property
+    def replica(self) -> str:
+        """This device's current replica id: device id and epoch."""
+        return f"{self.device_id}.{int(self.meta('epoch') or 0)}"
+
+    @property
+    def is_demo(self) -> bool:
+        return bool(self.meta("demo"))
+
+    def now(self) -> dt.datetime:
+        return self._now()
+
+    def now_iso(self) -> str:
+        return iso(self._now())
+
+    def today(self) -> dt.date:
+        """Today in the local time zone of this machine."""
+        return self._now().astimezone().date()
+
+    def partnership_key(self) -> bytes | None:
+        """The secret both partners share; None until this device is paired or has invited."""
+        row = self.conn.execute("SELECT value FROM local_secrets WHERE name = 'partnership'").fetchone()
+        return None if row is None else bytes(row[0])
+
+    # ------------------------------------------------------------------ the write path
+    def put(self, table: str, row: str | None = None, /, **fields: Value) -> str:
+        """Set fields of a row (a new row when `row` is None); returns the row id."""
+        row = row or new_row_id(self._rand)
+        clean = validate_fields(table, row, fields)
+        self.write([(table, row, clean)])
+        return row
+
+    def delete(self, table: str, row: str) -> None:
+        """Delete a row: a tombstone that :meth:`undelete` can take back."""
+        self._require(table, row)
+        self.write([(table, row, {"deleted": True})])
+
+    def undelete(self, table: str, row: str) -> None:
+        self._require(table, row)
+        self.write([(table, row, {"deleted": False})])
+
+    def resolve_conflict(self, table: str, row: str, field: str, text: str) -> None:
+        """Replace a conflicted text by `text`, superseding every version shown."""
+        heads = [
+            str(s) for (s,) in self.conn.execute(
+                "SELECT stamp FROM text_heads WHERE tbl = ? AND row_id = ? AND field = ?",
+                (table, row, field),
+            )
+        ]
+        clean = validate_fields(table, row, {field: text})
+        self.write([(table, row, clean)], extra_bases={field: heads})
+
+    def write(
+        self,
+        changes: list[tuple[str, str, dict[str, Value]]],
+        extra_bases: dict[str, list[str]] | None = None,
+    ) -> list[Operation]:
+        """Turn validated changes into signed operations and apply them in one transaction."""
+        made = []
+        with self.transaction():
+            self._ensure_epoch()
+            replica = self.replica
+            seq = max_seq(self.conn, replica)
+            for table, row, fields in changes:
+                bases = self._bases_for(table, row, fields)
+                for name, stamps in (extra_bases or {}).items():
+                    bases[name] = sorted(set(bases.get(name, [])) | set(stamps))
+                seq += 1
+                op = Operation(replica, seq, self.clock.now(), table, row, fields, bases)
+                op = Operation(op.replica, op.seq, op.hlc, table, row, fields, bases,
+                               self.keys.sign(op.signed_bytes()))
+                insert_op(self.conn, op)
+                project(self.conn, op)
+                made.append(op)
+        return made
+
+    def _bases_for(self, table: str, row: str, fields: dict[str, Value]) -> dict[str, list[str]]:
+        """For each long text being set, the version this device currently shows."""
+        bases: dict[str, list[str]] = {}
+        for name in long_text_fields(table) & fields.keys():
+            cur = self.conn.execute(
+                "SELECT hlc, replica FROM field_clocks WHERE tbl = ? AND row_id = ? AND field = ?",
+                (table, row, name),
+            ).fetchone()
+            if cur is not None:
+                bases[name] = [stamp_of(int(cur[0]), str(cur[1]))]
+        return bases
+
+    def _ensure_epoch(self) -> None:
+        """Move to a new epoch if this journal file was restored or copied (see epoch.py)."""
+        if self._epoch_checked:
+            return
+        stored = self.meta("open_token")
+        if stored is None or stored != epoch.read_token(self.device_id):
+            has_ops = self.conn.execute(
+                "SELECT 1 FROM ops WHERE replica = ? LIMIT 1", (self.replica,)
+            ).fetchone()
+            if has_ops:
+                self._set_meta("epoch", int(self.meta("epoch") or 0) + 1)
+            token = epoch.new_token()
+            self._set_meta("open_token", token)
+            try:
+                epoch.write_token(self.device_id, token)
+            except OSError:
+                pass  # a read-only state dir only costs a new epoch next time
+        self._epoch_checked = True
+
+    def bump_epoch(self) -> None:
+        """Start a new epoch now (a peer showed it holds more of our ops than we do)."""
+        self._set_meta("epoch", int(self.meta("epoch") or 0) + 1)
+
+    # ------------------------------------------------------------------ reading
+    def get(self, table: str, row: str, *, include_deleted: bool = False) -> dict[str, Any] | None:
+        if table not in TABLES:
+            raise ValidationError(f"unknown table {table!r}")
+        rec = self.conn.execute(f'SELECT * FROM "{table}" WHERE id = ?', (row,)).fetchone()
+        if rec is None:
+            return None
+        cols = [d[0] for d in self.conn.execute(f'SELECT * FROM "{table}" LIMIT 0').description]
+        item = dict(zip(cols, rec, strict=True))
+        if item["deleted"] and not include_deleted:
+            return None
+        return item
+
+    def rows(self, table: str, where: str = "", params: tuple[object, ...] = (),
+             *, include_deleted: bool = False, order: str = "hlc_created") -> list[dict[str, Any]]:
+        """Rows of a synced table (read-only helper for queries)."""
+        if table not in TABLES:
+            raise ValidationError(f"unknown table {table!r}")
+        clauses = [] if include_deleted else ["deleted = 0"]
+        if where:
+            clauses.append(f"({where})")
+        sql = f'SELECT * FROM "{table}"' + (" WHERE " + " AND ".join(clauses) if clauses else "")
+        cur = self.conn.execute(sql + f" ORDER BY {order}", params)
+        cols = [d[0] for d in cur.description]
+        return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+
+    def resolve_id(self, table: str, prefix: str, *, include_deleted: bool = True) -> str:
+        """Turn an id or unique id prefix (as the CLI prints) into a full row id."""
+        prefix = prefix.strip().lower()
+        if not prefix or not prefix.replace("-", "").replace("_", "").isalnum():
+            raise ValidationError(f"not a valid id: {prefix!r}")
+        sql = f'SELECT id FROM "{table}" WHERE id LIKE ? ESCAPE \'\\\''
+        if not include_deleted:
+            sql += " AND deleted = 0"
+        found = [r[0] for r in self.conn.execute(sql + " LIMIT 3", (prefix.replace("_", "\\_") + "%",))]
+        if not found:
+            raise NotFoundError(f"no {table.rstrip('s')} with id {prefix}")
+        if len(found) > 1 and prefix not in found:
+            raise ValidationError(f"id {prefix} is ambiguous: give more characters")
+        return prefix if prefix in found else str(found[0])
+
+    def _require(self, table: str, row: str) -> None:
+        if self.get(table, row, include_deleted=True) is None:
+            raise NotFoundError(f"no {table.rstrip('s')} with id {row}")
+
+    def person_name(self, person: str | None) -> str:
+        if not person:
+            return ""
+        rec = self.get("people", person, include_deleted=True)
+        return str(rec["name"]) if rec and rec.get("name") else "?"
+
+    def partner(self) -> str | None:
+        """The other person of the partnership, once known."""
+        others = self.rows("people", "id != ?", (self.me,))
+        return str(others[0]["id"]) if others else None
+
+
+def _host_name() -> str:
+    try:
+        return os.uname().nodename[:60] or "this device"
+    except (AttributeError, OSError):
+        return "this device"
+
+
+def _load_keys(conn: sqlite3.Connection, device_id: str, passphrase: str | None) -> DeviceKeys:
+    row = conn.execute(
+        "SELECT sign_secret, box_secret, sealed, salt, opslimit, memlimit, box FROM local_keys "
+        "WHERE device_id = ?", (device_id,),
+    ).fetchone()
+    if row is None:
+        raise NotAJournalError("this journal has no key for its device: it is damaged")
+    if not row[2]:
+        return DeviceKeys(bytes(row[0]), bytes(row[1]))
+    if passphrase is None:
+        raise PassphraseError("this device's key is locked: give its passphrase")
+    keys = unseal(SealedKeys(bytes(row[3]), int(row[4]), int(row[5]), bytes(row[6])), passphrase)
+    if keys.device_id != device_id:
+        raise JournalError("the unlocked key does not belong to this device")
+    return keys

@@ -1,0 +1,240 @@
+"""Receiving operations from peers: checks, quarantine, and the one-transaction batch.
+
+A batch from a peer is applied whole or not at all. Before anything is stored, each
+operation must be signed by a paired, unrevoked device whose id matches the key, must not
+reuse a sequence number with different contents, and must not delete much of the journal
+unless the caller says so. Operations stamped more than an hour ahead of local time are
+held in quarantine, visible and releasable, rather than allowed to win every later merge.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .errors import (
+    InvalidOperationError,
+    MassDeletionError,
+    NotFoundError,
+    UntrustedOperationError,
+)
+from .identity import device_id_for, verify_signature
+from .ops import Operation, stamp_of
+from .projection import project
+from .schema import TABLES
+from .store import insert_op, row_to_op, stored_op
+
+if TYPE_CHECKING:
+    from .journal import Journal
+
+__all__ = [
+    "ApplyResult",
+    "apply_remote",
+    "quarantined",
+    "release",
+    "release_due",
+    "conflicts",
+    "Conflict",
+    "MASS_DELETE_MIN",
+]
+
+MASS_DELETE_MIN = 20  # a batch deleting more rows than this, and over half the journal, asks
+
+
+@dataclass
+class ApplyResult:
+    """What a batch did: counts by outcome, and the tables it changed."""
+
+    applied: int = 0
+    duplicates: int = 0
+    quarantined: int = 0
+    tables: set[str] = field(default_factory=set)
+    authors: set[str] = field(default_factory=set)
+
+
+def _device_record(journal: Journal, device: str) -> dict[str, Any] | None:
+    return journal.get("devices", device, include_deleted=True)
+
+
+def _check_trust(journal: Journal, op: Operation) -> None:
+    author = op.device
+    rec = _device_record(journal, author)
+    if rec is None or not rec.get("sign_pk") or rec.get("deleted"):
+        raise UntrustedOperationError(
+            f"operation from device {author}, which is not paired with this journal"
+        )
+    if rec.get("revoked_at"):
+        raise UntrustedOperationError(f"operation from device {author}, which was revoked")
+    sign_pk = bytes(rec["sign_pk"])
+    if device_id_for(sign_pk) != author:
+        raise UntrustedOperationError(f"device {author} is recorded with a key that is not its own")
+    if not verify_signature(sign_pk, op.signed_bytes(), op.sig):
+        raise UntrustedOperationError(
+            f"operation {op.replica}:{op.seq} does not carry a valid signature of its author"
+        )
+    if op.table == "devices" and "sign_pk" in op.fields:
+        new_pk = op.fields["sign_pk"]
+        if not isinstance(new_pk, bytes) or device_id_for(new_pk) != op.row:
+            raise InvalidOperationError(f"device record {op.row} names a key that is not its own")
+        known = _device_record(journal, op.row)
+        if known and known.get("sign_pk") and bytes(known["sign_pk"]) != new_pk:
+            raise InvalidOperationError(f"operation tries to change the key of device {op.row}")
+
+
+def _count_deletes(journal: Journal, ops: list[Operation]) -> int:
+    n = 0
+    for op in ops:
+        if op.fields.get("deleted") is True:
+            rec = journal.get(op.table, op.row)
+            n += rec is not None
+    return n
+
+
+def apply_remote(
+    journal: Journal,
+    ops: Iterable[Operation],
+    *,
+    cursors: Iterable[tuple[str, str, str]] = (),
+    allow_mass_delete: bool = False,
+) -> ApplyResult:
+    """Check and apply a batch of operations from a peer in one transaction.
+
+    `cursors` (peer, channel, value) are written in the same transaction, so a sync cursor
+    can never be ahead of the data it describes. Raises a JournalError (and changes nothing)
+    if any operation fails its checks.
+    """
+    batch = list(ops)
+    # devices first: a batch may introduce a partner's new device and then its operations
+    batch.sort(key=lambda op: (op.table != "devices", op.hlc, op.replica, op.seq))
+    result = ApplyResult()
+    conn = journal.conn
+    with journal.transaction():
+        if not allow_mass_delete:
+            deletes = _count_deletes(journal, batch)
+            live = sum(
+                conn.execute(f'SELECT count(*) FROM "{t}" WHERE deleted = 0').fetchone()[0]
+                for t in TABLES
+            )
+            if deletes > MASS_DELETE_MIN and deletes * 2 > live:
+                raise MassDeletionError(
+                    f"this sync would delete {deletes} of {live} items: confirm to go ahead"
+                )
+        own_replica = journal.replica
+        bump = False
+        for op in batch:
+            if op.table not in TABLES:
+                raise InvalidOperationError(f"operation names unknown table {op.table!r}")
+            held = stored_op(conn, op.replica, op.seq)
+            if held is not None:
+                if held[0].sig != op.sig or held[0].body() != op.body():
+                    raise InvalidOperationError(
+                        f"device {op.device} reused sequence number {op.seq} with other contents "
+                        "(a journal restored from a backup?): sync refused"
+                    )
+                result.duplicates += 1
+                continue
+            _check_trust(journal, op)
+            if op.replica == own_replica:
+                bump = True
+            if journal.clock.is_too_far_ahead(op.hlc):
+                insert_op(conn, op, table="quarantine")
+                conn.execute(
+                    "UPDATE quarantine SET received_at = ? WHERE replica = ? AND seq = ?",
+                    (journal.now_iso(), op.replica, op.seq),
+                )
+                result.quarantined += 1
+                continue
+            insert_op(conn, op)
+            journal.clock.observe(op.hlc)
+            project(conn, op)
+            result.applied += 1
+            result.tables.add(op.table)
+            result.authors.add(op.device)
+        for peer, channel, value in cursors:
+            journal.write_cursor(peer, channel, value)
+        if bump:
+            journal.bump_epoch()
+    return result
+
+
+def quarantined(journal: Journal) -> list[Operation]:
+    """Operations held back because their clock was more than an hour ahead."""
+    rows = journal.conn.execute(
+        "SELECT replica, seq, hlc, tbl, row_id, body, sig FROM quarantine ORDER BY hlc"
+    ).fetchall()
+    return [row_to_op(r) for r in rows]
+
+
+def release(journal: Journal, replica: str, seq: int) -> None:
+    """Apply a quarantined operation now, as the user asked."""
+    with journal.transaction():
+        _release(journal, replica, seq)
+
+
+def _release(journal: Journal, replica: str, seq: int) -> None:
+    conn = journal.conn
+    row = conn.execute(
+        "SELECT replica, seq, hlc, tbl, row_id, body, sig FROM quarantine WHERE replica = ? AND seq = ?",
+        (replica, seq),
+    ).fetchone()
+    if row is None:
+        raise NotFoundError(f"no quarantined operation {replica}:{seq}")
+    op = row_to_op(row)
+    conn.execute("DELETE FROM quarantine WHERE replica = ? AND seq = ?", (replica, seq))
+    conn.execute(
+        "INSERT INTO ops (replica, seq, hlc, tbl, row_id, body, sig) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (op.replica, op.seq, op.hlc, op.table, op.row, op.body(), op.sig),
+    )
+    journal.clock.observe(op.hlc)
+    project(conn, op)
+
+
+def release_due(journal: Journal) -> int:
+    """Release every quarantined operation whose time has come; returns how many."""
+    due = [op for op in quarantined(journal) if not journal.clock.is_too_far_ahead(op.hlc)]
+    if due:
+        with journal.transaction():
+            for op in due:
+                _release(journal, op.replica, op.seq)
+    return len(due)
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """Two versions of one text, made without either author seeing the other."""
+
+    table: str
+    row: str
+    field: str
+    winner: str
+    others: tuple[str, ...]
+
+
+def conflicts(journal: Journal) -> list[Conflict]:
+    """Every long text with more than one unseen version, on rows that are not deleted."""
+    conn = journal.conn
+    out = []
+    groups = conn.execute(
+        "SELECT tbl, row_id, field FROM text_heads GROUP BY tbl, row_id, field HAVING count(*) > 1"
+    ).fetchall()
+    for table, row, name in groups:
+        rec = journal.get(table, row)
+        if rec is None:
+            continue
+        clock = conn.execute(
+            "SELECT hlc, replica FROM field_clocks WHERE tbl = ? AND row_id = ? AND field = ?",
+            (table, row, name),
+        ).fetchone()
+        winner_stamp = stamp_of(int(clock[0]), str(clock[1])) if clock else ""
+        others = tuple(
+            str(v or "")
+            for s, v in conn.execute(
+                "SELECT stamp, value FROM text_heads WHERE tbl = ? AND row_id = ? AND field = ? "
+                "ORDER BY stamp DESC", (table, row, name),
+            )
+            if s != winner_stamp
+        )
+        if others:
+            out.append(Conflict(table, row, name, str(rec.get(name) or ""), others))
+    return out

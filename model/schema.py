@@ -1,0 +1,216 @@
+"""What the journal holds: the synced tables, their fields, and the local-only tables.
+
+The synced tables are a projection of the operations; their shape is declared once here
+(:data:`TABLES`) and used by validation, by the projection and by the migrations. Local-only
+tables are never named by any operation: an operation naming one is rejected, because
+:data:`TABLES` is the whole list of what an operation may touch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = [
+    "Field",
+    "TABLES",
+    "LOCAL_TABLES",
+    "TEXT_LIMIT",
+    "LONG_TEXT_LIMIT",
+    "searchable_fields",
+    "long_text_fields",
+]
+
+TEXT_LIMIT = 2_000
+LONG_TEXT_LIMIT = 100_000
+
+
+@dataclass(frozen=True)
+class Field:
+    """One field of a synced table.
+
+    kind is one of: str (short text), text (long text; concurrent edits keep the loser as a
+    conflict), int, bool, date (YYYY-MM-DD), datetime (ISO 8601, UTC), bytes, ref (the id of a
+    row of `ref`), enum (one of `choices`).
+    """
+
+    kind: str
+    choices: tuple[str, ...] = ()
+    ref: str = ""
+    search: bool = False
+    low: int | None = None
+    high: int | None = None
+
+
+def _s(search: bool = True) -> Field:
+    return Field("str", search=search)
+
+
+def _t() -> Field:
+    return Field("text", search=True)
+
+
+def _e(*choices: str) -> Field:
+    return Field("enum", choices=choices)
+
+
+def _r(table: str) -> Field:
+    return Field("ref", ref=table)
+
+
+_D = Field("date")
+_DT = Field("datetime")
+_B = Field("bool")
+_I = Field("int")
+
+TABLES: dict[str, dict[str, Field]] = {
+    "partnership": {
+        "name": _s(),
+        "outside_company": _B,
+        "outside_market": _B,
+        "similar_stage": _B,
+        "confirmed_at": _DT,
+        "created_at": _DT,
+    },
+    "people": {"name": _s(), "joined_at": _DT},
+    "devices": {
+        "person": _r("people"),
+        "name": _s(False),
+        "sign_pk": Field("bytes"),
+        "box_pk": Field("bytes"),
+        "added_at": _DT,
+        "revoked_at": _DT,
+    },
+    "baselines": {
+        "person": _r("people"),
+        "role": _s(),
+        "situation": _t(),
+        "clients": _t(),
+        "concentration": _e("low", "medium", "high"),
+        "near_goals": _t(),
+        "long_goals": _t(),
+        "session": _r("sessions"),
+        "recorded_at": _DT,
+    },
+    "goals": {
+        "person": _r("people"),
+        "text": _s(),
+        "detail": _t(),
+        "horizon": _e("near", "long"),
+        "target": _D,
+        "status": _e("open", "met", "dropped"),
+        "created_at": _DT,
+        "closed_at": _DT,
+    },
+    "updates": {
+        "goal": _r("goals"),
+        "person": _r("people"),
+        "text": _t(),
+        "progress": Field("int", low=0, high=100),
+        "session": _r("sessions"),
+        "created_at": _DT,
+    },
+    "commitments": {
+        "person": _r("people"),
+        "text": _s(),
+        "due": _D,
+        "status": _e("open", "done", "dropped"),
+        "follow_up": _s(),
+        "result": _t(),
+        "session": _r("sessions"),
+        "created_at": _DT,
+        "closed_at": _DT,
+    },
+    "asks": {
+        "person": _r("people"),
+        "kind": _e("introduction", "project", "question", "feedback", "other"),
+        "text": _s(),
+        "outcome": _s(),
+        "status": _e("open", "answered", "closed"),
+        "answer": _t(),
+        "answered_by": _r("people"),
+        "created_at": _DT,
+        "answered_at": _DT,
+    },
+    "feedback": {
+        "person": _r("people"),
+        "to_person": _r("people"),
+        "kind": _e("perspective", "suggestion", "push"),
+        "text": _t(),
+        "target_table": _e("goals", "asks", "stories", ""),
+        "target_id": _s(False),
+        "created_at": _DT,
+    },
+    "challenges": {
+        "proposer": _r("people"),
+        "person": _r("people"),
+        "text": _s(),
+        "status": _e("offered", "accepted", "declined", "done"),
+        "due": _D,
+        "follow_up": _t(),
+        "created_at": _DT,
+        "closed_at": _DT,
+    },
+    "wins": {"person": _r("people"), "text": _s(), "detail": _t(), "date": _D, "created_at": _DT},
+    "stories": {"person": _r("people"), "text": _t(), "created_at": _DT},
+    "skills": {
+        "person": _r("people"),
+        "text": _s(),
+        "kind": _e("skill", "experience"),
+        "direction": _e("strength", "grow"),
+        "created_at": _DT,
+    },
+    "sessions": {
+        "planned_at": _DT,
+        "started_at": _DT,
+        "ended_at": _DT,
+        "minutes": Field("int", low=1, high=600),
+        "notes": _t(),
+        "status": _e("planned", "open", "done", "skipped"),
+        "next_at": _DT,
+        "created_at": _DT,
+    },
+    "session_items": {
+        "session": _r("sessions"),
+        "item_table": _s(False),
+        "item_id": _s(False),
+        "outcome": _s(),
+        "covered_at": _DT,
+    },
+    "talking_points": {
+        "person": _r("people"),
+        "text": _s(),
+        "status": _e("open", "covered"),
+        "session": _r("sessions"),
+        "created_at": _DT,
+        "shared_at": _DT,
+    },
+    "notes": {"person": _r("people"), "text": _t(), "session": _r("sessions"), "created_at": _DT},
+    "schedule": {
+        "every_days": Field("int", low=1, high=365),
+        "at": _s(False),
+        "minutes": Field("int", low=5, high=600),
+        "start": _D,
+    },
+}
+
+# Tables that no operation may ever name: they never leave the device.
+LOCAL_TABLES = (
+    "local_meta",
+    "local_keys",
+    "local_secrets",
+    "settings",
+    "private_notes",
+    "talking_point_drafts",
+    "sync_cursors",
+    "quarantine",
+)
+
+
+def searchable_fields(table: str) -> list[str]:
+    """The fields of a table that the full-text index covers."""
+    return [name for name, f in TABLES[table].items() if f.search]
+
+
+def long_text_fields(table: str) -> set[str]:
+    """The fields whose concurrent edits are kept as conflicts rather than dropped."""
+    return {name for name, f in TABLES[table].items() if f.kind == "text"}
