@@ -1,0 +1,428 @@
+"""The relay: a small store-and-forward WebSocket server for encrypted change sets.
+
+Partners who are not on the same network leave encrypted envelopes in a mailbox on the relay
+and fetch them later; a device that is connected gets each new envelope pushed at once. The
+relay never sees a key or a plaintext: it authenticates mailbox access with a signature over
+a fresh challenge (``docs/relay-protocol.md``), stores opaque bytes in SQLite
+(:mod:`comentor.sync.relay_store`) and decodes every frame strictly
+(:mod:`comentor.sync.relay_wire`). It also offers a pairing rendezvous that relays opaque
+bytes between exactly two parties for a short code id.
+
+Nothing about content or mailbox ids is logged; ``GET /health`` reports counts only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import json
+import logging
+import os
+import signal
+import sqlite3
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from comentor.sync.errors import ProtocolError, RelayError
+from comentor.sync.relay_store import QuotaExceeded, RelayStore
+from comentor.sync.relay_wire import (
+    PROTOCOL_VERSION,
+    Message,
+    RelayLimits,
+    TokenBucket,
+    auth_transcript,
+    decode_client_message,
+    encode,
+)
+from nacl.exceptions import BadSignatureError
+from nacl.signing import VerifyKey
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+
+__all__ = ["RelayServer", "serve_forever"]
+
+log = logging.getLogger("comentor.sync.relay")
+
+
+class _Fatal(Exception):
+    """A request that ends the connection: bad credential, wrong order, malformed frame."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class _Refused(Exception):
+    """A request the relay declines but after which the connection stays usable."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(eq=False)
+class _Pair:
+    """An open pairing code id: its opener, at most one joiner, and the join attempts so far."""
+
+    code: str
+    opener: _Session
+    timer: asyncio.TimerHandle | None = None
+    joiner: _Session | None = None
+    attempts: int = 0
+    pending: list[bytes] = field(default_factory=list)
+
+
+class _Session:
+    """One connection: its outbound queue (so pushes never block the sender) and its state."""
+
+    def __init__(self, ws: ServerConnection, limits: RelayLimits) -> None:
+        self.ws = ws
+        self.limits = limits
+        self.nonce = os.urandom(32)
+        self.bucket = TokenBucket(limits.rate_per_second, limits.rate_burst)
+        self.mailbox: str | None = None
+        self.device = b""
+        self.pairing = False
+        self.pair: _Pair | None = None
+        self._queue: asyncio.Queue[bytes | None] = asyncio.Queue()
+        self._writer = asyncio.create_task(self._write_loop())
+        self._dropped = False
+        self._closer: asyncio.Future[None] | None = None
+
+    def send(self, frame: bytes) -> None:
+        """Queue a frame; a client too slow to drain its queue is dropped (it can fetch later)."""
+        if self._dropped:
+            return
+        if self._queue.qsize() >= self.limits.outbound_queue:
+            self._dropped = True
+            self._writer.cancel()
+            self._closer = asyncio.ensure_future(self._hang_up())
+            return
+        self._queue.put_nowait(frame)
+
+    async def _hang_up(self) -> None:
+        """Drop a client that does not read: a polite close cannot finish if it never reads."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.ws.close(1013, "client too slow; fetch to catch up"), 1)
+        self.ws.transport.abort()
+
+    def error(self, rid: int | None, code: str, message: str, fatal: bool) -> None:
+        self.send(encode("error", rid=rid, code=code, message=message, fatal=fatal))
+
+    async def _write_loop(self) -> None:
+        with contextlib.suppress(ConnectionClosed):
+            while (frame := await self._queue.get()) is not None:
+                await self.ws.send(frame)
+
+    async def finish(self, code: int = 1000, reason: str = "") -> None:
+        """Flush what is queued (briefly), then close the WebSocket."""
+        if self._dropped:
+            code, reason = 1013, "client too slow; fetch to catch up"
+        else:
+            self._queue.put_nowait(None)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._writer, timeout=5)
+        await self.ws.close(code, reason[:120])
+
+
+class RelayServer:
+    """The relay server; ``clock`` (wall time, seconds) is injectable for expiry tests."""
+
+    def __init__(
+        self,
+        data_dir: Path | str,
+        limits: RelayLimits | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.data_dir = Path(data_dir)
+        self.limits = limits or RelayLimits()
+        self._clock = clock
+        self._store: RelayStore | None = None
+        self._server: Server | None = None
+        self._purger: asyncio.Task[None] | None = None
+        self._mailboxes: dict[str, set[_Session]] = defaultdict(set)
+        self._pairs: dict[str, _Pair] = {}
+        self._per_ip: dict[str, int] = defaultdict(int)
+        self._connections = 0
+        self.port = 0
+
+    @property
+    def store(self) -> RelayStore:
+        if self._store is None:
+            raise RelayError("the relay is not running")
+        return self._store
+
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> int:
+        """Open the store, purge expired envelopes, listen; return the bound port."""
+        self._store = RelayStore(self.data_dir, clock=self._clock)
+        self.store.purge_expired(self.limits.envelope_ttl)
+        try:
+            self._server = await serve(
+                self._handle,
+                host,
+                port,
+                process_request=self._process_request,
+                max_size=self.limits.client_frame_max,
+                compression=None,
+            )
+        except OSError as exc:
+            self.store.close()
+            self._store = None
+            raise RelayError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+        self.port = int(next(iter(self._server.sockets)).getsockname()[1])
+        self._purger = asyncio.create_task(self._purge_loop())
+        return self.port
+
+    async def stop(self) -> None:
+        """Close every connection and the store; nothing acknowledged is lost."""
+        if self._purger is not None:
+            self._purger.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._purger
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+        for pair in list(self._pairs.values()):
+            self._end_pair(pair, "the relay is shutting down")
+        if self._store is not None:
+            self._store.close()
+        self._server = self._purger = self._store = None
+
+    def purge_expired(self) -> int:
+        """Delete envelopes older than the configured lifetime; return how many."""
+        return self.store.purge_expired(self.limits.envelope_ttl)
+
+    async def _purge_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.limits.purge_interval)
+            try:
+                self.purge_expired()
+            except sqlite3.Error:
+                log.exception("expiry sweep failed")
+
+    def health(self) -> dict[str, int]:
+        """Counts only: mailboxes, envelopes, bytes stored, connections, open pairings."""
+        stats = self.store.stats()
+        stats["connections"] = self._connections
+        stats["pairings"] = len(self._pairs)
+        return stats
+
+    def _process_request(self, conn: ServerConnection, request: Request) -> Response | None:
+        if request.path.split("?", 1)[0] != "/health":
+            return None
+        response = conn.respond(200, json.dumps(self.health()) + "\n")
+        del response.headers["Content-Type"]
+        response.headers["Content-Type"] = "application/json"
+        return response
+
+    async def _handle(self, ws: ServerConnection) -> None:
+        address = ws.remote_address
+        ip = str(address[0]) if address else "?"
+        if self._per_ip[ip] >= self.limits.max_connections_per_ip:
+            msg = "too many connections from your address; try again later"
+            with contextlib.suppress(ConnectionClosed):
+                await ws.send(encode("error", code="busy", message=msg, fatal=True))
+                await ws.close(1013, "too many connections")
+            return
+        self._per_ip[ip] += 1
+        self._connections += 1
+        session = _Session(ws, self.limits)
+        close_code, close_reason = 1000, ""
+        try:
+            session.send(encode("challenge", v=PROTOCOL_VERSION, nonce=session.nonce))
+            async for frame in ws:
+                rid: int | None = None
+                try:
+                    msg = decode_client_message(frame, self.limits)
+                    rid = msg.opt_int("rid")
+                    if not session.bucket.take():
+                        raise _Refused("rate_limited", "too many requests; slow down")
+                    self._dispatch(session, msg, rid)
+                except ProtocolError as exc:
+                    raise _Fatal("malformed", str(exc)) from None
+                except _Refused as exc:
+                    session.error(rid, exc.code, exc.message, fatal=False)
+                except RelayError as exc:
+                    code = "quota" if isinstance(exc, QuotaExceeded) else "refused"
+                    session.error(rid, code, str(exc), fatal=False)
+                except sqlite3.Error:
+                    log.exception("relay storage failure")
+                    session.error(rid, "storage", "relay storage failure; try again later", False)
+        except _Fatal as exc:
+            session.error(None, exc.code, exc.message, fatal=True)
+            close_code, close_reason = 1008, exc.message
+        except ConnectionClosed:
+            pass
+        finally:
+            self._forget(session)
+            self._per_ip[ip] -= 1
+            if not self._per_ip[ip]:
+                del self._per_ip[ip]
+            self._connections -= 1
+            with contextlib.suppress(ConnectionClosed):
+                await session.finish(close_code, close_reason)
+
+    def _forget(self, session: _Session) -> None:
+        if session.mailbox is not None:
+            peers = self._mailboxes[session.mailbox]
+            peers.discard(session)
+            if not peers:
+                del self._mailboxes[session.mailbox]
+        pair = session.pair
+        if pair is None:
+            return
+        if pair.opener is session:
+            self._end_pair(pair, "the other side left")
+        else:
+            pair.joiner = None
+            session.pair = None
+            if pair.attempts >= self.limits.pair_max_joins:
+                self._end_pair(pair, "too many join attempts for this code")
+            else:
+                pair.opener.send(encode("pair_gone", reason="the other side left"))
+
+    def _dispatch(self, session: _Session, msg: Message, rid: int | None) -> None:
+        op = msg.op
+        if op == "hello":
+            self._hello(session, msg)
+        elif op in ("put", "fetch", "ack"):
+            if session.mailbox is None:
+                raise _Fatal("order", f"{op} before hello: authenticate first")
+            getattr(self, "_" + op)(session, msg, session.mailbox)
+        elif op in ("pair_open", "pair_join"):
+            if session.mailbox is not None or session.pair is not None:
+                raise _Fatal("order", f"{op} on a connection that is already in use")
+            getattr(self, "_" + op)(session, msg)
+        else:
+            self._pair_msg(session, msg.get_bytes("data"))
+
+    def _hello(self, session: _Session, msg: Message) -> None:
+        if session.mailbox is not None or session.pairing:
+            raise _Fatal("order", "hello sent twice or after pairing")
+        mailbox, key = msg.get_str("mailbox"), msg.get_bytes("key")
+        device, devices = msg.get_bytes("device"), msg.get_int("devices")
+        wrong = _Fatal("auth", "wrong mailbox credential")
+        try:
+            VerifyKey(key).verify(
+                auth_transcript(session.nonce, mailbox, device, devices), msg.get_bytes("sig")
+            )
+        except (BadSignatureError, ValueError):
+            raise wrong from None
+        box = self.store.mailbox(mailbox) or self.store.claim(mailbox, key, devices)
+        if not hmac.compare_digest(box.verifier, key):
+            raise wrong
+        if devices > box.devices:
+            self.store.raise_devices(mailbox, devices)
+        session.mailbox, session.device = mailbox, device
+        self._mailboxes[mailbox].add(session)
+        welcome = encode(
+            "welcome", rid=msg.get_int("rid"), devices=max(devices, box.devices), last_seq=box.last_seq
+        )
+        session.send(welcome)
+
+    def _put(self, session: _Session, msg: Message, mailbox: str) -> None:
+        data = msg.get_bytes("data")
+        lim = self.limits
+        seq = self.store.put(mailbox, data, lim.quota_envelopes, lim.quota_bytes)
+        session.send(encode("stored", rid=msg.get_int("rid"), seq=seq))
+        push = encode("push", seq=seq, data=data)
+        for other in self._mailboxes.get(mailbox, ()):
+            if other is not session:
+                other.send(push)
+
+    def _fetch(self, session: _Session, msg: Message, mailbox: str) -> None:
+        lim = self.limits
+        items, more = self.store.fetch(
+            mailbox, msg.get_int("since"), lim.fetch_batch_envelopes, lim.fetch_batch_bytes
+        )
+        wire_items = [[seq, data] for seq, data in items]
+        session.send(encode("envelopes", rid=msg.get_int("rid"), items=wire_items, more=more))
+
+    def _ack(self, session: _Session, msg: Message, mailbox: str) -> None:
+        seq = msg.get_int("seq")
+        box = self.store.mailbox(mailbox)
+        if box is None or seq > box.last_seq:
+            raise _Refused("bad_seq", "cannot ack an envelope the relay has not stored yet")
+        self.store.ack(mailbox, session.device, seq)
+        session.send(encode("acked", rid=msg.get_int("rid"), seq=seq))
+
+    def _pair_open(self, session: _Session, msg: Message) -> None:
+        code = msg.get_str("code")
+        if code in self._pairs:
+            raise _Refused("code_in_use", "this pairing code is in use; make a new code")
+        if len(self._pairs) >= self.limits.max_pairings:
+            raise _Refused("busy", "the relay is handling too many pairings; try again later")
+        pair = _Pair(code, session)
+        loop = asyncio.get_running_loop()
+        pair.timer = loop.call_later(self.limits.pair_ttl, self._end_pair, pair, "pairing code expired")
+        self._pairs[code] = pair
+        session.pair, session.pairing = pair, True
+        session.send(encode("pair_ok", rid=msg.get_int("rid")))
+
+    def _pair_join(self, session: _Session, msg: Message) -> None:
+        pair = self._pairs.get(msg.get_str("code"))
+        if pair is None:
+            raise _Refused("no_pairing", "no pairing is open for this code: check it or ask for a new one")
+        pair.attempts += 1
+        if pair.attempts > self.limits.pair_max_joins:
+            self._end_pair(pair, "too many join attempts for this code")
+            raise _Refused("too_many_attempts", "too many join attempts for this code; ask for a new one")
+        if pair.joiner is not None:
+            raise _Refused("pair_busy", "someone else is already using this pairing code")
+        pair.joiner, session.pair, session.pairing = session, pair, True
+        session.send(encode("pair_ok", rid=msg.get_int("rid")))
+        pair.opener.send(encode("pair_peer"))
+        for data in pair.pending:
+            session.send(encode("pair_msg", data=data))
+        pair.pending.clear()
+
+    def _pair_msg(self, session: _Session, data: bytes) -> None:
+        pair = session.pair
+        if pair is None:
+            raise _Refused("no_pairing", "no pairing in progress on this connection")
+        peer = pair.joiner if session is pair.opener else pair.opener
+        if peer is not None:
+            peer.send(encode("pair_msg", data=data))
+        elif len(pair.pending) < self.limits.max_pair_pending:
+            pair.pending.append(data)
+        else:
+            raise _Refused("pair_backlog", "too many pairing messages before the other side joined")
+
+    def _end_pair(self, pair: _Pair, reason: str) -> None:
+        if self._pairs.get(pair.code) is pair:
+            del self._pairs[pair.code]
+        if pair.timer is not None:
+            pair.timer.cancel()
+        for party in (pair.opener, pair.joiner):
+            if party is not None and party.pair is pair:
+                party.pair = None
+                party.send(encode("pair_end", reason=reason))
+
+
+def serve_forever(
+    host: str, port: int, data_dir: Path | str, limits: RelayLimits | None = None
+) -> None:
+    """Run a relay until SIGINT or SIGTERM (for ``comentor relay serve``)."""
+
+    async def main() -> None:
+        server = RelayServer(data_dir, limits)
+        bound = await server.start(host, port)
+        log.warning("relay listening on %s:%d, data in %s", host, bound, data_dir)
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(sig, stop.set)
+        try:
+            await stop.wait()
+        finally:
+            await server.stop()
+
+    asyncio.run(main())

@@ -1,0 +1,325 @@
+"""The relay's wire format: msgpack maps in binary WebSocket frames, decoded strictly.
+
+Both the relay server and its client read bytes that a stranger may have written, so every
+frame goes through one of the two decoders here. They check each field's type and bounds
+against a fixed schema per operation and reject anything else (unknown operations, missing
+or extra fields, booleans posing as integers, oversized blobs, extension types) with
+:class:`~comentor.sync.errors.ProtocolError`. Keeping the schema in one table makes the
+format easy to audit against ``docs/relay-protocol.md`` and easy to fuzz.
+
+The limits that shape the wire (envelope size, batch sizes) live in :class:`RelayLimits`
+together with the server's resource limits, so a deployment tunes everything in one place.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import msgpack
+from comentor.sync.errors import ProtocolError
+
+__all__ = [
+    "PROTOCOL_VERSION",
+    "RelayLimits",
+    "TokenBucket",
+    "Message",
+    "encode",
+    "decode_client_message",
+    "decode_server_message",
+    "auth_transcript",
+]
+
+#: Bumped whenever a message changes incompatibly; sent in the relay's ``challenge``.
+PROTOCOL_VERSION = 1
+
+MiB = 1024 * 1024
+_AUTH_CONTEXT = b"comentor-relay-auth-v1\x00"
+
+
+@dataclass(frozen=True)
+class RelayLimits:
+    """Every size, count and rate the relay enforces; defaults suit a small public relay."""
+
+    max_envelope: int = 1 * MiB
+    """Largest envelope a client may ``put``."""
+    quota_bytes: int = 64 * MiB
+    """Total envelope bytes one mailbox may hold."""
+    quota_envelopes: int = 10_000
+    """Number of envelopes one mailbox may hold."""
+    fetch_batch_envelopes: int = 256
+    """Most envelopes in one ``envelopes`` reply."""
+    fetch_batch_bytes: int = 2 * MiB
+    """Most envelope bytes in one ``envelopes`` reply (one envelope always fits)."""
+    max_devices: int = 16
+    """Largest ``devices`` count a mailbox may declare."""
+    max_pair_message: int = 64 * 1024
+    """Largest opaque blob relayed during pairing."""
+    max_pair_pending: int = 8
+    """Messages the opener may send before a joiner arrives."""
+    pair_ttl: float = 600.0
+    """Seconds a pairing code id stays open."""
+    pair_max_joins: int = 3
+    """Join attempts allowed per pairing code id."""
+    max_pairings: int = 10_000
+    """Open pairing code ids across the relay."""
+    max_connections_per_ip: int = 32
+    """Concurrent connections from one client address."""
+    rate_per_second: float = 50.0
+    """Sustained requests per second per connection (token bucket refill)."""
+    rate_burst: int = 100
+    """Requests a connection may make at once (token bucket size)."""
+    envelope_ttl: float = 30 * 86400.0
+    """Seconds an envelope is kept before it expires, acked or not."""
+    purge_interval: float = 3600.0
+    """Seconds between expiry sweeps."""
+    outbound_queue: int = 32
+    """Frames queued to a slow client before the relay drops it."""
+    request_timeout: float = 30.0
+    """Seconds a client waits for any reply before giving up."""
+
+    @property
+    def client_frame_max(self) -> int:
+        """The WebSocket ``max_size`` for frames a client sends (one envelope plus framing)."""
+        return max(self.max_envelope, self.max_pair_message) + 4096
+
+    @property
+    def server_frame_max(self) -> int:
+        """The WebSocket ``max_size`` for frames the relay sends (one fetch batch plus framing)."""
+        return max(self.fetch_batch_bytes, self.max_envelope) + 16 * self.fetch_batch_envelopes + 4096
+
+
+@dataclass(frozen=True)
+class Message:
+    """One decoded, validated message: its operation and its (already type-checked) fields."""
+
+    op: str
+    fields: dict[str, Any]
+
+    def get_int(self, name: str) -> int:
+        """An integer field the schema guarantees."""
+        value = self.fields[name]
+        assert type(value) is int
+        return value
+
+    def get_bytes(self, name: str) -> bytes:
+        """A bytes field the schema guarantees."""
+        value = self.fields[name]
+        assert isinstance(value, bytes)
+        return value
+
+    def get_str(self, name: str) -> str:
+        """A string field the schema guarantees."""
+        value = self.fields[name]
+        assert isinstance(value, str)
+        return value
+
+    def opt_int(self, name: str) -> int | None:
+        """An optional integer field."""
+        value = self.fields.get(name)
+        return value if type(value) is int else None
+
+    def items(self) -> list[tuple[int, bytes]]:
+        """The ``items`` field of an ``envelopes`` reply as (seq, envelope) pairs."""
+        return [(seq, data) for seq, data in self.fields["items"]]
+
+
+# A field spec: (kind, low, high, required). For "int" low/high bound the value; for
+# "bytes"/"str"/"hex" they bound the length; for "items" high bounds the list length.
+_Spec = tuple[str, int, int, bool]
+_U63 = 2**63 - 1
+_RID: _Spec = ("int", 0, 2**31, True)
+
+
+def _client_schema(lim: RelayLimits) -> dict[str, dict[str, _Spec]]:
+    return {
+        "hello": {
+            "rid": _RID,
+            "mailbox": ("hex", 64, 64, True),
+            "key": ("bytes", 32, 32, True),
+            "sig": ("bytes", 64, 64, True),
+            "device": ("bytes", 16, 16, True),
+            "devices": ("int", 1, lim.max_devices, True),
+        },
+        "put": {"rid": _RID, "data": ("bytes", 1, lim.max_envelope, True)},
+        "fetch": {"rid": _RID, "since": ("int", 0, _U63, True)},
+        "ack": {"rid": _RID, "seq": ("int", 0, _U63, True)},
+        "pair_open": {"rid": _RID, "code": ("str", 1, 64, True)},
+        "pair_join": {"rid": _RID, "code": ("str", 1, 64, True)},
+        "pair_msg": {"data": ("bytes", 0, lim.max_pair_message, True)},
+    }
+
+
+def _server_schema(lim: RelayLimits) -> dict[str, dict[str, _Spec]]:
+    return {
+        "challenge": {
+            "v": ("int", 0, 65535, True),
+            "nonce": ("bytes", 32, 32, True),
+        },
+        "welcome": {
+            "rid": _RID,
+            "devices": ("int", 1, lim.max_devices, True),
+            "last_seq": ("int", 0, _U63, True),
+        },
+        "stored": {"rid": _RID, "seq": ("int", 1, _U63, True)},
+        "envelopes": {
+            "rid": _RID,
+            "items": ("items", 0, lim.fetch_batch_envelopes, True),
+            "more": ("bool", 0, 0, True),
+        },
+        "acked": {"rid": _RID, "seq": ("int", 0, _U63, True)},
+        "push": {"seq": ("int", 1, _U63, True), "data": ("bytes", 1, lim.max_envelope, True)},
+        "pair_ok": {"rid": _RID},
+        "pair_peer": {},
+        "pair_msg": {"data": ("bytes", 0, lim.max_pair_message, True)},
+        "pair_gone": {"reason": ("str", 0, 200, True)},
+        "pair_end": {"reason": ("str", 0, 200, True)},
+        "error": {
+            "rid": ("int", 0, 2**31, False),
+            "code": ("str", 1, 40, True),
+            "message": ("str", 0, 300, True),
+            "fatal": ("bool", 0, 0, True),
+        },
+    }
+
+
+_HEX = frozenset("0123456789abcdef")
+
+
+def _check(op: str, name: str, value: Any, spec: _Spec, lim: RelayLimits) -> None:
+    kind, low, high, _required = spec
+    where = f"{op}.{name}"
+    if kind == "int":
+        if type(value) is not int or not low <= value <= high:
+            raise ProtocolError(f"relay message field {where} must be an integer in [{low}, {high}]")
+    elif kind == "bool":
+        if type(value) is not bool:
+            raise ProtocolError(f"relay message field {where} must be a boolean")
+    elif kind in ("bytes", "str", "hex"):
+        expected = bytes if kind == "bytes" else str
+        if type(value) is not expected or not low <= len(value) <= high:
+            raise ProtocolError(f"relay message field {where} has the wrong type or length")
+        if kind == "hex" and not _HEX.issuperset(value):
+            raise ProtocolError(f"relay message field {where} must be lowercase hex")
+    elif kind == "items":
+        if type(value) is not list or len(value) > high:
+            raise ProtocolError(f"relay message field {where} must be a list of at most {high}")
+        total = 0
+        for item in value:
+            if (
+                type(item) is not list
+                or len(item) != 2
+                or type(item[0]) is not int
+                or not 1 <= item[0] <= _U63
+                or type(item[1]) is not bytes
+                or not 1 <= len(item[1]) <= lim.max_envelope
+            ):
+                raise ProtocolError(f"relay message field {where} holds a malformed envelope")
+            total += len(item[1])
+        if total > max(lim.fetch_batch_bytes, lim.max_envelope):
+            raise ProtocolError(f"relay message field {where} exceeds the batch size")
+    else:  # pragma: no cover - the schema tables only use the kinds above
+        raise AssertionError(kind)
+
+
+def _reject_ext(code: int, data: bytes) -> Any:
+    raise ProtocolError("relay message uses a msgpack extension type")
+
+
+def _decode(data: Any, schema: dict[str, dict[str, _Spec]], lim: RelayLimits, limit: int) -> Message:
+    if not isinstance(data, bytes):
+        raise ProtocolError("relay messages must be binary frames")
+    if len(data) > limit:
+        raise ProtocolError("relay message is too large")
+    try:
+        obj = msgpack.unpackb(
+            data,
+            raw=False,
+            strict_map_key=True,
+            use_list=True,
+            ext_hook=_reject_ext,
+            timestamp=0,
+            max_str_len=4096,
+            max_bin_len=limit,
+            max_array_len=max(lim.fetch_batch_envelopes, 16),
+            max_map_len=16,
+            max_ext_len=0,
+        )
+    except ProtocolError:
+        raise
+    except Exception as exc:  # msgpack raises many types for malformed input
+        raise ProtocolError(f"relay message is not valid msgpack ({type(exc).__name__})") from None
+    if type(obj) is not dict:
+        raise ProtocolError("relay message must be a msgpack map")
+    op = obj.get("op")
+    if type(op) is not str or op not in schema:
+        raise ProtocolError("relay message has an unknown operation")
+    specs = schema[op]
+    for name in obj:
+        if name != "op" and name not in specs:
+            raise ProtocolError(f"relay message {op} has an unexpected field")
+    fields: dict[str, Any] = {}
+    for name, spec in specs.items():
+        if name not in obj:
+            if spec[3]:
+                raise ProtocolError(f"relay message {op} lacks field {name}")
+            continue
+        _check(op, name, obj[name], spec, lim)
+        fields[name] = obj[name]
+    return Message(op, fields)
+
+
+def decode_client_message(data: Any, limits: RelayLimits | None = None) -> Message:
+    """Validate a frame a client sent to the relay; raise ProtocolError on anything odd."""
+    lim = limits or RelayLimits()
+    return _decode(data, _client_schema(lim), lim, lim.client_frame_max)
+
+
+def decode_server_message(data: Any, limits: RelayLimits | None = None) -> Message:
+    """Validate a frame the relay sent to a client; raise ProtocolError on anything odd."""
+    lim = limits or RelayLimits()
+    return _decode(data, _server_schema(lim), lim, lim.server_frame_max)
+
+
+class TokenBucket:
+    """Per-connection request budget: ``burst`` requests at once, refilled at ``rate``/second."""
+
+    def __init__(self, rate: float, burst: int) -> None:
+        self._rate, self._burst = rate, float(burst)
+        self._tokens, self._stamp = float(burst), time.monotonic()
+
+    def take(self) -> bool:
+        """Spend one token; False means the request must be refused."""
+        now = time.monotonic()
+        self._tokens = min(self._burst, self._tokens + (now - self._stamp) * self._rate)
+        self._stamp = now
+        if self._tokens < 1.0:
+            return False
+        self._tokens -= 1.0
+        return True
+
+
+def encode(op: str, **fields: Any) -> bytes:
+    """Encode one message; fields that are None are left out (for optional fields)."""
+    body: dict[str, Any] = {"op": op}
+    body.update({k: v for k, v in fields.items() if v is not None})
+    packed = msgpack.packb(body, use_bin_type=True)
+    assert isinstance(packed, bytes)
+    return packed
+
+
+def auth_transcript(nonce: bytes, mailbox_hex: str, device: bytes, devices: int) -> bytes:
+    """The bytes a client signs in ``hello``: domain tag, relay nonce, mailbox, device, count.
+
+    Binding the relay's fresh nonce makes a recorded ``hello`` useless on another connection;
+    binding the mailbox, device tag and device count stops a relay-in-the-middle from
+    replaying the signature with other parameters.
+    """
+    return (
+        _AUTH_CONTEXT
+        + nonce
+        + bytes.fromhex(mailbox_hex)
+        + device
+        + devices.to_bytes(2, "big")
+    )
