@@ -113,10 +113,14 @@ class Journal(LocalData):
         rand: Callable[[int], bytes] = os.urandom,
         fast_kdf: bool = False,
         device_name: str | None = None,
+        keys: DeviceKeys | None = None,
+        person: str | None = None,
     ) -> Journal:
         """Make a new journal for a person and this device.
 
         `joining` leaves out the partnership and cadence rows, which arrive from the partner.
+        `keys` uses keys made beforehand (pairing makes them before the journal exists);
+        `person` makes this a second device of an existing person (no new person row).
         """
         path = Path(path)
         name = name.strip()
@@ -126,11 +130,11 @@ class Journal(LocalData):
             raise JournalExistsError(f"a journal already exists at {path}")
         path.parent.mkdir(parents=True, exist_ok=True)
         conn = _connect(path, check_format=False)
-        keys = DeviceKeys.generate(key_seed)
+        keys = keys or DeviceKeys.generate(key_seed)
         try:
             migrate(Database(conn, execute_plugins=False))
             journal = cls(path, conn, keys, now=now, rand=rand)
-            journal._init_meta(name, passphrase, joining, fast_kdf, device_name or _host_name())
+            journal._init_meta(name, passphrase, joining, fast_kdf, device_name or _host_name(), person)
         except BaseException:
             conn.close()
             path.unlink(missing_ok=True)
@@ -138,10 +142,11 @@ class Journal(LocalData):
         return journal
 
     def _init_meta(
-        self, name: str, passphrase: str | None, joining: bool, fast_kdf: bool, device_name: str
+        self, name: str, passphrase: str | None, joining: bool, fast_kdf: bool, device_name: str,
+        existing_person: str | None,
     ) -> None:
         keys = self.keys
-        person = new_row_id(self._rand)
+        person = existing_person or new_row_id(self._rand)
         with self.transaction():
             meta = {"format": FORMAT, "device_id": self.device_id, "epoch": 0, "person": person}
             self.conn.executemany(
@@ -165,7 +170,8 @@ class Journal(LocalData):
                     (self._rand(32),),
                 )
         stamp = self.now_iso()
-        self.put("people", person, name=name, joined_at=stamp)
+        if existing_person is None:
+            self.put("people", person, name=name, joined_at=stamp)
         self.put(
             "devices", self.device_id, person=person, name=device_name[:60],
             sign_pk=keys.sign_public, box_pk=keys.box_public, added_at=stamp,
