@@ -358,18 +358,19 @@ class Journal(LocalData):
         if self._epoch_checked:
             return
         stored = self.meta("open_token")
-        if stored is None or stored != epoch.read_token(self.device_id):
+        if stored is not None and stored != epoch.read_token(self.device_id):
             has_ops = self.conn.execute(
                 "SELECT 1 FROM ops WHERE replica = ? LIMIT 1", (self.replica,)
             ).fetchone()
             if has_ops:
                 self._set_meta("epoch", int(self.meta("epoch") or 0) + 1)
-            token = epoch.new_token()
-            self._set_meta("open_token", token)
-            try:
-                epoch.write_token(self.device_id, token)
-            except OSError:
-                pass  # a read-only state dir only costs a new epoch next time
+        # a fresh token for every process that writes: a backup taken now will not match it
+        token = epoch.new_token()
+        self._set_meta("open_token", token)
+        try:
+            epoch.write_token(self.device_id, token)
+        except OSError:
+            pass  # a read-only state dir only costs a new epoch next time
         self._epoch_checked = True
 
     def bump_epoch(self) -> None:

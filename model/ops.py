@@ -183,9 +183,7 @@ def decode_op(data: bytes) -> Operation:
     if not isinstance(data, bytes) or len(data) > MAX_OP_BYTES:
         raise _fail("too large or not bytes")
     try:
-        obj = msgpack.unpackb(
-            data, raw=False, use_list=True, strict_map_key=True, max_buffer_size=MAX_OP_BYTES
-        )
+        obj = msgpack.unpackb(data, raw=False, use_list=True, strict_map_key=True)
     except Exception:  # msgpack raises many types for garbage
         raise _fail("not msgpack") from None
     if not isinstance(obj, list) or len(obj) != 8:

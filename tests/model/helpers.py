@@ -1,0 +1,52 @@
+"""Helpers for model tests: paired journals and exchanging operations by hand."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from comentor.model import devices
+from comentor.model.journal import Journal
+from comentor.model.remote import ApplyResult, apply_remote
+from comentor.model.store import ops_since, version_vector
+
+
+def paired(tmp: Path, names: tuple[str, ...] = ("Ada", "Ben"), now=None) -> list[Journal]:  # type: ignore[no-untyped-def]
+    """Journals for several devices, all trusting one another, sharing one partnership key.
+
+    `now` is a clock, or a zero-argument factory of clocks (one per journal) when it has a
+    `fresh` attribute.
+    """
+    clocks = [now.fresh() if hasattr(now, "fresh") else now for _ in names]
+    first = Journal.create(tmp / "j0.db", names[0], now=clocks[0])
+    out = [first]
+    for i, name in enumerate(names[1:], start=1):
+        j = Journal.create(tmp / f"j{i}.db", name, joining=True, now=clocks[i])
+        key = first.partnership_key()
+        assert key is not None
+        devices.set_partnership_key(j, key)
+        out.append(j)
+    for a in out:
+        for b in out:
+            if a is not b:
+                devices.trust_device(a, devices.my_device_info(b))
+    return out
+
+
+def sync_pair(a: Journal, b: Journal) -> None:
+    """Exchange everything both ways, in batches, as a sync would."""
+    for src, dst in ((a, b), (b, a)):
+        while True:
+            batch = ops_since(src.conn, version_vector(dst.conn), limit=200)
+            if not batch:
+                break
+            res: ApplyResult = apply_remote(dst, batch, allow_mass_delete=True)
+            if res.applied == 0 and res.quarantined == 0:
+                break
+
+
+def sync_all(journals: list[Journal]) -> None:
+    for _ in range(2):
+        for a in journals:
+            for b in journals:
+                if a is not b:
+                    sync_pair(a, b)
