@@ -55,7 +55,11 @@ def _system_now() -> dt.datetime:
 
 def _connect(path: Path, *, check_format: bool) -> sqlite3.Connection:
     """Connect; for an existing file, check it is a journal before changing any setting."""
-    conn = sqlite3.connect(str(path), isolation_level=None, timeout=5.0)
+    try:
+        timeout = float(os.environ.get("COMENTOR_BUSY_TIMEOUT", "5"))
+    except ValueError:
+        timeout = 5.0
+    conn = sqlite3.connect(str(path), isolation_level=None, timeout=timeout)
     try:
         if check_format:
             fmt = conn.execute("SELECT value FROM local_meta WHERE key = 'format'").fetchone()

@@ -1,0 +1,80 @@
+"""Schema migrations from every earlier schema, and the three export formats."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+from sqlite_utils import Database
+
+from comentor.model import entities as e
+from comentor.model import export, migrations
+from comentor.model.errors import NotAJournalError
+from comentor.model.journal import Journal
+from comentor.model.search import search
+
+
+def _names() -> list[str]:
+    return [m.name for m in migrations.MIGRATIONS._migrations]
+
+
+@pytest.mark.parametrize("stop_before", _names()[1:])
+def test_journal_from_every_earlier_schema_opens_and_upgrades(tmp_path: Path, stop_before: str) -> None:
+    # make a current journal, then rebuild its data in a database stopped at an earlier schema
+    j = Journal.create(tmp_path / "new.db", "Ada")
+    e.add_goal(j, "Publish the guide")
+    j.close()
+    old = tmp_path / "old.db"
+    db = Database(sqlite3.connect(old, isolation_level=None), execute_plugins=False)
+    migrations.migrate(db, stop_before=stop_before)
+    src = sqlite3.connect(tmp_path / "new.db")
+    tables = [t for t in db.table_names() if not t.startswith("_sqlite")]
+    for table in tables:
+        if table.startswith("search_fts"):
+            continue
+        rows = src.execute(f'SELECT * FROM "{table}"').fetchall()
+        if rows:
+            marks = ",".join("?" * len(rows[0]))
+            db.conn.executemany(f'INSERT INTO "{table}" VALUES ({marks})', rows)
+    db.conn.close()
+    j = Journal.open(old)
+    assert migrations.pending(j.db) == 0
+    assert [h.table for h in search(j, "guide")] == ["goals"]
+    e.add_goal(j, "Still writable")
+    assert len(j.rows("goals")) == 2
+
+
+def test_a_file_that_is_not_a_journal_is_refused_untouched(tmp_path: Path) -> None:
+    other = tmp_path / "other.db"
+    conn = sqlite3.connect(other)
+    conn.execute("CREATE TABLE t (x)")
+    conn.commit()
+    conn.close()
+    before = other.read_bytes()
+    with pytest.raises(NotAJournalError):
+        Journal.open(other)
+    assert other.read_bytes() == before
+    text = tmp_path / "notes.txt"
+    text.write_text("hello")
+    with pytest.raises(NotAJournalError):
+        Journal.open(text)
+    assert text.read_text() == "hello"
+
+
+def test_exports(journal: Journal) -> None:
+    from icalendar import Calendar
+
+    e.add_goal(journal, "Publish the guide")
+    journal.add_private_note("private thought")
+    md = export.export_markdown(journal)
+    assert "Publish the guide" in md and "private thought" not in md
+    assert "private thought" in export.export_markdown(journal, private=True)
+    data = json.loads(export.export_json(journal))
+    assert data["goals"][0]["text"] == "Publish the guide" and "private_notes" not in data
+    cal = Calendar.from_ical(export.export_ics(journal))
+    events = list(cal.walk("VEVENT"))
+    assert len(events) == 1
+    rule = events[0]["RRULE"]
+    assert rule["FREQ"] == ["WEEKLY"] and rule["INTERVAL"] == [3]

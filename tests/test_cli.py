@@ -1,0 +1,172 @@
+"""The command line, run as a real process: every command, and its errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def run(journal: Path, *args: str, ok: bool = True, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    full_env = dict(os.environ, COMENTOR_BUSY_TIMEOUT="0.3", **(env or {}))
+    proc = subprocess.run(
+        [sys.executable, "-m", "comentor.tui.cli", "--journal", str(journal), *args],
+        capture_output=True, text=True, env=full_env, timeout=60,
+    )
+    assert "Traceback" not in proc.stderr
+    if ok:
+        assert proc.returncode == 0, proc.stderr
+    return proc
+
+
+@pytest.fixture
+def jpath(tmp_path: Path) -> Path:
+    path = tmp_path / "j.db"
+    run(path, "init", "--name", "Ada")
+    return path
+
+
+def test_add_list_done_drop_delete_undo(jpath: Path) -> None:
+    c1 = run(jpath, "add", "commitment", "Send", "the", "pitch", "--due", "+1w",
+             "--follow-up", "How did it go?").stdout.strip()
+    c2 = run(jpath, "add", "commitment", "Call the bank").stdout.strip()
+    items = json.loads(run(jpath, "list", "commitment", "--json").stdout)
+    assert {i["text"] for i in items} == {"Send the pitch", "Call the bank"}
+    assert all({"id", "text", "owner", "status"} <= set(i) for i in items)
+    assert {i["owner"] for i in items} == {"Ada"}
+    run(jpath, "done", c1[:8], "--result", "went well")
+    run(jpath, "drop", c2)
+    assert json.loads(run(jpath, "list", "commitment", "--json").stdout) == []
+    statuses = {i["id"]: i["status"] for i in json.loads(run(jpath, "list", "commitment", "--all", "--json").stdout)}
+    assert statuses == {c1: "done", c2: "dropped"}
+    g = run(jpath, "add", "goal", "Write the book", "--horizon", "long").stdout.strip()
+    run(jpath, "delete", g)
+    assert json.loads(run(jpath, "list", "goal", "--json").stdout) == []
+    run(jpath, "undo-delete", g)
+    assert json.loads(run(jpath, "list", "goal", "--json").stdout)[0]["id"] == g
+    run(jpath, "edit", g, "Write the field guide")
+    assert json.loads(run(jpath, "list", "goal", "--json").stdout)[0]["text"] == "Write the field guide"
+
+
+def test_every_kind_can_be_added(jpath: Path) -> None:
+    g = run(jpath, "add", "goal", "Ship").stdout.strip()
+    run(jpath, "add", "update", "Half way", "--goal", g, "--progress", "50")
+    ask = run(jpath, "add", "ask", "Any tips?")
+    assert "no concrete outcome" in ask.stderr
+    run(jpath, "add", "ask", "Intro to an editor", "--kind", "introduction",
+        "--outcome", "one warm introduction")
+    run(jpath, "add", "win", "Signed the library", "--date", "2026-01-05")
+    run(jpath, "add", "note", "shared thought")
+    run(jpath, "add", "note", "private thought", "--private")
+    run(jpath, "add", "feedback", "Pick one story", "--kind", "push", "--on", g)
+    run(jpath, "add", "story", "I help teams hear their users")
+    run(jpath, "add", "skill", "Pricing", "--grow")
+    run(jpath, "add", "point", "Studio or not")
+    assert json.loads(run(jpath, "list", "private", "--json").stdout)[0]["text"] == "private thought"
+    assert json.loads(run(jpath, "list", "draft", "--json").stdout)[0]["text"] == "Studio or not"
+    assert len(json.loads(run(jpath, "list", "ask", "--json").stdout)) == 2
+    # a challenge goes to a partner; without one it says so
+    proc = run(jpath, "add", "challenge", "Teach a workshop", ok=False)
+    assert proc.returncode == 1 and "pair first" in proc.stderr
+
+
+def test_status_schedule_search_export(jpath: Path, tmp_path: Path) -> None:
+    run(jpath, "schedule", "set", "--every", "2w", "--at", "13:00", "--minutes", "45")
+    show = json.loads(run(jpath, "schedule", "show", "--json").stdout)
+    assert show["every_days"] == 14 and show["at"] == "13:00" and len(show["upcoming"]) == 6
+    st = json.loads(run(jpath, "status", "--json").stdout)
+    assert st["drift"] in ("on_time", "due") and st["me"] == "Ada"
+    assert "Next check-in" in run(jpath, "status").stdout
+    run(jpath, "add", "goal", "Publish the field guide")
+    hits = json.loads(run(jpath, "search", "field", "--json").stdout)
+    assert hits and hits[0]["table"] == "goals"
+    for fmt in ("md", "json", "ics"):
+        out = tmp_path / f"export.{fmt}"
+        run(jpath, "export", fmt, "-o", str(out))
+        assert out.stat().st_size > 0
+    from icalendar import Calendar
+
+    cal = Calendar.from_ical((tmp_path / "export.ics").read_bytes())
+    assert list(cal.walk("VEVENT"))[0]["RRULE"]["INTERVAL"] == [2]
+    assert "Publish the field guide" in run(jpath, "export", "md").stdout
+
+
+def _snapshot(path: Path) -> bytes:
+    conn = sqlite3.connect(path)
+    data = "\n".join(conn.iterdump()).encode()
+    conn.close()
+    return data
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("add", "frog", "x"), "unknown kind"),
+        (("add", "commitment", "x", "--due", "soonish"), "bad date"),
+        (("list", "frogs"), "unknown kind"),
+        (("done", "zzzzzz"), "no item"),
+        (("add", "update", "x"), "--goal"),
+        (("add", "update", "x", "--goal", "g", "--progress", "500"), "id"),
+        (("schedule", "set", "--every", "often"), "bad cadence"),
+        (("schedule", "set", "--at", "25:99"), "bad time"),
+        (("quarantine", "--release", "nonsense"), "REPLICA:SEQ"),
+        (("export", "md", "-o", "/nonexistent/dir/x.md"), "cannot write"),
+    ],
+)
+def test_bad_input_is_one_line_and_changes_nothing(jpath: Path, args: tuple[str, ...], message: str) -> None:
+    before = _snapshot(jpath)
+    proc = run(jpath, *args, ok=False)
+    assert proc.returncode != 0
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], proc.stderr
+    assert _snapshot(jpath) == before
+
+
+def test_missing_not_a_journal_and_locked(tmp_path: Path, jpath: Path) -> None:
+    proc = run(tmp_path / "none.db", "status", ok=False)
+    assert proc.returncode == 1 and "comentor init" in proc.stderr
+    other = tmp_path / "other.txt"
+    other.write_text("not a database")
+    proc = run(other, "list", "goal", ok=False)
+    assert proc.returncode == 1 and "not a comentor journal" in proc.stderr
+    assert other.read_text() == "not a database"
+    proc = run(jpath, "init", "--name", "Again", ok=False)
+    assert "already exists" in proc.stderr
+    locker = sqlite3.connect(jpath, isolation_level=None)
+    locker.execute("BEGIN IMMEDIATE")
+    try:
+        proc = run(jpath, "add", "goal", "blocked", ok=False)
+        assert proc.returncode == 1 and "busy" in proc.stderr
+    finally:
+        locker.execute("ROLLBACK")
+        locker.close()
+    assert json.loads(run(jpath, "list", "goal", "--json").stdout) == []
+
+
+def test_environment_variable_names_the_journal(tmp_path: Path) -> None:
+    path = tmp_path / "env.db"
+    env = dict(os.environ, COMENTOR_JOURNAL=str(path))
+    subprocess.run([sys.executable, "-m", "comentor.tui.cli", "init", "--name", "Env"],
+                   check=True, env=env, capture_output=True)
+    assert path.exists()
+
+
+def test_noninteractive_commands_do_not_import_textual(jpath: Path) -> None:
+    code = ("import sys; from comentor.tui.cli import main; main(['--journal', sys.argv[1], "
+            "'status', '--json']); assert 'textual' not in sys.modules, 'textual imported'")
+    subprocess.run([sys.executable, "-c", code, str(jpath)], check=True, capture_output=True)
+
+
+def test_locked_device_key_needs_its_passphrase(tmp_path: Path) -> None:
+    path = tmp_path / "locked.db"
+    run(path, "init", "--name", "Ada", "--lock", env={"COMENTOR_PASSPHRASE": "correct horse"})
+    assert run(path, "status", env={"COMENTOR_PASSPHRASE": "correct horse"}).returncode == 0
+    proc = run(path, "status", ok=False, env={"COMENTOR_PASSPHRASE": "wrong"})
+    assert "wrong passphrase" in proc.stderr
+    proc = run(path, "status", ok=False)
+    assert "locked" in proc.stderr
