@@ -1,13 +1,246 @@
-"""Placeholder until the app lands: the TUI work replaces this module."""
+"""The comentor app: a thin shell around the screens of the catalog.
+
+The app owns the journal gateway (one database thread), the key bindings of every screen in
+:data:`~comentor.tui.catalog.CATALOG` (each screen's module is imported only when it is first
+opened, and a screen that is not there yet is skipped with a notice), the theme (remembered
+in the journal's local settings), the command palette and the sync state the dashboard
+shows. Screens do the rest.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import importlib
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+from textual.app import App
+from textual.binding import Binding
+from textual.reactive import reactive
+from textual.screen import ModalScreen, Screen
+from textual.theme import Theme
+
+from comentor.model.identity import DeviceKeys
+
+from .catalog import CATALOG, ScreenEntry
+from .data import JournalGateway
+from .messages import JournalChanged, SyncState
+from .palette import ComentorCommands
+
+__all__ = ["ComentorApp", "run_app", "FOOTER_SCREENS"]
+
+Clock = Callable[[], dt.datetime]
+
+# Screens whose keys are shown in the footer; every key works and is in the palette.
+FOOTER_SCREENS = ("dashboard", "checkin", "goals", "asks", "commitments", "search")
+_BY_NAME: dict[str, ScreenEntry] = {e.name: e for e in CATALOG}
 
 
-def run_app(path: Path) -> int:
-    import argparse
+def _catalog_bindings() -> list[Binding]:
+    return [Binding(e.key, f"open_screen('{e.name}')", e.title, show=e.name in FOOTER_SCREENS,
+                    tooltip=e.help)
+            for e in CATALOG]
 
-    from .commands import cmd_status
 
-    return cmd_status(argparse.Namespace(journal=str(path), json=False))
+class ComentorApp(App[int]):
+    """Keyboard first, mouse welcome: the practice of two co-mentors in the terminal."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "comentor"
+    COMMANDS = App.COMMANDS | {ComentorCommands}
+    BINDINGS = [
+        *_catalog_bindings(),
+        Binding("ctrl+t", "cycle_theme", "Theme"),
+        Binding("q", "quit", "Quit"),
+        Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
+    ]
+
+    sync_state: reactive[SyncState] = reactive(SyncState, always_update=True)
+
+    def __init__(self, journal_path: Path | str, *, now: Clock | None = None,
+                 keys: DeviceKeys | None = None) -> None:
+        super().__init__()
+        self.journal_path = Path(journal_path)
+        self.now = now
+        self.gateway = JournalGateway(self.journal_path, keys=keys, now=now)
+        self.gateway.listeners.append(self._on_gateway_write)
+        self._saved_theme: str | None = None
+        self.ready = False
+
+    # ------------------------------------------------------------------ clock
+    def clock(self) -> dt.datetime:
+        """The app's notion of now (fixed in tests, the system clock otherwise)."""
+        return self.now() if self.now is not None else dt.datetime.now().astimezone()
+
+    def today(self) -> dt.date:
+        return self.clock().astimezone().date()
+
+    def timer_clock(self) -> Callable[[], float]:
+        """Seconds for the check-in timer: from the fixed clock when there is one."""
+        if self.now is not None:
+            now = self.now
+            return lambda: now().timestamp()
+        return time.monotonic
+
+    # ------------------------------------------------------------------ start
+    def on_mount(self) -> None:
+        self.theme_changed_signal.subscribe(self, self._theme_changed)
+        if self.journal_path.exists():
+            self.open_journal()
+        else:
+            from .screens.first_run import FirstRunScreen
+
+            self.push_screen(FirstRunScreen())
+
+    def open_journal(self) -> None:
+        """Show the dashboard on the journal (after the first run created it)."""
+        from .screens.dashboard import DashboardScreen
+
+        self.ready = True
+        self._restore_theme()
+        if isinstance(self.screen, ModalScreen) or len(self.screen_stack) > 1:
+            self.switch_screen(DashboardScreen())
+        else:
+            self.push_screen(DashboardScreen())
+
+    def on_unmount(self) -> None:
+        self.gateway.close()
+
+    # ------------------------------------------------------------------ screens
+    def make_screen(self, entry: ScreenEntry) -> Screen[Any] | None:
+        """Import the entry's module and build its screen; None (with a notice) if missing."""
+        module_name = f"comentor.tui.screens.{entry.module}"
+        try:
+            module = importlib.import_module(module_name)
+            cls = getattr(module, entry.cls)
+            screen = cls()
+        except ModuleNotFoundError as exc:
+            if exc.name != module_name:
+                self.notify(f"{entry.title} cannot open: {exc}", severity="error", markup=False)
+            else:
+                self.notify(f"{entry.title} is not available in this version yet.",
+                            severity="warning", markup=False)
+            return None
+        except Exception as exc:  # noqa: BLE001 - a broken screen never takes the app down
+            self.notify(f"{entry.title} cannot open: {type(exc).__name__}: {exc}",
+                        severity="error", markup=False)
+            return None
+        return screen  # type: ignore[no-any-return]
+
+    def action_open_screen(self, name: str) -> None:
+        """Go to a screen of the catalog: pushed over the dashboard, replacing any other."""
+        from .screens.dashboard import DashboardScreen
+
+        entry = _BY_NAME.get(name)
+        if entry is None or not self.ready or isinstance(self.screen, ModalScreen):
+            return
+        if name == "dashboard":
+            while len(self.screen_stack) > 2 and not isinstance(self.screen, DashboardScreen):
+                self.pop_screen()
+            return
+        if type(self.screen).__name__ == entry.cls:
+            return
+        screen = self.make_screen(entry)
+        if screen is None:
+            return
+        if isinstance(self.screen, DashboardScreen):
+            self.push_screen(screen)
+        else:
+            self.switch_screen(screen)
+
+    # ------------------------------------------------------------------ theme
+    def action_cycle_theme(self) -> None:
+        names = sorted(n for n in self.available_themes if n != "textual-ansi")
+        current = names.index(self.theme) if self.theme in names else -1
+        self.theme = names[(current + 1) % len(names)]
+        self.notify(f"Theme: {self.theme}", timeout=2, markup=False)
+
+    def _theme_changed(self, theme: Theme) -> None:
+        if self.ready and theme.name != self._saved_theme:
+            self._saved_theme = theme.name
+            self._save_theme(theme.name)
+
+    def _run_in_thread(self, fn: Callable[[], None]) -> None:
+        self.run_worker(fn, thread=True, group="app-settings")
+
+    def _save_theme(self, name: str) -> None:
+        def save() -> None:
+            try:
+                self.gateway.call(lambda j: j.set_setting("theme", name))
+            except Exception as exc:  # noqa: BLE001 - a setting is not worth a crash
+                self.call_from_thread(self.notify, f"Theme not saved: {exc}", severity="warning",
+                                      markup=False)
+
+        self._run_in_thread(save)
+
+    def _restore_theme(self) -> None:
+        def restore() -> None:
+            try:
+                name = self.gateway.call(lambda j: j.setting("theme"))
+            except Exception:  # noqa: BLE001 - the dashboard reports journal errors
+                return
+            if name:
+                self.call_from_thread(self._apply_theme, str(name))
+
+        self._run_in_thread(restore)
+
+    def _apply_theme(self, name: str) -> None:
+        if name in self.available_themes:
+            self._saved_theme = name
+            self.theme = name
+
+    # ------------------------------------------------------------------ sync & changes
+    def _on_app_thread(self) -> bool:
+        return getattr(self, "_thread_id", None) == threading.get_ident()
+
+    def set_sync_state(self, online: bool, last_sync: str | None = None,
+                       via: str | None = None) -> None:
+        """For the sync engine: partner online or not, the last sync time, and the transport.
+
+        Safe to call from any thread; the dashboard shows it at once.
+        """
+        state = SyncState(online, last_sync, via)
+        if self._on_app_thread():
+            self.sync_state = state
+        else:
+            self.call_from_thread(setattr, self, "sync_state", state)
+
+    def notify_journal_changed(self, source: str = "remote") -> None:
+        """Tell every open screen to reload (after a local write or the partner's operations).
+
+        Safe to call from any thread.
+        """
+        if not self._on_app_thread():
+            self.call_from_thread(self.notify_journal_changed, source)
+            return
+        for screen in list(self.screen_stack):
+            screen.post_message(JournalChanged(source))
+
+    def _on_gateway_write(self) -> None:
+        if self.is_running:
+            self.notify_journal_changed("local")
+
+
+def run_app(path: Path, *, now: Clock | None = None) -> int:
+    """Open the app on the journal at `path` (the first-run screen creates it if missing)."""
+    keys = None
+    path = Path(path)
+    if path.exists():
+        from comentor.model.errors import PassphraseError
+        from comentor.model.journal import Journal
+
+        try:
+            Journal.open(path, now=now).close()
+        except PassphraseError:
+            import getpass
+
+            secret = getpass.getpass("Passphrase: ")
+            j = Journal.open(path, passphrase=secret, now=now)
+            keys = j.keys
+            j.close()
+    app = ComentorApp(path, now=now, keys=keys)
+    app.run()
+    return app.return_code or 0

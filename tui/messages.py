@@ -1,0 +1,43 @@
+"""App-level messages: how the app tells its screens that something outside them changed.
+
+Screens never poll the journal. A write through the gateway, or operations arriving from the
+partner (the sync engine calls :meth:`ComentorApp.notify_journal_changed`), become one
+:class:`JournalChanged` posted to every screen on the stack, which reload in a worker.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual.message import Message
+
+__all__ = ["JournalChanged", "SyncStateChanged", "DashboardLoaded", "SyncState"]
+
+
+class JournalChanged(Message):
+    """The journal changed (a local write or operations from the partner): reload views."""
+
+    def __init__(self, source: str = "local") -> None:
+        self.source = source
+        super().__init__()
+
+
+@dataclass(frozen=True)
+class SyncState:
+    """What the dashboard shows about sync; the sync engine sets it via the app."""
+
+    online: bool = False
+    last_sync: str | None = None
+    via: str | None = None
+
+
+class SyncStateChanged(Message):
+    """The partner came online or went away, or a sync finished."""
+
+    def __init__(self, state: SyncState) -> None:
+        self.state = state
+        super().__init__()
+
+
+class DashboardLoaded(Message):
+    """The dashboard has shown real data (the startup benchmark waits for this)."""

@@ -1,0 +1,66 @@
+"""The command palette: every screen of the catalog, the app's actions, and the keys of the
+screen it was opened on, so that every action is reachable by name as well as by key."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+from .catalog import CATALOG
+
+__all__ = ["ComentorCommands", "APP_ACTIONS"]
+
+# (title, help, action string run on the app)
+APP_ACTIONS: tuple[tuple[str, str, str], ...] = (
+    ("Next theme", "Cycle through the Textual themes (remembered on this device)", "cycle_theme"),
+    ("Quit", "Leave comentor", "quit"),
+)
+
+
+class ComentorCommands(Provider):
+    """Screens from the catalog, app actions, and the current screen's bindings."""
+
+    def _commands(self) -> list[tuple[str, str, Callable[[], object]]]:
+        app = self.app
+        out: list[tuple[str, str, Callable[[], object]]] = []
+        for entry in CATALOG:
+            out.append((f"Open {entry.title}", f"{entry.help}  [{entry.key}]",
+                        partial(app.run_action, f"open_screen('{entry.name}')")))
+        for title, help_text, action in APP_ACTIONS:
+            out.append((title, help_text, partial(app.run_action, action)))
+        seen = {title for title, _, _ in out}
+        screen = self.screen
+        extra = getattr(screen, "palette_commands", None)
+        if callable(extra):
+            for title, help_text, action in extra():
+                seen.add(title)
+                out.append((title, help_text, partial(app.run_action, action, screen)))
+        try:
+            active = screen.active_bindings
+        except Exception:  # noqa: BLE001 - a screen without bindings is fine
+            active = {}
+        for key, found in active.items():
+            binding = found.binding
+            if not binding.description or found.node is app:
+                continue
+            title = binding.description
+            if title in seen:
+                continue
+            seen.add(title)
+            out.append((title, f"{screen.__class__.__name__.replace('Screen', '')} "
+                               f"[{binding.key_display or key}]",
+                        partial(app.run_action, binding.action, found.node)))
+        return out
+
+    async def discover(self) -> Hits:
+        for title, help_text, run in self._commands():
+            yield DiscoveryHit(title, run, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for title, help_text, run in self._commands():
+            score = matcher.match(title)
+            if score > 0:
+                yield Hit(score, matcher.highlight(title), run, help=help_text, text=title)

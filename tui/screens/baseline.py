@@ -1,0 +1,47 @@
+"""The baselines of a partnership's first check-in: where each partner stands at the start.
+
+Each partner records one baseline (role, situation, main clients and how concentrated the
+business is, near- and long-term goals). On one machine the partner's baseline is recorded
+from what they say on the call, under their name.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from comentor.model import entities
+
+from ..widgets.item_form import Field, ItemForm
+
+__all__ = ["baseline_form", "missing_baselines"]
+
+
+def missing_baselines(j: Any) -> list[str]:
+    """Person ids (me first) who have no baseline yet."""
+    people = [j.me] + ([j.partner()] if j.partner() else [])
+    done = {r["person"] for r in j.rows("baselines")}
+    return [p for p in people if p not in done]
+
+
+def baseline_form(person: str, name: str, *, is_me: bool, session: str,
+                  today: dt.date) -> ItemForm:
+    fields = [
+        Field("role", "Role", required=True, placeholder="e.g. independent UX researcher"),
+        Field("situation", "Situation", "long"),
+        Field("clients", "Main clients", placeholder="who pays, and how much of it"),
+        Field("concentration", "Client concentration", "select", default="medium",
+              options=[("low", "low"), ("medium", "medium"), ("high", "high")]),
+        Field("near_goals", "Near-term goals"),
+        Field("long_goals", "Long-term goals"),
+    ]
+
+    def submit(j: Any, v: dict[str, Any]) -> str:
+        return entities.record_baseline(
+            j, role=v["role"], situation=v["situation"] or "", clients=v["clients"] or "",
+            concentration=v["concentration"], near_goals=v["near_goals"] or "",
+            long_goals=v["long_goals"] or "", session=session, person=person)
+
+    note = ("Your baseline: where you stand as the partnership starts." if is_me else
+            f"{name}'s baseline, as {name.split(' ')[0]} tells it on the call.")
+    return ItemForm(f"Baseline: {name}", fields, submit, today=today, note=note)

@@ -1,0 +1,277 @@
+"""The dashboard: where the practice stands, at a glance.
+
+Everything shown is read in one thread worker through the gateway (the UI never waits on
+the disk) and drawn in one go: the next check-in and its drift, both partners' open
+commitments and asks (vague asks flagged), goals that need an update, recent wins, "on
+this day" a year ago, and the sync state. The check-in is one key away (c).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.containers import Grid, Horizontal, VerticalScroll
+from textual.reactive import reactive
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Static
+
+from comentor.model import checkin, queries, schedule
+from comentor.model.schedule import NextCheckin
+
+from ..messages import DashboardLoaded, JournalChanged, SyncState
+from ..widgets.drift import DriftBadge
+
+__all__ = ["DashboardScreen", "DashboardData", "load_dashboard"]
+
+RECENT_WINS = 6
+
+
+@dataclass
+class DashboardData:
+    me: str
+    partner: str | None
+    next: NextCheckin
+    cadence: str
+    demo: bool
+    paired: bool
+    last_sync: str | None
+    mine: list[dict[str, Any]] = field(default_factory=list)
+    theirs: list[dict[str, Any]] = field(default_factory=list)
+    asks_mine: list[dict[str, Any]] = field(default_factory=list)
+    asks_theirs: list[dict[str, Any]] = field(default_factory=list)
+    goals: list[dict[str, Any]] = field(default_factory=list)
+    wins: list[dict[str, Any]] = field(default_factory=list)
+    on_this_day: list[dict[str, Any]] = field(default_factory=list)
+    conflicts: int = 0
+    quarantined: int = 0
+    in_progress: bool = False
+    names: dict[str, str] = field(default_factory=dict)
+
+
+def load_dashboard(j: Any) -> DashboardData:
+    """Everything the dashboard shows, read on the journal's thread in one call."""
+    st = queries.status(j)
+    me = j.me
+    commitments = j.rows("commitments", "status = 'open'", order="coalesce(due, '9999'), created_at")
+    asks = j.rows("asks", "status = 'open'", order="created_at DESC")
+
+    def ask(r: dict[str, Any]) -> dict[str, Any]:
+        from comentor.model.entities import is_vague
+
+        return {**r, "vague": is_vague(r.get("text") or "", r.get("outcome"))}
+
+    return DashboardData(
+        me=st["me"], partner=st["partner"], next=schedule.next_checkin(j), cadence=st["cadence"],
+        demo=bool(st["demo"]), paired=bool(st["paired"]), last_sync=j.setting("last_sync"),
+        mine=[c for c in commitments if c["person"] == me],
+        theirs=[c for c in commitments if c["person"] != me],
+        asks_mine=[ask(a) for a in asks if a["person"] == me],
+        asks_theirs=[ask(a) for a in asks if a["person"] != me],
+        goals=checkin.goals_needing_update(j),
+        wins=queries.timeline(j, limit=RECENT_WINS),
+        on_this_day=queries.on_this_day(j),
+        conflicts=st["conflicts"], quarantined=st["quarantined"],
+        in_progress=checkin.current_session(j) is not None,
+        names={p["id"]: p["name"] or "?" for p in j.rows("people", include_deleted=True)},
+    )
+
+
+def _lines(rows: list[dict[str, Any]], empty: str, render: Any) -> Text:
+    if not rows:
+        return Text(empty, style="dim italic")
+    out = Text()
+    for n, r in enumerate(rows):
+        if n:
+            out.append("\n")
+        out.append_text(render(r))
+    return out
+
+
+def _commitment(r: dict[str, Any]) -> Text:
+    t = Text("• ")
+    t.append(r.get("text") or "")
+    if r.get("due"):
+        t.append(f"  due {r['due']}", style="dim")
+    return t
+
+
+def _ask(r: dict[str, Any]) -> Text:
+    t = Text("• ")
+    t.append(r.get("text") or "")
+    if r.get("vague"):
+        t.append("  [vague: no concrete outcome]", style="bold yellow")
+    elif r.get("outcome"):
+        t.append(f"  → {r['outcome']}", style="dim")
+    return t
+
+
+def _goal(r: dict[str, Any], names: dict[str, str]) -> Text:
+    t = Text("• ")
+    t.append(f"{names.get(r.get('person') or '', '?')}: ", style="bold")
+    t.append(r.get("text") or "")
+    t.append(f"  ({r.get('horizon') or 'near'}-term)", style="dim")
+    return t
+
+
+def _event(r: dict[str, Any]) -> Text:
+    t = Text(f"{r.get('date', '')}  ", style="dim")
+    t.append(f"{(r.get('person') or '').split(' ')[0]}: ", style="bold")
+    t.append(r.get("text") or "")
+    if r.get("kind") and r["kind"] != "win":
+        t.append(f"  ({r['kind']})", style="dim")
+    return t
+
+
+class Panel(VerticalScroll, can_focus=True):
+    """A titled, scrollable box of text lines."""
+
+    DEFAULT_CSS = """
+    Panel {
+        border: round $primary-darken-1;
+        border-title-color: $text-primary;
+        padding: 0 1;
+        height: 1fr;
+    }
+    Panel:focus { border: round $accent; }
+    """
+
+    def __init__(self, title: str, *, id: str) -> None:
+        super().__init__(id=id)
+        self.border_title = title
+        self.body = Static("loading…", markup=False)
+
+    def compose(self) -> ComposeResult:
+        yield self.body
+
+
+class DashboardScreen(Screen[None]):
+    """Next check-in and drift, open items both ways, goals, wins and sync state."""
+
+    DEFAULT_CSS = """
+    DashboardScreen #top { height: 4; }
+    DashboardScreen #next-box {
+        width: 2fr;
+        border: round $primary;
+        border-title-color: $text-primary;
+    }
+    DashboardScreen #sync-box {
+        width: 1fr;
+        border: round $primary;
+        border-title-color: $text-primary;
+        padding: 0 1;
+    }
+    DashboardScreen #panels {
+        grid-size: 3 2;
+        grid-gutter: 0 1;
+        height: 1fr;
+    }
+    """
+
+    loads: reactive[int] = reactive(0)
+    data: DashboardData | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal(id="top"):
+            yield DriftBadge(id="next-box")
+            yield Static("Sync: loading…", id="sync-box", markup=False)
+        with Grid(id="panels"):
+            yield Panel("My open commitments", id="p-mine")
+            yield Panel("Partner's open commitments", id="p-theirs")
+            yield Panel("Open asks", id="p-asks")
+            yield Panel("Goals needing an update", id="p-goals")
+            yield Panel("Recent wins", id="p-wins")
+            yield Panel("On this day, a year ago", id="p-otd")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.title = "comentor"
+        self.sub_title = "Dashboard"
+        self.query_one("#next-box").border_title = "Schedule"
+        self.query_one("#sync-box").border_title = "Sync"
+        self.watch(self.app, "sync_state", self._sync_changed, init=False)
+        self.reload()
+
+    def on_screen_resume(self) -> None:
+        if self.loads:
+            self.reload()
+
+    @on(JournalChanged)
+    def _journal_changed(self) -> None:
+        self.reload()
+
+    @work(thread=True, exclusive=True, group="dashboard")
+    def reload(self) -> None:
+        try:
+            data = self.app.gateway.call(load_dashboard)  # type: ignore[attr-defined]
+        except Exception as exc:  # noqa: BLE001 - shown, never a crash
+            self.app.call_from_thread(self._failed, f"{type(exc).__name__}: {exc}")
+            return
+        self.app.call_from_thread(self.show, data)
+
+    def _failed(self, message: str) -> None:
+        self.notify(f"Could not read the journal: {message}", severity="error", markup=False)
+
+    def show(self, data: DashboardData) -> None:
+        self.data = data
+        partner = data.partner or "Partner"
+        self.sub_title = f"{data.me} & {partner}" + (" · demo" if data.demo else "")
+        self.query_one(DriftBadge).show(data.next, data.cadence, demo=data.demo)
+        if data.in_progress:
+            self.query_one(DriftBadge).border_subtitle = "a check-in is in progress: c resumes it"
+        self._set("#p-mine", f"My open commitments ({len(data.mine)})",
+                  _lines(data.mine, "None open.", _commitment))
+        self._set("#p-theirs", f"{partner.split(' ')[0]}'s open commitments ({len(data.theirs)})",
+                  _lines(data.theirs, "None open.", _commitment))
+        asks = Text("Mine:\n", style="bold")
+        asks.append_text(_lines(data.asks_mine, "none open", _ask))
+        asks.append(f"\n{partner.split(' ')[0]}'s:\n", style="bold")
+        asks.append_text(_lines(data.asks_theirs, "none open", _ask))
+        vague = sum(1 for a in data.asks_mine + data.asks_theirs if a["vague"])
+        self._set("#p-asks", f"Open asks ({len(data.asks_mine) + len(data.asks_theirs)}"
+                  + (f", {vague} vague)" if vague else ")"), asks)
+        goals_text = _lines(data.goals, "Every goal has a recent update.",
+                            lambda r: _goal(r, data.names))
+        self._set("#p-goals", f"Goals needing an update ({len(data.goals)})", goals_text)
+        self._set("#p-wins", "Recent wins", _lines(data.wins, "No wins yet: add one (w).", _event))
+        self._set("#p-otd", "On this day, a year ago",
+                  _lines(data.on_this_day, "Nothing from a year ago.", _event))
+        self._show_sync(self.app.sync_state)  # type: ignore[attr-defined]
+        self.loads += 1
+        self.post_message(DashboardLoaded())
+
+    def _set(self, selector: str, title: str, text: Text) -> None:
+        panel = self.query_one(selector, Panel)
+        panel.border_title = title
+        panel.body.update(text)
+
+    def _sync_changed(self, state: SyncState) -> None:
+        self._show_sync(state)
+
+    def _show_sync(self, state: SyncState) -> None:
+        data = self.data
+        text = Text()
+        if data is None:
+            return
+        if data.demo:
+            text.append("demo journal: never syncs", style="italic")
+            text.append("\nJonas is fictional", style="dim")
+        elif not data.paired:
+            text.append("not paired", style="bold yellow")
+            text.append("\nrun `comentor invite`", style="dim")
+        else:
+            if state.online:
+                text.append("● partner online", style="bold green")
+                if state.via:
+                    text.append(f" via {state.via}", style="dim")
+            else:
+                text.append("○ partner offline", style="bold")
+            last = state.last_sync or data.last_sync
+            text.append(f"\nlast sync: {last or 'never'}", style="dim")
+        if data.conflicts or data.quarantined:
+            text.append(f"  {data.conflicts} conflicts, {data.quarantined} held (x)", style="yellow")
+        self.query_one("#sync-box", Static).update(text)

@@ -1,0 +1,99 @@
+"""The check-in agenda: sections in the order of the practice, each item marked when covered.
+
+The list is an OptionList so it is walked with the arrow keys and Enter (or a click); section
+headings are disabled options, so the cursor only ever lands on something to talk about.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rich.text import Text
+from textual.widgets import OptionList
+from textual.widgets.option_list import Option
+
+from comentor.model.checkin import AgendaItem
+
+__all__ = ["AgendaList", "SECTION_TITLES", "item_key"]
+
+SECTION_TITLES = {
+    "commitments": "Follow-ups: commitments",
+    "challenges": "Follow-ups: challenges",
+    "asks": "Open asks",
+    "goals": "Goals without a recent update",
+    "talking_points": "Talking points",
+}
+
+
+def item_key(table: str, row: str) -> str:
+    return f"{table}:{row}"
+
+
+class AgendaList(OptionList):
+    """Agenda items grouped by section, with a covered mark and the outcome in place."""
+
+    DEFAULT_CSS = """
+    AgendaList {
+        height: 1fr;
+        border: round $primary;
+        border-title-color: $text-primary;
+    }
+    AgendaList:focus { border: round $accent; }
+    """
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self.items: dict[str, AgendaItem] = {}
+        self.border_title = "Agenda"
+
+    def show(self, items: Sequence[AgendaItem], outcomes: dict[tuple[str, str], str]) -> None:
+        """Replace the list, keeping the cursor on the same item when it is still there."""
+        keep = None
+        if self.highlighted is not None:
+            try:
+                keep = self.get_option_at_index(self.highlighted).id
+            except Exception:  # noqa: BLE001 - the list may be empty or shorter
+                keep = None
+        self.items = {item_key(i.table, i.id): i for i in items}
+        options: list[Option] = []
+        section = None
+        for item in items:
+            if item.section != section:
+                section = item.section
+                options.append(Option(Text(SECTION_TITLES.get(section, section), style="bold underline"),
+                                      disabled=True))
+            options.append(Option(self._line(item, outcomes.get((item.table, item.id))),
+                                  id=item_key(item.table, item.id)))
+        if not items:
+            options.append(Option(Text("Nothing on the agenda: add goals, asks or talking points.",
+                                       style="dim italic"), disabled=True))
+        self.clear_options()
+        self.add_options(options)
+        covered = sum(1 for i in items if i.covered)
+        self.border_title = f"Agenda  {covered}/{len(items)} covered"
+        if keep is not None and keep in self.items:
+            self.highlighted = self.get_option_index(keep)
+        elif items:
+            self.highlighted = next(n for n, o in enumerate(options) if not o.disabled)
+
+    @staticmethod
+    def _line(item: AgendaItem, outcome: str | None) -> Text:
+        line = Text(no_wrap=False)
+        if item.covered:
+            line.append(" ✓ ", style="bold green")
+        else:
+            line.append(" ○ ", style="dim")
+        line.append(f"{item.person.split(' ')[0]}: ", style="bold")
+        line.append(item.text, style="dim" if item.covered else "")
+        if item.covered:
+            line.append(f"  → {outcome or 'covered'}", style="green")
+        elif item.detail:
+            vague = item.table == "asks" and item.detail == "no concrete outcome yet"
+            line.append(f"  — {item.detail}", style="bold yellow" if vague else "dim")
+        return line
+
+    def selected_item(self) -> AgendaItem | None:
+        if self.highlighted is None:
+            return None
+        option = self.get_option_at_index(self.highlighted)
+        return self.items.get(option.id or "")

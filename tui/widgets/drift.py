@@ -1,0 +1,73 @@
+"""Next check-in and its drift, readable at a glance: on time, due, overdue by N days, lapsed.
+
+The colour carries the state (green, yellow, orange, red) and the words carry it too, so the
+state is clear without colour (monochrome terminals, colour-blind users).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from rich.text import Text
+from textual.widgets import Static
+
+from comentor.model.schedule import NextCheckin
+
+__all__ = ["DriftBadge", "drift_label"]
+
+STATE_STYLE = {
+    "on_time": "bold black on green",
+    "due": "bold black on yellow",
+    "overdue": "bold black on dark_orange",
+    "lapsed": "bold white on red",
+}
+
+
+def drift_label(nxt: NextCheckin) -> str:
+    """The badge's words: ON TIME (in 3 days), DUE TODAY, OVERDUE by 5 days, LAPSED (40 days)."""
+    if nxt.state == "on_time":
+        days = -nxt.days_late
+        return f"ON TIME · in {days} day{'s' if days != 1 else ''}"
+    if nxt.state == "due":
+        return "DUE TODAY"
+    late = nxt.days_late
+    plural = "s" if late != 1 else ""
+    if nxt.state == "overdue":
+        return f"OVERDUE by {late} day{plural}"
+    return f"LAPSED · {late} day{plural} late"
+
+
+class DriftBadge(Static):
+    """The next check-in's date and a coloured drift badge."""
+
+    DEFAULT_CSS = """
+    DriftBadge {
+        height: auto;
+        padding: 0 1;
+    }
+    """
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__("Next check-in: loading…", id=id, classes=classes)
+        self.state: str | None = None
+
+    def show(self, nxt: NextCheckin, cadence_text: str, *, demo: bool = False) -> None:
+        self.state = nxt.state
+        for s in STATE_STYLE:
+            self.set_class(s == nxt.state, f"-{s.replace('_', '-')}")
+        text = Text()
+        text.append("Next check-in  ", style="bold")
+        text.append(nxt.due.strftime("%a %d %b %Y %H:%M"))
+        text.append("  ")
+        text.append(f" {drift_label(nxt)} ", style=STATE_STYLE.get(nxt.state, "bold"))
+        text.append("\n")
+        text.append(f"Cadence: {cadence_text}", style="dim")
+        if nxt.state in ("overdue", "lapsed"):
+            text.append("   press c to start the check-in now", style="italic")
+        if demo:
+            text.append("   (demo journal)", style="dim italic")
+        self.update(text)
+
+    @staticmethod
+    def describe_when(due: dt.datetime) -> str:
+        return due.strftime("%a %d %b %Y %H:%M")
