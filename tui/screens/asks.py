@@ -1,0 +1,127 @@
+"""Asks for help, both ways: kind, the concrete outcome wanted, status and the answer.
+
+An ask with no concrete outcome is flagged as vague, in the list and while typing it; the
+partner's strengths that match an ask are suggested next to it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual.binding import Binding, BindingType
+
+from comentor.model import entities, queries
+from comentor.model.journal import Journal
+
+from ..widgets.form_fields import FieldSpec, FormModal, required
+from ..widgets.item_table import OWNER, STATUS, VAGUE, Column
+from .base import ListScreen, line
+
+__all__ = ["AsksScreen", "ASK_KINDS"]
+
+ASK_KINDS = [("Introduction", "introduction"), ("Project", "project"), ("Question", "question"),
+             ("Feedback", "feedback"), ("Other", "other")]
+
+
+def _vague_hint(values: dict[str, Any]) -> str | None:
+    if entities.is_vague(values.get("text") or "", values.get("outcome")):
+        return ("⚠ Vague: say what concrete outcome you want "
+                "(e.g. “one warm introduction to a hiring manager”).")
+    return None
+
+
+class AsksScreen(ListScreen):
+    SCREEN_TITLE = "Asks"
+    TABLE = "asks"
+    KIND = "ask"
+    INTRO = "Ask for help, and be specific: what outcome would count as help?"
+    COLUMNS = (OWNER, Column("kind", "Kind", width=12), Column("text", "Ask", width=40),
+               Column("outcome", "Outcome wanted", width=26), STATUS, VAGUE)
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("r", "answer", "Answer"),
+        Binding("c", "close", "Close ask"),
+    ]
+
+    def load_detail(self, j: Journal, item: dict[str, Any]) -> Text:
+        text = Text()
+        text.append(str(item.get("text") or ""), style="bold")
+        text.append("\n\n")
+        text += line("From", item.get("owner"))
+        text += line("Kind", item.get("kind"))
+        text += line("Outcome wanted", item.get("outcome"))
+        if item.get("vague"):
+            text.append("⚠ Vague: no concrete outcome yet — edit it (e) to say what would help.\n",
+                        style="bold yellow")
+        text += line("Status", item.get("status"))
+        if item.get("answer"):
+            text.append("\nAnswer", style="bold underline")
+            text.append(f" by {j.person_name(item.get('answered_by'))}\n", style="dim")
+            text.append(f"{item['answer']}\n")
+        if item.get("person") == j.me:
+            helpers = queries.suggest_helpers(j, f"{item.get('text') or ''} {item.get('outcome') or ''}")
+            if helpers:
+                text.append("\nYour partner's strengths that match\n", style="bold underline")
+                for person, strength in helpers:
+                    text.append(f"★ {person}: ", style="green")
+                    text.append(f"{strength}\n")
+        else:
+            mine = queries.skills_matrix(j).strengths.get(j.person_name(j.me), [])
+            words = queries._words(f"{item.get('text') or ''} {item.get('outcome') or ''}")
+            hits = [s for s in mine if words & queries._words(s)]
+            if hits:
+                text.append("\nYour strengths that match\n", style="bold underline")
+                for strength in hits:
+                    text.append(f"★ {strength}\n", style="green")
+        return text
+
+    def _fields(self, item: dict[str, Any] | None = None) -> list[FieldSpec]:
+        item = item or {}
+        return [
+            FieldSpec("text", "What do you ask for?", value=item.get("text", ""),
+                      validate=required("ask")),
+            FieldSpec("kind", "Kind", "select", item.get("kind") or "question", ASK_KINDS),
+            FieldSpec("outcome", "Concrete outcome wanted", value=item.get("outcome") or "",
+                      placeholder="e.g. a price range and the reasoning behind it",
+                      hint=_vague_hint),
+        ]
+
+    def new_form(self) -> FormModal:
+        return FormModal("New ask", self._fields())
+
+    def edit_form(self, item: dict[str, Any]) -> FormModal:
+        return FormModal("Edit ask", self._fields(item))
+
+    def save_new(self, values: dict[str, Any]) -> None:
+        def add(j: Journal) -> str:
+            return entities.add_ask(j, values["text"], kind=values["kind"] or "question",
+                                    outcome=values["outcome"])
+
+        self.write(add, message="Ask added", after=self._refocus)
+
+    def save_edit(self, item: dict[str, Any], values: dict[str, Any]) -> None:
+        def edit(j: Journal) -> None:
+            j.put("asks", item["id"], text=values["text"].strip(), kind=values["kind"] or "question",
+                  outcome=(values["outcome"] or "").strip() or None)
+
+        self.write(edit, message="Ask saved")
+
+    def action_answer(self) -> None:
+        item = self.need_selection()
+        if item is None:
+            return
+        fields = [FieldSpec("answer", "Your answer", "textarea", item.get("answer") or "",
+                            validate=required("answer"))]
+
+        def save(values: dict[str, Any]) -> None:
+            def answer(j: Journal) -> None:
+                entities.answer_ask(j, item["id"], values["answer"])
+
+            self.write(answer, message="Answer saved")
+
+        self.form(f"Answer: {item['text'][:50]}", fields, save)
+
+    def action_close(self) -> None:
+        item = self.need_selection()
+        if item is not None:
+            self.write(entities.close_ask, item["id"], message="Ask closed")

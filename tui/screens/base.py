@@ -1,0 +1,358 @@
+"""What every list screen shares: a table of items, a detail pane, forms, undoable deletes.
+
+A screen says what to load and how to describe an item; the base class does the rest the
+same way everywhere: reads and writes go through the app's JournalGateway in thread workers
+(the interface never waits on the disk), a write that the journal refuses shows its one-line
+message and changes nothing, and a delete can be taken back with `u`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, cast
+
+from rich.console import RenderableType
+from rich.text import Text
+from textual import work
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, VerticalScroll
+from textual.screen import ModalScreen, Screen
+from textual.widgets import DataTable, Footer, Header, Static
+
+from comentor.model import queries
+from comentor.model.errors import JournalError
+from comentor.model.journal import Journal
+
+from ..widgets.form_fields import FieldSpec, FormModal
+from ..widgets.item_table import Column, ItemTable
+
+if TYPE_CHECKING:
+    from ..data import JournalGateway
+
+__all__ = ["GatewayScreen", "ListScreen", "DetailModal", "open_screen", "SCREEN_FOR_TABLE", "line"]
+
+# where an item of a synced table is shown (catalog names)
+SCREEN_FOR_TABLE = {
+    "goals": "goals", "updates": "goals", "asks": "asks", "commitments": "commitments",
+    "challenges": "challenges", "feedback": "feedback", "wins": "wins", "stories": "wins",
+    "skills": "skills", "private_notes": "notes", "schedule": "schedule", "devices": "devices",
+}
+
+
+def line(label: str, value: Any) -> Text:
+    """One "label: value" line for a detail pane, user text never read as markup."""
+    out = Text()
+    out.append(f"{label}: ", style="bold")
+    out.append(str(value if value not in (None, "") else "—"))
+    out.append("\n")
+    return out
+
+
+def open_screen(app: App[Any], name: str, focus: str | None = None) -> bool:
+    """Push the catalog screen `name`, with the cursor on item `focus` when given."""
+    from ..catalog import CATALOG
+
+    entry = next((e for e in CATALOG if e.name == name), None)
+    if entry is None:
+        return False
+    module = importlib.import_module(f"comentor.tui.screens.{entry.module}")
+    cls = getattr(module, entry.cls)
+    try:
+        screen = cls(focus=focus)
+    except TypeError:
+        screen = cls()
+    app.push_screen(screen)
+    return True
+
+
+class DetailModal(ModalScreen[None]):
+    """The whole of an item's text, scrollable (enter on a row)."""
+
+    DEFAULT_CSS = """
+    DetailModal { align: center middle; }
+    DetailModal > VerticalScroll {
+        width: 90; height: auto; max-height: 85%;
+        border: thick $primary; background: $surface; padding: 1 2;
+    }
+    """
+    BINDINGS = [Binding("escape,enter,q", "dismiss", "Close")]
+
+    def __init__(self, content: RenderableType) -> None:
+        super().__init__()
+        self._content = content
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll():
+            yield Static(self._content, id="detail-modal-text")
+
+    def action_dismiss(self, result: None = None) -> None:  # type: ignore[override]
+        self.dismiss(None)
+
+
+class GatewayScreen(Screen[None]):
+    """A screen that reads and writes through the app's gateway, off the UI thread."""
+
+    SCREEN_TITLE: ClassVar[str] = ""
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape", "back", "Back"),
+        Binding("ctrl+r", "reload", "Reload", show=False),
+    ]
+
+    def __init__(self, focus: str | None = None) -> None:
+        super().__init__()
+        self.focus_id = focus
+
+    @property
+    def gateway(self) -> JournalGateway:
+        return cast("JournalGateway", self.app.gateway)  # type: ignore[attr-defined]
+
+    def on_mount(self) -> None:
+        self.title = self.SCREEN_TITLE
+        self.refresh_data()
+
+    def on_screen_resume(self) -> None:
+        if self.is_mounted:
+            self.refresh_data()
+
+    def refresh_data(self) -> None:
+        """Reload from the journal (the app calls this when a sync changed data)."""
+
+    def action_reload(self) -> None:
+        self.refresh_data()
+
+    def action_back(self) -> None:
+        if len(self.app.screen_stack) > 1:
+            self.app.pop_screen()
+
+    def error(self, message: str) -> None:
+        self.notify(message, title="Not saved", severity="error", markup=False)
+
+    @work(thread=True, group="write")
+    def write(self, fn: Callable[..., Any], *args: Any, message: str = "",
+              after: Callable[[Any], None] | None = None) -> None:
+        """Run a journal write; on refusal show the journal's message, change nothing."""
+        try:
+            result = self.gateway.write(fn, *args)
+        except JournalError as exc:
+            self.app.call_from_thread(self.error, str(exc))
+            return
+        self.app.call_from_thread(self._written, result, message, after)
+
+    def _written(self, result: Any, message: str, after: Callable[[Any], None] | None) -> None:
+        if message:
+            self.notify(message, markup=False)
+        if after is not None:
+            after(result)
+        self.refresh_data()
+
+
+class ListScreen(GatewayScreen):
+    """A table of items with a detail pane, add/edit forms and undoable deletes."""
+
+    DEFAULT_CSS = """
+    ListScreen #list-intro { color: $text-muted; padding: 0 1; height: auto; }
+    ListScreen #list-body { height: 1fr; }
+    ListScreen ItemTable { width: 3fr; }
+    ListScreen #detail-pane { width: 2fr; border-left: solid $primary-darken-2; padding: 0 1; }
+    """
+
+    TABLE: ClassVar[str] = ""
+    KIND: ClassVar[str] = ""
+    INTRO: ClassVar[str] = ""
+    COLUMNS: ClassVar[Sequence[Column]] = ()
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("n", "new", "New"),
+        Binding("e", "edit", "Edit"),
+        Binding("enter", "open", "Open", show=False),
+        Binding("x", "delete", "Delete"),
+        Binding("u", "undo", "Undo"),
+        Binding("t", "toggle_all", "Open/all"),
+    ]
+
+    def __init__(self, focus: str | None = None) -> None:
+        super().__init__(focus)
+        self.show_all = False
+        self.today: Any = None
+        self._undo: list[tuple[str, str]] = []
+        self._loaded = False
+
+    # ------------------------------------------------------------------ layout
+    def compose(self) -> ComposeResult:
+        yield Header()
+        if self.INTRO:
+            yield Static(self.INTRO, id="list-intro", markup=False)
+        yield from self.compose_top()
+        with Horizontal(id="list-body"):
+            yield ItemTable(self.COLUMNS, id="items")
+            with VerticalScroll(id="detail-pane"):
+                yield Static("", id="detail")
+                yield from self.compose_detail_extra()
+        yield Footer()
+
+    def compose_top(self) -> ComposeResult:
+        yield from ()
+
+    def compose_detail_extra(self) -> ComposeResult:
+        yield from ()
+
+    @property
+    def table(self) -> ItemTable:
+        return self.query_one("#items", ItemTable)
+
+    @property
+    def selected(self) -> dict[str, Any] | None:
+        return self.table.selected
+
+    # ------------------------------------------------------------------ loading (DB thread)
+    def load(self, j: Journal) -> list[dict[str, Any]]:
+        return queries.list_items(j, self.KIND, all_=self.show_all)
+
+    def load_detail(self, j: Journal, item: dict[str, Any]) -> Any:
+        return self.describe(j, item)
+
+    def describe(self, j: Journal, item: dict[str, Any]) -> RenderableType:
+        return Text(str(item.get("text") or ""))
+
+    # ------------------------------------------------------------------ loading (UI)
+    def refresh_data(self) -> None:
+        self._load()
+
+    @work(thread=True, exclusive=True, group="load")
+    def _load(self) -> None:
+        def fetch(j: Journal) -> tuple[Any, list[dict[str, Any]]]:
+            return j.today(), self.load(j)
+
+        try:
+            today, items = self.gateway.call(fetch)
+        except JournalError as exc:
+            self.app.call_from_thread(self.error, str(exc))
+            return
+        self.app.call_from_thread(self._show, today, items)
+
+    def _show(self, today: Any, items: list[dict[str, Any]]) -> None:
+        self.today = today
+        focus = None
+        if not self._loaded and self.focus_id:
+            focus = self.focus_id
+            if not any(i["id"] == focus for i in items) and not self.show_all:
+                self.show_all = True  # the item asked for is closed: show everything
+                self._load()
+                return
+        self._loaded = True
+        self.table.set_items(items, focus=focus)
+        self.sub_title = f"{len(items)} {'in all' if self.show_all else 'open'}"
+        self.after_load(items)
+        self._load_detail()
+
+    def after_load(self, items: list[dict[str, Any]]) -> None:
+        """Hook for screens that show more than the table."""
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if isinstance(event.data_table, ItemTable) and event.data_table.id == "items":
+            self._load_detail()
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        if isinstance(event.data_table, ItemTable) and event.data_table.id == "items":
+            event.stop()
+            self.action_open()
+
+    def _load_detail(self) -> None:
+        item = self.selected
+        if item is None:
+            self.show_detail(None, None)
+            return
+        self._fetch_detail(item)
+
+    @work(thread=True, exclusive=True, group="detail")
+    def _fetch_detail(self, item: dict[str, Any]) -> None:
+        try:
+            data = self.gateway.call(self.load_detail, item)
+        except JournalError as exc:
+            data = Text(str(exc), style="red")
+        self.app.call_from_thread(self.show_detail, item, data)
+
+    def show_detail(self, item: dict[str, Any] | None, data: Any) -> None:
+        detail = self.query_one("#detail", Static)
+        detail.update(Text("Nothing here yet: press n to add one.", style="dim")
+                      if item is None else data)
+
+    # ------------------------------------------------------------------ forms
+    def new_form(self) -> FormModal | None:
+        return None
+
+    def edit_form(self, item: dict[str, Any]) -> FormModal | None:
+        return None
+
+    def save_new(self, values: dict[str, Any]) -> None:
+        """Write a new item from a form's values (call self.write)."""
+
+    def save_edit(self, item: dict[str, Any], values: dict[str, Any]) -> None:
+        """Write an edited item from a form's values (call self.write)."""
+
+    def form(self, title: str, fields: Sequence[FieldSpec],
+             then: Callable[[dict[str, Any]], None], *, submit_label: str = "Save") -> None:
+        """Show a form; `then(values)` runs only once every field is valid."""
+
+        def done(values: dict[str, Any] | None) -> None:
+            if values is not None:
+                then(values)
+
+        self.app.push_screen(FormModal(title, fields, submit_label=submit_label), done)
+
+    def need_selection(self) -> dict[str, Any] | None:
+        item = self.selected
+        if item is None:
+            self.notify("Select an item first.", severity="warning")
+        return item
+
+    # ------------------------------------------------------------------ actions
+    def action_new(self) -> None:
+        form = self.new_form()
+        if form is not None:
+            self.app.push_screen(form, lambda v: self.save_new(v) if v is not None else None)
+
+    def action_edit(self) -> None:
+        item = self.need_selection()
+        if item is None:
+            return
+        form = self.edit_form(item)
+        if form is not None:
+            self.app.push_screen(form, lambda v: self.save_edit(item, v) if v is not None else None)
+
+    def action_open(self) -> None:
+        content = self.query_one("#detail", Static).content
+        if self.selected is not None:
+            self.app.push_screen(DetailModal(cast(RenderableType, content)))
+
+    def action_toggle_all(self) -> None:
+        self.show_all = not self.show_all
+        self.refresh_data()
+
+    def delete_item(self, j: Journal, item_id: str) -> None:
+        j.delete(self.TABLE, item_id)
+
+    def undelete_item(self, j: Journal, item_id: str) -> None:
+        j.undelete(self.TABLE, item_id)
+
+    def action_delete(self) -> None:
+        item = self.need_selection()
+        if item is None or not self.TABLE:
+            return
+        self._undo.append((self.TABLE, item["id"]))
+        self.write(self.delete_item, item["id"],
+                   message=f"Deleted “{item.get('text', '')[:40]}” — press u to undo")
+
+    def action_undo(self) -> None:
+        if not self._undo:
+            self.notify("Nothing to undo.")
+            return
+        _, item_id = self._undo.pop()
+        self.focus_id = item_id
+        self.write(self.undelete_item, item_id, message="Restored",
+                   after=lambda _: self._refocus(item_id))
+
+    def _refocus(self, item_id: str) -> None:
+        self._loaded = False
+        self.focus_id = item_id

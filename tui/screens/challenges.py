@@ -1,0 +1,110 @@
+"""Challenges: proposed by one partner to the other, accepted or declined, then followed up.
+
+"Teach a workshop", "write about it": a push outside the comfort zone, proposed to the
+partner, never to oneself.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual.binding import Binding, BindingType
+
+from comentor.model import entities
+from comentor.model.dates import parse_date
+from comentor.model.journal import Journal
+
+from ..widgets.form_fields import FieldSpec, FormModal, date_check, required
+from ..widgets.item_table import STATUS, Column
+from .base import ListScreen, line
+
+__all__ = ["ChallengesScreen"]
+
+
+class ChallengesScreen(ListScreen):
+    SCREEN_TITLE = "Challenges"
+    TABLE = "challenges"
+    KIND = "challenge"
+    INTRO = "Challenges are proposed by one partner to the other: n proposes one to your partner."
+    COLUMNS = (Column("proposer_name", "From", width=14), Column("owner", "For", width=14),
+               Column("text", "Challenge", width=44), Column("due", "Due", width=10), STATUS)
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("a", "accept", "Accept"),
+        Binding("r", "decline", "Decline"),
+        Binding("d", "done", "Done"),
+    ]
+
+    def load(self, j: Journal) -> list[dict[str, Any]]:
+        items = super().load(j)
+        for item in items:
+            item["proposer_name"] = j.person_name(item.get("proposer"))
+            # list_items names the proposer as owner; the owner of a challenge is its taker
+            item["owner"] = j.person_name(item.get("person"))
+        return items
+
+    def load_detail(self, j: Journal, item: dict[str, Any]) -> Text:
+        text = Text()
+        text.append(str(item.get("text") or ""), style="bold")
+        text.append("\n\n")
+        text += line("Proposed by", item.get("proposer_name"))
+        text += line("For", item.get("owner"))
+        text += line("Due", item.get("due"))
+        text += line("Status", item.get("status"))
+        if item.get("follow_up"):
+            text += line("How it went", item.get("follow_up"))
+        if item.get("person") == j.me and item.get("status") == "offered":
+            text.append("\nThis challenge is for you: a accepts, r declines.\n", style="italic")
+        return text
+
+    def _fields(self, item: dict[str, Any] | None = None) -> list[FieldSpec]:
+        item = item or {}
+        return [
+            FieldSpec("text", "Challenge your partner to…", value=item.get("text", ""),
+                      placeholder="Teach a one-hour workshop on what you know best",
+                      validate=required("challenge")),
+            FieldSpec("due", "By (optional)", value=item.get("due") or "",
+                      validate=date_check(self.today)),
+        ]
+
+    def new_form(self) -> FormModal:
+        return FormModal("Propose a challenge", self._fields(), submit_label="Propose")
+
+    def edit_form(self, item: dict[str, Any]) -> FormModal:
+        return FormModal("Edit challenge", self._fields(item))
+
+    def save_new(self, values: dict[str, Any]) -> None:
+        def add(j: Journal) -> str:
+            return entities.propose_challenge(j, values["text"], due=values["due"] or None)
+
+        self.write(add, message="Challenge proposed", after=self._refocus)
+
+    def save_edit(self, item: dict[str, Any], values: dict[str, Any]) -> None:
+        def edit(j: Journal) -> None:
+            raw = (values["due"] or "").strip()
+            j.put("challenges", item["id"], text=values["text"].strip(),
+                  due=parse_date(raw, j.today()).isoformat() if raw else None)
+
+        self.write(edit, message="Challenge saved")
+
+    def action_accept(self) -> None:
+        item = self.need_selection()
+        if item is not None:
+            self.write(entities.respond_challenge, item["id"], True, message="Challenge accepted")
+
+    def action_decline(self) -> None:
+        item = self.need_selection()
+        if item is not None:
+            self.write(entities.respond_challenge, item["id"], False, message="Challenge declined")
+
+    def action_done(self) -> None:
+        item = self.need_selection()
+        if item is None:
+            return
+        fields = [FieldSpec("follow_up", "How did it go?", "textarea", item.get("follow_up") or "")]
+
+        def save(values: dict[str, Any]) -> None:
+            self.write(entities.complete_challenge, item["id"], values["follow_up"] or None,
+                       message="Challenge done")
+
+        self.form(f"Done: {item['text'][:50]}", fields, save)

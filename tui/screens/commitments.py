@@ -1,0 +1,134 @@
+"""Commitments, mine and my partner's: due dates, follow-ups, and how each one ended.
+
+A commitment comes back on every agenda until it is done or dropped; carrying it keeps it
+open with a new due date.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual.binding import Binding, BindingType
+
+from comentor.model import entities
+from comentor.model.dates import parse_date
+from comentor.model.journal import Journal
+
+from ..widgets.form_fields import FieldSpec, FormModal, date_check, required
+from ..widgets.item_table import OWNER, STATUS, Column
+from .base import ListScreen, line
+
+__all__ = ["CommitmentsScreen"]
+
+
+def _due(item: dict[str, Any]) -> Text:
+    due = str(item.get("due") or "")
+    late = item.get("status") == "open" and due and due < str(item.get("_today") or "")
+    return Text(due, style="bold red" if late else "")
+
+
+class CommitmentsScreen(ListScreen):
+    SCREEN_TITLE = "Commitments"
+    TABLE = "commitments"
+    KIND = "commitment"
+    COLUMNS = (OWNER, Column("text", "Commitment", width=44), Column("due", "Due", _due, width=10),
+               Column("follow_up", "Follow-up", width=22), STATUS)
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("d", "done", "Done"),
+        Binding("r", "drop", "Drop"),
+        Binding("c", "carry", "Carry"),
+    ]
+
+    def load(self, j: Journal) -> list[dict[str, Any]]:
+        items = super().load(j)
+        today = j.today().isoformat()
+        me = j.me
+        for item in items:
+            item["_today"] = today
+        # mine first, then my partner's; each by due date
+        items.sort(key=lambda i: (i.get("person") != me, i.get("due") or "9999"))
+        return items
+
+    def load_detail(self, j: Journal, item: dict[str, Any]) -> Text:
+        text = Text()
+        text.append(str(item.get("text") or ""), style="bold")
+        text.append("\n\n")
+        text += line("Whose", item.get("owner"))
+        text += line("Due", item.get("due"))
+        text += line("Follow-up", item.get("follow_up"))
+        text += line("Status", item.get("status"))
+        text += line("Made", (item.get("created_at") or "")[:10])
+        if item.get("result"):
+            text += line("How it went", item.get("result"))
+        return text
+
+    def _fields(self, item: dict[str, Any] | None = None) -> list[FieldSpec]:
+        item = item or {}
+        return [
+            FieldSpec("text", "I commit to…", value=item.get("text", ""),
+                      validate=required("commitment")),
+            FieldSpec("due", "Due (YYYY-MM-DD, friday, +2w; optional)", value=item.get("due") or "",
+                      validate=date_check(self.today)),
+            FieldSpec("follow_up", "Follow-up question for next time",
+                      value=item.get("follow_up") or "", placeholder="How did the pitch go?"),
+        ]
+
+    def new_form(self) -> FormModal:
+        return FormModal("New commitment", self._fields())
+
+    def edit_form(self, item: dict[str, Any]) -> FormModal:
+        return FormModal("Edit commitment", self._fields(item))
+
+    def save_new(self, values: dict[str, Any]) -> None:
+        def add(j: Journal) -> str:
+            return entities.add_commitment(j, values["text"], due=values["due"] or None,
+                                           follow_up=(values["follow_up"] or "").strip() or None)
+
+        self.write(add, message="Commitment added", after=self._refocus)
+
+    def save_edit(self, item: dict[str, Any], values: dict[str, Any]) -> None:
+        def edit(j: Journal) -> None:
+            raw = (values["due"] or "").strip()
+            j.put("commitments", item["id"], text=values["text"].strip(),
+                  due=parse_date(raw, j.today()).isoformat() if raw else None,
+                  follow_up=(values["follow_up"] or "").strip() or None)
+
+        self.write(edit, message="Commitment saved")
+
+    def _close(self, status: str, title: str, message: str) -> None:
+        item = self.need_selection()
+        if item is None:
+            return
+        fields = [FieldSpec("result", "How did it go? (optional)", "textarea", item.get("result") or "")]
+
+        def save(values: dict[str, Any]) -> None:
+            def close(j: Journal) -> None:
+                entities.close_commitment(j, item["id"], status, values["result"] or None)
+
+            self.write(close, message=message)
+
+        self.form(f"{title}: {item['text'][:50]}", fields, save)
+
+    def action_done(self) -> None:
+        self._close("done", "Done", "Commitment done")
+
+    def action_drop(self) -> None:
+        self._close("dropped", "Drop", "Commitment dropped")
+
+    def action_carry(self) -> None:
+        item = self.need_selection()
+        if item is None:
+            return
+        fields = [
+            FieldSpec("due", "New due date", value="+3w", validate=date_check(self.today, optional=False)),
+            FieldSpec("result", "Where it stands (optional)", value=""),
+        ]
+
+        def save(values: dict[str, Any]) -> None:
+            def carry(j: Journal) -> None:
+                entities.carry_commitment(j, item["id"], values["due"], values["result"] or None)
+
+            self.write(carry, message="Carried to the next check-in")
+
+        self.form(f"Carry: {item['text'][:50]}", fields, save)

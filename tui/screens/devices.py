@@ -1,0 +1,153 @@
+"""The partnership and its devices: the peer checklist, safety numbers, revoking a lost device.
+
+Trust starts from pairing; this screen shows whom the journal trusts and lets the user take
+trust back from a lost device. Pairing itself happens on the command line for now.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.widgets import DataTable, Footer, Header, Label, Static
+
+from comentor.model import devices, entities
+from comentor.model.errors import JournalError
+from comentor.model.journal import Journal
+
+from ..widgets.confirm import ConfirmModal
+from ..widgets.form_fields import FieldSpec, FormModal
+from .base import GatewayScreen
+
+__all__ = ["DevicesScreen"]
+
+CHECKS = (("outside_company", "We work at different companies"),
+          ("outside_market", "We do not compete in the same market"),
+          ("similar_stage", "We are at a similar stage: peers, not mentor and mentee"))
+
+PAIRING_HELP = (
+    "To pair a device: one partner runs  comentor invite  and reads the code aloud;\n"
+    "the other runs  comentor join CODE . Then compare the safety number below on both screens.\n"
+    "The same flow adds your own second device."
+)
+
+
+class DevicesScreen(GatewayScreen):
+    SCREEN_TITLE = "Partnership & devices"
+    DEFAULT_CSS = """
+    DevicesScreen #devices-body { padding: 0 1; }
+    DevicesScreen .section-title { text-style: bold; margin-top: 1; }
+    DevicesScreen #partnership, DevicesScreen #pairing-help { height: auto; }
+    DevicesScreen #devices { height: auto; max-height: 16; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("c", "checklist", "Peer checklist"),
+        Binding("r", "revoke", "Revoke device"),
+    ]
+
+    def __init__(self, focus: str | None = None) -> None:
+        super().__init__(focus)
+        self.devices: list[dict[str, Any]] = []
+        self.partnership: dict[str, Any] = {}
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with VerticalScroll(id="devices-body"):
+            yield Label("Partnership", classes="section-title")
+            yield Static("", id="partnership")
+            yield Label("Devices", classes="section-title")
+            yield DataTable(id="devices", cursor_type="row", zebra_stripes=True)
+            yield Label("Pairing", classes="section-title")
+            yield Static(PAIRING_HELP, id="pairing-help", markup=False)
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#devices", DataTable).add_columns("", "Owner", "Device", "Id",
+                                                           "Safety number", "State")
+
+    def refresh_data(self) -> None:
+        self._load()
+
+    @work(thread=True, exclusive=True, group="load")
+    def _load(self) -> None:
+        def fetch(j: Journal) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, Any]]:
+            info = {"me": j.person_name(j.me),
+                    "partner": j.person_name(j.partner()) if j.partner() else None,
+                    "paired": j.partnership_key() is not None and len(j.rows("devices")) > 1,
+                    "demo": j.is_demo}
+            return j.get("partnership", "partnership") or {}, devices.devices(j), info
+
+        try:
+            partnership, found, info = self.gateway.call(fetch)
+        except JournalError as exc:
+            self.app.call_from_thread(self.error, str(exc))
+            return
+        self.app.call_from_thread(self._show, partnership, found, info)
+
+    def _show(self, partnership: dict[str, Any], found: list[dict[str, Any]],
+              info: dict[str, Any]) -> None:
+        self.partnership, self.devices = partnership, found
+        text = Text()
+        who = f"{info['me']} and {info['partner']}" if info["partner"] else f"{info['me']} (not paired yet)"
+        text.append(f"{who}\n", style="bold")
+        if info["demo"]:
+            text.append("This is a demo journal: it never syncs.\n", style="italic yellow")
+        confirmed = partnership.get("confirmed_at")
+        for key, label in CHECKS:
+            ok = bool(partnership.get(key))
+            text.append("  ✔ " if ok else "  ✘ ", style="green" if ok else "red")
+            text.append(f"{label}\n")
+        text.append(f"Checklist confirmed {confirmed[:10]}\n" if confirmed else
+                    "Checklist not confirmed yet: press c.\n", style="dim")
+        self.query_one("#partnership", Static).update(text)
+        table = self.query_one("#devices", DataTable)
+        table.clear()
+        for d in found:
+            state = Text("revoked", style="red") if d.get("revoked_at") else Text("trusted", style="green")
+            table.add_row("▶ this device" if d["this_device"] else "", d["owner"], d.get("name") or "",
+                          d["id"][:12], "—" if d["this_device"] else d["safety_number"], state,
+                          key=d["id"])
+
+    def action_checklist(self) -> None:
+        fields = [FieldSpec(key, label, "checkbox", bool(self.partnership.get(key)))
+                  for key, label in CHECKS]
+
+        def save(values: dict[str, Any] | None) -> None:
+            if values is None:
+                return
+
+            def confirm(j: Journal) -> None:
+                entities.confirm_checklist(j, outside_company=bool(values["outside_company"]),
+                                           outside_market=bool(values["outside_market"]),
+                                           similar_stage=bool(values["similar_stage"]))
+
+            self.write(confirm, message="Checklist saved")
+
+        self.app.push_screen(FormModal("A partnership between peers", fields, submit_label="Confirm"),
+                             save)
+
+    def action_revoke(self) -> None:
+        table = self.query_one("#devices", DataTable)
+        if not self.devices or not 0 <= table.cursor_row < len(self.devices):
+            return
+        d = self.devices[table.cursor_row]
+        if d["this_device"]:
+            self.notify("This is the device you are using: revoke it from another device.",
+                        severity="warning")
+            return
+        if d.get("revoked_at"):
+            self.notify("That device is already revoked.")
+            return
+
+        def answer(yes: bool | None) -> None:
+            if yes:
+                self.write(devices.revoke_device, d["id"], message=f"Revoked {d.get('name') or d['id']}")
+
+        self.app.push_screen(ConfirmModal(
+            f"Revoke “{d.get('name')}” of {d['owner']}? Its changes will be refused from now on, "
+            "on every paired device. Do this for a lost or stolen device.",
+            title="Revoke a device", yes_label="Revoke"), answer)

@@ -1,0 +1,160 @@
+"""Wins, the timeline, and each partner's story with its earlier versions.
+
+The narrative is part of the practice: wins are recorded as they happen, goals met and
+challenges done join them on the timeline, and each partner's story ("the brand called you")
+is rewritten over time, every earlier version kept.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
+
+from comentor.model import entities, queries
+from comentor.model.dates import parse_date
+from comentor.model.journal import Journal
+
+from ..widgets.form_fields import FieldSpec, FormModal, date_check, required
+from ..widgets.item_table import OWNER, Column, ItemTable, short
+from .base import ListScreen, line
+
+__all__ = ["WinsScreen"]
+
+
+class WinsScreen(ListScreen):
+    SCREEN_TITLE = "Wins & story"
+    TABLE = "wins"
+    KIND = "win"
+    COLUMNS = (Column("date", "Date", width=10), OWNER, Column("text", "Win", width=60))
+    DEFAULT_CSS = """
+    WinsScreen #timeline { height: 1fr; }
+    WinsScreen #stories { height: 1fr; padding: 0 1; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("s", "story", "New story version"),
+    ]
+
+    def __init__(self, focus: str | None = None) -> None:
+        super().__init__(focus)
+        self.show_all = True  # wins have no open/closed state
+        self.stories: dict[str, Any] = {}
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with TabbedContent(id="wins-tabs"):
+            with TabPane("Wins", id="tab-wins"), Horizontal(id="list-body"):
+                yield ItemTable(self.COLUMNS, id="items")
+                with VerticalScroll(id="detail-pane"):
+                    yield Static("", id="detail")
+            with TabPane("Timeline", id="tab-timeline"):
+                yield DataTable(id="timeline", cursor_type="row", zebra_stripes=True)
+            with TabPane("Story", id="tab-story"), VerticalScroll(id="stories"):
+                yield Static("", id="stories-text")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        timeline = self.query_one("#timeline", DataTable)
+        timeline.add_columns("Date", "What", "Who", "")
+        # GatewayScreen.on_mount runs too (Textual calls each class's handler) and loads
+
+    def load(self, j: Journal) -> list[dict[str, Any]]:
+        items = super().load(j)
+        items.sort(key=lambda w: (w.get("date") or "", w["id"]), reverse=True)
+        events = queries.timeline(j)
+        stories: dict[str, list[dict[str, Any]]] = {}
+        for s in j.rows("stories", order="created_at DESC, id DESC"):
+            stories.setdefault(s["person"], []).append(s)
+        people = [(p, j.person_name(p)) for p in [j.me, j.partner()] if p]
+        self.stories = {"events": events, "stories": stories, "people": people, "me": j.me}
+        return items
+
+    def after_load(self, items: list[dict[str, Any]]) -> None:
+        timeline = self.query_one("#timeline", DataTable)
+        timeline.clear()
+        marks = {"win": "★ win", "goal met": "◎ goal met", "challenge done": "⚑ challenge done"}
+        for ev in self.stories["events"]:
+            timeline.add_row(ev["date"], Text(marks.get(ev["kind"], ev["kind"])), ev["person"],
+                             Text(short(ev["text"], 70)), key=f"{ev['kind']}:{ev['id']}")
+        text = Text()
+        for pid, name in self.stories["people"]:
+            versions = self.stories["stories"].get(pid, [])
+            text.append(f"{name}'s story\n", style="bold underline")
+            if not versions:
+                text.append("No story yet" + (": press s to write yours." if pid == self.stories["me"]
+                                              else ".") + "\n\n", style="dim")
+                continue
+            current = versions[0]
+            text.append(f"{current['text']}\n", style="bold")
+            text.append(f"(version {len(versions)}, {(current.get('created_at') or '')[:10]})\n",
+                        style="dim")
+            if len(versions) > 1:
+                text.append("Earlier versions\n", style="italic")
+                for n, old in enumerate(versions[1:], start=1):
+                    text.append(f"  v{len(versions) - n} {(old.get('created_at') or '')[:10]}  ",
+                                style="dim")
+                    text.append(f"{old['text']}\n")
+            text.append("\n")
+        self.query_one("#stories-text", Static).update(text)
+
+    def load_detail(self, j: Journal, item: dict[str, Any]) -> Text:
+        text = Text()
+        text.append(f"★ {item.get('text') or ''}\n\n", style="bold")
+        text += line("Who", item.get("owner"))
+        text += line("Date", item.get("date"))
+        if item.get("detail"):
+            text.append(f"\n{item['detail']}\n")
+        return text
+
+    def _fields(self, item: dict[str, Any] | None = None) -> list[FieldSpec]:
+        item = item or {}
+        return [
+            FieldSpec("text", "The win", value=item.get("text", ""), validate=required("win")),
+            FieldSpec("date", "When (YYYY-MM-DD, today; empty = today)", value=item.get("date") or "",
+                      validate=date_check(self.today)),
+            FieldSpec("detail", "Detail (optional)", "textarea", item.get("detail") or ""),
+        ]
+
+    def new_form(self) -> FormModal:
+        return FormModal("New win", self._fields())
+
+    def edit_form(self, item: dict[str, Any]) -> FormModal:
+        return FormModal("Edit win", self._fields(item))
+
+    def save_new(self, values: dict[str, Any]) -> None:
+        def add(j: Journal) -> str:
+            return entities.add_win(j, values["text"], date=values["date"] or None,
+                                    detail=(values["detail"] or "").strip() or None)
+
+        self.write(add, message="Win recorded ★", after=self._refocus)
+
+    def save_edit(self, item: dict[str, Any], values: dict[str, Any]) -> None:
+        def edit(j: Journal) -> None:
+            raw = (values["date"] or "").strip()
+            j.put("wins", item["id"], text=values["text"].strip(),
+                  date=parse_date(raw, j.today()).isoformat() if raw else item.get("date"),
+                  detail=(values["detail"] or "").strip() or None)
+
+        self.write(edit, message="Win saved")
+
+    def action_story(self) -> None:
+        mine = self.stories.get("stories", {}).get(self.stories.get("me"), [])
+        current = mine[0]["text"] if mine else ""
+        fields = [FieldSpec("text", "Your story: what do people call you for?", "textarea", current,
+                            validate=required("story"))]
+
+        def save(values: dict[str, Any]) -> None:
+            if values["text"].strip() == current.strip():
+                self.notify("The story is unchanged: no new version written.")
+                return
+
+            def write(j: Journal) -> str:
+                return entities.write_story(j, values["text"])
+
+            self.write(write, message="New story version saved")
+
+        self.form("Write a new version of your story", fields, save)

@@ -1,0 +1,108 @@
+"""A table of journal items (goals, asks, commitments...) that keeps its place on reload.
+
+Rows are keyed by item id, so a reload after an edit, or a change arriving from the partner,
+keeps the cursor on the same item. Owner and status are always shown; asks can carry a
+"vague" flag so a missing concrete outcome is visible in the list, not only in the editor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from rich.text import Text
+from textual.widgets import DataTable
+from textual.widgets.data_table import CellDoesNotExist, RowDoesNotExist
+
+__all__ = ["Column", "ItemTable", "OWNER", "STATUS", "VAGUE", "short"]
+
+
+def short(text: Any, width: int = 60) -> str:
+    one = " ".join(str(text or "").split())
+    return one if len(one) <= width else one[: width - 1] + "…"
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column: its key, its header, and how to render an item's cell."""
+
+    key: str
+    label: str
+    render: Callable[[dict[str, Any]], str | Text] | None = None
+    width: int | None = None
+
+    def cell(self, item: dict[str, Any]) -> str | Text:
+        if self.render is not None:
+            return self.render(item)
+        return Text(short(item.get(self.key), self.width or 60))
+
+
+def _status(item: dict[str, Any]) -> Text:
+    status = str(item.get("status") or "")
+    style = {"open": "bold", "offered": "bold", "accepted": "cyan", "answered": "green",
+             "done": "green", "met": "green", "dropped": "dim", "declined": "dim",
+             "closed": "dim"}.get(status, "")
+    return Text(status, style=style)
+
+
+def _vague(item: dict[str, Any]) -> Text:
+    return Text("⚠ vague", style="bold yellow") if item.get("vague") else Text("")
+
+
+OWNER = Column("owner", "Owner", width=14)
+STATUS = Column("status", "Status", _status, width=10)
+VAGUE = Column("vague", "Flag", _vague, width=8)
+
+
+class ItemTable(DataTable[str | Text]):
+    """Rows of items keyed by id; `selected_id` is the item under the cursor."""
+
+    DEFAULT_CSS = """
+    ItemTable { height: 1fr; }
+    """
+
+    def __init__(self, columns: Sequence[Column] = (), *, id: str | None = None,
+                 classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes, cursor_type="row", zebra_stripes=True)
+        self.item_columns = list(columns) or [OWNER, Column("text", "Item"), STATUS]
+        self.items: dict[str, dict[str, Any]] = {}
+
+    def on_mount(self) -> None:
+        for col in self.item_columns:
+            self.add_column(col.label, key=col.key, width=col.width)
+
+    def set_items(self, items: Sequence[dict[str, Any]], *, focus: str | None = None) -> None:
+        """Replace the rows, keeping the cursor on the same item if it is still there."""
+        keep = focus or self.selected_id
+        self.clear()
+        self.items = {}
+        for item in items:
+            key = str(item["id"])
+            self.items[key] = item
+            self.add_row(*(c.cell(item) for c in self.item_columns), key=key)
+        if keep and keep in self.items:
+            self.select_id(keep)
+
+    def select_id(self, item_id: str) -> bool:
+        try:
+            index = self.get_row_index(item_id)
+        except RowDoesNotExist:
+            return False
+        self.move_cursor(row=index)
+        return True
+
+    @property
+    def selected_id(self) -> str | None:
+        if not self.row_count:
+            return None
+        try:
+            key = self.coordinate_to_cell_key(self.cursor_coordinate).row_key
+        except CellDoesNotExist:
+            return None
+        return None if key.value is None else str(key.value)
+
+    @property
+    def selected(self) -> dict[str, Any] | None:
+        sid = self.selected_id
+        return None if sid is None else self.items.get(sid)
