@@ -360,7 +360,7 @@ def cmd_app(args: argparse.Namespace) -> int:
 
 
 def dispatch(args: argparse.Namespace) -> int:
-    from . import cli_sync
+    from . import cli_pair, cli_sync
 
     handlers: dict[str, Any] = {
         "init": cmd_init, "add": cmd_add, "list": cmd_list, "done": cmd_done_drop,
@@ -370,6 +370,7 @@ def dispatch(args: argparse.Namespace) -> int:
         "demo": cmd_demo, None: cmd_app,
     }
     handlers.update(cli_sync.HANDLERS)
+    handlers.update(cli_pair.HANDLERS)
     handler = handlers.get(args.command)
     if handler is None:
         raise ValidationError(f"unknown command {args.command!r}")
