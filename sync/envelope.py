@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -56,6 +57,7 @@ __all__ = [
     "Report",
     "Outgoing",
     "Exchange",
+    "HEARTBEAT",
 ]
 
 MAGIC = b"CME1"  # "comentor envelope", format version 1
@@ -264,6 +266,7 @@ def _decode_body(raw: bytes) -> Contents:
 # Every cursor moved by a received envelope is written in the transaction that applies it.
 
 _OWN = "envelopes"
+HEARTBEAT = 3600.0  # seconds between envelopes with no news while a device lags behind
 Cursor = tuple[str, str, str]
 
 
@@ -322,7 +325,8 @@ class Exchange:
     was sent. Replays (a number already processed) are ignored. See docs/protocol-relay.md.
     """
 
-    def __init__(self, journal: Journal, channel: str, *, allow_mass_delete: bool = False) -> None:
+    def __init__(self, journal: Journal, channel: str, *, allow_mass_delete: bool = False,
+                 heartbeat: float = HEARTBEAT) -> None:
         if journal.is_demo:
             raise SyncError("this is a demo journal: it never syncs")
         key = journal.partnership_key()
@@ -336,6 +340,7 @@ class Exchange:
         self.mailbox, self.secret = derive_mailbox(key)
         self.device_tag = device_tag(key, journal.device_id)
         self.allow_mass_delete = allow_mass_delete
+        self.heartbeat = heartbeat
         self.report = Report(channel)
 
     # -- state ----------------------------------------------------------------
@@ -420,7 +425,10 @@ class Exchange:
             c = open_envelope(self.key, self.mailbox, self.channel, data)
         except ProtocolError as exc:
             self.report.rejected.append(f"{self.channel}: ignored an envelope: {exc}")
-            self._only(extra if keep_extra_if_unopened else [])
+            # it may have been one of ours: ask every device to send again what we lack
+            ask = json.dumps(sorted(set(self._resend()) | set(self.others())))
+            self._only([*(extra if keep_extra_if_unopened else []),
+                        (_OWN, self._own("resend"), ask)])
             return "unopened"
         dev, j = c.device, self.j
         if dev == j.device_id:
@@ -505,7 +513,8 @@ class Exchange:
                 used += len(blob) + 5
                 new_sent[op.replica] = max(new_sent.get(op.replica, 0), op.seq)
                 base[op.replica] = max(base.get(op.replica, 0), op.seq)
-        if not (ops or resend or force or state != self._get(_OWN, self._own("state"), "")):
+        if not (ops or resend or force or state != self._get(_OWN, self._own("state"), "")
+                or self._heartbeat_due(others)):
             return None
         with self.j.transaction():
             seq = self.out_seq() + 1
@@ -514,12 +523,24 @@ class Exchange:
                     Contents(self.j.replica, seq, vec, seen, resend, tuple(ops)))
         return Outgoing(seq, data, len(ops), new_sent, state, resend)
 
+    def _heartbeat_due(self, others: list[str]) -> bool:
+        """Whether to send an envelope with no news, so a lost last envelope is noticed.
+
+        Only when a device has not confirmed our latest envelope, at most once per
+        ``heartbeat`` seconds: the receiver then sees the jump in numbers and asks again.
+        """
+        out = self.out_seq()
+        if not out or all(self.peer(d)[1] >= out for d in others):
+            return False
+        return time.time() - float(self._get(_OWN, self._own("sent_at"), "0")) >= self.heartbeat
+
     def confirm(self, out: Outgoing) -> None:
         """Record that ``out`` reached the carrier."""
         left = sorted(set(self._resend()) - set(out.resend))
         with self.j.transaction():
             self.j.write_cursor(_OWN, self._own("sent"), json.dumps(out.sent, sort_keys=True))
             self.j.write_cursor(_OWN, self._own("state"), out.state)
+            self.j.write_cursor(_OWN, self._own("sent_at"), f"{time.time():.3f}")
             self.j.write_cursor(_OWN, self._own("resend"), json.dumps(left))
         self.report.sent += 1
         self.report.sent_ops += out.ops

@@ -21,7 +21,7 @@ from pathlib import Path
 from comentor.model.errors import JournalError
 from comentor.model.journal import Journal
 
-from .envelope import MAX_ENVELOPE, Exchange, Report, folder_tag
+from .envelope import HEARTBEAT, MAX_ENVELOPE, Exchange, Report, folder_tag
 from .errors import SyncError, TransportError
 
 __all__ = ["FolderSync", "MAX_FILES_PER_ROUND", "check_folder"]
@@ -52,12 +52,14 @@ class FolderSync:
         passphrase: str | None = None,
         allow_mass_delete: bool = False,
         prune: bool = True,
+        heartbeat: float = HEARTBEAT,
     ) -> None:
         self.journal_path = Path(journal_path)
         self.folder = folder
         self.passphrase = passphrase
         self.allow_mass_delete = allow_mass_delete
         self.prune = prune
+        self.heartbeat = heartbeat
 
     def sync_once(self) -> Report:
         try:
@@ -65,7 +67,8 @@ class FolderSync:
         except JournalError as exc:
             raise SyncError(str(exc)) from None
         try:
-            ex = Exchange(j, "folder", allow_mass_delete=self.allow_mass_delete)
+            ex = Exchange(j, "folder", allow_mass_delete=self.allow_mass_delete,
+                          heartbeat=self.heartbeat)
             given = self.folder or j.setting("sync_folder")
             if not given:
                 raise TransportError("no sync folder configured: run `comentor folder use DIR`")

@@ -25,7 +25,7 @@ from pathlib import Path
 from comentor.model.errors import JournalError
 from comentor.model.journal import Journal
 
-from .envelope import Exchange, Report
+from .envelope import HEARTBEAT, Exchange, Report
 from .errors import RelayError, SyncError
 from .relay_client import RelayClient
 from .relay_wire import RelayLimits
@@ -66,6 +66,7 @@ class RelaySync:
         limits: RelayLimits | None = None,
         timeout: float | None = None,
         poll_interval: float = 1.0,
+        heartbeat: float = HEARTBEAT,
     ) -> None:
         self.journal_path = Path(journal_path)
         self.url = url
@@ -76,6 +77,7 @@ class RelaySync:
         self.limits = limits or RelayLimits()
         self.timeout = timeout
         self.poll_interval = poll_interval
+        self.heartbeat = heartbeat
         self.connected = False
         self.last_sync: float | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -89,7 +91,8 @@ class RelaySync:
         except JournalError as exc:
             raise SyncError(str(exc)) from None
         try:
-            ex = Exchange(j, "relay", allow_mass_delete=self.allow_mass_delete)
+            ex = Exchange(j, "relay", allow_mass_delete=self.allow_mass_delete,
+                          heartbeat=self.heartbeat)
             url = self.url or j.setting("relay_url")
             if not url:
                 raise RelayError("no relay configured: run `comentor relay use URL` first")

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+
 from comentor.model import devices
 from comentor.model import entities as e
 from comentor.model.demo import create_demo

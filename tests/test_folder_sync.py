@@ -1,0 +1,155 @@
+"""Two paired journals syncing through a shared folder of encrypted files."""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from pathlib import Path
+
+import pytest
+
+from comentor.model import devices
+from comentor.model import entities as e
+from comentor.model.journal import Journal
+from comentor.sync.envelope import folder_tag
+from comentor.sync.errors import SyncError, TransportError
+from comentor.sync.folder import FolderSync
+
+PLANTED = "PLANTED-folder-9c1e-SECRET"
+
+
+def pair(tmp: Path) -> tuple[Journal, Journal]:
+    a = Journal.create(tmp / "a.db", "Ada")
+    b = Journal.create(tmp / "b.db", "Ben", joining=True)
+    devices.trust_device(a, devices.my_device_info(b))
+    devices.trust_device(b, devices.my_device_info(a))
+    key = a.partnership_key()
+    assert key is not None
+    devices.set_partnership_key(b, key)
+    return a, b
+
+
+def goals(j: Journal) -> set[str]:
+    return {g["text"] for g in j.rows("goals")}
+
+
+def files(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob("*") if p.is_file())
+
+
+def test_two_journals_sync_through_a_folder(tmp_path: Path) -> None:
+    a, b = pair(tmp_path)
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    e.add_goal(a, "Ada's goal")
+    e.add_goal(b, "Ben's goal")
+    ra = FolderSync(a.path, shared).sync_once()
+    assert ra.sent == 1
+    rb = FolderSync(b.path, shared).sync_once()
+    assert "Ada's goal" in goals(b) and rb.received == 1
+    FolderSync(a.path, shared).sync_once()
+    assert goals(a) == goals(b) == {"Ada's goal", "Ben's goal"}
+    # names reveal nobody: one folder per device, named by a keyed hash; numbered files
+    for p in files(shared):
+        rel = p.relative_to(shared).as_posix()
+        assert re.fullmatch(r"[0-9a-f]{20}/[0-9]{12}\.cmenv", rel), rel
+        for word in ("Ada", "Ben", a.device_id, b.device_id):
+            assert word not in rel
+    key = a.partnership_key()
+    assert key is not None
+    assert (shared / folder_tag(key, a.device_id)).is_dir()
+
+
+def test_folder_from_settings_and_missing_folder(tmp_path: Path) -> None:
+    a, _ = pair(tmp_path)
+    with pytest.raises(TransportError, match="no sync folder configured"):
+        FolderSync(a.path).sync_once()
+    a.set_setting("sync_folder", str(tmp_path / "usb-stick-not-plugged-in"))
+    with pytest.raises(TransportError, match="does not exist"):
+        FolderSync(a.path).sync_once()
+
+
+def test_partial_and_foreign_files_are_reported_then_recovered(tmp_path: Path) -> None:
+    a, b = pair(tmp_path)
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    FolderSync(a.path, shared).sync_once()
+    FolderSync(b.path, shared).sync_once()
+    FolderSync(a.path, shared).sync_once()
+    e.add_goal(a, "arrives in pieces")
+    FolderSync(a.path, shared).sync_once()
+    key = a.partnership_key()
+    assert key is not None
+    mine = shared / folder_tag(key, a.device_id)
+    newest = sorted(mine.glob("*.cmenv"))[-1]
+    whole = newest.read_bytes()
+    newest.write_bytes(whole[: len(whole) // 3])  # the file-sync service delivered a part
+    stray = shared / ("f" * 20)
+    stray.mkdir()
+    (stray / "000000000001.cmenv").write_bytes(os.urandom(4000))  # junk planted by the host
+    (mine / "notes.txt").write_text("ignored")
+    rep = FolderSync(b.path, shared).sync_once()
+    assert "arrives in pieces" not in goals(b)
+    assert len(rep.rejected) == 2 and all("partial files" in r for r in rep.rejected)
+    newest.write_bytes(whole)  # the rest arrives
+    rep = FolderSync(b.path, shared).sync_once()
+    assert "arrives in pieces" in goals(b) and rep.received == 1
+
+
+def test_two_writers_at_once_and_pruning(tmp_path: Path) -> None:
+    a, b = pair(tmp_path)
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    for i in range(10):
+        e.add_goal(a, f"a{i}")
+        e.add_goal(b, f"b{i}")
+    errors: list[BaseException] = []
+
+    def run(path: Path) -> None:
+        try:
+            for _ in range(3):
+                FolderSync(path, shared).sync_once()
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(j.path,)) for j in (a, b)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors
+    for _ in range(2):
+        FolderSync(a.path, shared).sync_once()
+        FolderSync(b.path, shared).sync_once()
+    assert goals(a) == goals(b) and len(goals(a)) == 20
+    assert not list(shared.rglob("*.tmp"))
+    # each device deleted its own files once the other had processed them
+    FolderSync(a.path, shared).sync_once()
+    FolderSync(b.path, shared).sync_once()
+    assert len(files(shared)) <= 2
+
+
+def test_folder_never_holds_plaintext(tmp_path: Path) -> None:
+    a, b = pair(tmp_path)
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    e.add_goal(a, PLANTED)
+    FolderSync(a.path, shared, prune=False).sync_once()
+    FolderSync(b.path, shared, prune=False).sync_once()
+    assert PLANTED in goals(b)
+    blob = b"".join(p.read_bytes() for p in files(shared))
+    assert len(blob) > 1000
+    assert PLANTED.encode() not in blob and b"Ada" not in blob
+
+
+def test_demo_journal_never_syncs_through_a_folder(tmp_path: Path) -> None:
+    from comentor.model.demo import create_demo
+
+    path = tmp_path / "demo.db"
+    create_demo(path).close()
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    with pytest.raises(SyncError, match="demo journal"):
+        FolderSync(path, shared).sync_once()
+    assert not files(shared)
