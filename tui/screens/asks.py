@@ -36,8 +36,8 @@ class AsksScreen(ListScreen):
     TABLE = "asks"
     KIND = "ask"
     INTRO = "Ask for help, and be specific: what outcome would count as help?"
-    COLUMNS = (OWNER, Column("kind", "Kind", width=12), Column("text", "Ask", width=40),
-               Column("outcome", "Outcome wanted", width=26), STATUS, VAGUE)
+    COLUMNS = (OWNER, Column("text", "Ask", width=28), VAGUE, STATUS,
+               Column("kind", "Kind", width=12), Column("outcome", "Outcome wanted", width=26))
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("r", "answer", "Answer"),
         Binding("c", "close", "Close ask"),

@@ -187,8 +187,8 @@ class ListScreen(GatewayScreen):
         with Horizontal(id="list-body"):
             yield ItemTable(self.COLUMNS, id="items")
             with VerticalScroll(id="detail-pane"):
-                yield Static("", id="detail")
                 yield from self.compose_detail_extra()
+                yield Static("", id="detail")
         yield Footer()
 
     def compose_top(self) -> ComposeResult:

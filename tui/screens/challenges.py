@@ -27,8 +27,8 @@ class ChallengesScreen(ListScreen):
     TABLE = "challenges"
     KIND = "challenge"
     INTRO = "Challenges are proposed by one partner to the other: n proposes one to your partner."
-    COLUMNS = (Column("proposer_name", "From", width=14), Column("owner", "For", width=14),
-               Column("text", "Challenge", width=44), Column("due", "Due", width=10), STATUS)
+    COLUMNS = (Column("proposer_name", "From", width=12), Column("owner", "For", width=12),
+               Column("text", "Challenge", width=24), STATUS, Column("due", "Due", width=10))
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("a", "accept", "Accept"),
         Binding("r", "decline", "Decline"),

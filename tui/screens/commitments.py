@@ -32,8 +32,8 @@ class CommitmentsScreen(ListScreen):
     SCREEN_TITLE = "Commitments"
     TABLE = "commitments"
     KIND = "commitment"
-    COLUMNS = (OWNER, Column("text", "Commitment", width=44), Column("due", "Due", _due, width=10),
-               Column("follow_up", "Follow-up", width=22), STATUS)
+    COLUMNS = (OWNER, Column("text", "Commitment", width=30), Column("due", "Due", _due, width=10),
+               STATUS, Column("follow_up", "Follow-up", width=20))
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("d", "done", "Done"),
         Binding("r", "drop", "Drop"),

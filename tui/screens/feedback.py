@@ -28,9 +28,9 @@ class FeedbackScreen(ListScreen):
     TABLE = "feedback"
     KIND = "feedback"
     INTRO = "Feedback is typed: a perspective, a specific suggestion, or a push."
-    COLUMNS = (Column("owner", "From", width=14), Column("to_name", "To", width=14),
-               Column("kind", "Kind", width=11), Column("about", "About", width=30),
-               Column("text", "Feedback", width=40))
+    COLUMNS = (Column("owner", "From", width=12), Column("kind", "Kind", width=11),
+               Column("text", "Feedback", width=30), Column("about", "About", width=30),
+               Column("to_name", "To", width=12))
 
     def __init__(self, focus: str | None = None) -> None:
         super().__init__(focus)

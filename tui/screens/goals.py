@@ -35,8 +35,8 @@ class GoalsScreen(ListScreen):
     SCREEN_TITLE = "Goals"
     TABLE = "goals"
     KIND = "goal"
-    COLUMNS = (OWNER, Column("text", "Goal", width=46), Column("horizon", "Horizon", width=7),
-               STATUS, Column("latest_progress", "Progress", _progress, width=8))
+    COLUMNS = (OWNER, Column("text", "Goal", width=30), Column("horizon", "Horizon", width=7),
+               STATUS, Column("latest_progress", "Done", _progress, width=4))
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("p", "progress", "Update"),
         Binding("d", "met", "Met"),

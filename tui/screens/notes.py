@@ -24,7 +24,7 @@ class PrivateNotesScreen(ListScreen):
     KIND = "private"
     TABLE = "private_notes"
     INTRO = "🔒 Private: these notes never leave this device. They are not synced to your partner."
-    COLUMNS = (Column("date", "Date", width=10), Column("text", "Note", width=80))
+    COLUMNS = (Column("date", "Date", width=10), Column("text", "Note", width=56))
     DEFAULT_CSS = """
     PrivateNotesScreen #list-intro { color: $warning; text-style: bold; }
     """

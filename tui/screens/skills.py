@@ -20,6 +20,7 @@ from comentor.model.errors import JournalError
 from comentor.model.journal import Journal
 
 from ..widgets.form_fields import FieldSpec, FormModal, required
+from ..widgets.item_table import short
 from .base import GatewayScreen
 
 __all__ = ["SkillsScreen"]
@@ -118,8 +119,8 @@ class SkillsScreen(GatewayScreen):
         if i >= len(values):
             return Text("")
         if values[i] in matched:
-            return Text(f"★ {values[i]}", style="bold green")
-        return Text(f"  {values[i]}")
+            return Text(f"★ {short(values[i], 25)}", style="bold green")
+        return Text(f"  {short(values[i], 25)}")
 
     def action_new(self) -> None:
         fields = [

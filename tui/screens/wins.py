@@ -30,7 +30,7 @@ class WinsScreen(ListScreen):
     SCREEN_TITLE = "Wins & story"
     TABLE = "wins"
     KIND = "win"
-    COLUMNS = (Column("date", "Date", width=10), OWNER, Column("text", "Win", width=60))
+    COLUMNS = (Column("date", "Date", width=10), OWNER, Column("text", "Win", width=40))
     DEFAULT_CSS = """
     WinsScreen #timeline { height: 1fr; }
     WinsScreen #stories { height: 1fr; padding: 0 1; }

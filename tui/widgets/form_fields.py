@@ -149,6 +149,9 @@ class FormModal(ModalScreen[dict[str, Any] | None]):
         return Input(str(spec.value or ""), placeholder=spec.placeholder, id=wid)
 
     def on_mount(self) -> None:
+        self.query_one("#form-dialog").can_focus = False
+        if self.fields:
+            self.query_one(f"#field-{self.fields[0].name}").focus()
         self._refresh_hints()
 
     # ------------------------------------------------------------------ values

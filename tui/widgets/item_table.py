@@ -50,8 +50,8 @@ def _vague(item: dict[str, Any]) -> Text:
     return Text("⚠ vague", style="bold yellow") if item.get("vague") else Text("")
 
 
-OWNER = Column("owner", "Owner", width=14)
-STATUS = Column("status", "Status", _status, width=10)
+OWNER = Column("owner", "Owner", width=12)
+STATUS = Column("status", "Status", _status, width=8)
 VAGUE = Column("vague", "Flag", _vague, width=8)
 
 
