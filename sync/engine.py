@@ -73,6 +73,7 @@ class SyncEngine:
         listen_port: int = 0,
         listen: bool = True,
         discover: bool = True,
+        auto_connect: bool = True,
         allow_mass_delete: bool = False,
         on_status: Callable[[SyncStatus], None] | None = None,
         on_applied: Callable[[ApplyResult, str], None] | None = None,
@@ -89,6 +90,7 @@ class SyncEngine:
         self.listen_port = listen_port
         self._listen = listen
         self._discover = discover
+        self._auto_connect = auto_connect
         self._allow_mass_delete = allow_mass_delete
         self.on_status = on_status
         self.on_applied = on_applied
@@ -105,7 +107,6 @@ class SyncEngine:
         self._sessions: dict[str, LiveSession] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._stopping: asyncio.Event | None = None
-        self._discovery: Any = None
         self._found: dict[str, tuple[str, int]] = {}
         self._last_rowid = 0
 
@@ -221,9 +222,6 @@ class SyncEngine:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
-        if self._discovery is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.to_thread(self._discovery.close)
         if self._server is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self._server.wait_closed(), 2)
@@ -377,22 +375,67 @@ class SyncEngine:
         return out
 
     async def _start_discovery(self) -> None:
-        """Advertise this device and browse for partners, if the discovery helper exists."""
-        try:
-            import importlib
+        """Advertise this device and browse for the partners' devices (zeroconf)."""
+        from . import discovery
 
-            discovery = importlib.import_module("comentor.sync.discovery")
-        except ImportError:
-            self._error("zeroconf discovery is not available here: use --peer HOST:PORT")
-            return
-        self._discovery = await _start_zeroconf(self, discovery)
+        interfaces = discovery.lan_interfaces(self.lan_interfaces)  # bad addresses fail start()
+        if self._listen:
+            self._spawn(self._advertise_loop(discovery, interfaces))
+        self._spawn(self._browse_loop(discovery, interfaces))
+
+    async def _advertise_loop(self, discovery: Any, interfaces: Any) -> None:
+        """Keep today's tag advertised; a new UTC day brings a new, unlinkable tag."""
+        advert = None
+        day = None
+        try:
+            while True:
+                key = self._journal().partnership_key()
+                today = dt.datetime.now(dt.UTC).date()
+                if key is not None and today != day:
+                    if advert is not None:
+                        await advert.close()
+                        advert = None
+                    try:
+                        advert = await discovery.advertise(
+                            SERVICE_TYPE, lan_tag(key, self._journal().device_id, today),
+                            self.port, interfaces=interfaces,
+                        )
+                        day = today
+                    except SyncError as exc:
+                        self._error(f"cannot advertise on the network: {exc}")
+                await asyncio.sleep(30)
+        finally:
+            if advert is not None:
+                await advert.close()
+
+    async def _browse_loop(self, discovery: Any, interfaces: Any) -> None:
+        """Look for each partner device not connected yet, under today's and yesterday's tag."""
+        reported = False
+        while True:
+            wanted = {tag: dev for tag, dev in self.tags().items() if dev not in self._sessions}
+            try:
+                found = await asyncio.gather(*(
+                    discovery.find_instance(SERVICE_TYPE, tag, timeout=2.0, interfaces=interfaces)
+                    for tag in wanted
+                ))
+            except SyncError as exc:
+                if not reported:
+                    self._error(f"cannot search the network for your partner: {exc}")
+                    reported = True
+                await asyncio.sleep(10)
+                continue
+            for device, where in zip(wanted.values(), found, strict=True):
+                if where is not None:
+                    self._on_found(device, where[0], int(where[1]))
+            await asyncio.sleep(1.0)
 
     def _on_found(self, device_id: str, host: str, port: int) -> None:
         """Discovery saw a partner device: keep a live session with it."""
         if self._found.get(device_id) == (host, port):
             return
         self._found[device_id] = (host, port)
-        self._spawn(self._maintain(host, port, device_id))
+        if self._auto_connect:
+            self._spawn(self._maintain(host, port, device_id))
 
     # ------------------------------------------------------------------ callbacks
     def _set_status(self, status: SyncStatus) -> None:
@@ -404,7 +447,3 @@ class SyncEngine:
         if self.on_error is not None:
             self.on_error(message)
 
-
-async def _start_zeroconf(engine: SyncEngine, discovery: Any) -> Any:
-    """Glue to the generic zeroconf helper: advertise our tag, browse for the partners'."""
-    raise NotImplementedError  # filled in once sync/discovery.py lands

@@ -158,7 +158,10 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
     engine = SyncEngine(
         journal_path(args), keys=_keys(args), lan_interfaces=_interfaces(args),
-        listen=peer is None, discover=peer is None, allow_mass_delete=args.allow_mass_delete,
+        # --once only looks for the partner; a lasting sync also listens and advertises so
+        # that the partner's engine can reach it too.
+        listen=peer is None and not args.once, discover=peer is None,
+        auto_connect=not args.once, allow_mass_delete=args.allow_mass_delete,
         on_synced=synced, on_error=failed,
     )
     engine.start()
