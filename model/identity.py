@@ -9,6 +9,7 @@ live only in the local part of the journal, optionally sealed with a passphrase 
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 from dataclasses import dataclass
 
@@ -39,10 +40,20 @@ def device_id_for(sign_public: bytes) -> str:
     return base64.b32encode(digest).decode("ascii").lower()
 
 
+@functools.lru_cache(maxsize=64)
+def _signer(seed: bytes) -> SigningKey:
+    return SigningKey(seed)
+
+
+@functools.lru_cache(maxsize=256)
+def _verifier(sign_public: bytes) -> VerifyKey:
+    return VerifyKey(sign_public)
+
+
 def verify_signature(sign_public: bytes, message: bytes, signature: bytes) -> bool:
     """Check an Ed25519 signature; False for any malformed key or signature."""
     try:
-        VerifyKey(sign_public).verify(message, signature)
+        _verifier(sign_public).verify(message, signature)
     except (nacl.exceptions.BadSignatureError, nacl.exceptions.ValueError, TypeError, ValueError):
         return False
     return True
@@ -78,7 +89,7 @@ class DeviceKeys:
 
     def sign(self, message: bytes) -> bytes:
         """Return the 64-byte detached Ed25519 signature of a message."""
-        return SigningKey(self.sign_secret).sign(message).signature
+        return _signer(self.sign_secret).sign(message).signature
 
 
 @dataclass(frozen=True)

@@ -385,11 +385,11 @@ class Journal(LocalData):
     def get(self, table: str, row: str, *, include_deleted: bool = False) -> dict[str, Any] | None:
         if table not in TABLES:
             raise ValidationError(f"unknown table {table!r}")
-        rec = self.conn.execute(f'SELECT * FROM "{table}" WHERE id = ?', (row,)).fetchone()
+        cur = self.conn.execute(f'SELECT * FROM "{table}" WHERE id = ?', (row,))
+        rec = cur.fetchone()
         if rec is None:
             return None
-        cols = [d[0] for d in self.conn.execute(f'SELECT * FROM "{table}" LIMIT 0').description]
-        item = dict(zip(cols, rec, strict=True))
+        item = dict(zip([d[0] for d in cur.description], rec, strict=True))
         if item["deleted"] and not include_deleted:
             return None
         return item

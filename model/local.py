@@ -12,6 +12,7 @@ from contextlib import AbstractContextManager
 from typing import Any
 
 from .errors import NotFoundError, ValidationError
+from .fts import set_document
 from .ops import new_row_id
 from .schema import LONG_TEXT_LIMIT, TEXT_LIMIT
 
@@ -80,9 +81,7 @@ class LocalData:
             )
             if cur.rowcount == 0:
                 raise NotFoundError(f"no private note with id {note}")
-            self.conn.execute(
-                "DELETE FROM search_fts WHERE tbl = 'private_notes' AND row_id = ?", (note,)
-            )
+            set_document(self.conn, "private_notes", note, None)
             if not deleted:
                 text = self.conn.execute(
                     "SELECT text FROM private_notes WHERE id = ?", (note,)
@@ -98,10 +97,7 @@ class LocalData:
         return _dicts(self.conn.execute(sql + " ORDER BY created_at, id", params))
 
     def _index_private(self, note: str, text: str) -> None:
-        self.conn.execute("DELETE FROM search_fts WHERE tbl = 'private_notes' AND row_id = ?", (note,))
-        self.conn.execute(
-            "INSERT INTO search_fts (tbl, row_id, body) VALUES ('private_notes', ?, ?)", (note, text)
-        )
+        set_document(self.conn, "private_notes", note, text)
 
     # talking-point drafts ---------------------------------------------------
     def add_draft(self, text: str) -> str:

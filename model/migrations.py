@@ -10,6 +10,7 @@ from __future__ import annotations
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
+from .fts import set_document
 from .schema import TABLES, searchable_fields
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "migrate", "pending"]
@@ -75,22 +76,25 @@ def m001_initial(db: Database) -> None:
 def m002_search(db: Database) -> None:
     """Full-text search (FTS5) over every text field, filled from what is already there."""
     db.execute(
-        "CREATE VIRTUAL TABLE search_fts USING fts5(tbl UNINDEXED, row_id UNINDEXED, body, "
+        "CREATE TABLE search_docs (docid INTEGER PRIMARY KEY, tbl TEXT NOT NULL, "
+        "row_id TEXT NOT NULL, UNIQUE (tbl, row_id))"
+    )
+    db.execute(
+        "CREATE VIRTUAL TABLE search_fts USING fts5(body, "
         "tokenize='unicode61 remove_diacritics 2')"
     )
+    conn = db.conn
     for table in TABLES:
         cols = searchable_fields(table)
         if not cols:
             continue
         body = " || ' ' || ".join(f"coalesce(\"{c}\", '')" for c in cols)
-        db.execute(
-            f"INSERT INTO search_fts (tbl, row_id, body) SELECT '{table}', id, {body} "
-            f'FROM "{table}" WHERE deleted = 0'
-        )
-    db.execute(
-        "INSERT INTO search_fts (tbl, row_id, body) SELECT 'private_notes', id, text "
-        "FROM private_notes WHERE deleted = 0"
-    )
+        rows = conn.execute(f'SELECT id, {body} FROM "{table}" WHERE deleted = 0').fetchall()
+        for row, text in rows:
+            set_document(conn, table, row, text)
+    notes = conn.execute("SELECT id, text FROM private_notes WHERE deleted = 0").fetchall()
+    for row, text in notes:
+        set_document(conn, "private_notes", row, text)
 
 
 SCHEMA_VERSION = len(MIGRATIONS._migrations)

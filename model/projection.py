@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sqlite3
 
+from .fts import set_document
 from .ops import Operation
 from .schema import TABLES, long_text_fields, searchable_fields
 
@@ -31,24 +32,30 @@ def project(conn: sqlite3.Connection, op: Operation, *, index: bool = True) -> b
         "hlc_updated = max(hlc_updated, excluded.hlc_updated)",
         (row, op.hlc, op.hlc),
     )
-    changed = False
-    long_fields = _LONG[table]
-    for name, value in op.fields.items():
-        cur = conn.execute(
-            "SELECT hlc, replica FROM field_clocks WHERE tbl = ? AND row_id = ? AND field = ?",
-            (table, row, name),
-        ).fetchone()
-        if cur is None or (op.hlc, op.replica) > (cur[0], cur[1]):
-            conn.execute(f'UPDATE "{table}" SET "{name}" = ? WHERE id = ?', (value, row))
-            conn.execute(
-                "INSERT INTO field_clocks (tbl, row_id, field, hlc, replica) VALUES (?, ?, ?, ?, ?) "
-                "ON CONFLICT(tbl, row_id, field) DO UPDATE SET hlc = excluded.hlc, "
-                "replica = excluded.replica",
-                (table, row, name, op.hlc, op.replica),
-            )
-            changed = True
-        if name in long_fields:
-            _track_heads(conn, op, name, value)
+    clocks = {
+        str(f): (int(h), str(r))
+        for f, h, r in conn.execute(
+            "SELECT field, hlc, replica FROM field_clocks WHERE tbl = ? AND row_id = ?",
+            (table, row),
+        )
+    }
+    stamp = (op.hlc, op.replica)
+    winners = [name for name in op.fields if name not in clocks or stamp > clocks[name]]
+    if winners:
+        sets = ", ".join(f'"{name}" = ?' for name in winners)
+        conn.execute(
+            f'UPDATE "{table}" SET {sets} WHERE id = ?',
+            (*(op.fields[name] for name in winners), row),
+        )
+        conn.executemany(
+            "INSERT INTO field_clocks (tbl, row_id, field, hlc, replica) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT(tbl, row_id, field) DO UPDATE SET hlc = excluded.hlc, "
+            "replica = excluded.replica",
+            [(table, row, name, op.hlc, op.replica) for name in winners],
+        )
+    changed = bool(winners)
+    for name in _LONG[table] & op.fields.keys():
+        _track_heads(conn, op, name, op.fields[name])
     if index and changed and _SEARCH[table]:
         reindex(conn, table, row)
     return changed
@@ -82,13 +89,11 @@ def reindex(conn: sqlite3.Connection, table: str, row: str) -> None:
     cols = _SEARCH.get(table)
     if not cols:
         return
-    conn.execute("DELETE FROM search_fts WHERE tbl = ? AND row_id = ?", (table, row))
     body = " || ' ' || ".join(f"coalesce(\"{c}\", '')" for c in cols)
-    conn.execute(
-        f"INSERT INTO search_fts (tbl, row_id, body) SELECT ?, id, {body} FROM \"{table}\" "
-        "WHERE id = ? AND deleted = 0",
-        (table, row),
-    )
+    found = conn.execute(
+        f'SELECT {body} FROM "{table}" WHERE id = ? AND deleted = 0', (row,)
+    ).fetchone()
+    set_document(conn, table, row, None if found is None else str(found[0]))
 
 
 def rebuild(conn: sqlite3.Connection) -> int:
@@ -99,7 +104,11 @@ def rebuild(conn: sqlite3.Connection) -> int:
         conn.execute(f'DELETE FROM "{table}"')
     for table in _DERIVED:
         conn.execute(f"DELETE FROM {table}")
-    conn.execute("DELETE FROM search_fts WHERE tbl != 'private_notes'")
+    conn.execute(
+        "DELETE FROM search_fts WHERE rowid IN "
+        "(SELECT docid FROM search_docs WHERE tbl != 'private_notes')"
+    )
+    conn.execute("DELETE FROM search_docs WHERE tbl != 'private_notes'")
     count = 0
     touched: set[tuple[str, str]] = set()
     for op in iter_stored_ops(conn):

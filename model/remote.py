@@ -57,9 +57,11 @@ def _device_record(journal: Journal, device: str) -> dict[str, Any] | None:
     return journal.get("devices", device, include_deleted=True)
 
 
-def _check_trust(journal: Journal, op: Operation) -> None:
+def _check_trust(journal: Journal, op: Operation, cache: dict[str, dict[str, Any] | None]) -> None:
     author = op.device
-    rec = _device_record(journal, author)
+    if author not in cache:
+        cache[author] = _device_record(journal, author)
+    rec = cache[author]
     if rec is None or not rec.get("sign_pk") or rec.get("deleted"):
         raise UntrustedOperationError(
             f"operation from device {author}, which is not paired with this journal"
@@ -110,8 +112,8 @@ def apply_remote(
     result = ApplyResult()
     conn = journal.conn
     with journal.transaction():
-        if not allow_mass_delete:
-            deletes = _count_deletes(journal, batch)
+        deletes = 0 if allow_mass_delete else _count_deletes(journal, batch)
+        if deletes > MASS_DELETE_MIN:
             live = sum(
                 conn.execute(f'SELECT count(*) FROM "{t}" WHERE deleted = 0').fetchone()[0]
                 for t in TABLES
@@ -122,6 +124,7 @@ def apply_remote(
                 )
         own_replica = journal.replica
         bump = False
+        trust_cache: dict[str, dict[str, Any] | None] = {}
         for op in batch:
             if op.table not in TABLES:
                 raise InvalidOperationError(f"operation names unknown table {op.table!r}")
@@ -134,7 +137,9 @@ def apply_remote(
                     )
                 result.duplicates += 1
                 continue
-            _check_trust(journal, op)
+            _check_trust(journal, op, trust_cache)
+            if op.table == "devices":
+                trust_cache.clear()
             if op.replica == own_replica:
                 bump = True
             if journal.clock.is_too_far_ahead(op.hlc):

@@ -39,7 +39,8 @@ def search(j: Journal, text: str, limit: int = 50) -> list[Hit]:
     if not query:
         return []
     rows = j.conn.execute(
-        "SELECT tbl, row_id, snippet(search_fts, 2, '[', ']', '…', 12), rank FROM search_fts "
+        "SELECT d.tbl, d.row_id, snippet(search_fts, 0, '[', ']', '…', 12), rank "
+        "FROM search_fts JOIN search_docs d ON d.docid = search_fts.rowid "
         "WHERE search_fts MATCH ? ORDER BY rank LIMIT ?",
         (query, limit),
     ).fetchall()
