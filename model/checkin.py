@@ -94,10 +94,11 @@ def agenda(j: Journal, session: str | None = None) -> list[AgendaItem]:
         session = cur["id"] if cur else None
     done = covered_items(j, session) if session else {}
     items: list[AgendaItem] = []
+    names = {p["id"]: p["name"] or "?" for p in j.rows("people", include_deleted=True)}
 
     def add(section: str, table: str, row: dict[str, Any], detail: str = "") -> None:
         items.append(AgendaItem(section, table, row["id"], row.get("text") or "",
-                                j.person_name(row.get("person")), detail,
+                                names.get(row.get("person"), ""), detail,
                                 (table, row["id"]) in done))
 
     for c in j.rows("commitments", "status = 'open' OR id IN (SELECT item_id FROM session_items "

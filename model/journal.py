@@ -407,6 +407,13 @@ class Journal(LocalData):
         cols = [d[0] for d in cur.description]
         return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
 
+    def count(self, table: str, where: str = "", params: tuple[object, ...] = ()) -> int:
+        """How many live rows of a synced table match (read-only helper for queries)."""
+        if table not in TABLES:
+            raise ValidationError(f"unknown table {table!r}")
+        sql = f'SELECT count(*) FROM "{table}" WHERE deleted = 0' + (f" AND ({where})" if where else "")
+        return int(self.conn.execute(sql, params).fetchone()[0])
+
     def resolve_id(self, table: str, prefix: str, *, include_deleted: bool = True) -> str:
         """Turn an id or unique id prefix (as the CLI prints) into a full row id."""
         prefix = prefix.strip().lower()
@@ -429,8 +436,8 @@ class Journal(LocalData):
     def person_name(self, person: str | None) -> str:
         if not person:
             return ""
-        rec = self.get("people", person, include_deleted=True)
-        return str(rec["name"]) if rec and rec.get("name") else "?"
+        row = self.conn.execute("SELECT name FROM people WHERE id = ?", (person,)).fetchone()
+        return str(row[0]) if row and row[0] else "?"
 
     def partner(self) -> str | None:
         """The other person of the partnership, once known."""

@@ -81,19 +81,20 @@ def status(j: Journal) -> dict[str, Any]:
     """The dashboard in data: next check-in, drift, and open items per partner."""
     nxt = next_checkin(j)
     people = j.rows("people")
+    partner = j.partner()
     per_person = {}
     for p in people:
         pid = p["id"]
         per_person[p["name"]] = {
-            "commitments": len(j.rows("commitments", "status = 'open' AND person = ?", (pid,))),
-            "asks": len(j.rows("asks", "status = 'open' AND person = ?", (pid,))),
-            "goals": len(j.rows("goals", "status = 'open' AND person = ?", (pid,))),
-            "challenges": len(j.rows("challenges", "status IN ('offered', 'accepted') "
-                                     "AND person = ?", (pid,))),
+            "commitments": j.count("commitments", "status = 'open' AND person = ?", (pid,)),
+            "asks": j.count("asks", "status = 'open' AND person = ?", (pid,)),
+            "goals": j.count("goals", "status = 'open' AND person = ?", (pid,)),
+            "challenges": j.count("challenges", "status IN ('offered', 'accepted') "
+                                  "AND person = ?", (pid,)),
         }
     return {
         "me": j.person_name(j.me),
-        "partner": j.person_name(j.partner()) if j.partner() else None,
+        "partner": j.person_name(partner) if partner else None,
         "next_checkin": nxt.due.isoformat(timespec="minutes"),
         "drift": nxt.state,
         "days_late": max(nxt.days_late, 0),
@@ -101,7 +102,7 @@ def status(j: Journal) -> dict[str, Any]:
         "open": per_person,
         "conflicts": len(conflicts(j)),
         "quarantined": len(quarantined(j)),
-        "paired": j.partnership_key() is not None and len(j.rows("devices")) > 1,
+        "paired": j.partnership_key() is not None and j.count("devices") > 1,
         "demo": j.is_demo,
     }
 
