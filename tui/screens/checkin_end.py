@@ -76,7 +76,14 @@ class EndStepScreen(ModalScreen[bool]):
                 yield Button("Store and finish", id="end-store", variant="primary")
 
     def on_mount(self) -> None:
-        self.query_one("#next-date", Input).focus()
+        self.call_after_refresh(self._ready)
+
+    def _ready(self) -> None:
+        found = self.query("#next-date")
+        if found:
+            found.first().focus()
+        else:  # children still mounting
+            self.call_after_refresh(self._ready)
 
     @on(Input.Changed, "#next-date")
     def _typing(self) -> None:

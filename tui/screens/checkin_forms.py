@@ -129,7 +129,14 @@ class KindPicker(ModalScreen[str | None]):
             yield OptionList(*[Option(f"New {k}", id=k) for k in self.kinds], id="kinds")
 
     def on_mount(self) -> None:
-        self.query_one(OptionList).focus()
+        self.call_after_refresh(self._ready)
+
+    def _ready(self) -> None:
+        lists = self.query(OptionList)
+        if lists:
+            lists.first().focus()
+        else:  # children still mounting
+            self.call_after_refresh(self._ready)
 
     @on(OptionList.OptionSelected)
     def _picked(self, event: OptionList.OptionSelected) -> None:

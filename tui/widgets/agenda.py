@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from rich.text import Text
+from textual.binding import Binding
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
@@ -31,6 +32,8 @@ def item_key(table: str, row: str) -> str:
 
 class AgendaList(OptionList):
     """Agenda items grouped by section, with a covered mark and the outcome in place."""
+
+    BINDINGS = [Binding("enter", "select", "Cover item")]
 
     DEFAULT_CSS = """
     AgendaList {

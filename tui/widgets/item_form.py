@@ -158,6 +158,13 @@ class ItemForm(ModalScreen[Any]):
         yield Static("", id=f"err-{f.name}", classes="field-error", markup=False)
 
     def on_mount(self) -> None:
+        # Children of the scroll box may still be mounting: finish after the next refresh.
+        self.call_after_refresh(self._ready)
+
+    def _ready(self) -> None:
+        if not self.query(f"#f-{self.fields[0].name}" if self.fields else "#form-save"):
+            self.call_after_refresh(self._ready)
+            return
         for f in self.fields:
             if f.warn is not None:
                 self._update_warning(f)

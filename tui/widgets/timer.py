@@ -122,6 +122,5 @@ class CheckinTimer(Widget, can_focus=False):
             else:
                 out.append(f" {format_seconds(left)} over", style="bold red")
             out.append("   ")
-        out.append(f"({self.minutes} min, two turns of {format_seconds(self.turn_seconds)})",
-                   style="dim")
+        out.append(f"{self.minutes} min = 2 × {format_seconds(self.turn_seconds)}", style="dim")
         return out
