@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, cast
 
 from rich.console import RenderableType
 from rich.text import Text
-from textual import work
+from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
@@ -25,6 +25,7 @@ from comentor.model import queries
 from comentor.model.errors import JournalError
 from comentor.model.journal import Journal
 
+from ..messages import JournalChanged
 from ..widgets.form_fields import FieldSpec, FormModal
 from ..widgets.item_table import Column, ItemTable
 
@@ -117,7 +118,14 @@ class GatewayScreen(Screen[None]):
             self.refresh_data()
 
     def refresh_data(self) -> None:
-        """Reload from the journal (the app calls this when a sync changed data)."""
+        """Reload from the journal."""
+
+    @on(JournalChanged)
+    def _journal_changed(self, event: JournalChanged) -> None:
+        # this screen's own writes reload when they finish, other screens' on resume;
+        # the partner's operations (or anything not local) reload at once
+        if event.source != "local" and self.is_mounted:
+            self.refresh_data()
 
     def action_reload(self) -> None:
         self.refresh_data()

@@ -120,18 +120,24 @@ class ConflictsScreen(GatewayScreen):
               held: list[dict[str, Any]]) -> None:
         self.conflicts, self.labels, self.held = found, labels, held
         table = self.query_one("#conflicts", DataTable)
+        keep = table.cursor_row
         table.clear()
         for n, (c, label) in enumerate(zip(found, labels, strict=True)):
             table.add_row(label, c.field, str(1 + len(c.others)), key=str(n))
         if not found:
             table.add_row(Text("No conflicts: every edit merged cleanly.", style="dim"), "", "")
+        if 0 <= keep < len(found):
+            table.move_cursor(row=keep)
         qt = self.query_one("#quarantine", DataTable)
+        keep_q = qt.cursor_row
         qt.clear()
         for n, h in enumerate(held):
             qt.add_row(h["author"], h["stamp"], h["table"], h["fields"], f"{h['replica'][:8]}:{h['seq']}",
                        key=str(n))
         if not held:
             qt.add_row(Text("Nothing held back.", style="dim"), "", "", "", "")
+        elif 0 <= keep_q < len(held):
+            qt.move_cursor(row=keep_q)
         self.sub_title = f"{len(found)} conflicts, {len(held)} held back"
         self._show_versions()
 

@@ -105,12 +105,15 @@ class DevicesScreen(GatewayScreen):
                     "Checklist not confirmed yet: press c.\n", style="dim")
         self.query_one("#partnership", Static).update(text)
         table = self.query_one("#devices", DataTable)
+        keep = table.cursor_row
         table.clear()
         for d in found:
             state = Text("revoked", style="red") if d.get("revoked_at") else Text("trusted", style="green")
             table.add_row("▶ this device" if d["this_device"] else "", d["owner"], d.get("name") or "",
                           d["id"][:12], "—" if d["this_device"] else d["safety_number"], state,
                           key=d["id"])
+        if 0 <= keep < table.row_count:
+            table.move_cursor(row=keep)
 
     def action_checklist(self) -> None:
         fields = [FieldSpec(key, label, "checkbox", bool(self.partnership.get(key)))

@@ -70,6 +70,7 @@ def check_path(text: Any) -> str | None:
 
 class ScheduleScreen(GatewayScreen):
     SCREEN_TITLE = "Schedule"
+    AUTO_FOCUS = "#save-cadence"  # not an input: the screen's keys work until one is clicked
     DEFAULT_CSS = """
     ScheduleScreen #schedule-body { padding: 0 1; }
     ScheduleScreen #next { height: auto; margin-bottom: 1; }
@@ -82,7 +83,7 @@ class ScheduleScreen(GatewayScreen):
     """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+s", "save_cadence", "Save cadence"),
-        Binding("i", "export", "Export .ics"),
+        Binding("ctrl+o", "export", "Export .ics"),
     ]
 
     def compose(self) -> ComposeResult:

@@ -119,8 +119,8 @@ class SkillsScreen(GatewayScreen):
         if i >= len(values):
             return Text("")
         if values[i] in matched:
-            return Text(f"★ {short(values[i], 25)}", style="bold green")
-        return Text(f"  {short(values[i], 25)}")
+            return Text(f"★ {short(values[i], 36)}", style="bold green")
+        return Text(f"  {short(values[i], 36)}")
 
     def action_new(self) -> None:
         fields = [
