@@ -106,10 +106,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--status", action="store_true", help="print its status instead of opening")
     s.add_argument("--seed", type=int, default=None)
 
-    from . import cli_pair, cli_sync
+    from . import cli_pair, cli_relay, cli_sync
 
     cli_sync.add_parsers(sub)
     cli_pair.add_parsers(sub)
+    cli_relay.add_parsers(sub)
     return p
 
 

@@ -360,7 +360,7 @@ def cmd_app(args: argparse.Namespace) -> int:
 
 
 def dispatch(args: argparse.Namespace) -> int:
-    from . import cli_pair, cli_sync
+    from . import cli_pair, cli_relay, cli_sync
 
     handlers: dict[str, Any] = {
         "init": cmd_init, "add": cmd_add, "list": cmd_list, "done": cmd_done_drop,
@@ -371,6 +371,7 @@ def dispatch(args: argparse.Namespace) -> int:
     }
     handlers.update(cli_sync.HANDLERS)
     handlers.update(cli_pair.HANDLERS)
+    handlers.update(cli_relay.HANDLERS)
     handler = handlers.get(args.command)
     if handler is None:
         raise ValidationError(f"unknown command {args.command!r}")
