@@ -11,6 +11,7 @@ revoked, in this journal's devices table get through the handshake.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -167,6 +168,11 @@ class LiveSession:
         sender = asyncio.create_task(self._send_loop())
         try:
             await self._recv_loop(once, sender)
+        except ProtocolError as exc:
+            if not getattr(exc, "from_peer", False):  # tell the peer why we hang up
+                with contextlib.suppress(SyncError, OSError, TimeoutError):
+                    await asyncio.wait_for(self._send(Bye(str(exc))), 2)
+            raise
         finally:
             sender.cancel()
             await asyncio.gather(sender, return_exceptions=True)
@@ -226,7 +232,9 @@ class LiveSession:
                 msg = decode(recv.result())
                 if isinstance(msg, Bye):
                     if msg.reason:
-                        raise ProtocolError(f"the other device ended the sync: {msg.reason}")
+                        err = ProtocolError(f"the other device refused the sync: {msg.reason}")
+                        err.from_peer = True  # type: ignore[attr-defined]
+                        raise err
                     return
                 await self._handle(msg)
         finally:
@@ -260,11 +268,7 @@ class LiveSession:
             result = apply_remote(self.j, ops, cursors=[cursor],
                                   allow_mass_delete=self._allow_mass_delete)
         except JournalError as exc:
-            try:
-                await self._send(Bye(f"change set rejected: {exc}"))
-            except SyncError:
-                pass
-            raise ProtocolError(f"rejected a change set from the other device: {exc}") from None
+            raise ProtocolError(f"change set rejected: {exc}") from None
         for op in ops:
             if op.seq > self._peer_known.get(op.replica, 0):
                 self._peer_known[op.replica] = op.seq
