@@ -1,0 +1,60 @@
+"""Snapshots of the dashboard, the check-in and the skills matrix at 120x36.
+
+The demo journal is seeded and the clock fixed, the timer starts paused and no text cursor
+is focused, so the pictures are the same on every run. Update with `--snapshot-update`.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from comentor.tui.app import ComentorApp
+
+from .helpers import fixed_now, wait_for
+
+SIZE = (120, 36)
+
+
+def _app(path: Path) -> ComentorApp:
+    return ComentorApp(path, now=fixed_now)
+
+
+async def _dashboard_ready(pilot: Any) -> None:
+    app = pilot.app
+    await wait_for(pilot, lambda: getattr(app.screen, "loads", 0) > 0, what="dashboard data")
+    await pilot.pause()
+
+
+def test_dashboard_snapshot(snap_compare: Any, demo_path: Path) -> None:
+    assert snap_compare(_app(demo_path), terminal_size=SIZE, run_before=_dashboard_ready)
+
+
+def test_checkin_snapshot(snap_compare: Any, demo_path: Path) -> None:
+    async def run_before(pilot: Any) -> None:
+        from comentor.tui.screens.checkin import CheckinScreen
+
+        await _dashboard_ready(pilot)
+        await pilot.press("c")
+        await wait_for(pilot, lambda: isinstance(pilot.app.screen, CheckinScreen)
+                       and pilot.app.screen.loads > 0, what="check-in")
+        await pilot.pause()
+
+    assert snap_compare(_app(demo_path), terminal_size=SIZE, run_before=run_before)
+
+
+@pytest.mark.skipif(importlib.util.find_spec("comentor.tui.screens.skills") is None,
+                    reason="the skills screen (tui/screens/skills.py) is not in this tree yet")
+def test_skills_snapshot(snap_compare: Any, demo_path: Path) -> None:
+    async def run_before(pilot: Any) -> None:
+        await _dashboard_ready(pilot)
+        await pilot.press("k")
+        await wait_for(pilot, lambda: type(pilot.app.screen).__name__ == "SkillsScreen"
+                       and getattr(pilot.app.screen, "matrix", None) is not None,
+                       what="skills matrix")
+        await pilot.pause()
+
+    assert snap_compare(_app(demo_path), terminal_size=SIZE, run_before=run_before)
