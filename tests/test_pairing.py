@@ -4,6 +4,7 @@ and the journal rules of the flow (in process, over 127.0.0.1 and a real relay).
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -72,7 +73,7 @@ def test_bad_codes_are_rejected_clearly(text: str, message: str) -> None:
 def test_nameplate_tags_name_nothing_and_differ_by_purpose() -> None:
     lan, relay = nameplate_tag(7, "lan"), nameplate_tag(7, "relay")
     assert lan != relay and lan != nameplate_tag(8, "lan")
-    assert "7" not in (lan[:0]) and len(lan) == 24 and int(lan, 16) >= 0
+    assert re.fullmatch(r"[0-9a-f]{24}", lan) and lan == nameplate_tag(7, "lan")
 
 
 # ---------------------------------------------------------------- the protocol in memory
