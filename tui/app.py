@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.app import App
 from textual.binding import Binding
@@ -23,12 +23,13 @@ from textual.reactive import reactive
 from textual.screen import ModalScreen, Screen
 from textual.theme import Theme
 
-from comentor.model.identity import DeviceKeys
-
 from .catalog import CATALOG, ScreenEntry
 from .data import JournalGateway
 from .messages import JournalChanged, SyncState
 from .palette import ComentorCommands
+
+if TYPE_CHECKING:
+    from comentor.model.identity import DeviceKeys
 
 __all__ = ["ComentorApp", "run_app", "FOOTER_SCREENS"]
 
@@ -48,7 +49,7 @@ def _catalog_bindings() -> list[Binding]:
 class ComentorApp(App[int]):
     """Keyboard first, mouse welcome: the practice of two co-mentors in the terminal."""
 
-    CSS_PATH = "app.tcss"
+    CSS_PATH = Path(__file__).parent / "app.tcss"  # absolute: subclasses live elsewhere
     TITLE = "comentor"
     COMMANDS = App.COMMANDS | {ComentorCommands}
     BINDINGS = [
@@ -236,8 +237,9 @@ def run_app(path: Path, *, now: Clock | None = None) -> int:
             Journal.open(path, now=now).close()
         except PassphraseError:
             import getpass
+            import os
 
-            secret = getpass.getpass("Passphrase: ")
+            secret = os.environ.get("COMENTOR_PASSPHRASE") or getpass.getpass("Passphrase: ")
             j = Journal.open(path, passphrase=secret, now=now)
             keys = j.keys
             j.close()
