@@ -262,10 +262,11 @@ def _session(maya: Journal, jonas: Journal, k: int, rng: random.Random, sim: _Si
                             due=sim.t.date() + dt.timedelta(days=every_days * 2))
     if k % 4 == 2:
         kind, text = FEEDBACK[(k // 4) % len(FEEDBACK)]
-        goals = maya.rows("goals", "person = ?", (maya.me,))
+        giver, taker = (jonas, maya) if k % 8 == 2 else (maya, jonas)
+        goals = taker.rows("goals", "person = ?", (taker.me,))
         if goals:
-            e.add_feedback(jonas if k % 8 == 2 else maya, text, kind=kind, target_table="goals",
-                           target_id=goals[0]["id"], to_person=maya.me)
+            e.add_feedback(giver, text, kind=kind, target_table="goals",
+                           target_id=goals[0]["id"], to_person=taker.me)
     _sync(maya, jonas)
     checkin.end_session(maya, session, next_at=sim.t + dt.timedelta(days=every_days),
                         notes=NOTES[k % len(NOTES)])

@@ -157,11 +157,15 @@ def skills_matrix(j: Journal) -> SkillsMatrix:
     return m
 
 
-def suggest_helpers(j: Journal, text: str) -> list[tuple[str, str]]:
-    """Strengths of the other partner that match an ask's words: (person, strength)."""
+def suggest_helpers(j: Journal, text: str, *, for_person: str | None = None) -> list[tuple[str, str]]:
+    """Strengths of anyone but `for_person` (default: me) that match an ask's words.
+
+    Returns (person name, strength) pairs: who could help with this ask, and with what.
+    """
     words = _words(text)
     out = []
-    for s in j.rows("skills", "direction = 'strength' AND person != ?", (j.me,)):
+    asker = for_person or j.me
+    for s in j.rows("skills", "direction = 'strength' AND person != ?", (asker,)):
         if words & _words(s["text"] or ""):
             out.append((j.person_name(s["person"]), s["text"]))
     return out

@@ -58,21 +58,15 @@ class AsksScreen(ListScreen):
             text.append("\nAnswer", style="bold underline")
             text.append(f" by {j.person_name(item.get('answered_by'))}\n", style="dim")
             text.append(f"{item['answer']}\n")
-        if item.get("person") == j.me:
-            helpers = queries.suggest_helpers(j, f"{item.get('text') or ''} {item.get('outcome') or ''}")
-            if helpers:
-                text.append("\nYour partner's strengths that match\n", style="bold underline")
-                for person, strength in helpers:
-                    text.append(f"★ {person}: ", style="green")
-                    text.append(f"{strength}\n")
-        else:
-            mine = queries.skills_matrix(j).strengths.get(j.person_name(j.me), [])
-            words = queries._words(f"{item.get('text') or ''} {item.get('outcome') or ''}")
-            hits = [s for s in mine if words & queries._words(s)]
-            if hits:
-                text.append("\nYour strengths that match\n", style="bold underline")
-                for strength in hits:
-                    text.append(f"★ {strength}\n", style="green")
+        asked = f"{item.get('text') or ''} {item.get('outcome') or ''}"
+        helpers = queries.suggest_helpers(j, asked, for_person=item.get("person"))
+        if helpers:
+            mine = item.get("person") != j.me
+            title = "Your strengths that match" if mine else "Your partner's strengths that match"
+            text.append(f"\n{title}\n", style="bold underline")
+            for person, strength in helpers:
+                text.append(f"★ {person}: ", style="green")
+                text.append(f"{strength}\n")
         return text
 
     def _fields(self, item: dict[str, Any] | None = None) -> list[FieldSpec]:
