@@ -13,9 +13,7 @@ does not open and decode exactly raises :class:`ProtocolError`, nothing else.
 
 from __future__ import annotations
 
-import json
 import re
-import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -28,17 +26,13 @@ from nacl.exceptions import CryptoError
 from nacl.hash import blake2b
 from nacl.utils import random as random_bytes
 
-from comentor.model.errors import JournalError, MassDeletionError
-from comentor.model.ops import MAX_OP_BYTES, Operation, decode_op, encode_op
-from comentor.model.remote import apply_remote
-from comentor.model.store import ops_since, version_vector
+from comentor.model.ops import MAX_OP_BYTES
 
-from .errors import ProtocolError, SyncError
+from .errors import ProtocolError
 from .framing import decode_message, encode_message
-from .relay_client import derive_mailbox
 
 if TYPE_CHECKING:
-    from comentor.model.journal import Journal
+    pass
 
 __all__ = [
     "MAGIC",
@@ -54,10 +48,6 @@ __all__ = [
     "seal",
     "open_envelope",
     "body_budget",
-    "Report",
-    "Outgoing",
-    "Exchange",
-    "HEARTBEAT",
 ]
 
 MAGIC = b"CME1"  # "comentor envelope", format version 1
@@ -264,283 +254,3 @@ def _decode_body(raw: bytes) -> Contents:
 #   (<device>, "env-<ch>:in")     last envelope number processed from that device
 #   (<device>, "env-<ch>:peer")   that device's last vector and how many of ours it has seen
 # Every cursor moved by a received envelope is written in the transaction that applies it.
-
-_OWN = "envelopes"
-HEARTBEAT = 3600.0  # seconds between envelopes with no news while a device lags behind
-Cursor = tuple[str, str, str]
-
-
-@dataclass
-class Report:
-    """What one sync over one channel did, in words a user can act on."""
-
-    channel: str
-    received: int = 0
-    applied: int = 0
-    duplicates: int = 0
-    quarantined: int = 0
-    sent: int = 0
-    sent_ops: int = 0
-    replays: int = 0
-    own: int = 0
-    rejected: list[str] = field(default_factory=list)
-    gaps: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    tables: set[str] = field(default_factory=set)
-
-    def lines(self) -> list[str]:
-        head = (f"{self.channel}: received {self.received} envelope(s), applied {self.applied} "
-                f"change(s); sent {self.sent} envelope(s) with {self.sent_ops} change(s)")
-        extra = []
-        if self.replays:
-            extra.append(f"{self.channel}: ignored {self.replays} replayed envelope(s)")
-        if self.quarantined:
-            extra.append(f"{self.channel}: {self.quarantined} change(s) held in quarantine "
-                         "(clock far ahead): see `comentor quarantine`")
-        return [head, *extra, *self.gaps, *self.rejected, *self.notes]
-
-
-@dataclass(frozen=True)
-class Outgoing:
-    """An envelope sealed and numbered, to be carried and then :meth:`Exchange.confirm`-ed."""
-
-    seq: int
-    data: bytes
-    ops: int
-    sent: dict[str, int]
-    state: str
-    resend: tuple[str, ...]
-
-
-def _dominates(have: dict[str, int], want: dict[str, int]) -> bool:
-    return all(have.get(r, 0) >= n for r, n in want.items())
-
-
-class Exchange:
-    """Envelope streams between this journal and every other device on one channel.
-
-    Recovery: a receiver that sees a jump in a sender's envelope numbers reports it and asks
-    that sender (``resend``) to ship again everything its vector lacks; a sender also ships
-    again when a partner has processed all its envelopes yet its vector still lacks what
-    was sent. Replays (a number already processed) are ignored. See docs/protocol-relay.md.
-    """
-
-    def __init__(self, journal: Journal, channel: str, *, allow_mass_delete: bool = False,
-                 heartbeat: float = HEARTBEAT) -> None:
-        if journal.is_demo:
-            raise SyncError("this is a demo journal: it never syncs")
-        key = journal.partnership_key()
-        if key is None:
-            raise SyncError("this journal is not paired yet: run `comentor invite` or `comentor join`")
-        if channel not in CHANNELS:
-            raise SyncError(f"unknown channel {channel!r}")
-        self.j, self.channel = journal, channel
-        self.partnership_key = key
-        self.key = envelope_key(key)
-        self.mailbox, self.secret = derive_mailbox(key)
-        self.device_tag = device_tag(key, journal.device_id)
-        self.allow_mass_delete = allow_mass_delete
-        self.heartbeat = heartbeat
-        self.report = Report(channel)
-
-    # -- state ----------------------------------------------------------------
-    def _get(self, peer: str, name: str, default: str) -> str:
-        return self.j.cursor(peer, name) or default
-
-    def _in_name(self) -> str:
-        return f"env-{self.channel}:in"
-
-    def _peer_name(self) -> str:
-        return f"env-{self.channel}:peer"
-
-    def _own(self, name: str) -> str:
-        return f"{self.channel}:{name}"
-
-    def last_in(self, device: str) -> int:
-        return int(self._get(device, self._in_name(), "0"))
-
-    def peer(self, device: str) -> tuple[dict[str, int], int]:
-        """A device's last reported vector and the number of our envelopes it had processed."""
-        raw = json.loads(self._get(device, self._peer_name(), '{"vec": {}, "seen": 0}'))
-        return {str(k): int(v) for k, v in raw["vec"].items()}, int(raw["seen"])
-
-    def out_seq(self) -> int:
-        return int(self._get(_OWN, self._own("out"), "0"))
-
-    def _sent(self) -> dict[str, int]:
-        return {str(k): int(v) for k, v in json.loads(self._get(_OWN, self._own("sent"), "{}")).items()}
-
-    def _resend(self) -> list[str]:
-        return [str(d) for d in json.loads(self._get(_OWN, self._own("resend"), "[]"))]
-
-    def others(self) -> list[str]:
-        """Every other paired, unrevoked device: the readers of this channel."""
-        return sorted(
-            str(d["id"]) for d in self.j.rows("devices")
-            if d["id"] != self.j.device_id and d.get("sign_pk") and not d.get("revoked_at")
-        )
-
-    def device_count(self) -> int:
-        return max(2, min(16, len(self.others()) + 1))
-
-    def name(self, device: str) -> str:
-        rec = self.j.get("devices", device, include_deleted=True)
-        if rec is None:
-            return f"device {device[:8]}"
-        return f"{self.j.person_name(rec.get('person'))}'s {rec.get('name') or 'device'}"
-
-    def confirmed_out(self) -> int:
-        """Our envelopes every other device has reported processing (safe to delete)."""
-        others = self.others()
-        return min((self.peer(d)[1] for d in others), default=0)
-
-    # -- receiving --------------------------------------------------------------
-    def _only(self, cursors: list[Cursor]) -> None:
-        if cursors:
-            with self.j.transaction():
-                for peer, name, value in cursors:
-                    self.j.write_cursor(peer, name, value)
-
-    def _reject(self, why: str, cursors: list[Cursor]) -> str:
-        self.report.rejected.append(f"{self.channel}: ignored an envelope: {why}")
-        self._only(cursors)
-        return "rejected"
-
-    def _trusted(self, device: str, ops: list[Operation]) -> bool:
-        rec = self.j.get("devices", device, include_deleted=True)
-        if rec is None:  # a new device may arrive with the record that introduces it
-            return any(op.table == "devices" and op.row == device and "sign_pk" in op.fields
-                       for op in ops)
-        return bool(rec.get("sign_pk")) and not rec.get("revoked_at") and not rec.get("deleted")
-
-    def receive(self, data: bytes, extra: list[Cursor] | None = None,
-                keep_extra_if_unopened: bool = True) -> str:
-        """Open, check and apply one envelope; returns what happened.
-
-        One of ``applied``, ``own``, ``replay``, ``rejected``, ``unopened``. Bad envelopes are
-        reported in :attr:`report` and change nothing but ``extra`` (the carrier's cursor).
-        """
-        extra = list(extra or [])
-        try:
-            c = open_envelope(self.key, self.mailbox, self.channel, data)
-        except ProtocolError as exc:
-            self.report.rejected.append(f"{self.channel}: ignored an envelope: {exc}")
-            # it may have been one of ours: ask every device to send again what we lack
-            ask = json.dumps(sorted(set(self._resend()) | set(self.others())))
-            self._only([*(extra if keep_extra_if_unopened else []),
-                        (_OWN, self._own("resend"), ask)])
-            return "unopened"
-        dev, j = c.device, self.j
-        if dev == j.device_id:
-            self.report.own += 1
-            self._only(extra)
-            return "own"
-        try:
-            ops = [decode_op(b) for b in c.ops]
-        except JournalError as exc:
-            return self._reject(f"from {self.name(dev)}: {exc}", extra)
-        if not self._trusted(dev, ops):
-            return self._reject(f"sent by {self.name(dev)}, which is not a paired device", extra)
-        last = self.last_in(dev)
-        if c.seq <= last:
-            self.report.replays += 1
-            self._only(extra)
-            return "replay"
-        cursors = [*extra, (dev, self._in_name(), str(c.seq))]
-        resend = set(self._resend())
-        if last and c.seq > last + 1:
-            self.report.gaps.append(
-                f"sync incomplete: {c.seq - last - 1} envelope(s) from {self.name(dev)} "
-                "missing, asking again"
-            )
-            resend.add(dev)
-        elif not last and c.seq > 1:
-            resend.add(dev)  # first contact: ask for everything we lack, quietly
-        seen_me = c.seen.get(j.device_id, 0)
-        cursors.append((dev, self._peer_name(), json.dumps({"vec": c.vector, "seen": seen_me})))
-        out = self.out_seq()
-        if seen_me > out:  # a journal restored from a backup must not reuse numbers
-            cursors.append((_OWN, self._own("out"), str(seen_me)))
-        if j.device_id in c.resend or (seen_me >= out and not _dominates(c.vector, self._sent())):
-            cursors.append((_OWN, self._own("sent"), "{}"))
-        cursors.append((_OWN, self._own("resend"), json.dumps(sorted(resend))))
-        try:
-            res = apply_remote(j, ops, cursors=cursors, allow_mass_delete=self.allow_mass_delete)
-        except MassDeletionError as exc:
-            raise SyncError(f"{exc} (sync again with --allow-mass-delete)") from None
-        except JournalError as exc:
-            return self._reject(f"from {self.name(dev)}: {exc}",
-                                [*extra, (dev, self._in_name(), str(c.seq))])
-        r = self.report
-        r.received += 1
-        r.applied += res.applied
-        r.duplicates += res.duplicates
-        r.quarantined += res.quarantined
-        r.tables |= res.tables
-        return "applied"
-
-    # -- sending ----------------------------------------------------------------
-    def prepare(self, force: bool = False) -> Outgoing | None:
-        """Seal the next envelope: ops the others lack, our vector, pending requests.
-
-        Returns None when there is nothing new to say. The envelope number is committed
-        before the envelope leaves, so a number is never issued twice.
-        """
-        others = self.others()
-        if not others:
-            return None
-        conn = self.j.conn
-        vec = version_vector(conn)
-        vectors = [self.peer(d)[0] for d in others]
-        sent = self._sent()
-        base = {r: max(min(v.get(r, 0) for v in vectors), sent.get(r, 0)) for r in vec}
-        seen = {d: self.last_in(d) for d in others}
-        resend = tuple(self._resend())
-        state = json.dumps(vec, sort_keys=True)
-        budget = body_budget(Contents(self.j.replica, _INT_MAX, vec, seen, resend))
-        ops: list[bytes] = []
-        new_sent, used, full = dict(sent), 0, False
-        while not full:
-            batch = ops_since(conn, base, limit=500)
-            if not batch:
-                break
-            for op in batch:
-                blob = encode_op(op)
-                if used + len(blob) + 5 > budget:
-                    full = True
-                    break
-                ops.append(blob)
-                used += len(blob) + 5
-                new_sent[op.replica] = max(new_sent.get(op.replica, 0), op.seq)
-                base[op.replica] = max(base.get(op.replica, 0), op.seq)
-        if not (ops or resend or force or state != self._get(_OWN, self._own("state"), "")
-                or self._heartbeat_due(others)):
-            return None
-        with self.j.transaction():
-            seq = self.out_seq() + 1
-            self.j.write_cursor(_OWN, self._own("out"), str(seq))
-        data = seal(self.key, self.mailbox, self.channel,
-                    Contents(self.j.replica, seq, vec, seen, resend, tuple(ops)))
-        return Outgoing(seq, data, len(ops), new_sent, state, resend)
-
-    def _heartbeat_due(self, others: list[str]) -> bool:
-        """Whether to send an envelope with no news, so a lost last envelope is noticed.
-
-        Only when a device has not confirmed our latest envelope, at most once per
-        ``heartbeat`` seconds: the receiver then sees the jump in numbers and asks again.
-        """
-        out = self.out_seq()
-        if not out or all(self.peer(d)[1] >= out for d in others):
-            return False
-        return time.time() - float(self._get(_OWN, self._own("sent_at"), "0")) >= self.heartbeat
-
-    def confirm(self, out: Outgoing) -> None:
-        """Record that ``out`` reached the carrier."""
-        left = sorted(set(self._resend()) - set(out.resend))
-        with self.j.transaction():
-            self.j.write_cursor(_OWN, self._own("sent"), json.dumps(out.sent, sort_keys=True))
-            self.j.write_cursor(_OWN, self._own("state"), out.state)
-            self.j.write_cursor(_OWN, self._own("sent_at"), f"{time.time():.3f}")
-            self.j.write_cursor(_OWN, self._own("resend"), json.dumps(left))
-        self.report.sent += 1
-        self.report.sent_ops += out.ops

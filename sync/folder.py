@@ -7,7 +7,7 @@ folder's host. Each device writes only into its own subfolder, through a tempora
 ``os.replace``, so two writers never clash and a reader never sees a half-written file of
 ours; a file-sync service may still deliver partial files: those do not authenticate, are
 reported and skipped, and are read again at the next sync (or asked for again, see
-``envelope.Exchange``). A device deletes its own files once every other device has
+``exchange.Exchange``). A device deletes its own files once every other device has
 reported processing them; it never deletes anyone else's.
 """
 
@@ -21,8 +21,9 @@ from pathlib import Path
 from comentor.model.errors import JournalError
 from comentor.model.journal import Journal
 
-from .envelope import HEARTBEAT, MAX_ENVELOPE, Exchange, Report, folder_tag
+from .envelope import MAX_ENVELOPE, folder_tag
 from .errors import SyncError, TransportError
+from .exchange import HEARTBEAT, Exchange, Report
 
 __all__ = ["FolderSync", "MAX_FILES_PER_ROUND", "check_folder"]
 

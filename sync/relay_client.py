@@ -19,6 +19,12 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from nacl.encoding import RawEncoder
+from nacl.hash import blake2b
+from nacl.signing import SigningKey
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
+
 from comentor.sync.errors import ProtocolError, RelayError
 from comentor.sync.relay_wire import (
     PROTOCOL_VERSION,
@@ -28,11 +34,6 @@ from comentor.sync.relay_wire import (
     decode_server_message,
     encode,
 )
-from nacl.encoding import RawEncoder
-from nacl.hash import blake2b
-from nacl.signing import SigningKey
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
 __all__ = ["derive_mailbox", "mailbox_verify_key", "PairChannel", "RelayClient"]
 

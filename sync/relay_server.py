@@ -27,6 +27,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from nacl.exceptions import BadSignatureError
+from nacl.signing import VerifyKey
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
+
 from comentor.sync.errors import ProtocolError, RelayError
 from comentor.sync.relay_store import QuotaExceeded, RelayStore
 from comentor.sync.relay_wire import (
@@ -38,11 +44,6 @@ from comentor.sync.relay_wire import (
     decode_client_message,
     encode,
 )
-from nacl.exceptions import BadSignatureError
-from nacl.signing import VerifyKey
-from websockets.asyncio.server import Server, ServerConnection, serve
-from websockets.exceptions import ConnectionClosed
-from websockets.http11 import Request, Response
 
 __all__ = ["RelayServer", "serve_forever"]
 

@@ -4,7 +4,7 @@ A plain asyncio object with callbacks (no Textual), so the app and the command l
 alike. Each round fetches the envelopes the relay holds since this device's cursor, opens,
 checks and applies each one in its own transaction (with the relay cursor written in that
 same transaction, so the cursor is never ahead of the data), acks them, and then sends
-envelopes with what the other devices lack (``envelope.Exchange``). The live session stays
+envelopes with what the other devices lack (``exchange.Exchange``). The live session stays
 connected, applies pushed envelopes at once and sends local changes within a second.
 
 The journal is opened on the thread running the event loop and closed when the round or
@@ -25,8 +25,8 @@ from pathlib import Path
 from comentor.model.errors import JournalError
 from comentor.model.journal import Journal
 
-from .envelope import HEARTBEAT, Exchange, Report
 from .errors import RelayError, SyncError
+from .exchange import HEARTBEAT, Exchange, Report
 from .relay_client import RelayClient
 from .relay_wire import RelayLimits
 

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import msgpack
+
 from comentor.sync.errors import ProtocolError
 
 __all__ = [

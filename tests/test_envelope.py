@@ -18,7 +18,6 @@ from comentor.sync.envelope import (
     MAX_ENVELOPE,
     MIN_PADDED,
     Contents,
-    Exchange,
     device_tag,
     envelope_key,
     folder_tag,
@@ -27,6 +26,7 @@ from comentor.sync.envelope import (
     seal,
 )
 from comentor.sync.errors import ProtocolError
+from comentor.sync.exchange import Exchange
 from comentor.sync.relay_client import derive_mailbox
 
 PK = bytes(range(32))

@@ -14,7 +14,7 @@ import pytest
 from comentor.model import devices
 from comentor.model import entities as e
 from comentor.model.journal import Journal
-from comentor.sync.envelope import Exchange
+from comentor.sync.exchange import Exchange
 from comentor.sync.relay_server import RelayServer
 from comentor.sync.relay_sync import RelaySync
 from comentor.sync.relay_wire import encode

@@ -13,6 +13,12 @@ from typing import Any
 
 import msgpack
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from nacl.signing import SigningKey
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
 from comentor.sync.errors import ProtocolError, RelayError
 from comentor.sync.relay_client import (
     RelayClient,
@@ -29,11 +35,6 @@ from comentor.sync.relay_wire import (
     decode_server_message,
     encode,
 )
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-from nacl.signing import SigningKey
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed
 
 KEY = bytes(range(32))
 MAILBOX, SECRET = derive_mailbox(KEY)

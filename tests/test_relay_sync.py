@@ -14,8 +14,8 @@ from comentor.model import devices
 from comentor.model import entities as e
 from comentor.model.demo import create_demo
 from comentor.model.journal import Journal
-from comentor.sync.envelope import Exchange
 from comentor.sync.errors import RelayError, SyncError
+from comentor.sync.exchange import Exchange
 from comentor.sync.relay_client import RelayClient
 from comentor.sync.relay_server import RelayServer
 from comentor.sync.relay_sync import RelaySync
