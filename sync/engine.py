@@ -302,6 +302,10 @@ class SyncEngine:
 
     async def _on_connection(self, reader: asyncio.StreamReader,
                              writer: asyncio.StreamWriter) -> None:
+        me = asyncio.current_task()
+        if me is not None:  # so that stop() cancels it with the rest
+            self._tasks.add(me)
+            me.add_done_callback(self._tasks.discard)
         peer = writer.get_extra_info("peername")
         address = f"{peer[0]}:{peer[1]}" if peer else "?"
         try:
