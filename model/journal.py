@@ -26,7 +26,6 @@ from .errors import (
     JournalLockedError,
     JournalMissingError,
     NotAJournalError,
-    NotFoundError,
     PassphraseError,
     ValidationError,
 )
@@ -35,7 +34,8 @@ from .local import LocalData
 from .migrations import migrate, pending
 from .ops import Operation, Value, new_row_id, stamp_of, validate_fields
 from .projection import project
-from .schema import TABLES, long_text_fields
+from .reading import Reading
+from .schema import long_text_fields
 from .store import insert_op, max_seq
 
 __all__ = ["Journal", "FORMAT", "iso"]
@@ -80,7 +80,7 @@ def _connect(path: Path, *, check_format: bool) -> sqlite3.Connection:
     return conn
 
 
-class Journal(LocalData):
+class Journal(LocalData, Reading):
     """An open journal. Create with :meth:`create`, open with :meth:`open`."""
 
     def __init__(
@@ -380,70 +380,6 @@ class Journal(LocalData):
     def bump_epoch(self) -> None:
         """Start a new epoch now (a peer showed it holds more of our ops than we do)."""
         self._set_meta("epoch", int(self.meta("epoch") or 0) + 1)
-
-    # ------------------------------------------------------------------ reading
-    def get(self, table: str, row: str, *, include_deleted: bool = False) -> dict[str, Any] | None:
-        if table not in TABLES:
-            raise ValidationError(f"unknown table {table!r}")
-        cur = self.conn.execute(f'SELECT * FROM "{table}" WHERE id = ?', (row,))
-        rec = cur.fetchone()
-        if rec is None:
-            return None
-        item = dict(zip([d[0] for d in cur.description], rec, strict=True))
-        if item["deleted"] and not include_deleted:
-            return None
-        return item
-
-    def rows(self, table: str, where: str = "", params: tuple[object, ...] = (),
-             *, include_deleted: bool = False, order: str = "hlc_created") -> list[dict[str, Any]]:
-        """Rows of a synced table (read-only helper for queries)."""
-        if table not in TABLES:
-            raise ValidationError(f"unknown table {table!r}")
-        clauses = [] if include_deleted else ["deleted = 0"]
-        if where:
-            clauses.append(f"({where})")
-        sql = f'SELECT * FROM "{table}"' + (" WHERE " + " AND ".join(clauses) if clauses else "")
-        cur = self.conn.execute(sql + f" ORDER BY {order}", params)
-        cols = [d[0] for d in cur.description]
-        return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
-
-    def count(self, table: str, where: str = "", params: tuple[object, ...] = ()) -> int:
-        """How many live rows of a synced table match (read-only helper for queries)."""
-        if table not in TABLES:
-            raise ValidationError(f"unknown table {table!r}")
-        sql = f'SELECT count(*) FROM "{table}" WHERE deleted = 0' + (f" AND ({where})" if where else "")
-        return int(self.conn.execute(sql, params).fetchone()[0])
-
-    def resolve_id(self, table: str, prefix: str, *, include_deleted: bool = True) -> str:
-        """Turn an id or unique id prefix (as the CLI prints) into a full row id."""
-        prefix = prefix.strip().lower()
-        if not prefix or not prefix.replace("-", "").replace("_", "").isalnum():
-            raise ValidationError(f"not a valid id: {prefix!r}")
-        sql = f'SELECT id FROM "{table}" WHERE id LIKE ? ESCAPE \'\\\''
-        if not include_deleted:
-            sql += " AND deleted = 0"
-        found = [r[0] for r in self.conn.execute(sql + " LIMIT 3", (prefix.replace("_", "\\_") + "%",))]
-        if not found:
-            raise NotFoundError(f"no {table.rstrip('s')} with id {prefix}")
-        if len(found) > 1 and prefix not in found:
-            raise ValidationError(f"id {prefix} is ambiguous: give more characters")
-        return prefix if prefix in found else str(found[0])
-
-    def _require(self, table: str, row: str) -> None:
-        if self.get(table, row, include_deleted=True) is None:
-            raise NotFoundError(f"no {table.rstrip('s')} with id {row}")
-
-    def person_name(self, person: str | None) -> str:
-        if not person:
-            return ""
-        row = self.conn.execute("SELECT name FROM people WHERE id = ?", (person,)).fetchone()
-        return str(row[0]) if row and row[0] else "?"
-
-    def partner(self) -> str | None:
-        """The other person of the partnership, once known."""
-        others = self.rows("people", "id != ?", (self.me,))
-        return str(others[0]["id"]) if others else None
-
 
 def _host_name() -> str:
     try:
