@@ -48,10 +48,12 @@ def _changes(j: Any, rng: random.Random, n: int, state: dict[str, list[str]],
                                       "horizon": rng.choice(["near", "long"]), "status": "open",
                                       "created_at": stamp}
             state["goals"].append(row)
-        elif roll < 0.30:
+        elif roll < 0.30 and state["goals"]:
             table, fields = "updates", {"goal": rng.choice(state["goals"][-40:]), "person": person,
                                         "text": "Progress " + "x" * rng.randrange(10, 120),
                                         "progress": rng.randrange(101), "created_at": stamp}
+            if rng.random() < 0.2 and state["closed_goals"]:  # updates of older goals too
+                fields["goal"] = rng.choice(state["closed_goals"][-200:])
         elif roll < 0.45:
             table, fields = "commitments", {"person": person, "text": f"Do thing {rng.randrange(10**6)}",
                                             "status": "open", "due": (day + dt.timedelta(days=21)).isoformat(),
@@ -82,11 +84,14 @@ def _changes(j: Any, rng: random.Random, n: int, state: dict[str, list[str]],
                                                "shared_at": stamp}
         out.append((table, row, validate_fields(table, row, fields)))
     # keep the open lists realistic: a partnership has a handful of open items, not thousands
-    for key, keep in (("commitments", 6), ("asks", 4)):
+    for key, keep, status in (("commitments", 6, "done"), ("asks", 4, "closed"),
+                              ("goals", 8, "met")):
         while len(state[key]) > keep:
             old = state[key].pop(0)
-            status = "done" if key == "commitments" else "closed"
-            out.append((key, old, validate_fields(key, old, {"status": status})))
+            if key == "goals":
+                state["closed_goals"].append(old)
+            fields = {"status": status, "closed_at": stamp} if key != "asks" else {"status": status}
+            out.append((key, old, validate_fields(key, old, fields)))
     return out
 
 
@@ -122,8 +127,8 @@ def build(path: Path, ops: int, years: int, seed: int = 11) -> Path:
     _sync(a, b)
     a.put("schedule", "cadence", every_days=21, at="12:00", minutes=30,
           start=start.date().isoformat())
-    states = {id(a): {"goals": [], "commitments": [], "asks": []},
-              id(b): {"goals": [], "commitments": [], "asks": []}}
+    states: dict[int, dict[str, list[str]]] = {
+        id(x): {"goals": [], "closed_goals": [], "commitments": [], "asks": []} for x in (a, b)}
     total_days = 365 * years
     step = dt.timedelta(days=total_days) / max(1, ops // BATCH)
     done = 0
@@ -155,7 +160,7 @@ def large_journal(ops: int = 100_000, years: int = 5, *, cache: Path | None = No
     """The cached large journal (built on first use)."""
     cache = cache or Path(tempfile.gettempdir()) / "comentor-bench"
     cache.mkdir(parents=True, exist_ok=True)
-    path = cache / f"large-{ops}-{years}y-{dt.date.today().isoformat()}.db"
+    path = cache / f"large-v2-{ops}-{years}y-{dt.date.today().isoformat()}.db"
     if not path.exists():
         os.environ.setdefault("COMENTOR_STATE_DIR", str(cache / "state"))
         partial = path.with_suffix(".partial.db")

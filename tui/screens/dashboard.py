@@ -8,6 +8,7 @@ this day" a year ago, and the sync state. The check-in is one key away (c).
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,12 +21,15 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
 from comentor.model import checkin, queries, schedule
+from comentor.model.entities import is_vague
+from comentor.model.remote import conflicts, quarantined
 from comentor.model.schedule import NextCheckin
 
 from ..messages import DashboardLoaded, JournalChanged, SyncState
 from ..widgets.drift import DriftBadge
 
-__all__ = ["DashboardScreen", "DashboardData", "load_dashboard"]
+__all__ = ["DashboardScreen", "DashboardData", "load_dashboard", "load_sync_details",
+           "recent_events"]
 
 RECENT_WINS = 6
 
@@ -52,42 +56,79 @@ class DashboardData:
     names: dict[str, str] = field(default_factory=dict)
 
 
+def recent_events(j: Any, names: dict[str, str], limit: int = RECENT_WINS) -> list[dict[str, Any]]:
+    """The newest wins, goals met and challenges done.
+
+    Reads only the last half year (a large journal holds thousands of wins) and falls back
+    to the full timeline when that window is too sparse.
+    """
+    since = (j.today() - dt.timedelta(days=182)).isoformat()
+    events: list[dict[str, Any]] = []
+    for w in j.rows("wins", "date >= ?", (since,)):
+        events.append({"date": w.get("date") or "", "kind": "win", "id": w["id"],
+                       "person": names.get(w["person"], "?"), "text": w["text"]})
+    for table, status, kind in (("goals", "met", "goal met"), ("challenges", "done", "challenge done")):
+        for r in j.rows(table, "status = ? AND closed_at >= ?", (status, since)):
+            events.append({"date": (r.get("closed_at") or "")[:10], "kind": kind, "id": r["id"],
+                           "person": names.get(r["person"], "?"), "text": r["text"]})
+    if len(events) < limit:
+        return queries.timeline(j, limit=limit)
+    events.sort(key=lambda e: (e["date"], e["id"]), reverse=True)
+    return events[:limit]
+
+
 def load_dashboard(j: Any) -> DashboardData:
-    """Everything the dashboard shows, read on the journal's thread in one call."""
-    st = queries.status(j)
+    """Everything the dashboard shows first, read on the journal's thread in one call.
+
+    Kept lean (indexed reads only) so a journal of years opens as fast as a new one; the
+    conflict count, which scans long texts, comes after in :func:`load_sync_details`.
+    """
     me = j.me
+    partner = j.partner()
+    names = {p["id"]: p["name"] or "?" for p in j.rows("people", include_deleted=True)}
     commitments = j.rows("commitments", "status = 'open'", order="coalesce(due, '9999'), created_at")
     asks = j.rows("asks", "status = 'open'", order="created_at DESC")
 
     def ask(r: dict[str, Any]) -> dict[str, Any]:
-        from comentor.model.entities import is_vague
-
         return {**r, "vague": is_vague(r.get("text") or "", r.get("outcome"))}
 
     return DashboardData(
-        me=st["me"], partner=st["partner"], next=schedule.next_checkin(j), cadence=st["cadence"],
-        demo=bool(st["demo"]), paired=bool(st["paired"]), last_sync=j.setting("last_sync"),
+        me=names.get(me, "?"), partner=names.get(partner, "?") if partner else None,
+        next=schedule.next_checkin(j), cadence=schedule.cadence(j).describe(),
+        demo=bool(j.is_demo),
+        paired=j.partnership_key() is not None and len(j.rows("devices")) > 1,
+        last_sync=j.setting("last_sync"),
         mine=[c for c in commitments if c["person"] == me],
         theirs=[c for c in commitments if c["person"] != me],
         asks_mine=[ask(a) for a in asks if a["person"] == me],
         asks_theirs=[ask(a) for a in asks if a["person"] != me],
         goals=checkin.goals_needing_update(j),
-        wins=queries.timeline(j, limit=RECENT_WINS),
+        wins=recent_events(j, names),
         on_this_day=queries.on_this_day(j),
-        conflicts=st["conflicts"], quarantined=st["quarantined"],
         in_progress=checkin.current_session(j) is not None,
-        names={p["id"]: p["name"] or "?" for p in j.rows("people", include_deleted=True)},
+        names=names,
     )
 
 
-def _lines(rows: list[dict[str, Any]], empty: str, render: Any) -> Text:
+def load_sync_details(j: Any) -> tuple[int, int]:
+    """(conflicts, held-back operations): shown in the sync box once known."""
+    return len(conflicts(j)), len(quarantined(j))
+
+
+MAX_LINES = 12
+
+
+def _lines(rows: list[dict[str, Any]], empty: str, render: Any, limit: int = MAX_LINES) -> Text:
+    """One entry per row, at most `limit` (a panel is a glance; the screens hold the rest)."""
     if not rows:
         return Text(empty, style="dim italic")
     out = Text()
-    for n, r in enumerate(rows):
+    for n, r in enumerate(rows[:limit]):
         if n:
             out.append("\n")
         out.append_text(render(r))
+    if len(rows) > limit:
+        out.append(f"\n… and {len(rows) - limit} more", style="dim italic")
     return out
 
 
@@ -212,6 +253,16 @@ class DashboardScreen(Screen[None]):
             self.app.call_from_thread(self._failed, f"{type(exc).__name__}: {exc}")
             return
         self.app.call_from_thread(self.show, data)
+        try:
+            counts = self.app.gateway.call(load_sync_details)  # type: ignore[attr-defined]
+        except Exception:  # noqa: BLE001 - the counts are a nicety; the rest is shown
+            return
+        self.app.call_from_thread(self._show_counts, *counts)
+
+    def _show_counts(self, conflicts: int, held: int) -> None:
+        if self.data is not None:
+            self.data.conflicts, self.data.quarantined = conflicts, held
+            self._show_sync(self.app.sync_state)  # type: ignore[attr-defined]
 
     def _failed(self, message: str) -> None:
         self.notify(f"Could not read the journal: {message}", severity="error", markup=False)

@@ -99,10 +99,12 @@ class ItemForm(ModalScreen[Any]):
     ItemForm #form-note { color: $text-muted; padding: 0 0 1 0; }
     ItemForm .field-label { padding: 1 0 0 0; }
     ItemForm .field-hint { color: $text-muted; }
-    ItemForm .field-error { color: $text-error; text-style: bold; }
-    ItemForm .field-warn { color: $text-warning; }
+    ItemForm .field-error { color: $text-error; text-style: bold; display: none; }
+    ItemForm .field-warn { color: $text-warning; display: none; }
+    ItemForm .field-error.-on, ItemForm .field-warn.-on { display: block; }
     ItemForm TextArea { height: 5; }
     ItemForm #form-error { color: $text-error; text-style: bold; }
+    ItemForm Input, ItemForm Select { margin: 0; }
     ItemForm #form-buttons { height: auto; align-horizontal: right; padding: 1 0 0 0; }
     ItemForm #form-buttons Button { margin-left: 2; }
     """
@@ -147,10 +149,11 @@ class ItemForm(ModalScreen[Any]):
             elif f.kind == "select":
                 values = [v for _, v in f.options]
                 widget = Select(list(f.options), id=f"f-{f.name}", allow_blank=not f.required,
+                                compact=True,
                                 value=f.default if f.default in values else (
                                     values[0] if f.required and values else Select.NULL))
             else:
-                widget = Input(f.default, placeholder=f.placeholder, id=f"f-{f.name}")
+                widget = Input(f.default, placeholder=f.placeholder, id=f"f-{f.name}", compact=True)
         yield widget
         if f.hint:
             yield Static(f.hint, classes="field-hint", markup=False)
@@ -182,18 +185,22 @@ class ItemForm(ModalScreen[Any]):
         assert isinstance(w, Input)
         return w.value
 
+    def _message(self, selector: str, text: str) -> None:
+        line = self.query_one(selector, Static)
+        line.update(text)
+        line.set_class(bool(text), "-on")
+
     def _update_warning(self, f: Field) -> None:
         if f.warn is None:
             return
-        message = f.warn(str(self.raw_value(f) or "")) or ""
-        self.query_one(f"#warn-{f.name}", Static).update(message)
+        self._message(f"#warn-{f.name}", f.warn(str(self.raw_value(f) or "")) or "")
 
     @on(Input.Changed)
     def _changed(self, event: Input.Changed) -> None:
         name = (event.input.id or "")[2:]
         for f in self.fields:
             if f.name == name:
-                self.query_one(f"#err-{f.name}", Static).update("")
+                self._message(f"#err-{f.name}", "")
                 self._update_warning(f)
 
     @on(Input.Submitted)
@@ -214,7 +221,7 @@ class ItemForm(ModalScreen[Any]):
         for f in self.fields:
             value, error = check_field(f, self.raw_value(f), self.today)
             values[f.name] = value
-            self.query_one(f"#err-{f.name}", Static).update(error or "")
+            self._message(f"#err-{f.name}", error or "")
             if error:
                 errors[f.name] = error
         return values, errors
