@@ -129,7 +129,7 @@ class ComentorApp(App[int]):
             self.notify(f"{entry.title} cannot open: {type(exc).__name__}: {exc}",
                         severity="error", markup=False)
             return None
-        return screen  # type: ignore[no-any-return]
+        return screen
 
     def action_open_screen(self, name: str) -> None:
         """Go to a screen of the catalog: pushed over the dashboard, replacing any other."""

@@ -261,7 +261,8 @@ class CheckinScreen(Screen[None]):
 
     def palette_commands(self) -> list[tuple[str, str, str]]:
         """Extra commands for the palette: one per kind of new item."""
-        return [(f"New {k}", f"Add a {k} without leaving the check-in", f"add_item('{k}')")
+        return [(f"New {k}", f"Add {'an' if k[0] in 'aeiou' else 'a'} {k} without leaving the check-in",
+                 f"add_item('{k}')")
                 for k in FORM_KINDS]
 
     # ------------------------------------------------------------------ baselines
