@@ -63,7 +63,7 @@ class DriftBadge(Static):
         text.append("\n")
         text.append(f"Cadence: {cadence_text}", style="dim")
         if nxt.state in ("overdue", "lapsed"):
-            text.append("   press c to start the check-in now", style="italic")
+            text.append("   c starts the check-in", style="italic")
         if demo:
             text.append("   (demo journal)", style="dim italic")
         self.update(text)
