@@ -32,7 +32,15 @@ from .errors import (
 from .identity import DeviceKeys, SealedKeys, seal, unseal
 from .local import LocalData
 from .migrations import migrate, pending
-from .ops import Operation, Value, new_row_id, stamp_of, validate_fields
+from .ops import (
+    MAX_OP_BYTES,
+    Operation,
+    Value,
+    encode_op,
+    new_row_id,
+    stamp_of,
+    validate_fields,
+)
 from .projection import project
 from .reading import Reading
 from .schema import long_text_fields
@@ -340,6 +348,10 @@ class Journal(LocalData, Reading):
                 op = Operation(replica, seq, self.clock.now(), table, row, fields, bases)
                 op = Operation(op.replica, op.seq, op.hlc, table, row, fields, bases,
                                self.keys.sign(op.signed_bytes()))
+                if len(encode_op(op)) > MAX_OP_BYTES:
+                    raise ValidationError(
+                        f"this change to {table} is too large to share: shorten the text"
+                    )
                 insert_op(self.conn, op)
                 project(self.conn, op)
                 made.append(op)

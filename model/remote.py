@@ -51,6 +51,7 @@ class ApplyResult:
     quarantined: int = 0
     tables: set[str] = field(default_factory=set)
     authors: set[str] = field(default_factory=set)
+    replicas: set[str] = field(default_factory=set)
 
 
 def _device_record(journal: Journal, device: str) -> dict[str, Any] | None:
@@ -106,9 +107,7 @@ def apply_remote(
     can never be ahead of the data it describes. Raises a JournalError (and changes nothing)
     if any operation fails its checks.
     """
-    batch = list(ops)
-    # devices first: a batch may introduce a partner's new device and then its operations
-    batch.sort(key=lambda op: (op.table != "devices", op.hlc, op.replica, op.seq))
+    batch = sorted(ops, key=lambda op: (op.hlc, op.replica, op.seq))
     result = ApplyResult()
     conn = journal.conn
     with journal.transaction():
@@ -122,45 +121,71 @@ def apply_remote(
                 raise MassDeletionError(
                     f"this sync would delete {deletes} of {live} items: confirm to go ahead"
                 )
-        own_replica = journal.replica
-        bump = False
-        trust_cache: dict[str, dict[str, Any] | None] = {}
+        cache: dict[str, dict[str, Any] | None] = {}
+        pending = [op for op in batch if op.table == "devices"]
+        # device records first, each once its author is trusted: a record vouched for by a
+        # trusted device may arrive beside (or after) the new device's own introduction
+        while pending:
+            ready = [op for op in pending if _is_known(journal, op, cache)]
+            for op in ready or pending[:1]:  # nothing ready: the first one raises
+                _apply_one(journal, op, result, cache)
+            pending = [op for op in pending if op not in ready]
         for op in batch:
-            if op.table not in TABLES:
-                raise InvalidOperationError(f"operation names unknown table {op.table!r}")
-            held = stored_op(conn, op.replica, op.seq)
-            if held is not None:
-                if held[0].sig != op.sig or held[0].body() != op.body():
-                    raise InvalidOperationError(
-                        f"device {op.device} reused sequence number {op.seq} with other contents "
-                        "(a journal restored from a backup?): sync refused"
-                    )
-                result.duplicates += 1
-                continue
-            _check_trust(journal, op, trust_cache)
-            if op.table == "devices":
-                trust_cache.clear()
-            if op.replica == own_replica:
-                bump = True
-            if journal.clock.is_too_far_ahead(op.hlc):
-                insert_op(conn, op, table="quarantine")
-                conn.execute(
-                    "UPDATE quarantine SET received_at = ? WHERE replica = ? AND seq = ?",
-                    (journal.now_iso(), op.replica, op.seq),
-                )
-                result.quarantined += 1
-                continue
-            insert_op(conn, op)
-            journal.clock.observe(op.hlc)
-            project(conn, op)
-            result.applied += 1
-            result.tables.add(op.table)
-            result.authors.add(op.device)
+            if op.table != "devices":
+                _apply_one(journal, op, result, cache)
         for peer, channel, value in cursors:
             journal.write_cursor(peer, channel, value)
-        if bump:
+        if journal.replica in result.replicas:
+            # a peer held operations of our current replica that we lacked: this journal was
+            # restored from a backup, so our next operations must use a fresh epoch
             journal.bump_epoch()
     return result
+
+
+def _is_known(journal: Journal, op: Operation, cache: dict[str, dict[str, Any] | None]) -> bool:
+    """Whether the author of `op` is already a recorded, unrevoked device (or op is held)."""
+    if stored_op(journal.conn, op.replica, op.seq) is not None:
+        return True
+    if op.device not in cache:
+        cache[op.device] = _device_record(journal, op.device)
+    rec = cache[op.device]
+    return bool(rec and rec.get("sign_pk") and not rec.get("deleted") and not rec.get("revoked_at"))
+
+
+def _apply_one(journal: Journal, op: Operation, result: ApplyResult,
+               cache: dict[str, dict[str, Any] | None]) -> None:
+    """Check one operation and store it (applied, quarantined or a duplicate); or raise."""
+    conn = journal.conn
+    if op.table not in TABLES:
+        raise InvalidOperationError(f"operation names unknown table {op.table!r}")
+    held = stored_op(conn, op.replica, op.seq)
+    if held is not None:
+        if held[0].sig != op.sig or held[0].body() != op.body():
+            raise InvalidOperationError(
+                f"device {op.device} reused sequence number {op.seq} with other contents "
+                "(a journal restored from a backup?): sync refused"
+            )
+        result.duplicates += 1
+        return
+    _check_trust(journal, op, cache)
+    if op.table == "devices":
+        cache.clear()
+    if journal.clock.is_too_far_ahead(op.hlc):
+        insert_op(conn, op, table="quarantine")
+        conn.execute(
+            "UPDATE quarantine SET received_at = ? WHERE replica = ? AND seq = ?",
+            (journal.now_iso(), op.replica, op.seq),
+        )
+        result.quarantined += 1
+        result.replicas.add(op.replica)
+        return
+    insert_op(conn, op)
+    journal.clock.observe(op.hlc)
+    project(conn, op)
+    result.applied += 1
+    result.tables.add(op.table)
+    result.authors.add(op.device)
+    result.replicas.add(op.replica)
 
 
 def quarantined(journal: Journal) -> list[Operation]:

@@ -118,16 +118,31 @@ def ops_since(
 ) -> list[Operation]:
     """Up to `limit` applied operations that a peer with vector `theirs` lacks.
 
+    Operations on the `devices` table come first: they are what makes a partner's newly
+    paired device trusted, so they must reach the peer before that device's own operations.
     Quarantined operations are not forwarded: a device does not spread what it holds back.
+    The work is one indexed range read per replica, whatever the size of the history.
     """
+    replicas = [
+        (str(r), int(theirs.get(str(r), 0)))
+        for r, contig in conn.execute("SELECT replica, max_seq FROM replica_state ORDER BY replica")
+        if int(contig) > int(theirs.get(str(r), 0))
+    ]
     out: list[Operation] = []
-    for replica, _contig in conn.execute("SELECT replica, contig FROM replica_state ORDER BY replica"):
+    for replica, have in replicas:
+        rows = conn.execute(
+            f"SELECT {_COLS} FROM ops WHERE replica = ? AND seq > ? AND tbl = 'devices' "
+            "ORDER BY seq LIMIT ?",
+            (replica, have, limit),
+        ).fetchall()
+        out.extend(row_to_op(r) for r in rows)
+    for replica, have in replicas:
         if len(out) >= limit:
             break
-        have = int(theirs.get(str(replica), 0))
         rows = conn.execute(
-            f"SELECT {_COLS} FROM ops WHERE replica = ? AND seq > ? ORDER BY seq LIMIT ?",
+            f"SELECT {_COLS} FROM ops WHERE replica = ? AND seq > ? AND tbl != 'devices' "
+            "ORDER BY seq LIMIT ?",
             (replica, have, limit - len(out)),
         ).fetchall()
         out.extend(row_to_op(r) for r in rows)
-    return out
+    return out[: max(limit, 1)] if len(out) > limit else out

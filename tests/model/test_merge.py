@@ -251,3 +251,26 @@ def test_wire_form_round_trips_and_is_strict(pair: tuple[Journal, Journal]) -> N
     for bad in (b"", b"\x93\x01\x02\x03", b"\xff" * 10, encode_op(op)[:-1]):
         with pytest.raises(InvalidOperationError):
             decode_op(bad)
+
+
+def test_a_new_device_is_introduced_before_its_operations(tmp_path: Path) -> None:
+    # Ada pairs her second device with Ben's knowledge only through Ada's first device
+    ada, ben = paired(tmp_path, ("Ada", "Ben"), now=Clock())
+    sync_pair(ada, ben)
+    ada2 = Journal.create(tmp_path / "ada2.db", "Ada", joining=True, person=ada.me, now=Clock())
+    devices.set_partnership_key(ada2, ada.partnership_key() or b"")
+    devices.trust_device(ada2, devices.my_device_info(ada))
+    devices.trust_device(ada, devices.my_device_info(ada2))
+    ada2.put("goals", None, text="from the second device")
+    sync_pair(ada, ada2)
+    # whatever the replica order, the device record comes first, so Ben trusts ada2 in time
+    batch = ops_since(ada.conn, version_vector(ben.conn), limit=3)
+    assert batch[0].table == "devices"
+    sync_pair(ada, ben)
+    assert [g["text"] for g in ben.rows("goals")] == ["from the second device"]
+
+
+def test_a_change_too_large_to_share_is_refused(journal: Journal) -> None:
+    with pytest.raises(ValidationError, match="too large"):
+        journal.put("baselines", None, situation="é" * 90_000, clients="é" * 90_000)
+    assert journal.rows("baselines") == []
