@@ -16,8 +16,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlite_utils import Database
-
 from . import epoch
 from .clock import HybridClock
 from .errors import (
@@ -31,7 +29,6 @@ from .errors import (
 )
 from .identity import DeviceKeys, SealedKeys, seal, unseal
 from .local import LocalData
-from .migrations import migrate, pending
 from .ops import (
     MAX_OP_BYTES,
     Operation,
@@ -43,7 +40,7 @@ from .ops import (
 )
 from .projection import project
 from .reading import Reading
-from .schema import long_text_fields
+from .schema import MIGRATION_NAMES, long_text_fields
 from .store import insert_op, max_seq
 
 __all__ = ["Journal", "FORMAT", "iso"]
@@ -102,7 +99,6 @@ class Journal(LocalData, Reading):
     ) -> None:
         self.path = path
         self.conn = conn
-        self.db = Database(conn, execute_plugins=False)
         self.keys = keys
         self.device_id = keys.device_id
         self._now = now or _system_now
@@ -144,7 +140,7 @@ class Journal(LocalData, Reading):
         conn = _connect(path, check_format=False)
         keys = keys or DeviceKeys.generate(key_seed)
         try:
-            migrate(Database(conn, execute_plugins=False))
+            _migrate(conn)
             journal = cls(path, conn, keys, now=now, rand=rand)
             journal._init_meta(name, passphrase, joining, fast_kdf, device_name or _host_name(), person)
         except BaseException:
@@ -211,9 +207,8 @@ class Journal(LocalData, Reading):
             raise NotAJournalError(f"{path} is a folder, not a comentor journal")
         conn = _connect(path, check_format=True)
         try:
-            db = Database(conn, execute_plugins=False)
-            if pending(db):
-                migrate(db)
+            if _needs_migration(conn):
+                _migrate(conn)
             device_id = conn.execute(
                 "SELECT value FROM local_meta WHERE key = 'device_id'"
             ).fetchone()[0]
@@ -281,6 +276,13 @@ class Journal(LocalData, Reading):
     def replica(self) -> str:
         """This device's current replica id: device id and epoch."""
         return f"{self.device_id}.{int(self.meta('epoch') or 0)}"
+
+    @property
+    def db(self) -> Any:
+        """A sqlite-utils view of the connection (imported on first use: it is slow to load)."""
+        from sqlite_utils import Database
+
+        return Database(self.conn, execute_plugins=False)
 
     @property
     def is_demo(self) -> bool:
@@ -392,6 +394,28 @@ class Journal(LocalData, Reading):
     def bump_epoch(self) -> None:
         """Start a new epoch now (a peer showed it holds more of our ops than we do)."""
         self._set_meta("epoch", int(self.meta("epoch") or 0) + 1)
+
+def _needs_migration(conn: sqlite3.Connection) -> bool:
+    """A cheap check (no sqlite-utils import) whether any migration is still to run."""
+    try:
+        done = {
+            str(name) for (name,) in conn.execute(
+                "SELECT name FROM _sqlite_migrations WHERE migration_set = 'comentor'"
+            )
+        }
+    except sqlite3.OperationalError:
+        return True
+    return not set(MIGRATION_NAMES) <= done
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Run pending migrations; sqlite-utils is imported only when there is work to do."""
+    from sqlite_utils import Database
+
+    from .migrations import migrate
+
+    migrate(Database(conn, execute_plugins=False))
+
 
 def _host_name() -> str:
     try:

@@ -15,10 +15,15 @@ __all__ = [
     "TABLES",
     "LOCAL_TABLES",
     "TEXT_LIMIT",
+    "MIGRATION_NAMES",
     "LONG_TEXT_LIMIT",
     "searchable_fields",
     "long_text_fields",
 ]
+
+# The names of every migration in migrations.py, in order: opening a journal compares them
+# with what the journal has run without importing sqlite-utils (a test keeps them in step).
+MIGRATION_NAMES = ("m001_initial", "m002_search")
 
 TEXT_LIMIT = 2_000
 LONG_TEXT_LIMIT = 100_000

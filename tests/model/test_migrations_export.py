@@ -78,3 +78,9 @@ def test_exports(journal: Journal) -> None:
     assert len(events) == 1
     rule = events[0]["RRULE"]
     assert rule["FREQ"] == ["WEEKLY"] and rule["INTERVAL"] == [3]
+
+
+def test_migration_names_are_listed_for_the_cheap_check() -> None:
+    from comentor.model.schema import MIGRATION_NAMES
+
+    assert tuple(_names()) == MIGRATION_NAMES

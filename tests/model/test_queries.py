@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from comentor.model import checkin, entities as e, queries, schedule
+from comentor.model import checkin, queries, schedule
+from comentor.model import entities as e
 from comentor.model.errors import ValidationError
 from comentor.model.journal import Journal
 from comentor.model.search import fts_query, search
