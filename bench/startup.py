@@ -54,6 +54,10 @@ def _child_minimal() -> None:
 
 
 def _child_comentor(path: str) -> None:
+    # the same order as `comentor`: start reading the journal, then import Textual
+    from comentor.tui.launch import Prefetch
+
+    prefetch = Prefetch(Path(path))
     from comentor.tui.app import ComentorApp
     from comentor.tui.messages import DashboardLoaded
 
@@ -66,7 +70,7 @@ def _child_comentor(path: str) -> None:
             self.exit()
 
     async def run() -> None:
-        app = Timed(Path(path))
+        app = Timed(Path(path), prefetch=prefetch)
         async with app.run_test(size=(120, 36)) as pilot:
             while app.is_running:
                 await pilot.pause(0.005)

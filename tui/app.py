@@ -24,7 +24,8 @@ from textual.screen import ModalScreen, Screen
 from textual.theme import Theme
 
 from .catalog import CATALOG, ScreenEntry
-from .data import JournalGateway
+from .dashboard_data import DashboardData, StartData
+from .launch import Prefetch
 from .messages import JournalChanged, SyncState
 from .palette import ComentorCommands
 
@@ -62,13 +63,16 @@ class ComentorApp(App[int]):
     sync_state: reactive[SyncState] = reactive(SyncState, always_update=True)
 
     def __init__(self, journal_path: Path | str, *, now: Clock | None = None,
-                 keys: DeviceKeys | None = None) -> None:
+                 keys: DeviceKeys | None = None, prefetch: Prefetch | None = None) -> None:
         super().__init__()
         self.journal_path = Path(journal_path)
         self.now = now
-        self.gateway = JournalGateway(self.journal_path, keys=keys, now=now)
+        # the command line starts reading before importing Textual; otherwise start now
+        self.prefetch = prefetch or Prefetch(self.journal_path, now=now, keys=keys)
+        self.gateway = self.prefetch.gateway
         self.gateway.listeners.append(self._on_gateway_write)
         self._saved_theme: str | None = None
+        self._start_data: StartData | None = None
         self.ready = False
 
     # ------------------------------------------------------------------ clock
@@ -87,6 +91,21 @@ class ComentorApp(App[int]):
         return time.monotonic
 
     # ------------------------------------------------------------------ start
+    def on_load(self) -> None:
+        """Before the first frame: take the remembered theme and the dashboard's data.
+
+        Waits at most a moment (the read started while Textual was importing); if the data
+        is late or failed, the dashboard reads it in its own worker and reports any error.
+        """
+        self._start_data = self.prefetch.result(timeout=1.0)
+        if self._start_data is not None and self._start_data.theme:
+            self._apply_theme(self._start_data.theme)
+
+    def take_start_data(self) -> DashboardData | None:
+        """The dashboard read before the first frame, handed out once."""
+        data, self._start_data = self._start_data, None
+        return None if data is None else data.dashboard
+
     def on_mount(self) -> None:
         self.theme_changed_signal.subscribe(self, self._theme_changed)
         if self.journal_path.exists():
@@ -101,7 +120,8 @@ class ComentorApp(App[int]):
         from .screens.dashboard import DashboardScreen
 
         self.ready = True
-        self._restore_theme()
+        if self._saved_theme is None:
+            self._restore_theme()
         if isinstance(self.screen, ModalScreen) or len(self.screen_stack) > 1:
             self.switch_screen(DashboardScreen())
         else:
@@ -225,24 +245,30 @@ class ComentorApp(App[int]):
             self.notify_journal_changed("local")
 
 
-def run_app(path: Path, *, now: Clock | None = None) -> int:
+def run_app(path: Path, *, now: Clock | None = None, prefetch: Prefetch | None = None) -> int:
     """Open the app on the journal at `path` (the first-run screen creates it if missing)."""
-    keys = None
     path = Path(path)
-    if path.exists():
+    prefetch = prefetch or Prefetch(path, now=now)
+    if prefetch.future is not None:
         from comentor.model.errors import PassphraseError
-        from comentor.model.journal import Journal
 
         try:
-            Journal.open(path, now=now).close()
+            prefetch.future.result(timeout=30)
         except PassphraseError:
+            # the device key is sealed: ask before the app starts, then read again
             import getpass
             import os
+
+            from comentor.model.journal import Journal
 
             secret = os.environ.get("COMENTOR_PASSPHRASE") or getpass.getpass("Passphrase: ")
             j = Journal.open(path, passphrase=secret, now=now)
             keys = j.keys
             j.close()
-    app = ComentorApp(path, now=now, keys=keys)
+            prefetch.gateway.close()
+            prefetch = Prefetch(path, now=now, keys=keys)
+        except Exception:  # noqa: BLE001 - the dashboard shows journal errors in place
+            pass
+    app = ComentorApp(path, now=now, prefetch=prefetch)
     app.run()
     return app.return_code or 0

@@ -350,9 +350,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _open_app(path: Path) -> int:
+    from .launch import Prefetch
+
+    prefetch = Prefetch(path)  # reads the first screen while Textual is imported below
     from .app import run_app
 
-    return run_app(path)
+    return run_app(path, prefetch=prefetch)
 
 
 def cmd_app(args: argparse.Namespace) -> int:
@@ -362,7 +365,7 @@ def cmd_app(args: argparse.Namespace) -> int:
 def dispatch(args: argparse.Namespace) -> int:
     from . import cli_pair, cli_relay, cli_sync
 
-    handlers: dict[str, Any] = {
+    handlers: dict[str | None, Any] = {
         "init": cmd_init, "add": cmd_add, "list": cmd_list, "done": cmd_done_drop,
         "drop": cmd_done_drop, "delete": cmd_delete, "undo-delete": cmd_delete, "edit": cmd_edit,
         "status": cmd_status, "schedule": cmd_schedule, "export": cmd_export,

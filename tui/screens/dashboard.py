@@ -8,8 +8,6 @@ this day" a year ago, and the sync state. The check-in is one key away (c).
 
 from __future__ import annotations
 
-import datetime as dt
-from dataclasses import dataclass, field
 from typing import Any
 
 from rich.text import Text
@@ -20,100 +18,11 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Footer, Header, Static
 
-from comentor.model import checkin, queries, schedule
-from comentor.model.entities import is_vague
-from comentor.model.remote import conflicts, quarantined
-from comentor.model.schedule import NextCheckin
-
+from ..dashboard_data import DashboardData, load_dashboard, load_sync_details
 from ..messages import DashboardLoaded, JournalChanged, SyncState
 from ..widgets.drift import DriftBadge
 
-__all__ = ["DashboardScreen", "DashboardData", "load_dashboard", "load_sync_details",
-           "recent_events"]
-
-RECENT_WINS = 6
-
-
-@dataclass
-class DashboardData:
-    me: str
-    partner: str | None
-    next: NextCheckin
-    cadence: str
-    demo: bool
-    paired: bool
-    last_sync: str | None
-    mine: list[dict[str, Any]] = field(default_factory=list)
-    theirs: list[dict[str, Any]] = field(default_factory=list)
-    asks_mine: list[dict[str, Any]] = field(default_factory=list)
-    asks_theirs: list[dict[str, Any]] = field(default_factory=list)
-    goals: list[dict[str, Any]] = field(default_factory=list)
-    wins: list[dict[str, Any]] = field(default_factory=list)
-    on_this_day: list[dict[str, Any]] = field(default_factory=list)
-    conflicts: int = 0
-    quarantined: int = 0
-    in_progress: bool = False
-    names: dict[str, str] = field(default_factory=dict)
-
-
-def recent_events(j: Any, names: dict[str, str], limit: int = RECENT_WINS) -> list[dict[str, Any]]:
-    """The newest wins, goals met and challenges done.
-
-    Reads only the last half year (a large journal holds thousands of wins) and falls back
-    to the full timeline when that window is too sparse.
-    """
-    since = (j.today() - dt.timedelta(days=182)).isoformat()
-    events: list[dict[str, Any]] = []
-    for w in j.rows("wins", "date >= ?", (since,)):
-        events.append({"date": w.get("date") or "", "kind": "win", "id": w["id"],
-                       "person": names.get(w["person"], "?"), "text": w["text"]})
-    for table, status, kind in (("goals", "met", "goal met"), ("challenges", "done", "challenge done")):
-        for r in j.rows(table, "status = ? AND closed_at >= ?", (status, since)):
-            events.append({"date": (r.get("closed_at") or "")[:10], "kind": kind, "id": r["id"],
-                           "person": names.get(r["person"], "?"), "text": r["text"]})
-    if len(events) < limit:
-        return queries.timeline(j, limit=limit)
-    events.sort(key=lambda e: (e["date"], e["id"]), reverse=True)
-    return events[:limit]
-
-
-def load_dashboard(j: Any) -> DashboardData:
-    """Everything the dashboard shows first, read on the journal's thread in one call.
-
-    Kept lean (indexed reads only) so a journal of years opens as fast as a new one; the
-    conflict count, which scans long texts, comes after in :func:`load_sync_details`.
-    """
-    me = j.me
-    partner = j.partner()
-    names = {p["id"]: p["name"] or "?" for p in j.rows("people", include_deleted=True)}
-    commitments = j.rows("commitments", "status = 'open'", order="coalesce(due, '9999'), created_at")
-    asks = j.rows("asks", "status = 'open'", order="created_at DESC")
-
-    def ask(r: dict[str, Any]) -> dict[str, Any]:
-        return {**r, "vague": is_vague(r.get("text") or "", r.get("outcome"))}
-
-    return DashboardData(
-        me=names.get(me, "?"), partner=names.get(partner, "?") if partner else None,
-        next=schedule.next_checkin(j), cadence=schedule.cadence(j).describe(),
-        demo=bool(j.is_demo),
-        paired=j.partnership_key() is not None and len(j.rows("devices")) > 1,
-        last_sync=j.setting("last_sync"),
-        mine=[c for c in commitments if c["person"] == me],
-        theirs=[c for c in commitments if c["person"] != me],
-        asks_mine=[ask(a) for a in asks if a["person"] == me],
-        asks_theirs=[ask(a) for a in asks if a["person"] != me],
-        goals=checkin.goals_needing_update(j),
-        wins=recent_events(j, names),
-        on_this_day=queries.on_this_day(j),
-        in_progress=checkin.current_session(j) is not None,
-        names=names,
-    )
-
-
-def load_sync_details(j: Any) -> tuple[int, int]:
-    """(conflicts, held-back operations): shown in the sync box once known."""
-    return len(conflicts(j)), len(quarantined(j))
-
+__all__ = ["DashboardScreen"]
 
 MAX_LINES = 12
 
@@ -235,7 +144,13 @@ class DashboardScreen(Screen[None]):
         self.query_one("#next-box").border_title = "Schedule"
         self.query_one("#sync-box").border_title = "Sync"
         self.watch(self.app, "sync_state", self._sync_changed, init=False)
-        self.reload()
+        early = self.app.take_start_data()  # type: ignore[attr-defined]
+        if early is not None:
+            # read while Textual was loading: the first frame already shows real data
+            self.show(early)
+            self.load_counts()
+        else:
+            self.reload()
 
     def on_screen_resume(self) -> None:
         if self.loads:
@@ -253,6 +168,13 @@ class DashboardScreen(Screen[None]):
             self.app.call_from_thread(self._failed, f"{type(exc).__name__}: {exc}")
             return
         self.app.call_from_thread(self.show, data)
+        self._counts()
+
+    @work(thread=True, exclusive=True, group="dashboard-counts")
+    def load_counts(self) -> None:
+        self._counts()
+
+    def _counts(self) -> None:
         try:
             counts = self.app.gateway.call(load_sync_details)  # type: ignore[attr-defined]
         except Exception:  # noqa: BLE001 - the counts are a nicety; the rest is shown
