@@ -7,7 +7,7 @@ so the carrier learns only its (padded) size. The sender's replica id, the envel
 sequence number and the channel's mailbox id are authenticated, so the carrier can neither
 forge an envelope, re-address it to another mailbox or channel, nor replay it unnoticed.
 
-The format, every field and every limit are in ``docs/protocol-relay.md``. Anything that
+The format, every field and every limit are in ``docs/protocol.md`` (Envelopes). Anything that
 does not open and decode exactly raises :class:`ProtocolError`, nothing else.
 """
 

@@ -92,7 +92,7 @@ class Exchange:
     Recovery: a receiver that sees a jump in a sender's envelope numbers reports it and asks
     that sender (``resend``) to ship again everything its vector lacks; a sender also ships
     again when a partner has processed all its envelopes yet its vector still lacks what
-    was sent. Replays (a number already processed) are ignored. See docs/protocol-relay.md.
+    was sent. Replays (a number already processed) are ignored. See docs/protocol.md (Envelopes).
     """
 
     def __init__(self, journal: Journal, channel: str, *, allow_mass_delete: bool = False,

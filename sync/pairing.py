@@ -2,7 +2,7 @@
 
 The protocol runs over any object with ``async send(bytes)`` and ``async recv() -> bytes``
 (a TCP connection wrapped in :class:`StreamChannel`, or the relay's ``PairChannel``), so the
-LAN and the relay carry exactly the same bytes. Steps (details in docs/protocol-pairing.md):
+LAN and the relay carry exactly the same bytes. Steps (details in docs/protocol.md (Pairing)):
 
 1. Both sides send a SPAKE2 message (inviter = side A, joiner = side B; the identities bind
    the protocol version). The whole code is the password.

@@ -4,7 +4,7 @@ A plain asyncio object with callbacks, so the sync engine can use it from the ap
 command line alike (no Textual). Mailbox credentials come from the partnership key via
 :func:`derive_mailbox`; the secret never leaves the device: the client proves it by signing
 the relay's fresh challenge with an Ed25519 key derived from it, and the relay only ever
-learns the matching public key (``docs/relay-protocol.md``).
+learns the matching public key (``docs/protocol.md`` (Relay)).
 
 Every failure (unreachable relay, refused request, malformed reply, lost connection,
 timeout) raises :class:`~comentor.sync.errors.RelayError` with a message a user can act on.

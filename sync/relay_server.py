@@ -3,7 +3,7 @@
 Partners who are not on the same network leave encrypted envelopes in a mailbox on the relay
 and fetch them later; a device that is connected gets each new envelope pushed at once. The
 relay never sees a key or a plaintext: it authenticates mailbox access with a signature over
-a fresh challenge (``docs/relay-protocol.md``), stores opaque bytes in SQLite
+a fresh challenge (``docs/protocol.md`` (Relay)), stores opaque bytes in SQLite
 (:mod:`comentor.sync.relay_store`) and decodes every frame strictly
 (:mod:`comentor.sync.relay_wire`). It also offers a pairing rendezvous that relays opaque
 bytes between exactly two parties for a short code id.

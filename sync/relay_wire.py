@@ -5,7 +5,7 @@ frame goes through one of the two decoders here. They check each field's type an
 against a fixed schema per operation and reject anything else (unknown operations, missing
 or extra fields, booleans posing as integers, oversized blobs, extension types) with
 :class:`~comentor.sync.errors.ProtocolError`. Keeping the schema in one table makes the
-format easy to audit against ``docs/relay-protocol.md`` and easy to fuzz.
+format easy to audit against ``docs/protocol.md`` (Relay) and easy to fuzz.
 
 The limits that shape the wire (envelope size, batch sizes) live in :class:`RelayLimits`
 together with the server's resource limits, so a deployment tunes everything in one place.
