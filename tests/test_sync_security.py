@@ -189,7 +189,9 @@ def test_a_truncated_frame_is_rejected(world: dict[str, Any]) -> None:
         proxy.close()
     time.sleep(0.3)
     assert snapshot(world["a"]) == before
-    assert any("middle of a frame" in m or "closed" in m for m in world["errors"]), world["errors"]
+    # the engine notices the cut (mid-frame, or the peer gone while it answers), never applies it
+    assert any(w in m for m in world["errors"] for w in ("middle of a frame", "closed",
+                                                         "connection failed")), world["errors"]
     healthy(world)
 
 
