@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
 from collections.abc import Callable, Coroutine
 from typing import Any
 
@@ -46,19 +47,23 @@ MAX_FRAME_SIZE = 1_048_576
 MAX_MESSAGE_SIZE = MAX_FRAME_SIZE - TAGLEN  # plaintext room left after the AEAD tag
 PROTOCOL_TAG = b"CMS1"  # "comentor sync", wire version 1; bump on any incompatible change
 HINT_SIZE = 16
-HELLO_SIZE = len(PROTOCOL_TAG) + HINT_SIZE
+SALT_SIZE = 16
+HELLO_SIZE = len(PROTOCOL_TAG) + SALT_SIZE + HINT_SIZE
 DEFAULT_HANDSHAKE_TIMEOUT = 10.0
 _PROLOGUE_LABEL = b"comentor-sync/1 Noise_KK"
 _HEADER = 4
 
 
-def key_hint(static_public: bytes) -> bytes:
-    """The 16-byte name of a static key sent in the hello: BLAKE2b of the key.
+def key_hint(static_public: bytes, salt: bytes) -> bytes:
+    """The 16-byte name of a static key sent in the hello: BLAKE2b of the key, keyed by a
+    fresh random salt.
 
-    It lets the responder pick the right paired device without trial decryption. It is a
-    stable identifier of the device for anyone watching the network, but reveals no key.
+    It lets the responder pick the right paired device (it tries each of its few paired
+    keys) without trial decryption, yet differs on every connection: someone watching the
+    network cannot link two connections to the same device, and learns no key.
     """
-    return hashlib.blake2b(static_public, digest_size=HINT_SIZE).digest()
+    return hashlib.blake2b(static_public, key=salt, digest_size=HINT_SIZE,
+                           person=b"comentor-hint").digest()
 
 
 async def read_frame(reader: asyncio.StreamReader, max_size: int = MAX_FRAME_SIZE) -> bytes:
@@ -237,7 +242,8 @@ async def handshake_initiator(
     """Connect side: send hello and KK message 1, read message 2, return the channel."""
 
     async def run() -> SecureChannel:
-        hello = PROTOCOL_TAG + key_hint(public_key(static_private))
+        salt = os.urandom(SALT_SIZE)
+        hello = PROTOCOL_TAG + salt + key_hint(public_key(static_private), salt)
         noise = NoiseKK(True, static_private, remote_static_public, _prologue(hello, prologue))
         write_frame(writer, hello)
         write_frame(writer, noise.write_message(b""))
@@ -254,20 +260,21 @@ async def handshake_responder(
     reader: asyncio.StreamReader,
     writer: asyncio.StreamWriter,
     static_private: bytes,
-    lookup_remote: Callable[[bytes], bytes | None],
+    lookup_remote: Callable[[bytes, bytes], bytes | None],
     prologue: bytes = b"",
     timeout: float = DEFAULT_HANDSHAKE_TIMEOUT,
 ) -> SecureChannel:
-    """Accept side. ``lookup_remote(hint)`` returns the paired device's static public key
-    whose :func:`key_hint` is ``hint``, or ``None``; unknown devices are refused. The
-    caller closes the connection if this raises.
+    """Accept side. ``lookup_remote(salt, hint)`` returns the paired device's static public
+    key whose ``key_hint(key, salt)`` is ``hint``, or ``None``; unknown devices are refused.
+    The caller closes the connection if this raises.
     """
 
     async def run() -> SecureChannel:
         hello = await _read_handshake_frame(reader)
         if len(hello) != HELLO_SIZE or hello[: len(PROTOCOL_TAG)] != PROTOCOL_TAG:
             raise HandshakeError("the other device speaks an unsupported sync protocol version")
-        remote = lookup_remote(hello[len(PROTOCOL_TAG) :])
+        salt = hello[len(PROTOCOL_TAG) : len(PROTOCOL_TAG) + SALT_SIZE]
+        remote = lookup_remote(salt, hello[len(PROTOCOL_TAG) + SALT_SIZE :])
         if remote is None:
             raise HandshakeError("unknown device: not paired with this journal")
         if not isinstance(remote, bytes) or len(remote) != DHLEN:

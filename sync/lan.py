@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -321,19 +322,18 @@ async def accept(
     timeout: float = 10.0,
 ) -> tuple[SecureChannel, PairedDevice]:
     """Answer a connection: only a paired, unrevoked device completes the handshake."""
-    devices = {key_hint(d.box_pk): d for d in paired_devices(journal)}
+    paired = paired_devices(journal)
+    found: list[PairedDevice] = []
 
-    def lookup(hint: bytes) -> bytes | None:
-        found = devices.get(hint)
-        return None if found is None else found.box_pk
-
-    hint_seen: list[bytes] = []
-
-    def lookup_and_note(hint: bytes) -> bytes | None:
-        hint_seen.append(hint)
-        return lookup(hint)
+    def lookup(salt: bytes, hint: bytes) -> bytes | None:
+        # a handful of paired devices: try each key under this connection's salt
+        for device in paired:
+            if hmac.compare_digest(key_hint(device.box_pk, salt), hint):
+                found.append(device)
+                return device.box_pk
+        return None
 
     channel = await handshake_responder(
-        reader, writer, journal.keys.box_secret, lookup_and_note, _PROLOGUE, timeout
+        reader, writer, journal.keys.box_secret, lookup, _PROLOGUE, timeout
     )
-    return channel, devices[hint_seen[-1]]
+    return channel, found[-1]

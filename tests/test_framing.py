@@ -13,6 +13,9 @@ from typing import Any, cast
 
 import msgpack
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
 from comentor.sync.errors import HandshakeError, ProtocolError, SyncError, TransportError
 from comentor.sync.framing import (
     MAX_FRAME_SIZE,
@@ -26,8 +29,6 @@ from comentor.sync.framing import (
     write_frame,
 )
 from comentor.sync.noise import CipherState, NoiseKK, TransportCipher, public_key
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 HOST = "127.0.0.1"
 INIT_SK, RESP_SK, STRANGER_SK = bytes(range(32)), bytes(range(32, 64)), bytes(range(64, 96))
@@ -48,8 +49,8 @@ async def close_streams() -> AsyncIterator[None]:
             await writer.wait_closed()
 
 
-def lookup_paired(hint: bytes) -> bytes | None:
-    return INIT_PK if hint == key_hint(INIT_PK) else None
+def lookup_paired(salt: bytes, hint: bytes) -> bytes | None:
+    return INIT_PK if hint == key_hint(INIT_PK, salt) else None
 
 
 @contextlib.asynccontextmanager
@@ -379,7 +380,7 @@ def _framed(body: bytes) -> bytes:
 
 
 # Either raw junk, or a valid hello followed by junk, so the fuzzing reaches Noise itself.
-VALID_HELLO = _framed(PROTOCOL_TAG + key_hint(INIT_PK))
+VALID_HELLO = _framed(PROTOCOL_TAG + b"s" * 16 + key_hint(INIT_PK, b"s" * 16))
 
 
 @FUZZ
@@ -394,7 +395,33 @@ def test_fuzz_handshake_responder_stream(data: bytes) -> None:
         reader.feed_data(data)
         reader.feed_eof()
         writer = cast(asyncio.StreamWriter, _NullWriter())
-        await handshake_responder(reader, writer, RESP_SK, lambda hint: INIT_PK, timeout=1)
+        await handshake_responder(reader, writer, RESP_SK, lambda salt, hint: INIT_PK, timeout=1)
 
     with pytest.raises(SyncError):
         asyncio.run(run())
+
+
+async def test_the_hello_differs_on_every_connection() -> None:
+    """Someone watching the network cannot link two connections to one device."""
+    hellos: list[bytes] = []
+
+    def note(salt: bytes, hint: bytes) -> bytes | None:
+        hellos.append(salt + hint)
+        return lookup_paired(salt, hint)
+
+    for _ in range(2):
+        async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            try:
+                await handshake_responder(reader, writer, RESP_SK, note, timeout=5)
+            finally:
+                writer.close()
+
+        server = await asyncio.start_server(serve, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        channel = await handshake_initiator(reader, writer, INIT_SK, RESP_PK, timeout=5)
+        await channel.close()
+        server.close()
+        await server.wait_closed()
+    assert len(hellos) == 2 and hellos[0] != hellos[1]
+    assert all(key_hint(INIT_PK, h[:16]) == h[16:] for h in hellos)
