@@ -126,8 +126,17 @@ class ComentorApp(App[int]):
             self.switch_screen(DashboardScreen())
         else:
             self.push_screen(DashboardScreen())
+        # live sync (never for a demo or unpaired journal, nor under a test's fixed clock)
+        from .sync_bridge import SyncBridge, sync_disabled
+
+        if getattr(self, "sync_bridge", None) is None and self.now is None and not sync_disabled():
+            self.sync_bridge: SyncBridge | None = SyncBridge(self)
+            self.sync_bridge.start()
 
     def on_unmount(self) -> None:
+        bridge = getattr(self, "sync_bridge", None)
+        if bridge is not None:
+            bridge.stop()
         self.gateway.close()
 
     # ------------------------------------------------------------------ screens

@@ -2,7 +2,9 @@
 
 Both run the sync engine (comentor.sync.engine), which has no Textual in it; these handlers
 only print. `serve` stays in the foreground, one line per sync, until Ctrl-C or SIGTERM.
-`sync` finds the partner (``--peer HOST:PORT`` or zeroconf), syncs, and says what moved.
+`sync` finds the partner (``--peer HOST:PORT`` or zeroconf), syncs, and says what moved; then
+it syncs through the relay and the shared folder if the journal has them (LAN, relay, folder,
+in that order, each reported on its own: a partner away from the LAN does not fail the rest).
 """
 
 from __future__ import annotations
@@ -134,6 +136,30 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
+    """LAN first, then relay and folder (if configured); fails only if nothing synced."""
+    from comentor.sync.errors import SyncError
+
+    from .cli_relay import sync_via_settings
+
+    lan_failure: SyncError | None = None
+    try:
+        _sync_lan(args)
+    except SyncError as exc:
+        lan_failure = exc
+    lines = sync_via_settings(args)
+    for line in lines:
+        _say(line)
+    if lan_failure is None:
+        return 0
+    failed = [line for line in lines if line.startswith(("relay: ", "folder: "))
+              and not line.startswith(("relay: received", "folder: received"))]
+    if not lines or len(failed) == len(lines):
+        raise lan_failure
+    _warn(f"LAN: {lan_failure}")
+    return 0
+
+
+def _sync_lan(args: argparse.Namespace) -> int:
     from comentor.model.errors import ValidationError
     from comentor.sync.engine import SyncEngine, SyncReport
     from comentor.sync.errors import TransportError

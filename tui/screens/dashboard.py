@@ -20,6 +20,7 @@ from textual.widgets import Footer, Header, Static
 
 from ..dashboard_data import DashboardData, load_dashboard, load_sync_details
 from ..messages import DashboardLoaded, JournalChanged, SyncState
+from ..sync_bridge import SyncProgress, describe_last
 from ..widgets.drift import DriftBadge
 
 __all__ = ["DashboardScreen"]
@@ -123,8 +124,15 @@ class DashboardScreen(Screen[None]):
 
     loads: reactive[int] = reactive(0)
     data: DashboardData | None = None
+    _early: DashboardData | None = None
+    progress: tuple[int, int] = (0, 0)  # a long sync: received, expected
 
     def compose(self) -> ComposeResult:
+        # data read while Textual was loading: the first frame already shows it. The title
+        # is set here, before the Header exists (setting it after mount races the Header).
+        self._early = self.app.take_start_data()  # type: ignore[attr-defined]
+        if self._early is not None:
+            self.sub_title = self._subtitle(self._early)
         yield Header()
         with Horizontal(id="top"):
             yield DriftBadge(id="next-box")
@@ -144,10 +152,11 @@ class DashboardScreen(Screen[None]):
         self.query_one("#next-box").border_title = "Schedule"
         self.query_one("#sync-box").border_title = "Sync"
         self.watch(self.app, "sync_state", self._sync_changed, init=False)
-        early = self.app.take_start_data()  # type: ignore[attr-defined]
+        # "2 min ago" ages: redraw the sync box now and then
+        self.set_interval(30, lambda: self._show_sync(self.app.sync_state))  # type: ignore[attr-defined]
+        early, self._early = self._early, None
         if early is not None:
-            # read while Textual was loading: the first frame already shows real data
-            self.show(early)
+            self.show(early, title=False)
             self.load_counts()
         else:
             self.reload()
@@ -189,10 +198,15 @@ class DashboardScreen(Screen[None]):
     def _failed(self, message: str) -> None:
         self.notify(f"Could not read the journal: {message}", severity="error", markup=False)
 
-    def show(self, data: DashboardData) -> None:
+    @staticmethod
+    def _subtitle(data: DashboardData) -> str:
+        return f"{data.me} & {data.partner or 'Partner'}" + (" · demo" if data.demo else "")
+
+    def show(self, data: DashboardData, *, title: bool = True) -> None:
         self.data = data
         partner = data.partner or "Partner"
-        self.sub_title = f"{data.me} & {partner}" + (" · demo" if data.demo else "")
+        if title:
+            self.sub_title = self._subtitle(data)
         self.query_one(DriftBadge).show(data.next, data.cadence, demo=data.demo)
         if data.in_progress:
             self.query_one(DriftBadge).border_subtitle = "a check-in is in progress: c resumes it"
@@ -225,6 +239,11 @@ class DashboardScreen(Screen[None]):
     def _sync_changed(self, state: SyncState) -> None:
         self._show_sync(state)
 
+    @on(SyncProgress)
+    def _sync_progress(self, event: SyncProgress) -> None:
+        self.progress = (event.done, event.total)
+        self._show_sync(self.app.sync_state)  # type: ignore[attr-defined]
+
     def _show_sync(self, state: SyncState) -> None:
         data = self.data
         text = Text()
@@ -237,14 +256,23 @@ class DashboardScreen(Screen[None]):
             text.append("not paired", style="bold yellow")
             text.append("\nrun `comentor invite`", style="dim")
         else:
+            last = describe_last(state.last_sync or data.last_sync,
+                                 self.app.clock())  # type: ignore[attr-defined]
+            done, total = self.progress
             if state.online:
                 text.append("● partner online", style="bold green")
                 if state.via:
                     text.append(f" via {state.via}", style="dim")
             else:
                 text.append("○ partner offline", style="bold")
-            last = state.last_sync or data.last_sync
-            text.append(f"\nlast sync: {last or 'never'}", style="dim")
+            if total:  # the box has two lines: a long sync's progress takes the second
+                text.append(f"\nreceiving {done} of {total} changes…", style="bold")
+            elif state.online:
+                text.append(f"\nlast sync {last}", style="dim")
+            elif state.via and last != "never":
+                text.append(f"\nlast reached via {state.via} {last}", style="dim")
+            else:
+                text.append(f"\nlast sync: {last}", style="dim")
         if data.conflicts or data.quarantined:
             text.append(f"  {data.conflicts} conflicts, {data.quarantined} held (x)", style="yellow")
         self.query_one("#sync-box", Static).update(text)

@@ -1,7 +1,8 @@
 """The partnership and its devices: the peer checklist, safety numbers, revoking a lost device.
 
 Trust starts from pairing; this screen shows whom the journal trusts and lets the user take
-trust back from a lost device. Pairing itself happens on the command line for now.
+trust back from a lost device. Pairing starts here too (i invites, j joins), in modals that
+run the same flow as `comentor invite` / `comentor join`.
 """
 
 from __future__ import annotations
@@ -30,9 +31,9 @@ CHECKS = (("outside_company", "We work at different companies"),
           ("similar_stage", "We are at a similar stage: peers, not mentor and mentee"))
 
 PAIRING_HELP = (
-    "To pair a device: one partner runs  comentor invite  and reads the code aloud;\n"
-    "the other runs  comentor join CODE . Then compare the safety number below on both screens.\n"
-    "The same flow adds your own second device."
+    "To pair a device: one partner presses i here (or runs  comentor invite ) and reads the code\n"
+    "aloud; the other presses j (or runs  comentor join CODE ). Then compare the safety number\n"
+    "on both screens. The same flow adds your own second device."
 )
 
 
@@ -47,6 +48,8 @@ class DevicesScreen(GatewayScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("c", "checklist", "Peer checklist"),
         Binding("r", "revoke", "Revoke device"),
+        Binding("i", "invite", "Invite"),
+        Binding("j", "join", "Join"),
     ]
 
     def __init__(self, focus: str | None = None) -> None:
@@ -132,6 +135,16 @@ class DevicesScreen(GatewayScreen):
 
         self.app.push_screen(FormModal("A partnership between peers", fields, submit_label="Confirm"),
                              save)
+
+    def action_invite(self) -> None:
+        from .pairing import InviteModal
+
+        self.app.push_screen(InviteModal(), lambda _paired: self.refresh_data())
+
+    def action_join(self) -> None:
+        from .pairing import JoinModal
+
+        self.app.push_screen(JoinModal(), lambda _paired: self.refresh_data())
 
     def action_revoke(self) -> None:
         table = self.query_one("#devices", DataTable)

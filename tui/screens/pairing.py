@@ -1,0 +1,321 @@
+"""Pairing from the app: the invite and join modals of the devices screen.
+
+The flow is :mod:`comentor.sync.pairing_flow`, the same as `comentor invite` / `comentor join`.
+It writes the trusted device and the partnership key on the thread that runs its event
+loop, so each modal runs it in a thread worker with its own event loop and its own
+Journal (sqlite connections belong to one thread); the app's gateway keeps working beside
+it. Both modals end on the safety number, which the two people must compare: that is what
+makes the pairing safe against someone in the middle. A wrong code ends with the flow's
+one clear message, and nothing is written.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from collections.abc import Callable, Coroutine
+from typing import Any, ClassVar
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Checkbox, Input, Label, Static
+
+__all__ = ["InviteModal", "JoinModal", "COMPARE_HINT"]
+
+COMPARE_HINT = (
+    "Compare it with the number on your partner's screen (side by side, or read it aloud on "
+    "the phone): it must be the same. If it is not, someone came between you: do not use "
+    "this pairing, revoke the device and pair again."
+)
+
+
+class _PairingModal(ModalScreen[bool]):
+    """Shared plumbing: run one pairing coroutine in a thread, cancel it on escape."""
+
+    DEFAULT_CSS = """
+    _PairingModal { align: center middle; }
+    _PairingModal > #pair-dialog {
+        width: 76; height: auto; max-height: 90%;
+        border: thick $primary; background: $surface; padding: 1 2;
+    }
+    _PairingModal #pair-title { text-style: bold; margin-bottom: 1; }
+    _PairingModal #pair-code {
+        height: auto; content-align: center middle; text-align: center;
+        text-style: bold; color: $accent; border: double $accent; padding: 1 2; margin: 1 0;
+    }
+    _PairingModal #pair-error { color: $error; height: auto; }
+    _PairingModal #pair-status { color: $text-muted; height: auto; }
+    _PairingModal #pair-safety { height: auto; margin-top: 1; }
+    _PairingModal #pair-buttons { height: auto; margin-top: 1; align-horizontal: right; }
+    _PairingModal Button { margin-left: 1; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape", "close", "Cancel")]
+
+    TITLE_TEXT = ""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.running = False
+        self.paired = False
+        self._flow_loop: asyncio.AbstractEventLoop | None = None
+        self._flow_task: asyncio.Task[Any] | None = None
+
+    def compose(self) -> ComposeResult:
+        with Vertical(id="pair-dialog"):
+            yield Label(self.TITLE_TEXT, id="pair-title", markup=False)
+            yield from self.form()
+            yield Static("", id="pair-code", markup=False)
+            yield Static("", id="pair-status", markup=False)
+            yield Static("", id="pair-error", markup=False)
+            yield Static("", id="pair-safety", markup=False)
+            with Horizontal(id="pair-buttons"):
+                yield Button("Close", id="pair-close")
+                yield Button(self.start_label(), id="pair-start", variant="primary")
+
+    def form(self) -> ComposeResult:
+        """The fields above the code (options, the code input)."""
+        yield from ()
+
+    def start_label(self) -> str:
+        return "Start"
+
+    def on_mount(self) -> None:
+        self.query_one("#pair-code").display = False
+
+    # ------------------------------------------------------------------ shown state
+    def status(self, text: str) -> None:
+        self.query_one("#pair-status", Static).update(text)
+
+    def error(self, text: str) -> None:
+        self.query_one("#pair-error", Static).update(text)
+
+    def _finished(self, safety: str | None, who: str, error: str | None) -> None:
+        self.running = False
+        if not self.is_mounted:
+            return
+        start = self.query_one("#pair-start", Button)
+        if error is not None:
+            self.error(error)
+            self.status("")
+            start.disabled = False
+            return
+        self.paired = True
+        self.query_one("#pair-code").display = False
+        self.status(f"Paired with {who}.")
+        self.query_one("#pair-safety", Static).update(f"Safety number: {safety}\n\n{COMPARE_HINT}")
+        start.display = False
+        self.query_one("#pair-close", Button).focus()
+        from ..sync_bridge import restart_sync
+
+        restart_sync(self.app)  # type: ignore[arg-type]
+        self.app.notify_journal_changed("remote")  # type: ignore[attr-defined]
+
+    # ------------------------------------------------------------------ running the flow
+    def run_flow(self, make: Callable[[], Coroutine[Any, Any, tuple[str, str]]]) -> None:
+        """Run `make()` (returns safety number and who) on a thread with its own loop."""
+        self.running = True
+        self.error("")
+        self.query_one("#pair-start", Button).disabled = True
+
+        async def main() -> tuple[str, str]:
+            self._flow_loop, self._flow_task = asyncio.get_running_loop(), asyncio.current_task()
+            return await make()
+
+        def work() -> None:
+            from comentor.model.errors import JournalError
+            from comentor.sync.errors import SyncError
+
+            try:
+                safety, who = asyncio.run(main())
+            except (SyncError, JournalError) as exc:
+                self._report(None, "", str(exc))
+            except asyncio.CancelledError:
+                self._report(None, "", "cancelled")
+            except Exception as exc:  # noqa: BLE001 - shown, never a crash
+                self._report(None, "", f"pairing failed: {type(exc).__name__}: {exc}")
+            else:
+                self._report(safety, who, None)
+
+        self.run_worker(work, thread=True, exclusive=True, group="pairing", exit_on_error=False)
+
+    def _report(self, safety: str | None, who: str, error: str | None) -> None:
+        with contextlib.suppress(RuntimeError):  # the app is closing
+            self.app.call_from_thread(self._finished, safety, who, error)
+
+    def later(self, fn: Callable[..., None], *args: Any) -> None:
+        """From the flow's thread: update this modal on the app's thread."""
+        def update() -> None:
+            if self.is_mounted:
+                fn(*args)
+
+        with contextlib.suppress(RuntimeError):
+            self.app.call_from_thread(update)
+
+    def action_close(self) -> None:
+        loop, task = self._flow_loop, self._flow_task
+        if self.running and loop is not None and task is not None:
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(task.cancel)
+        self.dismiss(self.paired)
+
+    @on(Button.Pressed, "#pair-close")
+    def _close_pressed(self) -> None:
+        self.action_close()
+
+    @on(Button.Pressed, "#pair-start")
+    def _start_pressed(self) -> None:
+        if not self.running:
+            self.begin()
+
+    def begin(self) -> None:
+        """Start the flow (subclasses)."""
+
+    def open_journal(self) -> Any:
+        """This modal's own connection to the app's journal (on the calling thread)."""
+        from comentor.model.journal import Journal
+
+        gateway = self.app.gateway  # type: ignore[attr-defined]
+        keys = gateway.call(lambda j: j.keys)
+        return Journal.open(self.app.journal_path, keys=keys)  # type: ignore[attr-defined]
+
+    def relay_url(self) -> str:
+        """The journal's relay, for "through the relay" (from the flow's thread)."""
+        from comentor.sync.errors import PairingError
+
+        url = self.app.gateway.call(lambda j: j.setting("relay_url"))  # type: ignore[attr-defined]
+        if not url:
+            raise PairingError("no relay configured: run `comentor relay use URL` first, "
+                               "or untick “through the relay”")
+        return str(url)
+
+
+def _who(peer: Any) -> str:
+    return "your own device" if peer.mode == "device" else f"{peer.person_name}'s device"
+
+
+class InviteModal(_PairingModal):
+    """Show a code for the partner (or my other device) and wait for one attempt."""
+
+    TITLE_TEXT = "Invite your partner, or one of your own devices"
+
+    def form(self) -> ComposeResult:
+        yield Checkbox("One of my own devices (--device)", id="pair-device")
+        yield Checkbox("Meet through the relay instead of the local network", id="pair-relay")
+
+    def start_label(self) -> str:
+        return "Show code"
+
+    def begin(self) -> None:
+        from comentor.sync.pairing_flow import InviteOptions, invite
+
+        device = self.query_one("#pair-device", Checkbox).value
+        self.status("Preparing a code…")
+        relay_checked = self.query_one("#pair-relay", Checkbox).value
+
+        def on_code(code: Any, where: str) -> None:
+            what = "your other device" if device else "your partner"
+            how = " --device" if device else ""
+            self.later(self._show_code, str(code),
+                       f"Read it to {what}, who presses j on the devices screen (or runs "
+                       f"`comentor join {code}{how}`). Waiting {where}… (escape cancels)")
+
+        async def flow() -> tuple[str, str]:
+            relay = self.relay_url() if relay_checked else None
+            j = self.open_journal()
+            try:
+                # COMENTOR_SYNC_HOST (as for live sync) limits where the code is offered
+                host = os.environ.get("COMENTOR_SYNC_HOST", "").strip() or "0.0.0.0"
+                opts = InviteOptions(device=device, relay=relay, host=host)
+                result = await invite(j, opts, on_code,
+                                      on_status=lambda m: self.later(self.status, m))
+                return result.safety_number, _who(result.peer)
+            finally:
+                j.close()
+
+        self.run_flow(flow)
+
+    def _show_code(self, code: str, hint: str) -> None:
+        box = self.query_one("#pair-code", Static)
+        box.update("   ".join(code.upper().split("-")))
+        box.display = True
+        self.status(hint)
+
+
+class JoinModal(_PairingModal):
+    """Type the code the partner's screen shows; checked as it is typed."""
+
+    TITLE_TEXT = "Join your partner's invitation"
+
+    def form(self) -> ComposeResult:
+        yield Label("Code (like 7-orbit-candle-harbor)")
+        yield Input(placeholder="7-orbit-candle-harbor", id="pair-input")
+        yield Checkbox("This is another device of the person who invited (--device)",
+                       id="pair-device")
+        yield Checkbox("Meet through the relay instead of the local network", id="pair-relay")
+        yield Label("Inviting device's address (optional, HOST:PORT; otherwise searched on "
+                    "the local network)")
+        yield Input(placeholder="192.168.1.20:47001", id="pair-peer")
+
+    def start_label(self) -> str:
+        return "Join"
+
+    def on_mount(self) -> None:
+        super().on_mount()
+        self.query_one("#pair-input", Input).focus()
+
+    def _code(self) -> Any:
+        from comentor.sync.codes import parse_code
+
+        return parse_code(self.query_one("#pair-input", Input).value)
+
+    @on(Input.Changed, "#pair-input")
+    def _typed(self, event: Input.Changed) -> None:
+        from comentor.sync.errors import PairingError
+
+        if self.running:
+            return
+        try:
+            self._code()
+        except PairingError as exc:
+            # quiet while the code is still being typed; say what is wrong once it is whole
+            whole = len([p for p in event.value.replace(" ", "-").split("-") if p]) >= 4
+            self.error(str(exc) if whole else "")
+        else:
+            self.error("")
+
+    @on(Input.Submitted)
+    def _submitted(self) -> None:
+        if not self.running:
+            self.begin()
+
+    def begin(self) -> None:
+        from comentor.sync.errors import PairingError
+        from comentor.sync.pairing_flow import JoinOptions, join
+
+        try:
+            code = self._code()
+        except PairingError as exc:
+            self.error(str(exc))
+            return
+        device = self.query_one("#pair-device", Checkbox).value
+        relay_checked = self.query_one("#pair-relay", Checkbox).value
+        peer = self.query_one("#pair-peer", Input).value.strip() or None
+        self.status("Looking for the invitation…")
+
+        async def flow() -> tuple[str, str]:
+            relay = self.relay_url() if relay_checked else None
+            j = self.open_journal()
+            try:
+                opts = JoinOptions(device=device, relay=relay, peer=peer)
+                path = self.app.journal_path  # type: ignore[attr-defined]
+                _, result = await join(path, j, code, None, opts,
+                                       on_status=lambda m: self.later(self.status, m))
+                return result.safety_number, _who(result.peer)
+            finally:
+                j.close()
+
+        self.run_flow(flow)
