@@ -19,7 +19,7 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import ModalScreen, Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
 from comentor.model import queries
 from comentor.model.errors import JournalError
@@ -28,6 +28,7 @@ from comentor.model.journal import Journal
 from ..messages import JournalChanged
 from ..widgets.form_fields import FieldSpec, FormModal
 from ..widgets.item_table import Column, ItemTable
+from ..widgets.key_bar import KeyBar
 
 if TYPE_CHECKING:
     from ..data import JournalGateway
@@ -197,7 +198,7 @@ class ListScreen(GatewayScreen):
             with VerticalScroll(id="detail-pane"):
                 yield from self.compose_detail_extra()
                 yield Static("", id="detail")
-        yield Footer()
+        yield KeyBar()
 
     def compose_top(self) -> ComposeResult:
         yield from ()

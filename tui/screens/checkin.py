@@ -18,7 +18,7 @@ from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.timer import Timer
-from textual.widgets import Footer, Header, OptionList, Static, TextArea
+from textual.widgets import Header, OptionList, Static, TextArea
 
 from comentor.model import checkin, schedule
 from comentor.model.checkin import AgendaItem
@@ -26,6 +26,7 @@ from comentor.model.checkin import AgendaItem
 from ..messages import JournalChanged
 from ..widgets.agenda import AgendaList
 from ..widgets.item_form import FORM_KINDS, item_form
+from ..widgets.key_bar import KeyBar
 from ..widgets.timer import CheckinTimer
 from .baseline import baseline_form, missing_baselines
 from .checkin_end import EndStepScreen
@@ -134,7 +135,7 @@ class CheckinScreen(Screen[None]):
             with Vertical(id="private-pane", classes="note-pane"):
                 yield TextArea(id="private-notes", soft_wrap=True)
         yield Static("", id="save-state", markup=False)
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.title = "comentor"

@@ -16,7 +16,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import DataTable, Footer, Header, Label, Static
+from textual.widgets import DataTable, Header, Label, Static
 
 from comentor.model import remote
 from comentor.model.clock import physical_ms
@@ -26,6 +26,7 @@ from comentor.model.journal import Journal
 from ..widgets.confirm import ConfirmModal
 from ..widgets.form_fields import FieldSpec, FormModal, required
 from ..widgets.item_table import short
+from ..widgets.key_bar import KeyBar
 from .base import GatewayScreen
 
 __all__ = ["ConflictsScreen", "keep_both_text", "merge_template"]
@@ -79,7 +80,7 @@ class ConflictsScreen(GatewayScreen):
             yield Label("Held back: operations stamped more than an hour ahead (r releases)",
                         classes="section-title")
             yield DataTable(id="quarantine", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one("#conflicts", DataTable).add_columns("Item", "Field", "Versions")

@@ -16,12 +16,13 @@ from textual.app import ComposeResult
 from textual.containers import Grid, Horizontal, VerticalScroll
 from textual.reactive import reactive
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 
 from ..dashboard_data import DashboardData, load_dashboard, load_sync_details
 from ..messages import DashboardLoaded, JournalChanged, SyncState
 from ..sync_bridge import SyncProgress, describe_last
 from ..widgets.drift import DriftBadge
+from ..widgets.key_bar import KeyBar
 
 __all__ = ["DashboardScreen"]
 
@@ -125,6 +126,7 @@ class DashboardScreen(Screen[None]):
     loads: reactive[int] = reactive(0)
     data: DashboardData | None = None
     _early: DashboardData | None = None
+    _resumed = False
     progress: tuple[int, int] = (0, 0)  # a long sync: received, expected
 
     def compose(self) -> ComposeResult:
@@ -144,7 +146,7 @@ class DashboardScreen(Screen[None]):
             yield Panel("Goals needing an update", id="p-goals")
             yield Panel("Recent wins", id="p-wins")
             yield Panel("On this day, a year ago", id="p-otd")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.title = "comentor"
@@ -162,8 +164,11 @@ class DashboardScreen(Screen[None]):
             self.reload()
 
     def on_screen_resume(self) -> None:
-        if self.loads:
+        # coming back from another screen: read again (the first resume follows the mount,
+        # which has just read or shown the data)
+        if self._resumed:
             self.reload()
+        self._resumed = True
 
     @on(JournalChanged)
     def _journal_changed(self) -> None:

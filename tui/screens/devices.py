@@ -14,7 +14,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.widgets import DataTable, Footer, Header, Label, Static
+from textual.widgets import DataTable, Header, Label, Static
 
 from comentor.model import devices, entities
 from comentor.model.errors import JournalError
@@ -22,6 +22,7 @@ from comentor.model.journal import Journal
 
 from ..widgets.confirm import ConfirmModal
 from ..widgets.form_fields import FieldSpec, FormModal
+from ..widgets.key_bar import KeyBar
 from .base import GatewayScreen
 
 __all__ = ["DevicesScreen"]
@@ -66,7 +67,7 @@ class DevicesScreen(GatewayScreen):
             yield DataTable(id="devices", cursor_type="row", zebra_stripes=True)
             yield Label("Pairing", classes="section-title")
             yield Static(PAIRING_HELP, id="pairing-help", markup=False)
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one("#devices", DataTable).add_columns("", "Owner", "Device", "Id",

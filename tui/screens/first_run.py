@@ -15,11 +15,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Center, Vertical
 from textual.screen import Screen
-from textual.widgets import Button, Checkbox, Footer, Header, Input, Label, Static
+from textual.widgets import Button, Checkbox, Header, Input, Label, Static
 
 from comentor.model import entities
 from comentor.model.errors import JournalError
 from comentor.model.journal import Journal
+
+from ..widgets.key_bar import KeyBar
 
 __all__ = ["FirstRunScreen", "create_journal", "CHECKLIST"]
 
@@ -74,7 +76,7 @@ class FirstRunScreen(Screen[None]):
             yield Static("", id="checklist-note", markup=False)
             yield Static("", id="form-error", markup=False)
             yield Button("Create my journal", id="create", variant="primary")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.sub_title = "First run"

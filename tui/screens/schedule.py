@@ -16,7 +16,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import Button, Footer, Header, Input, Label, Static
+from textual.widgets import Button, Header, Input, Label, Static
 
 from comentor.model import schedule
 from comentor.model.dates import parse_every, parse_time
@@ -25,6 +25,7 @@ from comentor.model.export import export_ics
 from comentor.model.journal import Journal
 
 from ..widgets.form_fields import FieldSpec, FormModal
+from ..widgets.key_bar import KeyBar
 from .base import GatewayScreen
 
 __all__ = ["ScheduleScreen", "check_every", "check_at", "check_minutes", "check_path"]
@@ -104,7 +105,7 @@ class ScheduleScreen(GatewayScreen):
                 with Horizontal(id="cadence-buttons"):
                     yield Button("Save cadence", id="save-cadence", variant="primary")
                     yield Button("Export .ics…", id="export")
-        yield Footer()
+        yield KeyBar()
 
     CHECKS = {"every": check_every, "at": check_at, "minutes": check_minutes}
 

@@ -12,12 +12,13 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import DataTable, Footer, Header, Input, Static
+from textual.widgets import DataTable, Header, Input, Static
 
 from comentor.model.errors import JournalError
 from comentor.model.journal import Journal
 from comentor.model.search import search
 
+from ..widgets.key_bar import KeyBar
 from .base import SCREEN_FOR_TABLE, GatewayScreen, open_screen
 
 __all__ = ["SearchScreen", "locate"]
@@ -72,7 +73,7 @@ class SearchScreen(GatewayScreen):
         yield Input(self.initial, placeholder="Search goals, asks, notes, stories…", id="search-input")
         yield Static("Type to search.", id="search-status")
         yield DataTable(id="results", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one("#results", DataTable).add_columns("Kind", "Match")

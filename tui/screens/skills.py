@@ -13,7 +13,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.widgets import DataTable, Footer, Header, Label, Static
+from textual.widgets import DataTable, Header, Label, Static
 
 from comentor.model import entities, queries
 from comentor.model.errors import JournalError
@@ -21,6 +21,7 @@ from comentor.model.journal import Journal
 
 from ..widgets.form_fields import FieldSpec, FormModal, required
 from ..widgets.item_table import short
+from ..widgets.key_bar import KeyBar
 from .base import GatewayScreen
 
 __all__ = ["SkillsScreen"]
@@ -62,7 +63,7 @@ class SkillsScreen(GatewayScreen):
         with Vertical(id="matches-box"):
             yield Label("Matches", classes="matrix-title")
             yield DataTable(id="matches", cursor_type="row", zebra_stripes=True)
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self.query_one("#matches", DataTable).add_columns("Who can help", "Strength", "",

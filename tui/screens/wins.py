@@ -13,7 +13,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import DataTable, Footer, Header, Static, TabbedContent, TabPane
+from textual.widgets import DataTable, Header, Static, TabbedContent, TabPane
 
 from comentor.model import entities, queries
 from comentor.model.dates import parse_date
@@ -21,6 +21,7 @@ from comentor.model.journal import Journal
 
 from ..widgets.form_fields import FieldSpec, FormModal, date_check, required
 from ..widgets.item_table import OWNER, Column, ItemTable, short
+from ..widgets.key_bar import KeyBar
 from .base import ListScreen, line
 
 __all__ = ["WinsScreen"]
@@ -55,7 +56,7 @@ class WinsScreen(ListScreen):
                 yield DataTable(id="timeline", cursor_type="row", zebra_stripes=True)
             with TabPane("Story", id="tab-story"), VerticalScroll(id="stories"):
                 yield Static("", id="stories-text")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         timeline = self.query_one("#timeline", DataTable)
