@@ -25,6 +25,8 @@ def _isolated_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.delenv("COMENTOR_JOURNAL", raising=False)
     monkeypatch.delenv("COMENTOR_PASSPHRASE", raising=False)
+    # the app's live sync stays off unless a test turns it on itself (with 127.0.0.1 only)
+    monkeypatch.setenv("COMENTOR_NO_SYNC", "1")
 
 
 class FakeNow:
