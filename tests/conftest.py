@@ -27,6 +27,8 @@ def _isolated_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
     monkeypatch.delenv("COMENTOR_PASSPHRASE", raising=False)
     # the app's live sync stays off unless a test turns it on itself (with 127.0.0.1 only)
     monkeypatch.setenv("COMENTOR_NO_SYNC", "1")
+    # and zeroconf, wherever a test forgets to say, binds to loopback only
+    monkeypatch.setenv("COMENTOR_LAN_INTERFACES", "127.0.0.1")
 
 
 class FakeNow:
