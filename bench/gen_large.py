@@ -119,11 +119,7 @@ def build(path: Path, ops: int, years: int, seed: int = 11) -> Path:
     tmp = Path(tempfile.mkdtemp())
     a = Journal.create(path, "Alex Large", now=clock, device_name="bench laptop")
     b = Journal.create(tmp / "b.db", "Blake Large", joining=True, now=clock, device_name="bench b")
-    key = a.partnership_key()
-    assert key is not None
-    devices.set_partnership_key(b, key)
-    devices.trust_device(a, devices.my_device_info(b))
-    devices.trust_device(b, devices.my_device_info(a))
+    devices.pair_in_process(a, b)
     _sync(a, b)
     a.put("schedule", "cadence", every_days=21, at="12:00", minutes=30,
           start=start.date().isoformat())

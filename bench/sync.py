@@ -30,9 +30,7 @@ from comentor.sync.lan import LiveSession, SessionReport, accept, connect, paire
 def paired(root: Path, name: str) -> tuple[Journal, Journal]:
     a = Journal.create(root / f"{name}-a.db", "Ada")
     b = Journal.create(root / f"{name}-b.db", "Bo", joining=True)
-    devices.trust_device(a, devices.my_device_info(b))
-    devices.trust_device(b, devices.my_device_info(a))
-    devices.set_partnership_key(b, a.partnership_key() or b"")
+    devices.pair_in_process(a, b)
     return a, b
 
 

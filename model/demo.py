@@ -133,11 +133,7 @@ def create_demo(path: str | Path, *, seed: int = DEMO_SEED, today: dt.date | Non
         jonas = Journal.create(Path(tmp) / "jonas.db", "Jonas Berg", joining=True,
                                key_seed=rng.randbytes(32), now=sim.now, rand=sim.rand,
                                device_name="Jonas's desktop")
-        key = maya.partnership_key()
-        assert key is not None
-        devices.set_partnership_key(jonas, key)
-        devices.trust_device(maya, devices.my_device_info(jonas))
-        devices.trust_device(jonas, devices.my_device_info(maya))
+        devices.pair_in_process(maya, jonas)
         _sync(maya, jonas)
         e.confirm_checklist(maya, outside_company=True, outside_market=True, similar_stage=True)
         maya.put("schedule", "cadence", every_days=every_days, at="12:00", minutes=30,

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "PeerDevice", "trust_device", "revoke_device", "devices", "safety_number",
-    "set_partnership_key", "my_device_info",
+    "set_partnership_key", "my_device_info", "pair_in_process",
 ]
 
 
@@ -96,3 +96,18 @@ def set_partnership_key(j: Journal, key: bytes) -> None:
             "INSERT INTO local_secrets (name, value) VALUES ('partnership', ?) "
             "ON CONFLICT(name) DO UPDATE SET value = excluded.value", (key,),
         )
+
+
+def pair_in_process(a: Journal, b: Journal) -> None:
+    """Pair two journals open in this process, as pairing would over the network.
+
+    For the demo generator, tests and benchmarks: each trusts the other's device and `b`
+    takes `a`'s partnership key. Real devices pair with `comentor invite` / `join`, which
+    authenticate the exchange with a spoken code first.
+    """
+    key = a.partnership_key()
+    if key is None:
+        raise ValidationError("the first journal has no partnership key to share")
+    trust_device(a, my_device_info(b))
+    trust_device(b, my_device_info(a))
+    set_partnership_key(b, key)

@@ -26,9 +26,7 @@ from comentor.sync.lan import LiveSession, SessionReport, accept, connect, paire
 
 
 def pair(a: Journal, b: Journal) -> None:
-    devices.trust_device(a, devices.my_device_info(b))
-    devices.trust_device(b, devices.my_device_info(a))
-    devices.set_partnership_key(b, a.partnership_key() or b"")
+    devices.pair_in_process(a, b)
 
 
 @pytest.fixture

@@ -22,11 +22,7 @@ PLANTED = "PLANTED-folder-9c1e-SECRET"
 def pair(tmp: Path) -> tuple[Journal, Journal]:
     a = Journal.create(tmp / "a.db", "Ada")
     b = Journal.create(tmp / "b.db", "Ben", joining=True)
-    devices.trust_device(a, devices.my_device_info(b))
-    devices.trust_device(b, devices.my_device_info(a))
-    key = a.partnership_key()
-    assert key is not None
-    devices.set_partnership_key(b, key)
+    devices.pair_in_process(a, b)
     return a, b
 
 

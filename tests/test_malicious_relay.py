@@ -26,11 +26,7 @@ def pair(tmp: Path, names: tuple[str, str] = ("Ada", "Ben")) -> tuple[Journal, J
     tmp.mkdir(parents=True, exist_ok=True)
     a = Journal.create(tmp / "a.db", names[0])
     b = Journal.create(tmp / "b.db", names[1], joining=True)
-    devices.trust_device(a, devices.my_device_info(b))
-    devices.trust_device(b, devices.my_device_info(a))
-    key = a.partnership_key()
-    assert key is not None
-    devices.set_partnership_key(b, key)
+    devices.pair_in_process(a, b)
     return a, b
 
 

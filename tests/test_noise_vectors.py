@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from comentor.sync.errors import HandshakeError, ProtocolError
 from comentor.sync.noise import (
     MAX_NONCE,

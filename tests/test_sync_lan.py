@@ -232,9 +232,7 @@ def test_zeroconf_across_two_network_namespaces(
 def test_engine_pushes_a_local_edit_within_a_second(tmp_path: Path) -> None:
     a = Journal.create(tmp_path / "a.db", "Ada")
     b = Journal.create(tmp_path / "b.db", "Bo", joining=True)
-    devices.trust_device(a, devices.my_device_info(b))
-    devices.trust_device(b, devices.my_device_info(a))
-    devices.set_partnership_key(b, a.partnership_key() or b"")
+    devices.pair_in_process(a, b)
     synced: list[SyncReport] = []
     errors: list[str] = []
     ea = SyncEngine(tmp_path / "a.db", listen_host="127.0.0.1", discover=False,

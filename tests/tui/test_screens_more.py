@@ -39,11 +39,7 @@ def _pair(tmp_path: Path) -> tuple[Path, Path]:
     a = Journal.create(tmp_path / "maya.db", "Maya", now=fixed_now, device_name="Maya's laptop")
     b = Journal.create(tmp_path / "jonas.db", "Jonas", joining=True, now=fixed_now,
                        device_name="Jonas's desktop")
-    key = a.partnership_key()
-    assert key is not None
-    devices.set_partnership_key(b, key)
-    devices.trust_device(a, devices.my_device_info(b))
-    devices.trust_device(b, devices.my_device_info(a))
+    devices.pair_in_process(a, b)
     _sync(a, b)
     a.close()
     b.close()

@@ -38,11 +38,7 @@ def _pair(tmp_path: Path) -> tuple[Path, Path]:
     """Two journals paired as in model/demo.py (both trust each other, one key)."""
     a = Journal.create(tmp_path / "maya.db", "Maya", device_name="Maya's laptop")
     b = Journal.create(tmp_path / "jonas.db", "Jonas", joining=True, device_name="Jonas's desk")
-    key = a.partnership_key()
-    assert key is not None
-    devices.set_partnership_key(b, key)
-    devices.trust_device(a, devices.my_device_info(b))
-    devices.trust_device(b, devices.my_device_info(a))
+    devices.pair_in_process(a, b)
     a.close()
     b.close()
     return tmp_path / "maya.db", tmp_path / "jonas.db"
