@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 __all__ = ["Report", "Outgoing", "Exchange", "HEARTBEAT"]
 
 _OWN = "envelopes"
-HEARTBEAT = 3600.0  # seconds between envelopes with no news while a device lags behind
+HEARTBEAT = 600.0  # seconds between envelopes with no news while a device lags behind
 Cursor = tuple[str, str, str]
 
 
