@@ -14,8 +14,9 @@ does not open and decode exactly raises :class:`ProtocolError`, nothing else.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from nacl.bindings import (
     crypto_aead_xchacha20poly1305_ietf_decrypt,
@@ -26,13 +27,11 @@ from nacl.exceptions import CryptoError
 from nacl.hash import blake2b
 from nacl.utils import random as random_bytes
 
+from comentor.model.identity import verify_signature
 from comentor.model.ops import MAX_OP_BYTES
 
 from .errors import ProtocolError
 from .framing import decode_message, encode_message
-
-if TYPE_CHECKING:
-    pass
 
 __all__ = [
     "MAGIC",
@@ -48,15 +47,20 @@ __all__ = [
     "seal",
     "open_envelope",
     "body_budget",
+    "signed_message",
+    "verify_sender",
+    "SIG_SIZE",
 ]
 
-MAGIC = b"CME1"  # "comentor envelope", format version 1
+MAGIC = b"CME2"  # "comentor envelope", format version 2 (1 had no sender signature)
 NONCE_SIZE = 24
 TAG_SIZE = 16
 MAX_ENVELOPE = 1024 * 1024  # the relay's envelope limit; folders use the same
 MAX_PLAINTEXT = MAX_ENVELOPE - len(MAGIC) - NONCE_SIZE - TAG_SIZE
 MIN_PADDED = 512  # even an empty envelope looks like a small change set
 _LEN = 4  # big-endian length of the msgpack body, before the padding
+SIG_SIZE = 64  # the sender's Ed25519 signature, right after the body
+_SIG_CONTEXT = b"comentor-env-sig-v2\0"
 CHANNELS = ("relay", "folder")
 
 MAX_VECTOR = 4096  # replicas in a version vector
@@ -105,7 +109,7 @@ def padme(length: int) -> int:
 
 
 def _padded_size(body_len: int) -> int:
-    return min(padme(max(body_len + _LEN, MIN_PADDED)), MAX_PLAINTEXT)
+    return min(padme(max(body_len + _LEN + SIG_SIZE, MIN_PADDED)), MAX_PLAINTEXT)
 
 
 @dataclass(frozen=True)
@@ -116,7 +120,10 @@ class Contents:
     channel (1, 2, 3, ... never reused); `vector` the sender's version vector when it sealed
     the envelope; `seen` the last envelope number it processed from each other device on
     this channel; `resend` the devices it asks to send again what it lacks; `ops` encoded
-    operations (``model.ops.encode_op``).
+    operations (``model.ops.encode_op``). Once opened, `signature` is the sender device's
+    Ed25519 signature and `signed` the exact bytes it covers (:func:`signed_message`): the
+    AEAD only proves the envelope came from *some* holder of the partnership key, the
+    signature proves which device, so one device cannot speak for another's stream.
     """
 
     sender: str
@@ -125,6 +132,8 @@ class Contents:
     seen: dict[str, int] = field(default_factory=dict)
     resend: tuple[str, ...] = ()
     ops: tuple[bytes, ...] = ()
+    signature: bytes = field(default=b"", compare=False, repr=False)
+    signed: bytes = field(default=b"", compare=False, repr=False)
 
     @property
     def device(self) -> str:
@@ -144,7 +153,8 @@ def body_budget(header: Contents) -> int:
     """
     base = len(Contents(header.sender, header.seq, header.vector, header.seen,
                         header.resend).body())
-    return MAX_PLAINTEXT - _LEN - base - 4  # the ops array header grows to at most 5 bytes
+    # the ops array header grows to at most 5 bytes
+    return MAX_PLAINTEXT - _LEN - SIG_SIZE - base - 4
 
 
 def _associated(mailbox_id: str, channel: str) -> bytes:
@@ -159,14 +169,30 @@ def _associated(mailbox_id: str, channel: str) -> bytes:
     return MAGIC + bytes([len(channel)]) + channel.encode("ascii") + mailbox
 
 
+def signed_message(mailbox_id: str, channel: str, body: bytes) -> bytes:
+    """What the sender's device key signs: a context, the channel, the mailbox, the body."""
+    return _SIG_CONTEXT + _associated(mailbox_id, channel) + body
+
+
+def verify_sender(contents: Contents, sign_pk: bytes) -> bool:
+    """Whether an opened envelope was signed by the device whose public key is ``sign_pk``."""
+    return bool(contents.signed) and verify_signature(sign_pk, contents.signed,
+                                                      contents.signature)
+
+
 def seal(key: bytes, mailbox_id: str, channel: str, contents: Contents,
-         nonce: bytes | None = None) -> bytes:
-    """Encrypt ``contents`` for ``mailbox_id`` on ``channel``; the result is ≤ MAX_ENVELOPE."""
+         sign: Callable[[bytes], bytes], nonce: bytes | None = None) -> bytes:
+    """Sign (``sign``: the sender's ``journal.keys.sign``) and encrypt ``contents`` for
+    ``mailbox_id`` on ``channel``; the result is ≤ MAX_ENVELOPE."""
     body = contents.body()
     size = _padded_size(len(body))
-    if len(body) + _LEN > size:
+    if len(body) + _LEN + SIG_SIZE > size:
         raise ProtocolError(f"change set of {len(body)} bytes does not fit in one envelope")
-    plain = len(body).to_bytes(_LEN, "big") + body + bytes(size - _LEN - len(body))
+    sig = sign(signed_message(mailbox_id, channel, body))
+    if len(sig) != SIG_SIZE:
+        raise ProtocolError("the device signature must be 64 bytes")
+    pad = size - _LEN - len(body) - SIG_SIZE
+    plain = len(body).to_bytes(_LEN, "big") + body + sig + bytes(pad)
     nonce = nonce if nonce is not None else random_bytes(NONCE_SIZE)
     if len(nonce) != NONCE_SIZE:
         raise ProtocolError("nonce must be 24 bytes")
@@ -196,11 +222,16 @@ def open_envelope(key: bytes, mailbox_id: str, channel: str, data: bytes) -> Con
             "envelope does not authenticate (tampered, truncated, or for another mailbox)"
         ) from None
     length = int.from_bytes(plain[:_LEN], "big")
-    if _LEN + length > len(plain) or len(plain) != _padded_size(length):
+    end = _LEN + length + SIG_SIZE
+    if end > len(plain) or len(plain) != _padded_size(length):
         raise ProtocolError("envelope padding is malformed")
-    if any(plain[_LEN + length:]):
+    if any(plain[end:]):
         raise ProtocolError("envelope padding is not zero")
-    return _decode_body(plain[_LEN:_LEN + length])
+    body = plain[_LEN:_LEN + length]
+    c = _decode_body(body)
+    return Contents(c.sender, c.seq, c.vector, c.seen, c.resend, c.ops,
+                    signature=plain[_LEN + length:end],
+                    signed=signed_message(mailbox_id, channel, body))
 
 
 def _int(value: Any, low: int = 0) -> int:

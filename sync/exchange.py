@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from comentor.model.errors import JournalError, MassDeletionError
-from comentor.model.ops import Operation, decode_op, encode_op
+from comentor.model.ops import decode_op, encode_op
 from comentor.model.remote import apply_remote
 from comentor.model.store import ops_since, version_vector
 
@@ -26,6 +26,7 @@ from .envelope import (
     envelope_key,
     open_envelope,
     seal,
+    verify_sender,
 )
 from .errors import ProtocolError, SyncError
 from .relay_client import derive_mailbox
@@ -33,10 +34,14 @@ from .relay_client import derive_mailbox
 if TYPE_CHECKING:
     from comentor.model.journal import Journal
 
-__all__ = ["Report", "Outgoing", "Exchange", "HEARTBEAT"]
+__all__ = ["Report", "Outgoing", "Exchange", "HEARTBEAT", "MAX_JUMP"]
 
 _OWN = "envelopes"
 HEARTBEAT = 600.0  # seconds between envelopes with no news while a device lags behind
+# How far one envelope may move a stream counter: a sender's number past the last one we
+# processed from it, or our own counter (a journal restored from a backup). Even a genuine
+# device cannot park a counter near 2**63 and so make every later envelope a "replay".
+MAX_JUMP = 1_000_000
 Cursor = tuple[str, str, str]
 
 
@@ -176,19 +181,31 @@ class Exchange:
         self._only(cursors)
         return "rejected"
 
-    def _trusted(self, device: str, ops: list[Operation]) -> bool:
-        rec = self.j.get("devices", device, include_deleted=True)
-        if rec is None:  # a new device may arrive with the record that introduces it
-            return any(op.table == "devices" and op.row == device and "sign_pk" in op.fields
-                       for op in ops)
-        return bool(rec.get("sign_pk")) and not rec.get("revoked_at") and not rec.get("deleted")
+    def _refusal(self, dev: str, c: Contents) -> str | None:
+        """Why an envelope's sender is refused, or None once its signature checks out.
+
+        The AEAD only proves that some holder of the partnership key sealed the envelope,
+        and a revoked or stolen device still holds it: the sender's own Ed25519 signature,
+        checked against the key recorded for it in ``devices``, says which device spoke. A
+        device we do not know yet is refused too; its envelopes are taken (and everything
+        asked for again, as on first contact) once another device has brought its record.
+        """
+        rec = self.j.get("devices", dev, include_deleted=True)
+        if rec is None or not rec.get("sign_pk") or rec.get("deleted"):
+            return f"sent by {self.name(dev)}, which is not a paired device"
+        if rec.get("revoked_at"):
+            return f"sent by {self.name(dev)}, which was revoked"
+        if not verify_sender(c, bytes(rec["sign_pk"])):
+            return f"claims to come from {self.name(dev)} but is not signed by that device"
+        return None
 
     def receive(self, data: bytes, extra: list[Cursor] | None = None,
                 keep_extra_if_unopened: bool = True) -> str:
         """Open, check and apply one envelope; returns what happened.
 
         One of ``applied``, ``own``, ``replay``, ``rejected``, ``unopened``. Bad envelopes are
-        reported in :attr:`report` and change nothing but ``extra`` (the carrier's cursor).
+        reported in :attr:`report` and change nothing but ``extra`` (the carrier's cursor):
+        no stream counter moves on an envelope that is not applied.
         """
         extra = list(extra or [])
         try:
@@ -205,17 +222,21 @@ class Exchange:
             self.report.own += 1
             self._only(extra)
             return "own"
-        try:
-            ops = [decode_op(b) for b in c.ops]
-        except JournalError as exc:
-            return self._reject(f"from {self.name(dev)}: {exc}", extra)
-        if not self._trusted(dev, ops):
-            return self._reject(f"sent by {self.name(dev)}, which is not a paired device", extra)
+        why = self._refusal(dev, c)
+        if why is not None:
+            return self._reject(why, extra)
         last = self.last_in(dev)
         if c.seq <= last:
             self.report.replays += 1
             self._only(extra)
             return "replay"
+        if c.seq > last + MAX_JUMP:
+            return self._reject(f"from {self.name(dev)}: its number {c.seq} jumps more than "
+                                f"{MAX_JUMP} past the last one processed ({last})", extra)
+        try:
+            ops = [decode_op(b) for b in c.ops]
+        except JournalError as exc:
+            return self._reject(f"from {self.name(dev)}: {exc}", extra)
         cursors = [*extra, (dev, self._in_name(), str(c.seq))]
         resend = set(self._resend())
         if last and c.seq > last + 1:
@@ -226,21 +247,16 @@ class Exchange:
             resend.add(dev)
         elif not last and c.seq > 1:
             resend.add(dev)  # first contact: ask for everything we lack, quietly
-        seen_me = c.seen.get(j.device_id, 0)
-        cursors.append((dev, self._peer_name(), json.dumps({"vec": c.vector, "seen": seen_me})))
-        out = self.out_seq()
-        if seen_me > out:  # a journal restored from a backup must not reuse numbers
-            cursors.append((_OWN, self._own("out"), str(seen_me)))
-        if j.device_id in c.resend or (seen_me >= out and not _dominates(c.vector, self._sent())):
-            cursors.append((_OWN, self._own("sent"), "{}"))
+        cursors += self._stream_cursors(dev, c)
         cursors.append((_OWN, self._own("resend"), json.dumps(sorted(resend))))
         try:
             res = apply_remote(j, ops, cursors=cursors, allow_mass_delete=self.allow_mass_delete)
         except MassDeletionError as exc:
             raise SyncError(f"{exc} (sync again with --allow-mass-delete)") from None
         except JournalError as exc:
-            return self._reject(f"from {self.name(dev)}: {exc}",
-                                [*extra, (dev, self._in_name(), str(c.seq))])
+            # the stream counter stays: the next envelope from that device shows a gap and
+            # we ask it again for what we lack
+            return self._reject(f"from {self.name(dev)}: {exc}", extra)
         r = self.report
         r.received += 1
         r.applied += res.applied
@@ -248,6 +264,30 @@ class Exchange:
         r.quarantined += res.quarantined
         r.tables |= res.tables
         return "applied"
+
+    def _stream_cursors(self, dev: str, c: Contents) -> list[Cursor]:
+        """The cursors an accepted envelope moves besides its own number.
+
+        ``seen`` for us may not exceed what we have sent: above our counter by at most
+        MAX_JUMP it means this journal was restored from a backup and the counter jumps past
+        it (so numbers are never reused); further above, it is ignored. The stored value never
+        exceeds our counter, so a wild claim cannot make us prune envelopes nobody read.
+        """
+        out = self.out_seq()
+        seen_me = c.seen.get(self.j.device_id, 0)
+        cursors: list[Cursor] = []
+        if seen_me > out + MAX_JUMP:
+            self.report.notes.append(
+                f"{self.channel}: ignored what {self.name(dev)} reports having seen from us "
+                "(more than we ever sent)")
+            seen_me = min(self.peer(dev)[1], out)
+        elif seen_me > out:  # a journal restored from a backup must not reuse numbers
+            cursors.append((_OWN, self._own("out"), str(seen_me)))
+            out = seen_me
+        cursors.append((dev, self._peer_name(), json.dumps({"vec": c.vector, "seen": seen_me})))
+        if self.j.device_id in c.resend or (seen_me >= out and not _dominates(c.vector, self._sent())):
+            cursors.append((_OWN, self._own("sent"), "{}"))
+        return cursors
 
     # -- sending ----------------------------------------------------------------
     def prepare(self, force: bool = False) -> Outgoing | None:
@@ -290,7 +330,7 @@ class Exchange:
             seq = self.out_seq() + 1
             self.j.write_cursor(_OWN, self._own("out"), str(seq))
         data = seal(self.key, self.mailbox, self.channel,
-                    Contents(self.j.replica, seq, vec, seen, resend, tuple(ops)))
+                    Contents(self.j.replica, seq, vec, seen, resend, tuple(ops)), self.j.keys.sign)
         return Outgoing(seq, data, len(ops), new_sent, state, resend)
 
     def _heartbeat_due(self, others: list[str]) -> bool:

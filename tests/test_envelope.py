@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import msgpack
@@ -14,7 +15,9 @@ from comentor.model import devices
 from comentor.model import entities as e
 from comentor.model.journal import Journal
 from comentor.model.store import ops_since
+from comentor.model.identity import DeviceKeys
 from comentor.sync.envelope import (
+    MAGIC,
     MAX_ENVELOPE,
     MIN_PADDED,
     Contents,
@@ -26,13 +29,14 @@ from comentor.sync.envelope import (
     seal,
 )
 from comentor.sync.errors import ProtocolError
-from comentor.sync.exchange import Exchange
+from comentor.sync.exchange import MAX_JUMP, Exchange
 from comentor.sync.relay_client import derive_mailbox
 
 PK = bytes(range(32))
 KEY = envelope_key(PK)
 MBX, SECRET = derive_mailbox(PK)
 REPLICA = "abcdefghijklmnop.0"
+SIGN = DeviceKeys.generate(bytes(32)).sign
 
 
 def pair(tmp: Path) -> tuple[Journal, Journal]:
@@ -44,7 +48,7 @@ def pair(tmp: Path) -> tuple[Journal, Journal]:
 
 def test_round_trip_and_key_separation() -> None:
     c = Contents(REPLICA, 7, {REPLICA: 3}, {"qrstuvwxyzabcdef": 2}, ("qrstuvwxyzabcdef",), (b"x",))
-    data = seal(KEY, MBX, "relay", c)
+    data = seal(KEY, MBX, "relay", c, SIGN)
     assert open_envelope(KEY, MBX, "relay", data) == c
     assert len(data) <= MAX_ENVELOPE
     assert KEY not in (SECRET, bytes.fromhex(MBX))
@@ -54,7 +58,7 @@ def test_round_trip_and_key_separation() -> None:
 
 
 def test_readdressed_envelope_is_rejected() -> None:
-    data = seal(KEY, MBX, "relay", Contents(REPLICA, 1))
+    data = seal(KEY, MBX, "relay", Contents(REPLICA, 1), SIGN)
     other_mbx, _ = derive_mailbox(bytes(32))
     with pytest.raises(ProtocolError, match="does not authenticate"):
         open_envelope(KEY, other_mbx, "relay", data)  # moved to another mailbox
@@ -66,7 +70,7 @@ def test_readdressed_envelope_is_rejected() -> None:
 
 @pytest.mark.parametrize("cut", [0, 1, 4, 28, 100, -1])
 def test_truncated_or_tampered_envelopes_raise_protocol_error(cut: int) -> None:
-    data = seal(KEY, MBX, "relay", Contents(REPLICA, 1))
+    data = seal(KEY, MBX, "relay", Contents(REPLICA, 1), SIGN)
     mangled = data[:cut] if cut >= 0 else data[:-1] + bytes([data[-1] ^ 0x80])
     with pytest.raises(ProtocolError):
         open_envelope(KEY, MBX, "relay", mangled)
@@ -74,16 +78,16 @@ def test_truncated_or_tampered_envelopes_raise_protocol_error(cut: int) -> None:
 
 def test_oversize_is_refused_both_ways() -> None:
     with pytest.raises(ProtocolError, match="exceeds"):
-        open_envelope(KEY, MBX, "relay", b"CME1" + bytes(MAX_ENVELOPE))
+        open_envelope(KEY, MBX, "relay", MAGIC + bytes(MAX_ENVELOPE))
     with pytest.raises(ProtocolError, match="does not fit|exceeds"):
-        seal(KEY, MBX, "relay", Contents(REPLICA, 1, ops=tuple([b"x" * 200_000] * 6)))
+        seal(KEY, MBX, "relay", Contents(REPLICA, 1, ops=tuple([b"x" * 200_000] * 6)), SIGN)
 
 
 def test_padding_hides_length() -> None:
-    small = seal(KEY, MBX, "relay", Contents(REPLICA, 1, ops=(b"a",)))
-    bigger = seal(KEY, MBX, "relay", Contents(REPLICA, 1, ops=(b"a" * 300,)))
+    small = seal(KEY, MBX, "relay", Contents(REPLICA, 1, ops=(b"a",)), SIGN)
+    bigger = seal(KEY, MBX, "relay", Contents(REPLICA, 1, ops=(b"a" * 300,)), SIGN)
     assert len(small) == len(bigger)  # both pad to the minimum
-    sizes = {len(seal(KEY, MBX, "relay", Contents(REPLICA, 1, ops=(b"a" * n,))))
+    sizes = {len(seal(KEY, MBX, "relay", Contents(REPLICA, 1, ops=(b"a" * n,)), SIGN))
              for n in range(5000, 5400)}
     assert len(sizes) <= 3
 
@@ -98,10 +102,10 @@ def test_padme_bounds(n: int) -> None:
 def _raw(body: object, pad_to: int = MIN_PADDED, nonce: bytes = bytes(24)) -> bytes:
     """An envelope sealed with the right key around arbitrary plaintext."""
     packed = msgpack.packb(body, use_bin_type=True)
-    plain = len(packed).to_bytes(4, "big") + packed
+    plain = len(packed).to_bytes(4, "big") + packed + bytes(64)  # a (wrong) signature
     plain += bytes(max(pad_to - len(plain), 0))
-    ad = b"CME1" + bytes([5]) + b"relay" + bytes.fromhex(MBX)
-    return b"CME1" + nonce + crypto_aead_xchacha20poly1305_ietf_encrypt(plain, ad, nonce, KEY)
+    ad = MAGIC + bytes([5]) + b"relay" + bytes.fromhex(MBX)
+    return MAGIC + nonce + crypto_aead_xchacha20poly1305_ietf_encrypt(plain, ad, nonce, KEY)
 
 
 GOOD = {"v": 1, "from": REPLICA, "seq": 1, "vec": {}, "seen": {}, "resend": [], "ops": []}
@@ -122,10 +126,10 @@ def test_bad_padding_is_rejected() -> None:
     with pytest.raises(ProtocolError, match="padding"):
         open_envelope(KEY, MBX, "relay", _raw(GOOD, pad_to=MIN_PADDED + 1))
     packed = msgpack.packb(GOOD, use_bin_type=True)
-    plain = len(packed).to_bytes(4, "big") + packed
+    plain = len(packed).to_bytes(4, "big") + packed + bytes(64)
     plain += b"\x01" * (MIN_PADDED - len(plain))
-    ad = b"CME1" + bytes([5]) + b"relay" + bytes.fromhex(MBX)
-    data = b"CME1" + bytes(24) + crypto_aead_xchacha20poly1305_ietf_encrypt(plain, ad, bytes(24), KEY)
+    ad = MAGIC + bytes([5]) + b"relay" + bytes.fromhex(MBX)
+    data = MAGIC + bytes(24) + crypto_aead_xchacha20poly1305_ietf_encrypt(plain, ad, bytes(24), KEY)
     with pytest.raises(ProtocolError, match="not zero"):
         open_envelope(KEY, MBX, "relay", data)
 
@@ -133,7 +137,7 @@ def test_bad_padding_is_rejected() -> None:
 @settings(max_examples=200, deadline=None)
 @given(st.binary(max_size=2000))
 def test_garbage_only_ever_raises_protocol_error(blob: bytes) -> None:
-    for data in (blob, b"CME1" + blob):
+    for data in (blob, MAGIC + blob):
         with pytest.raises(ProtocolError):
             open_envelope(KEY, MBX, "relay", data)
 
@@ -172,9 +176,85 @@ def test_stream_replay_gap_and_forged_ops(tmp_path: Path) -> None:
     from comentor.model.ops import encode_op
 
     c = Contents(a.replica, 50, {}, {}, (), (encode_op(forged),))
-    assert eb.receive(seal(ea.key, ea.mailbox, "folder", c)) == "rejected"
+    assert eb.receive(seal(ea.key, ea.mailbox, "folder", c, a.keys.sign)) == "rejected"
     assert "forged" not in {g["text"] for g in b.rows("goals")}
     # an envelope claiming to come from an unpaired device never applies
     c = Contents("aaaaaaaaaaaaaaaa.0", 1, {}, {}, (), ())
-    assert eb.receive(seal(ea.key, ea.mailbox, "folder", c)) == "rejected"
+    assert eb.receive(seal(ea.key, ea.mailbox, "folder", c, a.keys.sign)) == "rejected"
     assert any("not a paired device" in r for r in eb.report.rejected)
+
+
+def _counters(ex: Exchange, other: str) -> tuple[int, int, tuple[dict[str, int], int], str]:
+    return ex.out_seq(), ex.last_in(other), ex.peer(other), json.dumps(ex._resend())
+
+
+def test_revoked_device_cannot_speak_for_another_or_move_counters(tmp_path: Path) -> None:
+    """A revoked (stolen) device still holds the partnership key: it can seal envelopes
+    that open, but not sign one as another device, and nothing it sends moves a counter."""
+    a, b = pair(tmp_path)
+    t = Journal.create(tmp_path / "t.db", "Tom", joining=True)
+    devices.pair_in_process(a, t)
+    devices.revoke_device(a, t.device_id)
+    ea, eb, et = Exchange(a, "folder"), Exchange(b, "folder"), Exchange(t, "folder")
+    out = ea.prepare()
+    assert out is not None
+    ea.confirm(out)
+    assert eb.receive(out.data) == "applied"  # b learns of t and its revocation
+    before = _counters(eb, a.device_id)
+    top = 2**63 - 1
+    forged = Contents(a.replica, top, {}, {b.device_id: top}, (), ())
+    assert eb.receive(seal(et.key, et.mailbox, "folder", forged, t.keys.sign)) == "rejected"
+    assert "not signed by that device" in eb.report.rejected[-1]
+    own = Contents(t.replica, 5, {}, {b.device_id: top}, (), ())
+    assert eb.receive(seal(et.key, et.mailbox, "folder", own, t.keys.sign)) == "rejected"
+    assert "revoked" in eb.report.rejected[-1]
+    assert _counters(eb, a.device_id) == before
+    # the genuine stream carries on, and b's own numbers were not pushed anywhere
+    e.add_goal(a, "secret plan")
+    out = ea.prepare()
+    assert out is not None
+    ea.confirm(out)
+    assert eb.receive(out.data) == "applied"
+    assert "secret plan" in {g["text"] for g in b.rows("goals")}
+    reply = eb.prepare(force=True)
+    assert reply is not None and reply.seq == 1
+    assert ea.receive(reply.data) == "applied"
+
+
+def test_even_a_genuine_device_cannot_jump_counters_without_bound(tmp_path: Path) -> None:
+    a, b = pair(tmp_path)
+    ea, eb = Exchange(a, "folder"), Exchange(b, "folder")
+    first = ea.prepare(force=True)
+    assert first is not None
+    ea.confirm(first)
+    assert eb.receive(first.data) == "applied"
+    before = _counters(eb, a.device_id)
+    far = Contents(a.replica, 2 + MAX_JUMP, {}, {}, (), ())
+    assert eb.receive(seal(ea.key, ea.mailbox, "folder", far, a.keys.sign)) == "rejected"
+    assert "jumps more than" in eb.report.rejected[-1]
+    assert _counters(eb, a.device_id) == before
+    # a `seen` for b far beyond anything b ever sent is ignored; a small one (a journal
+    # restored from a backup) moves b's counter past it
+    wild = Contents(a.replica, 2, {}, {b.device_id: 2**63 - 1}, (), ())
+    assert eb.receive(seal(ea.key, ea.mailbox, "folder", wild, a.keys.sign)) == "applied"
+    assert eb.out_seq() == 0 and eb.peer(a.device_id)[1] == 0
+    restored = Contents(a.replica, 3, {}, {b.device_id: 40}, (), ())
+    assert eb.receive(seal(ea.key, ea.mailbox, "folder", restored, a.keys.sign)) == "applied"
+    assert eb.out_seq() == 40
+
+
+def test_rejected_envelope_moves_no_stream_counter(tmp_path: Path) -> None:
+    a, b = pair(tmp_path)
+    ea, eb = Exchange(a, "folder"), Exchange(b, "folder")
+    e.add_goal(a, "g")
+    op = ops_since(a.conn, {}, limit=1)[0]
+    forged = op.__class__(op.replica, 999, op.hlc, "goals", "zzzzzzzzzzzzzzzz",
+                          {"text": "forged"}, {}, op.sig)
+    from comentor.model.ops import encode_op
+
+    bad = Contents(a.replica, 7, {}, {b.device_id: 3}, (), (encode_op(forged),))
+    assert eb.receive(seal(ea.key, ea.mailbox, "folder", bad, a.keys.sign)) == "rejected"
+    assert _counters(eb, a.device_id) == (0, 0, ({}, 0), "[]")
+    out = ea.prepare()
+    assert out is not None and out.seq == 1
+    assert eb.receive(out.data) == "applied"  # not taken for a replay of number 7
