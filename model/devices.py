@@ -9,11 +9,13 @@ devices learn each other's keys over a channel the spoken code authenticated.
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .errors import NotFoundError, ValidationError
 from .identity import device_id_for
+from .store import version_vector
 
 if TYPE_CHECKING:
     from .journal import Journal
@@ -48,21 +50,34 @@ def trust_device(j: Journal, peer: PeerDevice) -> None:
     if len(peer.box_pk) != 32:
         raise ValidationError("the paired device's key-agreement key is malformed")
     known = j.get("devices", peer.device_id, include_deleted=True)
-    if known and known.get("sign_pk") and bytes(known["sign_pk"]) != peer.sign_pk:
-        raise ValidationError("a different key is already recorded for this device")
+    if known and any(
+        known.get(name) is not None and known[name] != value
+        for name, value in (("sign_pk", peer.sign_pk), ("box_pk", peer.box_pk),
+                            ("person", peer.person))
+    ):
+        raise ValidationError("a different key or owner is already recorded for this device")
+    if known and known.get("revoked_at"):
+        raise ValidationError("this device was revoked: pair it again as a new device "
+                              "(a new journal on it makes new keys)")
     j.put("devices", peer.device_id, person=peer.person, name=peer.device_name[:60] or "device",
-          sign_pk=peer.sign_pk, box_pk=peer.box_pk, added_at=j.now_iso(), revoked_at=None)
+          sign_pk=peer.sign_pk, box_pk=peer.box_pk, added_at=j.now_iso())
     if j.get("people", peer.person) is None and peer.person_name:
         j.put("people", peer.person, name=peer.person_name[:80])
 
 
 def revoke_device(j: Journal, device: str) -> None:
-    """Stop trusting a lost device: its future operations are refused everywhere."""
+    """Stop trusting a lost device: what it makes from now on is refused everywhere.
+
+    What it made before (as far as this device has seen) stays valid, so partners who
+    already hold those operations keep syncing; the cut-off travels with the revocation.
+    """
     if device == j.device_id:
         raise ValidationError("this is the device you are using: revoke it from another device")
     if j.get("devices", device) is None:
         raise NotFoundError(f"no device with id {device}")
-    j.put("devices", device, revoked_at=j.now_iso())
+    seen = {r: s for r, s in version_vector(j.conn).items() if r.split(".")[0] == device}
+    j.put("devices", device, revoked_at=j.now_iso(),
+          revoked_seqs=json.dumps(seen, sort_keys=True, separators=(",", ":")))
 
 
 def devices(j: Journal) -> list[dict[str, Any]]:

@@ -91,7 +91,9 @@ def export_ics(j: Journal) -> bytes:
     event.add("uid", f"checkins-{j.meta('person')}@comentor")
     event.add("summary", f"Co-mentoring check-in with {partner}")
     event.add("dtstamp", j.now().astimezone(dt.UTC))
-    start = nxt.due.astimezone(dt.UTC)
+    # floating local time (no zone): "12:00 where you are", so the series keeps its hour
+    # across daylight-saving changes, as the cadence means it
+    start = nxt.due.astimezone().replace(tzinfo=None)
     event.add("dtstart", start)
     event.add("dtend", start + dt.timedelta(minutes=cad.minutes))
     if cad.every_days % 7 == 0:

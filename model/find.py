@@ -10,7 +10,13 @@ from .schema import TABLES
 if TYPE_CHECKING:
     from .journal import Journal
 
-__all__ = ["find_item"]
+__all__ = ["find_item", "ITEM_TABLES"]
+
+
+# what a person edits by id: the practice's items, not the partnership's own records
+ITEM_TABLES = tuple(
+    t for t in TABLES if t not in ("devices", "people", "partnership", "schedule", "session_items")
+)
 
 
 def find_item(j: Journal, prefix: str, tables: tuple[str, ...] | None = None) -> tuple[str, str]:
@@ -20,7 +26,7 @@ def find_item(j: Journal, prefix: str, tables: tuple[str, ...] | None = None) ->
         raise ValidationError(f"not a valid id: {prefix!r} (give at least 3 characters)")
     like = raw.replace("_", "\\_") + "%"
     found: list[tuple[str, str]] = []
-    for table in tables or tuple(TABLES):
+    for table in tables or ITEM_TABLES:
         for (row,) in j.conn.execute(
             f"SELECT id FROM \"{table}\" WHERE id LIKE ? ESCAPE '\\' LIMIT 3", (like,)
         ):

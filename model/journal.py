@@ -46,6 +46,9 @@ from .store import insert_op, max_seq
 __all__ = ["Journal", "FORMAT", "iso"]
 
 FORMAT = "comentor-journal-1"
+# the partnership's own records: a device is revoked, not deleted; people, the partnership
+# and the cadence stay (deleting them would cut a partner off or break the schedule)
+UNDELETABLE = ("devices", "people", "partnership", "schedule")
 Clock = Callable[[], dt.datetime]
 
 
@@ -103,7 +106,6 @@ class Journal(LocalData, Reading):
         self.device_id = keys.device_id
         self._now = now or _system_now
         self._rand = rand
-        self._epoch_checked = False
         last = conn.execute("SELECT max(hlc) FROM ops").fetchone()[0] or 0
         self.clock = HybridClock(lambda: int(self._now().timestamp() * 1000), int(last))
 
@@ -313,6 +315,9 @@ class Journal(LocalData, Reading):
 
     def delete(self, table: str, row: str) -> None:
         """Delete a row: a tombstone that :meth:`undelete` can take back."""
+        if table in UNDELETABLE:
+            raise ValidationError(f"{table} cannot be deleted" + (
+                ": revoke a lost device instead" if table == "devices" else ""))
         self._require(table, row)
         self.write([(table, row, {"deleted": True})])
 
@@ -357,6 +362,7 @@ class Journal(LocalData, Reading):
                 insert_op(self.conn, op)
                 project(self.conn, op)
                 made.append(op)
+        self._raise_mark()
         return made
 
     def _bases_for(self, table: str, row: str, fields: dict[str, Value]) -> dict[str, list[str]]:
@@ -372,28 +378,37 @@ class Journal(LocalData, Reading):
         return bases
 
     def _ensure_epoch(self) -> None:
-        """Move to a new epoch if this journal file was restored or copied (see epoch.py)."""
-        if self._epoch_checked:
-            return
-        stored = self.meta("open_token")
-        if stored is not None and stored != epoch.read_token(self.device_id):
-            has_ops = self.conn.execute(
-                "SELECT 1 FROM ops WHERE replica = ? LIMIT 1", (self.replica,)
-            ).fetchone()
-            if has_ops:
-                self._set_meta("epoch", int(self.meta("epoch") or 0) + 1)
-        # a fresh token for every process that writes: a backup taken now will not match it
-        token = epoch.new_token()
-        self._set_meta("open_token", token)
-        try:
-            epoch.write_token(self.device_id, token)
-        except OSError:
-            pass  # a read-only state dir only costs a new epoch next time
-        self._epoch_checked = True
+        """Inside a write transaction: move to a new epoch if this file was restored or is a
+        stale copy (see epoch.py); the mark is raised after the commit."""
+        mark = epoch.read_mark(self.device_id)
+        current = int(self.meta("epoch") or 0)
+        issued = max_seq(self.conn, self.replica)
+        history = self.conn.execute(
+            "SELECT 1 FROM replica_state WHERE replica LIKE ? LIMIT 1", (f"{self.device_id}.%",)
+        ).fetchone() is not None
+        if epoch.next_epoch_needed(mark, current, issued, history):
+            self.bump_epoch(at_least=(mark.epoch + 1) if mark else 0)
 
-    def bump_epoch(self) -> None:
-        """Start a new epoch now (a peer showed it holds more of our ops than we do)."""
-        self._set_meta("epoch", int(self.meta("epoch") or 0) + 1)
+    def bump_epoch(self, at_least: int = 0) -> None:
+        """Start a new epoch, above every epoch this device is known to have used.
+
+        Called when a restore is detected, or when a peer shows it holds more of our current
+        replica's operations than we do. Runs inside the caller's transaction.
+        """
+        used = [
+            int(str(r).rsplit(".", 1)[1]) for (r,) in self.conn.execute(
+                "SELECT replica FROM replica_state WHERE replica LIKE ?", (f"{self.device_id}.%",)
+            )
+        ]
+        mark = epoch.read_mark(self.device_id)
+        fresh = max([int(self.meta("epoch") or 0), *used, mark.epoch if mark else 0]) + 1
+        self._set_meta("epoch", max(fresh, at_least))
+
+    def _raise_mark(self) -> None:
+        """After a commit: record the highest (epoch, seq) this device has now issued."""
+        current = int(self.meta("epoch") or 0)
+        epoch.write_mark(self.device_id, epoch.Mark(current, max_seq(self.conn, self.replica)))
+
 
 def _needs_migration(conn: sqlite3.Connection) -> bool:
     """A cheap check (no sqlite-utils import) whether any migration is still to run."""

@@ -11,7 +11,7 @@ from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
 from .fts import set_document
-from .schema import TABLES, searchable_fields
+from .schema import ADDED_BY, TABLES, searchable_fields
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "migrate", "pending"]
 
@@ -21,7 +21,12 @@ _AFFINITY = {"int": "INTEGER", "bool": "INTEGER", "bytes": "BLOB"}
 
 
 def _projection_ddl(table: str) -> str:
-    cols = ", ".join(f'"{name}" {_AFFINITY.get(f.kind, "TEXT")}' for name, f in TABLES[table].items())
+    """The table as the first schema had it: fields added later come with their migration."""
+    cols = ", ".join(
+        f'"{name}" {_AFFINITY.get(f.kind, "TEXT")}'
+        for name, f in TABLES[table].items()
+        if (table, name) not in ADDED_BY
+    )
     return (
         f'CREATE TABLE "{table}" (id TEXT PRIMARY KEY, deleted INTEGER NOT NULL DEFAULT 0, '
         f"hlc_created INTEGER, hlc_updated INTEGER, {cols})"
@@ -95,6 +100,13 @@ def m002_search(db: Database) -> None:
     notes = conn.execute("SELECT id, text FROM private_notes WHERE deleted = 0").fetchall()
     for row, text in notes:
         set_document(conn, "private_notes", row, text)
+
+
+@MIGRATIONS()
+def m003_revocation_cutoff(db: Database) -> None:
+    """Revocations carry a cut-off, so a device's operations from before it was revoked stay
+    valid everywhere (and keep sync flowing) while later ones are refused."""
+    db.execute('ALTER TABLE "devices" ADD COLUMN "revoked_seqs" TEXT')
 
 
 SCHEMA_VERSION = len(MIGRATIONS._migrations)

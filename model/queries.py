@@ -32,10 +32,12 @@ KINDS = {
 _OPEN = {"goals": "open", "commitments": "open", "asks": "open", "challenges": "offered,accepted"}
 
 
+_PLURALS = {"stories": "story", "people": "person", "feedback": "feedback"}
+
+
 def table_for(kind: str) -> str:
-    k = kind.strip().lower().rstrip("s") if kind.strip().lower() not in ("feedback",) else "feedback"
-    if k == "storie":
-        k = "story"
+    raw = kind.strip().lower()
+    k = _PLURALS.get(raw) or raw.removesuffix("s")
     if k not in KINDS:
         raise ValidationError(
             f"unknown kind {kind!r}: use one of {', '.join(sorted(KINDS))}, private or draft"

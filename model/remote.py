@@ -9,6 +9,7 @@ held in quarantine, visible and releasable, rather than allowed to win every lat
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -52,10 +53,18 @@ class ApplyResult:
     tables: set[str] = field(default_factory=set)
     authors: set[str] = field(default_factory=set)
     replicas: set[str] = field(default_factory=set)
+    refused: int = 0  # operations a revoked device made after its revocation
 
 
 def _device_record(journal: Journal, device: str) -> dict[str, Any] | None:
     return journal.get("devices", device, include_deleted=True)
+
+
+class _Revoked(UntrustedOperationError):
+    """An operation its revoked author made after the revocation's cut-off: skipped."""
+
+
+_IMMUTABLE = ("sign_pk", "box_pk", "person")
 
 
 def _check_trust(journal: Journal, op: Operation, cache: dict[str, dict[str, Any] | None]) -> None:
@@ -67,8 +76,6 @@ def _check_trust(journal: Journal, op: Operation, cache: dict[str, dict[str, Any
         raise UntrustedOperationError(
             f"operation from device {author}, which is not paired with this journal"
         )
-    if rec.get("revoked_at"):
-        raise UntrustedOperationError(f"operation from device {author}, which was revoked")
     sign_pk = bytes(rec["sign_pk"])
     if device_id_for(sign_pk) != author:
         raise UntrustedOperationError(f"device {author} is recorded with a key that is not its own")
@@ -76,22 +83,44 @@ def _check_trust(journal: Journal, op: Operation, cache: dict[str, dict[str, Any
         raise UntrustedOperationError(
             f"operation {op.replica}:{op.seq} does not carry a valid signature of its author"
         )
-    if op.table == "devices" and "sign_pk" in op.fields:
+    if rec.get("revoked_at") and op.seq > _cutoff(rec).get(op.replica, 0):
+        raise _Revoked(f"operation from device {author}, made after it was revoked")
+    if op.table == "devices":
+        _check_device_record(journal, op)
+
+
+def _cutoff(rec: dict[str, Any]) -> dict[str, int]:
+    """The revoked device's operations that stay valid: replica -> last good seq."""
+    try:
+        data = json.loads(rec.get("revoked_seqs") or "{}")
+        return {str(k): int(v) for k, v in data.items()} if isinstance(data, dict) else {}
+    except (ValueError, TypeError):
+        return {}
+
+
+def _check_device_record(journal: Journal, op: Operation) -> None:
+    """Device records are the trust list: keys and owner are written once, never changed;
+    a device is revoked, never deleted, and a revocation is never taken back."""
+    if "sign_pk" in op.fields:
         new_pk = op.fields["sign_pk"]
         if not isinstance(new_pk, bytes) or device_id_for(new_pk) != op.row:
             raise InvalidOperationError(f"device record {op.row} names a key that is not its own")
-        known = _device_record(journal, op.row)
-        if known and known.get("sign_pk") and bytes(known["sign_pk"]) != new_pk:
-            raise InvalidOperationError(f"operation tries to change the key of device {op.row}")
+    if op.fields.get("deleted") is True:
+        raise InvalidOperationError(f"operation tries to delete device {op.row}: revoke it instead")
+    known = _device_record(journal, op.row)
+    if not known:
+        return
+    for name in _IMMUTABLE:
+        if name in op.fields and known.get(name) is not None and op.fields[name] != known[name]:
+            raise InvalidOperationError(f"operation tries to change the {name} of device {op.row}")
+    if known.get("revoked_at") and "revoked_at" in op.fields and not op.fields["revoked_at"]:
+        raise InvalidOperationError(f"operation tries to take back the revocation of {op.row}")
 
 
 def _count_deletes(journal: Journal, ops: list[Operation]) -> int:
-    n = 0
-    for op in ops:
-        if op.fields.get("deleted") is True:
-            rec = journal.get(op.table, op.row)
-            n += rec is not None
-    return n
+    """How many distinct live rows the batch would delete."""
+    rows = {(op.table, op.row) for op in ops if op.fields.get("deleted") is True}
+    return sum(journal.get(table, row) is not None for table, row in rows)
 
 
 def apply_remote(
@@ -121,15 +150,20 @@ def apply_remote(
                 raise MassDeletionError(
                     f"this sync would delete {deletes} of {live} items: confirm to go ahead"
                 )
+        # held-back operations whose time has come are released by every sync
+        _release_all(journal, [op for op in quarantined(journal)
+                               if not journal.clock.is_too_far_ahead(op.hlc)])
         cache: dict[str, dict[str, Any] | None] = {}
         pending = [op for op in batch if op.table == "devices"]
         # device records first, each once its author is trusted: a record vouched for by a
         # trusted device may arrive beside (or after) the new device's own introduction
         while pending:
             ready = [op for op in pending if _is_known(journal, op, cache)]
-            for op in ready or pending[:1]:  # nothing ready: the first one raises
+            now = ready or pending[:1]  # nothing ready: the first one raises (or is skipped)
+            for op in now:
                 _apply_one(journal, op, result, cache)
-            pending = [op for op in pending if op not in ready]
+            done = {id(op) for op in now}
+            pending = [op for op in pending if id(op) not in done]
         for op in batch:
             if op.table != "devices":
                 _apply_one(journal, op, result, cache)
@@ -167,7 +201,11 @@ def _apply_one(journal: Journal, op: Operation, result: ApplyResult,
             )
         result.duplicates += 1
         return
-    _check_trust(journal, op, cache)
+    try:
+        _check_trust(journal, op, cache)
+    except _Revoked:
+        result.refused += 1  # an honest peer may still hold it: skip it, keep the rest
+        return
     if op.table == "devices":
         cache.clear()
     if journal.clock.is_too_far_ahead(op.hlc):
@@ -212,6 +250,11 @@ def _release(journal: Journal, replica: str, seq: int) -> None:
         raise NotFoundError(f"no quarantined operation {replica}:{seq}")
     op = row_to_op(row)
     conn.execute("DELETE FROM quarantine WHERE replica = ? AND seq = ?", (replica, seq))
+    # trusted when it arrived; its author may have been revoked (or a key changed) since
+    try:
+        _check_trust(journal, op, {})
+    except UntrustedOperationError:
+        return
     conn.execute(
         "INSERT INTO ops (replica, seq, hlc, tbl, row_id, body, sig) VALUES (?, ?, ?, ?, ?, ?, ?)",
         (op.replica, op.seq, op.hlc, op.table, op.row, op.body(), op.sig),
@@ -225,9 +268,13 @@ def release_due(journal: Journal) -> int:
     due = [op for op in quarantined(journal) if not journal.clock.is_too_far_ahead(op.hlc)]
     if due:
         with journal.transaction():
-            for op in due:
-                _release(journal, op.replica, op.seq)
+            _release_all(journal, due)
     return len(due)
+
+
+def _release_all(journal: Journal, ops: list[Operation]) -> None:
+    for op in ops:
+        _release(journal, op.replica, op.seq)
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ __all__ = [
     "LOCAL_TABLES",
     "TEXT_LIMIT",
     "MIGRATION_NAMES",
+    "ADDED_BY",
     "LONG_TEXT_LIMIT",
     "searchable_fields",
     "long_text_fields",
@@ -23,7 +24,7 @@ __all__ = [
 
 # The names of every migration in migrations.py, in order: opening a journal compares them
 # with what the journal has run without importing sqlite-utils (a test keeps them in step).
-MIGRATION_NAMES = ("m001_initial", "m002_search")
+MIGRATION_NAMES = ("m001_initial", "m002_search", "m003_revocation_cutoff")
 
 TEXT_LIMIT = 2_000
 LONG_TEXT_LIMIT = 100_000
@@ -84,6 +85,9 @@ TABLES: dict[str, dict[str, Field]] = {
         "box_pk": Field("bytes"),
         "added_at": _DT,
         "revoked_at": _DT,
+        # the revoker's version vector of the device's replicas at revocation (JSON): what it
+        # made before then is kept everywhere; anything it makes later is refused
+        "revoked_seqs": _s(False),
     },
     "baselines": {
         "person": _r("people"),
@@ -197,6 +201,10 @@ TABLES: dict[str, dict[str, Field]] = {
         "start": _D,
     },
 }
+
+# Fields added after the first schema, and the migration that adds them: the first
+# migration creates each table without them, so migrating from any earlier schema is real.
+ADDED_BY: dict[tuple[str, str], str] = {("devices", "revoked_seqs"): "m003_revocation_cutoff"}
 
 # Tables that no operation may ever name: they never leave the device.
 LOCAL_TABLES = (

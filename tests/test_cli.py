@@ -170,3 +170,24 @@ def test_locked_device_key_needs_its_passphrase(tmp_path: Path) -> None:
     assert "wrong passphrase" in proc.stderr
     proc = run(path, "status", ok=False)
     assert "locked" in proc.stderr
+
+
+def test_edit_is_one_change_and_answers_only_asks(jpath: Path) -> None:
+    g = run(jpath, "add", "goal", "Ship").stdout.strip()
+    before = _snapshot(jpath)
+    proc = run(jpath, "edit", g, "--answer", "hi", ok=False)
+    assert "--answer is for asks" in proc.stderr and _snapshot(jpath) == before
+    ask = run(jpath, "add", "ask", "Intro", "--outcome", "one warm introduction").stdout.strip()
+    before = _snapshot(jpath)
+    proc = run(jpath, "edit", ask, "--answer", "yes", "--due", "tomorrow", ok=False)
+    assert "no field 'due'" in proc.stderr and _snapshot(jpath) == before
+    run(jpath, "edit", ask, "--answer", "Talk to Priya")
+    item = json.loads(run(jpath, "list", "ask", "--all", "--json").stdout)[0]
+    assert item["status"] == "answered" and item["answer"] == "Talk to Priya"
+
+
+def test_the_partnership_records_are_not_items(jpath: Path) -> None:
+    device = json.loads(run(jpath, "list", "device", "--json").stdout)[0]["id"]
+    proc = run(jpath, "delete", device, ok=False)
+    assert "no item" in proc.stderr
+    assert json.loads(run(jpath, "list", "people", "--json").stdout)[0]["text"] == "Ada"

@@ -200,11 +200,13 @@ def cmd_edit(args: argparse.Namespace) -> int:
         if args.outcome is not None:
             fields["outcome"] = args.outcome
         if args.answer:
-            e.answer_ask(j, row, args.answer)
-        if fields:
-            j.put(table, row, **fields)
-        elif not args.answer:
+            if table != "asks":
+                raise ValidationError(f"--answer is for asks; {row[:8]} is a {table.rstrip('s')}")
+            fields.update(answer=args.answer.strip(), status="answered", answered_by=j.me,
+                          answered_at=j.now_iso())
+        if not fields:
             raise ValidationError("nothing to change: give new text, --due, --outcome or --answer")
+        j.put(table, row, **fields)  # one operation: all of it, or (on a bad field) none
         print(f"{table.rstrip('s')} {row[:8]} changed")
     return 0
 

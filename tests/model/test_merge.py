@@ -146,8 +146,60 @@ def test_revoked_device_is_refused(pair: tuple[Journal, Journal]) -> None:
     devices.revoke_device(a, b.device_id)
     goal = b.put("goals", None, text="after revocation")
     ops = [o for o in iter_stored_ops(b.conn) if o.row == goal]
-    with pytest.raises(UntrustedOperationError, match="revoked"):
-        remote.apply_remote(a, ops)
+    res = remote.apply_remote(a, ops)
+    assert res.refused == 1 and res.applied == 0
+    assert a.get("goals", goal) is None
+
+
+def test_revocation_keeps_what_the_device_made_before_and_sync_flowing(tmp_path: Path) -> None:
+    ada, ben = paired(tmp_path, ("Ada", "Ben"), now=Clock())
+    sync_pair(ada, ben)
+    laptop = Journal.create(tmp_path / "laptop.db", "Ada", joining=True, person=ada.me, now=Clock())
+    devices.set_partnership_key(laptop, ada.partnership_key() or b"")
+    devices.trust_device(laptop, devices.my_device_info(ada))
+    devices.trust_device(ada, devices.my_device_info(laptop))
+    laptop.put("goals", None, text="written on the laptop before it was stolen")
+    sync_pair(ada, laptop)
+    devices.revoke_device(ada, laptop.device_id)
+    ada.put("goals", None, text="after the revocation")
+    sync_pair(ada, ben)  # Ben learns of the laptop and its revocation in the same sync
+    texts = sorted(g["text"] for g in ben.rows("goals"))
+    assert texts == ["after the revocation", "written on the laptop before it was stolen"]
+    laptop.put("goals", None, text="the thief writes")
+    res = remote.apply_remote(ben, ops_since(laptop.conn, version_vector(ben.conn)))
+    assert res.refused >= 1
+    assert "the thief writes" not in {g["text"] for g in ben.rows("goals")}
+    assert digest(ada.conn)["goals"] == digest(ben.conn)["goals"]
+
+
+def test_device_records_cannot_be_rewritten_or_deleted(pair: tuple[Journal, Journal]) -> None:
+    a, b = pair
+    with pytest.raises(ValidationError, match="revoke"):
+        a.delete("devices", b.device_id)
+    for fields in ({"box_pk": b"\x01" * 32}, {"person": "someoneelse"}, {"deleted": True}):
+        b.write([("devices", a.device_id, fields)])  # type: ignore[list-item]
+        forged = list(ops_since(b.conn, version_vector(a.conn)))
+        with pytest.raises(InvalidOperationError):
+            remote.apply_remote(a, forged)
+        b.close()
+        b = Journal.open(b.path, now=Clock())
+        with b.transaction():
+            b.conn.execute("DELETE FROM ops WHERE rowid = (SELECT max(rowid) FROM ops)")
+            b.conn.execute("DELETE FROM replica_state")
+            for r, sq in b.conn.execute("SELECT replica, max(seq) FROM ops GROUP BY replica").fetchall():
+                b.conn.execute("INSERT INTO replica_state VALUES (?, ?, ?)", (r, sq, sq))
+    assert (a.get("devices", a.device_id) or {})["box_pk"] == a.keys.box_public
+
+
+def test_a_held_back_operation_is_released_by_a_later_sync(pair: tuple[Journal, Journal]) -> None:
+    a, b = pair
+    b._now.t += dt.timedelta(hours=2)  # type: ignore[attr-defined]
+    goal = b.put("goals", None, text="later")
+    remote.apply_remote(a, ops_since(b.conn, version_vector(a.conn)))
+    assert a.get("goals", goal) is None
+    a._now.t += dt.timedelta(hours=2)  # type: ignore[attr-defined]
+    remote.apply_remote(a, [])
+    assert (a.get("goals", goal) or {})["text"] == "later"
 
 
 def test_a_batch_is_all_or_nothing(tmp_path: Path, pair: tuple[Journal, Journal]) -> None:
@@ -274,3 +326,46 @@ def test_a_change_too_large_to_share_is_refused(journal: Journal) -> None:
     with pytest.raises(ValidationError, match="too large"):
         journal.put("baselines", None, situation="é" * 90_000, clients="é" * 90_000)
     assert journal.rows("baselines") == []
+
+
+def test_a_backup_taken_while_writing_is_detected_on_restore(tmp_path: Path) -> None:
+    import shutil
+    import sqlite3
+
+    ada, ben = paired(tmp_path, ("Ada", "Ben"), now=Clock())
+    sync_pair(ada, ben)
+    ada.put("goals", None, text="g1")
+    backup = sqlite3.connect(tmp_path / "backup.db")
+    ada.conn.backup(backup)  # copied while the app runs: same process, same session
+    backup.close()
+    ada.put("goals", None, text="g2 after the backup")
+    sync_pair(ada, ben)
+    ada.close()
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(tmp_path / "j0.db") + suffix).unlink(missing_ok=True)
+    shutil.copy(tmp_path / "backup.db", tmp_path / "j0.db")
+    ada = Journal.open(tmp_path / "j0.db", now=Clock())
+    ada.put("goals", None, text="g3 after the restore")
+    sync_pair(ada, ben)
+    want = ["g1", "g2 after the backup", "g3 after the restore"]
+    assert sorted(g["text"] for g in ada.rows("goals")) == want
+    assert sorted(g["text"] for g in ben.rows("goals")) == want
+
+
+def test_a_failed_first_write_does_not_switch_off_restore_detection(tmp_path: Path) -> None:
+    import shutil
+
+    j = Journal.create(tmp_path / "a.db", "Ada", now=Clock())
+    j.put("goals", None, text="one")
+    j.close()
+    shutil.copy(tmp_path / "a.db", tmp_path / "backup.db")
+    j = Journal.open(tmp_path / "a.db", now=Clock())
+    j.put("goals", None, text="two")
+    j.close()
+    shutil.copy(tmp_path / "backup.db", tmp_path / "a.db")
+    j = Journal.open(tmp_path / "a.db", now=Clock())
+    with pytest.raises(ValidationError, match="too large"):
+        j.put("baselines", None, situation="é" * 90_000, clients="é" * 90_000)
+    j.put("goals", None, text="three")
+    keys = [(o.replica, o.seq) for o in iter_stored_ops(j.conn) if o.table == "goals"]
+    assert keys[-1][0] != keys[0][0]  # a new epoch: (replica, seq) of "two" is never reused
