@@ -13,9 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
-import hashlib
-import hmac
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,23 +26,13 @@ from comentor.model.remote import ApplyResult
 
 from .errors import SyncError, TransportError
 from .lan import LiveSession, PairedDevice, SessionReport, accept, connect, paired_devices
+from .lan_discovery import SERVICE_TYPE, LanDiscovery, lan_tag
 
 __all__ = ["SyncEngine", "SyncStatus", "SyncReport", "lan_tag", "SERVICE_TYPE"]
 
 SyncReport = SessionReport
-SERVICE_TYPE = "_comentor._tcp.local."
 _POLL = 0.5
 _RETRY = 2.0
-
-
-def lan_tag(partnership_key: bytes, device_id: str, day: dt.date) -> str:
-    """The zeroconf instance name of one device on one UTC day.
-
-    Keyed by the partnership secret, so only partners can compute (and so find) it, and
-    nobody else on the network learns who is there or can link yesterday's name to today's.
-    """
-    msg = b"lan-tag" + day.isoformat().encode() + device_id.encode()
-    return hmac.new(partnership_key, msg, hashlib.blake2b).hexdigest()[:20]
 
 
 @dataclass
@@ -59,7 +46,7 @@ class SyncStatus:
     message: str = ""
 
 
-class SyncEngine:
+class SyncEngine(LanDiscovery):
     """Listen, advertise, connect, sync and stay live; see the module docstring."""
 
     def __init__(
@@ -255,7 +242,8 @@ class SyncEngine:
     # ------------------------------------------------------------------ sessions
     def _session(self, channel: Any, device: PairedDevice) -> LiveSession:
         def applied(result: ApplyResult, name: str) -> None:
-            if result.applied:
+            # a change to `devices` may revoke a peer: every session checks before a push
+            if result.applied or "devices" in result.tables:
                 self._last_rowid = self._max_rowid()
                 for other in self._sessions.values():
                     if other.report.peer_device != device.device_id:
@@ -363,83 +351,6 @@ class SyncEngine:
                 for device_id, (host, port) in list(self._found.items()):
                     return await self._connect_and_run(host, port, True, device_id)
                 await asyncio.sleep(0.2)
-
-    # ------------------------------------------------------------------ discovery
-    def tags(self, day: dt.date | None = None) -> dict[str, str]:
-        """Instance names of every partner device for today and yesterday -> device id."""
-        j = self._journal()
-        key = j.partnership_key()
-        if key is None:
-            return {}
-        today = day or dt.datetime.now(dt.UTC).date()
-        out = {}
-        for d in paired_devices(j):
-            for when in (today, today - dt.timedelta(days=1)):
-                out[lan_tag(key, d.device_id, when)] = d.device_id
-        return out
-
-    async def _start_discovery(self) -> None:
-        """Advertise this device and browse for the partners' devices (zeroconf)."""
-        from . import discovery
-
-        interfaces = discovery.lan_interfaces(self.lan_interfaces)  # bad addresses fail start()
-        if self._listen:
-            self._spawn(self._advertise_loop(discovery, interfaces))
-        self._spawn(self._browse_loop(discovery, interfaces))
-
-    async def _advertise_loop(self, discovery: Any, interfaces: Any) -> None:
-        """Keep today's tag advertised; a new UTC day brings a new, unlinkable tag."""
-        advert = None
-        day = None
-        try:
-            while True:
-                key = self._journal().partnership_key()
-                today = dt.datetime.now(dt.UTC).date()
-                if key is not None and today != day:
-                    if advert is not None:
-                        await advert.close()
-                        advert = None
-                    try:
-                        advert = await discovery.advertise(
-                            SERVICE_TYPE, lan_tag(key, self._journal().device_id, today),
-                            self.port, interfaces=interfaces,
-                        )
-                        day = today
-                    except SyncError as exc:
-                        self._error(f"cannot advertise on the network: {exc}")
-                await asyncio.sleep(30)
-        finally:
-            if advert is not None:
-                await advert.close()
-
-    async def _browse_loop(self, discovery: Any, interfaces: Any) -> None:
-        """Look for each partner device not connected yet, under today's and yesterday's tag."""
-        reported = False
-        while True:
-            wanted = {tag: dev for tag, dev in self.tags().items() if dev not in self._sessions}
-            try:
-                found = await asyncio.gather(*(
-                    discovery.find_instance(SERVICE_TYPE, tag, timeout=2.0, interfaces=interfaces)
-                    for tag in wanted
-                ))
-            except SyncError as exc:
-                if not reported:
-                    self._error(f"cannot search the network for your partner: {exc}")
-                    reported = True
-                await asyncio.sleep(10)
-                continue
-            for device, where in zip(wanted.values(), found, strict=True):
-                if where is not None:
-                    self._on_found(device, where[0], int(where[1]))
-            await asyncio.sleep(1.0)
-
-    def _on_found(self, device_id: str, host: str, port: int) -> None:
-        """Discovery saw a partner device: keep a live session with it."""
-        if self._found.get(device_id) == (host, port):
-            return
-        self._found[device_id] = (host, port)
-        if self._auto_connect:
-            self._spawn(self._maintain(host, port, device_id))
 
     # ------------------------------------------------------------------ callbacks
     def _set_status(self, status: SyncStatus) -> None:

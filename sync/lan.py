@@ -141,6 +141,21 @@ class LiveSession:
         """Ask the session to send new local operations (called on the loop thread)."""
         self._wake.set()
 
+    def still_paired(self) -> bool:
+        """Whether the peer is still a recorded, unrevoked device of this journal."""
+        rec = self.j.get("devices", self.report.peer_device)
+        return bool(rec and rec.get("box_pk") and not rec.get("revoked_at"))
+
+    def _check_paired(self) -> None:
+        """End the session (``bye`` with the reason) once the peer is revoked or removed.
+
+        The handshake only proves the peer was paired when it connected; a device revoked
+        during a live session must not receive one more operation.
+        """
+        if not self.still_paired():
+            raise ProtocolError(
+                "the device was revoked or is no longer paired: session closed")
+
     async def _send(self, msg: Message) -> None:
         await self.channel.send(encode(msg))
 
@@ -180,6 +195,7 @@ class LiveSession:
         return self.report
 
     async def _push_pending(self) -> None:
+        self._check_paired()
         while True:
             ops = ops_since(self.j.conn, self._peer_known, limit=MAX_BATCH_OPS)
             if not ops:
@@ -282,6 +298,8 @@ class LiveSession:
             self._on_applied(result, rep.peer_name)
         if self._on_progress is not None:
             self._on_progress(rep.received, max(self._expected, rep.received))
+        if "devices" in result.tables:
+            self._check_paired()
         await self._send(Ack(msg.n, result.applied))
 
 

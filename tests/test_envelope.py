@@ -13,9 +13,9 @@ from nacl.bindings import crypto_aead_xchacha20poly1305_ietf_encrypt
 
 from comentor.model import devices
 from comentor.model import entities as e
+from comentor.model.identity import DeviceKeys
 from comentor.model.journal import Journal
 from comentor.model.store import ops_since
-from comentor.model.identity import DeviceKeys
 from comentor.sync.envelope import (
     MAGIC,
     MAX_ENVELOPE,

@@ -276,3 +276,60 @@ def test_lan_tag_rotates_daily_and_depends_on_the_key() -> None:
     assert t1 != lan_tag(key, "abcdefghijklmnop", day + dt.timedelta(days=1))
     assert t1 != lan_tag(bytes(32), "abcdefghijklmnop", day)
     assert t1 != lan_tag(key, "bbcdefghijklmnop", day)
+
+
+def test_a_device_revoked_during_a_live_session_gets_nothing_more(tmp_path: Path) -> None:
+    """Revoking a device closes its open session (bye with the reason) before the next push,
+    and it cannot come back."""
+    import asyncio
+
+    from comentor.model.ops import decode_op
+    from comentor.sync import changeset as cs
+    from comentor.sync.errors import HandshakeError
+    from comentor.sync.lan import connect, paired_devices
+
+    a = Journal.create(tmp_path / "a.db", "Ada")
+    b = Journal.create(tmp_path / "b.db", "Bo", joining=True)
+    devices.pair_in_process(a, b)
+    errors: list[str] = []
+    engine = SyncEngine(tmp_path / "a.db", listen_host="127.0.0.1", discover=False,
+                        keepalive=2.0, on_error=errors.append)
+    engine.start()
+    after: list[str] = []
+    bye: list[str] = []
+
+    async def stolen_device() -> None:
+        ch, _ = await connect("127.0.0.1", engine.port, b, paired_devices(b))
+        await ch.send(cs.encode(cs.Hello(b.device_id, "Bo", {})))
+        revoked = False
+        while True:
+            msg = cs.decode(await asyncio.wait_for(ch.recv(), 8))
+            if isinstance(msg, cs.Done) and not revoked:
+                revoked = True
+                devices.revoke_device(a, b.device_id)
+                e.add_goal(a, "written after revoking Bo")
+            elif isinstance(msg, cs.OpsBatch):
+                await ch.send(cs.encode(cs.Ack(msg.n, 0)))
+                if revoked:
+                    after.extend(str(decode_op(x).fields.get("text")) for x in msg.ops)
+                    return
+            elif isinstance(msg, cs.Ping):
+                await ch.send(cs.encode(cs.Pong()))
+            elif isinstance(msg, cs.Bye):
+                bye.append(msg.reason)
+                return
+
+    async def comes_back() -> None:
+        await connect("127.0.0.1", engine.port, b, paired_devices(b))
+
+    try:
+        asyncio.run(asyncio.wait_for(stolen_device(), 20))
+        assert bye and "revoked" in bye[0]
+        assert "written after revoking Bo" not in after
+        with pytest.raises(HandshakeError):
+            asyncio.run(comes_back())
+    finally:
+        engine.stop()
+        a.close()
+        b.close()
+    assert any("revoked" in m for m in errors), errors
