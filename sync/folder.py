@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import time
 from pathlib import Path
 
@@ -77,8 +78,12 @@ class FolderSync:
             mine = root / folder_tag(ex.partnership_key, j.device_id)
             try:
                 mine.mkdir(exist_ok=True)
+                own = os.lstat(mine)
             except OSError as exc:
                 raise TransportError(f"cannot write to sync folder {root}: {exc.strerror}") from None
+            if not stat.S_ISDIR(own.st_mode):  # a symlink planted to make us write or prune elsewhere
+                raise TransportError(f"sync folder {root}: our subfolder {mine.name} is not a "
+                                     "plain directory (a symlink?): remove it and sync again")
             self._read(ex, root, mine.name)
             self._write(ex, mine)
             if self.prune:
@@ -90,7 +95,8 @@ class FolderSync:
     def _read(self, ex: Exchange, root: Path, own: str) -> None:
         known = {folder_tag(ex.partnership_key, d): d for d in ex.others()}
         try:
-            subdirs = sorted(p for p in root.iterdir() if _TAG.match(p.name) and p.name != own)
+            subdirs = sorted(p for p in root.iterdir() if _TAG.match(p.name) and p.name != own
+                             and not p.is_symlink())
         except OSError as exc:
             raise TransportError(f"cannot read sync folder {root}: {exc.strerror}") from None
         for sub in subdirs:
@@ -159,9 +165,19 @@ class _suppress_os:
 
 
 def _read_bounded(path: Path) -> bytes | None:
+    """A regular file's bytes, or None: never follows a symlink, never blocks on a FIFO
+    or a device someone planted in the shared folder, never reads past an envelope."""
     try:
-        with open(path, "rb") as fh:
-            data = fh.read(MAX_ENVELOPE + 1)
+        if not stat.S_ISREG(os.lstat(path).st_mode):
+            return None
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):  # swapped since the lstat
+                return None
+            with os.fdopen(fd, "rb", closefd=False) as fh:
+                data = fh.read(MAX_ENVELOPE + 1)
+        finally:
+            os.close(fd)
     except OSError:
         return None
     return None if len(data) > MAX_ENVELOPE else data

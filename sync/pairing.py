@@ -23,6 +23,7 @@ import asyncio
 import hashlib
 import hmac
 import re
+import unicodedata
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
@@ -168,7 +169,9 @@ def _str(obj: dict[str, Any], key: str, low: int, high: int) -> str:
     value = obj[key]
     if not isinstance(value, str) or not low <= len(value) <= high:
         raise ProtocolError(f"malformed pairing message: {key} must be text of {low}-{high}")
-    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+    # every Unicode category C* (controls, bidi overrides, format characters, unassigned):
+    # a name is shown on the other screen and must not reorder or hide text there
+    if any(unicodedata.category(c)[0] == "C" for c in value):
         raise ProtocolError(f"malformed pairing message: control characters in {key}")
     return value
 

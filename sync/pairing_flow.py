@@ -36,6 +36,8 @@ from .pairing import Channel, PairingInfo, StreamChannel, run_inviter, run_joine
 
 __all__ = ["InviteOptions", "JoinOptions", "PairResult", "invite", "join", "parse_peer"]
 
+OPEN_RETRIES = 3  # fresh codes to try when the relay says a nameplate is already in use
+
 DEMO_REFUSAL = (
     "this is a demo journal: it never pairs or syncs; "
     "create your own with `comentor init --name NAME`"
@@ -151,7 +153,17 @@ async def _invite_relay(
 ) -> PairingInfo:
     from .relay_client import RelayClient
 
-    channel = await RelayClient().pair_open(nameplate_tag(code.nameplate, "relay"), opts.relay)
+    for attempt in range(OPEN_RETRIES + 1):
+        try:
+            channel = await RelayClient().pair_open(nameplate_tag(code.nameplate, "relay"),
+                                                    opts.relay)
+            break
+        except RelayError as exc:
+            # someone holds this nameplate (another pairing, or a squatter): a fresh code
+            # has a fresh nameplate; it has not been shown to anybody yet
+            if "in use" not in str(exc) or attempt == OPEN_RETRIES:
+                raise
+            code = make_code()
     try:
         on_code(code, f"through the relay {opts.relay}")
         return await run_inviter(channel, code, info, accept, opts.step_timeout,

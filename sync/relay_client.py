@@ -311,11 +311,13 @@ class RelayClient:
         self.last_seq = max(self.last_seq, seq)
         return seq
 
-    async def fetch(self, since: int) -> list[tuple[int, bytes]]:
-        """Every envelope with a sequence number above ``since``, oldest first."""
+    async def fetch(self, since: int, max_bytes: int | None = None) -> list[tuple[int, bytes]]:
+        """Envelopes with a sequence number above ``since``, oldest first: all of them, or,
+        with ``max_bytes``, batches until that many bytes are gathered (the caller fetches
+        the rest later, from the last sequence number it got)."""
         link = self._require()
         out: list[tuple[int, bytes]] = []
-        cursor = since
+        cursor, gathered = since, 0
         while True:
             reply = await link.request("fetch", since=cursor)
             for seq, data in reply.items():
@@ -323,7 +325,8 @@ class RelayClient:
                     raise RelayError("the relay sent envelopes out of order")
                 out.append((seq, data))
                 cursor = seq
-            if not reply.fields["more"]:
+                gathered += len(data)
+            if not reply.fields["more"] or (max_bytes is not None and gathered >= max_bytes):
                 return out
             if len(out) > self.limits.quota_envelopes:
                 raise RelayError("the relay sent more envelopes than a mailbox can hold")

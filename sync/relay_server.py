@@ -18,13 +18,11 @@ import contextlib
 import hmac
 import json
 import logging
-import os
 import signal
 import sqlite3
 import time
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from nacl.exceptions import BadSignatureError
@@ -34,103 +32,21 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from comentor.sync.errors import ProtocolError, RelayError
-from comentor.sync.relay_store import QuotaExceeded, RelayStore
+from comentor.sync.relay_store import QuotaExceeded, RelayStore, StorageFull
 from comentor.sync.relay_wire import (
     PROTOCOL_VERSION,
     Message,
     RelayLimits,
-    TokenBucket,
     auth_transcript,
     decode_client_message,
     encode,
 )
 
+from .relay_session import Pair, Refused, Session, SessionFatal
+
 __all__ = ["RelayServer", "serve_forever"]
 
 log = logging.getLogger("comentor.sync.relay")
-
-
-class _Fatal(Exception):
-    """A request that ends the connection: bad credential, wrong order, malformed frame."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-
-class _Refused(Exception):
-    """A request the relay declines but after which the connection stays usable."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-
-@dataclass(eq=False)
-class _Pair:
-    """An open pairing code id: its opener, at most one joiner, and the join attempts so far."""
-
-    code: str
-    opener: _Session
-    timer: asyncio.TimerHandle | None = None
-    joiner: _Session | None = None
-    attempts: int = 0
-    pending: list[bytes] = field(default_factory=list)
-
-
-class _Session:
-    """One connection: its outbound queue (so pushes never block the sender) and its state."""
-
-    def __init__(self, ws: ServerConnection, limits: RelayLimits) -> None:
-        self.ws = ws
-        self.limits = limits
-        self.nonce = os.urandom(32)
-        self.bucket = TokenBucket(limits.rate_per_second, limits.rate_burst)
-        self.mailbox: str | None = None
-        self.device = b""
-        self.pairing = False
-        self.pair: _Pair | None = None
-        self._queue: asyncio.Queue[bytes | None] = asyncio.Queue()
-        self._writer = asyncio.create_task(self._write_loop())
-        self._dropped = False
-        self._closer: asyncio.Future[None] | None = None
-
-    def send(self, frame: bytes) -> None:
-        """Queue a frame; a client too slow to drain its queue is dropped (it can fetch later)."""
-        if self._dropped:
-            return
-        if self._queue.qsize() >= self.limits.outbound_queue:
-            self._dropped = True
-            self._writer.cancel()
-            self._closer = asyncio.ensure_future(self._hang_up())
-            return
-        self._queue.put_nowait(frame)
-
-    async def _hang_up(self) -> None:
-        """Drop a client that does not read: a polite close cannot finish if it never reads."""
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self.ws.close(1013, "client too slow; fetch to catch up"), 1)
-        self.ws.transport.abort()
-
-    def error(self, rid: int | None, code: str, message: str, fatal: bool) -> None:
-        self.send(encode("error", rid=rid, code=code, message=message, fatal=fatal))
-
-    async def _write_loop(self) -> None:
-        with contextlib.suppress(ConnectionClosed):
-            while (frame := await self._queue.get()) is not None:
-                await self.ws.send(frame)
-
-    async def finish(self, code: int = 1000, reason: str = "") -> None:
-        """Flush what is queued (briefly), then close the WebSocket."""
-        if self._dropped:
-            code, reason = 1013, "client too slow; fetch to catch up"
-        else:
-            self._queue.put_nowait(None)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._writer, timeout=5)
-        await self.ws.close(code, reason[:120])
 
 
 class RelayServer:
@@ -148,9 +64,11 @@ class RelayServer:
         self._store: RelayStore | None = None
         self._server: Server | None = None
         self._purger: asyncio.Task[None] | None = None
-        self._mailboxes: dict[str, set[_Session]] = defaultdict(set)
-        self._pairs: dict[str, _Pair] = {}
+        self._mailboxes: dict[str, set[Session]] = defaultdict(set)
+        self._pairs: dict[str, Pair] = {}
         self._per_ip: dict[str, int] = defaultdict(int)
+        self._claims: dict[str, list[float]] = defaultdict(list)  # ip -> mailbox claim times
+        self._misses: dict[str, list[float]] = defaultdict(list)  # ip -> pair_join misses
         self._connections = 0
         self.port = 0
 
@@ -163,7 +81,7 @@ class RelayServer:
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> int:
         """Open the store, purge expired envelopes, listen; return the bound port."""
         self._store = RelayStore(self.data_dir, clock=self._clock)
-        self.store.purge_expired(self.limits.envelope_ttl)
+        self.purge_expired()
         try:
             self._server = await serve(
                 self._handle,
@@ -197,8 +115,11 @@ class RelayServer:
         self._server = self._purger = self._store = None
 
     def purge_expired(self) -> int:
-        """Delete envelopes older than the configured lifetime; return how many."""
-        return self.store.purge_expired(self.limits.envelope_ttl)
+        """Delete envelopes older than the configured lifetime, then mailboxes empty and idle
+        for ``mailbox_idle_ttl``; return how many envelopes went."""
+        gone = self.store.purge_expired(self.limits.envelope_ttl)
+        self.store.purge_idle_mailboxes(self.limits.mailbox_idle_ttl)
+        return gone
 
     async def _purge_loop(self) -> None:
         while True:
@@ -234,8 +155,11 @@ class RelayServer:
             return
         self._per_ip[ip] += 1
         self._connections += 1
-        session = _Session(ws, self.limits)
+        session = Session(ws, self.limits)
+        session.ip = ip
         close_code, close_reason = 1000, ""
+        timer = asyncio.get_running_loop().call_later(
+            self.limits.hello_timeout, self._no_hello, session)
         try:
             session.send(encode("challenge", v=PROTOCOL_VERSION, nonce=session.nonce))
             async for frame in ws:
@@ -244,24 +168,26 @@ class RelayServer:
                     msg = decode_client_message(frame, self.limits)
                     rid = msg.opt_int("rid")
                     if not session.bucket.take():
-                        raise _Refused("rate_limited", "too many requests; slow down")
+                        raise Refused("rate_limited", "too many requests; slow down")
                     self._dispatch(session, msg, rid)
                 except ProtocolError as exc:
-                    raise _Fatal("malformed", str(exc)) from None
-                except _Refused as exc:
+                    raise SessionFatal("malformed", str(exc)) from None
+                except Refused as exc:
                     session.error(rid, exc.code, exc.message, fatal=False)
                 except RelayError as exc:
-                    code = "quota" if isinstance(exc, QuotaExceeded) else "refused"
+                    code = ("quota" if isinstance(exc, QuotaExceeded)
+                            else "storage_full" if isinstance(exc, StorageFull) else "refused")
                     session.error(rid, code, str(exc), fatal=False)
                 except sqlite3.Error:
                     log.exception("relay storage failure")
                     session.error(rid, "storage", "relay storage failure; try again later", False)
-        except _Fatal as exc:
+        except SessionFatal as exc:
             session.error(None, exc.code, exc.message, fatal=True)
             close_code, close_reason = 1008, exc.message
         except ConnectionClosed:
             pass
         finally:
+            timer.cancel()
             self._forget(session)
             self._per_ip[ip] -= 1
             if not self._per_ip[ip]:
@@ -270,7 +196,22 @@ class RelayServer:
             with contextlib.suppress(ConnectionClosed):
                 await session.finish(close_code, close_reason)
 
-    def _forget(self, session: _Session) -> None:
+    def _no_hello(self, session: Session) -> None:
+        """Close a connection that neither authenticated nor asked to pair in time."""
+        if session.mailbox is None and not session.pair_used:
+            session.error(None, "timeout", "no hello in time; reconnect", fatal=True)
+            session.close_soon(1008, "no hello in time")
+
+    def _recent(self, log_: dict[str, list[float]], ip: str, window: float) -> list[float]:
+        now = self._clock()
+        times = [t for t in log_.get(ip, ()) if now - t < window]
+        if times:
+            log_[ip] = times
+        else:
+            log_.pop(ip, None)
+        return times
+
+    def _forget(self, session: Session) -> None:
         if session.mailbox is not None:
             peers = self._mailboxes[session.mailbox]
             peers.discard(session)
@@ -289,36 +230,46 @@ class RelayServer:
             else:
                 pair.opener.send(encode("pair_gone", reason="the other side left"))
 
-    def _dispatch(self, session: _Session, msg: Message, rid: int | None) -> None:
+    def _dispatch(self, session: Session, msg: Message, rid: int | None) -> None:
         op = msg.op
         if op == "hello":
             self._hello(session, msg)
         elif op in ("put", "fetch", "ack"):
             if session.mailbox is None:
-                raise _Fatal("order", f"{op} before hello: authenticate first")
+                raise SessionFatal("order", f"{op} before hello: authenticate first")
             getattr(self, "_" + op)(session, msg, session.mailbox)
         elif op in ("pair_open", "pair_join"):
-            if session.mailbox is not None or session.pair is not None:
-                raise _Fatal("order", f"{op} on a connection that is already in use")
+            if session.mailbox is not None or session.pair_used:
+                raise SessionFatal("order", f"{op} on a connection that is already in use: "
+                                            "one pairing per connection")
+            session.pair_used = True
             getattr(self, "_" + op)(session, msg)
         else:
             self._pair_msg(session, msg.get_bytes("data"))
 
-    def _hello(self, session: _Session, msg: Message) -> None:
+    def _hello(self, session: Session, msg: Message) -> None:
         if session.mailbox is not None or session.pairing:
-            raise _Fatal("order", "hello sent twice or after pairing")
+            raise SessionFatal("order", "hello sent twice or after pairing")
         mailbox, key = msg.get_str("mailbox"), msg.get_bytes("key")
         device, devices = msg.get_bytes("device"), msg.get_int("devices")
-        wrong = _Fatal("auth", "wrong mailbox credential")
+        wrong = SessionFatal("auth", "wrong mailbox credential")
         try:
             VerifyKey(key).verify(
                 auth_transcript(session.nonce, mailbox, device, devices), msg.get_bytes("sig")
             )
         except (BadSignatureError, ValueError):
             raise wrong from None
-        box = self.store.mailbox(mailbox) or self.store.claim(mailbox, key, devices)
+        box = self.store.mailbox(mailbox)
+        if box is None:
+            claims = self._recent(self._claims, session.ip, 3600.0)
+            if len(claims) >= self.limits.new_mailboxes_per_ip_hour:
+                raise Refused("rate_limited",
+                              "too many new mailboxes from your address; try again later")
+            box = self.store.claim(mailbox, key, devices)
+            self._claims[session.ip] = [*claims, self._clock()]
         if not hmac.compare_digest(box.verifier, key):
             raise wrong
+        self.store.touch(mailbox)
         if devices > box.devices:
             self.store.raise_devices(mailbox, devices)
         session.mailbox, session.device = mailbox, device
@@ -328,55 +279,65 @@ class RelayServer:
         )
         session.send(welcome)
 
-    def _put(self, session: _Session, msg: Message, mailbox: str) -> None:
+    def _put(self, session: Session, msg: Message, mailbox: str) -> None:
         data = msg.get_bytes("data")
         lim = self.limits
-        seq = self.store.put(mailbox, data, lim.quota_envelopes, lim.quota_bytes)
+        seq = self.store.put(mailbox, data, lim.quota_envelopes, lim.quota_bytes,
+                             lim.max_storage_bytes)
         session.send(encode("stored", rid=msg.get_int("rid"), seq=seq))
         push = encode("push", seq=seq, data=data)
         for other in self._mailboxes.get(mailbox, ()):
             if other is not session:
                 other.send(push)
 
-    def _fetch(self, session: _Session, msg: Message, mailbox: str) -> None:
+    def _fetch(self, session: Session, msg: Message, mailbox: str) -> None:
+        if session.fetching:  # a reply not yet written: never hold two batches per client
+            raise Refused("busy", "one fetch at a time: read the reply first")
         lim = self.limits
         items, more = self.store.fetch(
             mailbox, msg.get_int("since"), lim.fetch_batch_envelopes, lim.fetch_batch_bytes
         )
         wire_items = [[seq, data] for seq, data in items]
-        session.send(encode("envelopes", rid=msg.get_int("rid"), items=wire_items, more=more))
+        session.send(encode("envelopes", rid=msg.get_int("rid"), items=wire_items, more=more),
+                     fetch_reply=True)
 
-    def _ack(self, session: _Session, msg: Message, mailbox: str) -> None:
+    def _ack(self, session: Session, msg: Message, mailbox: str) -> None:
         seq = msg.get_int("seq")
         box = self.store.mailbox(mailbox)
         if box is None or seq > box.last_seq:
-            raise _Refused("bad_seq", "cannot ack an envelope the relay has not stored yet")
+            raise Refused("bad_seq", "cannot ack an envelope the relay has not stored yet")
         self.store.ack(mailbox, session.device, seq)
         session.send(encode("acked", rid=msg.get_int("rid"), seq=seq))
 
-    def _pair_open(self, session: _Session, msg: Message) -> None:
+    def _pair_open(self, session: Session, msg: Message) -> None:
         code = msg.get_str("code")
         if code in self._pairs:
-            raise _Refused("code_in_use", "this pairing code is in use; make a new code")
+            raise Refused("code_in_use", "this pairing code is in use; make a new code")
         if len(self._pairs) >= self.limits.max_pairings:
-            raise _Refused("busy", "the relay is handling too many pairings; try again later")
-        pair = _Pair(code, session)
+            raise Refused("busy", "the relay is handling too many pairings; try again later")
+        pair = Pair(code, session)
         loop = asyncio.get_running_loop()
         pair.timer = loop.call_later(self.limits.pair_ttl, self._end_pair, pair, "pairing code expired")
         self._pairs[code] = pair
         session.pair, session.pairing = pair, True
         session.send(encode("pair_ok", rid=msg.get_int("rid")))
 
-    def _pair_join(self, session: _Session, msg: Message) -> None:
+    def _pair_join(self, session: Session, msg: Message) -> None:
+        lim = self.limits
+        misses = self._recent(self._misses, session.ip, lim.pair_miss_window)
+        if len(misses) >= lim.pair_join_misses_per_ip:  # scanning for open code ids
+            raise Refused("rate_limited", "too many unknown pairing codes from your address; "
+                                          "try again later")
         pair = self._pairs.get(msg.get_str("code"))
         if pair is None:
-            raise _Refused("no_pairing", "no pairing is open for this code: check it or ask for a new one")
+            self._misses[session.ip] = [*misses, self._clock()]
+            raise Refused("no_pairing", "no pairing is open for this code: check it or ask for a new one")
         pair.attempts += 1
         if pair.attempts > self.limits.pair_max_joins:
             self._end_pair(pair, "too many join attempts for this code")
-            raise _Refused("too_many_attempts", "too many join attempts for this code; ask for a new one")
+            raise Refused("too_many_attempts", "too many join attempts for this code; ask for a new one")
         if pair.joiner is not None:
-            raise _Refused("pair_busy", "someone else is already using this pairing code")
+            raise Refused("pair_busy", "someone else is already using this pairing code")
         pair.joiner, session.pair, session.pairing = session, pair, True
         session.send(encode("pair_ok", rid=msg.get_int("rid")))
         pair.opener.send(encode("pair_peer"))
@@ -384,19 +345,19 @@ class RelayServer:
             session.send(encode("pair_msg", data=data))
         pair.pending.clear()
 
-    def _pair_msg(self, session: _Session, data: bytes) -> None:
+    def _pair_msg(self, session: Session, data: bytes) -> None:
         pair = session.pair
         if pair is None:
-            raise _Refused("no_pairing", "no pairing in progress on this connection")
+            raise Refused("no_pairing", "no pairing in progress on this connection")
         peer = pair.joiner if session is pair.opener else pair.opener
         if peer is not None:
             peer.send(encode("pair_msg", data=data))
         elif len(pair.pending) < self.limits.max_pair_pending:
             pair.pending.append(data)
         else:
-            raise _Refused("pair_backlog", "too many pairing messages before the other side joined")
+            raise Refused("pair_backlog", "too many pairing messages before the other side joined")
 
-    def _end_pair(self, pair: _Pair, reason: str) -> None:
+    def _end_pair(self, pair: Pair, reason: str) -> None:
         if self._pairs.get(pair.code) is pair:
             del self._pairs[pair.code]
         if pair.timer is not None:
@@ -405,6 +366,7 @@ class RelayServer:
             if party is not None and party.pair is pair:
                 party.pair = None
                 party.send(encode("pair_end", reason=reason))
+                party.close_soon(1000, "pairing ended")  # one pairing per connection
 
 
 def serve_forever(

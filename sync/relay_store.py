@@ -23,7 +23,7 @@ from pathlib import Path
 
 from comentor.sync.errors import RelayError
 
-__all__ = ["Mailbox", "QuotaExceeded", "RelayStore"]
+__all__ = ["Mailbox", "QuotaExceeded", "StorageFull", "RelayStore"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS mailboxes (
@@ -31,7 +31,8 @@ CREATE TABLE IF NOT EXISTS mailboxes (
     verifier BLOB NOT NULL,
     devices INTEGER NOT NULL,
     created REAL NOT NULL,
-    last_seq INTEGER NOT NULL DEFAULT 0
+    last_seq INTEGER NOT NULL DEFAULT 0,
+    last_used REAL NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS envelopes (
     mailbox TEXT NOT NULL,
@@ -52,6 +53,10 @@ CREATE TABLE IF NOT EXISTS acks (
 
 class QuotaExceeded(RelayError):
     """The mailbox holds too many envelopes or bytes to accept another one."""
+
+
+class StorageFull(RelayError):
+    """The relay as a whole holds as many envelope bytes as its operator allows."""
 
 
 @dataclass(frozen=True)
@@ -76,6 +81,11 @@ class RelayStore:
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.execute("PRAGMA foreign_keys=ON")
             self._db.executescript(_SCHEMA)
+            columns = {r[1] for r in self._db.execute("PRAGMA table_info(mailboxes)")}
+            if "last_used" not in columns:  # a database from before idle expiry
+                self._db.execute(
+                    "ALTER TABLE mailboxes ADD COLUMN last_used REAL NOT NULL DEFAULT 0")
+                self._db.execute("UPDATE mailboxes SET last_used = created")
         except (OSError, sqlite3.Error) as exc:
             raise RelayError(f"cannot open relay data directory {path}: {exc}") from exc
         self._clock = clock
@@ -102,8 +112,9 @@ class RelayStore:
         """
         with self._write():
             self._db.execute(
-                "INSERT OR IGNORE INTO mailboxes (id, verifier, devices, created) VALUES (?, ?, ?, ?)",
-                (mailbox_id, verifier, devices, self._clock()),
+                "INSERT OR IGNORE INTO mailboxes (id, verifier, devices, created, last_used) "
+                "VALUES (?, ?, ?, ?, ?)",
+                (mailbox_id, verifier, devices, self._clock(), self._clock()),
             )
         found = self.mailbox(mailbox_id)
         assert found is not None
@@ -117,6 +128,17 @@ class RelayStore:
                 (devices, mailbox_id, devices),
             )
 
+    def touch(self, mailbox_id: str) -> None:
+        """Record that the mailbox was used now (an authenticated hello)."""
+        with self._write():
+            self._db.execute("UPDATE mailboxes SET last_used = ? WHERE id = ?",
+                             (self._clock(), mailbox_id))
+
+    def total_bytes(self) -> int:
+        """Envelope bytes held across every mailbox."""
+        row = self._db.execute("SELECT COALESCE(SUM(LENGTH(data)), 0) FROM envelopes").fetchone()
+        return int(row[0])
+
     def usage(self, mailbox_id: str) -> tuple[int, int]:
         """(envelope count, envelope bytes) currently held for the mailbox."""
         count, size = self._db.execute(
@@ -125,9 +147,16 @@ class RelayStore:
         ).fetchone()
         return int(count), int(size)
 
-    def put(self, mailbox_id: str, data: bytes, quota_envelopes: int, quota_bytes: int) -> int:
-        """Store an envelope durably and return its new sequence number."""
+    def put(self, mailbox_id: str, data: bytes, quota_envelopes: int, quota_bytes: int,
+            max_total: int | None = None) -> int:
+        """Store an envelope durably and return its new sequence number.
+
+        ``max_total`` caps the envelope bytes of the whole relay, so that many small
+        mailboxes (anyone can claim one) cannot fill the operator's disk.
+        """
         with self._write():
+            if max_total is not None and self.total_bytes() + len(data) > max_total:
+                raise StorageFull("the relay is full; try again later or use another relay")
             count, size = self.usage(mailbox_id)
             if count + 1 > quota_envelopes or size + len(data) > quota_bytes:
                 raise QuotaExceeded(
@@ -196,6 +225,21 @@ class RelayStore:
             cur = self._db.execute(
                 "DELETE FROM envelopes WHERE created < ?", (self._clock() - ttl,)
             )
+            return cur.rowcount
+
+    def purge_idle_mailboxes(self, idle_ttl: float) -> int:
+        """Delete mailboxes that hold no envelope and were not used for ``idle_ttl`` seconds.
+
+        Their numbering starts again if the partners come back (clients reset their cursor
+        when the relay holds fewer envelopes than they expect) and the first hello claims it
+        again. Returns how many were deleted.
+        """
+        cutoff = self._clock() - idle_ttl
+        with self._write():
+            idle = "SELECT id FROM mailboxes m WHERE last_used < ? AND NOT EXISTS " \
+                   "(SELECT 1 FROM envelopes e WHERE e.mailbox = m.id)"
+            self._db.execute(f"DELETE FROM acks WHERE mailbox IN ({idle})", (cutoff,))
+            cur = self._db.execute(f"DELETE FROM mailboxes WHERE id IN ({idle})", (cutoff,))
             return cur.rowcount
 
     def stats(self) -> dict[str, int]:

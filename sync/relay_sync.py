@@ -34,7 +34,9 @@ __all__ = ["RelaySync", "MAX_ENVELOPES_PER_ROUND", "check_relay_url"]
 
 log = logging.getLogger("comentor.sync.relay_sync")
 
-MAX_ENVELOPES_PER_ROUND = 64  # 64 MiB at most per round; a bigger backlog goes next round
+MAX_ENVELOPES_PER_ROUND = 64  # envelopes *sent* per round (≤ 1 MiB each); the rest goes next round
+MAX_PULL_BYTES = 64 * 1024 * 1024  # envelope bytes *fetched* per round; the rest next round
+MAX_PENDING_PUSHES = 64  # live pushes waiting to be applied; beyond, drop them and fetch later
 _Event = tuple[str, int, bytes]
 
 
@@ -139,7 +141,7 @@ class RelaySync:
         if client.last_seq < since:  # the relay lost its data (or it is another relay)
             self._status("the relay holds fewer envelopes than before: fetching all it has")
             since = 0
-        items = await client.fetch(since)
+        items = await client.fetch(since, max_bytes=MAX_PULL_BYTES)
         for seq, data in items:
             self._receive(ex, key, seq, data)
         if items:
@@ -210,7 +212,17 @@ class RelaySync:
         client: RelayClient | None = None
         try:
             client = await self._connect(ex, url)
-            client.on_push = lambda seq, data: queue.put_nowait(("push", seq, data))
+            missed = [False]
+
+            def on_push(seq: int, data: bytes) -> None:
+                # a relay (or a burst) must not make us hold envelopes without bound: when
+                # too many wait, drop them and fetch from the cursor instead
+                if queue.qsize() >= MAX_PENDING_PUSHES:
+                    missed[0] = True
+                else:
+                    queue.put_nowait(("push", seq, data))
+
+            client.on_push = on_push
             client.on_close = lambda reason: queue.put_nowait(("closed", 0, reason.encode()))
             key = self._cursor_key(ex, url)
             self.connected = True
@@ -227,7 +239,10 @@ class RelaySync:
                     return
                 if kind == "closed":
                     raise RelayError(data.decode() or "lost connection to the relay")
-                if kind == "push":
+                if missed[0]:
+                    missed[0] = False
+                    await self._pull(ex, client, key)
+                elif kind == "push":
                     if seq == int(j.cursor(*key) or 0) + 1:
                         self._receive(ex, key, seq, data)
                         await client.ack(seq)

@@ -77,6 +77,20 @@ class RelayLimits:
     """Seconds between expiry sweeps."""
     outbound_queue: int = 32
     """Frames queued to a slow client before the relay drops it."""
+    outbound_queue_bytes: int = 4 * MiB
+    """Bytes queued to a slow client before the relay drops it (one frame always fits)."""
+    max_storage_bytes: int = 1024 * MiB
+    """Envelope bytes the whole relay may hold; puts are refused (``storage_full``) beyond."""
+    new_mailboxes_per_ip_hour: int = 20
+    """Mailboxes one client address may claim per hour."""
+    hello_timeout: float = 5.0
+    """Seconds after the challenge within which a client must send hello or a pair_* request."""
+    mailbox_idle_ttl: float = 90 * 86400.0
+    """Seconds after which a mailbox that holds no envelope and was not used is deleted."""
+    pair_join_misses_per_ip: int = 10
+    """``pair_join`` requests for unknown code ids one address may make per ``pair_miss_window``."""
+    pair_miss_window: float = 600.0
+    """Seconds over which pair_join misses are counted."""
     request_timeout: float = 30.0
     """Seconds a client waits for any reply before giving up."""
 
