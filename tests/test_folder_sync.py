@@ -149,3 +149,41 @@ def test_demo_journal_never_syncs_through_a_folder(tmp_path: Path) -> None:
     with pytest.raises(SyncError, match="demo journal"):
         FolderSync(path, shared).sync_once()
     assert not files(shared)
+
+
+def test_fifos_and_symlinks_in_the_folder_are_never_followed(tmp_path: Path) -> None:
+    import threading
+
+    from comentor.sync.envelope import folder_tag
+
+    a = Journal.create(tmp_path / "a.db", "Ada")
+    b = Journal.create(tmp_path / "b.db", "Bo", joining=True)
+    devices.pair_in_process(a, b)
+    key, own = a.partnership_key(), a.device_id
+    a.close()
+    b.close()
+    share = tmp_path / "share"
+    share.mkdir()
+    planted = share / ("ab" * 10)
+    planted.mkdir()
+    os.mkfifo(planted / "000000000001.cmenv")
+    (tmp_path / "secret").write_bytes(b"x" * 600)
+    os.symlink(tmp_path / "secret", planted / "000000000002.cmenv")
+    result: list[object] = []
+    t = threading.Thread(target=lambda: result.append(FolderSync(tmp_path / "a.db", share).sync_once()),
+                         daemon=True)
+    t.start()
+    t.join(10)
+    assert not t.is_alive() and result, "folder sync blocked on a FIFO"
+    # our own subfolder replaced by a symlink: refused, nothing written or pruned there
+    assert key is not None
+    mine = share / folder_tag(key, own)
+    for p in mine.iterdir():
+        p.unlink()
+    mine.rmdir()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    os.symlink(elsewhere, mine)
+    with pytest.raises(TransportError, match="not a plain directory"):
+        FolderSync(tmp_path / "a.db", share).sync_once()
+    assert list(elsewhere.iterdir()) == []

@@ -397,3 +397,13 @@ def test_parse_peer() -> None:
     for bad in ("10.0.0.2", ":4000", "h:0", "h:99999", "h:x"):
         with pytest.raises(PairingError, match="HOST:PORT"):
             pairing_flow.parse_peer(bad)
+
+
+@pytest.mark.parametrize("name", ["Ada\u202eevil", "Ada\u200fx", "Ada\u0085", "Ada\x1b[2J"])
+def test_names_with_control_or_bidi_characters_are_refused(name: str) -> None:
+    from comentor.sync import pairing as p
+    from comentor.sync.errors import ProtocolError as PE
+
+    with pytest.raises(PE, match="control characters"):
+        p._str({"person_name": name}, "person_name", 1, 80)
+    assert p._str({"person_name": "Ada Lovelace"}, "person_name", 1, 80) == "Ada Lovelace"

@@ -549,3 +549,125 @@ async def test_slow_reader_is_dropped_and_others_keep_going(tmp_path: Path) -> N
         await a.close()
     finally:
         await server.stop()
+
+
+# ------------------------------------------------------------ resource bounds (review fixes)
+
+async def _hello_raw(server: RelayServer, mailbox: str, sk: SigningKey,
+                     device: bytes = DEV_A) -> ClientConnection:
+    ws, nonce = await raw(server)
+    sig = sk.sign(auth_transcript(nonce, mailbox, device, 2)).signature
+    await ws.send(encode("hello", rid=1, mailbox=mailbox, key=bytes(sk.verify_key), sig=sig,
+                         device=device, devices=2))
+    assert decode_server_message(await ws.recv()).op == "welcome"
+    return ws
+
+
+async def test_a_client_that_never_reads_is_bounded_by_bytes_and_one_fetch(tmp_path: Path) -> None:
+    limits = RelayLimits(outbound_queue_bytes=256 * 1024)
+    server = await start(tmp_path, limits)
+    try:
+        a = await client(server)
+        for _ in range(4):
+            await a.put(os.urandom(200_000))
+        ws = await _hello_raw(server, MAILBOX, SigningKey(_seed()), DEV_B)
+        seen: list[str] = []
+        with pytest.raises(ConnectionClosed) as closed:
+            for rid in range(10, 40):  # fetches, never reading the 800 KB replies
+                await ws.send(encode("fetch", rid=rid, since=0))
+                sessions = [s for peers in server._mailboxes.values() for s in peers]
+                assert all(s.queued_bytes <= 800_000 + limits.outbound_queue_bytes
+                           for s in sessions)
+            while True:
+                msg = decode_server_message(await asyncio.wait_for(ws.recv(), 5))
+                seen.append(msg.get_str("code") if msg.op == "error" else msg.op)
+        # the relay either refused a second fetch in flight or dropped the hoarder (1013)
+        assert "busy" in seen or closed.value.rcvd is not None and closed.value.rcvd.code == 1013
+        await ws.close()
+        await a.close()
+    finally:
+        await server.stop()
+
+
+def _seed() -> bytes:
+    from comentor.sync.relay_client import _signing_key
+
+    return bytes(_signing_key(SECRET))
+
+
+async def test_relay_wide_storage_cap_and_claims_per_address(tmp_path: Path) -> None:
+    server = await start(tmp_path, RelayLimits(max_storage_bytes=3000, new_mailboxes_per_ip_hour=2))
+    try:
+        a = await client(server)
+        await a.put(b"x" * 2000)
+        with pytest.raises(RelayError, match="relay is full"):
+            await a.put(b"y" * 2000)
+        await a.close()
+        # this address already claimed MAILBOX; one more new mailbox, then refused
+        await (await _hello_raw(server, os.urandom(32).hex(), SigningKey.generate())).close()
+        ws, nonce = await raw(server)
+        sk, mailbox = SigningKey.generate(), os.urandom(32).hex()
+        sig = sk.sign(auth_transcript(nonce, mailbox, DEV_A, 2)).signature
+        await ws.send(encode("hello", rid=1, mailbox=mailbox, key=bytes(sk.verify_key), sig=sig,
+                             device=DEV_A, devices=2))
+        refused = decode_server_message(await ws.recv())
+        assert refused.op == "error" and refused.get_str("code") == "rate_limited"
+        await ws.close()
+    finally:
+        await server.stop()
+
+
+async def test_silent_connections_are_closed_and_idle_mailboxes_expire(tmp_path: Path) -> None:
+    clock = Clock()
+    server = await start(tmp_path, RelayLimits(hello_timeout=0.3, mailbox_idle_ttl=1000), clock)
+    try:
+        ws, _ = await raw(server)  # says nothing after the challenge
+        msg = await expect_fatal(ws)
+        assert msg.get_str("code") == "timeout"
+        a = await client(server)
+        await a.close()
+        assert server.health()["mailboxes"] == 1
+        clock.now += 999
+        server.purge_expired()
+        assert server.health()["mailboxes"] == 1
+        clock.now += 2
+        server.purge_expired()
+        assert server.health()["mailboxes"] == 0
+    finally:
+        await server.stop()
+
+
+async def test_one_pairing_per_connection_and_join_misses_are_limited(tmp_path: Path) -> None:
+    server = await start(tmp_path, RelayLimits(pair_join_misses_per_ip=3))
+    try:
+        ws, _ = await raw(server)
+        await ws.send(encode("pair_join", rid=1, code="nope"))
+        assert decode_server_message(await ws.recv()).get_str("code") == "no_pairing"
+        await ws.send(encode("pair_join", rid=2, code="other"))
+        assert "one pairing per connection" in (await expect_fatal(ws)).get_str("message")
+        codes = []
+        for n in range(3):
+            ws, _ = await raw(server)
+            await ws.send(encode("pair_join", rid=1, code=f"guess{n}"))
+            codes.append(decode_server_message(await ws.recv()).get_str("code"))
+            await ws.close()
+        assert codes == ["no_pairing", "no_pairing", "rate_limited"]
+        # an open code is found by nobody scanning from this address any more
+        opener = await RelayClient(timeout=5).pair_open("real", url(server))
+        ws, _ = await raw(server)
+        await ws.send(encode("pair_join", rid=1, code="real"))
+        assert decode_server_message(await ws.recv()).get_str("code") == "rate_limited"
+        await ws.close()
+        await opener.close()
+    finally:
+        await server.stop()
+
+
+async def test_a_pairing_connection_is_closed_when_the_pairing_ends(relay: RelayServer) -> None:
+    opener = await RelayClient(timeout=5).pair_open("code1", url(relay))
+    ws, _ = await raw(relay)
+    await ws.send(encode("pair_join", rid=1, code="code1"))
+    assert decode_server_message(await ws.recv()).op == "pair_ok"
+    await opener.close()  # the opener leaves: the joiner gets pair_end, then the relay closes
+    assert decode_server_message(await asyncio.wait_for(ws.recv(), 5)).op == "pair_end"
+    await asyncio.wait_for(ws.wait_closed(), 8)
