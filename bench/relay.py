@@ -28,8 +28,9 @@ from comentor.sync.relay_client import RelayClient, derive_mailbox
 from comentor.sync.relay_server import RelayServer
 from comentor.sync.relay_wire import RelayLimits
 
+# every simulated client comes from 127.0.0.1: lift the per-address limits for the load test
 LIMITS = RelayLimits(max_connections_per_ip=100_000, rate_per_second=10_000.0, rate_burst=10_000,
-                     outbound_queue=10_000)
+                     outbound_queue=10_000, new_mailboxes_per_ip_hour=100_000)
 SIZE = 1024
 
 
