@@ -206,6 +206,13 @@ class CheckinScreen(Screen[None]):
         self.query_one(CheckinTimer).switch()
 
     # ------------------------------------------------------------------ agenda
+    @on(CheckinTimer.TurnOver)
+    def _turn_over(self, event: CheckinTimer.TurnOver) -> None:
+        """Quid pro quo: say when one partner's half is used up, once, with a bell."""
+        self.app.bell()
+        self.notify(f"{event.name}'s half of the time is up: t hands the floor to {event.other}.",
+                    title="Turn over", severity="warning", timeout=8, markup=False)
+
     def action_focus_agenda(self) -> None:
         self.query_one(AgendaList).focus()
 

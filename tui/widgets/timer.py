@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 
 from rich.text import Text
+from textual.message import Message
 from textual.reactive import reactive
 from textual.widget import Widget
 
@@ -39,6 +40,15 @@ class CheckinTimer(Widget, can_focus=False):
     CheckinTimer.-over { border: round $error; }
     """
 
+    class TurnOver(Message):
+        """A speaker has used up their half of the check-in (posted once per speaker)."""
+
+        def __init__(self, speaker: int, name: str, other: str) -> None:
+            self.speaker = speaker
+            self.name = name
+            self.other = other
+            super().__init__()
+
     running: reactive[bool] = reactive(False)
     speaker: reactive[int] = reactive(0)
     tick: reactive[int] = reactive(0)
@@ -52,6 +62,7 @@ class CheckinTimer(Widget, can_focus=False):
         self._clock = clock
         self._elapsed = [0.0, 0.0]
         self._since: float | None = None
+        self._announced: set[int] = set()
         self.border_title = "Timer"
 
     @property
@@ -71,6 +82,10 @@ class CheckinTimer(Widget, can_focus=False):
         if self.running:
             self.tick += 1
             self.set_class(min(self.remaining(0), self.remaining(1)) < 0, "-over")
+            who = self.speaker
+            if self.remaining(who) < 0 and who not in self._announced:
+                self._announced.add(who)
+                self.post_message(self.TurnOver(who, self.names[who], self.names[1 - who]))
 
     def elapsed(self, who: int) -> float:
         extra = 0.0
