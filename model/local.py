@@ -117,8 +117,24 @@ class LocalData:
         ))
 
     def discard_draft(self, draft: str) -> None:
+        self._set_draft_deleted(draft, True)
+
+    def restore_draft(self, draft: str) -> None:
+        """Take back :meth:`discard_draft` (the screens' undo)."""
+        self._set_draft_deleted(draft, False)
+
+    def is_draft(self, item: str) -> bool:
+        return self.conn.execute(
+            "SELECT 1 FROM talking_point_drafts WHERE id = ?", (item,)
+        ).fetchone() is not None
+
+    def _set_draft_deleted(self, draft: str, deleted: bool) -> None:
         with self.transaction():
-            self.conn.execute("UPDATE talking_point_drafts SET deleted = 1 WHERE id = ?", (draft,))
+            cur = self.conn.execute(
+                "UPDATE talking_point_drafts SET deleted = ? WHERE id = ?", (int(deleted), draft)
+            )
+            if cur.rowcount == 0:
+                raise NotFoundError(f"no draft talking point with id {draft}")
 
     # sync cursors -----------------------------------------------------------
     def cursor(self, peer: str, channel: str) -> str | None:

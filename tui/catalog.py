@@ -41,6 +41,8 @@ CATALOG: tuple[ScreenEntry, ...] = (
     ScreenEntry("schedule", "schedule", "ScheduleScreen", "s", "Schedule",
                 "Cadence, upcoming dates and calendar export"),
     ScreenEntry("search", "search", "SearchScreen", "slash", "Search", "Search everything"),
+    ScreenEntry("points", "points", "TalkingPointsScreen", "o", "Talking points",
+                "Points for the next check-in: private drafts until shared"),
     ScreenEntry("notes", "notes", "PrivateNotesScreen", "n", "Private notes",
                 "Notes that never leave this device"),
     ScreenEntry("conflicts", "conflicts", "ConflictsScreen", "x", "Conflicts",

@@ -1,0 +1,108 @@
+"""Talking points: what each partner wants to raise at the next check-in.
+
+A point starts as a private draft on this device (prepare it any time, change your mind
+freely); sharing it makes it an ordinary synced item that both partners' agendas show
+until it is covered. Drafts are marked as private on every view, like private notes.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from rich.text import Text
+from textual.binding import Binding, BindingType
+
+from comentor.model import entities
+from comentor.model.journal import Journal
+
+from ..widgets.form_fields import FieldSpec, FormModal, required
+from ..widgets.item_table import OWNER, Column
+from .base import ListScreen, line
+
+__all__ = ["TalkingPointsScreen"]
+
+DRAFT = "draft 🔒"
+
+
+class TalkingPointsScreen(ListScreen):
+    SCREEN_TITLE = "Talking points"
+    KIND = "point"
+    TABLE = "talking_points"
+    INTRO = ("Points for the next check-in. Drafts (🔒) stay on this device until you share "
+             "them (s); shared points are on both agendas until covered.")
+    COLUMNS = (Column("status", "State", width=10), OWNER, Column("text", "Point", width=56))
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("s", "share", "Share"),
+    ]
+
+    def load(self, j: Journal) -> list[dict[str, Any]]:
+        me = j.person_name(j.me)
+        drafts = [{**d, "owner": me, "status": DRAFT, "draft": True} for d in j.drafts()]
+        shared = [dict(p, draft=False) for p in super().load(j)]
+        return drafts + shared
+
+    def describe(self, j: Journal, item: dict[str, Any]) -> Text:
+        text = Text()
+        if item.get("draft"):
+            text.append("🔒 private draft — only on this device until you share it (s)\n\n",
+                        style="yellow")
+        text.append(f"{item.get('text') or ''}\n\n")
+        text += line("From", item.get("owner"))
+        text += line("State", item.get("status"))
+        text += line("Written", (item.get("created_at") or "")[:16].replace("T", " "))
+        return text
+
+    def new_form(self) -> FormModal:
+        return FormModal("New talking point (a private draft until you share it)", [
+            FieldSpec("text", "What do you want to talk about?", validate=required("point")),
+            FieldSpec("share", "Share it with your partner now", "checkbox", False),
+        ])
+
+    def save_new(self, values: dict[str, Any]) -> None:
+        shared = bool(values.get("share"))
+
+        def add(j: Journal) -> str:
+            return entities.add_talking_point(j, values["text"], shared=shared)
+
+        self.write(add, message="Shared with your partner" if shared else "Draft kept on this device",
+                   after=self._refocus)
+
+    def edit_form(self, item: dict[str, Any]) -> FormModal | None:
+        if item.get("draft"):
+            self.notify("Discard the draft (x) and write a new one, or share it first.",
+                        markup=False)
+            return None
+        return FormModal("Edit talking point", [
+            FieldSpec("text", "Point", value=item.get("text") or "", validate=required("point")),
+        ])
+
+    def save_edit(self, item: dict[str, Any], values: dict[str, Any]) -> None:
+        def edit(j: Journal) -> None:
+            j.put("talking_points", item["id"], text=values["text"].strip())
+
+        self.write(edit, message="Talking point changed")
+
+    def action_share(self) -> None:
+        item = self.need_selection()
+        if item is None:
+            return
+        if not item.get("draft"):
+            self.notify("This point is already shared.", markup=False)
+            return
+
+        def share(j: Journal) -> str:
+            return entities.share_draft(j, item["id"])
+
+        self.write(share, message="Shared: it is on both agendas now", after=self._refocus)
+
+    def delete_item(self, j: Journal, item_id: str) -> None:
+        if j.is_draft(item_id):
+            j.discard_draft(item_id)
+        else:
+            j.delete(self.TABLE, item_id)
+
+    def undelete_item(self, j: Journal, item_id: str) -> None:
+        if j.is_draft(item_id):
+            j.restore_draft(item_id)
+        else:
+            j.undelete(self.TABLE, item_id)
