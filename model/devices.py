@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import NotFoundError, ValidationError
 from .identity import device_id_for
+from .ops import validate_fields
+from .rotation import rotate_in_transaction
 from .store import version_vector
 
 if TYPE_CHECKING:
@@ -66,7 +68,10 @@ def trust_device(j: Journal, peer: PeerDevice) -> None:
 
 
 def revoke_device(j: Journal, device: str) -> None:
-    """Stop trusting a lost device: what it makes from now on is refused everywhere.
+    """Stop trusting a lost device and rotate the partnership key away from it.
+
+    What it makes from now on is refused everywhere, and what the partners share from now on
+    is sealed under a key it does not have.
 
     What it made before (as far as this device has seen) stays valid, so partners who
     already hold those operations keep syncing; the cut-off travels with the revocation.
@@ -76,8 +81,15 @@ def revoke_device(j: Journal, device: str) -> None:
     if j.get("devices", device) is None:
         raise NotFoundError(f"no device with id {device}")
     seen = {r: s for r, s in version_vector(j.conn).items() if r.split(".")[0] == device}
-    j.put("devices", device, revoked_at=j.now_iso(),
-          revoked_seqs=json.dumps(seen, sort_keys=True, separators=(",", ":")))
+    change = validate_fields("devices", device, {
+        "revoked_at": j.now_iso(),
+        "revoked_seqs": json.dumps(seen, sort_keys=True, separators=(",", ":")),
+    })
+    # the revocation and the new key's grants land together: no device learns one without
+    # the other, and the revoked device gets no grant (see rotation.py)
+    with j.transaction():
+        rotate_in_transaction(j, [("devices", device, change)], exclude=device)
+    j.raise_mark()
 
 
 def devices(j: Journal) -> list[dict[str, Any]]:

@@ -15,7 +15,8 @@ __all__ = ["find_item", "ITEM_TABLES"]
 
 # what a person edits by id: the practice's items, not the partnership's own records
 ITEM_TABLES = tuple(
-    t for t in TABLES if t not in ("devices", "people", "partnership", "schedule", "session_items")
+    t for t in TABLES if t not in ("devices", "people", "partnership", "schedule", "session_items",
+                              "key_grants")
 )
 
 

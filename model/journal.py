@@ -342,28 +342,42 @@ class Journal(LocalData, Reading):
         extra_bases: dict[str, list[str]] | None = None,
     ) -> list[Operation]:
         """Turn validated changes into signed operations and apply them in one transaction."""
-        made = []
         with self.transaction():
-            self._ensure_epoch()
-            replica = self.replica
-            seq = max_seq(self.conn, replica)
-            for table, row, fields in changes:
-                bases = self._bases_for(table, row, fields)
-                for name, stamps in (extra_bases or {}).items():
-                    bases[name] = sorted(set(bases.get(name, [])) | set(stamps))
-                seq += 1
-                op = Operation(replica, seq, self.clock.now(), table, row, fields, bases)
-                op = Operation(op.replica, op.seq, op.hlc, table, row, fields, bases,
-                               self.keys.sign(op.signed_bytes()))
-                if len(encode_op(op)) > MAX_OP_BYTES:
-                    raise ValidationError(
-                        f"this change to {table} is too large to share: shorten the text"
-                    )
-                insert_op(self.conn, op)
-                project(self.conn, op)
-                made.append(op)
+            made = self.write_in_transaction(changes, extra_bases)
         self._raise_mark()
         return made
+
+    def write_in_transaction(
+        self,
+        changes: list[tuple[str, str, dict[str, Value]]],
+        extra_bases: dict[str, list[str]] | None = None,
+    ) -> list[Operation]:
+        """:meth:`write` inside the caller's transaction (which must call :meth:`raise_mark`
+        after its commit): for writes that must land atomically with other changes."""
+        made = []
+        self._ensure_epoch()
+        replica = self.replica
+        seq = max_seq(self.conn, replica)
+        for table, row, fields in changes:
+            bases = self._bases_for(table, row, fields)
+            for name, stamps in (extra_bases or {}).items():
+                bases[name] = sorted(set(bases.get(name, [])) | set(stamps))
+            seq += 1
+            op = Operation(replica, seq, self.clock.now(), table, row, fields, bases)
+            op = Operation(op.replica, op.seq, op.hlc, table, row, fields, bases,
+                           self.keys.sign(op.signed_bytes()))
+            if len(encode_op(op)) > MAX_OP_BYTES:
+                raise ValidationError(
+                    f"this change to {table} is too large to share: shorten the text"
+                )
+            insert_op(self.conn, op)
+            project(self.conn, op)
+            made.append(op)
+        return made
+
+    def raise_mark(self) -> None:
+        """After a commit that wrote operations: see :meth:`_raise_mark`."""
+        self._raise_mark()
 
     def _bases_for(self, table: str, row: str, fields: dict[str, Value]) -> dict[str, list[str]]:
         """For each long text being set, the version this device currently shows."""

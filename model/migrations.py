@@ -11,7 +11,7 @@ from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
 from .fts import set_document
-from .schema import ADDED_BY, TABLES, searchable_fields
+from .schema import ADDED_BY, TABLE_ADDED_BY, TABLES, searchable_fields
 
 __all__ = ["MIGRATIONS", "SCHEMA_VERSION", "migrate", "pending"]
 
@@ -68,10 +68,13 @@ def m001_initial(db: Database) -> None:
         """CREATE TABLE text_bases (tbl TEXT NOT NULL, row_id TEXT NOT NULL, field TEXT NOT NULL,
                stamp TEXT NOT NULL, PRIMARY KEY (tbl, row_id, field, stamp)) WITHOUT ROWID""",
     ]
-    stmts += [_projection_ddl(t) for t in TABLES]
+    # tables added later come with their own migration (m001 makes what the first schema had)
+    first = [t for t in TABLES if t not in TABLE_ADDED_BY]
+    stmts += [_projection_ddl(t) for t in first]
     for stmt in stmts:
         db.execute(stmt)
-    for table, fields in TABLES.items():
+    for table in first:
+        fields = TABLES[table]
         for name in ("person", "goal", "session", "status"):
             if name in fields:
                 db.execute(f'CREATE INDEX "{table}_{name}" ON "{table}" ("{name}")')
@@ -107,6 +110,14 @@ def m003_revocation_cutoff(db: Database) -> None:
     """Revocations carry a cut-off, so a device's operations from before it was revoked stay
     valid everywhere (and keep sync flowing) while later ones are refused."""
     db.execute('ALTER TABLE "devices" ADD COLUMN "revoked_seqs" TEXT')
+
+
+@MIGRATIONS()
+def m004_key_grants(db: Database) -> None:
+    """Key grants: revoking a device rotates the partnership key, sealed to each remaining
+    device in a synced row (see model/rotation.py)."""
+    db.execute(_projection_ddl("key_grants"))
+    db.execute('CREATE INDEX "key_grants_device" ON "key_grants" ("device")')
 
 
 SCHEMA_VERSION = len(MIGRATIONS._migrations)

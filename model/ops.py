@@ -149,8 +149,8 @@ def _check_value(table: str, name: str, value: Value) -> Value:
             raise ValidationError(f"{name} must be between {spec.low} and {spec.high}, not {value}")
         return value
     if kind == "bytes":
-        if not isinstance(value, bytes) or len(value) > 64:
-            raise ValidationError(f"{table}.{name} must be at most 64 bytes")
+        if not isinstance(value, bytes) or len(value) > spec.max_bytes:
+            raise ValidationError(f"{table}.{name} must be at most {spec.max_bytes} bytes")
         return value
     raise ValidationError(f"{table}.{name} has an unknown kind")  # pragma: no cover
 

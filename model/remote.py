@@ -23,6 +23,7 @@ from .errors import (
 from .identity import device_id_for, verify_signature
 from .ops import Operation, stamp_of
 from .projection import project
+from .rotation import ROTATION_TABLES, adopt_grants
 from .schema import TABLES
 from .store import insert_op, row_to_op, stored_op
 
@@ -54,6 +55,8 @@ class ApplyResult:
     authors: set[str] = field(default_factory=set)
     replicas: set[str] = field(default_factory=set)
     refused: int = 0  # operations a revoked device made after its revocation
+    key_changed: bool = False  # the partnership key rotated (adopted a grant, or re-rotated)
+    bad_grants: int = 0  # key grants addressed to this device that did not unseal
 
 
 def _device_record(journal: Journal, device: str) -> dict[str, Any] | None:
@@ -173,6 +176,13 @@ def apply_remote(
             # a peer held operations of our current replica that we lacked: this journal was
             # restored from a backup, so our next operations must use a fresh epoch
             journal.bump_epoch()
+        if result.tables & set(ROTATION_TABLES):
+            # adopting a new key lands with the grant that brought it, or not at all
+            adoption = adopt_grants(journal)
+            result.key_changed = adoption.adopted or adoption.rotated
+            result.bad_grants = adoption.bad
+    if result.key_changed:
+        journal.raise_mark()
     return result
 
 

@@ -17,6 +17,7 @@ __all__ = [
     "TEXT_LIMIT",
     "MIGRATION_NAMES",
     "ADDED_BY",
+    "TABLE_ADDED_BY",
     "LONG_TEXT_LIMIT",
     "searchable_fields",
     "long_text_fields",
@@ -24,7 +25,9 @@ __all__ = [
 
 # The names of every migration in migrations.py, in order: opening a journal compares them
 # with what the journal has run without importing sqlite-utils (a test keeps them in step).
-MIGRATION_NAMES = ("m001_initial", "m002_search", "m003_revocation_cutoff")
+MIGRATION_NAMES = (
+    "m001_initial", "m002_search", "m003_revocation_cutoff", "m004_key_grants",
+)
 
 TEXT_LIMIT = 2_000
 LONG_TEXT_LIMIT = 100_000
@@ -45,6 +48,7 @@ class Field:
     search: bool = False
     low: int | None = None
     high: int | None = None
+    max_bytes: int = 64  # for kind bytes: the longest value accepted
 
 
 def _s(search: bool = True) -> Field:
@@ -194,6 +198,15 @@ TABLES: dict[str, dict[str, Field]] = {
         "shared_at": _DT,
     },
     "notes": {"person": _r("people"), "text": _t(), "session": _r("sessions"), "created_at": _DT},
+    # a new partnership key, sealed (X25519 SealedBox) to one device's box_pk: written when a
+    # device is revoked, so the remaining devices switch keys and the revoked one cannot follow.
+    # Every grant of one rotation carries the same `generation` (see model/rotation.py).
+    "key_grants": {
+        "device": _r("devices"),
+        "sealed": Field("bytes", max_bytes=128),
+        "generation": _s(False),
+        "created_at": _DT,
+    },
     "schedule": {
         "every_days": Field("int", low=1, high=365),
         "at": _s(False),
@@ -205,6 +218,9 @@ TABLES: dict[str, dict[str, Field]] = {
 # Fields added after the first schema, and the migration that adds them: the first
 # migration creates each table without them, so migrating from any earlier schema is real.
 ADDED_BY: dict[tuple[str, str], str] = {("devices", "revoked_seqs"): "m003_revocation_cutoff"}
+
+# Whole tables added after the first schema, and the migration that creates them.
+TABLE_ADDED_BY: dict[str, str] = {"key_grants": "m004_key_grants"}
 
 # Tables that no operation may ever name: they never leave the device.
 LOCAL_TABLES = (
