@@ -7,6 +7,7 @@ arrives through the journal's checked path, one envelope per transaction.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING
 from comentor.model.errors import JournalError, MassDeletionError
 from comentor.model.ops import decode_op, encode_op
 from comentor.model.remote import apply_remote
+from comentor.model.rotation import previous_key
 from comentor.model.store import ops_since, version_vector
 
 from .envelope import (
@@ -34,7 +36,7 @@ from .relay_client import derive_mailbox
 if TYPE_CHECKING:
     from comentor.model.journal import Journal
 
-__all__ = ["Report", "Outgoing", "Exchange", "HEARTBEAT", "MAX_JUMP"]
+__all__ = ["Report", "Outgoing", "Exchange", "HEARTBEAT", "MAX_JUMP", "key_id", "merge_reports"]
 
 _OWN = "envelopes"
 HEARTBEAT = 600.0  # seconds between envelopes with no news while a device lags behind
@@ -87,6 +89,23 @@ class Outgoing:
     resend: tuple[str, ...]
 
 
+def key_id(key: bytes) -> str:
+    """A short public name of a partnership key, for local cursor names only."""
+    return hashlib.blake2b(key, digest_size=6, person=b"comentor-key-id").hexdigest()
+
+
+def merge_reports(into: Report, other: Report) -> Report:
+    """Add what `other` (the previous key's round) did to `into`."""
+    for name in ("received", "applied", "duplicates", "quarantined", "sent", "sent_ops",
+                 "replays", "own"):
+        setattr(into, name, getattr(into, name) + getattr(other, name))
+    into.rejected += other.rejected
+    into.gaps += other.gaps
+    into.notes += other.notes
+    into.tables |= other.tables
+    return into
+
+
 def _dominates(have: dict[str, int], want: dict[str, int]) -> bool:
     return all(have.get(r, 0) >= n for r, n in want.items())
 
@@ -101,16 +120,22 @@ class Exchange:
     """
 
     def __init__(self, journal: Journal, channel: str, *, allow_mass_delete: bool = False,
-                 heartbeat: float = HEARTBEAT) -> None:
+                 heartbeat: float = HEARTBEAT, key: bytes | None = None,
+                 tables: tuple[str, ...] | None = None) -> None:
+        """``key``: the partnership key to use (default: the current one); ``tables``: send
+        only operations of these tables (the previous key's mailbox during a rotation)."""
         if journal.is_demo:
             raise SyncError("this is a demo journal: it never syncs")
-        key = journal.partnership_key()
-        if key is None:
+        current = journal.partnership_key()
+        if current is None:
             raise SyncError("this journal is not paired yet: run `comentor invite` or `comentor join`")
         if channel not in CHANNELS:
             raise SyncError(f"unknown channel {channel!r}")
+        key = key or current
         self.j, self.channel = journal, channel
+        self.tables = tables
         self.partnership_key = key
+        self.ns = self._namespace(key)
         self.key = envelope_key(key)
         self.mailbox, self.secret = derive_mailbox(key)
         self.device_tag = device_tag(key, journal.device_id)
@@ -119,24 +144,53 @@ class Exchange:
         self.report = Report(channel)
 
     # -- state ----------------------------------------------------------------
+    def _namespace(self, key: bytes) -> str:
+        """The cursor names of this key's streams: each key (mailbox, folder tags) has its
+        own envelope numbering. The key in use before the first rotation keeps the plain
+        channel name, so journals synced before rotations existed continue their streams."""
+        legacy_name = f"{self.channel}:legacy-key"
+        legacy = self.j.cursor(_OWN, legacy_name)
+        if legacy is None:
+            legacy = key_id(previous_key(self.j) or self.j.partnership_key() or key)
+            with self.j.transaction():
+                self.j.write_cursor(_OWN, legacy_name, legacy)
+        kid = key_id(key)
+        return self.channel if kid == legacy else f"{self.channel}~{kid}"
+
     def _get(self, peer: str, name: str, default: str) -> str:
         return self.j.cursor(peer, name) or default
 
     def _in_name(self) -> str:
-        return f"env-{self.channel}:in"
+        return f"env-{self.ns}:in"
 
     def _peer_name(self) -> str:
-        return f"env-{self.channel}:peer"
+        return f"env-{self.ns}:peer"
 
     def _own(self, name: str) -> str:
-        return f"{self.channel}:{name}"
+        return f"{self.ns}:{name}"
+
+    def stale(self) -> bool:
+        """Whether the journal's key rotated since this exchange began (a full exchange
+        then sends nothing: nothing new is ever sealed under a previous key)."""
+        return self.tables is None and self.j.partnership_key() != self.partnership_key
+
+    def switched(self) -> bool:
+        """Whether every other device has sent us an envelope under this key: they all
+        hold it, so the previous key's transition can end."""
+        return all(self.last_in(d) > 0 for d in self.others())
 
     def last_in(self, device: str) -> int:
         return int(self._get(device, self._in_name(), "0"))
 
     def peer(self, device: str) -> tuple[dict[str, int], int]:
         """A device's last reported vector and the number of our envelopes it had processed."""
-        raw = json.loads(self._get(device, self._peer_name(), '{"vec": {}, "seen": 0}'))
+        got = self.j.cursor(device, self._peer_name())
+        if got is None and self.ns != self.channel:
+            # a new key's stream: what the device held on the previous one is still true
+            # of its journal, so nothing it already has is sent again
+            old = json.loads(self._get(device, f"env-{self.channel}:peer", '{"vec": {}}'))
+            got = json.dumps({"vec": old["vec"], "seen": 0})
+        raw = json.loads(got or '{"vec": {}, "seen": 0}')
         return {str(k): int(v) for k, v in raw["vec"].items()}, int(raw["seen"])
 
     def out_seq(self) -> int:
@@ -263,6 +317,11 @@ class Exchange:
         r.duplicates += res.duplicates
         r.quarantined += res.quarantined
         r.tables |= res.tables
+        if res.key_changed:
+            r.notes.append(f"{self.channel}: the partnership key changed (a device was revoked)")
+        if res.bad_grants:
+            r.notes.append(f"{self.channel}: ignored {res.bad_grants} key grant(s) for this "
+                           "device that did not open")
         return "applied"
 
     def _stream_cursors(self, dev: str, c: Contents) -> list[Cursor]:
@@ -297,7 +356,7 @@ class Exchange:
         before the envelope leaves, so a number is never issued twice.
         """
         others = self.others()
-        if not others:
+        if not others or self.stale():
             return None
         conn = self.j.conn
         vec = version_vector(conn)
@@ -315,6 +374,11 @@ class Exchange:
             if not batch:
                 break
             for op in batch:
+                if self.tables is not None and op.table not in self.tables:
+                    # not for this mailbox: passed over, never sealed under this key
+                    new_sent[op.replica] = max(new_sent.get(op.replica, 0), op.seq)
+                    base[op.replica] = max(base.get(op.replica, 0), op.seq)
+                    continue
                 blob = encode_op(op)
                 if used + len(blob) + 5 > budget:
                     full = True

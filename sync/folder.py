@@ -21,10 +21,11 @@ from pathlib import Path
 
 from comentor.model.errors import JournalError
 from comentor.model.journal import Journal
+from comentor.model.rotation import ROTATION_TABLES, drop_previous_key, previous_key
 
 from .envelope import MAX_ENVELOPE, folder_tag
 from .errors import SyncError, TransportError
-from .exchange import HEARTBEAT, Exchange, Report
+from .exchange import HEARTBEAT, Exchange, Report, merge_reports
 
 __all__ = ["FolderSync", "MAX_FILES_PER_ROUND", "check_folder"]
 
@@ -69,34 +70,62 @@ class FolderSync:
         except JournalError as exc:
             raise SyncError(str(exc)) from None
         try:
-            ex = Exchange(j, "folder", allow_mass_delete=self.allow_mass_delete,
-                          heartbeat=self.heartbeat)
+            ex = self._exchange(j)
             given = self.folder or j.setting("sync_folder")
             if not given:
                 raise TransportError("no sync folder configured: run `comentor folder use DIR`")
             root = check_folder(given)
-            mine = root / folder_tag(ex.partnership_key, j.device_id)
-            try:
-                mine.mkdir(exist_ok=True)
-                own = os.lstat(mine)
-            except OSError as exc:
-                raise TransportError(f"cannot write to sync folder {root}: {exc.strerror}") from None
-            if not stat.S_ISDIR(own.st_mode):  # a symlink planted to make us write or prune elsewhere
-                raise TransportError(f"sync folder {root}: our subfolder {mine.name} is not a "
-                                     "plain directory (a symlink?): remove it and sync again")
-            self._read(ex, root, mine.name)
-            self._write(ex, mine)
-            if self.prune:
-                self._prune(ex, mine)
+            extra: list[Report] = []
+            for _ in range(3):  # a key adopted on the way starts the round again
+                prev = previous_key(j)
+                if prev is not None and prev != ex.partnership_key:
+                    # the transition after a rotation: the previous key's subfolders carry
+                    # only devices and key grants, for the devices that have not switched
+                    old = self._exchange(j, prev, ROTATION_TABLES)
+                    self._round(old, root, _tags(j, ex.partnership_key))
+                    extra.append(old.report)
+                if not ex.stale():
+                    self._round(ex, root, _tags(j, prev) if prev else set())
+                if not ex.stale():
+                    break
+                extra.append(ex.report)
+                ex = self._exchange(j)
+            if previous_key(j) is not None and ex.switched():
+                drop_previous_key(j)
+            for r in extra:
+                merge_reports(ex.report, r)
             return ex.report
         finally:
             j.close()
 
-    def _read(self, ex: Exchange, root: Path, own: str) -> None:
+    def _exchange(self, j: Journal, key: bytes | None = None,
+                  tables: tuple[str, ...] | None = None) -> Exchange:
+        return Exchange(j, "folder", allow_mass_delete=self.allow_mass_delete,
+                        heartbeat=self.heartbeat, key=key, tables=tables)
+
+    def _round(self, ex: Exchange, root: Path, skip: set[str]) -> None:
+        """Read, write and prune the subfolders of one key (``skip``: the other key's)."""
+        mine = root / folder_tag(ex.partnership_key, ex.j.device_id)
+        try:
+            mine.mkdir(exist_ok=True)
+            own = os.lstat(mine)
+        except OSError as exc:
+            raise TransportError(f"cannot write to sync folder {root}: {exc.strerror}") from None
+        if not stat.S_ISDIR(own.st_mode):  # a symlink planted to make us write or prune elsewhere
+            raise TransportError(f"sync folder {root}: our subfolder {mine.name} is not a "
+                                 "plain directory (a symlink?): remove it and sync again")
+        self._read(ex, root, mine.name, skip)
+        if ex.stale():
+            return
+        self._write(ex, mine)
+        if self.prune:
+            self._prune(ex, mine)
+
+    def _read(self, ex: Exchange, root: Path, own: str, skip: set[str]) -> None:
         known = {folder_tag(ex.partnership_key, d): d for d in ex.others()}
         try:
             subdirs = sorted(p for p in root.iterdir() if _TAG.match(p.name) and p.name != own
-                             and not p.is_symlink())
+                             and p.name not in skip and not p.is_symlink())
         except OSError as exc:
             raise TransportError(f"cannot read sync folder {root}: {exc.strerror}") from None
         for sub in subdirs:
@@ -152,6 +181,11 @@ class FolderSync:
                     p.unlink()
                 elif p.name.endswith(".tmp") and now - p.stat().st_mtime > _STALE_TMP:
                     p.unlink()
+
+
+def _tags(j: Journal, key: bytes) -> set[str]:
+    """Every paired device's subfolder name under `key` (revoked ones included)."""
+    return {folder_tag(key, str(d["id"])) for d in j.rows("devices")}
 
 
 class _suppress_os:

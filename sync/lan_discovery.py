@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from comentor.model.journal import Journal
+from comentor.model.rotation import previous_key
 
 from .errors import SyncError
 from .lan import LiveSession, paired_devices
@@ -63,10 +64,14 @@ class LanDiscovery:
         if key is None:
             return {}
         today = day or dt.datetime.now(dt.UTC).date()
+        # during a key rotation's transition a partner may still advertise under the
+        # previous key: browse for both (the Noise session itself uses device keys)
+        keys = [key, *([prev] if (prev := previous_key(j)) is not None else [])]
         out = {}
         for d in paired_devices(j):
-            for when in (today, today - dt.timedelta(days=1)):
-                out[lan_tag(key, d.device_id, when)] = d.device_id
+            for k in keys:
+                for when in (today, today - dt.timedelta(days=1)):
+                    out[lan_tag(k, d.device_id, when)] = d.device_id
         return out
 
     async def _start_discovery(self) -> None:

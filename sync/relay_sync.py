@@ -24,9 +24,10 @@ from pathlib import Path
 
 from comentor.model.errors import JournalError
 from comentor.model.journal import Journal
+from comentor.model.rotation import ROTATION_TABLES, drop_previous_key, previous_key
 
 from .errors import RelayError, SyncError
-from .exchange import HEARTBEAT, Exchange, Report
+from .exchange import HEARTBEAT, Exchange, Report, merge_reports
 from .relay_client import RelayClient
 from .relay_wire import RelayLimits
 
@@ -93,8 +94,7 @@ class RelaySync:
         except JournalError as exc:
             raise SyncError(str(exc)) from None
         try:
-            ex = Exchange(j, "relay", allow_mass_delete=self.allow_mass_delete,
-                          heartbeat=self.heartbeat)
+            ex = self._exchange(j)
             url = self.url or j.setting("relay_url")
             if not url:
                 raise RelayError("no relay configured: run `comentor relay use URL` first")
@@ -102,6 +102,32 @@ class RelaySync:
         except BaseException:
             j.close()
             raise
+
+    def _exchange(self, j: Journal, key: bytes | None = None,
+                  tables: tuple[str, ...] | None = None) -> Exchange:
+        return Exchange(j, "relay", allow_mass_delete=self.allow_mass_delete,
+                        heartbeat=self.heartbeat, key=key, tables=tables)
+
+    async def _previous_round(self, j: Journal, ex: Exchange, url: str) -> Report | None:
+        """During a key rotation's transition: one round on the previous key's mailbox,
+        sending only devices and key grants (devices that have not switched learn of the
+        revocation and get their grant there) and applying what arrives."""
+        prev = previous_key(j)
+        if prev is None or prev == ex.partnership_key:
+            return None
+        old = self._exchange(j, prev, ROTATION_TABLES)
+        client = await self._connect(old, url)
+        try:
+            await self._pull(old, client, self._cursor_key(old, url))
+            await self._push(old, client)
+        finally:
+            await client.close()
+        return old.report
+
+    def _end_transition(self, j: Journal, ex: Exchange) -> None:
+        if previous_key(j) is not None and not ex.stale() and ex.switched():
+            drop_previous_key(j)
+            self._status("every device has switched to the new partnership key")
 
     def _status(self, text: str) -> None:
         log.info("%s", text)
@@ -160,13 +186,25 @@ class RelaySync:
         """Fetch, apply and ack what the relay holds, then send what the others lack."""
         j, ex, url = self._open()
         try:
-            client = await self._connect(ex, url)
-            try:
-                await self._pull(ex, client, self._cursor_key(ex, url))
-                await self._push(ex, client)
-            finally:
-                await client.close()
+            extra: list[Report] = []
+            for _ in range(3):  # a key adopted on the way starts the round again
+                old = await self._previous_round(j, ex, url)
+                extra += [old] if old is not None else []
+                if not ex.stale():
+                    client = await self._connect(ex, url)
+                    try:
+                        await self._pull(ex, client, self._cursor_key(ex, url))
+                        await self._push(ex, client)
+                    finally:
+                        await client.close()
+                if not ex.stale():
+                    break
+                extra.append(ex.report)
+                ex = self._exchange(j)
+            self._end_transition(j, ex)
             self.last_sync = time.time()
+            for r in extra:
+                merge_reports(ex.report, r)
             return ex.report
         finally:
             j.close()
@@ -211,6 +249,9 @@ class RelaySync:
         j, ex, url = self._open()
         client: RelayClient | None = None
         try:
+            await self._previous_round(j, ex, url)
+            if ex.stale():
+                return  # a new key arrived on the previous mailbox: reconnect with it
             client = await self._connect(ex, url)
             missed = [False]
 
@@ -248,6 +289,9 @@ class RelaySync:
                         await client.ack(seq)
                     elif seq > int(j.cursor(*key) or 0):
                         await self._pull(ex, client, key)
+                if ex.stale():
+                    self._status("the partnership key changed: reconnecting with the new one")
+                    return
                 await self._push(ex, client)
                 self.last_sync = time.time()
         finally:

@@ -187,3 +187,58 @@ def test_fifos_and_symlinks_in_the_folder_are_never_followed(tmp_path: Path) -> 
     with pytest.raises(TransportError, match="not a plain directory"):
         FolderSync(tmp_path / "a.db", share).sync_once()
     assert list(elsewhere.iterdir()) == []
+
+
+def test_revocation_rotates_the_folder_key_and_the_revoked_device_reads_nothing_after(
+    tmp_path: Path,
+) -> None:
+    from comentor.model import rotation
+    from comentor.sync.envelope import envelope_key, open_envelope
+    from comentor.sync.errors import ProtocolError
+    from comentor.sync.relay_client import derive_mailbox
+
+    ada, ben = pair(tmp_path)
+    laptop = Journal.create(tmp_path / "laptop.db", "Ada", joining=True, person=ada.me,
+                            device_name="laptop")
+    devices.pair_in_process(ada, laptop)
+    devices.trust_device(laptop, devices.my_device_info(ben))
+    devices.trust_device(ben, devices.my_device_info(laptop))
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    e.add_goal(ada, "Before the theft")
+    for j in (ada, laptop, ben, ada, laptop):
+        FolderSync(j.path, shared, prune=False).sync_once()
+    assert "Before the theft" in goals(laptop) and "Before the theft" in goals(ben)
+    old = ada.partnership_key()
+    devices.revoke_device(ada, laptop.device_id)
+    new = ada.partnership_key()
+    assert old is not None and new is not None and new != old
+    e.add_goal(ada, PLANTED)
+    FolderSync(ada.path, shared, prune=False).sync_once()
+    # Ben was offline: the old subfolders bring him the revocation and his grant
+    FolderSync(ben.path, shared, prune=False).sync_once()
+    assert ben.partnership_key() == new and PLANTED in goals(ben)
+    FolderSync(ada.path, shared, prune=False).sync_once()
+    assert rotation.previous_key(ada) is None  # Ben's files under the new key: he switched
+    rep = FolderSync(laptop.path, shared, prune=False).sync_once()
+    assert laptop.partnership_key() == old and PLANTED not in goals(laptop)
+    assert rep.received >= 1  # it did read the old subfolders (devices, grants), no more
+    # nothing written under the new key opens with the old one
+    mailbox, _ = derive_mailbox(new)
+    new_dirs = {folder_tag(new, d) for d in (ada.device_id, ben.device_id)}
+    sealed = [p for p in files(shared) if p.parent.name in new_dirs]
+    assert sealed
+    for p in sealed:
+        data = p.read_bytes()
+        assert PLANTED.encode() not in data
+        with pytest.raises(ProtocolError):
+            open_envelope(envelope_key(old), mailbox, "folder", data)
+    # and nothing under the old key carries the new goal
+    for p in files(shared):
+        if p.parent.name in new_dirs:
+            continue
+        try:
+            c = open_envelope(envelope_key(old), derive_mailbox(old)[0], "folder", p.read_bytes())
+        except ProtocolError:
+            continue
+        assert all(PLANTED.encode() not in op for op in c.ops), p

@@ -244,3 +244,58 @@ async def test_journal_changes_between_live_and_once_do_not_collide(
     with contextlib.suppress(Exception):
         a.close()
         b.close()
+
+
+async def test_revocation_rotates_the_key_and_the_revoked_device_reads_nothing_after(
+    tmp_path: Path, relay: RelayServer,
+) -> None:
+    from comentor.model import rotation
+    from comentor.sync.envelope import envelope_key, open_envelope
+    from comentor.sync.errors import ProtocolError
+    from comentor.sync.relay_client import derive_mailbox
+
+    ada, ben = pair(tmp_path)
+    laptop = Journal.create(tmp_path / "laptop.db", "Ada", joining=True, person=ada.me,
+                            device_name="laptop")
+    devices.pair_in_process(ada, laptop)
+    devices.trust_device(laptop, devices.my_device_info(ben))
+    devices.trust_device(ben, devices.my_device_info(laptop))
+    u = url(relay)
+    e.add_goal(ada, "Before the theft")
+    for j in (ada, laptop, ben, ada, laptop):
+        await RelaySync(j.path, u).sync_once()
+    assert "Before the theft" in goals(laptop) and "Before the theft" in goals(ben)
+    old = ada.partnership_key()
+    devices.revoke_device(ada, laptop.device_id)
+    e.add_goal(ada, "After the theft")
+    await RelaySync(ada.path, u).sync_once()
+    # Ben was offline: he learns of the revocation and gets his grant on the old mailbox
+    rep = await RelaySync(ben.path, u).sync_once()
+    new = ben.partnership_key()
+    assert new == ada.partnership_key() != old
+    assert "After the theft" in goals(ben)
+    assert any("partnership key changed" in n for n in rep.notes)
+    e.add_goal(ben, "Ben after the theft")
+    await RelaySync(ben.path, u).sync_once()
+    await RelaySync(ada.path, u).sync_once()
+    assert "Ben after the theft" in goals(ada)
+    # Ben's envelopes on the new mailbox prove he switched: Ada ends the transition
+    assert rotation.previous_key(ada) is None
+    # the laptop learns it was revoked, and nothing made afterwards
+    await RelaySync(laptop.path, u).sync_once()
+    assert laptop.partnership_key() == old
+    assert goals(laptop) == {"Before the theft"}
+    # even with the new mailbox's address, its key opens none of what was sent there
+    assert new is not None and old is not None
+    mailbox, secret = derive_mailbox(new)
+    client = RelayClient()
+    await client.connect(u, mailbox, secret, b"\x01" * 16, 3)
+    try:
+        items = await client.fetch(0)
+    finally:
+        await client.close()
+    assert items
+    for _, data in items:
+        with pytest.raises(ProtocolError):
+            open_envelope(envelope_key(old), mailbox, "relay", data)
+        open_envelope(envelope_key(new), mailbox, "relay", data)  # the partners' key does
