@@ -194,8 +194,11 @@ def test_revoked_device_cannot_speak_for_another_or_move_counters(tmp_path: Path
     a, b = pair(tmp_path)
     t = Journal.create(tmp_path / "t.db", "Tom", joining=True)
     devices.pair_in_process(a, t)
-    devices.revoke_device(a, t.device_id)
-    ea, eb, et = Exchange(a, "folder"), Exchange(b, "folder"), Exchange(t, "folder")
+    old = a.partnership_key()
+    devices.revoke_device(a, t.device_id)  # rotates a's key; b and t still hold the old one
+    # what a sends under the old key during the transition: devices and key grants only
+    ea = Exchange(a, "folder", key=old, tables=("devices", "key_grants"))
+    eb, et = Exchange(b, "folder"), Exchange(t, "folder")
     out = ea.prepare()
     assert out is not None
     ea.confirm(out)
@@ -209,11 +212,17 @@ def test_revoked_device_cannot_speak_for_another_or_move_counters(tmp_path: Path
     assert eb.receive(seal(et.key, et.mailbox, "folder", own, t.keys.sign)) == "rejected"
     assert "revoked" in eb.report.rejected[-1]
     assert _counters(eb, a.device_id) == before
-    # the genuine stream carries on, and b's own numbers were not pushed anywhere
+    # b switched to the new key with its grant; the genuine stream carries on under it, out
+    # of t's reach, and b's own numbers were not pushed anywhere
+    assert b.partnership_key() == a.partnership_key() != old
+    assert eb.prepare(force=True) is None  # nothing new is sealed under the old key
+    ea, eb = Exchange(a, "folder"), Exchange(b, "folder")
     e.add_goal(a, "secret plan")
     out = ea.prepare()
     assert out is not None
     ea.confirm(out)
+    with pytest.raises(ProtocolError):
+        open_envelope(et.key, ea.mailbox, "folder", out.data)
     assert eb.receive(out.data) == "applied"
     assert "secret plan" in {g["text"] for g in b.rows("goals")}
     reply = eb.prepare(force=True)
