@@ -16,7 +16,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from . import epoch
 from .clock import HybridClock
 from .errors import (
     JournalError,
@@ -30,25 +29,15 @@ from .errors import (
 from .identity import DeviceKeys, SealedKeys, seal, unseal
 from .local import LocalData
 from .ops import (
-    MAX_OP_BYTES,
-    Operation,
-    Value,
-    encode_op,
     new_row_id,
-    stamp_of,
-    validate_fields,
 )
-from .projection import project
 from .reading import Reading
-from .schema import MIGRATION_NAMES, long_text_fields
-from .store import insert_op, max_seq
+from .schema import MIGRATION_NAMES
+from .writing import WritePath
 
 __all__ = ["Journal", "FORMAT", "iso"]
 
 FORMAT = "comentor-journal-1"
-# the partnership's own records: a device is revoked, not deleted; people, the partnership
-# and the cadence stay (deleting them would cut a partner off or break the schedule)
-UNDELETABLE = ("devices", "people", "partnership", "schedule")
 Clock = Callable[[], dt.datetime]
 
 
@@ -88,7 +77,7 @@ def _connect(path: Path, *, check_format: bool) -> sqlite3.Connection:
     return conn
 
 
-class Journal(LocalData, Reading):
+class Journal(WritePath, LocalData, Reading):
     """An open journal. Create with :meth:`create`, open with :meth:`open`."""
 
     def __init__(
@@ -304,124 +293,6 @@ class Journal(LocalData, Reading):
         """The secret both partners share; None until this device is paired or has invited."""
         row = self.conn.execute("SELECT value FROM local_secrets WHERE name = 'partnership'").fetchone()
         return None if row is None else bytes(row[0])
-
-    # ------------------------------------------------------------------ the write path
-    def put(self, table: str, row: str | None = None, /, **fields: Value) -> str:
-        """Set fields of a row (a new row when `row` is None); returns the row id."""
-        row = row or new_row_id(self._rand)
-        clean = validate_fields(table, row, fields)
-        self.write([(table, row, clean)])
-        return row
-
-    def delete(self, table: str, row: str) -> None:
-        """Delete a row: a tombstone that :meth:`undelete` can take back."""
-        if table in UNDELETABLE:
-            raise ValidationError(f"{table} cannot be deleted" + (
-                ": revoke a lost device instead" if table == "devices" else ""))
-        self._require(table, row)
-        self.write([(table, row, {"deleted": True})])
-
-    def undelete(self, table: str, row: str) -> None:
-        self._require(table, row)
-        self.write([(table, row, {"deleted": False})])
-
-    def resolve_conflict(self, table: str, row: str, field: str, text: str) -> None:
-        """Replace a conflicted text by `text`, superseding every version shown."""
-        heads = [
-            str(s) for (s,) in self.conn.execute(
-                "SELECT stamp FROM text_heads WHERE tbl = ? AND row_id = ? AND field = ?",
-                (table, row, field),
-            )
-        ]
-        clean = validate_fields(table, row, {field: text})
-        self.write([(table, row, clean)], extra_bases={field: heads})
-
-    def write(
-        self,
-        changes: list[tuple[str, str, dict[str, Value]]],
-        extra_bases: dict[str, list[str]] | None = None,
-    ) -> list[Operation]:
-        """Turn validated changes into signed operations and apply them in one transaction."""
-        with self.transaction():
-            made = self.write_in_transaction(changes, extra_bases)
-        self._raise_mark()
-        return made
-
-    def write_in_transaction(
-        self,
-        changes: list[tuple[str, str, dict[str, Value]]],
-        extra_bases: dict[str, list[str]] | None = None,
-    ) -> list[Operation]:
-        """:meth:`write` inside the caller's transaction (which must call :meth:`raise_mark`
-        after its commit): for writes that must land atomically with other changes."""
-        made = []
-        self._ensure_epoch()
-        replica = self.replica
-        seq = max_seq(self.conn, replica)
-        for table, row, fields in changes:
-            bases = self._bases_for(table, row, fields)
-            for name, stamps in (extra_bases or {}).items():
-                bases[name] = sorted(set(bases.get(name, [])) | set(stamps))
-            seq += 1
-            op = Operation(replica, seq, self.clock.now(), table, row, fields, bases)
-            op = Operation(op.replica, op.seq, op.hlc, table, row, fields, bases,
-                           self.keys.sign(op.signed_bytes()))
-            if len(encode_op(op)) > MAX_OP_BYTES:
-                raise ValidationError(
-                    f"this change to {table} is too large to share: shorten the text"
-                )
-            insert_op(self.conn, op)
-            project(self.conn, op)
-            made.append(op)
-        return made
-
-    def raise_mark(self) -> None:
-        """After a commit that wrote operations: see :meth:`_raise_mark`."""
-        self._raise_mark()
-
-    def _bases_for(self, table: str, row: str, fields: dict[str, Value]) -> dict[str, list[str]]:
-        """For each long text being set, the version this device currently shows."""
-        bases: dict[str, list[str]] = {}
-        for name in long_text_fields(table) & fields.keys():
-            cur = self.conn.execute(
-                "SELECT hlc, replica FROM field_clocks WHERE tbl = ? AND row_id = ? AND field = ?",
-                (table, row, name),
-            ).fetchone()
-            if cur is not None:
-                bases[name] = [stamp_of(int(cur[0]), str(cur[1]))]
-        return bases
-
-    def _ensure_epoch(self) -> None:
-        """Inside a write transaction: move to a new epoch if this file was restored or is a
-        stale copy (see epoch.py); the mark is raised after the commit."""
-        mark = epoch.read_mark(self.device_id)
-        current = int(self.meta("epoch") or 0)
-        issued = max_seq(self.conn, self.replica)
-        history = self.conn.execute(
-            "SELECT 1 FROM replica_state WHERE replica LIKE ? LIMIT 1", (f"{self.device_id}.%",)
-        ).fetchone() is not None
-        if epoch.next_epoch_needed(mark, current, issued, history):
-            self.bump_epoch(at_least=(mark.epoch + 1) if mark else 0)
-
-    def bump_epoch(self, at_least: int = 0) -> None:
-        """Start a new epoch, above every epoch this device is known to have used.
-
-        Called when a restore is detected, or when a peer shows it holds more of our current
-        replica's operations than we do. Runs inside the caller's transaction.
-        """
-        used = [
-            int(str(r).rsplit(".", 1)[1]) for (r,) in self.conn.execute(
-                "SELECT replica FROM replica_state WHERE replica LIKE ?", (f"{self.device_id}.%",)
-            )
-        ]
-        mark = epoch.read_mark(self.device_id)
-        fresh = max([int(self.meta("epoch") or 0), *used, mark.epoch if mark else 0]) + 1
-        self._set_meta("epoch", max(fresh, at_least))
-
-    def _raise_mark(self) -> None:
-        """After a commit: record the highest (epoch, seq) this device has now issued."""
-        current = int(self.meta("epoch") or 0)
-        epoch.write_mark(self.device_id, epoch.Mark(current, max_seq(self.conn, self.replica)))
 
 
 def _needs_migration(conn: sqlite3.Connection) -> bool:
