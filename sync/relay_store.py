@@ -149,32 +149,49 @@ class RelayStore:
 
     def put(self, mailbox_id: str, data: bytes, quota_envelopes: int, quota_bytes: int,
             max_total: int | None = None) -> int:
-        """Store an envelope durably and return its new sequence number.
+        """Store an envelope durably and return its new sequence number (or raise)."""
+        result = self.put_many([(mailbox_id, data)], quota_envelopes, quota_bytes, max_total)[0]
+        if isinstance(result, RelayError):
+            raise result
+        return result
 
-        ``max_total`` caps the envelope bytes of the whole relay, so that many small
-        mailboxes (anyone can claim one) cannot fill the operator's disk.
+    def put_many(self, items: list[tuple[str, bytes]], quota_envelopes: int, quota_bytes: int,
+                 max_total: int | None = None) -> list[int | RelayError]:
+        """Store several envelopes in ONE durable transaction (one fsync for all of them).
+
+        Each item gets its sequence number, or the error that refused it (a full mailbox,
+        a full relay); one refusal does not affect the others. ``max_total`` caps the envelope
+        bytes of the whole relay, so that many small mailboxes (anyone can claim one) cannot
+        fill the operator's disk.
         """
+        out: list[int | RelayError] = []
         with self._write():
-            if max_total is not None and self.total_bytes() + len(data) > max_total:
-                raise StorageFull("the relay is full; try again later or use another relay")
-            count, size = self.usage(mailbox_id)
-            if count + 1 > quota_envelopes or size + len(data) > quota_bytes:
-                raise QuotaExceeded(
-                    f"mailbox full ({count} envelopes, {size} bytes): "
-                    "the other devices must fetch and ack before more can be sent"
+            total = self.total_bytes() if max_total is not None else 0
+            for mailbox_id, data in items:
+                if max_total is not None and total + len(data) > max_total:
+                    out.append(StorageFull("the relay is full; try again later or use another relay"))
+                    continue
+                count, size = self.usage(mailbox_id)
+                if count + 1 > quota_envelopes or size + len(data) > quota_bytes:
+                    out.append(QuotaExceeded(
+                        f"mailbox full ({count} envelopes, {size} bytes): "
+                        "the other devices must fetch and ack before more can be sent"
+                    ))
+                    continue
+                row = self._db.execute(
+                    "UPDATE mailboxes SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq",
+                    (mailbox_id,),
+                ).fetchone()
+                if row is None:
+                    out.append(RelayError("relay refused: unknown mailbox"))
+                    continue
+                self._db.execute(
+                    "INSERT INTO envelopes (mailbox, seq, data, created) VALUES (?, ?, ?, ?)",
+                    (mailbox_id, int(row[0]), data, self._clock()),
                 )
-            row = self._db.execute(
-                "UPDATE mailboxes SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq",
-                (mailbox_id,),
-            ).fetchone()
-            if row is None:
-                raise RelayError("relay refused: unknown mailbox")
-            seq = int(row[0])
-            self._db.execute(
-                "INSERT INTO envelopes (mailbox, seq, data, created) VALUES (?, ?, ?, ?)",
-                (mailbox_id, seq, data, self._clock()),
-            )
-        return seq
+                total += len(data)
+                out.append(int(row[0]))
+        return out
 
     def fetch(
         self, mailbox_id: str, since: int, max_envelopes: int, max_bytes: int
