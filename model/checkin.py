@@ -166,6 +166,8 @@ def end_session(j: Journal, session: str, *, next_at: dt.datetime | None = None,
     proposed = next_at or propose_next(j)
     if proposed.astimezone().date() <= j.today():
         raise ValidationError("the next check-in must be after today")
+    if proposed.astimezone().date() > j.today() + dt.timedelta(days=3 * 365):
+        raise ValidationError("the next check-in must be within three years")
     fields: dict[str, Any] = {"status": "done", "ended_at": j.now_iso(), "next_at": iso(proposed)}
     if notes is not None:
         fields["notes"] = notes

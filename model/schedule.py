@@ -125,7 +125,13 @@ def upcoming(j: Journal, count: int = 6) -> list[dt.datetime]:
     """The next `count` dates of the series, from the next check-in on."""
     first = next_checkin(j).due
     step = dt.timedelta(days=cadence(j).every_days)
-    return [first + step * i for i in range(count)]
+    out = []
+    for i in range(count):
+        try:
+            out.append(first + step * i)
+        except OverflowError:  # a date near the end of the calendar: show what fits
+            break
+    return out
 
 
 def propose_next(j: Journal, after: dt.date | None = None) -> dt.datetime:

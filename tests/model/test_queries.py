@@ -157,3 +157,10 @@ def test_dates_people_type(journal: Journal) -> None:
     for bad in ("someday", "2026-13-01", "+", "2026-1-1"):
         with pytest.raises(ValidationError, match="bad date"):
             parse_date(bad, today)
+
+
+def test_the_next_checkin_is_within_reason(journal: Journal) -> None:
+    session = checkin.start_session(journal)
+    with pytest.raises(ValidationError, match="within three years"):
+        checkin.end_session(journal, session, next_at=schedule.parse_when(journal, "9999-12-01"))
+    assert checkin.current_session(journal) is not None  # nothing stored

@@ -240,7 +240,13 @@ async def test_challenges_propose_and_accept(demo_path: Path) -> None:
         assert isinstance(screen, ChallengesScreen)
         offered = screen.table.selected
         assert offered is not None and offered["owner"] == "Maya Okafor"
-        await pilot.press("a")
+        await pilot.press("a")  # a one-key status change asks first
+        await settle(pilot, app)
+        assert rows(demo_path, "challenges", "id = ?", (offered["id"],))[0]["status"] == "offered"
+        await pilot.press("y")
+        await settle(pilot, app)
+        assert rows(demo_path, "challenges", "id = ?", (offered["id"],))[0]["status"] == "accepted"
+        await pilot.press("a")  # no longer offered: nothing to accept, nothing asked
         await settle(pilot, app)
         assert rows(demo_path, "challenges", "id = ?", (offered["id"],))[0]["status"] == "accepted"
 

@@ -118,4 +118,5 @@ class AsksScreen(ListScreen):
     def action_close(self) -> None:
         item = self.need_selection()
         if item is not None:
-            self.write(entities.close_ask, item["id"], message="Ask closed")
+            self.confirm_write(f"Close the ask “{str(item.get('text') or '')[:60]}”?",
+                               entities.close_ask, item["id"], message="Ask closed")

@@ -22,7 +22,6 @@ from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Header, Static
 
 from comentor.model import queries
-from comentor.model.errors import JournalError
 from comentor.model.journal import Journal
 
 from ..messages import JournalChanged
@@ -145,7 +144,7 @@ class GatewayScreen(Screen[None]):
         """Run a journal write; on refusal show the journal's message, change nothing."""
         try:
             result = self.gateway.write(fn, *args)
-        except JournalError as exc:
+        except Exception as exc:  # noqa: BLE001 - shown in place, never a crash
             self.app.call_from_thread(self.error, str(exc))
             return
         self.app.call_from_thread(self._written, result, message, after)
@@ -180,6 +179,13 @@ class ListScreen(GatewayScreen):
         Binding("u", "undo", "Undo"),
         Binding("t", "toggle_all", "Open/all"),
     ]
+
+    TOGGLE: ClassVar[bool] = True  # False where items have no open/closed state
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "toggle_all" and not self.TOGGLE:
+            return None  # shown greyed out: nothing to toggle here
+        return True
 
     def __init__(self, focus: str | None = None) -> None:
         super().__init__(focus)
@@ -236,7 +242,7 @@ class ListScreen(GatewayScreen):
 
         try:
             today, items = self.gateway.call(fetch)
-        except JournalError as exc:
+        except Exception as exc:  # noqa: BLE001 - shown in place, never a crash
             self.app.call_from_thread(self.error, str(exc))
             return
         self.app.call_from_thread(self._show, today, items)
@@ -279,7 +285,7 @@ class ListScreen(GatewayScreen):
     def _fetch_detail(self, item: dict[str, Any]) -> None:
         try:
             data = self.gateway.call(self.load_detail, item)
-        except JournalError as exc:
+        except Exception as exc:  # noqa: BLE001 - shown in place, never a crash
             data = Text(str(exc), style="red")
         self.app.call_from_thread(self.show_detail, item, data)
 
@@ -345,6 +351,18 @@ class ListScreen(GatewayScreen):
 
     def undelete_item(self, j: Journal, item_id: str) -> None:
         j.undelete(self.TABLE, item_id)
+
+    def confirm_write(self, question: str, fn: Callable[..., Any], *args: Any,
+                      message: str = "") -> None:
+        """Ask first, then write: for one-key status changes that have no undo of their own
+        (and whose keys are the app's navigation keys on other screens)."""
+        from ..widgets.confirm import ConfirmModal
+
+        def answered(yes: bool | None) -> None:
+            if yes:
+                self.write(fn, *args, message=message)
+
+        self.app.push_screen(ConfirmModal(question, title=self.SCREEN_TITLE), answered)
 
     def action_delete(self) -> None:
         item = self.need_selection()

@@ -41,6 +41,7 @@ class ChallengesScreen(ListScreen):
             item["proposer_name"] = j.person_name(item.get("proposer"))
             # list_items names the proposer as owner; the owner of a challenge is its taker
             item["owner"] = j.person_name(item.get("person"))
+            item["mine_to_answer"] = item.get("person") == j.me
         return items
 
     def load_detail(self, j: Journal, item: dict[str, Any]) -> Text:
@@ -87,15 +88,32 @@ class ChallengesScreen(ListScreen):
 
         self.write(edit, message="Challenge saved")
 
-    def action_accept(self) -> None:
+    def _answerable(self) -> dict[str, Any] | None:
+        """An offered challenge proposed to me: the only kind I can accept or decline."""
         item = self.need_selection()
+        if item is None:
+            return None
+        if item.get("status") != "offered":
+            self.notify("Only an offered challenge can be accepted or declined.", markup=False)
+            return None
+        if not item.get("mine_to_answer"):
+            self.notify("This challenge is your partner's to accept or decline.", markup=False)
+            return None
+        return item
+
+    def action_accept(self) -> None:
+        item = self._answerable()
         if item is not None:
-            self.write(entities.respond_challenge, item["id"], True, message="Challenge accepted")
+            self.confirm_write(f"Accept the challenge “{str(item.get('text') or '')[:60]}”?",
+                               entities.respond_challenge, item["id"], True,
+                               message="Challenge accepted")
 
     def action_decline(self) -> None:
-        item = self.need_selection()
+        item = self._answerable()
         if item is not None:
-            self.write(entities.respond_challenge, item["id"], False, message="Challenge declined")
+            self.confirm_write(f"Decline the challenge “{str(item.get('text') or '')[:60]}”?",
+                               entities.respond_challenge, item["id"], False,
+                               message="Challenge declined")
 
     def action_done(self) -> None:
         item = self.need_selection()

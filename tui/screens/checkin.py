@@ -12,6 +12,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -184,8 +185,8 @@ class CheckinScreen(Screen[None]):
             names = {state.me[0]: state.me[1], **({state.partner[0]: state.partner[1]}
                                                    if state.partner else {})}
             who = " and ".join(names.get(p, "?") for p in state.missing_baselines)
-            banner.update(f"First check-in of the partnership: record the baselines of {who} "
-                          "(press b).")
+            banner.update(Text(f"First check-in of the partnership: record the baselines of "
+                               f"{who} (press b)."))
             banner.add_class("-show")
         else:
             banner.remove_class("-show")

@@ -109,6 +109,9 @@ class EndStepScreen(ModalScreen[bool]):
         except JournalError as exc:
             self.app.call_from_thread(self._invalid, str(exc))
             return
+        except Exception as exc:  # noqa: BLE001 - shown in place, never a crash
+            self.app.call_from_thread(self._invalid, f"{type(exc).__name__}: {exc}")
+            return
         self.app.call_from_thread(self._done, summary)
 
     def _invalid(self, message: str) -> None:

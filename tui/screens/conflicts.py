@@ -20,7 +20,6 @@ from textual.widgets import DataTable, Header, Label, Static
 
 from comentor.model import remote
 from comentor.model.clock import physical_ms
-from comentor.model.errors import JournalError
 from comentor.model.journal import Journal
 
 from ..widgets.confirm import ConfirmModal
@@ -112,7 +111,7 @@ class ConflictsScreen(GatewayScreen):
 
         try:
             found, labels, held = self.gateway.call(fetch)
-        except JournalError as exc:
+        except Exception as exc:  # noqa: BLE001 - shown in place, never a crash
             self.app.call_from_thread(self.error, str(exc))
             return
         self.app.call_from_thread(self._show, found, labels, held)
@@ -124,7 +123,7 @@ class ConflictsScreen(GatewayScreen):
         keep = table.cursor_row
         table.clear()
         for n, (c, label) in enumerate(zip(found, labels, strict=True)):
-            table.add_row(label, c.field, str(1 + len(c.others)), key=str(n))
+            table.add_row(Text(label), c.field, str(1 + len(c.others)), key=str(n))
         if not found:
             table.add_row(Text("No conflicts: every edit merged cleanly.", style="dim"), "", "")
         if 0 <= keep < len(found):
@@ -133,7 +132,8 @@ class ConflictsScreen(GatewayScreen):
         keep_q = qt.cursor_row
         qt.clear()
         for n, h in enumerate(held):
-            qt.add_row(h["author"], h["stamp"], h["table"], h["fields"], f"{h['replica'][:8]}:{h['seq']}",
+            qt.add_row(Text(h["author"]), h["stamp"], h["table"], Text(h["fields"]),
+                       f"{h['replica'][:8]}:{h['seq']}",
                        key=str(n))
         if not held:
             qt.add_row(Text("Nothing held back.", style="dim"), "", "", "", "")

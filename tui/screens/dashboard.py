@@ -213,8 +213,8 @@ class DashboardScreen(Screen[None]):
         if title:
             self.sub_title = self._subtitle(data)
         self.query_one(DriftBadge).show(data.next, data.cadence, demo=data.demo)
-        if data.in_progress:
-            self.query_one(DriftBadge).border_subtitle = "a check-in is in progress: c resumes it"
+        self.query_one(DriftBadge).border_subtitle = (
+            "a check-in is in progress: c resumes it" if data.in_progress else "")
         self._set("#p-mine", f"My open commitments ({len(data.mine)})",
                   _lines(data.mine, "None open.", _commitment))
         self._set("#p-theirs", f"{partner.split(' ')[0]}'s open commitments ({len(data.theirs)})",

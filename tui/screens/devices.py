@@ -17,7 +17,6 @@ from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Header, Label, Static
 
 from comentor.model import devices, entities
-from comentor.model.errors import JournalError
 from comentor.model.journal import Journal
 
 from ..widgets.confirm import ConfirmModal
@@ -87,7 +86,7 @@ class DevicesScreen(GatewayScreen):
 
         try:
             partnership, found, info = self.gateway.call(fetch)
-        except JournalError as exc:
+        except Exception as exc:  # noqa: BLE001 - shown in place, never a crash
             self.app.call_from_thread(self.error, str(exc))
             return
         self.app.call_from_thread(self._show, partnership, found, info)
@@ -113,7 +112,8 @@ class DevicesScreen(GatewayScreen):
         table.clear()
         for d in found:
             state = Text("revoked", style="red") if d.get("revoked_at") else Text("trusted", style="green")
-            table.add_row("▶ this device" if d["this_device"] else "", d["owner"], d.get("name") or "",
+            table.add_row("▶ this device" if d["this_device"] else "", Text(d["owner"]),
+                          Text(d.get("name") or ""),
                           d["id"][:12], "—" if d["this_device"] else d["safety_number"], state,
                           key=d["id"])
         if 0 <= keep < table.row_count:

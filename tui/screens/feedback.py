@@ -24,6 +24,7 @@ FEEDBACK_KINDS = [("Perspective", "perspective"), ("Specific suggestion", "sugge
 
 
 class FeedbackScreen(ListScreen):
+    TOGGLE = False
     SCREEN_TITLE = "Feedback"
     TABLE = "feedback"
     KIND = "feedback"
@@ -35,7 +36,7 @@ class FeedbackScreen(ListScreen):
     def __init__(self, focus: str | None = None) -> None:
         super().__init__(focus)
         self.targets: list[tuple[str, str]] = []
-        self.show_all = True  # feedback has no open/closed state
+        self.show_all = True  # feedback has no open/closed state (TOGGLE is off)
 
     def load(self, j: Journal) -> list[dict[str, Any]]:
         items = super().load(j)

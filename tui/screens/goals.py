@@ -147,8 +147,9 @@ class GoalsScreen(ListScreen):
 
     def _status(self, status: str, message: str) -> None:
         item = self.need_selection()
-        if item is not None:
-            self.write(entities.set_goal_status, item["id"], status, message=message)
+        if item is not None and item.get("status") != status:
+            self.confirm_write(f"Mark the goal “{str(item.get('text') or '')[:60]}” {status}?",
+                               entities.set_goal_status, item["id"], status, message=message)
 
     def action_met(self) -> None:
         self._status("met", "Goal met — well done")

@@ -20,6 +20,7 @@ __all__ = ["PrivateNotesScreen"]
 
 
 class PrivateNotesScreen(ListScreen):
+    TOGGLE = False
     SCREEN_TITLE = "Private notes"
     KIND = "private"
     TABLE = "private_notes"

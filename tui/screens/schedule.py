@@ -119,7 +119,7 @@ class ScheduleScreen(GatewayScreen):
 
         try:
             cad, nxt, dates, today = self.gateway.call(fetch)
-        except JournalError as exc:
+        except Exception as exc:  # noqa: BLE001 - shown in place, never a crash
             self.app.call_from_thread(self.error, str(exc))
             return
         self.app.call_from_thread(self._show, cad, nxt, dates, today)

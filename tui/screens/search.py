@@ -14,7 +14,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Header, Input, Static
 
-from comentor.model.errors import JournalError
 from comentor.model.journal import Journal
 from comentor.model.search import search
 
@@ -93,7 +92,7 @@ class SearchScreen(GatewayScreen):
     def run_search(self, text: str) -> None:
         try:
             hits = self.gateway.call(search, text) if text.strip() else []
-        except JournalError as exc:
+        except Exception as exc:  # noqa: BLE001 - shown in place, never a crash
             self.app.call_from_thread(self.error, str(exc))
             return
         self.app.call_from_thread(self._show, text, hits)

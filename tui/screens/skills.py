@@ -16,7 +16,6 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Header, Label, Static
 
 from comentor.model import entities, queries
-from comentor.model.errors import JournalError
 from comentor.model.journal import Journal
 
 from ..widgets.form_fields import FieldSpec, FormModal, required
@@ -80,7 +79,7 @@ class SkillsScreen(GatewayScreen):
 
         try:
             matrix, order = self.gateway.call(fetch)
-        except JournalError as exc:
+        except Exception as exc:  # noqa: BLE001 - shown in place, never a crash
             self.app.call_from_thread(self.error, str(exc))
             return
         self.app.call_from_thread(self._show, matrix, order)
@@ -95,11 +94,11 @@ class SkillsScreen(GatewayScreen):
             title = self.query_one(f"#title-{n}", Label)
             table.clear(columns=True)
             if n >= len(pairs):
-                title.update("")
+                title.update(Text(""))
                 continue
             helper, learner = pairs[n]
-            title.update(f"{helper} can offer → {learner} wants to grow")
-            table.add_columns(f"{helper}'s strengths", f"{learner} wants to grow")
+            title.update(Text(f"{helper} can offer → {learner} wants to grow"))
+            table.add_columns(Text(f"{helper}'s strengths"), Text(f"{learner} wants to grow"))
             strengths = matrix.strengths.get(helper, [])
             grows = matrix.grows.get(learner, [])
             matched_s = {m.strength for m in matrix.matches if m.helper == helper and m.learner == learner}
@@ -109,7 +108,7 @@ class SkillsScreen(GatewayScreen):
         matches = self.query_one("#matches", DataTable)
         matches.clear()
         for m in matrix.matches:
-            matches.add_row(m.helper, Text(m.strength, style="bold green"), "→", m.learner,
+            matches.add_row(Text(m.helper), Text(m.strength, style="bold green"), "→", Text(m.learner),
                             Text(m.grow, style="bold green"))
         if not matrix.matches:
             matches.add_row("", Text("No matches yet: add strengths and growth areas (n).",

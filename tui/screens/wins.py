@@ -28,6 +28,7 @@ __all__ = ["WinsScreen"]
 
 
 class WinsScreen(ListScreen):
+    TOGGLE = False
     SCREEN_TITLE = "Wins & story"
     TABLE = "wins"
     KIND = "win"
@@ -58,6 +59,16 @@ class WinsScreen(ListScreen):
                 yield Static("", id="stories-text")
         yield KeyBar()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Item actions act on the Wins tab's table: only offer them while it is shown."""
+        if action in ("new", "edit", "delete", "open", "undo"):
+            tabs = self.query(TabbedContent)
+            return not tabs or tabs.first().active == "tab-wins"
+        return super().check_action(action, parameters)
+
+    def on_tabbed_content_tab_activated(self, _event: TabbedContent.TabActivated) -> None:
+        self.refresh_bindings()
+
     def on_mount(self) -> None:
         timeline = self.query_one("#timeline", DataTable)
         timeline.add_columns("Date", "What", "Who", "")
@@ -79,7 +90,7 @@ class WinsScreen(ListScreen):
         timeline.clear()
         marks = {"win": "★ win", "goal met": "◎ goal met", "challenge done": "⚑ challenge done"}
         for ev in self.stories["events"]:
-            timeline.add_row(ev["date"], Text(marks.get(ev["kind"], ev["kind"])), ev["person"],
+            timeline.add_row(ev["date"], Text(marks.get(ev["kind"], ev["kind"])), Text(ev["person"]),
                              Text(short(ev["text"], 70)), key=f"{ev['kind']}:{ev['id']}")
         text = Text()
         for pid, name in self.stories["people"]:

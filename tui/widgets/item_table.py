@@ -80,7 +80,9 @@ class ItemTable(DataTable[str | Text]):
         for item in items:
             key = str(item["id"])
             self.items[key] = item
-            self.add_row(*(c.cell(item) for c in self.item_columns), key=key)
+            # a plain str cell would be read as markup: user text is always Text
+            cells = (c.cell(item) for c in self.item_columns)
+            self.add_row(*(c if isinstance(c, Text) else Text(str(c)) for c in cells), key=key)
         if keep and keep in self.items:
             self.select_id(keep)
 
