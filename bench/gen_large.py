@@ -95,18 +95,6 @@ def _changes(j: Any, rng: random.Random, n: int, state: dict[str, list[str]],
     return out
 
 
-def _sync(a: Any, b: Any) -> None:
-    from comentor.model.remote import apply_remote
-    from comentor.model.store import ops_since, version_vector
-
-    for src, dst in ((a, b), (b, a)):
-        while True:
-            batch = ops_since(src.conn, version_vector(dst.conn), limit=2000)
-            if not batch:
-                break
-            apply_remote(dst, batch, allow_mass_delete=True)
-
-
 def build(path: Path, ops: int, years: int, seed: int = 11) -> Path:
     from comentor.model import devices
     from comentor.model.journal import Journal
@@ -120,7 +108,7 @@ def build(path: Path, ops: int, years: int, seed: int = 11) -> Path:
     a = Journal.create(path, "Alex Large", now=clock, device_name="bench laptop")
     b = Journal.create(tmp / "b.db", "Blake Large", joining=True, now=clock, device_name="bench b")
     devices.pair_in_process(a, b)
-    _sync(a, b)
+    devices.sync_in_process(a, b, batch=2000)
     a.put("schedule", "cadence", every_days=21, at="12:00", minutes=30,
           start=start.date().isoformat())
     states: dict[int, dict[str, list[str]]] = {
@@ -137,14 +125,14 @@ def build(path: Path, ops: int, years: int, seed: int = 11) -> Path:
         done += len(changes)
         rounds += 1
         if rounds % 10 == 0:
-            _sync(a, b)
+            devices.sync_in_process(a, b, batch=2000)
         if rounds % 8 == 0:  # a check-in every few batches
             sid = a.put("sessions", None, status="done", started_at=a.now_iso(),
                         ended_at=a.now_iso(), planned_at=a.now_iso(), minutes=30, created_at=a.now_iso(),
                         next_at=(clock.t + dt.timedelta(days=21)).isoformat())
             done += 1
             del sid
-    _sync(a, b)
+    devices.sync_in_process(a, b, batch=2000)
     count = sum(version_vector(a.conn).values())
     a.close()
     b.close()

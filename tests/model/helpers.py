@@ -6,8 +6,6 @@ from pathlib import Path
 
 from comentor.model import devices
 from comentor.model.journal import Journal
-from comentor.model.remote import ApplyResult, apply_remote
-from comentor.model.store import ops_since, version_vector
 
 
 def paired(tmp: Path, names: tuple[str, ...] = ("Ada", "Ben"), now=None) -> list[Journal]:  # type: ignore[no-untyped-def]
@@ -33,15 +31,8 @@ def paired(tmp: Path, names: tuple[str, ...] = ("Ada", "Ben"), now=None) -> list
 
 
 def sync_pair(a: Journal, b: Journal) -> None:
-    """Exchange everything both ways, in batches, as a sync would."""
-    for src, dst in ((a, b), (b, a)):
-        while True:
-            batch = ops_since(src.conn, version_vector(dst.conn), limit=200)
-            if not batch:
-                break
-            res: ApplyResult = apply_remote(dst, batch, allow_mass_delete=True)
-            if res.applied == 0 and res.quarantined == 0:
-                break
+    """Exchange everything both ways, in batches of 200, as a sync would."""
+    devices.sync_in_process(a, b, batch=200)
 
 
 def sync_all(journals: list[Journal]) -> None:

@@ -28,19 +28,12 @@ from .screen_harness import FIXED, Harness, fixed_now
 from .test_screens import SIZE, error_of, fill, op_count, settle
 
 
-def _sync(a: Journal, b: Journal) -> None:
-    for src, dst in ((a, b), (b, a)):
-        batch = ops_since(src.conn, version_vector(dst.conn))
-        if batch:
-            remote.apply_remote(dst, batch)
-
-
 def _pair(tmp_path: Path) -> tuple[Path, Path]:
     a = Journal.create(tmp_path / "maya.db", "Maya", now=fixed_now, device_name="Maya's laptop")
     b = Journal.create(tmp_path / "jonas.db", "Jonas", joining=True, now=fixed_now,
                        device_name="Jonas's desktop")
     devices.pair_in_process(a, b)
-    _sync(a, b)
+    devices.sync_in_process(a, b)
     a.close()
     b.close()
     return tmp_path / "maya.db", tmp_path / "jonas.db"
@@ -50,10 +43,10 @@ def _conflicted(tmp_path: Path) -> tuple[Path, str]:
     pa, pb = _pair(tmp_path)
     a, b = Journal.open(pa, now=fixed_now), Journal.open(pb, now=fixed_now)
     goal = entities.add_goal(a, "Open a studio", detail="First plan")
-    _sync(a, b)
+    devices.sync_in_process(a, b)
     a.put("goals", goal, detail="Maya: rent a room in March")
     b.put("goals", goal, detail="Jonas: start with a shared desk")
-    _sync(a, b)
+    devices.sync_in_process(a, b)
     assert len(remote.conflicts(a)) == 1
     a.close()
     b.close()
