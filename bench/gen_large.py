@@ -36,7 +36,7 @@ class _Clock:
 def _changes(j: Any, rng: random.Random, n: int, state: dict[str, list[str]],
              person: str, day: dt.date) -> list[tuple[str, str, dict[str, Any]]]:
     """`n` plausible edits by `person`: mostly new items, some status changes."""
-    from comentor.model.ops import new_row_id, validate_fields
+    from comentor.model._ops import new_row_id, validate_fields
 
     out = []
     stamp = j.now_iso()
@@ -96,9 +96,9 @@ def _changes(j: Any, rng: random.Random, n: int, state: dict[str, list[str]],
 
 
 def build(path: Path, ops: int, years: int, seed: int = 11) -> Path:
-    from comentor.model import devices
-    from comentor.model.journal import Journal
-    from comentor.model.store import version_vector
+    from comentor.model import _devices as devices
+    from comentor.model._journal import Journal
+    from comentor.model._store import version_vector
 
     rng = random.Random(seed)
     today = dt.date.today()

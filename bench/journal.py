@@ -48,10 +48,13 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp())
     os.environ.setdefault("COMENTOR_STATE_DIR", str(tmp / "state"))
 
-    from comentor.model import checkin, devices, queries, schedule
-    from comentor.model.journal import Journal
-    from comentor.model.remote import apply_remote
-    from comentor.model.store import ops_since, version_vector
+    from comentor.model import _checkin as checkin
+    from comentor.model import _devices as devices
+    from comentor.model import _queries as queries
+    from comentor.model import _schedule as schedule
+    from comentor.model._journal import Journal
+    from comentor.model._remote import apply_remote
+    from comentor.model._store import ops_since, version_vector
 
     base = _baseline_inserts(tmp / "base.db", args.ops, args.batch)
     a = Journal.create(tmp / "a.db", "A")

@@ -24,9 +24,9 @@ from typing import Any
 from websockets.asyncio.client import connect
 from websockets.asyncio.server import ServerConnection, serve
 
-from comentor.sync.relay_client import RelayClient, derive_mailbox
-from comentor.sync.relay_server import RelayServer
-from comentor.sync.relay_wire import RelayLimits
+from comentor.sync.mailbox.relay_client import RelayClient, derive_mailbox
+from comentor.sync.relay.server import RelayServer
+from comentor.sync.relay.wire import RelayLimits
 
 # every simulated client comes from 127.0.0.1: lift the per-address limits for the load test
 LIMITS = RelayLimits(max_connections_per_ip=100_000, rate_per_second=10_000.0, rate_burst=10_000,

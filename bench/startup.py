@@ -119,7 +119,7 @@ def main() -> None:
     sys.path.insert(0, str(HERE))
     from gen_large import large_journal
 
-    from comentor.model.demo import create_demo
+    from comentor.model._demo import create_demo
 
     demo = tmp / "demo.db"
     create_demo(demo, today=dt.date.today()).close()

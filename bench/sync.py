@@ -22,9 +22,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from comentor.model import devices
-from comentor.model.journal import Journal
-from comentor.sync.lan import LiveSession, SessionReport, accept, connect, paired_devices
+from comentor.model import _devices as devices
+from comentor.model._journal import Journal
+from comentor.sync.lan.session import LiveSession, SessionReport, accept, connect, paired_devices
 
 
 def paired(root: Path, name: str) -> tuple[Journal, Journal]:

@@ -1,1 +1,200 @@
-"""The journal: schema, identity, operations, clocks, merge and queries."""
+"""The journal's public face: open a journal, the practice's verbs, and the queries.
+
+The interfaces (the app and the command line) reach the journal only through the names
+listed in ``__all__`` here (plus :mod:`comentor.model.errors`); sync uses
+:mod:`comentor.model.replication`. Modules whose names start with an underscore are
+internal. Names are loaded on first use, so that ``import comentor.model`` stays cheap for
+commands that need one verb (sqlite-utils, icalendar and the like load only when used).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ._checkin import (
+        AgendaItem,
+        EndSummary,
+        agenda,
+        covered_items,
+        goals_needing_update,
+        is_first_checkin,
+    )
+    from ._checkin import cover as cover_item
+    from ._checkin import current_session as current_checkin
+    from ._checkin import end_session as end_checkin
+    from ._checkin import last_session as last_checkin
+    from ._checkin import start_session as start_checkin
+    from ._clock import physical_ms
+    from ._dates import parse_date, parse_every, parse_time
+    from ._demo import DEMO_SEED, create_demo
+    from ._devices import PeerDevice, revoke_device, safety_number
+    from ._devices import devices as list_devices
+    from ._entities import (
+        add_ask,
+        add_commitment,
+        add_feedback,
+        add_goal,
+        add_note,
+        add_skill,
+        add_talking_point,
+        add_update,
+        add_win,
+        answer_ask,
+        carry_commitment,
+        close_ask,
+        close_commitment,
+        complete_challenge,
+        confirm_checklist,
+        is_vague,
+        propose_challenge,
+        record_baseline,
+        respond_challenge,
+        set_goal_status,
+        share_draft,
+        write_story,
+    )
+    from ._epoch import state_dir
+    from ._export import export_ics, export_json, export_markdown
+    from ._find import find_item
+    from ._identity import DeviceKeys
+    from ._journal import Journal, iso
+    from ._queries import (
+        KINDS,
+        SkillMatch,
+        SkillsMatrix,
+        goal_progress,
+        list_items,
+        on_this_day,
+        skills_matrix,
+        suggest_helpers,
+        timeline,
+    )
+    from ._queries import status as journal_status
+    from ._remote import ApplyResult, Conflict, conflicts, quarantined
+    from ._remote import release as release_held
+    from ._schedule import (
+        Cadence,
+        NextCheckin,
+        cadence,
+        drift_state,
+        next_checkin,
+        parse_when,
+        set_cadence,
+    )
+    from ._schedule import propose_next as propose_next_checkin
+    from ._schedule import upcoming as upcoming_checkins
+    from ._search import Hit, search
+
+__all__ = [
+    "add_ask", "add_commitment", "add_feedback", "add_goal", "add_note", "add_skill",
+    "add_talking_point", "add_update", "add_win", "agenda", "AgendaItem", "answer_ask",
+    "ApplyResult", "Cadence", "cadence", "carry_commitment", "close_ask", "close_commitment",
+    "complete_challenge", "confirm_checklist", "Conflict", "conflicts", "cover_item",
+    "covered_items", "create_demo", "current_checkin", "DEMO_SEED", "DeviceKeys", "drift_state",
+    "end_checkin", "EndSummary", "export_ics", "export_json", "export_markdown", "find_item",
+    "goal_progress", "goals_needing_update", "Hit", "is_first_checkin", "is_vague", "iso",
+    "Journal", "journal_status", "KINDS", "last_checkin", "list_devices", "list_items",
+    "next_checkin", "NextCheckin", "on_this_day", "parse_date", "parse_every", "parse_time",
+    "parse_when", "PeerDevice", "physical_ms", "propose_challenge", "propose_next_checkin",
+    "quarantined", "record_baseline", "release_held", "respond_challenge", "revoke_device",
+    "safety_number", "search", "set_cadence", "set_goal_status", "share_draft", "SkillMatch",
+    "skills_matrix", "SkillsMatrix", "start_checkin", "state_dir", "suggest_helpers", "timeline",
+    "upcoming_checkins", "write_story",
+]
+
+_LAZY: dict[str, tuple[str, str]] = {
+    "Journal": ("_journal", "Journal"),
+    "iso": ("_journal", "iso"),
+    "DeviceKeys": ("_identity", "DeviceKeys"),
+    "state_dir": ("_epoch", "state_dir"),
+    "create_demo": ("_demo", "create_demo"),
+    "DEMO_SEED": ("_demo", "DEMO_SEED"),
+    "add_goal": ("_entities", "add_goal"),
+    "set_goal_status": ("_entities", "set_goal_status"),
+    "add_update": ("_entities", "add_update"),
+    "add_commitment": ("_entities", "add_commitment"),
+    "close_commitment": ("_entities", "close_commitment"),
+    "carry_commitment": ("_entities", "carry_commitment"),
+    "add_ask": ("_entities", "add_ask"),
+    "answer_ask": ("_entities", "answer_ask"),
+    "close_ask": ("_entities", "close_ask"),
+    "add_feedback": ("_entities", "add_feedback"),
+    "propose_challenge": ("_entities", "propose_challenge"),
+    "respond_challenge": ("_entities", "respond_challenge"),
+    "complete_challenge": ("_entities", "complete_challenge"),
+    "add_win": ("_entities", "add_win"),
+    "write_story": ("_entities", "write_story"),
+    "add_skill": ("_entities", "add_skill"),
+    "record_baseline": ("_entities", "record_baseline"),
+    "add_note": ("_entities", "add_note"),
+    "add_talking_point": ("_entities", "add_talking_point"),
+    "share_draft": ("_entities", "share_draft"),
+    "confirm_checklist": ("_entities", "confirm_checklist"),
+    "is_vague": ("_entities", "is_vague"),
+    "AgendaItem": ("_checkin", "AgendaItem"),
+    "EndSummary": ("_checkin", "EndSummary"),
+    "agenda": ("_checkin", "agenda"),
+    "start_checkin": ("_checkin", "start_session"),
+    "cover_item": ("_checkin", "cover"),
+    "end_checkin": ("_checkin", "end_session"),
+    "covered_items": ("_checkin", "covered_items"),
+    "current_checkin": ("_checkin", "current_session"),
+    "last_checkin": ("_checkin", "last_session"),
+    "is_first_checkin": ("_checkin", "is_first_checkin"),
+    "goals_needing_update": ("_checkin", "goals_needing_update"),
+    "Cadence": ("_schedule", "Cadence"),
+    "NextCheckin": ("_schedule", "NextCheckin"),
+    "cadence": ("_schedule", "cadence"),
+    "set_cadence": ("_schedule", "set_cadence"),
+    "next_checkin": ("_schedule", "next_checkin"),
+    "upcoming_checkins": ("_schedule", "upcoming"),
+    "propose_next_checkin": ("_schedule", "propose_next"),
+    "parse_when": ("_schedule", "parse_when"),
+    "drift_state": ("_schedule", "drift_state"),
+    "KINDS": ("_queries", "KINDS"),
+    "list_items": ("_queries", "list_items"),
+    "journal_status": ("_queries", "status"),
+    "skills_matrix": ("_queries", "skills_matrix"),
+    "SkillMatch": ("_queries", "SkillMatch"),
+    "SkillsMatrix": ("_queries", "SkillsMatrix"),
+    "timeline": ("_queries", "timeline"),
+    "on_this_day": ("_queries", "on_this_day"),
+    "suggest_helpers": ("_queries", "suggest_helpers"),
+    "goal_progress": ("_queries", "goal_progress"),
+    "quarantined": ("_remote", "quarantined"),
+    "release_held": ("_remote", "release"),
+    "conflicts": ("_remote", "conflicts"),
+    "Conflict": ("_remote", "Conflict"),
+    "ApplyResult": ("_remote", "ApplyResult"),
+    "list_devices": ("_devices", "devices"),
+    "revoke_device": ("_devices", "revoke_device"),
+    "safety_number": ("_devices", "safety_number"),
+    "PeerDevice": ("_devices", "PeerDevice"),
+    "export_json": ("_export", "export_json"),
+    "export_markdown": ("_export", "export_markdown"),
+    "export_ics": ("_export", "export_ics"),
+    "search": ("_search", "search"),
+    "Hit": ("_search", "Hit"),
+    "find_item": ("_find", "find_item"),
+    "parse_date": ("_dates", "parse_date"),
+    "parse_every": ("_dates", "parse_every"),
+    "parse_time": ("_dates", "parse_time"),
+    "physical_ms": ("_clock", "physical_ms"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    """Load a public name from its internal module on first use (PEP 562)."""
+    try:
+        module, attr = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module 'comentor.model' has no attribute {name!r}") from None
+    value = getattr(importlib.import_module("." + module, __name__), attr)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

@@ -8,6 +8,7 @@ as a notification. Nothing else should escape the model for bad input.
 from __future__ import annotations
 
 __all__ = [
+    "ComentorError",
     "JournalError",
     "NotAJournalError",
     "JournalMissingError",
@@ -23,7 +24,24 @@ __all__ = [
 ]
 
 
-class JournalError(Exception):
+class ComentorError(Exception):
+    """The root of every error comentor raises on purpose (journal and sync alike).
+
+    The message is one line a person can act on. Errors also carry fields (`option`: the
+    setting or input it is about, `device`, ...) so that each interface can word the
+    remedy its own way (a CLI flag, a checkbox in the app) without parsing the text.
+    """
+
+    def __init__(self, message: str = "", **fields: object) -> None:
+        super().__init__(message)
+        self.fields: dict[str, object] = fields
+
+    def field(self, name: str) -> object:
+        """One of the error's fields, or None."""
+        return self.fields.get(name)
+
+
+class JournalError(ComentorError):
     """Base class of every error the journal raises on purpose."""
 
 

@@ -2,10 +2,12 @@
 
 Every failure that comes from a peer, a relay, a folder or a pairing code is raised as a
 subclass of :class:`SyncError`, with a message a user can act on. Callers (the command line,
-the app) catch ``SyncError`` and show its message on one line; nothing else should escape.
+the app) catch ``SyncError`` (or the common root ``ComentorError``) and show its message on one line; nothing else should escape.
 """
 
 from __future__ import annotations
+
+from comentor.model.errors import ComentorError
 
 __all__ = [
     "SyncError",
@@ -17,7 +19,7 @@ __all__ = [
 ]
 
 
-class SyncError(Exception):
+class SyncError(ComentorError):
     """Base class of every error the sync layer raises on purpose."""
 
 

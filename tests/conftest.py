@@ -51,7 +51,7 @@ def clock() -> FakeNow:
 
 @pytest.fixture
 def journal(tmp_path: Path, clock: FakeNow) -> Iterator[object]:
-    from comentor.model.journal import Journal
+    from comentor.model._journal import Journal
 
     j = Journal.create(tmp_path / "j.db", "Ada", now=clock)
     yield j
@@ -64,7 +64,7 @@ DEMO_TODAY = dt.date(2026, 11, 26)
 @pytest.fixture(scope="session")
 def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One demo journal per test session (fixed date), copied by tests that change it."""
-    from comentor.model.demo import create_demo
+    from comentor.model._demo import create_demo
 
     os.environ.setdefault("COMENTOR_STATE_DIR", str(tmp_path_factory.mktemp("demo-state")))
     path = tmp_path_factory.mktemp("demo") / "demo.db"

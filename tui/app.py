@@ -30,7 +30,7 @@ from .messages import JournalChanged, SyncState
 from .palette import ComentorCommands
 
 if TYPE_CHECKING:
-    from comentor.model.identity import DeviceKeys
+    from comentor.model._identity import DeviceKeys
 
 __all__ = ["ComentorApp", "run_app", "FOOTER_SCREENS"]
 
@@ -268,7 +268,7 @@ def run_app(path: Path, *, now: Clock | None = None, prefetch: Prefetch | None =
             import getpass
             import os
 
-            from comentor.model.journal import Journal
+            from comentor.model._journal import Journal
 
             secret = os.environ.get("COMENTOR_PASSPHRASE") or getpass.getpass("Passphrase: ")
             j = Journal.open(path, passphrase=secret, now=now)

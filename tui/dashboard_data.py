@@ -11,10 +11,12 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from comentor.model import checkin, queries, schedule
-from comentor.model.entities import is_vague
-from comentor.model.remote import conflicts, quarantined
-from comentor.model.schedule import NextCheckin
+from comentor.model import _checkin as checkin
+from comentor.model import _queries as queries
+from comentor.model import _schedule as schedule
+from comentor.model._entities import is_vague
+from comentor.model._remote import conflicts, quarantined
+from comentor.model._schedule import NextCheckin
 
 __all__ = ["DashboardData", "StartData", "load_dashboard", "load_sync_details", "load_start",
            "recent_events"]

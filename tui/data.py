@@ -17,8 +17,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from comentor.model.identity import DeviceKeys
-from comentor.model.journal import Journal
+from comentor.model._identity import DeviceKeys
+from comentor.model._journal import Journal
 
 __all__ = ["JournalGateway"]
 

@@ -19,7 +19,7 @@ from .dashboard_data import StartData, load_start
 from .data import JournalGateway
 
 if TYPE_CHECKING:
-    from comentor.model.identity import DeviceKeys
+    from comentor.model._identity import DeviceKeys
 
 __all__ = ["Prefetch"]
 

@@ -33,9 +33,9 @@ from typing import TYPE_CHECKING, Any
 from textual.message import Message
 
 if TYPE_CHECKING:
-    from comentor.model.remote import ApplyResult
-    from comentor.sync.engine import SyncEngine, SyncStatus
-    from comentor.sync.relay_sync import RelaySync
+    from comentor.model._remote import ApplyResult
+    from comentor.sync.lan.engine import SyncEngine, SyncStatus
+    from comentor.sync.mailbox.relay_sync import RelaySync
 
     from .app import ComentorApp
 
@@ -222,8 +222,8 @@ class SyncBridge:
 
     def _start_engine(self, keys: Any) -> SyncEngine | None:
         from comentor.model.errors import JournalError
-        from comentor.sync.engine import SyncEngine
         from comentor.sync.errors import SyncError
+        from comentor.sync.lan.engine import SyncEngine
 
         o = self.options
         for port in dict.fromkeys((o.listen_port, 0)):  # a busy default port: any free one
@@ -250,7 +250,7 @@ class SyncBridge:
         self.app.gateway.listeners.append(listener)
 
     def _start_relay(self, url: str) -> None:
-        from comentor.sync.relay_sync import RelaySync
+        from comentor.sync.mailbox.relay_sync import RelaySync
 
         relay = RelaySync(self.app.journal_path, url,
                           passphrase=os.environ.get("COMENTOR_PASSPHRASE"),

@@ -15,11 +15,11 @@ import sys
 import atheris
 
 with atheris.instrument_imports():
+    from comentor.model._ops import decode_op
     from comentor.model.errors import InvalidOperationError
-    from comentor.model.ops import decode_op
-    from comentor.sync import changeset
     from comentor.sync.errors import ProtocolError, TransportError
-    from comentor.sync.framing import decode_message, read_frame
+    from comentor.sync.wire import changeset
+    from comentor.sync.wire.framing import decode_message, read_frame
 
 _LOOP = asyncio.new_event_loop()
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 import json
 import sys
 
-from comentor.model.journal import Journal
-from comentor.model.remote import apply_remote
-from comentor.model.store import ops_since, version_vector
+from comentor.model._journal import Journal
+from comentor.model._remote import apply_remote
+from comentor.model._store import ops_since, version_vector
 
 
 def main() -> int:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from comentor.model import devices
-from comentor.model.journal import Journal
+from comentor.model import _devices as devices
+from comentor.model._journal import Journal
 
 
 def paired(tmp: Path, names: tuple[str, ...] = ("Ada", "Ben"), now=None) -> list[Journal]:  # type: ignore[no-untyped-def]

@@ -14,10 +14,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from comentor.model.journal import Journal
-from comentor.model.projection import digest
-from comentor.model.remote import apply_remote
-from comentor.model.store import iter_stored_ops
+from comentor.model._journal import Journal
+from comentor.model._projection import digest
+from comentor.model._remote import apply_remote
+from comentor.model._store import iter_stored_ops
 
 from .helpers import paired, sync_all
 

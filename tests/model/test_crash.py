@@ -17,10 +17,10 @@ from pathlib import Path
 
 import pytest
 
-from comentor.model import devices
-from comentor.model.journal import Journal
-from comentor.model.projection import digest, rebuild
-from comentor.model.store import version_vector
+from comentor.model import _devices as devices
+from comentor.model._journal import Journal
+from comentor.model._projection import digest, rebuild
+from comentor.model._store import version_vector
 
 CHILD = Path(__file__).with_name("crash_child.py")
 KILLS = int(os.environ.get("COMENTOR_CRASH_KILLS", "50"))

@@ -7,17 +7,18 @@ from pathlib import Path
 
 import pytest
 
-from comentor.model import devices, remote
+from comentor.model import _devices as devices
+from comentor.model import _remote as remote
+from comentor.model._journal import Journal
+from comentor.model._ops import Operation, decode_op, encode_op
+from comentor.model._projection import digest, rebuild
+from comentor.model._store import iter_stored_ops, ops_since, version_vector
 from comentor.model.errors import (
     InvalidOperationError,
     MassDeletionError,
     UntrustedOperationError,
     ValidationError,
 )
-from comentor.model.journal import Journal
-from comentor.model.ops import Operation, decode_op, encode_op
-from comentor.model.projection import digest, rebuild
-from comentor.model.store import iter_stored_ops, ops_since, version_vector
 
 from .helpers import paired, sync_pair
 

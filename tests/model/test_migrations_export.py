@@ -9,11 +9,12 @@ from pathlib import Path
 import pytest
 from sqlite_utils import Database
 
-from comentor.model import entities as e
-from comentor.model import export, migrations
+from comentor.model import _entities as e
+from comentor.model import _export as export
+from comentor.model import _migrations as migrations
+from comentor.model._journal import Journal
+from comentor.model._search import search
 from comentor.model.errors import NotAJournalError
-from comentor.model.journal import Journal
-from comentor.model.search import search
 
 
 def _names() -> list[str]:
@@ -90,6 +91,6 @@ def test_exports(journal: Journal) -> None:
 
 
 def test_migration_names_are_listed_for_the_cheap_check() -> None:
-    from comentor.model.schema import MIGRATION_NAMES
+    from comentor.model._schema import MIGRATION_NAMES
 
     assert tuple(_names()) == MIGRATION_NAMES

@@ -7,11 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from comentor.model import checkin, queries, schedule
-from comentor.model import entities as e
+from comentor.model import _checkin as checkin
+from comentor.model import _entities as e
+from comentor.model import _queries as queries
+from comentor.model import _schedule as schedule
+from comentor.model._journal import Journal
+from comentor.model._search import fts_query, search
 from comentor.model.errors import ValidationError
-from comentor.model.journal import Journal
-from comentor.model.search import fts_query, search
 
 from .helpers import paired, sync_pair
 
@@ -147,7 +149,7 @@ def test_status_counts_open_items(journal: Journal) -> None:
 
 
 def test_dates_people_type(journal: Journal) -> None:
-    from comentor.model.dates import parse_date, parse_every
+    from comentor.model._dates import parse_date, parse_every
 
     today = dt.date(2026, 3, 2)  # a Monday
     assert parse_date("friday", today) == dt.date(2026, 3, 6)

@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 from nacl.public import PublicKey, SealedBox
 
-from comentor.model import devices, rotation
-from comentor.model.journal import Journal
-from comentor.model.store import iter_stored_ops
+from comentor.model import _devices as devices
+from comentor.model import _rotation as rotation
+from comentor.model._journal import Journal
+from comentor.model._store import iter_stored_ops
 
 from .helpers import sync_all, sync_pair
 
@@ -120,7 +121,7 @@ def test_a_grant_to_someone_else_or_corrupted_changes_nothing(tmp_path: Path) ->
     assert ada.partnership_key() == before == key
     assert rotation.key_state(ada) == ("", "")
     # ... the next apply still works and reports the bad grants
-    from comentor.model.remote import apply_remote
+    from comentor.model._remote import apply_remote
 
     res = apply_remote(ada, [op for op in iter_stored_ops(ben.conn) if op.table == "key_grants"])
     assert res.duplicates == 2 and ada.partnership_key() == key

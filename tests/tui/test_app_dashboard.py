@@ -6,7 +6,7 @@ from pathlib import Path
 
 from textual.widgets import Checkbox, Input, Static
 
-from comentor.model.journal import Journal
+from comentor.model._journal import Journal
 from comentor.tui.app import ComentorApp
 from comentor.tui.catalog import CATALOG
 from comentor.tui.screens.checkin import CheckinScreen

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from textual.widgets import Input, Select, Static, TextArea
 
-from comentor.model.journal import Journal
+from comentor.model._journal import Journal
 from comentor.tui.app import ComentorApp
 from comentor.tui.screens.checkin import CheckinScreen
 from comentor.tui.screens.checkin_end import EndStepScreen
@@ -221,8 +221,8 @@ async def test_full_checkin_flow(demo_path: Path) -> None:
 
 
 async def test_first_checkin_records_both_baselines(tmp_path: Path) -> None:
-    from comentor.model import devices
-    from comentor.model.journal import Journal as J
+    from comentor.model import _devices as devices
+    from comentor.model._journal import Journal as J
 
     path = tmp_path / "ada.db"
     ada = J.create(path, "Ada", now=lambda: NOW)

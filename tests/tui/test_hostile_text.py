@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from comentor.model.journal import Journal
+from comentor.model._journal import Journal
 from comentor.tui.app import ComentorApp
 
 from .screen_harness import fixed_now

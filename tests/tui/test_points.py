@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from comentor.model import checkin
-from comentor.model.journal import Journal
+from comentor.model import _checkin as checkin
+from comentor.model._journal import Journal
 from comentor.tui.app import ComentorApp
 from comentor.tui.screens.points import TalkingPointsScreen
 

@@ -12,8 +12,8 @@ from typing import Any
 from textual.app import App
 from textual.widgets import DataTable, Input, Select, Static, TextArea
 
-from comentor.model import queries
-from comentor.model.journal import Journal
+from comentor.model import _queries as queries
+from comentor.model._journal import Journal
 from comentor.tui.screens.asks import AsksScreen
 from comentor.tui.screens.challenges import ChallengesScreen
 from comentor.tui.screens.commitments import CommitmentsScreen

@@ -12,9 +12,11 @@ from typing import Any
 
 from textual.widgets import DataTable, Input, Static
 
-from comentor.model import devices, entities, remote
-from comentor.model.journal import Journal
-from comentor.model.store import ops_since, version_vector
+from comentor.model import _devices as devices
+from comentor.model import _entities as entities
+from comentor.model import _remote as remote
+from comentor.model._journal import Journal
+from comentor.model._store import ops_since, version_vector
 from comentor.tui.screens.asks import AsksScreen
 from comentor.tui.screens.conflicts import ConflictsScreen
 from comentor.tui.screens.devices import DevicesScreen

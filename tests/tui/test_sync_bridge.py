@@ -16,13 +16,14 @@ from typing import Any
 import pytest
 from textual.widgets import Input, Static
 
-from comentor.model import devices, entities
-from comentor.model.journal import Journal
-from comentor.sync.codes import PairingCode, make_code, parse_code
-from comentor.sync.engine import SyncEngine
+from comentor.model import _devices as devices
+from comentor.model import _entities as entities
+from comentor.model._journal import Journal
 from comentor.sync.errors import PairingError
-from comentor.sync.pairing import WRONG_CODE
-from comentor.sync.pairing_flow import InviteOptions, JoinOptions, invite, join
+from comentor.sync.lan.engine import SyncEngine
+from comentor.sync.pairing.codes import PairingCode, make_code, parse_code
+from comentor.sync.pairing.flow import InviteOptions, JoinOptions, invite, join
+from comentor.sync.pairing.protocol import WRONG_CODE
 from comentor.tui.app import ComentorApp
 from comentor.tui.screens.dashboard import DashboardScreen
 from comentor.tui.screens.devices import DevicesScreen
@@ -116,8 +117,8 @@ async def test_app_syncs_live_with_the_partner_over_the_lan(
 
 async def test_app_syncs_through_the_relay(tmp_path: Path,
                                            monkeypatch: pytest.MonkeyPatch) -> None:
-    from comentor.sync.relay_server import RelayServer
-    from comentor.sync.relay_sync import RelaySync
+    from comentor.sync.mailbox.relay_sync import RelaySync
+    from comentor.sync.relay.server import RelayServer
 
     pa, pb = _pair(tmp_path)
     server = RelayServer(tmp_path / "relay")

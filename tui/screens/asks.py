@@ -11,8 +11,9 @@ from typing import Any, ClassVar
 from rich.text import Text
 from textual.binding import Binding, BindingType
 
-from comentor.model import entities, queries
-from comentor.model.journal import Journal
+from comentor.model import _entities as entities
+from comentor.model import _queries as queries
+from comentor.model._journal import Journal
 
 from ..widgets.form_fields import FieldSpec, FormModal, required
 from ..widgets.item_table import OWNER, STATUS, VAGUE, Column

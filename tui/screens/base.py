@@ -21,8 +21,8 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import DataTable, Header, Static
 
-from comentor.model import queries
-from comentor.model.journal import Journal
+from comentor.model import _queries as queries
+from comentor.model._journal import Journal
 
 from ..messages import JournalChanged
 from ..widgets.form_fields import FieldSpec, FormModal

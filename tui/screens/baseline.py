@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from comentor.model import entities
+from comentor.model import _entities as entities
 
 from ..widgets.item_form import Field, ItemForm
 

@@ -11,9 +11,9 @@ from typing import Any, ClassVar
 from rich.text import Text
 from textual.binding import Binding, BindingType
 
-from comentor.model import entities
-from comentor.model.dates import parse_date
-from comentor.model.journal import Journal
+from comentor.model import _entities as entities
+from comentor.model._dates import parse_date
+from comentor.model._journal import Journal
 
 from ..widgets.form_fields import FieldSpec, FormModal, date_check, required
 from ..widgets.item_table import STATUS, Column

@@ -21,8 +21,9 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Header, OptionList, Static, TextArea
 
-from comentor.model import checkin, schedule
-from comentor.model.checkin import AgendaItem
+from comentor.model import _checkin as checkin
+from comentor.model import _schedule as schedule
+from comentor.model._checkin import AgendaItem
 
 from ..messages import JournalChanged
 from ..widgets.agenda import AgendaList

@@ -19,8 +19,9 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
-from comentor.model import checkin, schedule
-from comentor.model.checkin import EndSummary
+from comentor.model import _checkin as checkin
+from comentor.model import _schedule as schedule
+from comentor.model._checkin import EndSummary
 from comentor.model.errors import JournalError, ValidationError
 
 __all__ = ["EndStepScreen", "finish"]

@@ -19,8 +19,9 @@ from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from comentor.model import checkin, entities
-from comentor.model.checkin import AgendaItem
+from comentor.model import _checkin as checkin
+from comentor.model import _entities as entities
+from comentor.model._checkin import AgendaItem
 from comentor.model.errors import ValidationError
 
 from ..widgets.item_form import FORM_KINDS, Field, ItemForm

@@ -18,9 +18,9 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Header, Label, Static
 
-from comentor.model import remote
-from comentor.model.clock import physical_ms
-from comentor.model.journal import Journal
+from comentor.model import _remote as remote
+from comentor.model._clock import physical_ms
+from comentor.model._journal import Journal
 
 from ..widgets.confirm import ConfirmModal
 from ..widgets.form_fields import FieldSpec, FormModal, required

@@ -16,8 +16,9 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Header, Label, Static
 
-from comentor.model import devices, entities
-from comentor.model.journal import Journal
+from comentor.model import _devices as devices
+from comentor.model import _entities as entities
+from comentor.model._journal import Journal
 
 from ..widgets.confirm import ConfirmModal
 from ..widgets.form_fields import FieldSpec, FormModal

@@ -10,8 +10,8 @@ from typing import Any
 
 from rich.text import Text
 
-from comentor.model import entities
-from comentor.model.journal import Journal
+from comentor.model import _entities as entities
+from comentor.model._journal import Journal
 
 from ..widgets.form_fields import FieldSpec, FormModal, required
 from ..widgets.item_table import Column, short

@@ -17,9 +17,9 @@ from textual.containers import Center, Vertical
 from textual.screen import Screen
 from textual.widgets import Button, Checkbox, Header, Input, Label, Static
 
-from comentor.model import entities
+from comentor.model import _entities as entities
+from comentor.model._journal import Journal
 from comentor.model.errors import JournalError
-from comentor.model.journal import Journal
 
 from ..widgets.key_bar import KeyBar
 

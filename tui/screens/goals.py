@@ -12,9 +12,10 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 
-from comentor.model import entities, queries
-from comentor.model.dates import parse_date
-from comentor.model.journal import Journal
+from comentor.model import _entities as entities
+from comentor.model import _queries as queries
+from comentor.model._dates import parse_date
+from comentor.model._journal import Journal
 
 from ..widgets.form_fields import FieldSpec, FormModal, date_check, int_range, required
 from ..widgets.item_table import OWNER, STATUS, Column

@@ -10,7 +10,7 @@ from typing import Any
 
 from rich.text import Text
 
-from comentor.model.journal import Journal
+from comentor.model._journal import Journal
 
 from ..widgets.form_fields import FieldSpec, FormModal, required
 from ..widgets.item_table import Column

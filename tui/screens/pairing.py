@@ -1,6 +1,6 @@
 """Pairing from the app: the invite and join modals of the devices screen.
 
-The flow is :mod:`comentor.sync.pairing_flow`, the same as `comentor invite` / `comentor join`.
+The flow is :mod:`comentor.sync.pairing.flow`, the same as `comentor invite` / `comentor join`.
 It writes the trusted device and the partnership key on the thread that runs its event
 loop, so each modal runs it in a thread worker with its own event loop and its own
 Journal (sqlite connections belong to one thread); the app's gateway keeps working beside
@@ -176,7 +176,7 @@ class _PairingModal(ModalScreen[bool]):
 
     def open_journal(self) -> Any:
         """This modal's own connection to the app's journal (on the calling thread)."""
-        from comentor.model.journal import Journal
+        from comentor.model._journal import Journal
 
         gateway = self.app.gateway  # type: ignore[attr-defined]
         keys = gateway.call(lambda j: j.keys)
@@ -210,7 +210,7 @@ class InviteModal(_PairingModal):
         return "Show code"
 
     def begin(self) -> None:
-        from comentor.sync.pairing_flow import InviteOptions, invite
+        from comentor.sync.pairing.flow import InviteOptions, invite
 
         device = self.query_one("#pair-device", Checkbox).value
         self.status("Preparing a code…")
@@ -268,7 +268,7 @@ class JoinModal(_PairingModal):
         self.query_one("#pair-input", Input).focus()
 
     def _code(self) -> Any:
-        from comentor.sync.codes import parse_code
+        from comentor.sync.pairing.codes import parse_code
 
         return parse_code(self.query_one("#pair-input", Input).value)
 
@@ -294,7 +294,7 @@ class JoinModal(_PairingModal):
 
     def begin(self) -> None:
         from comentor.sync.errors import PairingError
-        from comentor.sync.pairing_flow import JoinOptions, join
+        from comentor.sync.pairing.flow import JoinOptions, join
 
         try:
             code = self._code()

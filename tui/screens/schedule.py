@@ -18,11 +18,11 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Header, Input, Label, Static
 
-from comentor.model import schedule
-from comentor.model.dates import parse_every, parse_time
+from comentor.model import _schedule as schedule
+from comentor.model._dates import parse_every, parse_time
+from comentor.model._export import export_ics
+from comentor.model._journal import Journal
 from comentor.model.errors import JournalError
-from comentor.model.export import export_ics
-from comentor.model.journal import Journal
 
 from ..widgets.form_fields import FieldSpec, FormModal
 from ..widgets.key_bar import KeyBar

@@ -14,8 +14,8 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Header, Input, Static
 
-from comentor.model.journal import Journal
-from comentor.model.search import search
+from comentor.model._journal import Journal
+from comentor.model._search import search
 
 from ..widgets.key_bar import KeyBar
 from .base import SCREEN_FOR_TABLE, GatewayScreen, open_screen

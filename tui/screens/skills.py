@@ -15,8 +15,9 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Header, Label, Static
 
-from comentor.model import entities, queries
-from comentor.model.journal import Journal
+from comentor.model import _entities as entities
+from comentor.model import _queries as queries
+from comentor.model._journal import Journal
 
 from ..widgets.form_fields import FieldSpec, FormModal, required
 from ..widgets.item_table import short

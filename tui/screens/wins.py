@@ -15,9 +15,10 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import DataTable, Header, Static, TabbedContent, TabPane
 
-from comentor.model import entities, queries
-from comentor.model.dates import parse_date
-from comentor.model.journal import Journal
+from comentor.model import _entities as entities
+from comentor.model import _queries as queries
+from comentor.model._dates import parse_date
+from comentor.model._journal import Journal
 
 from ..widgets.form_fields import FieldSpec, FormModal, date_check, required
 from ..widgets.item_table import OWNER, Column, ItemTable, short

@@ -21,7 +21,7 @@ from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static, TextArea
 
-from comentor.model.dates import parse_date
+from comentor.model._dates import parse_date
 from comentor.model.errors import JournalError
 
 __all__ = [

@@ -22,8 +22,9 @@ from textual.screen import ModalScreen
 from textual.widget import Widget
 from textual.widgets import Button, Checkbox, Input, Label, Select, Static, TextArea
 
-from comentor.model import entities, schedule
-from comentor.model.dates import parse_date
+from comentor.model import _entities as entities
+from comentor.model import _schedule as schedule
+from comentor.model._dates import parse_date
 from comentor.model.errors import JournalError
 
 __all__ = ["Field", "ItemForm", "item_form", "FORM_KINDS", "check_field"]

@@ -1,0 +1,212 @@
+"""The practice's verbs: add a goal, make a commitment, ask for help, propose a challenge.
+
+Each function validates what a person typed, fills in who and when, and writes through the
+journal's one write path. Screens and the command line call these rather than `put` with
+raw fields, so both get the same defaults and the same messages.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING
+
+from ._dates import parse_date
+from ._ops import Value
+from .errors import ValidationError
+
+if TYPE_CHECKING:
+    from ._journal import Journal
+
+__all__ = [
+    "add_goal", "set_goal_status", "add_update", "add_commitment", "close_commitment",
+    "carry_commitment", "add_ask", "answer_ask", "close_ask", "add_feedback",
+    "propose_challenge", "respond_challenge", "complete_challenge", "add_win", "write_story",
+    "add_skill", "record_baseline", "add_note", "add_talking_point", "share_draft",
+    "confirm_checklist", "is_vague",
+]
+
+VAGUE_WORDS = {"help", "advice", "anything", "something", "stuff", "thoughts", "ideas", "tbd", "?"}
+
+
+def _text(text: str, what: str = "text") -> str:
+    text = (text or "").strip()
+    if not text:
+        raise ValidationError(f"the {what} is empty")
+    return text
+
+
+def _date(j: Journal, value: str | dt.date | None) -> str | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return parse_date(value, j.today()).isoformat()
+
+
+def _person(j: Journal, person: str | None) -> str:
+    return person or j.me
+
+
+def add_goal(j: Journal, text: str, *, horizon: str = "near", target: str | None = None,
+             detail: str | None = None, person: str | None = None) -> str:
+    return j.put("goals", None, person=_person(j, person), text=_text(text, "goal"),
+                 horizon=horizon, target=_date(j, target), detail=detail, status="open",
+                 created_at=j.now_iso())
+
+
+def set_goal_status(j: Journal, goal: str, status: str) -> None:
+    j.put("goals", goal, status=status, closed_at=None if status == "open" else j.now_iso())
+
+
+def add_update(j: Journal, goal: str, text: str, *, progress: int | None = None,
+               session: str | None = None, person: str | None = None) -> str:
+    if j.get("goals", goal) is None:
+        raise ValidationError(f"no goal with id {goal}")
+    return j.put("updates", None, goal=goal, person=_person(j, person), text=_text(text, "update"),
+                 progress=progress, session=session, created_at=j.now_iso())
+
+
+def add_commitment(j: Journal, text: str, *, due: str | dt.date | None = None,
+                   follow_up: str | None = None, person: str | None = None,
+                   session: str | None = None) -> str:
+    return j.put("commitments", None, person=_person(j, person), text=_text(text, "commitment"),
+                 due=_date(j, due), follow_up=follow_up, status="open", session=session,
+                 created_at=j.now_iso())
+
+
+def close_commitment(j: Journal, commitment: str, status: str, result: str | None = None) -> None:
+    """Mark a commitment done or dropped, with how it went."""
+    if status not in ("done", "dropped", "open"):
+        raise ValidationError("a commitment is open, done or dropped")
+    fields: dict[str, Value] = {"status": status,
+                                "closed_at": None if status == "open" else j.now_iso()}
+    if result:
+        fields["result"] = result.strip()
+    j.put("commitments", commitment, **fields)
+
+
+def carry_commitment(j: Journal, commitment: str, due: str | dt.date | None,
+                     result: str | None = None) -> None:
+    """Keep a commitment open for the next check-in, with a new due date."""
+    fields: dict[str, Value] = {"status": "open", "due": _date(j, due)}
+    if result:
+        fields["result"] = result.strip()
+    j.put("commitments", commitment, **fields)
+
+
+def is_vague(text: str, outcome: str | None) -> bool:
+    """An ask with no concrete outcome (or one that is only a filler word) is vague."""
+    out = (outcome or "").strip().lower()
+    if len(out) < 8:
+        return True
+    return set(out.replace(".", " ").split()) <= VAGUE_WORDS
+
+
+def add_ask(j: Journal, text: str, *, kind: str = "question", outcome: str | None = None,
+            person: str | None = None) -> str:
+    return j.put("asks", None, person=_person(j, person), kind=kind, text=_text(text, "ask"),
+                 outcome=(outcome or "").strip() or None, status="open", created_at=j.now_iso())
+
+
+def answer_ask(j: Journal, ask: str, answer: str, *, person: str | None = None) -> None:
+    j.put("asks", ask, answer=_text(answer, "answer"), status="answered",
+          answered_by=_person(j, person), answered_at=j.now_iso())
+
+
+def close_ask(j: Journal, ask: str) -> None:
+    j.put("asks", ask, status="closed")
+
+
+def add_feedback(j: Journal, text: str, *, kind: str = "perspective", target_table: str = "",
+                 target_id: str | None = None, to_person: str | None = None,
+                 person: str | None = None) -> str:
+    if target_table and (not target_id or j.get(target_table, target_id) is None):
+        raise ValidationError(f"no {target_table.rstrip('s')} with id {target_id}")
+    return j.put("feedback", None, person=_person(j, person), to_person=to_person or j.partner(),
+                 kind=kind, text=_text(text, "feedback"), target_table=target_table,
+                 target_id=target_id, created_at=j.now_iso())
+
+
+def propose_challenge(j: Journal, text: str, *, to_person: str | None = None,
+                      due: str | dt.date | None = None, proposer: str | None = None) -> str:
+    """A challenge is proposed by one partner to the other, who accepts or declines it."""
+    taker = to_person or j.partner()
+    if taker is None:
+        raise ValidationError("a challenge is proposed to your partner: pair first")
+    return j.put("challenges", None, proposer=_person(j, proposer), person=taker,
+                 text=_text(text, "challenge"), status="offered", due=_date(j, due),
+                 created_at=j.now_iso())
+
+
+def respond_challenge(j: Journal, challenge: str, accept: bool) -> None:
+    j.put("challenges", challenge, status="accepted" if accept else "declined",
+          closed_at=None if accept else j.now_iso())
+
+
+def complete_challenge(j: Journal, challenge: str, follow_up: str | None = None) -> None:
+    fields: dict[str, Value] = {"status": "done", "closed_at": j.now_iso()}
+    if follow_up:
+        fields["follow_up"] = follow_up.strip()
+    j.put("challenges", challenge, **fields)
+
+
+def add_win(j: Journal, text: str, *, date: str | dt.date | None = None,
+            detail: str | None = None, person: str | None = None) -> str:
+    return j.put("wins", None, person=_person(j, person), text=_text(text, "win"),
+                 date=_date(j, date) or j.today().isoformat(), detail=detail,
+                 created_at=j.now_iso())
+
+
+def write_story(j: Journal, text: str, *, person: str | None = None) -> str:
+    """A new version of a person's story; earlier versions stay as its history."""
+    return j.put("stories", None, person=_person(j, person), text=_text(text, "story"),
+                 created_at=j.now_iso())
+
+
+def add_skill(j: Journal, text: str, *, direction: str = "strength", kind: str = "skill",
+              person: str | None = None) -> str:
+    return j.put("skills", None, person=_person(j, person), text=_text(text, "skill"),
+                 kind=kind, direction=direction, created_at=j.now_iso())
+
+
+def record_baseline(j: Journal, *, role: str, situation: str, clients: str = "",
+                    concentration: str | None = None, near_goals: str = "", long_goals: str = "",
+                    session: str | None = None, person: str | None = None) -> str:
+    return j.put("baselines", None, person=_person(j, person), role=_text(role, "role"),
+                 situation=situation, clients=clients, concentration=concentration,
+                 near_goals=near_goals, long_goals=long_goals, session=session,
+                 recorded_at=j.now_iso())
+
+
+def add_note(j: Journal, text: str, *, private: bool = False, session: str | None = None) -> str:
+    """A shared note (synced) or a private one (stays on this device)."""
+    if private:
+        return j.add_private_note(text, session=session)
+    return j.put("notes", None, person=j.me, text=_text(text, "note"), session=session,
+                 created_at=j.now_iso())
+
+
+def add_talking_point(j: Journal, text: str, *, shared: bool = False) -> str:
+    """Prepare a point for the next check-in: a private draft unless shared at once."""
+    if not shared:
+        return j.add_draft(text)
+    stamp = j.now_iso()
+    return j.put("talking_points", None, person=j.me, text=_text(text, "talking point"),
+                 status="open", created_at=stamp, shared_at=stamp)
+
+
+def share_draft(j: Journal, draft: str) -> str:
+    """Turn a private draft into a talking point the partner sees."""
+    found = [d for d in j.drafts() if d["id"] == draft]
+    if not found:
+        raise ValidationError(f"no draft talking point with id {draft}")
+    point = add_talking_point(j, found[0]["text"], shared=True)
+    j.discard_draft(draft)
+    return point
+
+
+def confirm_checklist(j: Journal, *, outside_company: bool, outside_market: bool,
+                      similar_stage: bool) -> None:
+    """Store the peer checklist with the partnership."""
+    j.put("partnership", "partnership", outside_company=outside_company,
+          outside_market=outside_market, similar_stage=similar_stage, confirmed_at=j.now_iso())

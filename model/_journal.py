@@ -1,0 +1,341 @@
+"""The journal: one SQLite file per device, and the one write path into it.
+
+Every edit becomes one signed operation, appended to `ops` and applied to the projection in
+the same transaction. The journal runs in WAL mode with synchronous=FULL, so a crash at any
+point leaves either the whole transaction or none of it. A connection is used only on the
+thread that opened it; open another Journal for another thread.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from ._clock import HybridClock
+from ._identity import DeviceKeys, SealedKeys, seal, unseal
+from ._local import LocalData
+from ._ops import (
+    new_row_id,
+)
+from ._reading import Reading
+from ._schema import MIGRATION_NAMES
+from ._writing import WritePath
+from .errors import (
+    JournalError,
+    JournalExistsError,
+    JournalLockedError,
+    JournalMissingError,
+    NotAJournalError,
+    PassphraseError,
+    ValidationError,
+)
+
+__all__ = ["Journal", "FORMAT", "iso"]
+
+FORMAT = "comentor-journal-1"
+Clock = Callable[[], dt.datetime]
+
+
+def iso(moment: dt.datetime) -> str:
+    """A UTC ISO 8601 string with seconds, as every datetime field stores it."""
+    return moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _system_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _connect(path: Path, *, check_format: bool) -> sqlite3.Connection:
+    """Connect; for an existing file, check it is a journal before changing any setting."""
+    try:
+        timeout = float(os.environ.get("COMENTOR_BUSY_TIMEOUT", "5"))
+    except ValueError:
+        timeout = 5.0
+    conn = sqlite3.connect(str(path), isolation_level=None, timeout=timeout)
+    try:
+        if check_format:
+            fmt = conn.execute("SELECT value FROM local_meta WHERE key = 'format'").fetchone()
+            if fmt is None or fmt[0] != FORMAT:
+                raise NotAJournalError(f"{path} is not a comentor journal")
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=FULL")
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        if "locked" in str(exc) or "busy" in str(exc):
+            raise JournalLockedError(f"journal {path} is locked by another program") from None
+        if "no such table" in str(exc):
+            raise NotAJournalError(f"{path} is not a comentor journal") from None
+        raise NotAJournalError(f"{path} is not a comentor journal ({exc})") from None
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+class Journal(WritePath, LocalData, Reading):
+    """An open journal. Create with :meth:`create`, open with :meth:`open`."""
+
+    def __init__(
+        self,
+        path: Path,
+        conn: sqlite3.Connection,
+        keys: DeviceKeys,
+        *,
+        now: Clock | None = None,
+        rand: Callable[[int], bytes] = os.urandom,
+    ) -> None:
+        self.path = path
+        self.conn = conn
+        self.keys = keys
+        self.device_id = keys.device_id
+        self._now = now or _system_now
+        self._rand = rand
+        last = conn.execute("SELECT max(hlc) FROM ops").fetchone()[0] or 0
+        self.clock = HybridClock(lambda: int(self._now().timestamp() * 1000), int(last))
+
+    # ------------------------------------------------------------------ opening
+    @classmethod
+    def create(
+        cls,
+        path: str | os.PathLike[str],
+        name: str,
+        *,
+        passphrase: str | None = None,
+        joining: bool = False,
+        key_seed: bytes | None = None,
+        now: Clock | None = None,
+        rand: Callable[[int], bytes] = os.urandom,
+        fast_kdf: bool = False,
+        device_name: str | None = None,
+        keys: DeviceKeys | None = None,
+        person: str | None = None,
+    ) -> Journal:
+        """Make a new journal for a person and this device.
+
+        `joining` leaves out the partnership and cadence rows, which arrive from the partner.
+        `keys` uses keys made beforehand (pairing makes them before the journal exists);
+        `person` makes this a second device of an existing person (no new person row).
+        """
+        path = Path(path)
+        name = name.strip()
+        if not name or len(name) > 80:
+            raise ValidationError("a name is needed (at most 80 characters)")
+        if path.exists() and path.stat().st_size > 0:
+            raise JournalExistsError(f"a journal already exists at {path}")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = _connect(path, check_format=False)
+        keys = keys or DeviceKeys.generate(key_seed)
+        try:
+            _migrate(conn)
+            journal = cls(path, conn, keys, now=now, rand=rand)
+            journal._init_meta(name, passphrase, joining, fast_kdf, device_name or _host_name(), person)
+        except BaseException:
+            conn.close()
+            path.unlink(missing_ok=True)
+            raise
+        return journal
+
+    def _init_meta(
+        self, name: str, passphrase: str | None, joining: bool, fast_kdf: bool, device_name: str,
+        existing_person: str | None,
+    ) -> None:
+        keys = self.keys
+        person = existing_person or new_row_id(self._rand)
+        with self.transaction():
+            meta = {"format": FORMAT, "device_id": self.device_id, "epoch": 0, "person": person}
+            self.conn.executemany(
+                "INSERT INTO local_meta (key, value) VALUES (?, ?)", list(meta.items())
+            )
+            if passphrase:
+                s = seal(keys, passphrase, fast=fast_kdf)
+                self.conn.execute(
+                    "INSERT INTO local_keys (device_id, sealed, salt, opslimit, memlimit, box) "
+                    "VALUES (?, 1, ?, ?, ?, ?)",
+                    (self.device_id, s.salt, s.opslimit, s.memlimit, s.box),
+                )
+            else:
+                self.conn.execute(
+                    "INSERT INTO local_keys (device_id, sign_secret, box_secret) VALUES (?, ?, ?)",
+                    (self.device_id, keys.sign_secret, keys.box_secret),
+                )
+            if not joining:
+                self.conn.execute(
+                    "INSERT INTO local_secrets (name, value) VALUES ('partnership', ?)",
+                    (self._rand(32),),
+                )
+        stamp = self.now_iso()
+        if existing_person is None:
+            self.put("people", person, name=name, joined_at=stamp)
+        self.put(
+            "devices", self.device_id, person=person, name=device_name[:60],
+            sign_pk=keys.sign_public, box_pk=keys.box_public, added_at=stamp,
+        )
+        if not joining:
+            self.put("partnership", "partnership", created_at=stamp)
+            self.put("schedule", "cadence", every_days=21, at="12:00", minutes=30,
+                     start=self.today().isoformat())
+
+    @classmethod
+    def open(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        passphrase: str | None = None,
+        keys: DeviceKeys | None = None,
+        now: Clock | None = None,
+        rand: Callable[[int], bytes] = os.urandom,
+    ) -> Journal:
+        """Open an existing journal, bringing its schema up to date."""
+        path = Path(path)
+        if not path.exists():
+            raise JournalMissingError(f"no journal at {path}: run `comentor init --name NAME` first")
+        if path.is_dir():
+            raise NotAJournalError(f"{path} is a folder, not a comentor journal")
+        conn = _connect(path, check_format=True)
+        try:
+            if _needs_migration(conn):
+                _migrate(conn)
+            device_id = conn.execute(
+                "SELECT value FROM local_meta WHERE key = 'device_id'"
+            ).fetchone()[0]
+            if keys is None:
+                keys = _load_keys(conn, str(device_id), passphrase)
+            return cls(path, conn, keys, now=now, rand=rand)
+        except sqlite3.OperationalError as exc:
+            conn.close()
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise JournalLockedError(f"journal {path} is locked by another program") from None
+            raise NotAJournalError(f"{path} is not a comentor journal ({exc})") from None
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise NotAJournalError(f"{path} is not a comentor journal ({exc})") from None
+        except BaseException:
+            conn.close()
+            raise
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ basics
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction (BEGIN IMMEDIATE): all of it lands, or none of it."""
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise JournalLockedError(f"journal {self.path} is busy: {exc}; try again") from None
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        else:
+            try:
+                self.conn.execute("COMMIT")
+            except sqlite3.OperationalError as exc:
+                self.conn.execute("ROLLBACK")
+                raise JournalLockedError(f"could not save to {self.path}: {exc}") from None
+
+    def meta(self, key: str) -> Any:
+        row = self.conn.execute("SELECT value FROM local_meta WHERE key = ?", (key,)).fetchone()
+        return None if row is None else row[0]
+
+    def _set_meta(self, key: str, value: object) -> None:
+        self.conn.execute(
+            "INSERT INTO local_meta (key, value) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
+
+    @property
+    def me(self) -> str:
+        """The person id of this device's owner."""
+        return str(self.meta("person"))
+
+    @property
+    def replica(self) -> str:
+        """This device's current replica id: device id and epoch."""
+        return f"{self.device_id}.{int(self.meta('epoch') or 0)}"
+
+    @property
+    def db(self) -> Any:
+        """A sqlite-utils view of the connection (imported on first use: it is slow to load)."""
+        from sqlite_utils import Database
+
+        return Database(self.conn, execute_plugins=False)
+
+    @property
+    def is_demo(self) -> bool:
+        return bool(self.meta("demo"))
+
+    def now(self) -> dt.datetime:
+        return self._now()
+
+    def now_iso(self) -> str:
+        return iso(self._now())
+
+    def today(self) -> dt.date:
+        """Today in the local time zone of this machine."""
+        return self._now().astimezone().date()
+
+    def partnership_key(self) -> bytes | None:
+        """The secret both partners share; None until this device is paired or has invited."""
+        row = self.conn.execute("SELECT value FROM local_secrets WHERE name = 'partnership'").fetchone()
+        return None if row is None else bytes(row[0])
+
+
+def _needs_migration(conn: sqlite3.Connection) -> bool:
+    """A cheap check (no sqlite-utils import) whether any migration is still to run."""
+    try:
+        done = {
+            str(name) for (name,) in conn.execute(
+                "SELECT name FROM _sqlite_migrations WHERE migration_set = 'comentor'"
+            )
+        }
+    except sqlite3.OperationalError:
+        return True
+    return not set(MIGRATION_NAMES) <= done
+
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    """Run pending migrations; sqlite-utils is imported only when there is work to do."""
+    from sqlite_utils import Database
+
+    from ._migrations import migrate
+
+    migrate(Database(conn, execute_plugins=False))
+
+
+def _host_name() -> str:
+    try:
+        return os.uname().nodename[:60] or "this device"
+    except (AttributeError, OSError):
+        return "this device"
+
+
+def _load_keys(conn: sqlite3.Connection, device_id: str, passphrase: str | None) -> DeviceKeys:
+    row = conn.execute(
+        "SELECT sign_secret, box_secret, sealed, salt, opslimit, memlimit, box FROM local_keys "
+        "WHERE device_id = ?", (device_id,),
+    ).fetchone()
+    if row is None:
+        raise NotAJournalError("this journal has no key for its device: it is damaged")
+    if not row[2]:
+        return DeviceKeys(bytes(row[0]), bytes(row[1]))
+    if passphrase is None:
+        raise PassphraseError("this device's key is locked: give its passphrase")
+    keys = unseal(SealedKeys(bytes(row[3]), int(row[4]), int(row[5]), bytes(row[6])), passphrase)
+    if keys.device_id != device_id:
+        raise JournalError("the unlocked key does not belong to this device")
+    return keys

@@ -1,0 +1,230 @@
+"""Operations: the one unit of change, its canonical bytes, signature and wire form.
+
+An operation is (replica, seq, hlc, table, row, fields, bases, signature). The replica is
+`<device id>.<epoch>`: a device restored from a backup moves to a new epoch, so it never
+reuses a sequence number. `bases` names, for each long-text field, the versions the author
+saw when editing (stamps); it is how concurrent edits are told apart from later ones.
+The signature covers the canonical msgpack encoding of everything else.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import os
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgpack
+
+from ._schema import LONG_TEXT_LIMIT, TABLES, TEXT_LIMIT
+from .errors import InvalidOperationError, ValidationError
+
+__all__ = [
+    "Operation",
+    "Value",
+    "new_row_id",
+    "stamp_of",
+    "device_of",
+    "validate_fields",
+    "encode_op",
+    "decode_op",
+    "MAX_OP_BYTES",
+]
+
+Value = str | int | bool | bytes | None
+MAX_OP_BYTES = 256 * 1024
+_ROW_ID = re.compile(r"^[a-z0-9_-]{1,64}$")
+_REPLICA = re.compile(r"^[a-z2-7]{16}\.[0-9]{1,6}$")
+_SIG_CONTEXT = b"comentor-op-v1"
+
+
+def new_row_id(rand: Callable[[int], bytes] = os.urandom) -> str:
+    """A random, globally unique row id (80 bits, base32, 16 characters)."""
+    return base64.b32encode(rand(10)).decode("ascii").lower()
+
+
+def stamp_of(hlc: int, replica: str) -> str:
+    """A version stamp that sorts like (hlc, replica): the order LWW uses."""
+    return f"{hlc:020d}@{replica}"
+
+
+def device_of(replica: str) -> str:
+    """The device id part of a replica id."""
+    return replica.split(".", 1)[0]
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One signed change to one row of a synced table."""
+
+    replica: str
+    seq: int
+    hlc: int
+    table: str
+    row: str
+    fields: dict[str, Value]
+    bases: dict[str, list[str]] = field(default_factory=dict)
+    sig: bytes = b""
+
+    @property
+    def device(self) -> str:
+        return device_of(self.replica)
+
+    @property
+    def stamp(self) -> str:
+        return stamp_of(self.hlc, self.replica)
+
+    @property
+    def kind(self) -> str:
+        """put, delete or undelete: what a person would call this change."""
+        if "deleted" in self.fields:
+            return "delete" if self.fields["deleted"] else "undelete"
+        return "put"
+
+    def body(self) -> bytes:
+        """The canonical encoding of fields and bases, as stored in the ops table."""
+        return _pack([sorted(self.fields.items()), sorted(self.bases.items())])
+
+    def signed_bytes(self) -> bytes:
+        """The exact bytes the author's Ed25519 key signs."""
+        head = _pack([1, self.replica, self.seq, self.hlc, self.table, self.row])
+        return _SIG_CONTEXT + head + self.body()
+
+
+def _pack(obj: Any) -> bytes:
+    return msgpack.packb(obj, use_bin_type=True)
+
+
+def _check_date(value: str, with_time: bool) -> None:
+    try:
+        if with_time:
+            dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        else:
+            dt.date.fromisoformat(value)
+            if len(value) != 10:
+                raise ValueError(value)
+    except ValueError:
+        kind = "date-time" if with_time else "date (YYYY-MM-DD)"
+        raise ValidationError(f"not a valid {kind}: {value!r}") from None
+
+
+def _check_value(table: str, name: str, value: Value) -> Value:
+    """Check one value against its field; return it normalised or raise ValidationError."""
+    if name == "deleted":
+        if not isinstance(value, bool) and value not in (0, 1):
+            raise ValidationError("deleted must be true or false")
+        return bool(value)
+    spec = TABLES[table].get(name)
+    if spec is None:
+        raise ValidationError(f"{table} has no field {name!r}")
+    if value is None:
+        return None
+    kind = spec.kind
+    if kind in ("str", "text", "enum", "date", "datetime", "ref"):
+        if not isinstance(value, str):
+            raise ValidationError(f"{table}.{name} must be text")
+        limit = LONG_TEXT_LIMIT if kind == "text" else TEXT_LIMIT
+        if len(value) > limit:
+            raise ValidationError(f"{table}.{name} is longer than {limit} characters")
+        if kind == "enum" and value not in spec.choices:
+            raise ValidationError(
+                f"{name} must be one of {', '.join(c for c in spec.choices if c)}, not {value!r}"
+            )
+        if kind in ("date", "datetime"):
+            _check_date(value, kind == "datetime")
+        if kind == "ref" and value and not _ROW_ID.match(value):
+            raise ValidationError(f"{table}.{name} is not a valid id")
+        return value
+    if kind == "bool":
+        if not isinstance(value, bool):
+            raise ValidationError(f"{table}.{name} must be true or false")
+        return value
+    if kind == "int":
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValidationError(f"{table}.{name} must be a whole number")
+        if (spec.low is not None and value < spec.low) or (spec.high is not None and value > spec.high):
+            raise ValidationError(f"{name} must be between {spec.low} and {spec.high}, not {value}")
+        return value
+    if kind == "bytes":
+        if not isinstance(value, bytes) or len(value) > spec.max_bytes:
+            raise ValidationError(f"{table}.{name} must be at most {spec.max_bytes} bytes")
+        return value
+    raise ValidationError(f"{table}.{name} has an unknown kind")  # pragma: no cover
+
+
+def validate_fields(table: str, row: str, fields: dict[str, Value]) -> dict[str, Value]:
+    """Validate a table name, row id and field values; raise ValidationError on any misfit."""
+    if table not in TABLES:
+        raise ValidationError(f"unknown table {table!r}")
+    if not isinstance(row, str) or not _ROW_ID.match(row):
+        raise ValidationError(f"not a valid id: {row!r}")
+    if not fields:
+        raise ValidationError("an operation must set at least one field")
+    return {name: _check_value(table, name, value) for name, value in fields.items()}
+
+
+def encode_op(op: Operation) -> bytes:
+    """The wire form of an operation (msgpack), as carried in change sets."""
+    return _pack(
+        [op.replica, op.seq, op.hlc, op.table, op.row, sorted(op.fields.items()),
+         sorted(op.bases.items()), op.sig]
+    )
+
+
+def _fail(why: str) -> InvalidOperationError:
+    return InvalidOperationError(f"malformed operation: {why}")
+
+
+def decode_op(data: bytes) -> Operation:
+    """Decode and validate an operation's wire form strictly; raise InvalidOperationError."""
+    if not isinstance(data, bytes) or len(data) > MAX_OP_BYTES:
+        raise _fail("too large or not bytes")
+    try:
+        obj = msgpack.unpackb(data, raw=False, use_list=True, strict_map_key=True)
+    except Exception:  # msgpack raises many types for garbage
+        raise _fail("not msgpack") from None
+    if not isinstance(obj, list) or len(obj) != 8:
+        raise _fail("wrong shape")
+    replica, seq, hlc, table, row, fields, bases, sig = obj
+    if not isinstance(replica, str) or not _REPLICA.match(replica):
+        raise _fail("bad replica id")
+    for name, num in (("seq", seq), ("hlc", hlc)):
+        if isinstance(num, bool) or not isinstance(num, int) or not 0 < num < 2**63:
+            raise _fail(f"bad {name}")
+    if not isinstance(sig, bytes) or len(sig) != 64:
+        raise _fail("bad signature length")
+    if not isinstance(table, str) or not isinstance(row, str):
+        raise _fail("bad table or row")
+    pairs = _pairs(fields, "fields")
+    base_pairs = _pairs(bases, "bases")
+    try:
+        clean = validate_fields(table, row, dict(pairs))
+    except ValidationError as exc:
+        raise _fail(str(exc)) from None
+    if len(clean) != len(pairs):
+        raise _fail("duplicate field")
+    base_map: dict[str, list[str]] = {}
+    for name, stamps in base_pairs:
+        if name not in clean or not isinstance(stamps, list) or len(stamps) > 64:
+            raise _fail("bad bases")
+        if not all(isinstance(s, str) and len(s) < 64 for s in stamps):
+            raise _fail("bad base stamp")
+        base_map[name] = list(stamps)
+    op = Operation(replica, seq, hlc, table, row, clean, base_map, sig)
+    if encode_op(op) != data:
+        raise _fail("not in canonical form")
+    return op
+
+
+def _pairs(obj: Any, what: str) -> list[tuple[str, Any]]:
+    if not isinstance(obj, list) or len(obj) > 64:
+        raise _fail(f"bad {what}")
+    out = []
+    for item in obj:
+        if not isinstance(item, list) or len(item) != 2 or not isinstance(item[0], str):
+            raise _fail(f"bad {what} entry")
+        out.append((item[0], item[1]))
+    return out

@@ -1,0 +1,131 @@
+"""The readable tables as a projection of the operations.
+
+Per field, the value with the highest (hlc, replica) stamp wins, so applying operations in
+any order, or twice, gives the same tables. Long-text fields also keep every version that no
+later edit has seen (the "heads"): more than one head means two people edited the same text
+without seeing each other's version, and the loser is shown as a conflict instead of lost.
+All functions here run inside the caller's transaction.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from ._fts import set_document
+from ._ops import Operation
+from ._schema import TABLES, long_text_fields, searchable_fields
+
+__all__ = ["project", "reindex", "rebuild", "digest", "PROJECTION_TABLES"]
+
+PROJECTION_TABLES = tuple(TABLES)
+_DERIVED = ("field_clocks", "text_heads", "text_bases")
+_LONG = {t: long_text_fields(t) for t in TABLES}
+_SEARCH = {t: searchable_fields(t) for t in TABLES}
+
+
+def project(conn: sqlite3.Connection, op: Operation, *, index: bool = True) -> bool:
+    """Apply one operation to the projection; True when any visible field changed."""
+    table, row = op.table, op.row
+    conn.execute(
+        f'INSERT INTO "{table}" (id, hlc_created, hlc_updated) VALUES (?, ?, ?) '
+        "ON CONFLICT(id) DO UPDATE SET hlc_created = min(hlc_created, excluded.hlc_created), "
+        "hlc_updated = max(hlc_updated, excluded.hlc_updated)",
+        (row, op.hlc, op.hlc),
+    )
+    clocks = {
+        str(f): (int(h), str(r))
+        for f, h, r in conn.execute(
+            "SELECT field, hlc, replica FROM field_clocks WHERE tbl = ? AND row_id = ?",
+            (table, row),
+        )
+    }
+    stamp = (op.hlc, op.replica)
+    winners = [name for name in op.fields if name not in clocks or stamp > clocks[name]]
+    if winners:
+        sets = ", ".join(f'"{name}" = ?' for name in winners)
+        conn.execute(
+            f'UPDATE "{table}" SET {sets} WHERE id = ?',
+            (*(op.fields[name] for name in winners), row),
+        )
+        conn.executemany(
+            "INSERT INTO field_clocks (tbl, row_id, field, hlc, replica) VALUES (?, ?, ?, ?, ?) "
+            "ON CONFLICT(tbl, row_id, field) DO UPDATE SET hlc = excluded.hlc, "
+            "replica = excluded.replica",
+            [(table, row, name, op.hlc, op.replica) for name in winners],
+        )
+    changed = bool(winners)
+    for name in _LONG[table] & op.fields.keys():
+        _track_heads(conn, op, name, op.fields[name])
+    if index and changed and _SEARCH[table]:
+        reindex(conn, table, row)
+    return changed
+
+
+def _track_heads(conn: sqlite3.Connection, op: Operation, name: str, value: object) -> None:
+    """Keep the versions of a long text that no later edit has seen."""
+    key = (op.table, op.row, name)
+    for base in op.bases.get(name, []):
+        conn.execute(
+            "INSERT OR IGNORE INTO text_bases (tbl, row_id, field, stamp) VALUES (?, ?, ?, ?)",
+            (*key, base),
+        )
+        conn.execute(
+            "DELETE FROM text_heads WHERE tbl = ? AND row_id = ? AND field = ? AND stamp = ?",
+            (*key, base),
+        )
+    seen = conn.execute(
+        "SELECT 1 FROM text_bases WHERE tbl = ? AND row_id = ? AND field = ? AND stamp = ?",
+        (*key, op.stamp),
+    ).fetchone()
+    if seen is None:
+        conn.execute(
+            "INSERT OR IGNORE INTO text_heads (tbl, row_id, field, stamp, value) VALUES (?, ?, ?, ?, ?)",
+            (*key, op.stamp, value),
+        )
+
+
+def reindex(conn: sqlite3.Connection, table: str, row: str) -> None:
+    """Bring the full-text index of one row in step with the projection."""
+    cols = _SEARCH.get(table)
+    if not cols:
+        return
+    body = " || ' ' || ".join(f"coalesce(\"{c}\", '')" for c in cols)
+    found = conn.execute(
+        f'SELECT {body} FROM "{table}" WHERE id = ? AND deleted = 0', (row,)
+    ).fetchone()
+    set_document(conn, table, row, None if found is None else str(found[0]))
+
+
+def rebuild(conn: sqlite3.Connection) -> int:
+    """Throw the projection away and replay every stored operation; returns the count."""
+    from ._store import iter_stored_ops
+
+    for table in PROJECTION_TABLES:
+        conn.execute(f'DELETE FROM "{table}"')
+    for table in _DERIVED:
+        conn.execute(f"DELETE FROM {table}")
+    conn.execute(
+        "DELETE FROM search_fts WHERE rowid IN "
+        "(SELECT docid FROM search_docs WHERE tbl != 'private_notes')"
+    )
+    conn.execute("DELETE FROM search_docs WHERE tbl != 'private_notes'")
+    count = 0
+    touched: set[tuple[str, str]] = set()
+    for op in iter_stored_ops(conn):
+        project(conn, op, index=False)
+        touched.add((op.table, op.row))
+        count += 1
+    for table, row in touched:
+        reindex(conn, table, row)
+    return count
+
+
+def digest(conn: sqlite3.Connection) -> dict[str, list[tuple[object, ...]]]:
+    """Every readable table's rows (and open conflicts), sorted: equal digests, equal journals."""
+    out: dict[str, list[tuple[object, ...]]] = {}
+    for table in PROJECTION_TABLES:
+        out[table] = sorted(
+            conn.execute(f'SELECT * FROM "{table}"').fetchall(), key=repr
+        )
+    out["text_heads"] = sorted(conn.execute("SELECT * FROM text_heads").fetchall())
+    return out

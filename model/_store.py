@@ -1,0 +1,148 @@
+"""The append-only operation log: storing, reading and counting operations.
+
+Rows of `ops` are never rewritten. `replica_state` keeps, per replica, the highest sequence
+number below which nothing is missing (`contig`): that is the version vector peers exchange,
+so a gap left by a lost batch is asked for again instead of skipped.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+
+import msgpack
+
+from ._ops import Operation
+from .errors import InvalidOperationError
+
+__all__ = [
+    "insert_op",
+    "stored_op",
+    "iter_stored_ops",
+    "row_to_op",
+    "version_vector",
+    "ops_since",
+    "note_seq",
+    "max_seq",
+]
+
+
+def row_to_op(row: tuple[object, ...]) -> Operation:
+    """Rebuild an Operation from a stored (replica, seq, hlc, tbl, row_id, body, sig) row."""
+    replica, seq, hlc, table, row_id, body, sig = row
+    assert isinstance(body, bytes) and isinstance(sig, bytes)
+    assert isinstance(seq, int) and isinstance(hlc, int)
+    try:
+        fields, bases = msgpack.unpackb(body, raw=False, use_list=True)
+    except Exception:
+        raise InvalidOperationError(f"stored operation {replica}:{seq} is damaged") from None
+    return Operation(
+        str(replica), seq, hlc, str(table), str(row_id),
+        {k: v for k, v in fields}, {k: list(v) for k, v in bases}, sig,
+    )
+
+
+_COLS = "replica, seq, hlc, tbl, row_id, body, sig"
+
+
+def insert_op(conn: sqlite3.Connection, op: Operation, table: str = "ops") -> None:
+    """Append an operation (to `ops`, or to `quarantine`) and advance its replica's state."""
+    conn.execute(
+        f"INSERT INTO {table} ({_COLS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (op.replica, op.seq, op.hlc, op.table, op.row, op.body(), op.sig),
+    )
+    note_seq(conn, op.replica, op.seq)
+
+
+def note_seq(conn: sqlite3.Connection, replica: str, seq: int) -> None:
+    """Record that (replica, seq) is held, moving `contig` over any gap now filled."""
+    state = conn.execute(
+        "SELECT contig, max_seq FROM replica_state WHERE replica = ?", (replica,)
+    ).fetchone()
+    contig, top = (0, 0) if state is None else (int(state[0]), int(state[1]))
+    top = max(top, seq)
+    if seq == contig + 1:
+        contig = seq
+        while contig < top and _held(conn, replica, contig + 1):
+            contig += 1
+    conn.execute(
+        "INSERT INTO replica_state (replica, contig, max_seq) VALUES (?, ?, ?) "
+        "ON CONFLICT(replica) DO UPDATE SET contig = excluded.contig, max_seq = excluded.max_seq",
+        (replica, contig, top),
+    )
+
+
+def _held(conn: sqlite3.Connection, replica: str, seq: int) -> bool:
+    for table in ("ops", "quarantine"):
+        if conn.execute(
+            f"SELECT 1 FROM {table} WHERE replica = ? AND seq = ?", (replica, seq)
+        ).fetchone():
+            return True
+    return False
+
+
+def stored_op(conn: sqlite3.Connection, replica: str, seq: int) -> tuple[Operation, str] | None:
+    """The operation held under (replica, seq), and where ('ops' or 'quarantine')."""
+    for table in ("ops", "quarantine"):
+        row = conn.execute(
+            f"SELECT {_COLS} FROM {table} WHERE replica = ? AND seq = ?", (replica, seq)
+        ).fetchone()
+        if row is not None:
+            return row_to_op(row), table
+    return None
+
+
+def iter_stored_ops(conn: sqlite3.Connection) -> Iterator[Operation]:
+    """Every applied operation, in the order it was stored."""
+    cur = conn.execute(f"SELECT {_COLS} FROM ops ORDER BY rowid")
+    while True:
+        rows = cur.fetchmany(1000)
+        if not rows:
+            return
+        for row in rows:
+            yield row_to_op(row)
+
+
+def version_vector(conn: sqlite3.Connection) -> dict[str, int]:
+    """Per replica, the highest sequence number below which nothing is missing."""
+    return {str(r): int(c) for r, c in conn.execute("SELECT replica, contig FROM replica_state")}
+
+
+def max_seq(conn: sqlite3.Connection, replica: str) -> int:
+    row = conn.execute("SELECT max_seq FROM replica_state WHERE replica = ?", (replica,)).fetchone()
+    return 0 if row is None else int(row[0])
+
+
+def ops_since(
+    conn: sqlite3.Connection, theirs: dict[str, int], limit: int = 1000
+) -> list[Operation]:
+    """Up to `limit` applied operations that a peer with vector `theirs` lacks.
+
+    Operations on the `devices` table come first: they are what makes a partner's newly
+    paired device trusted, so they must reach the peer before that device's own operations.
+    Quarantined operations are not forwarded: a device does not spread what it holds back.
+    The work is one indexed range read per replica, whatever the size of the history.
+    """
+    replicas = [
+        (str(r), int(theirs.get(str(r), 0)))
+        for r, contig in conn.execute("SELECT replica, max_seq FROM replica_state ORDER BY replica")
+        if int(contig) > int(theirs.get(str(r), 0))
+    ]
+    out: list[Operation] = []
+    for replica, have in replicas:
+        rows = conn.execute(
+            f"SELECT {_COLS} FROM ops WHERE replica = ? AND seq > ? AND tbl = 'devices' "
+            "ORDER BY seq LIMIT ?",
+            (replica, have, limit),
+        ).fetchall()
+        out.extend(row_to_op(r) for r in rows)
+    for replica, have in replicas:
+        if len(out) >= limit:
+            break
+        rows = conn.execute(
+            f"SELECT {_COLS} FROM ops WHERE replica = ? AND seq > ? AND tbl != 'devices' "
+            "ORDER BY seq LIMIT ?",
+            (replica, have, limit - len(out)),
+        ).fetchall()
+        out.extend(row_to_op(r) for r in rows)
+    return out[: max(limit, 1)] if len(out) > limit else out

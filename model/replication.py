@@ -1,0 +1,59 @@
+"""The journal's replication port: all that sync needs of the model, and nothing more.
+
+Sync moves operations between journals; it never reads or writes tables itself. Through
+this port it learns what a journal holds (its version vector, a log mark that moves with
+every new operation), reads what a peer lacks, applies a peer's batch (checked and in one
+transaction), and reaches the trust list and the partnership keys. `comentor.sync` imports
+the model only through here, `comentor.model` and `comentor.model.errors`
+(an import-linter contract keeps it so).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ._devices import (
+    PeerDevice,
+    my_device_info,
+    safety_number,
+    set_partnership_key,
+    trust_device,
+)
+from ._identity import DeviceKeys, verify_signature
+from ._ops import MAX_OP_BYTES, Operation, decode_op, encode_op
+from ._remote import ApplyResult, apply_remote
+from ._rotation import ROTATION_TABLES, drop_previous_key, previous_key
+from ._store import max_seq
+from ._store import ops_since as _ops_since
+from ._store import version_vector as _version_vector
+
+if TYPE_CHECKING:
+    from ._journal import Journal
+
+__all__ = [
+    "ApplyResult", "DeviceKeys", "MAX_OP_BYTES", "Operation", "PeerDevice", "ROTATION_TABLES",
+    "apply_remote", "decode_op", "drop_previous_key", "encode_op", "issued", "log_mark",
+    "my_device_info", "ops_since", "previous_key", "safety_number",
+    "set_partnership_key", "trust_device", "verify_signature", "version_vector",
+]
+
+
+def version_vector(j: Journal) -> dict[str, int]:
+    """Per replica, the highest sequence number below which this journal misses nothing."""
+    return _version_vector(j.conn)
+
+
+def ops_since(j: Journal, known: dict[str, int], *, limit: int = 500) -> list[Operation]:
+    """Up to `limit` operations a peer that knows `known` lacks, devices and grants first."""
+    return _ops_since(j.conn, known, limit=limit)
+
+
+def issued(j: Journal) -> int:
+    """The highest sequence number this journal holds of its own current replica."""
+    return max_seq(j.conn, j.replica)
+
+
+def log_mark(j: Journal) -> int:
+    """A number that grows whenever an operation is added (by any process): a cheap poll."""
+    row = j.conn.execute("SELECT max(rowid) FROM ops").fetchone()
+    return int(row[0] or 0)

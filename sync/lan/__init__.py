@@ -1,0 +1,1 @@
+"""Live sync on the local network: sessions, the engine and zeroconf discovery."""

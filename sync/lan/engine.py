@@ -1,0 +1,370 @@
+"""The live LAN sync engine: a plain object with callbacks, for the app and the commands.
+
+``SyncEngine`` runs its own asyncio loop in a background thread and opens its own Journal
+there (sqlite connections belong to one thread). It listens on TCP, advertises itself with
+zeroconf under a per-device tag that only partners can compute (it changes every UTC day),
+connects to partner devices it finds or is given, syncs at once and then stays live: local
+edits are pushed within a second (``notify_local_change`` or a cheap poll of the op log).
+Callbacks are called on the engine's thread; a UI marshals them to its own thread.
+No Textual here: the app adapts the callbacks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from comentor.model._identity import DeviceKeys
+from comentor.model._journal import Journal
+from comentor.model._remote import ApplyResult
+from comentor.model.errors import DemoJournalError, JournalError
+from comentor.sync.errors import SyncError, TransportError
+from comentor.sync.lan.discovery import SERVICE_TYPE, LanDiscovery, lan_tag
+from comentor.sync.lan.session import (
+    LiveSession,
+    PairedDevice,
+    SessionReport,
+    accept,
+    connect,
+    paired_devices,
+)
+
+__all__ = ["SyncEngine", "SyncStatus", "SyncReport", "lan_tag", "SERVICE_TYPE"]
+
+SyncReport = SessionReport
+_POLL = 0.5
+_RETRY = 2.0
+
+
+@dataclass
+class SyncStatus:
+    """What the engine is doing, for a status bar or a log line."""
+
+    state: str  # starting | listening | online | stopped
+    port: int = 0
+    online: list[str] = field(default_factory=list)  # names of partners connected now
+    last_sync: str | None = None
+    message: str = ""
+
+
+class SyncEngine(LanDiscovery):
+    """Listen, advertise, connect, sync and stay live; see the module docstring."""
+
+    def __init__(
+        self,
+        journal_path: str | Path,
+        *,
+        keys: DeviceKeys | None = None,
+        passphrase: str | None = None,
+        lan_interfaces: list[str] | None = None,
+        listen_host: str = "0.0.0.0",
+        listen_port: int = 0,
+        listen: bool = True,
+        discover: bool = True,
+        auto_connect: bool = True,
+        allow_mass_delete: bool = False,
+        on_status: Callable[[SyncStatus], None] | None = None,
+        on_applied: Callable[[ApplyResult, str], None] | None = None,
+        on_progress: Callable[[int, int], None] | None = None,
+        on_error: Callable[[str], None] | None = None,
+        on_synced: Callable[[SyncReport], None] | None = None,
+        keepalive: float = 15.0,
+    ) -> None:
+        self.journal_path = Path(journal_path)
+        self._keys = keys
+        self._passphrase = passphrase
+        self.lan_interfaces = list(lan_interfaces or [])
+        self.listen_host = listen_host
+        self.listen_port = listen_port
+        self._listen = listen
+        self._discover = discover
+        self._auto_connect = auto_connect
+        self._allow_mass_delete = allow_mass_delete
+        self.on_status = on_status
+        self.on_applied = on_applied
+        self.on_progress = on_progress
+        self.on_error = on_error
+        self.on_synced = on_synced
+        self._keepalive = keepalive
+        self.port = 0
+        self.status = SyncStatus("stopped")
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._j: Journal | None = None
+        self._server: asyncio.Server | None = None
+        self._sessions: dict[str, LiveSession] = {}
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._stopping: asyncio.Event | None = None
+        self._found: dict[str, tuple[str, int]] = {}
+        self._last_rowid = 0
+
+    # ------------------------------------------------------------------ control
+    def start(self, timeout: float = 15.0) -> None:
+        """Start the engine thread; raises here (not later) if the journal cannot sync."""
+        if self._thread is not None:
+            raise SyncError("the sync engine is already running")
+        ready = threading.Event()
+        failure: list[BaseException] = []
+        self._thread = threading.Thread(
+            target=self._thread_main, args=(ready, failure), name="comentor-sync", daemon=True
+        )
+        self._thread.start()
+        if not ready.wait(timeout):
+            raise TransportError("the sync engine did not start in time")
+        if failure:
+            self._thread.join(timeout)
+            self._thread = None
+            raise failure[0]
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Close every session and the listener, and wait for the thread to end."""
+        loop, thread = self._loop, self._thread
+        if loop is None or thread is None:
+            return
+        if self._stopping is not None:
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(self._stopping.set)
+        thread.join(timeout)
+        self._thread = None
+
+    def notify_local_change(self) -> None:
+        """Thread-safe: push new local operations to every connected partner now."""
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(self._push_all)
+
+    def add_peer(self, host: str, port: int) -> None:
+        """Thread-safe: keep a live session with the device at host:port (reconnecting)."""
+        loop = self._loop
+        if loop is None:
+            raise SyncError("start the sync engine first")
+        loop.call_soon_threadsafe(self._spawn, self._maintain(host, port))
+
+    def sync_once(self, peer: tuple[str, int] | None = None, timeout: float = 30.0) -> SyncReport:
+        """Connect to ``peer`` (or the first partner device found by zeroconf), exchange
+        everything, and return what moved. Blocks the calling thread, not the engine."""
+        loop = self._loop
+        if loop is None:
+            raise SyncError("start the sync engine first")
+        fut = asyncio.run_coroutine_threadsafe(self._sync_once(peer, timeout), loop)
+        try:
+            return fut.result(timeout + 5)
+        except TimeoutError:
+            fut.cancel()
+            raise TransportError(f"no complete sync within {timeout:g} s") from None
+
+    # ------------------------------------------------------------------ engine thread
+    def _thread_main(self, ready: threading.Event, failure: list[BaseException]) -> None:
+        loop = asyncio.new_event_loop()
+        self._loop = loop
+        try:
+            loop.run_until_complete(self._main(ready, failure))
+        except BaseException as exc:  # noqa: BLE001 - reported to start() or on_error
+            if not ready.is_set():
+                failure.append(exc)
+            else:
+                self._error(f"sync engine stopped: {exc}")
+        finally:
+            ready.set()
+            with contextlib.suppress(Exception):
+                loop.run_until_complete(loop.shutdown_asyncgens())
+            loop.close()
+            if self._j is not None:
+                self._j.close()
+                self._j = None
+            self._set_status(SyncStatus("stopped", self.port))
+
+    async def _main(self, ready: threading.Event, failure: list[BaseException]) -> None:
+        j = Journal.open(self.journal_path, keys=self._keys, passphrase=self._passphrase)
+        self._j = j
+        if j.is_demo:
+            raise DemoJournalError(
+                "this is a demo journal: it never syncs (create your own with `comentor init`)"
+            )
+        self._stopping = asyncio.Event()
+        if self._listen:
+            try:
+                self._server = await asyncio.start_server(
+                    self._on_connection, self.listen_host, self.listen_port
+                )
+            except OSError as exc:
+                raise TransportError(
+                    f"cannot listen on {self.listen_host}:{self.listen_port}: {exc.strerror or exc}"
+                ) from None
+            self.port = int(self._server.sockets[0].getsockname()[1])
+        self._last_rowid = self._max_rowid()
+        if self._discover:
+            await self._start_discovery()
+        self._set_status(SyncStatus("listening" if self._listen else "online", self.port))
+        ready.set()
+        self._spawn(self._poll_local())
+        await self._stopping.wait()
+        await self._shutdown()
+
+    async def _shutdown(self) -> None:
+        if self._server is not None:
+            self._server.close()
+        for session in list(self._sessions.values()):
+            await session.channel.close()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._server is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._server.wait_closed(), 2)
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _journal(self) -> Journal:
+        assert self._j is not None
+        return self._j
+
+    def _max_rowid(self) -> int:
+        row = self._journal().conn.execute("SELECT max(rowid) FROM ops").fetchone()
+        return int(row[0] or 0)
+
+    async def _poll_local(self) -> None:
+        """Edits made by other processes (the CLI) reach the op log without a notify."""
+        while True:
+            await asyncio.sleep(_POLL)
+            top = self._max_rowid()
+            if top != self._last_rowid:
+                self._last_rowid = top
+                self._push_all()
+
+    def _push_all(self) -> None:
+        for session in self._sessions.values():
+            session.push()
+
+    # ------------------------------------------------------------------ sessions
+    def _session(self, channel: Any, device: PairedDevice) -> LiveSession:
+        def applied(result: ApplyResult, name: str) -> None:
+            # a change to `devices` may revoke a peer: every session checks before a push
+            if result.applied or "devices" in result.tables:
+                self._last_rowid = self._max_rowid()
+                for other in self._sessions.values():
+                    if other.report.peer_device != device.device_id:
+                        other.push()
+            if self.on_applied is not None:
+                self.on_applied(result, name)
+
+        return LiveSession(
+            channel, self._journal(), device.device_id, allow_mass_delete=self._allow_mass_delete,
+            on_applied=applied, on_progress=self.on_progress, keepalive=self._keepalive,
+            idle_timeout=max(3 * self._keepalive, 10.0),
+        )
+
+    async def _run_session(self, session: LiveSession, address: str, once: bool) -> SyncReport:
+        """Run one session, tracking it as online while it lasts; errors propagate."""
+        device = session.report.peer_device
+        session.report.address = address
+        previous = self._sessions.get(device)
+        self._sessions[device] = session
+        if previous is not None:  # the newer connection wins
+            await previous.channel.close()
+        watcher = asyncio.ensure_future(self._announce(session))
+        try:
+            return await session.run(once=once)
+        finally:
+            watcher.cancel()
+            if self._sessions.get(device) is session:
+                del self._sessions[device]
+            await session.channel.close()
+            self._online_changed()
+
+    async def _announce(self, session: LiveSession) -> None:
+        await session.exchanged.wait()
+        self.status.last_sync = self._journal().now_iso()
+        self._online_changed()
+        if self.on_synced is not None:
+            self.on_synced(session.report)
+
+    def _online_changed(self) -> None:
+        names = sorted({s.report.peer_name or s.report.peer_device for s in self._sessions.values()
+                        if s.exchanged.is_set()})
+        state = "online" if names else ("listening" if self._listen else "online")
+        self._set_status(SyncStatus(state, self.port, names, self.status.last_sync))
+
+    async def _on_connection(self, reader: asyncio.StreamReader,
+                             writer: asyncio.StreamWriter) -> None:
+        me = asyncio.current_task()
+        if me is not None:  # so that stop() cancels it with the rest
+            self._tasks.add(me)
+            me.add_done_callback(self._tasks.discard)
+        peer = writer.get_extra_info("peername")
+        address = f"{peer[0]}:{peer[1]}" if peer else "?"
+        try:
+            channel, device = await accept(reader, writer, self._journal())
+        except SyncError as exc:
+            self._error(f"refused a connection from {address}: {exc}")
+            writer.close()
+            return
+        try:
+            await self._run_session(self._session(channel, device), address, once=False)
+        except (SyncError, JournalError) as exc:
+            self._error(f"sync with {device.name or device.device_id} ({address}) ended: {exc}")
+        except OSError as exc:
+            self._error(f"sync with {address} ended: {exc}")
+
+    def _candidates(self, device_id: str | None = None) -> list[PairedDevice]:
+        j = self._journal()
+        found = paired_devices(j)
+        if device_id is not None:
+            return [d for d in found if d.device_id == device_id]
+        # the most recently synced device first: usually the right one at this address
+        found.sort(key=lambda d: j.cursor(d.device_id, "lan") or "", reverse=True)
+        return found
+
+    async def _connect_and_run(self, host: str, port: int, once: bool,
+                               device_id: str | None = None) -> SyncReport:
+        channel, device = await connect(host, port, self._journal(), self._candidates(device_id))
+        return await self._run_session(self._session(channel, device), f"{host}:{port}", once)
+
+    async def _maintain(self, host: str, port: int, device_id: str | None = None) -> None:
+        """A live session with host:port, reconnecting after drops until the engine stops.
+
+        Two devices that find each other would both connect; the one with the smaller
+        device id goes first and the other only steps in if no session appears.
+        """
+        if device_id is not None and device_id < self._journal().device_id:
+            await asyncio.sleep(3 * _RETRY)
+        while True:
+            if device_id is not None and device_id in self._sessions:
+                await asyncio.sleep(_RETRY)
+                continue
+            try:
+                await self._connect_and_run(host, port, False, device_id)
+            except (SyncError, JournalError, OSError) as exc:
+                self._error(f"sync with {host}:{port}: {exc}")
+            if device_id is not None and self._found.get(device_id) != (host, port):
+                return  # the device moved or left; discovery starts a new maintainer
+            await asyncio.sleep(_RETRY)
+
+    async def _sync_once(self, peer: tuple[str, int] | None, timeout: float) -> SyncReport:
+        async with asyncio.timeout(timeout):
+            if peer is not None:
+                return await self._connect_and_run(peer[0], peer[1], True)
+            while True:
+                for device_id, (host, port) in list(self._found.items()):
+                    return await self._connect_and_run(host, port, True, device_id)
+                await asyncio.sleep(0.2)
+
+    # ------------------------------------------------------------------ callbacks
+    def _set_status(self, status: SyncStatus) -> None:
+        self.status = status
+        if self.on_status is not None:
+            self.on_status(status)
+
+    def _error(self, message: str) -> None:
+        if self.on_error is not None:
+            self.on_error(message)
+

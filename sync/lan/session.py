@@ -1,0 +1,361 @@
+"""One live sync session over an encrypted channel, and opening such channels over TCP.
+
+:class:`LiveSession` speaks the change-set protocol of :mod:`comentor.sync.wire.changeset` on a
+:class:`SecureChannel` with one paired device: vectors, the missing operations in bounded
+batches (each applied in one transaction with its cursor), ``done``, then live pushes and
+keepalives until either side leaves. It runs on the event loop thread that owns the journal.
+:func:`connect` and :func:`accept` do the TCP and Noise part: only devices recorded, and not
+revoked, in this journal's devices table get through the handshake.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from comentor.model._journal import Journal
+from comentor.model._remote import ApplyResult, apply_remote
+from comentor.model._store import max_seq, ops_since, version_vector
+from comentor.model.errors import JournalError
+from comentor.sync.errors import HandshakeError, ProtocolError, SyncError, TransportError
+from comentor.sync.wire.changeset import (
+    MAX_BATCH_OPS,
+    Ack,
+    Bye,
+    Done,
+    Hello,
+    Message,
+    OpsBatch,
+    Ping,
+    Pong,
+    batches,
+    decode,
+    decode_ops,
+    encode,
+)
+from comentor.sync.wire.framing import (
+    SecureChannel,
+    handshake_initiator,
+    handshake_responder,
+    key_hint,
+)
+
+__all__ = [
+    "SessionReport",
+    "LiveSession",
+    "PairedDevice",
+    "paired_devices",
+    "connect",
+    "accept",
+    "CHANNEL",
+]
+
+CHANNEL = "lan"  # sync cursor channel name
+_PROLOGUE = b"comentor-lan/1"
+
+
+@dataclass
+class SessionReport:
+    """What one session exchanged so far."""
+
+    peer_device: str
+    peer_name: str = ""
+    address: str = ""
+    sent: int = 0
+    received: int = 0
+    applied: int = 0
+    duplicates: int = 0
+    quarantined: int = 0
+    epoch_bumped: bool = False
+
+    def line(self) -> str:
+        text = (f"sent {self.sent}, received {self.received} operations from "
+                f"{self.peer_name or self.peer_device}")
+        if self.quarantined:
+            text += f" ({self.quarantined} held in quarantine: clock far ahead)"
+        if self.epoch_bumped:
+            text += " (this journal was restored from a backup: moved to a new epoch)"
+        return text
+
+
+@dataclass(frozen=True)
+class PairedDevice:
+    device_id: str
+    box_pk: bytes
+    name: str
+
+
+def paired_devices(j: Journal) -> list[PairedDevice]:
+    """Every other device this journal trusts (recorded, not deleted, not revoked)."""
+    out = []
+    for row in j.rows("devices", order="added_at"):
+        if row["id"] == j.device_id or row.get("revoked_at") or not row.get("box_pk"):
+            continue
+        owner = j.person_name(row.get("person"))
+        out.append(PairedDevice(str(row["id"]), bytes(row["box_pk"]), owner))
+    return out
+
+
+def _clean_name(name: str) -> str:
+    return "".join(c for c in name if unicodedata.category(c)[0] != "C")[:80]
+
+
+OnApplied = Callable[[ApplyResult, str], None]
+OnProgress = Callable[[int, int], None]
+
+
+class LiveSession:
+    """The change-set protocol with one peer; see the module docstring of changeset.py."""
+
+    def __init__(
+        self,
+        channel: SecureChannel,
+        journal: Journal,
+        peer_device: str,
+        *,
+        allow_mass_delete: bool = False,
+        on_applied: OnApplied | None = None,
+        on_progress: OnProgress | None = None,
+        keepalive: float = 15.0,
+        idle_timeout: float = 45.0,
+    ) -> None:
+        self.channel = channel
+        self.j = journal
+        self.report = SessionReport(peer_device)
+        self.exchanged = asyncio.Event()
+        self._wake = asyncio.Event()
+        self._allow_mass_delete = allow_mass_delete
+        self._on_applied = on_applied
+        self._on_progress = on_progress
+        self._keepalive = keepalive
+        self._idle = idle_timeout
+        self._peer_known: dict[str, int] = {}
+        self._next_n = 1
+        self._recv_n = 0
+        self._unacked: set[int] = set()
+        self._done_sent = False
+        self._peer_done = False
+        self._expected = 0
+
+    def push(self) -> None:
+        """Ask the session to send new local operations (called on the loop thread)."""
+        self._wake.set()
+
+    def still_paired(self) -> bool:
+        """Whether the peer is still a recorded, unrevoked device of this journal."""
+        rec = self.j.get("devices", self.report.peer_device)
+        return bool(rec and rec.get("box_pk") and not rec.get("revoked_at"))
+
+    def _check_paired(self) -> None:
+        """End the session (``bye`` with the reason) once the peer is revoked or removed.
+
+        The handshake only proves the peer was paired when it connected; a device revoked
+        during a live session must not receive one more operation.
+        """
+        if not self.still_paired():
+            raise ProtocolError(
+                "the device was revoked or is no longer paired: session closed")
+
+    async def _send(self, msg: Message) -> None:
+        await self.channel.send(encode(msg))
+
+    async def run(self, *, once: bool = False) -> SessionReport:
+        """Exchange, then stay live (or leave after the exchange when ``once``)."""
+        j = self.j
+        mine = version_vector(j.conn)
+        await self._send(Hello(j.device_id, _clean_name(j.person_name(j.me)), mine))
+        try:
+            first = decode(await asyncio.wait_for(self.channel.recv(), self._idle))
+        except TimeoutError:
+            raise TransportError("the other device did not start the sync in time") from None
+        if not isinstance(first, Hello):
+            raise ProtocolError("the other device did not start with hello")
+        if first.device != self.report.peer_device:
+            raise ProtocolError("the other device's hello names another device than its key")
+        self.report.peer_name = _clean_name(first.name)
+        if first.vector.get(j.replica, 0) > max_seq(j.conn, j.replica):
+            # The peer holds more of our own history than we do: we were restored from a
+            # backup. Never reuse those sequence numbers: new epoch first, then pull.
+            with j.transaction():
+                j.bump_epoch()
+            self.report.epoch_bumped = True
+        self._peer_known = dict(first.vector)
+        self._expected = sum(max(0, s - mine.get(r, 0)) for r, s in first.vector.items())
+        sender = asyncio.create_task(self._send_loop())
+        try:
+            await self._recv_loop(once, sender)
+        except ProtocolError as exc:
+            if not getattr(exc, "from_peer", False):  # tell the peer why we hang up
+                with contextlib.suppress(SyncError, OSError, TimeoutError):
+                    await asyncio.wait_for(self._send(Bye(str(exc))), 2)
+            raise
+        finally:
+            sender.cancel()
+            await asyncio.gather(sender, return_exceptions=True)
+        return self.report
+
+    async def _push_pending(self) -> None:
+        self._check_paired()
+        while True:
+            ops = ops_since(self.j.conn, self._peer_known, limit=MAX_BATCH_OPS)
+            if not ops:
+                return
+            for batch in batches(ops, self._next_n):
+                self._next_n = batch.n + 1
+                self._unacked.add(batch.n)
+                await self._send(batch)
+            for op in ops:
+                if op.seq > self._peer_known.get(op.replica, 0):
+                    self._peer_known[op.replica] = op.seq
+            self.report.sent += len(ops)
+
+    async def _send_loop(self) -> None:
+        await self._push_pending()
+        await self._send(Done(self.report.sent))
+        self._done_sent = True
+        self._check_complete()
+        while True:
+            try:
+                await asyncio.wait_for(self._wake.wait(), self._keepalive)
+            except TimeoutError:
+                await self._send(Ping())
+                continue
+            self._wake.clear()
+            await self._push_pending()
+
+    def _check_complete(self) -> None:
+        if self._done_sent and self._peer_done and not self._unacked:
+            self.exchanged.set()
+
+    async def _recv_loop(self, once: bool, sender: asyncio.Task[None]) -> None:
+        finished = asyncio.ensure_future(self.exchanged.wait())
+        try:
+            while True:
+                if once and self.exchanged.is_set():
+                    await self._send(Bye(""))
+                    return
+                recv = asyncio.ensure_future(self.channel.recv())
+                waiting = {recv, sender, finished} if once else {recv, sender}
+                done, _ = await asyncio.wait(waiting, timeout=self._idle,
+                                             return_when=asyncio.FIRST_COMPLETED)
+                if recv not in done:
+                    recv.cancel()
+                    await asyncio.gather(recv, return_exceptions=True)
+                    if sender in done:
+                        sender.result()  # raises what stopped the sender
+                    if not done:
+                        raise TransportError("the other device stopped answering")
+                    continue
+                msg = decode(recv.result())
+                if isinstance(msg, Bye):
+                    if msg.reason:
+                        err = ProtocolError(f"the other device refused the sync: {msg.reason}")
+                        err.from_peer = True  # type: ignore[attr-defined]
+                        raise err
+                    return
+                await self._handle(msg)
+        finally:
+            finished.cancel()
+
+    async def _handle(self, msg: Message) -> None:
+        if isinstance(msg, OpsBatch):
+            await self._apply(msg)
+        elif isinstance(msg, Ack):
+            if msg.n not in self._unacked:
+                raise ProtocolError(f"acknowledgement of batch {msg.n}, which was not sent")
+            self._unacked.discard(msg.n)
+            self._check_complete()
+        elif isinstance(msg, Done):
+            if self._peer_done:
+                raise ProtocolError("the other device said done twice")
+            self._peer_done = True
+            self._check_complete()
+        elif isinstance(msg, Ping):
+            await self._send(Pong())
+        elif isinstance(msg, Hello):
+            raise ProtocolError("unexpected second hello")
+
+    async def _apply(self, msg: OpsBatch) -> None:
+        if msg.n != self._recv_n + 1:
+            raise ProtocolError(f"batch {msg.n} arrived out of order")
+        self._recv_n = msg.n
+        ops = decode_ops(msg)
+        cursor = (self.report.peer_device, CHANNEL, self.j.now_iso())
+        try:
+            result = apply_remote(self.j, ops, cursors=[cursor],
+                                  allow_mass_delete=self._allow_mass_delete)
+        except JournalError as exc:
+            raise ProtocolError(f"change set rejected: {exc}") from None
+        for op in ops:
+            if op.seq > self._peer_known.get(op.replica, 0):
+                self._peer_known[op.replica] = op.seq
+        rep = self.report
+        rep.received += len(ops)
+        rep.applied += result.applied
+        rep.duplicates += result.duplicates
+        rep.quarantined += result.quarantined
+        if self._on_applied is not None:
+            self._on_applied(result, rep.peer_name)
+        if self._on_progress is not None:
+            self._on_progress(rep.received, max(self._expected, rep.received))
+        if "devices" in result.tables:
+            self._check_paired()
+        await self._send(Ack(msg.n, result.applied))
+
+
+async def connect(
+    host: str, port: int, journal: Journal, candidates: list[PairedDevice], timeout: float = 10.0
+) -> tuple[SecureChannel, PairedDevice]:
+    """Open a channel to whichever paired device listens at host:port.
+
+    Noise KK needs the responder's key up front and an address does not say which paired
+    device is there, so each candidate is tried in turn (usually there is one).
+    """
+    if not candidates:
+        raise HandshakeError("this journal is not paired with any device yet: run `comentor invite`")
+    last: SyncError | None = None
+    for device in candidates:
+        try:
+            reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
+        except (OSError, TimeoutError) as exc:
+            raise TransportError(f"cannot reach {host}:{port}: {exc or 'timed out'}") from None
+        try:
+            channel = await handshake_initiator(
+                reader, writer, journal.keys.box_secret, device.box_pk, _PROLOGUE, timeout
+            )
+            return channel, device
+        except SyncError as exc:
+            last = exc
+            writer.close()
+    assert last is not None
+    if isinstance(last, HandshakeError):
+        raise HandshakeError(
+            f"the device at {host}:{port} is not one this journal is paired with"
+        ) from None
+    raise last
+
+
+async def accept(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, journal: Journal,
+    timeout: float = 10.0,
+) -> tuple[SecureChannel, PairedDevice]:
+    """Answer a connection: only a paired, unrevoked device completes the handshake."""
+    paired = paired_devices(journal)
+    found: list[PairedDevice] = []
+
+    def lookup(salt: bytes, hint: bytes) -> bytes | None:
+        # a handful of paired devices: try each key under this connection's salt
+        for device in paired:
+            if hmac.compare_digest(key_hint(device.box_pk, salt), hint):
+                found.append(device)
+                return device.box_pk
+        return None
+
+    channel = await handshake_responder(
+        reader, writer, journal.keys.box_secret, lookup, _PROLOGUE, timeout
+    )
+    return channel, found[-1]

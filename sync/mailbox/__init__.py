@@ -1,0 +1,1 @@
+"""Store-and-forward sync: sealed envelopes, the stream, relay client and folder."""

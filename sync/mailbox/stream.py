@@ -1,0 +1,419 @@
+"""The envelope stream: what a device sends and accepts over a relay or a folder.
+
+Split from envelope.py (the sealed format) so that each module keeps one job: this one keeps
+per-device envelope numbers, notices replays and gaps, asks for resends, and applies what
+arrives through the journal's checked path, one envelope per transaction.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from comentor.model._ops import decode_op, encode_op
+from comentor.model._remote import apply_remote
+from comentor.model._rotation import previous_key
+from comentor.model._store import ops_since, version_vector
+from comentor.model.errors import JournalError, MassDeletionError
+from comentor.sync.errors import ProtocolError, SyncError
+from comentor.sync.mailbox.envelope import (
+    _INT_MAX,
+    CHANNELS,
+    Contents,
+    body_budget,
+    device_tag,
+    envelope_key,
+    open_envelope,
+    seal,
+    verify_sender,
+)
+from comentor.sync.mailbox.relay_client import derive_mailbox
+
+if TYPE_CHECKING:
+    from comentor.model._journal import Journal
+
+__all__ = ["Report", "Outgoing", "Exchange", "HEARTBEAT", "MAX_JUMP", "key_id", "merge_reports"]
+
+_OWN = "envelopes"
+HEARTBEAT = 600.0  # seconds between envelopes with no news while a device lags behind
+# How far one envelope may move a stream counter: a sender's number past the last one we
+# processed from it, or our own counter (a journal restored from a backup). Even a genuine
+# device cannot park a counter near 2**63 and so make every later envelope a "replay".
+MAX_JUMP = 1_000_000
+Cursor = tuple[str, str, str]
+
+
+@dataclass
+class Report:
+    """What one sync over one channel did, in words a user can act on."""
+
+    channel: str
+    received: int = 0
+    applied: int = 0
+    duplicates: int = 0
+    quarantined: int = 0
+    sent: int = 0
+    sent_ops: int = 0
+    replays: int = 0
+    own: int = 0
+    rejected: list[str] = field(default_factory=list)
+    gaps: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    tables: set[str] = field(default_factory=set)
+
+    def lines(self) -> list[str]:
+        head = (f"{self.channel}: received {self.received} envelope(s), applied {self.applied} "
+                f"change(s); sent {self.sent} envelope(s) with {self.sent_ops} change(s)")
+        extra = []
+        if self.replays:
+            extra.append(f"{self.channel}: ignored {self.replays} replayed envelope(s)")
+        if self.quarantined:
+            extra.append(f"{self.channel}: {self.quarantined} change(s) held in quarantine "
+                         "(clock far ahead): see `comentor quarantine`")
+        return [head, *extra, *self.gaps, *self.rejected, *self.notes]
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """An envelope sealed and numbered, to be carried and then :meth:`Exchange.confirm`-ed."""
+
+    seq: int
+    data: bytes
+    ops: int
+    sent: dict[str, int]
+    state: str
+    resend: tuple[str, ...]
+
+
+def key_id(key: bytes) -> str:
+    """A short public name of a partnership key, for local cursor names only."""
+    return hashlib.blake2b(key, digest_size=6, person=b"comentor-key-id").hexdigest()
+
+
+def merge_reports(into: Report, other: Report) -> Report:
+    """Add what `other` (the previous key's round) did to `into`."""
+    for name in ("received", "applied", "duplicates", "quarantined", "sent", "sent_ops",
+                 "replays", "own"):
+        setattr(into, name, getattr(into, name) + getattr(other, name))
+    into.rejected += other.rejected
+    into.gaps += other.gaps
+    into.notes += other.notes
+    into.tables |= other.tables
+    return into
+
+
+def _dominates(have: dict[str, int], want: dict[str, int]) -> bool:
+    return all(have.get(r, 0) >= n for r, n in want.items())
+
+
+class Exchange:
+    """Envelope streams between this journal and every other device on one channel.
+
+    Recovery: a receiver that sees a jump in a sender's envelope numbers reports it and asks
+    that sender (``resend``) to ship again everything its vector lacks; a sender also ships
+    again when a partner has processed all its envelopes yet its vector still lacks what
+    was sent. Replays (a number already processed) are ignored. See docs/protocol.md (Envelopes).
+    """
+
+    def __init__(self, journal: Journal, channel: str, *, allow_mass_delete: bool = False,
+                 heartbeat: float = HEARTBEAT, key: bytes | None = None,
+                 tables: tuple[str, ...] | None = None) -> None:
+        """``key``: the partnership key to use (default: the current one); ``tables``: send
+        only operations of these tables (the previous key's mailbox during a rotation)."""
+        if journal.is_demo:
+            raise SyncError("this is a demo journal: it never syncs")
+        current = journal.partnership_key()
+        if current is None:
+            raise SyncError("this journal is not paired yet: run `comentor invite` or `comentor join`")
+        if channel not in CHANNELS:
+            raise SyncError(f"unknown channel {channel!r}")
+        key = key or current
+        self.j, self.channel = journal, channel
+        self.tables = tables
+        self.partnership_key = key
+        self.ns = self._namespace(key)
+        self.key = envelope_key(key)
+        self.mailbox, self.secret = derive_mailbox(key)
+        self.device_tag = device_tag(key, journal.device_id)
+        self.allow_mass_delete = allow_mass_delete
+        self.heartbeat = heartbeat
+        self.report = Report(channel)
+
+    # -- state ----------------------------------------------------------------
+    def _namespace(self, key: bytes) -> str:
+        """The cursor names of this key's streams: each key (mailbox, folder tags) has its
+        own envelope numbering. The key in use before the first rotation keeps the plain
+        channel name, so journals synced before rotations existed continue their streams."""
+        legacy_name = f"{self.channel}:legacy-key"
+        legacy = self.j.cursor(_OWN, legacy_name)
+        if legacy is None:
+            legacy = key_id(previous_key(self.j) or self.j.partnership_key() or key)
+            with self.j.transaction():
+                self.j.write_cursor(_OWN, legacy_name, legacy)
+        kid = key_id(key)
+        return self.channel if kid == legacy else f"{self.channel}~{kid}"
+
+    def _get(self, peer: str, name: str, default: str) -> str:
+        return self.j.cursor(peer, name) or default
+
+    def _in_name(self) -> str:
+        return f"env-{self.ns}:in"
+
+    def _peer_name(self) -> str:
+        return f"env-{self.ns}:peer"
+
+    def _own(self, name: str) -> str:
+        return f"{self.ns}:{name}"
+
+    def stale(self) -> bool:
+        """Whether the journal's key rotated since this exchange began (a full exchange
+        then sends nothing: nothing new is ever sealed under a previous key)."""
+        return self.tables is None and self.j.partnership_key() != self.partnership_key
+
+    def switched(self) -> bool:
+        """Whether every other device has sent us an envelope under this key: they all
+        hold it, so the previous key's transition can end."""
+        return all(self.last_in(d) > 0 for d in self.others())
+
+    def last_in(self, device: str) -> int:
+        return int(self._get(device, self._in_name(), "0"))
+
+    def peer(self, device: str) -> tuple[dict[str, int], int]:
+        """A device's last reported vector and the number of our envelopes it had processed."""
+        got = self.j.cursor(device, self._peer_name())
+        if got is None and self.ns != self.channel:
+            # a new key's stream: what the device held on the previous one is still true
+            # of its journal, so nothing it already has is sent again
+            old = json.loads(self._get(device, f"env-{self.channel}:peer", '{"vec": {}}'))
+            got = json.dumps({"vec": old["vec"], "seen": 0})
+        raw = json.loads(got or '{"vec": {}, "seen": 0}')
+        return {str(k): int(v) for k, v in raw["vec"].items()}, int(raw["seen"])
+
+    def out_seq(self) -> int:
+        return int(self._get(_OWN, self._own("out"), "0"))
+
+    def _sent(self) -> dict[str, int]:
+        return {str(k): int(v) for k, v in json.loads(self._get(_OWN, self._own("sent"), "{}")).items()}
+
+    def _resend(self) -> list[str]:
+        return [str(d) for d in json.loads(self._get(_OWN, self._own("resend"), "[]"))]
+
+    def others(self) -> list[str]:
+        """Every other paired, unrevoked device: the readers of this channel."""
+        return sorted(
+            str(d["id"]) for d in self.j.rows("devices")
+            if d["id"] != self.j.device_id and d.get("sign_pk") and not d.get("revoked_at")
+        )
+
+    def device_count(self) -> int:
+        return max(2, min(16, len(self.others()) + 1))
+
+    def name(self, device: str) -> str:
+        rec = self.j.get("devices", device, include_deleted=True)
+        if rec is None:
+            return f"device {device[:8]}"
+        return f"{self.j.person_name(rec.get('person'))}'s {rec.get('name') or 'device'}"
+
+    def confirmed_out(self) -> int:
+        """Our envelopes every other device has reported processing (safe to delete)."""
+        others = self.others()
+        return min((self.peer(d)[1] for d in others), default=0)
+
+    # -- receiving --------------------------------------------------------------
+    def _only(self, cursors: list[Cursor]) -> None:
+        if cursors:
+            with self.j.transaction():
+                for peer, name, value in cursors:
+                    self.j.write_cursor(peer, name, value)
+
+    def _reject(self, why: str, cursors: list[Cursor]) -> str:
+        self.report.rejected.append(f"{self.channel}: ignored an envelope: {why}")
+        self._only(cursors)
+        return "rejected"
+
+    def _refusal(self, dev: str, c: Contents) -> str | None:
+        """Why an envelope's sender is refused, or None once its signature checks out.
+
+        The AEAD only proves that some holder of the partnership key sealed the envelope,
+        and a revoked or stolen device still holds it: the sender's own Ed25519 signature,
+        checked against the key recorded for it in ``devices``, says which device spoke. A
+        device we do not know yet is refused too; its envelopes are taken (and everything
+        asked for again, as on first contact) once another device has brought its record.
+        """
+        rec = self.j.get("devices", dev, include_deleted=True)
+        if rec is None or not rec.get("sign_pk") or rec.get("deleted"):
+            return f"sent by {self.name(dev)}, which is not a paired device"
+        if rec.get("revoked_at"):
+            return f"sent by {self.name(dev)}, which was revoked"
+        if not verify_sender(c, bytes(rec["sign_pk"])):
+            return f"claims to come from {self.name(dev)} but is not signed by that device"
+        return None
+
+    def receive(self, data: bytes, extra: list[Cursor] | None = None,
+                keep_extra_if_unopened: bool = True) -> str:
+        """Open, check and apply one envelope; returns what happened.
+
+        One of ``applied``, ``own``, ``replay``, ``rejected``, ``unopened``. Bad envelopes are
+        reported in :attr:`report` and change nothing but ``extra`` (the carrier's cursor):
+        no stream counter moves on an envelope that is not applied.
+        """
+        extra = list(extra or [])
+        try:
+            c = open_envelope(self.key, self.mailbox, self.channel, data)
+        except ProtocolError as exc:
+            self.report.rejected.append(f"{self.channel}: ignored an envelope: {exc}")
+            # it may have been one of ours: ask every device to send again what we lack
+            ask = json.dumps(sorted(set(self._resend()) | set(self.others())))
+            self._only([*(extra if keep_extra_if_unopened else []),
+                        (_OWN, self._own("resend"), ask)])
+            return "unopened"
+        dev, j = c.device, self.j
+        if dev == j.device_id:
+            self.report.own += 1
+            self._only(extra)
+            return "own"
+        why = self._refusal(dev, c)
+        if why is not None:
+            return self._reject(why, extra)
+        last = self.last_in(dev)
+        if c.seq <= last:
+            self.report.replays += 1
+            self._only(extra)
+            return "replay"
+        if c.seq > last + MAX_JUMP:
+            return self._reject(f"from {self.name(dev)}: its number {c.seq} jumps more than "
+                                f"{MAX_JUMP} past the last one processed ({last})", extra)
+        try:
+            ops = [decode_op(b) for b in c.ops]
+        except JournalError as exc:
+            return self._reject(f"from {self.name(dev)}: {exc}", extra)
+        cursors = [*extra, (dev, self._in_name(), str(c.seq))]
+        resend = set(self._resend())
+        if last and c.seq > last + 1:
+            self.report.gaps.append(
+                f"sync incomplete: {c.seq - last - 1} envelope(s) from {self.name(dev)} "
+                "missing, asking again"
+            )
+            resend.add(dev)
+        elif not last and c.seq > 1:
+            resend.add(dev)  # first contact: ask for everything we lack, quietly
+        cursors += self._stream_cursors(dev, c)
+        cursors.append((_OWN, self._own("resend"), json.dumps(sorted(resend))))
+        try:
+            res = apply_remote(j, ops, cursors=cursors, allow_mass_delete=self.allow_mass_delete)
+        except MassDeletionError as exc:
+            raise SyncError(f"{exc} (sync again with --allow-mass-delete)") from None
+        except JournalError as exc:
+            # the stream counter stays: the next envelope from that device shows a gap and
+            # we ask it again for what we lack
+            return self._reject(f"from {self.name(dev)}: {exc}", extra)
+        r = self.report
+        r.received += 1
+        r.applied += res.applied
+        r.duplicates += res.duplicates
+        r.quarantined += res.quarantined
+        r.tables |= res.tables
+        if res.key_changed:
+            r.notes.append(f"{self.channel}: the partnership key changed (a device was revoked)")
+        if res.bad_grants:
+            r.notes.append(f"{self.channel}: ignored {res.bad_grants} key grant(s) for this "
+                           "device that did not open")
+        return "applied"
+
+    def _stream_cursors(self, dev: str, c: Contents) -> list[Cursor]:
+        """The cursors an accepted envelope moves besides its own number.
+
+        ``seen`` for us may not exceed what we have sent: above our counter by at most
+        MAX_JUMP it means this journal was restored from a backup and the counter jumps past
+        it (so numbers are never reused); further above, it is ignored. The stored value never
+        exceeds our counter, so a wild claim cannot make us prune envelopes nobody read.
+        """
+        out = self.out_seq()
+        seen_me = c.seen.get(self.j.device_id, 0)
+        cursors: list[Cursor] = []
+        if seen_me > out + MAX_JUMP:
+            self.report.notes.append(
+                f"{self.channel}: ignored what {self.name(dev)} reports having seen from us "
+                "(more than we ever sent)")
+            seen_me = min(self.peer(dev)[1], out)
+        elif seen_me > out:  # a journal restored from a backup must not reuse numbers
+            cursors.append((_OWN, self._own("out"), str(seen_me)))
+            out = seen_me
+        cursors.append((dev, self._peer_name(), json.dumps({"vec": c.vector, "seen": seen_me})))
+        if self.j.device_id in c.resend or (seen_me >= out and not _dominates(c.vector, self._sent())):
+            cursors.append((_OWN, self._own("sent"), "{}"))
+        return cursors
+
+    # -- sending ----------------------------------------------------------------
+    def prepare(self, force: bool = False) -> Outgoing | None:
+        """Seal the next envelope: ops the others lack, our vector, pending requests.
+
+        Returns None when there is nothing new to say. The envelope number is committed
+        before the envelope leaves, so a number is never issued twice.
+        """
+        others = self.others()
+        if not others or self.stale():
+            return None
+        conn = self.j.conn
+        vec = version_vector(conn)
+        vectors = [self.peer(d)[0] for d in others]
+        sent = self._sent()
+        base = {r: max(min(v.get(r, 0) for v in vectors), sent.get(r, 0)) for r in vec}
+        seen = {d: self.last_in(d) for d in others}
+        resend = tuple(self._resend())
+        state = json.dumps(vec, sort_keys=True)
+        budget = body_budget(Contents(self.j.replica, _INT_MAX, vec, seen, resend))
+        ops: list[bytes] = []
+        new_sent, used, full = dict(sent), 0, False
+        while not full:
+            batch = ops_since(conn, base, limit=500)
+            if not batch:
+                break
+            for op in batch:
+                if self.tables is not None and op.table not in self.tables:
+                    # not for this mailbox: passed over, never sealed under this key
+                    new_sent[op.replica] = max(new_sent.get(op.replica, 0), op.seq)
+                    base[op.replica] = max(base.get(op.replica, 0), op.seq)
+                    continue
+                blob = encode_op(op)
+                if used + len(blob) + 5 > budget:
+                    full = True
+                    break
+                ops.append(blob)
+                used += len(blob) + 5
+                new_sent[op.replica] = max(new_sent.get(op.replica, 0), op.seq)
+                base[op.replica] = max(base.get(op.replica, 0), op.seq)
+        if not (ops or resend or force or state != self._get(_OWN, self._own("state"), "")
+                or self._heartbeat_due(others)):
+            return None
+        with self.j.transaction():
+            seq = self.out_seq() + 1
+            self.j.write_cursor(_OWN, self._own("out"), str(seq))
+        data = seal(self.key, self.mailbox, self.channel,
+                    Contents(self.j.replica, seq, vec, seen, resend, tuple(ops)), self.j.keys.sign)
+        return Outgoing(seq, data, len(ops), new_sent, state, resend)
+
+    def _heartbeat_due(self, others: list[str]) -> bool:
+        """Whether to send an envelope with no news, so a lost last envelope is noticed.
+
+        Only when a device has not confirmed our latest envelope, at most once per
+        ``heartbeat`` seconds: the receiver then sees the jump in numbers and asks again.
+        """
+        out = self.out_seq()
+        if not out or all(self.peer(d)[1] >= out for d in others):
+            return False
+        return time.time() - float(self._get(_OWN, self._own("sent_at"), "0")) >= self.heartbeat
+
+    def confirm(self, out: Outgoing) -> None:
+        """Record that ``out`` reached the carrier."""
+        left = sorted(set(self._resend()) - set(out.resend))
+        with self.j.transaction():
+            self.j.write_cursor(_OWN, self._own("sent"), json.dumps(out.sent, sort_keys=True))
+            self.j.write_cursor(_OWN, self._own("state"), out.state)
+            self.j.write_cursor(_OWN, self._own("sent_at"), f"{time.time():.3f}")
+            self.j.write_cursor(_OWN, self._own("resend"), json.dumps(left))
+        self.report.sent += 1
+        self.report.sent_ops += out.ops

@@ -1,0 +1,329 @@
+"""Pairing with a journal: the inviter's and the joiner's whole flow, over the LAN or a relay.
+
+:mod:`comentor.sync.pairing.protocol` speaks the protocol; this module decides what may be paired
+(never a demo journal, never a third person, ``--device`` only for the same person), finds
+the other device (TCP + zeroconf, a ``--peer`` address, or the relay's rendezvous), and
+writes the result (trusted device records, the partnership key) only after the other side
+proved it knows the code.
+
+A code is single use: the inviter handles exactly one attempt (one TCP connection, or one
+relay joiner), successful or not, and then stops listening and withdraws its advertisement.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from comentor.model._devices import (
+    PeerDevice,
+    my_device_info,
+    safety_number,
+    set_partnership_key,
+    trust_device,
+)
+from comentor.model._identity import DeviceKeys
+from comentor.model._journal import Journal
+from comentor.sync.errors import PairingError, RelayError, TransportError
+from comentor.sync.lan import mdns as discovery
+from comentor.sync.pairing.codes import PairingCode, make_code, nameplate_tag
+from comentor.sync.pairing.protocol import (
+    Channel,
+    PairingInfo,
+    StreamChannel,
+    run_inviter,
+    run_joiner,
+)
+
+__all__ = ["InviteOptions", "JoinOptions", "PairResult", "invite", "join", "parse_peer"]
+
+OPEN_RETRIES = 3  # fresh codes to try when the relay says a nameplate is already in use
+
+DEMO_REFUSAL = (
+    "this is a demo journal: it never pairs or syncs; "
+    "create your own with `comentor init --name NAME`"
+)
+
+
+@dataclass
+class InviteOptions:
+    timeout: float = 600.0  # how long the code stays open
+    device: bool = False  # invite one of my own devices instead of a partner
+    relay: str | None = None
+    host: str = "0.0.0.0"
+    port: int = 0
+    interfaces: list[str] = field(default_factory=list)
+    step_timeout: float = 30.0  # per message once the other device connected
+
+
+@dataclass
+class JoinOptions:
+    device: bool = False
+    relay: str | None = None
+    peer: str | None = None
+    interfaces: list[str] = field(default_factory=list)
+    timeout: float = 60.0
+
+
+@dataclass(frozen=True)
+class PairResult:
+    peer: PairingInfo
+    safety_number: str
+    created: bool  # the joiner created its journal while pairing
+
+
+def _mode(device: bool) -> str:
+    return "device" if device else "partner"
+
+
+def _info(j: Journal, mode: str, with_key: bool) -> PairingInfo:
+    me = my_device_info(j)
+    return PairingInfo(
+        mode=mode, device_id=me.device_id, sign_pk=me.sign_pk, box_pk=me.box_pk,
+        person=me.person, person_name=me.person_name[:80] or "?",
+        device_name=me.device_name[:60], partnership_key=j.partnership_key() if with_key else None,
+    )
+
+
+def _peer_device(p: PairingInfo) -> PeerDevice:
+    return PeerDevice(p.device_id, p.sign_pk, p.box_pk, p.person, p.person_name, p.device_name)
+
+
+def _check_peer(j: Journal, mine: str, peer: PairingInfo) -> None:
+    """The rules both sides apply to the other's record before writing anything."""
+    if peer.mode != mine:
+        if mine == "device":
+            raise PairingError("the other side is pairing a partner, not your own device: "
+                               "both must use --device, or neither")
+        raise PairingError("the other side is adding one of its own devices (--device): "
+                           "both must use --device, or neither")
+    if peer.device_id == j.device_id:
+        raise PairingError("this is the same device: pair with another one")
+    if mine == "device":
+        if peer.person != j.me:
+            raise PairingError("--device pairs two devices of the same person, but this "
+                               f"journal belongs to {j.person_name(j.me)}, not {peer.person_name}")
+        return
+    if peer.person == j.me:
+        raise PairingError("that device is already yours: use --device to add your own device")
+    partner = j.partner()
+    if partner is not None and partner != peer.person:
+        raise PairingError(f"this journal already has a partner ({j.person_name(partner)}): "
+                           "a partnership is for two people")
+
+
+def parse_peer(text: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise PairingError(f"--peer must look like HOST:PORT (e.g. 192.168.1.20:47001), not {text!r}")
+    return host.strip("[]"), int(port)
+
+
+# ---------------------------------------------------------------- inviter
+async def invite(
+    j: Journal,
+    opts: InviteOptions,
+    on_code: Callable[[PairingCode, str], None],
+    code: PairingCode | None = None,
+    on_status: Callable[[str], None] = lambda _msg: None,
+) -> PairResult:
+    """Show a code (``on_code(code, where)``), wait for one attempt, pair or fail."""
+    if j.is_demo:
+        raise PairingError(DEMO_REFUSAL)
+    if j.partnership_key() is None:
+        raise PairingError("this journal has not joined a partnership yet: "
+                           "join your partner's invitation first (comentor join)")
+    mode = _mode(opts.device)
+    code = code or make_code()
+    info = _info(j, mode, with_key=True)
+
+    def accept(peer: PairingInfo) -> None:
+        _check_peer(j, mode, peer)
+        trust_device(j, _peer_device(peer))
+
+    if opts.relay:
+        peer = await _invite_relay(code, info, accept, opts, on_code)
+    else:
+        peer = await _invite_lan(code, info, accept, opts, on_code, on_status)
+    return PairResult(peer, safety_number(j.keys.sign_public, peer.sign_pk), False)
+
+
+async def _invite_relay(
+    code: PairingCode, info: PairingInfo, accept: Callable[[PairingInfo], None],
+    opts: InviteOptions, on_code: Callable[[PairingCode, str], None],
+) -> PairingInfo:
+    from comentor.sync.mailbox.relay_client import RelayClient
+
+    for attempt in range(OPEN_RETRIES + 1):
+        try:
+            channel = await RelayClient().pair_open(nameplate_tag(code.nameplate, "relay"),
+                                                    opts.relay)
+            break
+        except RelayError as exc:
+            # someone holds this nameplate (another pairing, or a squatter): a fresh code
+            # has a fresh nameplate; it has not been shown to anybody yet
+            if "in use" not in str(exc) or attempt == OPEN_RETRIES:
+                raise
+            code = make_code()
+    try:
+        on_code(code, f"through the relay {opts.relay}")
+        return await run_inviter(channel, code, info, accept, opts.step_timeout,
+                                 first_timeout=opts.timeout)
+    except PairingError as exc:
+        if "did not answer within" in str(exc) and not channel.peer_joined.is_set():
+            raise _expired(opts.timeout) from None
+        raise
+    finally:
+        await channel.close()
+
+
+def _expired(timeout: float) -> PairingError:
+    minutes = f"{timeout / 60:g} minutes" if timeout >= 60 else f"{timeout:g} s"
+    return PairingError(f"the code expired after {minutes} without anyone joining: "
+                        "run `comentor invite` again for a fresh code")
+
+
+async def _invite_lan(
+    code: PairingCode, info: PairingInfo, accept: Callable[[PairingInfo], None],
+    opts: InviteOptions, on_code: Callable[[PairingCode, str], None],
+    on_status: Callable[[str], None],
+) -> PairingInfo:
+    loop = asyncio.get_running_loop()
+    first: asyncio.Future[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = loop.create_future()
+
+    async def on_connect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if first.done():  # the code is spent: one attempt only
+            writer.close()
+            return
+        first.set_result((reader, writer))
+
+    try:
+        server = await asyncio.start_server(on_connect, opts.host, opts.port)
+    except (OSError, ValueError) as exc:
+        raise TransportError(f"cannot listen on {opts.host}:{opts.port}: {exc}") from None
+    port = int(server.sockets[0].getsockname()[1])
+    advert: discovery.Advertisement | None = None
+    try:
+        on_code(code, f"on port {port}")
+        interfaces = discovery.lan_interfaces(opts.interfaces)
+        addresses = [opts.host] if opts.host not in ("0.0.0.0", "", "::") else None
+        try:
+            advert = await discovery.advertise(
+                discovery.PAIR_SERVICE, nameplate_tag(code.nameplate, "lan"), port,
+                interfaces=interfaces, addresses=addresses,
+            )
+        except TransportError as exc:
+            on_status(f"Not announced on the network ({exc}): your partner can use "
+                      f"--peer ADDRESS:{port}")
+        try:
+            reader, writer = await asyncio.wait_for(first, opts.timeout)
+        except TimeoutError:
+            raise _expired(opts.timeout) from None
+        server.close()  # stop listening at once: the single attempt has begun
+        if advert is not None:
+            await advert.close()
+        channel = StreamChannel(reader, writer)
+        try:
+            return await run_inviter(channel, code, info, accept, opts.step_timeout)
+        finally:
+            await channel.close()
+    finally:
+        server.close()
+        if advert is not None:
+            await advert.close()
+
+
+# ---------------------------------------------------------------- joiner
+async def join(
+    path: Path,
+    existing: Journal | None,
+    code: PairingCode,
+    name: str | None,
+    opts: JoinOptions,
+    on_status: Callable[[str], None] = lambda _msg: None,
+) -> tuple[Journal, PairResult]:
+    """Join an invitation; returns the (possibly new) journal and the result.
+
+    With ``existing`` None a journal is created at ``path`` once the code is confirmed, and
+    deleted again if pairing fails after that.
+    """
+    if existing is not None and existing.is_demo:
+        raise PairingError(DEMO_REFUSAL)
+    if existing is None and not (name and name.strip()) and not opts.device:
+        raise PairingError("--name is needed: it is how your partner will see you")
+    mode = _mode(opts.device)
+    keys = DeviceKeys.generate()
+    state: dict[str, Journal] = {}
+
+    def prepare(peer: PairingInfo) -> PairingInfo:
+        if existing is not None:
+            _check_peer(existing, mode, peer)
+            return _info(existing, mode, with_key=False)
+        if peer.mode != mode:
+            raise PairingError("the other side used --device and this side did not, or the "
+                               "other way round: both must use --device, or neither")
+        person = peer.person if opts.device else None
+        j = Journal.create(path, (name or peer.person_name).strip(), joining=True, keys=keys,
+                           person=person)
+        state["new"] = j
+        return _info(j, mode, with_key=False)
+
+    def commit(peer: PairingInfo) -> None:
+        j = existing or state["new"]
+        trust_device(j, _peer_device(peer))
+        assert peer.partnership_key is not None
+        set_partnership_key(j, peer.partnership_key)
+
+    channel, closer = await _connect(code, opts, on_status)
+    try:
+        peer = await run_joiner(channel, code, prepare, commit, min(30.0, opts.timeout))
+    except BaseException:
+        created = state.pop("new", None)
+        if created is not None:
+            created.close()
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                with contextlib.suppress(OSError):
+                    os.unlink(f"{path}{suffix}")
+        raise
+    finally:
+        await closer()
+    j = existing or state["new"]
+    return j, PairResult(peer, safety_number(j.keys.sign_public, peer.sign_pk), existing is None)
+
+
+async def _connect(
+    code: PairingCode, opts: JoinOptions, on_status: Callable[[str], None]
+) -> tuple[Channel, Callable[[], Awaitable[None]]]:
+    if opts.relay:
+        from comentor.sync.mailbox.relay_client import RelayClient
+
+        try:
+            relay = await RelayClient().pair_join(nameplate_tag(code.nameplate, "relay"), opts.relay)
+        except RelayError as exc:
+            raise PairingError(f"{exc} (ask your partner for a fresh code if it persists)") from None
+        return relay, relay.close
+    if opts.peer:
+        host, port = parse_peer(opts.peer)
+    else:
+        on_status(f"Looking for invitation {code.nameplate} on the local network...")
+        found = await discovery.find_instance(
+            discovery.PAIR_SERVICE, nameplate_tag(code.nameplate, "lan"), timeout=opts.timeout,
+            interfaces=discovery.lan_interfaces(opts.interfaces),
+        )
+        if found is None:
+            raise PairingError(
+                f"no invitation number {code.nameplate} found on this network within "
+                f"{opts.timeout:g} s: check the number, or use --peer HOST:PORT or --relay URL"
+            )
+        host, port = found
+    try:
+        reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), opts.timeout)
+    except (OSError, TimeoutError) as exc:
+        raise PairingError(f"cannot reach the inviting device at {host}:{port} "
+                           f"({exc or 'timed out'}): is `comentor invite` still waiting?") from None
+    ch = StreamChannel(reader, writer)
+    return ch, ch.close

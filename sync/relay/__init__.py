@@ -1,0 +1,1 @@
+"""The relay server: WebSocket front, connections, its store and wire format."""

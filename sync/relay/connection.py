@@ -1,0 +1,134 @@
+"""One relay connection (its bounded outbound queue) and one pairing rendezvous.
+
+Split from relay_server.py so that the server module keeps the protocol logic and this one
+the per-connection plumbing: what a slow or greedy client may make the relay hold in memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+from dataclasses import dataclass, field
+
+from websockets.asyncio.server import ServerConnection
+from websockets.exceptions import ConnectionClosed
+
+from comentor.sync.relay.wire import RelayLimits, TokenBucket, encode
+
+__all__ = ["SessionFatal", "Refused", "Pair", "Session"]
+
+
+class SessionFatal(Exception):
+    """A request that ends the connection: bad credential, wrong order, malformed frame."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+class Refused(Exception):
+    """A request the relay declines but after which the connection stays usable."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(eq=False)
+class Pair:
+    """An open pairing code id: its opener, at most one joiner, and the join attempts so far."""
+
+    code: str
+    opener: Session
+    timer: asyncio.TimerHandle | None = None
+    joiner: Session | None = None
+    attempts: int = 0
+    pending: list[bytes] = field(default_factory=list)
+
+
+class Session:
+    """One connection: its outbound queue (so pushes never block the sender) and its state.
+
+    The queue is bounded by frames *and* bytes (``outbound_queue``, ``outbound_queue_bytes``):
+    a client that asks for 2 MiB fetch batches and never reads would otherwise make the relay
+    hold 32 of them per connection. One oversized frame always fits an empty queue.
+    """
+
+    def __init__(self, ws: ServerConnection, limits: RelayLimits) -> None:
+        self.ws = ws
+        self.limits = limits
+        self.nonce = os.urandom(32)
+        self.bucket = TokenBucket(limits.rate_per_second, limits.rate_burst)
+        self.mailbox: str | None = None
+        self.device = b""
+        self.pairing = False
+        self.ip = "?"
+        self.pair_used = False  # one pair_open / pair_join per connection
+        self.pair: Pair | None = None
+        self.fetching = False  # a fetch reply is queued and not yet written
+        self._queue: asyncio.Queue[tuple[bytes, bool] | None] = asyncio.Queue()
+        self._queued_bytes = 0
+        self._writer = asyncio.create_task(self._write_loop())
+        self._dropped = False
+        self._closer: asyncio.Future[None] | None = None
+
+    @property
+    def queued_bytes(self) -> int:
+        return self._queued_bytes
+
+    def send(self, frame: bytes, fetch_reply: bool = False) -> None:
+        """Queue a frame; a client too slow to drain its queue is dropped (it can fetch later)."""
+        if self._dropped:
+            return
+        lim = self.limits
+        if self._queue.qsize() >= lim.outbound_queue or (
+            self._queued_bytes and self._queued_bytes + len(frame) > lim.outbound_queue_bytes
+        ):
+            self._dropped = True
+            self._writer.cancel()
+            self._closer = asyncio.ensure_future(self._hang_up())
+            return
+        self._queued_bytes += len(frame)
+        if fetch_reply:
+            self.fetching = True
+        self._queue.put_nowait((frame, fetch_reply))
+
+    async def _hang_up(self) -> None:
+        """Drop a client that does not read: a polite close cannot finish if it never reads."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.ws.close(1013, "client too slow; fetch to catch up"), 1)
+        self.ws.transport.abort()
+
+    def error(self, rid: int | None, code: str, message: str, fatal: bool) -> None:
+        self.send(encode("error", rid=rid, code=code, message=message, fatal=fatal))
+
+    async def _write_loop(self) -> None:
+        with contextlib.suppress(ConnectionClosed):
+            while (item := await self._queue.get()) is not None:
+                frame, fetch_reply = item
+                await self.ws.send(frame)
+                self._queued_bytes -= len(frame)
+                if fetch_reply:
+                    self.fetching = False
+
+    def close_soon(self, code: int, reason: str) -> None:
+        """Close the connection after what is queued (e.g. a pairing that ended)."""
+        if self._closer is None and not self._dropped:
+            self._closer = asyncio.ensure_future(self._close_after_flush(code, reason))
+
+    async def _close_after_flush(self, code: int, reason: str) -> None:
+        with contextlib.suppress(ConnectionClosed, TimeoutError):
+            await asyncio.wait_for(self.finish(code, reason), 6)
+
+    async def finish(self, code: int = 1000, reason: str = "") -> None:
+        """Flush what is queued (briefly), then close the WebSocket."""
+        if self._dropped:
+            code, reason = 1013, "client too slow; fetch to catch up"
+        else:
+            self._queue.put_nowait(None)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._writer, timeout=5)
+        await self.ws.close(code, reason[:120])

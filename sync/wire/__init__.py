@@ -1,0 +1,1 @@
+"""The wire: frame codec, msgpack, the Noise channel and LAN change-set messages."""

@@ -1,0 +1,238 @@
+"""Change sets: the messages two paired devices exchange over a :class:`SecureChannel`.
+
+A session is symmetric. Each side first sends ``hello`` with its version vector (per
+replica, the highest sequence number below which it misses nothing). Each side then sends
+the operations the other lacks, in ``ops`` batches bounded by bytes (so a frame never
+exceeds 1 MiB, however large the operations), then ``done``. The receiver decodes every
+operation strictly, applies a batch with one ``apply_remote`` call (one transaction,
+together with the sync cursor) and answers ``ack``. A dropped connection loses nothing:
+the next session starts again from the vectors, which only ever describe what is stored.
+Once both sides are done the session may stay open: new local edits are pushed as they
+happen, and ``ping``/``pong`` keep idle connections honest.
+
+This module holds the message codec (strict: every field and type is checked, and any
+misfit is a :class:`ProtocolError`); :mod:`comentor.sync.lan.session` runs a session.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from comentor.model._ops import MAX_OP_BYTES, Operation, decode_op, encode_op
+from comentor.model.errors import InvalidOperationError
+from comentor.sync.errors import ProtocolError
+from comentor.sync.wire.framing import MAX_MESSAGE_SIZE, decode_message
+
+__all__ = [
+    "PROTOCOL_VERSION",
+    "MAX_BATCH_BYTES",
+    "MAX_BATCH_OPS",
+    "MAX_VECTOR_ENTRIES",
+    "Hello",
+    "OpsBatch",
+    "Ack",
+    "Done",
+    "Ping",
+    "Pong",
+    "Bye",
+    "Message",
+    "encode",
+    "decode",
+    "decode_bytes",
+    "decode_ops",
+    "batches",
+]
+
+PROTOCOL_VERSION = 1
+# Room for operations in one ``ops`` message: far below the 1 MiB frame limit even with
+# msgpack's per-item overhead, and an operation (at most 256 KiB) always fits alone.
+MAX_BATCH_BYTES = 768 * 1024
+MAX_BATCH_OPS = 2000
+MAX_VECTOR_ENTRIES = 10_000
+_PER_ITEM_OVERHEAD = 5  # msgpack bin32 header
+_REPLICA = re.compile(r"^[a-z2-7]{16}\.[0-9]{1,6}$")
+_DEVICE = re.compile(r"^[a-z2-7]{16}$")
+_MAX_INT = 2**63 - 1
+
+
+@dataclass(frozen=True)
+class Hello:
+    """First message of each side: who I am and what I hold."""
+
+    device: str
+    name: str
+    vector: dict[str, int]
+
+
+@dataclass(frozen=True)
+class OpsBatch:
+    """Encoded operations the peer lacks; ``n`` numbers batches from 1 within a session."""
+
+    n: int
+    ops: list[bytes]
+
+
+@dataclass(frozen=True)
+class Ack:
+    """Batch ``n`` was applied (or held as duplicates/quarantine) in one transaction."""
+
+    n: int
+    applied: int
+
+
+@dataclass(frozen=True)
+class Done:
+    """Everything the peer lacked when the session began has been sent (``sent`` ops)."""
+
+    sent: int
+
+
+@dataclass(frozen=True)
+class Ping:
+    pass
+
+
+@dataclass(frozen=True)
+class Pong:
+    pass
+
+
+@dataclass(frozen=True)
+class Bye:
+    """The sender is closing; ``reason`` is empty for a normal end, or says what went wrong."""
+
+    reason: str
+
+
+Message = Hello | OpsBatch | Ack | Done | Ping | Pong | Bye
+
+
+def encode(msg: Message) -> dict[str, Any]:
+    """The msgpack-ready form of a message (the channel encodes and encrypts it)."""
+    if isinstance(msg, Hello):
+        return {"t": "hello", "v": PROTOCOL_VERSION, "device": msg.device, "name": msg.name,
+                "vector": dict(msg.vector)}
+    if isinstance(msg, OpsBatch):
+        return {"t": "ops", "n": msg.n, "ops": list(msg.ops)}
+    if isinstance(msg, Ack):
+        return {"t": "ack", "n": msg.n, "applied": msg.applied}
+    if isinstance(msg, Done):
+        return {"t": "done", "sent": msg.sent}
+    if isinstance(msg, Ping):
+        return {"t": "ping"}
+    if isinstance(msg, Pong):
+        return {"t": "pong"}
+    return {"t": "bye", "reason": msg.reason[:300]}
+
+
+_KEYS: dict[str, frozenset[str]] = {
+    "hello": frozenset({"t", "v", "device", "name", "vector"}),
+    "ops": frozenset({"t", "n", "ops"}),
+    "ack": frozenset({"t", "n", "applied"}),
+    "done": frozenset({"t", "sent"}),
+    "ping": frozenset({"t"}),
+    "pong": frozenset({"t"}),
+    "bye": frozenset({"t", "reason"}),
+}
+
+
+def _int(obj: dict[str, Any], key: str, low: int = 0) -> int:
+    value = obj[key]
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= _MAX_INT:
+        raise ProtocolError(f"change-set message field {key!r} is not a valid count")
+    return value
+
+
+def _text(obj: dict[str, Any], key: str, limit: int) -> str:
+    value = obj[key]
+    if not isinstance(value, str) or len(value) > limit:
+        raise ProtocolError(f"change-set message field {key!r} is not valid text")
+    return value
+
+
+def _vector(value: Any) -> dict[str, int]:
+    if not isinstance(value, dict) or len(value) > MAX_VECTOR_ENTRIES:
+        raise ProtocolError("version vector is not a map of bounded size")
+    out: dict[str, int] = {}
+    for replica, seq in value.items():
+        if not isinstance(replica, str) or not _REPLICA.match(replica):
+            raise ProtocolError("version vector names an invalid replica")
+        if isinstance(seq, bool) or not isinstance(seq, int) or not 0 <= seq <= _MAX_INT:
+            raise ProtocolError("version vector holds an invalid sequence number")
+        out[replica] = seq
+    return out
+
+
+def decode(obj: Any) -> Message:
+    """Check a decoded msgpack object field by field and return the message it carries."""
+    if not isinstance(obj, dict):
+        raise ProtocolError("change-set message is not a map")
+    kind = obj.get("t")
+    if not isinstance(kind, str) or kind not in _KEYS:
+        raise ProtocolError("unknown change-set message type")
+    if set(obj) != _KEYS[kind]:
+        raise ProtocolError(f"change-set message {kind!r} has missing or unexpected fields")
+    if kind == "hello":
+        if _int(obj, "v") != PROTOCOL_VERSION:
+            raise ProtocolError("the other device speaks another change-set version: update both")
+        device = _text(obj, "device", 16)
+        if not _DEVICE.match(device):
+            raise ProtocolError("hello names an invalid device id")
+        return Hello(device, _text(obj, "name", 80), _vector(obj["vector"]))
+    if kind == "ops":
+        ops = obj["ops"]
+        if not isinstance(ops, list) or not 0 < len(ops) <= MAX_BATCH_OPS:
+            raise ProtocolError("ops message must hold between 1 and 2000 operations")
+        if not all(isinstance(op, bytes) and 0 < len(op) <= MAX_OP_BYTES for op in ops):
+            raise ProtocolError("ops message holds an operation that is not bytes of bounded size")
+        return OpsBatch(_int(obj, "n", 1), list(ops))
+    if kind == "ack":
+        return Ack(_int(obj, "n", 1), _int(obj, "applied"))
+    if kind == "done":
+        return Done(_int(obj, "sent"))
+    if kind == "ping":
+        return Ping()
+    if kind == "pong":
+        return Pong()
+    return Bye(_text(obj, "reason", 300))
+
+
+def decode_bytes(data: bytes) -> Message:
+    """Decode a whole plaintext message (msgpack bytes): what the fuzz harness drives."""
+    return decode(decode_message(data))
+
+
+def decode_ops(batch: OpsBatch) -> list[Operation]:
+    """Decode every operation of a batch strictly; one bad operation rejects the batch."""
+    out = []
+    for i, data in enumerate(batch.ops):
+        try:
+            out.append(decode_op(data))
+        except InvalidOperationError as exc:
+            raise ProtocolError(f"operation {i + 1} of batch {batch.n} rejected: {exc}") from None
+    return out
+
+
+def batches(ops: list[Operation], first_n: int) -> list[OpsBatch]:
+    """Cut operations into ``ops`` messages by bytes and count, numbered from ``first_n``."""
+    out: list[OpsBatch] = []
+    cur: list[bytes] = []
+    size = 0
+    for op in ops:
+        data = encode_op(op)
+        if len(data) > MAX_OP_BYTES:
+            raise ProtocolError(f"operation {op.replica}:{op.seq} is too large to send")
+        cost = len(data) + _PER_ITEM_OVERHEAD
+        if cur and (size + cost > MAX_BATCH_BYTES or len(cur) >= MAX_BATCH_OPS):
+            out.append(OpsBatch(first_n + len(out), cur))
+            cur, size = [], 0
+        cur.append(data)
+        size += cost
+    if cur:
+        out.append(OpsBatch(first_n + len(out), cur))
+    return out
+
+
+assert MAX_BATCH_BYTES + MAX_BATCH_OPS * _PER_ITEM_OVERHEAD + 64 < MAX_MESSAGE_SIZE

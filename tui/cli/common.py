@@ -1,0 +1,66 @@
+"""What every command shares: where the journal is, opening it (asking for a passphrase
+when the device key is sealed), and printing JSON. Imports nothing heavy."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from comentor.model import Journal
+from comentor.model.errors import PassphraseError
+
+__all__ = ["journal_path", "default_dir", "open_journal", "passphrase", "out", "text_arg"]
+
+
+def default_dir() -> Path:
+    """The platform's user data directory for comentor."""
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("comentor", appauthor=False))
+
+
+def journal_path(args: argparse.Namespace) -> Path:
+    """--journal, then $COMENTOR_JOURNAL, then the platform's user data directory."""
+    given = getattr(args, "journal", None) or os.environ.get("COMENTOR_JOURNAL")
+    if given:
+        return Path(given).expanduser()
+    return default_dir() / "journal.db"
+
+
+def passphrase(prompt: str = "Passphrase: ") -> str | None:
+    """$COMENTOR_PASSPHRASE, else a prompt when a terminal is there to answer, else None."""
+    env = os.environ.get("COMENTOR_PASSPHRASE")
+    if env is not None:
+        return env
+    if sys.stdin.isatty():
+        return getpass.getpass(prompt)
+    return None
+
+
+def open_journal(args: argparse.Namespace) -> Journal:
+    """Open the journal the arguments name, unlocking a sealed device key if needed."""
+    path = journal_path(args)
+    try:
+        return Journal.open(path)
+    except PassphraseError:
+        secret = passphrase()
+        if secret is None:
+            raise PassphraseError(
+                "this device's key is locked: set COMENTOR_PASSPHRASE or run in a terminal"
+            ) from None
+        return Journal.open(path, passphrase=secret)
+
+
+def out(obj: Any) -> None:
+    """Print an object as indented JSON (dates and the like as strings)."""
+    print(json.dumps(obj, indent=2, ensure_ascii=False, default=str))
+
+
+def text_arg(args: argparse.Namespace) -> str:
+    """The TEXT words of a command, joined."""
+    return " ".join(args.text).strip()

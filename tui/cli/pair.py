@@ -1,0 +1,129 @@
+"""`comentor invite` and `comentor join`: pairing from the command line.
+
+Printing only; the flow lives in :mod:`comentor.sync.pairing.flow`. The `Code:` line is
+printed on a line of its own and flushed at once, so that a script (or a test) driving
+`invite` can read it while the command keeps waiting.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+__all__ = ["add_parsers", "HANDLERS", "cmd_invite", "cmd_join"]
+
+
+def _interface_list(values: list[str] | None) -> list[str]:
+    out: list[str] = []
+    for value in values or []:
+        out.extend(v.strip() for v in value.split(",") if v.strip())
+    return out
+
+
+def add_parsers(sub: Any) -> None:
+    """Add `invite` and `join` to the top-level subparsers."""
+    s = sub.add_parser("invite", help="show a code to pair with your partner (or your own device)")
+    s.add_argument("--timeout", type=float, default=600.0, metavar="SECONDS",
+                   help="how long the code stays valid (default 600)")
+    s.add_argument("--device", action="store_true",
+                   help="add one of your own devices instead of a partner")
+    s.add_argument("--relay", metavar="URL", help="meet through a relay (ws://host:port)")
+    s.add_argument("--host", default="0.0.0.0", help="address to listen on (default all)")
+    s.add_argument("--port", type=int, default=0, help="TCP port to listen on (default any)")
+    s.add_argument("--lan-interface", action="append", metavar="ADDR", dest="lan_interface",
+                   help="announce only on the interface with this address (repeatable; "
+                        "default $COMENTOR_LAN_INTERFACES or the system default)")
+
+    s = sub.add_parser("join", help="pair using the code your partner's `invite` shows")
+    s.add_argument("code", metavar="CODE", help="the code, like 7-orbit-candle-harbor")
+    s.add_argument("--name", help="your name, as your partner will see it "
+                                  "(needed when this device has no journal yet)")
+    s.add_argument("--device", action="store_true",
+                   help="this is another device of the person who invited")
+    s.add_argument("--relay", metavar="URL", help="meet through a relay (ws://host:port)")
+    s.add_argument("--peer", metavar="HOST:PORT",
+                   help="connect to the inviting device directly instead of searching the LAN")
+    s.add_argument("--lan-interface", action="append", metavar="ADDR", dest="lan_interface",
+                   help="search only on the interface with this address (repeatable)")
+    s.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS",
+                   help="how long to look for the inviting device (default 60)")
+
+
+def _say(text: str = "") -> None:
+    print(text, flush=True)
+
+
+def _print_result(result: Any, j: Any) -> None:
+    peer = result.peer
+    who = "your own device" if peer.mode == "device" else f"{peer.person_name}'s device"
+    _say(f"Paired with {who} {peer.device_name!r} ({peer.device_id}).")
+    _say(f"Safety number: {result.safety_number}")
+    _say("Compare it with the number on the other screen: it must be the same. If it is not, "
+         "someone came between you: tell each other and do not use this pairing.")
+
+
+def cmd_invite(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from comentor.sync.pairing.flow import InviteOptions, invite
+
+    from .common import open_journal
+
+    if args.timeout <= 0:
+        raise _err("--timeout must be a positive number of seconds")
+    opts = InviteOptions(timeout=args.timeout, device=args.device, relay=args.relay,
+                         host=args.host, port=args.port,
+                         interfaces=_interface_list(args.lan_interface))
+    j = open_journal(args)
+    try:
+        def on_code(code: Any, where: str) -> None:
+            _say(f"Code: {code}")
+            what = "your other device" if args.device else "your partner"
+            _say(f"Read it to {what}, who runs: comentor join {code}"
+                 + (" --device" if args.device else ""))
+            _say(f"Waiting {args.timeout:g} s {where}... (Ctrl-C to cancel)")
+
+        result = asyncio.run(invite(j, opts, on_code, on_status=lambda m: print(
+            m, file=sys.stderr, flush=True)))
+        _print_result(result, j)
+    finally:
+        j.close()
+    return 0
+
+
+def cmd_join(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from comentor.sync.pairing.codes import parse_code
+    from comentor.sync.pairing.flow import JoinOptions, join
+
+    from .common import journal_path, open_journal
+
+    if args.timeout <= 0:
+        raise _err("--timeout must be a positive number of seconds")
+    code = parse_code(args.code)
+    path = journal_path(args)
+    existing = open_journal(args) if path.exists() and path.stat().st_size > 0 else None
+    opts = JoinOptions(device=args.device, relay=args.relay, peer=args.peer,
+                       interfaces=_interface_list(args.lan_interface), timeout=args.timeout)
+    j = existing
+    try:
+        j, result = asyncio.run(join(path, existing, code, args.name, opts,
+                                     on_status=lambda m: print(m, file=sys.stderr, flush=True)))
+        if result.created:
+            _say(f"Created this device's journal at {path}.")
+        _print_result(result, j)
+    finally:
+        if j is not None:
+            j.close()
+    return 0
+
+
+def _err(message: str) -> Exception:
+    from comentor.sync.errors import PairingError
+
+    return PairingError(message)
+
+
+HANDLERS: dict[str, Any] = {"invite": cmd_invite, "join": cmd_join}

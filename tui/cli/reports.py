@@ -1,0 +1,146 @@
+"""Reading the journal: status, schedule, export, search, conflicts, quarantine."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from comentor.model import _queries as queries
+from comentor.model import _schedule as schedule
+from comentor.model.errors import ValidationError
+
+from .common import open_journal, out
+
+__all__ = ["HANDLERS", "cmd_status"]
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    with open_journal(args) as j:
+        st = queries.status(j)
+        if args.json:
+            out(st)
+            return 0
+        nxt = schedule.next_checkin(j)
+        print(f"Next check-in: {nxt.describe(j.today())}")
+        print(f"Cadence: {st['cadence']}")
+        partner = st["partner"] or "not paired yet (comentor invite)"
+        print(f"Partner: {partner}")
+        for person, counts in st["open"].items():
+            print(f"{person}: {counts['commitments']} open commitments, {counts['asks']} open asks, "
+                  f"{counts['goals']} goals, {counts['challenges']} challenges")
+        if st["conflicts"]:
+            print(f"{st['conflicts']} conflicts to look at (comentor conflicts)")
+        if st["quarantined"]:
+            print(f"{st['quarantined']} operations held back (comentor quarantine)")
+    return 0
+
+
+def cmd_schedule(args: argparse.Namespace) -> int:
+    with open_journal(args) as j:
+        if args.action == "set":
+            cad = schedule.set_cadence(j, every=args.every, at=args.at, minutes=args.minutes)
+            print(f"Check-ins {cad.describe()}")
+            return 0
+        cad = schedule.cadence(j)
+        nxt = schedule.next_checkin(j)
+        dates = schedule.upcoming(j)
+        if getattr(args, "json", False):
+            out({"every_days": cad.every_days, "at": cad.at, "minutes": cad.minutes,
+                  "next": nxt.due.isoformat(timespec="minutes"), "drift": nxt.state,
+                  "upcoming": [d.isoformat(timespec="minutes") for d in dates]})
+            return 0
+        print(f"Check-ins {cad.describe()}")
+        print(f"Next: {nxt.describe(j.today())}")
+        for d in dates[1:]:
+            print(f"  then {d.strftime('%a %d %b %Y %H:%M')}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from comentor.model import _export as export
+
+    with open_journal(args) as j:
+        if args.format == "ics":
+            data = export.export_ics(j)
+        elif args.format == "json":
+            data = export.export_json(j, private=args.private).encode("utf-8")
+        else:
+            data = export.export_markdown(j, private=args.private).encode("utf-8")
+    if args.output:
+        out = Path(args.output)
+        tmp = out.with_name(out.name + ".tmp")
+        try:
+            tmp.write_bytes(data)
+            os.replace(tmp, out)
+        except OSError as exc:
+            raise ValidationError(f"cannot write {out}: {exc.strerror}") from None
+        print(f"wrote {out}")
+    else:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+    return 0
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from comentor.model._search import search
+
+    with open_journal(args) as j:
+        hits = search(j, " ".join(args.query))
+        if args.json:
+            out([{"table": h.table, "id": h.row, "snippet": h.snippet} for h in hits])
+            return 0
+        if not hits:
+            print("no matches")
+        for h in hits:
+            print(f"{h.row[:8]}  {h.table:14}  {h.snippet}")
+    return 0
+
+
+def cmd_conflicts(args: argparse.Namespace) -> int:
+    from comentor.model._remote import conflicts
+
+    with open_journal(args) as j:
+        found = conflicts(j)
+        if args.json:
+            out([c.__dict__ for c in found])
+            return 0
+        if not found:
+            print("no conflicts")
+        for c in found:
+            print(f"{c.row[:8]} {c.table}.{c.field}\n  kept:  {c.winner}")
+            for other in c.others:
+                print(f"  other: {other}")
+    return 0
+
+
+def cmd_quarantine(args: argparse.Namespace) -> int:
+    from comentor.model import _remote as remote
+
+    with open_journal(args) as j:
+        if args.release:
+            replica, _, seq = args.release.rpartition(":")
+            if not replica or not seq.isdigit():
+                raise ValidationError("give the operation as REPLICA:SEQ, as listed")
+            remote.release(j, replica, int(seq))
+            print(f"released {args.release}")
+            return 0
+        held = remote.quarantined(j)
+        if args.json:
+            out([{"op": f"{o.replica}:{o.seq}", "table": o.table, "row": o.row,
+                   "fields": {k: v for k, v in o.fields.items() if not isinstance(v, bytes)}}
+                  for o in held])
+            return 0
+        if not held:
+            print("nothing held back")
+        for o in held:
+            print(f"{o.replica}:{o.seq}  {o.table} {o.row[:8]}  stamped far in the future")
+    return 0
+
+
+HANDLERS: dict[str, Any] = {
+    "status": cmd_status, "schedule": cmd_schedule, "export": cmd_export,
+    "search": cmd_search, "conflicts": cmd_conflicts, "quarantine": cmd_quarantine,
+}
