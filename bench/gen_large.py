@@ -96,7 +96,7 @@ def _changes(j: Any, rng: random.Random, n: int, state: dict[str, list[str]],
 
 
 def build(path: Path, ops: int, years: int, seed: int = 11) -> Path:
-    from comentor.model import _devices as devices
+    from comentor.model import testing
     from comentor.model._journal import Journal
     from comentor.model._store import version_vector
 
@@ -107,8 +107,8 @@ def build(path: Path, ops: int, years: int, seed: int = 11) -> Path:
     tmp = Path(tempfile.mkdtemp())
     a = Journal.create(path, "Alex Large", now=clock, device_name="bench laptop")
     b = Journal.create(tmp / "b.db", "Blake Large", joining=True, now=clock, device_name="bench b")
-    devices.pair_in_process(a, b)
-    devices.sync_in_process(a, b, batch=2000)
+    testing.pair_in_process(a, b)
+    testing.sync_in_process(a, b, batch=2000)
     a.put("schedule", "cadence", every_days=21, at="12:00", minutes=30,
           start=start.date().isoformat())
     states: dict[int, dict[str, list[str]]] = {
@@ -125,14 +125,14 @@ def build(path: Path, ops: int, years: int, seed: int = 11) -> Path:
         done += len(changes)
         rounds += 1
         if rounds % 10 == 0:
-            devices.sync_in_process(a, b, batch=2000)
+            testing.sync_in_process(a, b, batch=2000)
         if rounds % 8 == 0:  # a check-in every few batches
             sid = a.put("sessions", None, status="done", started_at=a.now_iso(),
                         ended_at=a.now_iso(), planned_at=a.now_iso(), minutes=30, created_at=a.now_iso(),
                         next_at=(clock.t + dt.timedelta(days=21)).isoformat())
             done += 1
             del sid
-    devices.sync_in_process(a, b, batch=2000)
+    testing.sync_in_process(a, b, batch=2000)
     count = sum(version_vector(a.conn).values())
     a.close()
     b.close()

@@ -22,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from comentor.model import _devices as devices
+from comentor.model import testing
 from comentor.model._journal import Journal
 from comentor.sync.lan.session import LiveSession, SessionReport, accept, connect, paired_devices
 
@@ -30,7 +30,7 @@ from comentor.sync.lan.session import LiveSession, SessionReport, accept, connec
 def paired(root: Path, name: str) -> tuple[Journal, Journal]:
     a = Journal.create(root / f"{name}-a.db", "Ada")
     b = Journal.create(root / f"{name}-b.db", "Bo", joining=True)
-    devices.pair_in_process(a, b)
+    testing.pair_in_process(a, b)
     return a, b
 
 

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
     from ._clock import physical_ms
     from ._dates import parse_date, parse_every, parse_time
     from ._demo import DEMO_SEED, create_demo
-    from ._devices import PeerDevice, revoke_device, safety_number
+    from ._devices import PeerDevice, ensure_syncable, is_paired, revoke_device, safety_number
     from ._devices import devices as list_devices
     from ._entities import (
         add_ask,
@@ -93,14 +93,15 @@ __all__ = [
     "ApplyResult", "Cadence", "cadence", "carry_commitment", "close_ask", "close_commitment",
     "complete_challenge", "confirm_checklist", "Conflict", "conflicts", "cover_item",
     "covered_items", "create_demo", "current_checkin", "DEMO_SEED", "DeviceKeys", "drift_state",
-    "end_checkin", "EndSummary", "export_ics", "export_json", "export_markdown", "find_item",
-    "goal_progress", "goals_needing_update", "Hit", "is_first_checkin", "is_vague", "iso",
-    "Journal", "journal_status", "KINDS", "last_checkin", "list_devices", "list_items",
-    "next_checkin", "NextCheckin", "on_this_day", "parse_date", "parse_every", "parse_time",
-    "parse_when", "PeerDevice", "physical_ms", "propose_challenge", "propose_next_checkin",
-    "quarantined", "record_baseline", "release_held", "respond_challenge", "revoke_device",
-    "safety_number", "search", "set_cadence", "set_goal_status", "share_draft", "SkillMatch",
-    "skills_matrix", "SkillsMatrix", "start_checkin", "state_dir", "suggest_helpers", "timeline",
+    "end_checkin", "EndSummary", "ensure_syncable", "export_ics", "export_json",
+    "export_markdown", "find_item", "goal_progress", "goals_needing_update", "Hit",
+    "is_first_checkin", "is_paired", "is_vague", "iso", "Journal", "journal_status", "KINDS",
+    "last_checkin", "list_devices", "list_items", "next_checkin", "NextCheckin", "on_this_day",
+    "parse_date", "parse_every", "parse_time", "parse_when", "PeerDevice", "physical_ms",
+    "propose_challenge", "propose_next_checkin", "quarantined", "record_baseline",
+    "release_held", "respond_challenge", "revoke_device", "safety_number", "search",
+    "set_cadence", "set_goal_status", "share_draft", "SkillMatch", "skills_matrix",
+    "SkillsMatrix", "start_checkin", "state_dir", "suggest_helpers", "timeline",
     "upcoming_checkins", "write_story",
 ]
 
@@ -170,6 +171,8 @@ _LAZY: dict[str, tuple[str, str]] = {
     "ApplyResult": ("_remote", "ApplyResult"),
     "list_devices": ("_devices", "devices"),
     "revoke_device": ("_devices", "revoke_device"),
+    "is_paired": ("_devices", "is_paired"),
+    "ensure_syncable": ("_devices", "ensure_syncable"),
     "safety_number": ("_devices", "safety_number"),
     "PeerDevice": ("_devices", "PeerDevice"),
     "export_json": ("_export", "export_json"),

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from . import _checkin as checkin
-from . import _devices as devices
 from . import _entities as e
+from . import testing
 from ._journal import Journal
 from ._queries import goal_progress
 
@@ -123,25 +123,25 @@ def create_demo(path: str | Path, *, seed: int = DEMO_SEED, today: dt.date | Non
         jonas = Journal.create(Path(tmp) / "jonas.db", "Jonas Berg", joining=True,
                                key_seed=rng.randbytes(32), now=sim.now, rand=sim.rand,
                                device_name="Jonas's desktop")
-        devices.pair_in_process(maya, jonas)
-        devices.sync_in_process(maya, jonas)
+        testing.pair_in_process(maya, jonas)
+        testing.sync_in_process(maya, jonas)
         e.confirm_checklist(maya, outside_company=True, outside_market=True, similar_stage=True)
         maya.put("schedule", "cadence", every_days=every_days, at="12:00", minutes=30,
                  start=first.isoformat())
-        devices.sync_in_process(maya, jonas)
+        testing.sync_in_process(maya, jonas)
         for j, prof in ((maya, MAYA), (jonas, JONAS)):
             for text, direction in prof["skills"]:
                 e.add_skill(j, text, direction=direction)
             e.write_story(j, prof["stories"][0])
-        devices.sync_in_process(maya, jonas)
+        testing.sync_in_process(maya, jonas)
         for k in range(sessions):
             day = first + dt.timedelta(days=every_days * k)
             sim.t = dt.datetime.combine(day - dt.timedelta(days=rng.randint(3, 10)), dt.time(18), tzinfo=tz)
             _between(maya, jonas, k, rng)
-            devices.sync_in_process(maya, jonas)
+            testing.sync_in_process(maya, jonas)
             sim.t = dt.datetime.combine(day, dt.time(12), tzinfo=tz)
             _session(maya, jonas, k, rng, sim, every_days)
-            devices.sync_in_process(maya, jonas)
+            testing.sync_in_process(maya, jonas)
         sim.t = dt.datetime.combine(today - dt.timedelta(days=2), dt.time(19), tzinfo=tz)
         e.add_talking_point(jonas, "How do I say no to a client I like?", shared=True)
         e.add_talking_point(maya, "Studio or not: the numbers", shared=True)
@@ -151,7 +151,7 @@ def create_demo(path: str | Path, *, seed: int = DEMO_SEED, today: dt.date | Non
                   kind="feedback", outcome="a list of the three most confusing lines")
         e.add_commitment(jonas, "Send Maya the pricing page draft", due=today + dt.timedelta(days=2))
         maya.add_private_note("Jonas seemed tired last time; ask how he is before business.")
-        devices.sync_in_process(maya, jonas)
+        testing.sync_in_process(maya, jonas)
         jonas.close()
     maya.set_setting("demo", "1")
     with maya.transaction():
@@ -185,7 +185,7 @@ def _between(maya: Journal, jonas: Journal, k: int, rng: random.Random) -> None:
 def _session(maya: Journal, jonas: Journal, k: int, rng: random.Random, sim: _Sim,
              every_days: int) -> None:
     session = checkin.start_session(maya)
-    devices.sync_in_process(maya, jonas)
+    testing.sync_in_process(maya, jonas)
     if k == 0:
         for j, prof in ((maya, MAYA), (jonas, JONAS)):
             profile_goals: list[tuple[str, str]] = prof["goals"]
@@ -196,7 +196,7 @@ def _session(maya: Journal, jonas: Journal, k: int, rng: random.Random, sim: _Si
                               session=session)
             for text, horizon in profile_goals:
                 e.add_goal(j, text, horizon=horizon)
-        devices.sync_in_process(maya, jonas)
+        testing.sync_in_process(maya, jonas)
     for item in checkin.agenda(maya, session):
         owner_is_maya = item.person == "Maya Okafor"
         j = maya if owner_is_maya else jonas
@@ -214,7 +214,7 @@ def _session(maya: Journal, jonas: Journal, k: int, rng: random.Random, sim: _Si
                 outcome = "dropped"
         elif item.table == "asks":
             other = jonas if owner_is_maya else maya
-            devices.sync_in_process(maya, jonas)
+            testing.sync_in_process(maya, jonas)
             e.answer_ask(other, item.id, ANSWERS[rng.randrange(len(ANSWERS))])
             outcome = "answered"
         elif item.table == "goals":
@@ -234,14 +234,14 @@ def _session(maya: Journal, jonas: Journal, k: int, rng: random.Random, sim: _Si
             else:
                 e.respond_challenge(j, item.id, False)
             outcome = "followed up"
-        devices.sync_in_process(maya, jonas)
+        testing.sync_in_process(maya, jonas)
         checkin.cover(maya, session, item.table, item.id, outcome)
     for j, prof in ((maya, MAYA), (jonas, JONAS)):
         commitments: list[str] = prof["commitments"]
         e.add_commitment(j, commitments[(k + rng.randint(0, 3)) % len(commitments)],
                          due=sim.t.date() + dt.timedelta(days=every_days - 1), session=session,
                          follow_up="How did it go?")
-    devices.sync_in_process(maya, jonas)
+    testing.sync_in_process(maya, jonas)
     if k % 3 == 1:
         giver, taker = (maya, jonas) if k % 2 else (jonas, maya)
         e.propose_challenge(giver, CHALLENGES[(k // 3) % len(CHALLENGES)], to_person=taker.me,
@@ -253,6 +253,6 @@ def _session(maya: Journal, jonas: Journal, k: int, rng: random.Random, sim: _Si
         if goals:
             e.add_feedback(giver, text, kind=kind, target_table="goals",
                            target_id=goals[0]["id"], to_person=taker.me)
-    devices.sync_in_process(maya, jonas)
+    testing.sync_in_process(maya, jonas)
     checkin.end_session(maya, session, next_at=sim.t + dt.timedelta(days=every_days),
                         notes=NOTES[k % len(NOTES)])

@@ -17,14 +17,14 @@ from ._identity import device_id_for
 from ._ops import validate_fields
 from ._rotation import rotate_in_transaction
 from ._store import version_vector
-from .errors import NotFoundError, ValidationError
+from .errors import DemoJournalError, NotFoundError, ValidationError
 
 if TYPE_CHECKING:
     from ._journal import Journal
 
 __all__ = [
-    "PeerDevice", "trust_device", "revoke_device", "devices", "safety_number",
-    "set_partnership_key", "my_device_info", "pair_in_process", "sync_in_process",
+    "PeerDevice", "PairedDevice", "trust_device", "revoke_device", "devices", "safety_number",
+    "set_partnership_key", "my_device_info", "is_paired", "paired_devices", "ensure_syncable",
 ]
 
 
@@ -38,6 +38,48 @@ class PeerDevice:
     person: str
     person_name: str
     device_name: str
+
+
+@dataclass(frozen=True)
+class PairedDevice:
+    """Another device this journal trusts: whom to sync with, and its key-agreement key."""
+
+    device_id: str
+    box_pk: bytes
+    name: str
+
+
+def is_paired(j: Journal) -> bool:
+    """The one rule for "is this journal paired?": it holds the partnership key and trusts
+    at least one device besides this one."""
+    if j.partnership_key() is None:
+        return False
+    row = j.conn.execute(
+        "SELECT count(*) FROM devices WHERE deleted = 0 AND id != ?", (j.device_id,)
+    ).fetchone()
+    return int(row[0]) > 0
+
+
+def paired_devices(j: Journal) -> list[PairedDevice]:
+    """Every other device this journal trusts (recorded, not deleted, not revoked)."""
+    out = []
+    for row in j.rows("devices", order="added_at"):
+        if row["id"] == j.device_id or row.get("revoked_at") or not row.get("box_pk"):
+            continue
+        owner = j.person_name(row.get("person"))
+        out.append(PairedDevice(str(row["id"]), bytes(row["box_pk"]), owner))
+    return out
+
+
+def ensure_syncable(j: Journal, action: str = "sync") -> None:
+    """The one demo guard: a demo journal never syncs, advertises, pairs or contacts a relay.
+
+    `action` names what was refused (sync, pair, relay, folder), for the interface's wording.
+    """
+    if j.is_demo:
+        raise DemoJournalError(
+            "this is a demo journal: it never syncs, pairs or contacts a relay "
+            "(create your own journal to use it for real)", action=action)
 
 
 def my_device_info(j: Journal) -> PeerDevice:
@@ -123,39 +165,3 @@ def set_partnership_key(j: Journal, key: bytes) -> None:
             "INSERT INTO local_secrets (name, value) VALUES ('partnership', ?) "
             "ON CONFLICT(name) DO UPDATE SET value = excluded.value", (key,),
         )
-
-
-def pair_in_process(a: Journal, b: Journal) -> None:
-    """Pair two journals open in this process, as pairing would over the network.
-
-    For the demo generator, tests and benchmarks: each trusts the other's device and `b`
-    takes `a`'s partnership key. Real devices pair with `comentor invite` / `join`, which
-    authenticate the exchange with a spoken code first.
-    """
-    key = a.partnership_key()
-    if key is None:
-        raise ValidationError("the first journal has no partnership key to share")
-    trust_device(a, my_device_info(b))
-    trust_device(b, my_device_info(a))
-    set_partnership_key(b, key)
-
-
-def sync_in_process(a: Journal, b: Journal, *, batch: int = 500) -> None:
-    """Exchange every operation both ways between two journals open in this process.
-
-    The in-process twin of a sync session (version vectors, then what the other lacks, in
-    bounded batches, through the same checked `apply_remote`), for the demo generator,
-    tests and benchmarks. Stops when a batch brings nothing new, so a gap neither side can
-    fill never loops.
-    """
-    from ._remote import apply_remote
-    from ._store import ops_since
-
-    for src, dst in ((a, b), (b, a)):
-        while True:
-            ops = ops_since(src.conn, version_vector(dst.conn), limit=batch)
-            if not ops:
-                break
-            done = apply_remote(dst, ops, allow_mass_delete=True)
-            if done.applied == 0 and done.quarantined == 0:
-                break

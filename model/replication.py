@@ -13,8 +13,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ._devices import (
+    PairedDevice,
     PeerDevice,
+    ensure_syncable,
+    is_paired,
     my_device_info,
+    paired_devices,
     safety_number,
     set_partnership_key,
     trust_device,
@@ -31,7 +35,7 @@ if TYPE_CHECKING:
     from ._journal import Journal
 
 __all__ = [
-    "ApplyResult", "DeviceKeys", "MAX_OP_BYTES", "Operation", "PeerDevice", "ROTATION_TABLES",
+    "ApplyResult", "DeviceKeys", "PairedDevice", "ensure_syncable", "is_paired", "paired_devices", "MAX_OP_BYTES", "Operation", "PeerDevice", "ROTATION_TABLES",
     "apply_remote", "decode_op", "drop_previous_key", "encode_op", "issued", "log_mark",
     "my_device_info", "ops_since", "previous_key", "safety_number",
     "set_partnership_key", "trust_device", "verify_signature", "version_vector",

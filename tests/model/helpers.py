@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from comentor.model import _devices as devices
+from comentor.model import testing
 from comentor.model._journal import Journal
 
 
@@ -32,7 +33,7 @@ def paired(tmp: Path, names: tuple[str, ...] = ("Ada", "Ben"), now=None) -> list
 
 def sync_pair(a: Journal, b: Journal) -> None:
     """Exchange everything both ways, in batches of 200, as a sync would."""
-    devices.sync_in_process(a, b, batch=200)
+    testing.sync_in_process(a, b, batch=200)
 
 
 def sync_all(journals: list[Journal]) -> None:

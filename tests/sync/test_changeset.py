@@ -13,8 +13,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from comentor.model import _devices as devices
 from comentor.model import _entities as e
+from comentor.model import testing
 from comentor.model._journal import Journal
 from comentor.model._ops import decode_op, encode_op
 from comentor.model._projection import digest
@@ -26,7 +26,7 @@ from comentor.sync.wire.framing import MAX_MESSAGE_SIZE, encode_message
 
 
 def pair(a: Journal, b: Journal) -> None:
-    devices.pair_in_process(a, b)
+    testing.pair_in_process(a, b)
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from nacl.bindings import crypto_aead_xchacha20poly1305_ietf_encrypt
 
 from comentor.model import _devices as devices
 from comentor.model import _entities as e
+from comentor.model import testing
 from comentor.model._identity import DeviceKeys
 from comentor.model._journal import Journal
 from comentor.model._store import ops_since
@@ -42,7 +43,7 @@ SIGN = DeviceKeys.generate(bytes(32)).sign
 def pair(tmp: Path) -> tuple[Journal, Journal]:
     a = Journal.create(tmp / "a.db", "Ada")
     b = Journal.create(tmp / "b.db", "Ben", joining=True)
-    devices.pair_in_process(a, b)
+    testing.pair_in_process(a, b)
     return a, b
 
 
@@ -193,7 +194,7 @@ def test_revoked_device_cannot_speak_for_another_or_move_counters(tmp_path: Path
     that open, but not sign one as another device, and nothing it sends moves a counter."""
     a, b = pair(tmp_path)
     t = Journal.create(tmp_path / "t.db", "Tom", joining=True)
-    devices.pair_in_process(a, t)
+    testing.pair_in_process(a, t)
     old = a.partnership_key()
     devices.revoke_device(a, t.device_id)  # rotates a's key; b and t still hold the old one
     # what a sends under the old key during the transition: devices and key grants only

@@ -11,6 +11,7 @@ import pytest
 
 from comentor.model import _devices as devices
 from comentor.model import _entities as e
+from comentor.model import testing
 from comentor.model._journal import Journal
 from comentor.sync.errors import SyncError, TransportError
 from comentor.sync.mailbox.envelope import folder_tag
@@ -22,7 +23,7 @@ PLANTED = "PLANTED-folder-9c1e-SECRET"
 def pair(tmp: Path) -> tuple[Journal, Journal]:
     a = Journal.create(tmp / "a.db", "Ada")
     b = Journal.create(tmp / "b.db", "Ben", joining=True)
-    devices.pair_in_process(a, b)
+    testing.pair_in_process(a, b)
     return a, b
 
 
@@ -158,7 +159,7 @@ def test_fifos_and_symlinks_in_the_folder_are_never_followed(tmp_path: Path) -> 
 
     a = Journal.create(tmp_path / "a.db", "Ada")
     b = Journal.create(tmp_path / "b.db", "Bo", joining=True)
-    devices.pair_in_process(a, b)
+    testing.pair_in_process(a, b)
     key, own = a.partnership_key(), a.device_id
     a.close()
     b.close()
@@ -200,7 +201,7 @@ def test_revocation_rotates_the_folder_key_and_the_revoked_device_reads_nothing_
     ada, ben = pair(tmp_path)
     laptop = Journal.create(tmp_path / "laptop.db", "Ada", joining=True, person=ada.me,
                             device_name="laptop")
-    devices.pair_in_process(ada, laptop)
+    testing.pair_in_process(ada, laptop)
     devices.trust_device(laptop, devices.my_device_info(ben))
     devices.trust_device(ben, devices.my_device_info(laptop))
     shared = tmp_path / "shared"

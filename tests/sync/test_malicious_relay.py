@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from comentor.model import _devices as devices
 from comentor.model import _entities as e
+from comentor.model import testing
 from comentor.model._journal import Journal
 from comentor.sync.mailbox.relay_sync import RelaySync
 from comentor.sync.mailbox.stream import Exchange
@@ -26,7 +26,7 @@ def pair(tmp: Path, names: tuple[str, str] = ("Ada", "Ben")) -> tuple[Journal, J
     tmp.mkdir(parents=True, exist_ok=True)
     a = Journal.create(tmp / "a.db", names[0])
     b = Journal.create(tmp / "b.db", names[1], joining=True)
-    devices.pair_in_process(a, b)
+    testing.pair_in_process(a, b)
     return a, b
 
 

@@ -12,6 +12,7 @@ import pytest
 
 from comentor.model import _devices as devices
 from comentor.model import _entities as e
+from comentor.model import testing
 from comentor.model._demo import create_demo
 from comentor.model._journal import Journal
 from comentor.sync.errors import RelayError, SyncError
@@ -25,7 +26,7 @@ def pair(tmp: Path) -> tuple[Journal, Journal]:
     """Two journals paired the way model/demo.py pairs them."""
     a = Journal.create(tmp / "a.db", "Ada")
     b = Journal.create(tmp / "b.db", "Ben", joining=True)
-    devices.pair_in_process(a, b)
+    testing.pair_in_process(a, b)
     return a, b
 
 
@@ -257,7 +258,7 @@ async def test_revocation_rotates_the_key_and_the_revoked_device_reads_nothing_a
     ada, ben = pair(tmp_path)
     laptop = Journal.create(tmp_path / "laptop.db", "Ada", joining=True, person=ada.me,
                             device_name="laptop")
-    devices.pair_in_process(ada, laptop)
+    testing.pair_in_process(ada, laptop)
     devices.trust_device(laptop, devices.my_device_info(ben))
     devices.trust_device(ben, devices.my_device_info(laptop))
     u = url(relay)

@@ -19,6 +19,7 @@ import pytest
 
 from comentor.model import _devices as devices
 from comentor.model import _entities as e
+from comentor.model import testing
 from comentor.model._journal import Journal
 from comentor.model._projection import digest
 from comentor.sync.lan.engine import SyncEngine, SyncReport, lan_tag
@@ -232,7 +233,7 @@ def test_zeroconf_across_two_network_namespaces(
 def test_engine_pushes_a_local_edit_within_a_second(tmp_path: Path) -> None:
     a = Journal.create(tmp_path / "a.db", "Ada")
     b = Journal.create(tmp_path / "b.db", "Bo", joining=True)
-    devices.pair_in_process(a, b)
+    testing.pair_in_process(a, b)
     synced: list[SyncReport] = []
     errors: list[str] = []
     ea = SyncEngine(tmp_path / "a.db", listen_host="127.0.0.1", discover=False,
@@ -290,7 +291,7 @@ def test_a_device_revoked_during_a_live_session_gets_nothing_more(tmp_path: Path
 
     a = Journal.create(tmp_path / "a.db", "Ada")
     b = Journal.create(tmp_path / "b.db", "Bo", joining=True)
-    devices.pair_in_process(a, b)
+    testing.pair_in_process(a, b)
     errors: list[str] = []
     engine = SyncEngine(tmp_path / "a.db", listen_host="127.0.0.1", discover=False,
                         keepalive=2.0, on_error=errors.append)

@@ -12,9 +12,9 @@ from typing import Any
 
 from textual.widgets import DataTable, Input, Static
 
-from comentor.model import _devices as devices
 from comentor.model import _entities as entities
 from comentor.model import _remote as remote
+from comentor.model import testing
 from comentor.model._journal import Journal
 from comentor.model._store import ops_since, version_vector
 from comentor.tui.screens.asks import AsksScreen
@@ -34,8 +34,8 @@ def _pair(tmp_path: Path) -> tuple[Path, Path]:
     a = Journal.create(tmp_path / "maya.db", "Maya", now=fixed_now, device_name="Maya's laptop")
     b = Journal.create(tmp_path / "jonas.db", "Jonas", joining=True, now=fixed_now,
                        device_name="Jonas's desktop")
-    devices.pair_in_process(a, b)
-    devices.sync_in_process(a, b)
+    testing.pair_in_process(a, b)
+    testing.sync_in_process(a, b)
     a.close()
     b.close()
     return tmp_path / "maya.db", tmp_path / "jonas.db"
@@ -45,10 +45,10 @@ def _conflicted(tmp_path: Path) -> tuple[Path, str]:
     pa, pb = _pair(tmp_path)
     a, b = Journal.open(pa, now=fixed_now), Journal.open(pb, now=fixed_now)
     goal = entities.add_goal(a, "Open a studio", detail="First plan")
-    devices.sync_in_process(a, b)
+    testing.sync_in_process(a, b)
     a.put("goals", goal, detail="Maya: rent a room in March")
     b.put("goals", goal, detail="Jonas: start with a shared desk")
-    devices.sync_in_process(a, b)
+    testing.sync_in_process(a, b)
     assert len(remote.conflicts(a)) == 1
     a.close()
     b.close()

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 from textual.widgets import Input, Static
 
-from comentor.model import _devices as devices
 from comentor.model import _entities as entities
+from comentor.model import testing
 from comentor.model._journal import Journal
 from comentor.sync.errors import PairingError
 from comentor.sync.lan.engine import SyncEngine
@@ -39,7 +39,7 @@ def _pair(tmp_path: Path) -> tuple[Path, Path]:
     """Two journals paired as in model/demo.py (both trust each other, one key)."""
     a = Journal.create(tmp_path / "maya.db", "Maya", device_name="Maya's laptop")
     b = Journal.create(tmp_path / "jonas.db", "Jonas", joining=True, device_name="Jonas's desk")
-    devices.pair_in_process(a, b)
+    testing.pair_in_process(a, b)
     a.close()
     b.close()
     return tmp_path / "maya.db", tmp_path / "jonas.db"

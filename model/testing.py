@@ -1,0 +1,56 @@
+"""In-process stand-ins for pairing and sync, for the demo generator, tests and benchmarks.
+
+Real devices pair with `comentor invite` / `join` (a spoken code authenticates the
+exchange) and sync over the LAN, a relay or a folder. These helpers do the same to two
+journals open in one process, through the same checked paths (`trust_device`,
+`apply_remote`), so a test or the demo exercises the real rules without a network.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from ._devices import my_device_info, set_partnership_key, trust_device
+from ._store import version_vector
+from .errors import ValidationError
+
+if TYPE_CHECKING:
+    from ._journal import Journal
+
+__all__ = ["pair_in_process", "sync_in_process"]
+
+
+def pair_in_process(a: Journal, b: Journal) -> None:
+    """Pair two journals open in this process, as pairing would over the network.
+
+    For the demo generator, tests and benchmarks: each trusts the other's device and `b`
+    takes `a`'s partnership key. Real devices pair with `comentor invite` / `join`, which
+    authenticate the exchange with a spoken code first.
+    """
+    key = a.partnership_key()
+    if key is None:
+        raise ValidationError("the first journal has no partnership key to share")
+    trust_device(a, my_device_info(b))
+    trust_device(b, my_device_info(a))
+    set_partnership_key(b, key)
+
+
+def sync_in_process(a: Journal, b: Journal, *, batch: int = 500) -> None:
+    """Exchange every operation both ways between two journals open in this process.
+
+    The in-process twin of a sync session (version vectors, then what the other lacks, in
+    bounded batches, through the same checked `apply_remote`), for the demo generator,
+    tests and benchmarks. Stops when a batch brings nothing new, so a gap neither side can
+    fill never loops.
+    """
+    from ._remote import apply_remote
+    from ._store import ops_since
+
+    for src, dst in ((a, b), (b, a)):
+        while True:
+            ops = ops_since(src.conn, version_vector(dst.conn), limit=batch)
+            if not ops:
+                break
+            done = apply_remote(dst, ops, allow_mass_delete=True)
+            if done.applied == 0 and done.quarantined == 0:
+                break
