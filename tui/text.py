@@ -1,0 +1,41 @@
+"""User text made inert for a terminal: no escape sequence from a partner ever runs.
+
+Item text arrives by sync from the partner's device. Printed as is, an ESC or CSI sequence
+in it would move the cursor, retitle the window or worse. Every C0 and C1 control character
+(and DEL) is shown escaped, as ``\\x1b``; line breaks become " ⏎ " where a view has one line
+per item, and stay where a view shows whole texts.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+
+__all__ = ["inert", "one_line"]
+
+_KEEP_MULTILINE = {"\n"}
+
+
+def _escape(char: str) -> str:
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def inert(text: object, *, keep_newlines: bool = True) -> str:
+    """The text with every control character escaped (newlines kept unless asked not to)."""
+    out = []
+    for char in str(text if text is not None else ""):
+        if char in _KEEP_MULTILINE and keep_newlines:
+            out.append(char)
+        elif char == "\t":
+            out.append("    " if keep_newlines else " ")
+        elif unicodedata.category(char) == "Cc":
+            out.append(_escape(char))
+        else:
+            out.append(char)
+    return "".join(out)
+
+
+def one_line(text: object) -> str:
+    """The text on one line, inert: line breaks shown as ' ⏎ ', controls escaped."""
+    raw = str(text if text is not None else "").replace("\r\n", "\n").replace("\r", "\n")
+    return " ⏎ ".join(inert(part, keep_newlines=False) for part in raw.split("\n"))
