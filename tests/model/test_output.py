@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from comentor.model._files import journal_files, write_file_safely
+from comentor.model._output import journal_files, write_file_safely
 from comentor.model.errors import ValidationError
 
 

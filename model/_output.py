@@ -1,0 +1,78 @@
+"""Writing a file the user named (an export, a review, a backup) without ever losing data.
+
+A path typed by a person can be the journal itself (`export md -o journal.db`), its WAL or
+shared-memory file, a device (`/dev/full`), a folder or a FIFO. Writing there would destroy
+the journal or hang. So a target must be a regular file or not exist yet, and must not be
+any file of an open journal; the data goes to a temporary file beside it, is flushed to
+disk, and replaces the target in one rename; on any failure the temporary file is removed
+and the target is untouched.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import stat
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+
+from .errors import ValidationError
+
+__all__ = ["journal_files", "write_file_safely"]
+
+
+def journal_files(journal: Path) -> list[Path]:
+    """The files that make up a journal on disk: the database, its WAL and shared memory."""
+    return [journal, journal.with_name(journal.name + "-wal"),
+            journal.with_name(journal.name + "-shm"), journal.with_name(journal.name + "-journal")]
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return os.path.abspath(a) == os.path.abspath(b)
+
+
+def write_file_safely(path: str | os.PathLike[str], data: bytes, *,
+                      protect: Iterable[Path] = ()) -> Path:
+    """Write `data` to `path` atomically; refuse a path that is not a plain file to replace.
+
+    `protect` lists files that must never be written (the open journal's files). Raises a
+    ValidationError (field "output") with one line saying why; nothing is changed then.
+    """
+    target = Path(path).expanduser()
+    for guarded in protect:
+        if _same_file(target, guarded) or _same_file(target.resolve(), guarded.resolve()):
+            raise ValidationError(
+                f"{target} is a file of your journal: choose another file name", option="output")
+    try:
+        info = os.stat(target)
+    except FileNotFoundError:
+        info = None
+    except OSError as exc:
+        raise ValidationError(f"cannot write {target}: {exc.strerror}", option="output") from None
+    if info is not None and not stat.S_ISREG(info.st_mode):
+        kind = "a folder" if stat.S_ISDIR(info.st_mode) else "not a regular file"
+        raise ValidationError(f"cannot write {target}: it is {kind}", option="output")
+    folder = target.parent if str(target.parent) else Path(".")
+    tmp_name = None
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp_name, target)
+        tmp_name = None
+    except OSError as exc:
+        reason = "the disk is full" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
+        raise ValidationError(f"cannot write {target}: {reason}; nothing was changed",
+                              option="output") from None
+    finally:
+        if tmp_name is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp_name)
+    return target
