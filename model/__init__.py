@@ -21,16 +21,33 @@ if TYPE_CHECKING:
         goals_needing_update,
         is_first_checkin,
     )
-    from ._checkin import cover as cover_item
     from ._checkin import current_session as current_checkin
     from ._checkin import end_session as end_checkin
     from ._checkin import last_session as last_checkin
+    from ._checkin import set_notes as set_checkin_notes
     from ._checkin import start_session as start_checkin
+    from ._checkin_items import (
+        COVER_OUTCOMES,
+        NEW_ITEM_KINDS,
+        add_checkin_item,
+        cover_item,
+        new_item_defaults,
+    )
     from ._clock import physical_ms
+    from ._dashboard import Dashboard, dashboard
     from ._dates import parse_date, parse_every, parse_time
     from ._demo import DEMO_SEED, create_demo
     from ._devices import PeerDevice, ensure_syncable, is_paired, revoke_device, safety_number
     from ._devices import devices as list_devices
+    from ._edit import (
+        CLOSABLE_TABLES,
+        Close,
+        close_item,
+        delete_item,
+        edit_item,
+        resolve_conflict,
+        restore_item,
+    )
     from ._entities import (
         add_ask,
         add_commitment,
@@ -58,6 +75,7 @@ if TYPE_CHECKING:
     from ._epoch import state_dir
     from ._export import export_ics, export_json, export_markdown
     from ._find import find_item
+    from ._health import explain_sqlite_error
     from ._identity import DeviceKeys
     from ._journal import Journal, iso
     from ._queries import (
@@ -74,6 +92,7 @@ if TYPE_CHECKING:
     from ._queries import status as journal_status
     from ._remote import ApplyResult, Conflict, conflicts, quarantined
     from ._remote import release as release_held
+    from ._repair import RepairReport, repair_journal
     from ._schedule import (
         Cadence,
         NextCheckin,
@@ -86,8 +105,28 @@ if TYPE_CHECKING:
     from ._schedule import propose_next as propose_next_checkin
     from ._schedule import upcoming as upcoming_checkins
     from ._search import Hit, search
+    from ._views import (
+        FeedbackTarget,
+        Partnership,
+        feedback_on,
+        feedback_targets,
+        is_demo_journal,
+        missing_baselines,
+        owning_item,
+        partnership_state,
+        stories,
+        updates_of,
+    )
 
 __all__ = [
+    # the check-in's rules: outcomes, new items, notes (issue 12)
+    "add_checkin_item", "COVER_OUTCOMES", "new_item_defaults", "NEW_ITEM_KINDS",
+    "set_checkin_notes",
+    # editing, closing, deleting and restoring items; reads for the screens (issue 12)
+    "CLOSABLE_TABLES", "Close", "close_item", "Dashboard", "dashboard", "delete_item",
+    "edit_item", "FeedbackTarget", "feedback_on", "feedback_targets", "is_demo_journal",
+    "missing_baselines", "owning_item", "Partnership", "partnership_state", "resolve_conflict",
+    "restore_item", "stories", "updates_of",
     "add_ask", "add_commitment", "add_feedback", "add_goal", "add_note", "add_skill",
     "add_talking_point", "add_update", "add_win", "agenda", "AgendaItem", "answer_ask",
     "ApplyResult", "Cadence", "cadence", "carry_commitment", "close_ask", "close_commitment",
@@ -99,6 +138,7 @@ __all__ = [
     "last_checkin", "list_devices", "list_items", "next_checkin", "NextCheckin", "on_this_day",
     "parse_date", "parse_every", "parse_time", "parse_when", "PeerDevice", "physical_ms",
     "propose_challenge", "propose_next_checkin", "quarantined", "record_baseline",
+    "repair_journal", "RepairReport", "explain_sqlite_error",
     "release_held", "respond_challenge", "revoke_device", "safety_number", "search",
     "set_cadence", "set_goal_status", "share_draft", "SkillMatch", "skills_matrix",
     "SkillsMatrix", "start_checkin", "state_dir", "suggest_helpers", "timeline",
@@ -106,6 +146,25 @@ __all__ = [
 ]
 
 _LAZY: dict[str, tuple[str, str]] = {
+    "CLOSABLE_TABLES": ("_edit", "CLOSABLE_TABLES"),
+    "Close": ("_edit", "Close"),
+    "close_item": ("_edit", "close_item"),
+    "edit_item": ("_edit", "edit_item"),
+    "delete_item": ("_edit", "delete_item"),
+    "restore_item": ("_edit", "restore_item"),
+    "resolve_conflict": ("_edit", "resolve_conflict"),
+    "Dashboard": ("_dashboard", "Dashboard"),
+    "dashboard": ("_dashboard", "dashboard"),
+    "FeedbackTarget": ("_views", "FeedbackTarget"),
+    "feedback_on": ("_views", "feedback_on"),
+    "feedback_targets": ("_views", "feedback_targets"),
+    "is_demo_journal": ("_views", "is_demo_journal"),
+    "missing_baselines": ("_views", "missing_baselines"),
+    "owning_item": ("_views", "owning_item"),
+    "Partnership": ("_views", "Partnership"),
+    "partnership_state": ("_views", "partnership_state"),
+    "stories": ("_views", "stories"),
+    "updates_of": ("_views", "updates_of"),
     "Journal": ("_journal", "Journal"),
     "iso": ("_journal", "iso"),
     "DeviceKeys": ("_identity", "DeviceKeys"),
@@ -138,7 +197,12 @@ _LAZY: dict[str, tuple[str, str]] = {
     "EndSummary": ("_checkin", "EndSummary"),
     "agenda": ("_checkin", "agenda"),
     "start_checkin": ("_checkin", "start_session"),
-    "cover_item": ("_checkin", "cover"),
+    "cover_item": ("_checkin_items", "cover_item"),
+    "COVER_OUTCOMES": ("_checkin_items", "COVER_OUTCOMES"),
+    "NEW_ITEM_KINDS": ("_checkin_items", "NEW_ITEM_KINDS"),
+    "new_item_defaults": ("_checkin_items", "new_item_defaults"),
+    "add_checkin_item": ("_checkin_items", "add_checkin_item"),
+    "set_checkin_notes": ("_checkin", "set_notes"),
     "end_checkin": ("_checkin", "end_session"),
     "covered_items": ("_checkin", "covered_items"),
     "current_checkin": ("_checkin", "current_session"),
@@ -165,6 +229,9 @@ _LAZY: dict[str, tuple[str, str]] = {
     "suggest_helpers": ("_queries", "suggest_helpers"),
     "goal_progress": ("_queries", "goal_progress"),
     "quarantined": ("_remote", "quarantined"),
+    "repair_journal": ("_repair", "repair_journal"),
+    "RepairReport": ("_repair", "RepairReport"),
+    "explain_sqlite_error": ("_health", "explain_sqlite_error"),
     "release_held": ("_remote", "release"),
     "conflicts": ("_remote", "conflicts"),
     "Conflict": ("_remote", "Conflict"),

@@ -249,7 +249,7 @@ def _session(maya: Journal, jonas: Journal, k: int, rng: random.Random, sim: _Si
     if k % 4 == 2:
         kind, text = FEEDBACK[(k // 4) % len(FEEDBACK)]
         giver, taker = (jonas, maya) if k % 8 == 2 else (maya, jonas)
-        goals = taker.rows("goals", "person = ?", (taker.me,))
+        goals = taker._rows("goals", "person = ?", (taker.me,))
         if goals:
             e.add_feedback(giver, text, kind=kind, target_table="goals",
                            target_id=goals[0]["id"], to_person=taker.me)

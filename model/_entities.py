@@ -22,25 +22,30 @@ __all__ = [
     "carry_commitment", "add_ask", "answer_ask", "close_ask", "add_feedback",
     "propose_challenge", "respond_challenge", "complete_challenge", "add_win", "write_story",
     "add_skill", "record_baseline", "add_note", "add_talking_point", "share_draft",
-    "confirm_checklist", "is_vague",
+    "confirm_checklist", "is_vague", "answer_fields", "required_text", "date_value",
 ]
 
 VAGUE_WORDS = {"help", "advice", "anything", "something", "stuff", "thoughts", "ideas", "tbd", "?"}
 
 
-def _text(text: str, what: str = "text") -> str:
+def required_text(text: str, what: str = "text", field: str = "text") -> str:
+    """The text stripped; an empty one is refused, naming `what` was left empty."""
     text = (text or "").strip()
     if not text:
-        raise ValidationError(f"the {what} is empty")
+        raise ValidationError(f"the {what} is empty", field=field)
     return text
 
 
-def _date(j: Journal, value: str | dt.date | None) -> str | None:
+def date_value(j: Journal, value: str | dt.date | None, field: str = "date") -> str | None:
+    """A typed date (YYYY-MM-DD, friday, +2w...) as YYYY-MM-DD; empty stays None."""
     if value is None or value == "":
         return None
     if isinstance(value, dt.date):
         return value.isoformat()
-    return parse_date(value, j.today()).isoformat()
+    try:
+        return parse_date(value, j.today()).isoformat()
+    except ValidationError as exc:
+        raise ValidationError(str(exc), field=field) from None
 
 
 def _person(j: Journal, person: str | None) -> str:
@@ -49,9 +54,9 @@ def _person(j: Journal, person: str | None) -> str:
 
 def add_goal(j: Journal, text: str, *, horizon: str = "near", target: str | None = None,
              detail: str | None = None, person: str | None = None) -> str:
-    return j.put("goals", None, person=_person(j, person), text=_text(text, "goal"),
-                 horizon=horizon, target=_date(j, target), detail=detail, status="open",
-                 created_at=j.now_iso())
+    return j.put("goals", None, person=_person(j, person), text=required_text(text, "goal"),
+                 horizon=horizon, target=date_value(j, target, "target"), detail=detail,
+                 status="open", created_at=j.now_iso())
 
 
 def set_goal_status(j: Journal, goal: str, status: str) -> None:
@@ -61,23 +66,25 @@ def set_goal_status(j: Journal, goal: str, status: str) -> None:
 def add_update(j: Journal, goal: str, text: str, *, progress: int | None = None,
                session: str | None = None, person: str | None = None) -> str:
     if j.get("goals", goal) is None:
-        raise ValidationError(f"no goal with id {goal}")
-    return j.put("updates", None, goal=goal, person=_person(j, person), text=_text(text, "update"),
-                 progress=progress, session=session, created_at=j.now_iso())
+        raise ValidationError(f"no goal with id {goal}", field="goal")
+    return j.put("updates", None, goal=goal, person=_person(j, person),
+                 text=required_text(text, "update"), progress=progress, session=session,
+                 created_at=j.now_iso())
 
 
 def add_commitment(j: Journal, text: str, *, due: str | dt.date | None = None,
                    follow_up: str | None = None, person: str | None = None,
                    session: str | None = None) -> str:
-    return j.put("commitments", None, person=_person(j, person), text=_text(text, "commitment"),
-                 due=_date(j, due), follow_up=follow_up, status="open", session=session,
+    return j.put("commitments", None, person=_person(j, person),
+                 text=required_text(text, "commitment"),
+                 due=date_value(j, due, "due"), follow_up=follow_up, status="open", session=session,
                  created_at=j.now_iso())
 
 
 def close_commitment(j: Journal, commitment: str, status: str, result: str | None = None) -> None:
     """Mark a commitment done or dropped, with how it went."""
     if status not in ("done", "dropped", "open"):
-        raise ValidationError("a commitment is open, done or dropped")
+        raise ValidationError("a commitment is open, done or dropped", field="status")
     fields: dict[str, Value] = {"status": status,
                                 "closed_at": None if status == "open" else j.now_iso()}
     if result:
@@ -88,7 +95,7 @@ def close_commitment(j: Journal, commitment: str, status: str, result: str | Non
 def carry_commitment(j: Journal, commitment: str, due: str | dt.date | None,
                      result: str | None = None) -> None:
     """Keep a commitment open for the next check-in, with a new due date."""
-    fields: dict[str, Value] = {"status": "open", "due": _date(j, due)}
+    fields: dict[str, Value] = {"status": "open", "due": date_value(j, due, "due")}
     if result:
         fields["result"] = result.strip()
     j.put("commitments", commitment, **fields)
@@ -104,13 +111,19 @@ def is_vague(text: str, outcome: str | None) -> bool:
 
 def add_ask(j: Journal, text: str, *, kind: str = "question", outcome: str | None = None,
             person: str | None = None) -> str:
-    return j.put("asks", None, person=_person(j, person), kind=kind, text=_text(text, "ask"),
+    return j.put("asks", None, person=_person(j, person), kind=kind,
+                 text=required_text(text, "ask"),
                  outcome=(outcome or "").strip() or None, status="open", created_at=j.now_iso())
 
 
+def answer_fields(j: Journal, answer: str, person: str | None = None) -> dict[str, Value]:
+    """What answering an ask sets: the answer, who gave it and when (used by edits too)."""
+    return {"answer": required_text(answer, "answer", "answer"), "status": "answered",
+            "answered_by": _person(j, person), "answered_at": j.now_iso()}
+
+
 def answer_ask(j: Journal, ask: str, answer: str, *, person: str | None = None) -> None:
-    j.put("asks", ask, answer=_text(answer, "answer"), status="answered",
-          answered_by=_person(j, person), answered_at=j.now_iso())
+    j.put("asks", ask, **answer_fields(j, answer, person))
 
 
 def close_ask(j: Journal, ask: str) -> None:
@@ -120,10 +133,19 @@ def close_ask(j: Journal, ask: str) -> None:
 def add_feedback(j: Journal, text: str, *, kind: str = "perspective", target_table: str = "",
                  target_id: str | None = None, to_person: str | None = None,
                  person: str | None = None) -> str:
-    if target_table and (not target_id or j.get(target_table, target_id) is None):
-        raise ValidationError(f"no {target_table.rstrip('s')} with id {target_id}")
-    return j.put("feedback", None, person=_person(j, person), to_person=to_person or j.partner(),
-                 kind=kind, text=_text(text, "feedback"), target_table=target_table,
+    """Feedback for `to_person`; by default whoever owns what it is about, or the partner
+    when that is the giver's own item (feedback is given to someone, not to oneself)."""
+    target = None
+    if target_table:
+        target = j.get(target_table, target_id) if target_id else None
+        if target is None:
+            raise ValidationError(f"no {target_table.rstrip('s')} with id {target_id}",
+                                  field="target")
+    if to_person is None:
+        owner = (target or {}).get("person")
+        to_person = owner if owner and owner != _person(j, person) else j.partner()
+    return j.put("feedback", None, person=_person(j, person), to_person=to_person,
+                 kind=kind, text=required_text(text, "feedback"), target_table=target_table,
                  target_id=target_id, created_at=j.now_iso())
 
 
@@ -132,9 +154,10 @@ def propose_challenge(j: Journal, text: str, *, to_person: str | None = None,
     """A challenge is proposed by one partner to the other, who accepts or declines it."""
     taker = to_person or j.partner()
     if taker is None:
-        raise ValidationError("a challenge is proposed to your partner: pair first")
+        raise ValidationError("a challenge is proposed to your partner: pair first", hint="pair")
     return j.put("challenges", None, proposer=_person(j, proposer), person=taker,
-                 text=_text(text, "challenge"), status="offered", due=_date(j, due),
+                 text=required_text(text, "challenge"), status="offered",
+                 due=date_value(j, due, "due"),
                  created_at=j.now_iso())
 
 
@@ -152,27 +175,28 @@ def complete_challenge(j: Journal, challenge: str, follow_up: str | None = None)
 
 def add_win(j: Journal, text: str, *, date: str | dt.date | None = None,
             detail: str | None = None, person: str | None = None) -> str:
-    return j.put("wins", None, person=_person(j, person), text=_text(text, "win"),
-                 date=_date(j, date) or j.today().isoformat(), detail=detail,
+    return j.put("wins", None, person=_person(j, person), text=required_text(text, "win"),
+                 date=date_value(j, date) or j.today().isoformat(), detail=detail,
                  created_at=j.now_iso())
 
 
 def write_story(j: Journal, text: str, *, person: str | None = None) -> str:
     """A new version of a person's story; earlier versions stay as its history."""
-    return j.put("stories", None, person=_person(j, person), text=_text(text, "story"),
+    return j.put("stories", None, person=_person(j, person), text=required_text(text, "story"),
                  created_at=j.now_iso())
 
 
 def add_skill(j: Journal, text: str, *, direction: str = "strength", kind: str = "skill",
               person: str | None = None) -> str:
-    return j.put("skills", None, person=_person(j, person), text=_text(text, "skill"),
+    return j.put("skills", None, person=_person(j, person), text=required_text(text, "skill"),
                  kind=kind, direction=direction, created_at=j.now_iso())
 
 
 def record_baseline(j: Journal, *, role: str, situation: str, clients: str = "",
                     concentration: str | None = None, near_goals: str = "", long_goals: str = "",
                     session: str | None = None, person: str | None = None) -> str:
-    return j.put("baselines", None, person=_person(j, person), role=_text(role, "role"),
+    return j.put("baselines", None, person=_person(j, person),
+                 role=required_text(role, "role", "role"),
                  situation=situation, clients=clients, concentration=concentration,
                  near_goals=near_goals, long_goals=long_goals, session=session,
                  recorded_at=j.now_iso())
@@ -182,7 +206,7 @@ def add_note(j: Journal, text: str, *, private: bool = False, session: str | Non
     """A shared note (synced) or a private one (stays on this device)."""
     if private:
         return j.add_private_note(text, session=session)
-    return j.put("notes", None, person=j.me, text=_text(text, "note"), session=session,
+    return j.put("notes", None, person=j.me, text=required_text(text, "note"), session=session,
                  created_at=j.now_iso())
 
 
@@ -191,7 +215,7 @@ def add_talking_point(j: Journal, text: str, *, shared: bool = False) -> str:
     if not shared:
         return j.add_draft(text)
     stamp = j.now_iso()
-    return j.put("talking_points", None, person=j.me, text=_text(text, "talking point"),
+    return j.put("talking_points", None, person=j.me, text=required_text(text, "talking point"),
                  status="open", created_at=stamp, shared_at=stamp)
 
 
@@ -199,7 +223,7 @@ def share_draft(j: Journal, draft: str) -> str:
     """Turn a private draft into a talking point the partner sees."""
     found = [d for d in j.drafts() if d["id"] == draft]
     if not found:
-        raise ValidationError(f"no draft talking point with id {draft}")
+        raise ValidationError(f"no draft talking point with id {draft}", field="id")
     point = add_talking_point(j, found[0]["text"], shared=True)
     j.discard_draft(draft)
     return point

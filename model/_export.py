@@ -54,13 +54,13 @@ def export_markdown(j: Journal, *, private: bool = False) -> str:
         ("Skills", "skills", lambda r: f"{r['text']} ({r.get('direction')})"),
     ]
     for title, table, fmt in sections:
-        rows = j.rows(table, order="created_at")
+        rows = j._rows(table, order="created_at")
         if not rows:
             continue
         out += [f"## {title}", ""]
         out += [f"- **{name(r.get('person'))}**: {fmt(r)}" for r in rows]
         out.append("")
-    sessions = j.rows("sessions", "status = 'done'", order="started_at")
+    sessions = j._rows("sessions", "status = 'done'", order="started_at")
     if sessions:
         out += ["## Check-ins", ""]
         for s in sessions:

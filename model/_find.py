@@ -24,7 +24,8 @@ def find_item(j: Journal, prefix: str, tables: tuple[str, ...] | None = None) ->
     """The (table, id) of the one item whose id starts with `prefix`, deleted ones included."""
     raw = (prefix or "").strip().lower()
     if len(raw) < 3 or not raw.replace("-", "").replace("_", "").isalnum():
-        raise ValidationError(f"not a valid id: {prefix!r} (give at least 3 characters)")
+        raise ValidationError(f"not a valid id: {prefix!r} (give at least 3 characters)",
+                              field="id")
     like = raw.replace("_", "\\_") + "%"
     found: list[tuple[str, str]] = []
     for table in tables or ITEM_TABLES:
@@ -41,7 +42,7 @@ def find_item(j: Journal, prefix: str, tables: tuple[str, ...] | None = None) ->
     if exact:
         return exact[0]
     if not found:
-        raise NotFoundError(f"no item with id {prefix}")
+        raise NotFoundError(f"no item with id {prefix}", field="id")
     if len(found) > 1:
-        raise ValidationError(f"id {prefix} is ambiguous: give more characters")
+        raise ValidationError(f"id {prefix} is ambiguous: give more characters", field="id")
     return found[0]

@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ._devices import is_paired
 from ._remote import conflicts, quarantined
 from ._schedule import cadence, next_checkin
 from .errors import ValidationError
@@ -40,7 +41,8 @@ def table_for(kind: str) -> str:
     k = _PLURALS.get(raw) or raw.removesuffix("s")
     if k not in KINDS:
         raise ValidationError(
-            f"unknown kind {kind!r}: use one of {', '.join(sorted(KINDS))}, private or draft"
+            f"unknown kind {kind!r}: use one of {', '.join(sorted(KINDS))}, private or draft",
+            field="kind",
         )
     return KINDS[k]
 
@@ -75,24 +77,24 @@ def list_items(j: Journal, kind: str, *, all_: bool = False,
         states = _OPEN[table].split(",")
         where = f"status IN ({','.join('?' * len(states))})"
         params = tuple(states)
-    rows = j.rows(table, where, params, include_deleted=include_deleted)
+    rows = j._rows(table, where, params, include_deleted=include_deleted)
     return [_item(j, table, r) for r in rows]
 
 
 def status(j: Journal) -> dict[str, Any]:
     """The dashboard in data: next check-in, drift, and open items per partner."""
     nxt = next_checkin(j)
-    people = j.rows("people")
+    people = j._rows("people")
     partner = j.partner()
     per_person = {}
     for p in people:
         pid = p["id"]
         per_person[p["name"]] = {
-            "commitments": j.count("commitments", "status = 'open' AND person = ?", (pid,)),
-            "asks": j.count("asks", "status = 'open' AND person = ?", (pid,)),
-            "goals": j.count("goals", "status = 'open' AND person = ?", (pid,)),
-            "challenges": j.count("challenges", "status IN ('offered', 'accepted') "
-                                  "AND person = ?", (pid,)),
+            "commitments": j._count("commitments", "status = 'open' AND person = ?", (pid,)),
+            "asks": j._count("asks", "status = 'open' AND person = ?", (pid,)),
+            "goals": j._count("goals", "status = 'open' AND person = ?", (pid,)),
+            "challenges": j._count("challenges", "status IN ('offered', 'accepted') "
+                                   "AND person = ?", (pid,)),
         }
     return {
         "me": j.person_name(j.me),
@@ -104,7 +106,7 @@ def status(j: Journal) -> dict[str, Any]:
         "open": per_person,
         "conflicts": len(conflicts(j)),
         "quarantined": len(quarantined(j)),
-        "paired": j.partnership_key() is not None and j.count("devices") > 1,
+        "paired": is_paired(j),
         "demo": j.is_demo,
     }
 
@@ -137,9 +139,9 @@ class SkillsMatrix:
 
 
 def skills_matrix(j: Journal) -> SkillsMatrix:
-    people = {p["id"]: p["name"] for p in j.rows("people")}
+    people = {p["id"]: p["name"] for p in j._rows("people")}
     m = SkillsMatrix(list(people.values()))
-    skills = j.rows("skills", order="created_at")
+    skills = j._rows("skills", order="created_at")
     for s in skills:
         name = people.get(s["person"], "?")
         bucket = m.strengths if s["direction"] == "strength" else m.grows
@@ -167,24 +169,30 @@ def suggest_helpers(j: Journal, text: str, *, for_person: str | None = None) -> 
     words = _words(text)
     out = []
     asker = for_person or j.me
-    for s in j.rows("skills", "direction = 'strength' AND person != ?", (asker,)):
+    for s in j._rows("skills", "direction = 'strength' AND person != ?", (asker,)):
         if words & _words(s["text"] or ""):
             out.append((j.person_name(s["person"]), s["text"]))
     return out
 
 
-def timeline(j: Journal, limit: int = 200) -> list[dict[str, Any]]:
-    """Wins, goals met and challenges done, newest first."""
+def timeline(j: Journal, limit: int = 200, *, since: dt.date | None = None) -> list[dict[str, Any]]:
+    """Wins, goals met and challenges done, newest first: the one timeline of the narrative.
+
+    With `since`, only what happened on or after that day (an indexed read: the dashboard's
+    recent wins stay fast on a journal of years).
+    """
+    names = {p["id"]: p["name"] or "?" for p in j._rows("people", include_deleted=True)}
+    lo = since.isoformat() if since is not None else ""
     events = []
-    for w in j.rows("wins"):
+    for w in j._rows("wins", "date >= ?" if lo else "", (lo,) if lo else ()):
         events.append({"date": w.get("date") or (w.get("created_at") or "")[:10], "kind": "win",
-                       "person": j.person_name(w["person"]), "text": w["text"], "id": w["id"]})
-    for g in j.rows("goals", "status = 'met'"):
-        events.append({"date": (g.get("closed_at") or "")[:10], "kind": "goal met",
-                       "person": j.person_name(g["person"]), "text": g["text"], "id": g["id"]})
-    for c in j.rows("challenges", "status = 'done'"):
-        events.append({"date": (c.get("closed_at") or "")[:10], "kind": "challenge done",
-                       "person": j.person_name(c["person"]), "text": c["text"], "id": c["id"]})
+                       "person": names.get(w["person"], "?"), "text": w["text"], "id": w["id"]})
+    for table, status_, kind in (("goals", "met", "goal met"),
+                                 ("challenges", "done", "challenge done")):
+        where = "status = ?" + (" AND closed_at >= ?" if lo else "")
+        for r in j._rows(table, where, (status_, lo) if lo else (status_,)):
+            events.append({"date": (r.get("closed_at") or "")[:10], "kind": kind,
+                           "person": names.get(r["person"], "?"), "text": r["text"], "id": r["id"]})
     events.sort(key=lambda e: (e["date"], e["id"]), reverse=True)
     return events[:limit]
 
@@ -196,7 +204,7 @@ def on_this_day(j: Journal, window: int = 3) -> list[dict[str, Any]]:
     hi = (center + dt.timedelta(days=window)).isoformat() + "T23:59:59Z"
     out = []
     for table, date_col in (("wins", "date"), ("commitments", "created_at")):
-        for r in j.rows(table, f"{date_col} >= ? AND {date_col} <= ?", (lo, hi)):
+        for r in j._rows(table, f"{date_col} >= ? AND {date_col} <= ?", (lo, hi)):
             out.append({"kind": table.rstrip("s"), "text": r["text"],
                         "person": j.person_name(r["person"]), "date": str(r[date_col])[:10]})
     return out
@@ -206,5 +214,5 @@ def goal_progress(j: Journal, goal: str) -> list[tuple[str, int]]:
     """The progress history of a goal: (date, percent), oldest first."""
     return [
         ((u.get("created_at") or "")[:10], int(u["progress"]))
-        for u in j.rows("updates", "goal = ? AND progress IS NOT NULL", (goal,), order="created_at")
+        for u in j._rows("updates", "goal = ? AND progress IS NOT NULL", (goal,), order="created_at")
     ]

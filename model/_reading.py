@@ -1,7 +1,9 @@
-"""Reading the projection: rows, counts, ids people type, and names.
+"""Reading the projection: one row, rows and counts for the model's queries, and names.
 
-A mixin of :class:`~comentor.model._journal.Journal`. Everything here only reads, so screens
-and queries can use it freely; writes go through the journal's one write path.
+A mixin of :class:`~comentor.model._journal.Journal`. Everything here only reads. The
+SQL-taking readers (`_rows`, `_count`) are private: only the model's queries may pass them
+a condition, so no interface ever writes SQL; interfaces use the typed queries of
+:mod:`comentor.model`.
 """
 
 from __future__ import annotations
@@ -36,9 +38,21 @@ class Reading:
             return None
         return item
 
-    def rows(self, table: str, where: str = "", params: tuple[object, ...] = (),
-             *, include_deleted: bool = False, order: str = "hlc_created") -> list[dict[str, Any]]:
-        """Rows of a synced table (read-only helper for queries)."""
+    def rows(self, table: str, *, include_deleted: bool = False) -> list[dict[str, Any]]:
+        """Every live row of a synced table, oldest first (no filter: that is a query's job).
+
+        Interfaces use the model's typed queries instead; this stays for tests and tools
+        that look at a whole table.
+        """
+        return self._rows(table, include_deleted=include_deleted)
+
+    def _rows(self, table: str, where: str = "", params: tuple[object, ...] = (),
+              *, include_deleted: bool = False, order: str = "hlc_created") -> list[dict[str, Any]]:
+        """Rows of a synced table matching an SQL condition: the model's queries only.
+
+        `where` and `order` are pasted into the SQL, so they must never come from outside
+        the model; interfaces reach the journal through typed queries.
+        """
         if table not in TABLES:
             raise ValidationError(f"unknown table {table!r}")
         clauses = [] if include_deleted else ["deleted = 0"]
@@ -49,27 +63,12 @@ class Reading:
         cols = [d[0] for d in cur.description]
         return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
 
-    def count(self, table: str, where: str = "", params: tuple[object, ...] = ()) -> int:
-        """How many live rows of a synced table match (read-only helper for queries)."""
+    def _count(self, table: str, where: str = "", params: tuple[object, ...] = ()) -> int:
+        """How many live rows of a synced table match (the model's queries only)."""
         if table not in TABLES:
             raise ValidationError(f"unknown table {table!r}")
         sql = f'SELECT count(*) FROM "{table}" WHERE deleted = 0' + (f" AND ({where})" if where else "")
         return int(self.conn.execute(sql, params).fetchone()[0])
-
-    def resolve_id(self, table: str, prefix: str, *, include_deleted: bool = True) -> str:
-        """Turn an id or unique id prefix (as the CLI prints) into a full row id."""
-        prefix = prefix.strip().lower()
-        if not prefix or not prefix.replace("-", "").replace("_", "").isalnum():
-            raise ValidationError(f"not a valid id: {prefix!r}")
-        sql = f'SELECT id FROM "{table}" WHERE id LIKE ? ESCAPE \'\\\''
-        if not include_deleted:
-            sql += " AND deleted = 0"
-        found = [r[0] for r in self.conn.execute(sql + " LIMIT 3", (prefix.replace("_", "\\_") + "%",))]
-        if not found:
-            raise NotFoundError(f"no {table.rstrip('s')} with id {prefix}")
-        if len(found) > 1 and prefix not in found:
-            raise ValidationError(f"id {prefix} is ambiguous: give more characters")
-        return prefix if prefix in found else str(found[0])
 
     def _require(self, table: str, row: str) -> None:
         if self.get(table, row, include_deleted=True) is None:
@@ -83,5 +82,5 @@ class Reading:
 
     def partner(self) -> str | None:
         """The other person of the partnership, once known."""
-        others = self.rows("people", "id != ?", (self.me,))
+        others = self._rows("people", "id != ?", (self.me,))
         return str(others[0]["id"]) if others else None

@@ -191,3 +191,40 @@ def test_the_partnership_records_are_not_items(jpath: Path) -> None:
     proc = run(jpath, "delete", device, ok=False)
     assert "no item" in proc.stderr
     assert json.loads(run(jpath, "list", "people", "--json").stdout)[0]["text"] == "Ada"
+
+
+def cli(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """`comentor ARGS` with no --journal added before the command."""
+    proc = subprocess.run([sys.executable, "-m", "comentor.tui.cli", *args], capture_output=True,
+                          text=True, env=dict(os.environ, **(env or {})), timeout=60)
+    assert "Traceback" not in proc.stderr
+    return proc
+
+
+def test_journal_after_the_command(jpath: Path) -> None:
+    goal = cli("add", "goal", "Ship", "--journal", str(jpath))
+    assert goal.returncode == 0, goal.stderr
+    listed = cli("list", "goal", "--json", "--journal", str(jpath))
+    assert [g["id"] for g in json.loads(listed.stdout)] == [goal.stdout.strip()]
+
+
+def test_demo_never_opens_the_journal_named_by_the_environment(jpath: Path) -> None:
+    before = _snapshot(jpath)
+    proc = cli("demo", "--status", env={"COMENTOR_JOURNAL": str(jpath)})
+    assert proc.returncode == 0, proc.stderr
+    assert "Maya Okafor" in proc.stdout and "Ada" not in proc.stdout
+    assert _snapshot(jpath) == before
+
+
+def test_demo_refuses_a_real_journal_given_explicitly(jpath: Path, tmp_path: Path) -> None:
+    before = _snapshot(jpath)
+    for proc in (run(jpath, "demo", "--status", ok=False),
+                 cli("demo", "--status", "--journal", str(jpath))):
+        lines = proc.stderr.strip().splitlines()
+        assert proc.returncode == 1 and len(lines) == 1 and "not a demo" in lines[0], proc.stderr
+        assert proc.stdout == ""
+    assert _snapshot(jpath) == before
+    demo = tmp_path / "my-demo.db"
+    for _ in range(2):  # made the first time, opened again the second
+        proc = cli("demo", "--status", "--journal", str(demo))
+        assert proc.returncode == 0 and "Maya Okafor" in proc.stdout, proc.stderr

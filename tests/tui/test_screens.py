@@ -55,7 +55,7 @@ def error_of(form: FormModal, name: str) -> str:
 def rows(path: Path, table: str, where: str = "", params: tuple[object, ...] = ()) -> list[dict[str, Any]]:
     j = Journal.open(path, now=fixed_now)
     try:
-        return j.rows(table, where, params)
+        return j._rows(table, where, params)
     finally:
         j.close()
 
@@ -322,7 +322,7 @@ async def test_wins_timeline_and_a_new_story_version(demo_path: Path) -> None:
         await pilot.press("ctrl+s")
         await settle(pilot, app)
         j = Journal.open(demo_path, now=fixed_now)
-        mine = j.rows("stories", "person = ?", (j.me,), order="created_at")
+        mine = j._rows("stories", "person = ?", (j.me,), order="created_at")
         j.close()
         assert len(mine) == 4
         assert mine[-1]["text"] == "Studios call me when their research has to change a roadmap."

@@ -74,7 +74,7 @@ async def test_skills_matrix_shows_a_demo_match(demo_path: Path) -> None:
         await pilot.press("ctrl+s")
         await settle(pilot, app)
     j = Journal.open(demo_path, now=fixed_now)
-    assert j.rows("skills", "text = 'Negotiation' AND direction = 'grow' AND person = ?", (j.me,))
+    assert j._rows("skills", "text = 'Negotiation' AND direction = 'grow' AND person = ?", (j.me,))
     j.close()
 
 

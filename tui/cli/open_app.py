@@ -6,9 +6,10 @@ Textual is imported only here, and only once a command opens the app.
 from __future__ import annotations
 
 import argparse
-import os
 from pathlib import Path
 from typing import Any
+
+from comentor.model.errors import ValidationError
 
 from .common import default_dir, journal_path
 
@@ -16,11 +17,9 @@ __all__ = ["HANDLERS"]
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from comentor.model._demo import DEMO_SEED, create_demo
+    from comentor.model import DEMO_SEED, create_demo
 
-    path = journal_path(args) if (args.journal or os.environ.get("COMENTOR_JOURNAL")) else None
-    if path is None:
-        path = default_dir() / "demo.db"
+    path = demo_path(args)
     if not path.exists():
         create_demo(path, seed=args.seed if args.seed is not None else DEMO_SEED).close()
     if args.status:
@@ -30,6 +29,25 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
         return cmd_status(args)
     return _open_app(path)
+
+
+def demo_path(args: argparse.Namespace) -> Path:
+    """The demo's journal: --journal only when given explicitly (never $COMENTOR_JOURNAL,
+    which names the user's real journal), else demo.db in the user data directory.
+
+    A path given explicitly that holds a journal other than a demo is refused: the demo
+    never opens a real journal as if it were the demo.
+    """
+    from comentor.model import is_demo_journal
+
+    if not args.journal:
+        return default_dir() / "demo.db"
+    path = Path(args.journal).expanduser()
+    if path.exists() and not is_demo_journal(path):
+        raise ValidationError(f"{path} is a real journal, not a demo: `comentor demo` never "
+                              "opens it (leave out --journal, or name a new file)",
+                              option="journal")
+    return path
 
 
 def _open_app(path: Path) -> int:

@@ -8,8 +8,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from comentor.model import _queries as queries
-from comentor.model import _schedule as schedule
+from comentor import model as m
 from comentor.model.errors import ValidationError
 
 from .common import open_journal, out
@@ -19,11 +18,11 @@ __all__ = ["HANDLERS", "cmd_status"]
 
 def cmd_status(args: argparse.Namespace) -> int:
     with open_journal(args) as j:
-        st = queries.status(j)
+        st = m.journal_status(j)
         if args.json:
             out(st)
             return 0
-        nxt = schedule.next_checkin(j)
+        nxt = m.next_checkin(j)
         print(f"Next check-in: {nxt.describe(j.today())}")
         print(f"Cadence: {st['cadence']}")
         partner = st["partner"] or "not paired yet (comentor invite)"
@@ -41,12 +40,14 @@ def cmd_status(args: argparse.Namespace) -> int:
 def cmd_schedule(args: argparse.Namespace) -> int:
     with open_journal(args) as j:
         if args.action == "set":
-            cad = schedule.set_cadence(j, every=args.every, at=args.at, minutes=args.minutes)
+            if args.every is None and args.at is None and args.minutes is None:
+                raise ValidationError("nothing to change: give --every, --at or --minutes")
+            cad = m.set_cadence(j, every=args.every, at=args.at, minutes=args.minutes)
             print(f"Check-ins {cad.describe()}")
             return 0
-        cad = schedule.cadence(j)
-        nxt = schedule.next_checkin(j)
-        dates = schedule.upcoming(j)
+        cad = m.cadence(j)
+        nxt = m.next_checkin(j)
+        dates = m.upcoming_checkins(j)
         if getattr(args, "json", False):
             out({"every_days": cad.every_days, "at": cad.at, "minutes": cad.minutes,
                   "next": nxt.due.isoformat(timespec="minutes"), "drift": nxt.state,
@@ -60,15 +61,13 @@ def cmd_schedule(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from comentor.model import _export as export
-
     with open_journal(args) as j:
         if args.format == "ics":
-            data = export.export_ics(j)
+            data = m.export_ics(j)
         elif args.format == "json":
-            data = export.export_json(j, private=args.private).encode("utf-8")
+            data = m.export_json(j, private=args.private).encode("utf-8")
         else:
-            data = export.export_markdown(j, private=args.private).encode("utf-8")
+            data = m.export_markdown(j, private=args.private).encode("utf-8")
     if args.output:
         out = Path(args.output)
         tmp = out.with_name(out.name + ".tmp")
@@ -85,10 +84,8 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    from comentor.model._search import search
-
     with open_journal(args) as j:
-        hits = search(j, " ".join(args.query))
+        hits = m.search(j, " ".join(args.query))
         if args.json:
             out([{"table": h.table, "id": h.row, "snippet": h.snippet} for h in hits])
             return 0
@@ -100,10 +97,8 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 
 def cmd_conflicts(args: argparse.Namespace) -> int:
-    from comentor.model._remote import conflicts
-
     with open_journal(args) as j:
-        found = conflicts(j)
+        found = m.conflicts(j)
         if args.json:
             out([c.__dict__ for c in found])
             return 0
@@ -117,17 +112,15 @@ def cmd_conflicts(args: argparse.Namespace) -> int:
 
 
 def cmd_quarantine(args: argparse.Namespace) -> int:
-    from comentor.model import _remote as remote
-
     with open_journal(args) as j:
         if args.release:
             replica, _, seq = args.release.rpartition(":")
             if not replica or not seq.isdigit():
                 raise ValidationError("give the operation as REPLICA:SEQ, as listed")
-            remote.release(j, replica, int(seq))
+            m.release_held(j, replica, int(seq))
             print(f"released {args.release}")
             return 0
-        held = remote.quarantined(j)
+        held = m.quarantined(j)
         if args.json:
             out([{"op": f"{o.replica}:{o.seq}", "table": o.table, "row": o.row,
                    "fields": {k: v for k, v in o.fields.items() if not isinstance(v, bytes)}}

@@ -11,9 +11,8 @@ from typing import Any, ClassVar
 from rich.text import Text
 from textual.binding import Binding, BindingType
 
-from comentor.model import _entities as entities
-from comentor.model import _queries as queries
-from comentor.model._journal import Journal
+from comentor import model
+from comentor.model import Journal
 
 from ..widgets.form_fields import FieldSpec, FormModal, required
 from ..widgets.item_table import OWNER, STATUS, VAGUE, Column
@@ -26,7 +25,7 @@ ASK_KINDS = [("Introduction", "introduction"), ("Project", "project"), ("Questio
 
 
 def _vague_hint(values: dict[str, Any]) -> str | None:
-    if entities.is_vague(values.get("text") or "", values.get("outcome")):
+    if model.is_vague(values.get("text") or "", values.get("outcome")):
         return ("⚠ Vague: say what concrete outcome you want "
                 "(e.g. “one warm introduction to a hiring manager”).")
     return None
@@ -60,7 +59,7 @@ class AsksScreen(ListScreen):
             text.append(f" by {j.person_name(item.get('answered_by'))}\n", style="dim")
             text.append(f"{item['answer']}\n")
         asked = f"{item.get('text') or ''} {item.get('outcome') or ''}"
-        helpers = queries.suggest_helpers(j, asked, for_person=item.get("person"))
+        helpers = model.suggest_helpers(j, asked, for_person=item.get("person"))
         if helpers:
             mine = item.get("person") != j.me
             title = "Your strengths that match" if mine else "Your partner's strengths that match"
@@ -89,15 +88,15 @@ class AsksScreen(ListScreen):
 
     def save_new(self, values: dict[str, Any]) -> None:
         def add(j: Journal) -> str:
-            return entities.add_ask(j, values["text"], kind=values["kind"] or "question",
-                                    outcome=values["outcome"])
+            return model.add_ask(j, values["text"], kind=values["kind"] or "question",
+                                 outcome=values["outcome"])
 
         self.write(add, message="Ask added", after=self._refocus)
 
     def save_edit(self, item: dict[str, Any], values: dict[str, Any]) -> None:
         def edit(j: Journal) -> None:
-            j.put("asks", item["id"], text=values["text"].strip(), kind=values["kind"] or "question",
-                  outcome=(values["outcome"] or "").strip() or None)
+            model.edit_item(j, "asks", item["id"], text=values["text"], kind=values["kind"],
+                            outcome=values["outcome"])
 
         self.write(edit, message="Ask saved")
 
@@ -110,7 +109,7 @@ class AsksScreen(ListScreen):
 
         def save(values: dict[str, Any]) -> None:
             def answer(j: Journal) -> None:
-                entities.answer_ask(j, item["id"], values["answer"])
+                model.answer_ask(j, item["id"], values["answer"])
 
             self.write(answer, message="Answer saved")
 
@@ -120,4 +119,4 @@ class AsksScreen(ListScreen):
         item = self.need_selection()
         if item is not None:
             self.confirm_write(f"Close the ask “{str(item.get('text') or '')[:60]}”?",
-                               entities.close_ask, item["id"], message="Ask closed")
+                               model.close_ask, item["id"], message="Ask closed")

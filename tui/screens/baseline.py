@@ -10,18 +10,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from comentor.model import _entities as entities
+from comentor import model
+from comentor.model import missing_baselines
 
 from ..widgets.item_form import Field, ItemForm
 
 __all__ = ["baseline_form", "missing_baselines"]
-
-
-def missing_baselines(j: Any) -> list[str]:
-    """Person ids (me first) who have no baseline yet."""
-    people = [j.me] + ([j.partner()] if j.partner() else [])
-    done = {r["person"] for r in j.rows("baselines")}
-    return [p for p in people if p not in done]
 
 
 def baseline_form(person: str, name: str, *, is_me: bool, session: str,
@@ -37,11 +31,11 @@ def baseline_form(person: str, name: str, *, is_me: bool, session: str,
     ]
 
     def submit(j: Any, v: dict[str, Any]) -> str:
-        return entities.record_baseline(
+        return model.record_baseline(
             j, role=v["role"], situation=v["situation"] or "", clients=v["clients"] or "",
             concentration=v["concentration"], near_goals=v["near_goals"] or "",
             long_goals=v["long_goals"] or "", session=session, person=person)
 
     note = ("Your baseline: where you stand as the partnership starts." if is_me else
             f"{name}'s baseline, as {name.split(' ')[0]} tells it on the call.")
-    return ItemForm(f"Baseline: {name}", fields, submit, today=today, note=note)
+    return ItemForm(f"Baseline: {name}", fields, submit, note=note)

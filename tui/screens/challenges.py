@@ -11,9 +11,8 @@ from typing import Any, ClassVar
 from rich.text import Text
 from textual.binding import Binding, BindingType
 
-from comentor.model import _entities as entities
-from comentor.model._dates import parse_date
-from comentor.model._journal import Journal
+from comentor import model
+from comentor.model import Journal
 
 from ..widgets.form_fields import FieldSpec, FormModal, date_check, required
 from ..widgets.item_table import STATUS, Column
@@ -76,15 +75,13 @@ class ChallengesScreen(ListScreen):
 
     def save_new(self, values: dict[str, Any]) -> None:
         def add(j: Journal) -> str:
-            return entities.propose_challenge(j, values["text"], due=values["due"] or None)
+            return model.propose_challenge(j, values["text"], due=values["due"] or None)
 
         self.write(add, message="Challenge proposed", after=self._refocus)
 
     def save_edit(self, item: dict[str, Any], values: dict[str, Any]) -> None:
         def edit(j: Journal) -> None:
-            raw = (values["due"] or "").strip()
-            j.put("challenges", item["id"], text=values["text"].strip(),
-                  due=parse_date(raw, j.today()).isoformat() if raw else None)
+            model.edit_item(j, "challenges", item["id"], text=values["text"], due=values["due"])
 
         self.write(edit, message="Challenge saved")
 
@@ -105,14 +102,14 @@ class ChallengesScreen(ListScreen):
         item = self._answerable()
         if item is not None:
             self.confirm_write(f"Accept the challenge “{str(item.get('text') or '')[:60]}”?",
-                               entities.respond_challenge, item["id"], True,
+                               model.respond_challenge, item["id"], True,
                                message="Challenge accepted")
 
     def action_decline(self) -> None:
         item = self._answerable()
         if item is not None:
             self.confirm_write(f"Decline the challenge “{str(item.get('text') or '')[:60]}”?",
-                               entities.respond_challenge, item["id"], False,
+                               model.respond_challenge, item["id"], False,
                                message="Challenge declined")
 
     def action_done(self) -> None:
@@ -122,7 +119,7 @@ class ChallengesScreen(ListScreen):
         fields = [FieldSpec("follow_up", "How did it go?", "textarea", item.get("follow_up") or "")]
 
         def save(values: dict[str, Any]) -> None:
-            self.write(entities.complete_challenge, item["id"], values["follow_up"] or None,
+            self.write(model.complete_challenge, item["id"], values["follow_up"] or None,
                        message="Challenge done")
 
         self.form(f"Done: {item['text'][:50]}", fields, save)

@@ -11,9 +11,8 @@ from typing import Any, ClassVar
 from rich.text import Text
 from textual.binding import Binding, BindingType
 
-from comentor.model import _entities as entities
-from comentor.model._dates import parse_date
-from comentor.model._journal import Journal
+from comentor import model
+from comentor.model import Journal
 
 from ..widgets.form_fields import FieldSpec, FormModal, date_check, required
 from ..widgets.item_table import OWNER, STATUS, Column
@@ -82,17 +81,15 @@ class CommitmentsScreen(ListScreen):
 
     def save_new(self, values: dict[str, Any]) -> None:
         def add(j: Journal) -> str:
-            return entities.add_commitment(j, values["text"], due=values["due"] or None,
-                                           follow_up=(values["follow_up"] or "").strip() or None)
+            return model.add_commitment(j, values["text"], due=values["due"] or None,
+                                        follow_up=(values["follow_up"] or "").strip() or None)
 
         self.write(add, message="Commitment added", after=self._refocus)
 
     def save_edit(self, item: dict[str, Any], values: dict[str, Any]) -> None:
         def edit(j: Journal) -> None:
-            raw = (values["due"] or "").strip()
-            j.put("commitments", item["id"], text=values["text"].strip(),
-                  due=parse_date(raw, j.today()).isoformat() if raw else None,
-                  follow_up=(values["follow_up"] or "").strip() or None)
+            model.edit_item(j, "commitments", item["id"], text=values["text"], due=values["due"],
+                            follow_up=values["follow_up"])
 
         self.write(edit, message="Commitment saved")
 
@@ -104,7 +101,7 @@ class CommitmentsScreen(ListScreen):
 
         def save(values: dict[str, Any]) -> None:
             def close(j: Journal) -> None:
-                entities.close_commitment(j, item["id"], status, values["result"] or None)
+                model.close_commitment(j, item["id"], status, values["result"] or None)
 
             self.write(close, message=message)
 
@@ -127,7 +124,7 @@ class CommitmentsScreen(ListScreen):
 
         def save(values: dict[str, Any]) -> None:
             def carry(j: Journal) -> None:
-                entities.carry_commitment(j, item["id"], values["due"], values["result"] or None)
+                model.carry_commitment(j, item["id"], values["due"], values["result"] or None)
 
             self.write(carry, message="Carried to the next check-in")
 

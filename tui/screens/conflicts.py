@@ -18,9 +18,8 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import DataTable, Header, Label, Static
 
-from comentor.model import _remote as remote
-from comentor.model._clock import physical_ms
-from comentor.model._journal import Journal
+from comentor import model
+from comentor.model import Conflict, Journal, physical_ms
 
 from ..widgets.confirm import ConfirmModal
 from ..widgets.form_fields import FieldSpec, FormModal, required
@@ -61,7 +60,7 @@ class ConflictsScreen(GatewayScreen):
 
     def __init__(self, focus: str | None = None) -> None:
         super().__init__(focus)
-        self.conflicts: list[remote.Conflict] = []
+        self.conflicts: list[Conflict] = []
         self.labels: list[str] = []
         self.held: list[dict[str, Any]] = []
 
@@ -92,14 +91,14 @@ class ConflictsScreen(GatewayScreen):
 
     @work(thread=True, exclusive=True, group="load")
     def _load(self) -> None:
-        def fetch(j: Journal) -> tuple[list[remote.Conflict], list[str], list[dict[str, Any]]]:
-            found = remote.conflicts(j)
+        def fetch(j: Journal) -> tuple[list[Conflict], list[str], list[dict[str, Any]]]:
+            found = model.conflicts(j)
             labels = []
             for c in found:
                 rec = j.get(c.table, c.row) or {}
                 labels.append(f"{c.table.rstrip('s')}: {short(rec.get('text') or c.row, 50)}")
             held = []
-            for op in remote.quarantined(j):
+            for op in model.quarantined(j):
                 dev = j.get("devices", op.device, include_deleted=True) or {}
                 stamp = dt.datetime.fromtimestamp(physical_ms(op.hlc) / 1000, dt.UTC)
                 held.append({"replica": op.replica, "seq": op.seq, "table": op.table,
@@ -116,7 +115,7 @@ class ConflictsScreen(GatewayScreen):
             return
         self.app.call_from_thread(self._show, found, labels, held)
 
-    def _show(self, found: list[remote.Conflict], labels: list[str],
+    def _show(self, found: list[Conflict], labels: list[str],
               held: list[dict[str, Any]]) -> None:
         self.conflicts, self.labels, self.held = found, labels, held
         table = self.query_one("#conflicts", DataTable)
@@ -146,7 +145,7 @@ class ConflictsScreen(GatewayScreen):
         if event.data_table.id == "conflicts":
             self._show_versions()
 
-    def _current(self) -> remote.Conflict | None:
+    def _current(self) -> Conflict | None:
         table = self.query_one("#conflicts", DataTable)
         if not self.conflicts:
             return None
@@ -167,17 +166,14 @@ class ConflictsScreen(GatewayScreen):
         self.query_one("#other-text", Static).update(other)
 
     # ------------------------------------------------------------------ resolving
-    def _need(self) -> remote.Conflict | None:
+    def _need(self) -> Conflict | None:
         c = self._current()
         if c is None:
             self.notify("No conflict selected.", severity="warning")
         return c
 
-    def _resolve(self, c: remote.Conflict, text: str, message: str) -> None:
-        def resolve(j: Journal) -> None:
-            j.resolve_conflict(c.table, c.row, c.field, text)
-
-        self.write(resolve, message=message)
+    def _resolve(self, c: Conflict, text: str, message: str) -> None:
+        self.write(model.resolve_conflict, c.table, c.row, c.field, text, message=message)
 
     def action_keep_winner(self) -> None:
         c = self._need()
@@ -218,7 +214,7 @@ class ConflictsScreen(GatewayScreen):
 
         def answer(yes: bool | None) -> None:
             if yes:
-                self.write(remote.release, h["replica"], h["seq"], message="Released")
+                self.write(model.release_held, h["replica"], h["seq"], message="Released")
 
         self.app.push_screen(ConfirmModal(
             f"Apply this change from {h['author']}, stamped {h['stamp']}? Its clock was more than "

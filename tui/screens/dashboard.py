@@ -18,7 +18,9 @@ from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Header, Static
 
-from ..dashboard_data import DashboardData, load_dashboard, load_sync_details
+from comentor import model
+
+from ..dashboard_data import DashboardData, load_sync_details
 from ..messages import DashboardLoaded, JournalChanged, SyncState
 from ..sync_bridge import SyncProgress, describe_last
 from ..widgets.drift import DriftBadge
@@ -177,7 +179,7 @@ class DashboardScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="dashboard")
     def reload(self) -> None:
         try:
-            data = self.app.gateway.call(load_dashboard)  # type: ignore[attr-defined]
+            data = self.app.gateway.call(model.dashboard)  # type: ignore[attr-defined]
         except Exception as exc:  # noqa: BLE001 - shown, never a crash
             self.app.call_from_thread(self._failed, f"{type(exc).__name__}: {exc}")
             return

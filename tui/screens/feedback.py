@@ -10,8 +10,8 @@ from typing import Any
 
 from rich.text import Text
 
-from comentor.model import _entities as entities
-from comentor.model._journal import Journal
+from comentor import model
+from comentor.model import Journal
 
 from ..widgets.form_fields import FieldSpec, FormModal, required
 from ..widgets.item_table import Column, short
@@ -21,6 +21,15 @@ __all__ = ["FeedbackScreen", "FEEDBACK_KINDS"]
 
 FEEDBACK_KINDS = [("Perspective", "perspective"), ("Specific suggestion", "suggestion"),
                   ("Push", "push")]
+
+
+def _label(target: model.FeedbackTarget) -> str:
+    """How a feedback target reads in the form's "About" list."""
+    if target.table == "goals":
+        return f"Goal ({target.person}): {short(target.text, 50)}"
+    if target.table == "asks":
+        return f"Ask ({target.person}): {short(target.text, 50)}"
+    return f"Story of {target.person}: {short(target.text, 40)}"
 
 
 class FeedbackScreen(ListScreen):
@@ -44,18 +53,8 @@ class FeedbackScreen(ListScreen):
             item["to_name"] = j.person_name(item.get("to_person"))
             item["about"] = self._about(j, item.get("target_table") or "", item.get("target_id"))
         # what feedback can be attached to, for the form
-        targets = [("(nothing in particular)", "")]
-        for g in j.rows("goals", "status = 'open'"):
-            targets.append((f"Goal ({j.person_name(g['person'])}): {short(g['text'], 50)}", f"goals:{g['id']}"))
-        for a in j.rows("asks", "status != 'closed'"):
-            targets.append((f"Ask ({j.person_name(a['person'])}): {short(a['text'], 50)}", f"asks:{a['id']}"))
-        latest: dict[str, dict[str, Any]] = {}
-        for s in j.rows("stories", order="created_at"):
-            latest[s["person"]] = s
-        for s in latest.values():
-            targets.append((f"Story of {j.person_name(s['person'])}: {short(s['text'], 40)}",
-                            f"stories:{s['id']}"))
-        self.targets = targets
+        self.targets = [("(nothing in particular)", "")] + [
+            (_label(t), f"{t.table}:{t.id}") for t in model.feedback_targets(j)]
         items.sort(key=lambda i: i.get("created_at") or "", reverse=True)
         return items
 
@@ -97,21 +96,13 @@ class FeedbackScreen(ListScreen):
         table, _, target = (values.get("target") or "").partition(":")
 
         def add(j: Journal) -> str:
-            to_person = None
-            if table and target:
-                rec = j.get(table, target) or {}
-                owner = rec.get("person")
-                # feedback on my own item is still for me to read back; on my partner's, for them
-                to_person = owner if owner and owner != j.me else j.partner()
-            return entities.add_feedback(j, values["text"], kind=values["kind"] or "perspective",
-                                         target_table=table, target_id=target or None,
-                                         to_person=to_person)
+            return model.add_feedback(j, values["text"], kind=values["kind"] or "perspective",
+                                      target_table=table, target_id=target or None)
 
         self.write(add, message="Feedback given", after=self._refocus)
 
     def save_edit(self, item: dict[str, Any], values: dict[str, Any]) -> None:
         def edit(j: Journal) -> None:
-            j.put("feedback", item["id"], kind=values["kind"] or "perspective",
-                  text=values["text"].strip())
+            model.edit_item(j, "feedback", item["id"], kind=values["kind"], text=values["text"])
 
         self.write(edit, message="Feedback saved")

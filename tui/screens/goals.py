@@ -12,10 +12,8 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 
-from comentor.model import _entities as entities
-from comentor.model import _queries as queries
-from comentor.model._dates import parse_date
-from comentor.model._journal import Journal
+from comentor import model
+from comentor.model import Journal
 
 from ..widgets.form_fields import FieldSpec, FormModal, date_check, int_range, required
 from ..widgets.item_table import OWNER, STATUS, Column
@@ -51,7 +49,7 @@ class GoalsScreen(ListScreen):
     def load(self, j: Journal) -> list[dict[str, Any]]:
         items = super().load(j)
         for item in items:
-            history = queries.goal_progress(j, item["id"])
+            history = model.goal_progress(j, item["id"])
             item["latest_progress"] = history[-1][1] if history else None
         return items
 
@@ -67,20 +65,20 @@ class GoalsScreen(ListScreen):
             text.append("\n")
             text.append(str(item["detail"]))
             text.append("\n")
-        updates = j.rows("updates", "goal = ?", (item["id"],), order="created_at DESC")
+        updates = model.updates_of(j, item["id"])
         if updates:
             text.append("\nUpdates\n", style="bold underline")
             for u in updates[:12]:
                 pct = "" if u.get("progress") is None else f" ({u['progress']}%)"
                 text.append(f"{(u.get('created_at') or '')[:10]}{pct} ", style="cyan")
                 text.append(f"{u.get('text') or ''}\n")
-        feedback = j.rows("feedback", "target_table = 'goals' AND target_id = ?", (item["id"],))
+        feedback = model.feedback_on(j, "goals", item["id"])
         if feedback:
             text.append("\nFeedback\n", style="bold underline")
             for f in feedback:
                 text.append(f"{f['kind']} from {j.person_name(f['person'])}: ", style="magenta")
                 text.append(f"{f['text']}\n")
-        return text, queries.goal_progress(j, item["id"])
+        return text, model.goal_progress(j, item["id"])
 
     def show_detail(self, item: dict[str, Any] | None, data: Any) -> None:
         text, history = data if item is not None else (None, [])
@@ -107,21 +105,16 @@ class GoalsScreen(ListScreen):
 
     def save_new(self, values: dict[str, Any]) -> None:
         def add(j: Journal) -> str:
-            return entities.add_goal(j, values["text"], horizon=values["horizon"] or "near",
-                                     target=values["target"] or None,
-                                     detail=values["detail"].strip() or None)
+            return model.add_goal(j, values["text"], horizon=values["horizon"] or "near",
+                                  target=values["target"] or None,
+                                  detail=values["detail"].strip() or None)
 
         self.write(add, message="Goal added", after=self._refocus)
 
     def save_edit(self, item: dict[str, Any], values: dict[str, Any]) -> None:
         def edit(j: Journal) -> None:
-            raw = (values["target"] or "").strip()
-            target = parse_date(raw, j.today()).isoformat() if raw else None
-            fields: dict[str, Any] = {"text": values["text"].strip(),
-                                      "horizon": values["horizon"] or "near", "target": target}
-            if (values["detail"] or "") != (item.get("detail") or ""):
-                fields["detail"] = values["detail"].strip() or None
-            j.put("goals", item["id"], **fields)
+            model.edit_item(j, "goals", item["id"], text=values["text"], horizon=values["horizon"],
+                            target=values["target"], detail=values["detail"])
 
         self.write(edit, message="Goal saved")
 
@@ -140,7 +133,7 @@ class GoalsScreen(ListScreen):
         def save(values: dict[str, Any]) -> None:
             progress = int(values["progress"]) if str(values["progress"]).strip() else None
             def add(j: Journal) -> str:
-                return entities.add_update(j, item["id"], values["text"], progress=progress)
+                return model.add_update(j, item["id"], values["text"], progress=progress)
 
             self.write(add, message="Update recorded")
 
@@ -150,7 +143,7 @@ class GoalsScreen(ListScreen):
         item = self.need_selection()
         if item is not None and item.get("status") != status:
             self.confirm_write(f"Mark the goal “{str(item.get('text') or '')[:60]}” {status}?",
-                               entities.set_goal_status, item["id"], status, message=message)
+                               model.set_goal_status, item["id"], status, message=message)
 
     def action_met(self) -> None:
         self._status("met", "Goal met — well done")

@@ -10,7 +10,8 @@ from typing import Any
 
 from rich.text import Text
 
-from comentor.model._journal import Journal
+from comentor import model
+from comentor.model import Journal
 
 from ..widgets.form_fields import FieldSpec, FormModal, required
 from ..widgets.item_table import Column
@@ -60,18 +61,18 @@ class PrivateNotesScreen(ListScreen):
 
     def save_new(self, values: dict[str, Any]) -> None:
         def add(j: Journal) -> str:
-            return j.add_private_note(values["text"])
+            return model.add_note(j, values["text"], private=True)
 
         self.write(add, message="Private note saved on this device", after=self._refocus)
 
     def save_edit(self, item: dict[str, Any], values: dict[str, Any]) -> None:
         def edit(j: Journal) -> None:
-            j.edit_private_note(item["id"], values["text"])
+            model.edit_item(j, "private_notes", item["id"], text=values["text"])
 
         self.write(edit, message="Private note saved")
 
     def delete_item(self, j: Journal, item_id: str) -> None:
-        j.set_private_note_deleted(item_id, True)
+        model.delete_item(j, "private_notes", item_id)
 
     def undelete_item(self, j: Journal, item_id: str) -> None:
-        j.set_private_note_deleted(item_id, False)
+        model.restore_item(j, "private_notes", item_id)

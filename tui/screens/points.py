@@ -12,8 +12,8 @@ from typing import Any, ClassVar
 from rich.text import Text
 from textual.binding import Binding, BindingType
 
-from comentor.model import _entities as entities
-from comentor.model._journal import Journal
+from comentor import model
+from comentor.model import Journal
 
 from ..widgets.form_fields import FieldSpec, FormModal, required
 from ..widgets.item_table import OWNER, Column
@@ -36,8 +36,7 @@ class TalkingPointsScreen(ListScreen):
     ]
 
     def load(self, j: Journal) -> list[dict[str, Any]]:
-        me = j.person_name(j.me)
-        drafts = [{**d, "owner": me, "status": DRAFT, "draft": True} for d in j.drafts()]
+        drafts = [{**d, "status": DRAFT, "draft": True} for d in model.list_items(j, "draft")]
         shared = [dict(p, draft=False) for p in super().load(j)]
         return drafts + shared
 
@@ -62,7 +61,7 @@ class TalkingPointsScreen(ListScreen):
         shared = bool(values.get("share"))
 
         def add(j: Journal) -> str:
-            return entities.add_talking_point(j, values["text"], shared=shared)
+            return model.add_talking_point(j, values["text"], shared=shared)
 
         self.write(add, message="Shared with your partner" if shared else "Draft kept on this device",
                    after=self._refocus)
@@ -78,7 +77,7 @@ class TalkingPointsScreen(ListScreen):
 
     def save_edit(self, item: dict[str, Any], values: dict[str, Any]) -> None:
         def edit(j: Journal) -> None:
-            j.put("talking_points", item["id"], text=values["text"].strip())
+            model.edit_item(j, "talking_points", item["id"], text=values["text"])
 
         self.write(edit, message="Talking point changed")
 
@@ -91,18 +90,12 @@ class TalkingPointsScreen(ListScreen):
             return
 
         def share(j: Journal) -> str:
-            return entities.share_draft(j, item["id"])
+            return model.share_draft(j, item["id"])
 
         self.write(share, message="Shared: it is on both agendas now", after=self._refocus)
 
     def delete_item(self, j: Journal, item_id: str) -> None:
-        if j.is_draft(item_id):
-            j.discard_draft(item_id)
-        else:
-            j.delete(self.TABLE, item_id)
+        model.delete_item(j, self.TABLE, item_id)  # a draft is discarded on this device only
 
     def undelete_item(self, j: Journal, item_id: str) -> None:
-        if j.is_draft(item_id):
-            j.restore_draft(item_id)
-        else:
-            j.undelete(self.TABLE, item_id)
+        model.restore_item(j, self.TABLE, item_id)

@@ -18,10 +18,8 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Header, Input, Label, Static
 
-from comentor.model import _schedule as schedule
-from comentor.model._dates import parse_every, parse_time
-from comentor.model._export import export_ics
-from comentor.model._journal import Journal
+from comentor import model
+from comentor.model import Cadence, Journal, NextCheckin, parse_every, parse_time
 from comentor.model.errors import JournalError
 
 from ..widgets.form_fields import FieldSpec, FormModal
@@ -115,7 +113,8 @@ class ScheduleScreen(GatewayScreen):
     @work(thread=True, exclusive=True, group="load")
     def _load(self) -> None:
         def fetch(j: Journal) -> tuple[Any, ...]:
-            return (schedule.cadence(j), schedule.next_checkin(j), schedule.upcoming(j, 6), j.today())
+            return (model.cadence(j), model.next_checkin(j), model.upcoming_checkins(j, 6),
+                    j.today())
 
         try:
             cad, nxt, dates, today = self.gateway.call(fetch)
@@ -124,7 +123,7 @@ class ScheduleScreen(GatewayScreen):
             return
         self.app.call_from_thread(self._show, cad, nxt, dates, today)
 
-    def _show(self, cad: schedule.Cadence, nxt: schedule.NextCheckin, dates: list[dt.datetime],
+    def _show(self, cad: Cadence, nxt: NextCheckin, dates: list[dt.datetime],
               today: dt.date) -> None:
         head = Text()
         head.append("Next check-in: ", style="bold")
@@ -176,9 +175,9 @@ class ScheduleScreen(GatewayScreen):
         if bad:
             return
 
-        def save(j: Journal) -> schedule.Cadence:
-            return schedule.set_cadence(j, every=values["every"], at=values["at"],
-                                        minutes=int(values["minutes"]))
+        def save(j: Journal) -> Cadence:
+            return model.set_cadence(j, every=values["every"], at=values["at"],
+                                     minutes=int(values["minutes"]))
 
         self.write(save, message="Cadence saved")
 
@@ -198,7 +197,7 @@ class ScheduleScreen(GatewayScreen):
     @work(thread=True, exclusive=True, group="export")
     def export_to(self, path: Path) -> None:
         try:
-            data = self.gateway.call(export_ics)
+            data = self.gateway.call(model.export_ics)
             path.write_bytes(data)
         except (JournalError, OSError) as exc:
             self.app.call_from_thread(self.notify, f"Export failed: {exc}", severity="error",

@@ -14,8 +14,8 @@ from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Header, Input, Static
 
-from comentor.model._journal import Journal
-from comentor.model._search import search
+from comentor import model
+from comentor.model import Journal
 
 from ..widgets.key_bar import KeyBar
 from .base import SCREEN_FOR_TABLE, GatewayScreen, open_screen
@@ -31,10 +31,8 @@ LABELS = {"goals": "goal", "updates": "update", "asks": "ask", "commitments": "c
 
 def locate(j: Journal, table: str, row: str) -> tuple[str | None, str | None]:
     """The screen that shows a hit, and the item to put the cursor on there."""
-    if table == "updates":
-        rec = j.get("updates", row) or {}
-        return "goals", rec.get("goal")
-    return SCREEN_FOR_TABLE.get(table), row
+    shown, item = model.owning_item(j, table, row)
+    return SCREEN_FOR_TABLE.get(shown), item
 
 
 def _snippet(text: str) -> Text:
@@ -91,7 +89,7 @@ class SearchScreen(GatewayScreen):
     @work(thread=True, exclusive=True, group="search")
     def run_search(self, text: str) -> None:
         try:
-            hits = self.gateway.call(search, text) if text.strip() else []
+            hits = self.gateway.call(model.search, text) if text.strip() else []
         except Exception as exc:  # noqa: BLE001 - shown in place, never a crash
             self.app.call_from_thread(self.error, str(exc))
             return

@@ -15,9 +15,8 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import DataTable, Header, Label, Static
 
-from comentor.model import _entities as entities
-from comentor.model import _queries as queries
-from comentor.model._journal import Journal
+from comentor import model
+from comentor.model import Journal, SkillsMatrix
 
 from ..widgets.form_fields import FieldSpec, FormModal, required
 from ..widgets.item_table import short
@@ -47,7 +46,7 @@ class SkillsScreen(GatewayScreen):
 
     def __init__(self, focus: str | None = None) -> None:
         super().__init__(focus)
-        self.matrix: queries.SkillsMatrix | None = None
+        self.matrix: SkillsMatrix | None = None
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -74,9 +73,9 @@ class SkillsScreen(GatewayScreen):
 
     @work(thread=True, exclusive=True, group="load")
     def _load(self) -> None:
-        def fetch(j: Journal) -> tuple[queries.SkillsMatrix, list[str]]:
-            order = [j.person_name(p) for p in (j.me, j.partner()) if p]
-            return queries.skills_matrix(j), order
+        def fetch(j: Journal) -> tuple[SkillsMatrix, list[str]]:
+            order = [name for _, name in model.partnership_state(j).people]
+            return model.skills_matrix(j), order
 
         try:
             matrix, order = self.gateway.call(fetch)
@@ -85,7 +84,7 @@ class SkillsScreen(GatewayScreen):
             return
         self.app.call_from_thread(self._show, matrix, order)
 
-    def _show(self, matrix: queries.SkillsMatrix, order: list[str]) -> None:
+    def _show(self, matrix: SkillsMatrix, order: list[str]) -> None:
         self.matrix = matrix
         people = order + [p for p in matrix.people if p not in order]
         pairs = [(people[0], people[1]), (people[1], people[0])] if len(people) >= 2 else \
@@ -135,8 +134,8 @@ class SkillsScreen(GatewayScreen):
                 return
 
             def add(j: Journal) -> str:
-                return entities.add_skill(j, values["text"], direction=values["direction"] or "strength",
-                                          kind=values["kind"] or "skill")
+                return model.add_skill(j, values["text"], direction=values["direction"] or "strength",
+                                       kind=values["kind"] or "skill")
 
             self.write(add, message="Skill added")
 

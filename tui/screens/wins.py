@@ -15,10 +15,8 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import DataTable, Header, Static, TabbedContent, TabPane
 
-from comentor.model import _entities as entities
-from comentor.model import _queries as queries
-from comentor.model._dates import parse_date
-from comentor.model._journal import Journal
+from comentor import model
+from comentor.model import Journal
 
 from ..widgets.form_fields import FieldSpec, FormModal, date_check, required
 from ..widgets.item_table import OWNER, Column, ItemTable, short
@@ -78,12 +76,13 @@ class WinsScreen(ListScreen):
     def load(self, j: Journal) -> list[dict[str, Any]]:
         items = super().load(j)
         items.sort(key=lambda w: (w.get("date") or "", w["id"]), reverse=True)
-        events = queries.timeline(j)
+        events = model.timeline(j)
         stories: dict[str, list[dict[str, Any]]] = {}
-        for s in j.rows("stories", order="created_at DESC, id DESC"):
+        for s in model.stories(j):
             stories.setdefault(s["person"], []).append(s)
-        people = [(p, j.person_name(p)) for p in [j.me, j.partner()] if p]
-        self.stories = {"events": events, "stories": stories, "people": people, "me": j.me}
+        state = model.partnership_state(j)
+        self.stories = {"events": events, "stories": stories, "people": state.people,
+                        "me": state.me}
         return items
 
     def after_load(self, items: list[dict[str, Any]]) -> None:
@@ -140,17 +139,15 @@ class WinsScreen(ListScreen):
 
     def save_new(self, values: dict[str, Any]) -> None:
         def add(j: Journal) -> str:
-            return entities.add_win(j, values["text"], date=values["date"] or None,
-                                    detail=(values["detail"] or "").strip() or None)
+            return model.add_win(j, values["text"], date=values["date"] or None,
+                                 detail=(values["detail"] or "").strip() or None)
 
         self.write(add, message="Win recorded ★", after=self._refocus)
 
     def save_edit(self, item: dict[str, Any], values: dict[str, Any]) -> None:
         def edit(j: Journal) -> None:
-            raw = (values["date"] or "").strip()
-            j.put("wins", item["id"], text=values["text"].strip(),
-                  date=parse_date(raw, j.today()).isoformat() if raw else item.get("date"),
-                  detail=(values["detail"] or "").strip() or None)
+            model.edit_item(j, "wins", item["id"], text=values["text"], date=values["date"],
+                            detail=values["detail"])
 
         self.write(edit, message="Win saved")
 
@@ -166,7 +163,7 @@ class WinsScreen(ListScreen):
                 return
 
             def write(j: Journal) -> str:
-                return entities.write_story(j, values["text"])
+                return model.write_story(j, values["text"])
 
             self.write(write, message="New story version saved")
 

@@ -1,0 +1,202 @@
+"""Changing an item after it was made: edit its fields, close it, delete it or bring it back.
+
+The rules live here so that the app and the command line apply the same ones: which fields
+each kind of item has (a goal has a target date, a commitment a due date), which status
+"done" and "drop" mean for each kind (a goal is met, a challenge is declined), and that a
+private note or a talking-point draft is deleted on this device only. Every edit is one
+operation: all of it lands, or (on a bad field) none of it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Literal
+
+from ._entities import (
+    answer_fields,
+    close_ask,
+    close_commitment,
+    complete_challenge,
+    date_value,
+    required_text,
+    respond_challenge,
+    set_goal_status,
+)
+from ._ops import Value
+from ._schema import TABLES, long_text_fields
+from .errors import ValidationError
+
+if TYPE_CHECKING:
+    from ._journal import Journal
+
+__all__ = [
+    "CLOSABLE_TABLES", "CLOSE_STATUS", "Close", "EDITABLE", "close_item", "delete_item",
+    "edit_item", "kind_name", "resolve_conflict", "restore_item",
+]
+
+Close = Literal["done", "drop"]
+
+# what closing each kind of item means: the one vocabulary of "done" and "drop"
+CLOSE_STATUS: dict[Close, dict[str, str]] = {
+    "done": {"commitments": "done", "goals": "met", "challenges": "done", "asks": "closed"},
+    "drop": {"commitments": "dropped", "goals": "dropped", "challenges": "declined",
+             "asks": "closed"},
+}
+CLOSABLE_TABLES = tuple(CLOSE_STATUS["done"])
+
+# the fields a person changes on an item of each kind (who and when are the model's)
+EDITABLE: dict[str, tuple[str, ...]] = {
+    "goals": ("text", "horizon", "target", "detail"),
+    "commitments": ("text", "due", "follow_up"),
+    "asks": ("text", "kind", "outcome", "answer"),
+    "challenges": ("text", "due"),
+    "feedback": ("text", "kind"),
+    "wins": ("text", "date", "detail"),
+    "talking_points": ("text",),
+    "notes": ("text",),
+    "updates": ("text", "progress"),
+    "stories": ("text",),
+    "skills": ("text", "kind", "direction"),
+    "private_notes": ("text",),
+}
+
+_DATES = ("due", "target", "date")
+_OPTIONAL_TEXT = ("detail", "follow_up", "outcome")
+_DEFAULTS = {("asks", "kind"): "question", ("goals", "horizon"): "near",
+             ("feedback", "kind"): "perspective", ("skills", "kind"): "skill",
+             ("skills", "direction"): "strength"}
+# a field the kind lacks, and the one it has instead
+_INSTEAD = {("goals", "due"): "its target date", ("wins", "due"): "its date",
+            ("commitments", "target"): "its due date", ("challenges", "target"): "its due date"}
+
+_NAMES = {"stories": "story", "feedback": "feedback", "private_notes": "private note",
+          "talking_points": "talking point", "talking_point_drafts": "draft",
+          "sessions": "check-in"}
+
+
+def kind_name(table: str) -> str:
+    """'a goal', 'an ask', 'a private note': the kind of item a table holds, for messages."""
+    name = _NAMES.get(table) or table.removesuffix("s").replace("_", " ")
+    return ("an " if name[0] in "aeiou" else "a ") + name
+
+
+def _bare(table: str) -> str:
+    return kind_name(table).split(" ", 1)[1]
+
+
+def _whole(value: str | int | None, name: str) -> int | None:
+    if value is None or value == "":
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise ValidationError(f"{name} must be a whole number", field=name) from None
+
+
+def _not_here(table: str, name: str) -> ValidationError:
+    instead = _INSTEAD.get((table, name))
+    return ValidationError(f"{kind_name(table)} has no field {name!r}"
+                           + (f"; use {instead}" if instead else ""), field=name, table=table)
+
+
+def edit_item(j: Journal, table: str, row: str, **changes: str | int | None) -> None:
+    """Change some fields of one item, checked for its kind, in one operation.
+
+    A field given as None or "" is cleared (an optional text or date), or set back to its
+    default (a kind or horizon); a win keeps its date. `answer` (asks only) records the
+    answer as :func:`answer_ask` does. A long text that did not change is not rewritten,
+    so saving a form unchanged never races the partner's edit of that text.
+    """
+    if not changes:
+        raise ValidationError("nothing to change", field="fields")
+    allowed = EDITABLE.get(table, ())
+    for name in changes:
+        if name not in allowed:
+            raise _not_here(table, name)
+    if table == "private_notes":
+        j.edit_private_note(row, str(changes["text"] or ""))
+        return
+    current = j.get(table, row, include_deleted=True)
+    if current is None:
+        raise ValidationError(f"no {_bare(table)} with id {row}", field="id")
+    fields: dict[str, Value] = {}
+    for name, value in changes.items():
+        if name == "answer":
+            fields.update(answer_fields(j, str(value or "")))
+        elif name == "text":
+            fields["text"] = required_text(str(value or ""), _bare(table))
+        elif name in _DATES:
+            raw = str(value or "").strip()
+            if not raw and table == "wins":
+                continue  # a win always has a date: an empty one keeps it
+            fields[name] = date_value(j, raw, name)
+        elif name == "progress":
+            fields[name] = _whole(value, name)
+        elif (table, name) in _DEFAULTS:
+            fields[name] = str(value or "").strip() or _DEFAULTS[(table, name)]
+        else:  # an optional short or long text
+            fields[name] = str(value or "").strip() or None
+    for name in long_text_fields(table) & fields.keys():
+        if name != "answer" and (fields[name] or None) == (current.get(name) or None):
+            del fields[name]
+    if fields:
+        j.put(table, row, **fields)
+
+
+def close_item(j: Journal, table: str, row: str, how: Close, result: str | None = None) -> str:
+    """Close an item with the status its kind uses for `how` ("done" or "drop").
+
+    A commitment is done or dropped, a goal met or dropped, a challenge done or declined,
+    an ask closed either way. `result` (how it went) is kept by commitments and challenges.
+    Returns the status set.
+    """
+    if table not in CLOSABLE_TABLES:
+        raise ValidationError(f"{kind_name(table)} is not closed: only commitments, goals, "
+                              "challenges and asks are", field="id", table=table)
+    status = CLOSE_STATUS[how][table]
+    if table == "commitments":
+        close_commitment(j, row, status, result)
+    elif table == "goals":
+        set_goal_status(j, row, status)
+    elif table == "challenges":
+        if status == "done":
+            complete_challenge(j, row, result)
+        else:
+            respond_challenge(j, row, False)
+    else:
+        close_ask(j, row)
+    return status
+
+
+def delete_item(j: Journal, table: str, row: str) -> None:
+    """Delete an item so that :func:`restore_item` can bring it back.
+
+    A private note or a talking-point draft is deleted on this device only (neither ever
+    left it); anything else becomes a synced tombstone.
+    """
+    _set_deleted(j, table, row, True)
+
+
+def restore_item(j: Journal, table: str, row: str) -> None:
+    """Take back :func:`delete_item`."""
+    _set_deleted(j, table, row, False)
+
+
+def _set_deleted(j: Journal, table: str, row: str, deleted: bool) -> None:
+    if table == "private_notes":
+        j.set_private_note_deleted(row, deleted)
+    elif table in ("talking_point_drafts", "talking_points") and j.is_draft(row):
+        if deleted:
+            j.discard_draft(row)
+        else:
+            j.restore_draft(row)
+    elif table not in TABLES:
+        raise ValidationError(f"unknown table {table!r}", field="table")
+    elif deleted:
+        j.delete(table, row)
+    else:
+        j.undelete(table, row)
+
+
+def resolve_conflict(j: Journal, table: str, row: str, field: str, text: str) -> None:
+    """Settle a conflicted text with `text` (one version, a merge, or both), for good."""
+    j.resolve_conflict(table, row, field, text)

@@ -1,0 +1,29 @@
+"""How the command line words an error: the model's message plus the remedy a user types.
+
+The core's messages never name a flag or a command (the app words the same error with its
+own buttons); an error carries the remedy as fields, and this is where the command line
+turns them into `comentor ...` text. Errors are told apart by type and fields, never by
+their message.
+"""
+
+from __future__ import annotations
+
+from comentor.model.errors import ComentorError
+
+__all__ = ["word"]
+
+# hint field -> what to run
+_HINTS = {
+    "init": "run `comentor init --name NAME` first",
+    "repair": "`comentor repair` rebuilds it into a new file, keeping this one as it is",
+    "pair-again": "make a new journal (`comentor init`) and pair it again (`comentor join`)",
+}
+
+
+def word(exc: ComentorError) -> str:
+    """The one line `comentor` prints for `exc` (without the `comentor: ` prefix)."""
+    message = str(exc)
+    hint = exc.field("hint")
+    if isinstance(hint, str) and hint in _HINTS:
+        message = f"{message}: {_HINTS[hint]}"
+    return message
