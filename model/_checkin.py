@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 __all__ = [
     "AgendaItem", "EndSummary", "agenda", "start_session", "cover", "end_session",
     "covered_items", "current_session", "last_session", "is_first_checkin", "goals_needing_update",
+    "set_notes",
 ]
 
 SECTIONS = ("commitments", "challenges", "asks", "goals", "talking_points")
@@ -50,13 +51,13 @@ class EndSummary:
 
 
 def last_session(j: Journal) -> dict[str, Any] | None:
-    done = j.rows("sessions", "status = 'done'", order="coalesce(ended_at, started_at) DESC")
+    done = j._rows("sessions", "status = 'done'", order="coalesce(ended_at, started_at) DESC")
     return done[0] if done else None
 
 
 def current_session(j: Journal) -> dict[str, Any] | None:
     """The check-in in progress, if any."""
-    open_ = j.rows("sessions", "status = 'open'", order="started_at DESC")
+    open_ = j._rows("sessions", "status = 'open'", order="started_at DESC")
     return open_[0] if open_ else None
 
 
@@ -71,7 +72,7 @@ def goals_needing_update(j: Journal) -> list[dict[str, Any]]:
     since = window
     if last is not None:
         since = max(window, str(last.get("started_at") or last.get("ended_at") or ""))
-    return j.rows(
+    return j._rows(
         "goals",
         "status = 'open' AND NOT EXISTS (SELECT 1 FROM updates u WHERE u.goal = goals.id "
         "AND u.deleted = 0 AND u.created_at >= ?)",
@@ -83,7 +84,7 @@ def goals_needing_update(j: Journal) -> list[dict[str, Any]]:
 def covered_items(j: Journal, session: str) -> dict[tuple[str, str], str]:
     return {
         (r["item_table"], r["item_id"]): r.get("outcome") or ""
-        for r in j.rows("session_items", "session = ?", (session,))
+        for r in j._rows("session_items", "session = ?", (session,))
     }
 
 
@@ -101,15 +102,15 @@ def agenda(j: Journal, session: str | None = None) -> list[AgendaItem]:
                                 names.get(row.get("person"), ""), detail,
                                 (table, row["id"]) in done))
 
-    for c in j.rows("commitments", "status = 'open' OR id IN (SELECT item_id FROM session_items "
+    for c in j._rows("commitments", "status = 'open' OR id IN (SELECT item_id FROM session_items "
                     "WHERE session = ? AND item_table = 'commitments')", (session or "",),
                     order="coalesce(due, '9999'), created_at"):
         add("commitments", "commitments", c, c.get("follow_up") or (f"due {c['due']}" if c.get("due") else ""))
-    for ch in j.rows("challenges", "status IN ('offered', 'accepted') OR id IN (SELECT item_id "
+    for ch in j._rows("challenges", "status IN ('offered', 'accepted') OR id IN (SELECT item_id "
                      "FROM session_items WHERE session = ? AND item_table = 'challenges')",
                      (session or "",), order="coalesce(due, '9999'), created_at"):
         add("challenges", "challenges", ch, ch["status"] or "")
-    for a in j.rows("asks", "status = 'open' OR id IN (SELECT item_id FROM session_items "
+    for a in j._rows("asks", "status = 'open' OR id IN (SELECT item_id FROM session_items "
                     "WHERE session = ? AND item_table = 'asks')", (session or "",),
                     order="created_at"):
         add("asks", "asks", a, a.get("outcome") or "no concrete outcome yet")
@@ -122,7 +123,7 @@ def agenda(j: Journal, session: str | None = None) -> list[AgendaItem]:
             covered_goal = j.get("goals", key[1])
             if covered_goal:
                 add("goals", "goals", covered_goal, "updated in this check-in")
-    for t in j.rows("talking_points", "status = 'open' OR session = ?", (session or "",),
+    for t in j._rows("talking_points", "status = 'open' OR session = ?", (session or "",),
                     order="created_at"):
         add("talking_points", "talking_points", t, "talking point")
     return items
@@ -133,7 +134,7 @@ def start_session(j: Journal, *, minutes: int | None = None) -> str:
     cur = current_session(j)
     if cur is not None:
         return str(cur["id"])
-    planned = j.rows("sessions", "status = 'planned'", order="planned_at")
+    planned = j._rows("sessions", "status = 'planned'", order="planned_at")
     now = j.now_iso()
     mins = minutes or cadence(j).minutes
     if planned:
@@ -147,7 +148,7 @@ def cover(j: Journal, session: str, table: str, item: str, outcome: str = "") ->
     """Mark an agenda item covered in this check-in, with a short outcome."""
     if j.get("sessions", session) is None:
         raise ValidationError(f"no check-in with id {session}")
-    for row in j.rows("session_items", "session = ? AND item_table = ? AND item_id = ?",
+    for row in j._rows("session_items", "session = ? AND item_table = ? AND item_id = ?",
                       (session, table, item)):
         j.put("session_items", row["id"], outcome=outcome or None, covered_at=j.now_iso())
         return str(row["id"])
@@ -155,6 +156,27 @@ def cover(j: Journal, session: str, table: str, item: str, outcome: str = "") ->
         j.put("talking_points", item, status="covered", session=session)
     return j.put("session_items", None, session=session, item_table=table, item_id=item,
                  outcome=outcome or None, covered_at=j.now_iso())
+
+
+def set_notes(j: Journal, session: str, *, shared: str | None = None,
+              private: str | None = None) -> None:
+    """Keep a check-in's notes: `shared` in the session (it syncs to the partner), `private`
+    in this device's one private note of the session. None leaves a text as it is; an
+    emptied private note is deleted (and a new one made when text comes back)."""
+    if j.get("sessions", session) is None:
+        raise ValidationError(f"no check-in with id {session}", session=session)
+    if shared is not None:
+        j.put("sessions", session, notes=shared)
+    if private is None:
+        return
+    existing = j.private_notes(session)
+    if existing:
+        if private.strip():
+            j.edit_private_note(existing[0]["id"], private)
+        else:
+            j.set_private_note_deleted(existing[0]["id"], True)
+    elif private.strip():
+        j.add_private_note(private, session=session)
 
 
 def end_session(j: Journal, session: str, *, next_at: dt.datetime | None = None,
@@ -173,8 +195,8 @@ def end_session(j: Journal, session: str, *, next_at: dt.datetime | None = None,
         fields["notes"] = notes
     j.put("sessions", session, **fields)
     new: dict[str, list[str]] = {}
-    for c in j.rows("commitments", "session = ?", (session,)):
+    for c in j._rows("commitments", "session = ?", (session,)):
         new.setdefault(j.person_name(c["person"]), []).append(c["text"] or "")
-    challenges = [c["text"] or "" for c in j.rows("challenges", "created_at >= ?",
+    challenges = [c["text"] or "" for c in j._rows("challenges", "created_at >= ?",
                                                   (rec.get("started_at") or "",))]
     return EndSummary(session, len(covered_items(j, session)), proposed, new, challenges)

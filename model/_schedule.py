@@ -77,7 +77,8 @@ def set_cadence(j: Journal, *, every: str | None = None, at: str | None = None,
     if start is not None:
         fields["start"] = start.isoformat()
     if not fields:
-        raise ValidationError("nothing to change: give --every, --at or --minutes")
+        raise ValidationError("nothing to change: give a new interval, time or length",
+                              field="cadence")
     j.put("schedule", "cadence", **fields)  # type: ignore[arg-type]
     return cadence(j)
 
@@ -102,14 +103,14 @@ def next_checkin(j: Journal) -> NextCheckin:
     """The next check-in, from a planned session, the last check-in, or the cadence."""
     cad = cadence(j)
     today = j.today()
-    planned = j.rows("sessions", "status IN ('planned', 'open') AND planned_at IS NOT NULL",
+    planned = j._rows("sessions", "status IN ('planned', 'open') AND planned_at IS NOT NULL",
                      order="planned_at")
     session = None
     if planned:
         due = _parse_dt(planned[0]["planned_at"]).astimezone()
         session = planned[0]["id"]
     else:
-        done = j.rows("sessions", "status = 'done'", order="coalesce(ended_at, started_at) DESC")
+        done = j._rows("sessions", "status = 'done'", order="coalesce(ended_at, started_at) DESC")
         if done and done[0].get("next_at"):
             due = _parse_dt(done[0]["next_at"]).astimezone()
         elif done:

@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from textual.app import App
 from textual.binding import Binding
@@ -30,9 +30,11 @@ from .messages import JournalChanged, SyncState
 from .palette import ComentorCommands
 
 if TYPE_CHECKING:
-    from comentor.model._identity import DeviceKeys
+    from comentor.model import DeviceKeys
 
-__all__ = ["ComentorApp", "run_app", "FOOTER_SCREENS"]
+    from .sync_bridge import SyncBridge
+
+__all__ = ["ComentorApp", "AppAccess", "run_app", "FOOTER_SCREENS"]
 
 Clock = Callable[[], dt.datetime]
 
@@ -73,6 +75,7 @@ class ComentorApp(App[int]):
         self.gateway.listeners.append(self._on_gateway_write)
         self._saved_theme: str | None = None
         self._start_data: StartData | None = None
+        self.sync_bridge: SyncBridge | None = None
         self.ready = False
 
     # ------------------------------------------------------------------ clock
@@ -129,14 +132,13 @@ class ComentorApp(App[int]):
         # live sync (never for a demo or unpaired journal, nor under a test's fixed clock)
         from .sync_bridge import SyncBridge, sync_disabled
 
-        if getattr(self, "sync_bridge", None) is None and self.now is None and not sync_disabled():
-            self.sync_bridge: SyncBridge | None = SyncBridge(self)
+        if self.sync_bridge is None and self.now is None and not sync_disabled():
+            self.sync_bridge = SyncBridge(self)
             self.sync_bridge.start()
 
     def on_unmount(self) -> None:
-        bridge = getattr(self, "sync_bridge", None)
-        if bridge is not None:
-            bridge.stop()
+        if self.sync_bridge is not None:
+            self.sync_bridge.stop()
         self.gateway.close()
 
     # ------------------------------------------------------------------ screens
@@ -199,7 +201,7 @@ class ComentorApp(App[int]):
     def _save_theme(self, name: str) -> None:
         def save() -> None:
             try:
-                self.gateway.call(lambda j: j.set_setting("theme", name))
+                self.gateway.write(lambda j: j.set_setting("theme", name))
             except Exception as exc:  # noqa: BLE001 - a setting is not worth a crash
                 self.call_from_thread(self.notify, f"Theme not saved: {exc}", severity="warning",
                                       markup=False)
@@ -209,7 +211,7 @@ class ComentorApp(App[int]):
     def _restore_theme(self) -> None:
         def restore() -> None:
             try:
-                name = self.gateway.call(lambda j: j.setting("theme"))
+                name = self.gateway.read(lambda j: j.setting("theme"))
             except Exception:  # noqa: BLE001 - the dashboard reports journal errors
                 return
             if name:
@@ -254,6 +256,24 @@ class ComentorApp(App[int]):
             self.notify_journal_changed("local")
 
 
+class _Node(Protocol):
+    @property
+    def app(self) -> App[Any]: ...
+
+
+class AppAccess:
+    """For the app's screens and modals: `self.comentor` is the running :class:`ComentorApp`,
+    typed (its gateway, clock, sync state), where Textual's `self.app` is any App."""
+
+    @property
+    def comentor(self: _Node) -> ComentorApp:
+        app = self.app
+        if not isinstance(app, ComentorApp):
+            raise TypeError(f"{type(self).__name__} runs inside ComentorApp, not "
+                            f"{type(app).__name__}")
+        return app
+
+
 def run_app(path: Path, *, now: Clock | None = None, prefetch: Prefetch | None = None) -> int:
     """Open the app on the journal at `path` (the first-run screen creates it if missing)."""
     path = Path(path)
@@ -268,7 +288,7 @@ def run_app(path: Path, *, now: Clock | None = None, prefetch: Prefetch | None =
             import getpass
             import os
 
-            from comentor.model._journal import Journal
+            from comentor.model import Journal
 
             secret = os.environ.get("COMENTOR_PASSPHRASE") or getpass.getpass("Passphrase: ")
             j = Journal.open(path, passphrase=secret, now=now)

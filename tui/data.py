@@ -2,9 +2,16 @@
 
 SQLite connections may be used only on the thread that opened them, and the interface must
 never wait on the disk. So the app owns one :class:`JournalGateway`, whose single worker
-thread opens the journal and runs every read and write, in order. Screens call it from
-Textual thread workers (``@work(thread=True)``) with :meth:`JournalGateway.call`, or from
-async code with :meth:`JournalGateway.run`, passing a function that takes the journal.
+thread opens the journal and runs every read and write, in order, each a function that
+takes the journal.
+
+Reads and writes are told apart by the call, not by what the function happens to do:
+:meth:`~JournalGateway.read` never tells anyone, :meth:`~JournalGateway.write` always tells
+the listeners (the live sync engine pushes the new operations at once instead of waiting
+for its poll, and the app reloads its screens). Anything that changes the journal, local
+settings included, goes through ``write``. Both block, so screens call them from Textual
+thread workers (``@work(thread=True)``); async code awaits :meth:`~JournalGateway.read_async`,
+and the start-up read is queued with :meth:`~JournalGateway.read_later`.
 """
 
 from __future__ import annotations
@@ -15,14 +22,14 @@ import datetime as dt
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Concatenate, ParamSpec, TypeVar
 
-from comentor.model._identity import DeviceKeys
-from comentor.model._journal import Journal
+from comentor.model import DeviceKeys, Journal
 
 __all__ = ["JournalGateway"]
 
 T = TypeVar("T")
+P = ParamSpec("P")
 
 
 class JournalGateway:
@@ -44,26 +51,51 @@ class JournalGateway:
             self._thread = threading.current_thread()
         return self._journal
 
-    def submit(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> concurrent.futures.Future[T]:
-        """Queue `fn(journal, *args, **kwargs)` on the database thread."""
+    def _queue(self, fn: Callable[Concatenate[Journal, P], T], *args: P.args,
+               **kwargs: P.kwargs) -> concurrent.futures.Future[T]:
         return self._pool.submit(lambda: fn(self._get(), *args, **kwargs))
 
-    def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Run `fn(journal, ...)` on the database thread and wait (from a worker thread)."""
-        if threading.current_thread() is self._thread:
+    def _run(self, fn: Callable[Concatenate[Journal, P], T], *args: P.args,
+             **kwargs: P.kwargs) -> T:
+        if threading.current_thread() is self._thread:  # already on the database thread
             return fn(self._get(), *args, **kwargs)
-        return self.submit(fn, *args, **kwargs).result()
+        return self._queue(fn, *args, **kwargs).result()
 
-    async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    def read(self, fn: Callable[Concatenate[Journal, P], T], *args: P.args,
+             **kwargs: P.kwargs) -> T:
+        """Run `fn(journal, ...)` on the database thread and wait; tells no one.
+
+        From a worker thread only: it blocks until the answer is there.
+        """
+        return self._run(fn, *args, **kwargs)
+
+    async def read_async(self, fn: Callable[Concatenate[Journal, P], T], *args: P.args,
+                         **kwargs: P.kwargs) -> T:
         """Await `fn(journal, ...)` from async code without blocking the event loop."""
-        return await asyncio.wrap_future(self.submit(fn, *args, **kwargs))
+        return await asyncio.wrap_future(self._queue(fn, *args, **kwargs))
 
-    def write(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        """Like :meth:`call`, then tell listeners (e.g. the sync engine) that data changed."""
-        result = self.call(fn, *args, **kwargs)
-        for listener in list(self.listeners):
-            listener()
-        return result
+    def read_later(self, fn: Callable[Concatenate[Journal, P], T], *args: P.args,
+                   **kwargs: P.kwargs) -> concurrent.futures.Future[T]:
+        """Queue `fn(journal, ...)` and return at once (the start-up read)."""
+        return self._queue(fn, *args, **kwargs)
+
+    def write(self, fn: Callable[Concatenate[Journal, P], T], *args: P.args,
+              **kwargs: P.kwargs) -> T:
+        """Run `fn(journal, ...)` on the database thread and wait, then tell every listener
+        (the sync engine, the app's screens) that the journal changed, even when `fn`
+        raised: a function that wrote part of its work and then failed has still written.
+        """
+        try:
+            return self._run(fn, *args, **kwargs)
+        finally:
+            for listener in list(self.listeners):
+                listener()
+
+    # Kept until the callers outside the app shell move to read/read_async/read_later
+    # (the lead rewrites them): the same reads under their old names.
+    call = read
+    run = read_async
+    submit = read_later
 
     def close(self) -> None:
         def _close() -> None:

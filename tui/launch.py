@@ -19,7 +19,7 @@ from .dashboard_data import StartData, load_start
 from .data import JournalGateway
 
 if TYPE_CHECKING:
-    from comentor.model._identity import DeviceKeys
+    from comentor.model import DeviceKeys
 
 __all__ = ["Prefetch"]
 
@@ -32,7 +32,7 @@ class Prefetch:
         self.path = Path(path)
         self.gateway = JournalGateway(self.path, keys=keys, now=now)
         self.future: concurrent.futures.Future[StartData] | None = (
-            self.gateway.submit(load_start) if self.path.exists() else None
+            self.gateway.read_later(load_start) if self.path.exists() else None
         )
 
     def result(self, timeout: float) -> StartData | None:

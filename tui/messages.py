@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from textual.message import Message
 
-__all__ = ["JournalChanged", "SyncStateChanged", "DashboardLoaded", "SyncState"]
+__all__ = ["JournalChanged", "DashboardLoaded", "SyncState"]
 
 
 class JournalChanged(Message):
@@ -29,14 +29,6 @@ class SyncState:
     online: bool = False
     last_sync: str | None = None
     via: str | None = None
-
-
-class SyncStateChanged(Message):
-    """The partner came online or went away, or a sync finished."""
-
-    def __init__(self, state: SyncState) -> None:
-        self.state = state
-        super().__init__()
 
 
 class DashboardLoaded(Message):

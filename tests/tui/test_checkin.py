@@ -8,12 +8,12 @@ from textual.widgets import Input, Select, Static, TextArea
 
 from comentor.model._journal import Journal
 from comentor.tui.app import ComentorApp
+from comentor.tui.modals.form import FormModal
+from comentor.tui.modals.picker import KindPicker
 from comentor.tui.screens.checkin import CheckinScreen
 from comentor.tui.screens.checkin_end import EndStepScreen
-from comentor.tui.screens.checkin_forms import KindPicker
 from comentor.tui.screens.dashboard import DashboardScreen
 from comentor.tui.widgets.agenda import AgendaList
-from comentor.tui.widgets.item_form import ItemForm
 from comentor.tui.widgets.timer import CheckinTimer
 
 from .helpers import NOW, wait_for
@@ -49,7 +49,7 @@ async def _cover_selected(app, pilot, screen, fill) -> None:  # type: ignore[no-
     before = _covered(screen)
     screen.query_one(AgendaList).focus()
     await pilot.press("enter")
-    await wait_for(pilot, lambda: isinstance(app.screen, ItemForm) and app.screen.query("Button"),
+    await wait_for(pilot, lambda: isinstance(app.screen, FormModal) and app.screen.query("Button"),
                    what="cover form")
     form = app.screen
     await fill(form)
@@ -95,25 +95,25 @@ async def test_full_checkin_flow(demo_path: Path) -> None:
         # A commitment carried over (new due date from the cadence, prefilled).
         await _select_item(pilot, screen, "Raise the day rate")
 
-        async def carry(form: ItemForm) -> None:
-            form.query_one("#f-outcome", Select).value = "carried"
-            form.query_one("#f-result", Input).value = "Half way there"
-            assert form.query_one("#f-due", Input).value == "2026-12-17"
+        async def carry(form: FormModal) -> None:
+            form.query_one("#field-outcome", Select).value = "carried"
+            form.query_one("#field-result", Input).value = "Half way there"
+            assert form.query_one("#field-due", Input).value == "2026-12-17"
 
         await _cover_selected(app, pilot, screen, carry)
 
         # A commitment done.
         await _select_item(pilot, screen, "Ship the team plan")
 
-        async def done(form: ItemForm) -> None:
-            form.query_one("#f-result", Input).value = "Shipped on Monday"
+        async def done(form: FormModal) -> None:
+            form.query_one("#field-result", Input).value = "Shipped on Monday"
 
         await _cover_selected(app, pilot, screen, done)
 
         # A goal update with progress, typed.
         await _select_item(pilot, screen, "Land two direct clients")
 
-        async def update(form: ItemForm) -> None:
+        async def update(form: FormModal) -> None:
             await pilot.press(*"Signed one")
             await pilot.press("tab")
             await pilot.press("4", "0")
@@ -123,20 +123,20 @@ async def test_full_checkin_flow(demo_path: Path) -> None:
         # An ask answered, a challenge accepted, a talking point covered.
         await _select_item(pilot, screen, "Would you read my pricing page")
 
-        async def answer(form: ItemForm) -> None:
-            form.query_one("#f-answer", TextArea).load_text("Yes, send it Friday")
+        async def answer(form: FormModal) -> None:
+            form.query_one("#field-answer", TextArea).load_text("Yes, send it Friday")
 
         await _cover_selected(app, pilot, screen, answer)
         await _select_item(pilot, screen, "Write about it in public")
 
-        async def accept(form: ItemForm) -> None:
-            form.query_one("#f-outcome", Select).value = "accepted"
+        async def accept(form: FormModal) -> None:
+            form.query_one("#field-outcome", Select).value = "accepted"
 
         await _cover_selected(app, pilot, screen, accept)
         await _select_item(pilot, screen, "Studio or not")
 
-        async def point(form: ItemForm) -> None:
-            form.query_one("#f-outcome", Input).value = "Run the numbers first"
+        async def point(form: FormModal) -> None:
+            form.query_one("#field-outcome", Input).value = "Run the numbers first"
 
         await _cover_selected(app, pilot, screen, point)
         assert _covered(screen) == 6
@@ -145,25 +145,25 @@ async def test_full_checkin_flow(demo_path: Path) -> None:
         await pilot.press("i")
         await wait_for(pilot, lambda: isinstance(app.screen, KindPicker))
         await pilot.press("down", "down", "down", "enter")
-        await wait_for(pilot, lambda: isinstance(app.screen, ItemForm))
+        await wait_for(pilot, lambda: isinstance(app.screen, FormModal))
         form = app.screen
         assert form.form_title == "New commitment"
-        form.query_one("#f-text", Input).value = "Draft the studio budget"
-        form.query_one("#f-due", Input).value = "someday"
+        form.query_one("#field-text", Input).value = "Draft the studio budget"
+        form.query_one("#field-due", Input).value = "someday"
         await pilot.press("ctrl+s")
         await pilot.pause()
-        assert "bad date" in str(form.query_one("#err-due", Static).content)
+        assert "bad date" in str(form.query_one("#error-due", Static).content)
         assert app.screen is form
-        count = await app.gateway.run(lambda j: len(j.rows("commitments")))
-        form.query_one("#f-due", Input).value = "+2w"
+        count = await app.gateway.read_async(lambda j: len(j.rows("commitments")))
+        form.query_one("#field-due", Input).value = "+2w"
         await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: app.screen is screen, what="commitment saved")
-        assert await app.gateway.run(lambda j: len(j.rows("commitments"))) == count + 1
+        assert await app.gateway.read_async(lambda j: len(j.rows("commitments"))) == count + 1
 
         screen.action_add_item("challenge")
-        await wait_for(pilot, lambda: isinstance(app.screen, ItemForm)
-                       and app.screen.query("#f-text"))
-        app.screen.query_one("#f-text", Input).value = "Teach a pricing workshop"
+        await wait_for(pilot, lambda: isinstance(app.screen, FormModal)
+                       and app.screen.query("#field-text"))
+        app.screen.query_one("#field-text", Input).value = "Teach a pricing workshop"
         await pilot.press("ctrl+s")
         await wait_for(pilot, lambda: app.screen is screen, what="challenge saved")
 
@@ -190,7 +190,7 @@ async def test_full_checkin_flow(demo_path: Path) -> None:
         date_input.value = "next blue moon"
         await pilot.press("enter")
         await wait_for(pilot, lambda: "Not stored" in str(end.query_one("#next-error", Static).content))
-        status = await app.gateway.run(lambda j: j.get("sessions", session)["status"])
+        status = await app.gateway.read_async(lambda j: j.get("sessions", session)["status"])
         assert status == "open"
         date_input.value = "2026-12-18 12:30"
         await pilot.press("enter")
@@ -205,17 +205,17 @@ async def test_full_checkin_flow(demo_path: Path) -> None:
         assert rec is not None and rec["status"] == "done"
         assert rec["next_at"].startswith("2026-12-18T12:30")
         assert rec["notes"] == "Good call"
-        items = {r["item_id"]: r["outcome"] for r in j.rows("session_items", "session = ?", (session,))}
+        items = {r["item_id"]: r["outcome"] for r in j._rows("session_items", "session = ?", (session,))}
         assert len(items) == 6
-        carried = j.rows("commitments", "text = 'Raise the day rate by 10% for new work' AND status = 'open'")
+        carried = j._rows("commitments", "text = 'Raise the day rate by 10% for new work' AND status = 'open'")
         assert carried and carried[0]["due"] == "2026-12-17"
         assert any(o.startswith("carried to 2026-12-17") for o in items.values())
-        assert j.rows("commitments", "text = 'Ship the team plan' AND status = 'done'")
-        new = j.rows("commitments", "text = 'Draft the studio budget'")
+        assert j._rows("commitments", "text = 'Ship the team plan' AND status = 'done'")
+        new = j._rows("commitments", "text = 'Draft the studio budget'")
         assert new and new[0]["session"] == session and new[0]["due"] == "2026-12-10"
-        assert j.rows("challenges", "text = 'Teach a pricing workshop' AND status = 'offered'")
-        assert j.rows("updates", "progress = 40 AND session = ?", (session,))
-        assert j.rows("asks", "answer = 'Yes, send it Friday' AND status = 'answered'")
+        assert j._rows("challenges", "text = 'Teach a pricing workshop' AND status = 'offered'")
+        assert j._rows("updates", "progress = 40 AND session = ?", (session,))
+        assert j._rows("asks", "answer = 'Yes, send it Friday' AND status = 'answered'")
         notes = j.private_notes(session)
         assert [n["text"] for n in notes] == ["He sounded better"]
 
@@ -241,11 +241,11 @@ async def test_first_checkin_records_both_baselines(tmp_path: Path) -> None:
         assert banner.display and "Ada and Bob" in str(banner.content)
         for role in ("Engineer", "Designer"):
             await pilot.press("b")
-            await wait_for(pilot, lambda: isinstance(app.screen, ItemForm))
+            await wait_for(pilot, lambda: isinstance(app.screen, FormModal))
             await pilot.press("ctrl+s")  # the role is needed: inline, nothing written
             await pilot.pause()
-            assert "Role is needed" in str(app.screen.query_one("#err-role", Static).content)
-            app.screen.query_one("#f-role", Input).value = role
+            assert "Role is needed" in str(app.screen.query_one("#error-role", Static).content)
+            app.screen.query_one("#field-role", Input).value = role
             await pilot.press("ctrl+s")
             await wait_for(pilot, lambda: app.screen is screen)
             await wait_for(pilot, lambda r=role: screen.state is not None and (

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, ClassVar, cast
+from typing import Any, ClassVar, cast
 
 from rich.console import RenderableType
 from rich.text import Text
@@ -18,21 +18,22 @@ from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
-from textual.screen import ModalScreen, Screen
+from textual.screen import Screen
 from textual.widgets import DataTable, Header, Static
 
-from comentor.model import _queries as queries
-from comentor.model._journal import Journal
+from comentor.model import Journal, delete_item, list_items, restore_item
 
+from ..app import AppAccess
+from ..data import JournalGateway
 from ..messages import JournalChanged
-from ..widgets.form_fields import FieldSpec, FormModal
+from ..modals.confirm import ConfirmModal
+from ..modals.detail import DetailModal
+from ..modals.fields import FieldSpec
+from ..modals.form import FormModal
 from ..widgets.item_table import Column, ItemTable
 from ..widgets.key_bar import KeyBar
 
-if TYPE_CHECKING:
-    from ..data import JournalGateway
-
-__all__ = ["GatewayScreen", "ListScreen", "DetailModal", "open_screen", "SCREEN_FOR_TABLE", "line"]
+__all__ = ["GatewayScreen", "ListScreen", "open_screen", "SCREEN_FOR_TABLE", "line"]
 
 # where an item of a synced table is shown (catalog names)
 SCREEN_FOR_TABLE = {
@@ -69,32 +70,11 @@ def open_screen(app: App[Any], name: str, focus: str | None = None) -> bool:
     return True
 
 
-class DetailModal(ModalScreen[None]):
-    """The whole of an item's text, scrollable (enter on a row)."""
+class GatewayScreen(AppAccess, Screen[None]):
+    """A screen that reads and writes through the app's gateway, off the UI thread.
 
-    DEFAULT_CSS = """
-    DetailModal { align: center middle; }
-    DetailModal > VerticalScroll {
-        width: 90; height: auto; max-height: 85%;
-        border: thick $primary; background: $surface; padding: 1 2;
-    }
+    `self.comentor` is the running app, typed; `self.gateway` its journal gateway.
     """
-    BINDINGS = [Binding("escape,enter,q", "dismiss", "Close")]
-
-    def __init__(self, content: RenderableType) -> None:
-        super().__init__()
-        self._content = content
-
-    def compose(self) -> ComposeResult:
-        with VerticalScroll():
-            yield Static(self._content, id="detail-modal-text")
-
-    def action_dismiss(self, result: None = None) -> None:  # type: ignore[override]
-        self.dismiss(None)
-
-
-class GatewayScreen(Screen[None]):
-    """A screen that reads and writes through the app's gateway, off the UI thread."""
 
     SCREEN_TITLE: ClassVar[str] = ""
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -108,7 +88,7 @@ class GatewayScreen(Screen[None]):
 
     @property
     def gateway(self) -> JournalGateway:
-        return cast("JournalGateway", self.app.gateway)  # type: ignore[attr-defined]
+        return self.comentor.gateway
 
     def on_mount(self) -> None:
         self.title = self.SCREEN_TITLE
@@ -223,7 +203,7 @@ class ListScreen(GatewayScreen):
 
     # ------------------------------------------------------------------ loading (DB thread)
     def load(self, j: Journal) -> list[dict[str, Any]]:
-        return queries.list_items(j, self.KIND, all_=self.show_all)
+        return list_items(j, self.KIND, all_=self.show_all)
 
     def load_detail(self, j: Journal, item: dict[str, Any]) -> Any:
         return self.describe(j, item)
@@ -241,7 +221,7 @@ class ListScreen(GatewayScreen):
             return j.today(), self.load(j)
 
         try:
-            today, items = self.gateway.call(fetch)
+            today, items = self.gateway.read(fetch)
         except Exception as exc:  # noqa: BLE001 - shown in place, never a crash
             self.app.call_from_thread(self.error, str(exc))
             return
@@ -284,7 +264,7 @@ class ListScreen(GatewayScreen):
     @work(thread=True, exclusive=True, group="detail")
     def _fetch_detail(self, item: dict[str, Any]) -> None:
         try:
-            data = self.gateway.call(self.load_detail, item)
+            data = self.gateway.read(self.load_detail, item)
         except Exception as exc:  # noqa: BLE001 - shown in place, never a crash
             data = Text(str(exc), style="red")
         self.app.call_from_thread(self.show_detail, item, data)
@@ -347,16 +327,15 @@ class ListScreen(GatewayScreen):
         self.refresh_data()
 
     def delete_item(self, j: Journal, item_id: str) -> None:
-        j.delete(self.TABLE, item_id)
+        delete_item(j, self.TABLE, item_id)
 
     def undelete_item(self, j: Journal, item_id: str) -> None:
-        j.undelete(self.TABLE, item_id)
+        restore_item(j, self.TABLE, item_id)
 
     def confirm_write(self, question: str, fn: Callable[..., Any], *args: Any,
                       message: str = "") -> None:
         """Ask first, then write: for one-key status changes that have no undo of their own
         (and whose keys are the app's navigation keys on other screens)."""
-        from ..widgets.confirm import ConfirmModal
 
         def answered(yes: bool | None) -> None:
             if yes:

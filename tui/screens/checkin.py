@@ -21,18 +21,28 @@ from textual.screen import Screen
 from textual.timer import Timer
 from textual.widgets import Header, OptionList, Static, TextArea
 
-from comentor.model import _checkin as checkin
-from comentor.model import _schedule as schedule
-from comentor.model._checkin import AgendaItem
+from comentor.model import (
+    AgendaItem,
+    Journal,
+    agenda,
+    cadence,
+    covered_items,
+    is_first_checkin,
+    missing_baselines,
+    propose_next_checkin,
+    set_checkin_notes,
+    start_checkin,
+)
 
+from ..app import AppAccess
 from ..messages import JournalChanged
+from ..modals.picker import KindPicker
 from ..widgets.agenda import AgendaList
-from ..widgets.item_form import FORM_KINDS, item_form
 from ..widgets.key_bar import KeyBar
 from ..widgets.timer import CheckinTimer
-from .baseline import baseline_form, missing_baselines
+from .baseline import baseline_form
 from .checkin_end import EndStepScreen
-from .checkin_forms import KindPicker, cover_form
+from .checkin_forms import FORM_KINDS, cover_form, item_form
 
 __all__ = ["CheckinScreen", "CheckinState", "load_checkin"]
 
@@ -47,45 +57,35 @@ class CheckinState:
     partner: tuple[str, str] | None
     agenda: list[AgendaItem]
     outcomes: dict[tuple[str, str], str]
-    owners: dict[str, str]
     notes: str
-    private_id: str | None
     private_text: str
     first: bool
     missing_baselines: list[str] = field(default_factory=list)
     next_due: dt.datetime | None = None
 
 
-def _owner(j: Any, item: AgendaItem) -> str:
-    row = j.get(item.table, item.id) or {}
-    return str(row.get("person") or j.me)
-
-
-def load_checkin(j: Any, session: str | None = None) -> CheckinState:
-    """Start (or resume) the session and read everything the screen shows."""
-    session = session or checkin.start_session(j)
+def load_checkin(j: Journal, session: str | None = None) -> CheckinState:
+    """Read everything the screen shows; with no `session`, start (or resume) one first."""
+    session = session or start_checkin(j)
     rec = j.get("sessions", session) or {}
     partner = j.partner()
-    items = checkin.agenda(j, session)
     private = j.private_notes(session)
     return CheckinState(
         session=session,
-        minutes=int(rec.get("minutes") or schedule.cadence(j).minutes),
+        minutes=int(rec.get("minutes") or cadence(j).minutes),
         me=(j.me, j.person_name(j.me)),
         partner=(partner, j.person_name(partner)) if partner else None,
-        agenda=items,
-        outcomes=checkin.covered_items(j, session),
-        owners={f"{i.table}:{i.id}": _owner(j, i) for i in items},
+        agenda=agenda(j, session),
+        outcomes=covered_items(j, session),
         notes=str(rec.get("notes") or ""),
-        private_id=private[0]["id"] if private else None,
         private_text=str(private[0]["text"]) if private else "",
-        first=checkin.is_first_checkin(j),
+        first=is_first_checkin(j),
         missing_baselines=missing_baselines(j),
-        next_due=schedule.propose_next(j),
+        next_due=propose_next_checkin(j),
     )
 
 
-class CheckinScreen(Screen[None]):
+class CheckinScreen(AppAccess, Screen[None]):
     """The guided check-in both partners open during their call."""
 
     DEFAULT_CSS = """
@@ -126,9 +126,8 @@ class CheckinScreen(Screen[None]):
         self.loads = 0
 
     def compose(self) -> ComposeResult:
-        app: Any = self.app
         yield Header()
-        yield CheckinTimer(30, ("Me", "Partner"), clock=app.timer_clock(), id="timer")
+        yield CheckinTimer(30, ("Me", "Partner"), clock=self.comentor.timer_clock(), id="timer")
         yield Static("", id="banner", markup=False)
         yield AgendaList(id="agenda")
         with Horizontal(id="notes"):
@@ -145,16 +144,17 @@ class CheckinScreen(Screen[None]):
         self.query_one("#shared-pane").border_title = "Shared notes (your partner sees these)"
         self.query_one("#private-pane").border_title = "Private notes (this device only) · F2 hides"
         self.query_one("#agenda", AgendaList).focus()
-        self.reload(start=True)
+        self.reload()
 
     # ------------------------------------------------------------------ loading
     @work(thread=True, exclusive=True, group="checkin-load")
-    def reload(self, start: bool = False) -> None:
-        gw: Any = self.app.gateway  # type: ignore[attr-defined]
+    def reload(self) -> None:
+        gateway = self.comentor.gateway
         try:
-            session = None if self.state is None else self.state.session
-            fn = gw.write if session is None else gw.call
-            state = fn(load_checkin, session)
+            if self.state is None:  # opening the screen starts the check-in: a write
+                state = gateway.write(load_checkin)
+            else:
+                state = gateway.read(load_checkin, self.state.session)
         except Exception as exc:  # noqa: BLE001 - shown, never a crash
             self.app.call_from_thread(self.notify, f"Could not load the check-in: {exc}",
                                       severity="error", markup=False)
@@ -229,12 +229,9 @@ class CheckinScreen(Screen[None]):
         if item is None:
             return
         st = self.state
-        app: Any = self.app
+        app = self.comentor
         next_due = (st.next_due or app.clock()).astimezone().date()
-        form = cover_form(item, session=st.session, today=app.today(),
-                          person=st.owners.get(f"{item.table}:{item.id}", st.me[0]),
-                          me=st.me[0], partner=st.partner[0] if st.partner else None,
-                          next_due=next_due)
+        form = cover_form(item, session=st.session, today=app.today(), next_due=next_due)
         self.app.push_screen(form, self._after_form)
 
     def _after_form(self, result: Any) -> None:
@@ -255,10 +252,9 @@ class CheckinScreen(Screen[None]):
     def _kind_picked(self, kind: str | None) -> None:
         if not kind or self.state is None:
             return
-        app: Any = self.app
         try:
-            form = item_form(kind, today=app.today(), me=self.state.me, partner=self.state.partner,
-                             session=self.state.session)
+            form = item_form(kind, today=self.comentor.today(), me=self.state.me,
+                             partner=self.state.partner, session=self.state.session)
         except ValueError as exc:
             self.notify(str(exc), severity="warning", markup=False)
             return
@@ -284,9 +280,8 @@ class CheckinScreen(Screen[None]):
         person = st.missing_baselines[0]
         is_me = person == st.me[0]
         name = st.me[1] if is_me else (st.partner[1] if st.partner else "Partner")
-        app: Any = self.app
         self.app.push_screen(baseline_form(person, name, is_me=is_me, session=st.session,
-                                           today=app.today()), self._after_form)
+                                           today=self.comentor.today()), self._after_form)
 
     # ------------------------------------------------------------------ notes
     def action_toggle_private(self) -> None:
@@ -307,11 +302,12 @@ class CheckinScreen(Screen[None]):
     def action_save_notes(self) -> None:
         if self.state is None:
             return
-        shared = self.query_one("#shared-notes", TextArea).text
-        private = self.query_one("#private-notes", TextArea).text
-        if shared == self._saved_shared and private == self._saved_private:
+        shared, private = self.pending_notes()
+        if shared is None and private is None:
             return
-        self._save(self.state.session, shared, private, self.state.private_id)
+        self._save(self.state.session, shared, private,
+                   self.query_one("#shared-notes", TextArea).text,
+                   self.query_one("#private-notes", TextArea).text)
 
     def pending_notes(self) -> tuple[str | None, str | None]:
         """(shared, private) texts not yet saved, None where nothing changed."""
@@ -321,35 +317,19 @@ class CheckinScreen(Screen[None]):
                 private if private != self._saved_private else None)
 
     @work(thread=True, group="checkin-notes")
-    def _save(self, session: str, shared: str, private: str, private_id: str | None) -> None:
-        gw: Any = self.app.gateway  # type: ignore[attr-defined]
-
-        def save(j: Any) -> str | None:
-            if shared != self._saved_shared:
-                j.put("sessions", session, notes=shared)
-            note = private_id
-            if private != self._saved_private:
-                if note is None and private.strip():
-                    note = j.add_private_note(private, session=session)
-                elif note is not None:
-                    if private.strip():
-                        j.edit_private_note(note, private)
-                    else:
-                        j.set_private_note_deleted(note, True)
-                        note = None
-            return note
-
+    def _save(self, session: str, shared: str | None, private: str | None,
+              shared_text: str, private_text: str) -> None:
+        """Write the changed notes (None: unchanged), then remember both texts as saved."""
         try:
-            note = gw.write(save) if shared != self._saved_shared else gw.call(save)
+            self.comentor.gateway.write(set_checkin_notes, session, shared=shared,
+                                        private=private)
         except Exception as exc:  # noqa: BLE001 - shown, never a crash
             self.app.call_from_thread(self._save_state, f"Notes not saved: {exc}")
             return
-        self.app.call_from_thread(self._saved, shared, private, note)
+        self.app.call_from_thread(self._saved, shared_text, private_text)
 
-    def _saved(self, shared: str, private: str, note: str | None) -> None:
+    def _saved(self, shared: str, private: str) -> None:
         self._saved_shared, self._saved_private = shared, private
-        if self.state is not None:
-            self.state.private_id = note
         self._save_state("Notes saved.")
 
     def _save_state(self, text: str) -> None:
@@ -364,12 +344,11 @@ class CheckinScreen(Screen[None]):
         shared, _ = self.pending_notes()
         self.action_save_notes()
         covered = sum(1 for i in st.agenda if i.covered)
-        app: Any = self.app
-        proposed = st.next_due or app.clock()
+        proposed = st.next_due or self.comentor.clock()
         notes = shared if shared is not None else None
         self.app.push_screen(EndStepScreen(st.session, covered=covered, total=len(st.agenda),
                                            proposed=proposed, notes=notes), self._ended)
 
     def _ended(self, finished: bool | None) -> None:
         if finished:
-            self.app.action_open_screen("dashboard")  # type: ignore[attr-defined]
+            self.comentor.action_open_screen("dashboard")

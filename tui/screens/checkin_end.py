@@ -9,7 +9,6 @@ call knowing what they promised.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from rich.text import Text
 from textual import on, work
@@ -19,23 +18,23 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Static
 
-from comentor.model import _checkin as checkin
-from comentor.model import _schedule as schedule
-from comentor.model._checkin import EndSummary
+from comentor.model import EndSummary, Journal, end_checkin, parse_when
 from comentor.model.errors import JournalError, ValidationError
+
+from ..app import AppAccess
 
 __all__ = ["EndStepScreen", "finish"]
 
 
-def finish(j: Any, session: str, when: str, notes: str | None) -> EndSummary:
+def finish(j: Journal, session: str, when: str, notes: str | None) -> EndSummary:
     """Parse the next date and end the session (one call on the journal's thread)."""
-    next_at = schedule.parse_when(j, when)
+    next_at = parse_when(j, when)
     if next_at.astimezone().date() <= j.today():
         raise ValidationError("the next check-in must be after today")
-    return checkin.end_session(j, session, next_at=next_at, notes=notes)
+    return end_checkin(j, session, next_at=next_at, notes=notes)
 
 
-class EndStepScreen(ModalScreen[bool]):
+class EndStepScreen(AppAccess, ModalScreen[bool]):
     """Covered items, the next date (editable), then the summary of new commitments."""
 
     DEFAULT_CSS = """
@@ -105,8 +104,7 @@ class EndStepScreen(ModalScreen[bool]):
     @work(thread=True, exclusive=True)
     def _store(self, text: str) -> None:
         try:
-            summary = self.app.gateway.write(  # type: ignore[attr-defined]
-                finish, self.session, text, self.notes)
+            summary = self.comentor.gateway.write(finish, self.session, text, self.notes)
         except JournalError as exc:
             self.app.call_from_thread(self._invalid, str(exc))
             return

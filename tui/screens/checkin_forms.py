@@ -1,9 +1,10 @@
-"""The small forms of a check-in: recording an agenda item's outcome, and picking a kind.
+"""The check-in's forms: recording an agenda item's outcome, and adding a new item.
 
-Each cover form writes the outcome through the model's verbs (close or carry a commitment,
-add a goal update, answer an ask, respond to a challenge) and marks the item covered with
-`checkin.cover`, in one call on the journal's thread: if the first write is refused (a bad
-date, an empty answer), nothing is written at all.
+They only ask: what an outcome does (carry a commitment, answer an ask for the other
+partner, update a goal for its owner) and who gave or proposed a new item are the model's
+rules (:func:`comentor.model.cover_item`, :func:`comentor.model.add_checkin_item`), run as
+one write on the journal's thread when the form is saved. Either partner's items may be
+typed on one machine, so the new-item forms ask whose it is.
 """
 
 from __future__ import annotations
@@ -11,137 +12,124 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from textual import on
-from textual.app import ComposeResult
-from textual.binding import Binding
-from textual.containers import Vertical
-from textual.screen import ModalScreen
-from textual.widgets import OptionList, Static
-from textual.widgets.option_list import Option
+from comentor import model
+from comentor.model import COVER_OUTCOMES, NEW_ITEM_KINDS, AgendaItem, Journal
 
-from comentor.model import _checkin as checkin
-from comentor.model import _entities as entities
-from comentor.model._checkin import AgendaItem
-from comentor.model.errors import ValidationError
+from ..modals.fields import FieldSpec, field
+from ..modals.form import FormModal
 
-from ..widgets.item_form import FORM_KINDS, Field, ItemForm
+__all__ = ["cover_form", "item_form", "FORM_KINDS"]
 
-__all__ = ["cover_form", "KindPicker"]
+FORM_KINDS = NEW_ITEM_KINDS
+
+# how an outcome reads in the form where its name alone would not say it
+_OUTCOME_LABELS = {"carried": "carried over to the next check-in", "open": "still open"}
 
 
-def _other(person: str, me: str, partner: str | None) -> str:
-    return partner if person == me and partner else me
+def _outcome_field(table: str) -> FieldSpec:
+    choices = COVER_OUTCOMES[table]
+    return field("outcome", "Outcome", "select", required=True, default=choices[0],
+                 options=[(_OUTCOME_LABELS.get(c, c), c) for c in choices])
 
 
-def cover_form(item: AgendaItem, *, session: str, today: dt.date, person: str, me: str,
-               partner: str | None, next_due: dt.date) -> ItemForm:
-    """The outcome form for one agenda item; `person` is the item owner's id."""
+def cover_form(item: AgendaItem, *, session: str, today: dt.date,
+               next_due: dt.date) -> FormModal:
+    """The outcome form for one agenda item; `next_due` is the proposed new due date."""
     note = f"{item.person}: {item.text}" + (f"\n{item.detail}" if item.detail else "")
     table, row = item.table, item.id
-
     if table == "commitments":
         fields = [
-            Field("outcome", "Outcome", "select", required=True, default="done",
-                  options=[("done", "done"), ("carried over to the next check-in", "carried"),
-                           ("dropped", "dropped")]),
-            Field("result", "Follow-up: how did it go?", placeholder="what happened"),
-            Field("due", "New due date (when carried)", "date", default=next_due.isoformat(),
-                  hint="YYYY-MM-DD, +2w, friday; proposed from the cadence"),
+            _outcome_field(table),
+            field("result", "Follow-up: how did it go?", placeholder="what happened"),
+            field("due", "New due date (when carried)", "date", default=next_due.isoformat(),
+                  hint="YYYY-MM-DD, +2w, friday; proposed from the cadence", today=today),
         ]
 
-        def submit(j: Any, v: dict[str, Any]) -> str:
-            outcome = v["outcome"]
-            if outcome == "carried":
-                due = v["due"] or next_due.isoformat()
-                entities.carry_commitment(j, row, due, v["result"])
-                text = f"carried to {due}"
-            else:
-                entities.close_commitment(j, row, outcome, v["result"])
-                text = outcome
-            if v["result"]:
-                text += f": {v['result']}"
-            return checkin.cover(j, session, table, row, text)
+        def submit(j: Journal, v: dict[str, Any]) -> str:
+            return model.cover_item(j, session, table, row, v["outcome"], note=v["result"],
+                                    due=v["due"])
     elif table == "goals":
-        fields = [Field("text", "Update", required=True, placeholder="where the goal stands"),
-                  Field("progress", "Progress %", "int", minimum=0, maximum=100,
+        fields = [field("text", "Update", required=True, placeholder="where the goal stands"),
+                  field("progress", "Progress %", "int", minimum=0, maximum=100,
                         placeholder="0-100")]
 
-        def submit(j: Any, v: dict[str, Any]) -> str:
-            entities.add_update(j, row, v["text"], progress=v["progress"], session=session,
-                                person=person)
-            text = "updated" + (f": {v['progress']}%" if v["progress"] is not None else "")
-            return checkin.cover(j, session, table, row, text)
-    elif table == "asks":
-        fields = [Field("outcome", "Outcome", "select", required=True, default="answered",
-                        options=[("answered", "answered"), ("still open", "open"),
-                                 ("closed", "closed")]),
-                  Field("answer", "Answer", "long", hint="needed when answered")]
+        def submit(j: Journal, v: dict[str, Any]) -> str:
+            return model.cover_item(j, session, table, row, note=v["text"],
+                                    progress=v["progress"])
+    elif table in COVER_OUTCOMES:  # asks and challenges: an outcome and a line about it
+        text = (field("answer", "Answer", "long", hint="needed when answered")
+                if table == "asks" else
+                field("follow_up", "Follow-up", placeholder="how it went, what is next"))
+        fields = [_outcome_field(table), text]
 
-        def submit(j: Any, v: dict[str, Any]) -> str:
-            if v["outcome"] == "answered":
-                if not v["answer"]:
-                    raise ValidationError("an answered ask needs the answer")
-                entities.answer_ask(j, row, v["answer"], person=_other(person, me, partner))
-            elif v["outcome"] == "closed":
-                entities.close_ask(j, row)
-            return checkin.cover(j, session, table, row,
-                                 "still open" if v["outcome"] == "open" else v["outcome"])
-    elif table == "challenges":
-        fields = [Field("outcome", "Outcome", "select", required=True, default="accepted",
-                        options=[("accepted", "accepted"), ("declined", "declined"),
-                                 ("done", "done")]),
-                  Field("follow_up", "Follow-up", placeholder="how it went, what is next")]
-
-        def submit(j: Any, v: dict[str, Any]) -> str:
-            if v["outcome"] == "done":
-                entities.complete_challenge(j, row, v["follow_up"])
-            else:
-                entities.respond_challenge(j, row, v["outcome"] == "accepted")
-            text = v["outcome"] + (f": {v['follow_up']}" if v["follow_up"] else "")
-            return checkin.cover(j, session, table, row, text)
+        def submit(j: Journal, v: dict[str, Any]) -> str:
+            return model.cover_item(j, session, table, row, v["outcome"], note=v[text.name])
     else:
-        fields = [Field("outcome", "Outcome", placeholder="what you agreed (optional)")]
+        fields = [field("outcome", "Outcome", placeholder="what you agreed (optional)")]
 
-        def submit(j: Any, v: dict[str, Any]) -> str:
-            return checkin.cover(j, session, table, row, v["outcome"] or "covered")
-    return ItemForm(f"Cover: {table.replace('_', ' ').rstrip('s')}", fields, submit, today=today,
-                    note=note, save_label="Mark covered")
+        def submit(j: Journal, v: dict[str, Any]) -> str:
+            return model.cover_item(j, session, table, row, note=v["outcome"])
+    return FormModal(f"Cover: {table.replace('_', ' ').rstrip('s')}", fields, submit,
+                     note=note, submit_label="Mark covered")
 
 
-class KindPicker(ModalScreen[str | None]):
-    """Pick what to add: goal, ask, feedback, commitment or challenge."""
+def _vague_warning(text: str) -> str | None:
+    if model.is_vague("", text):
+        return "⚠ vague: say what concrete outcome you want (who, what, by when)"
+    return None
 
-    DEFAULT_CSS = """
-    KindPicker { align: center middle; }
-    KindPicker > Vertical {
-        width: 40; height: auto; border: thick $primary; background: $surface; padding: 0 1;
-    }
-    KindPicker OptionList { height: auto; }
+
+def item_form(kind: str, *, today: dt.date, me: tuple[str, str],
+              partner: tuple[str, str] | None, session: str | None = None) -> FormModal:
+    """The form for a new goal, ask, feedback, commitment or challenge.
+
+    `me` and `partner` are (person id, name). Raises ValueError for a kind without a form,
+    or a challenge while there is no partner to propose it to.
     """
-    BINDINGS = [Binding("escape", "cancel", "Cancel")]
+    people = [(f"{me[1]} (me)", me[0])] + ([(partner[1], partner[0])] if partner else [])
+    whose = field("person", "Whose", "select", required=True, options=people, default=me[0])
+    if kind == "goal":
+        fields = [field("text", "Goal", required=True, placeholder="what you want to reach"),
+                  field("horizon", "Horizon", "select", required=True,
+                        options=[("near-term", "near"), ("long-term", "long")], default="near"),
+                  field("target", "Target date", "date", placeholder="YYYY-MM-DD, +3m, friday",
+                        today=today),
+                  whose]
+    elif kind == "ask":
+        fields = [field("text", "Ask", required=True, placeholder="what you need help with"),
+                  field("kind", "Kind", "select", required=True,
+                        options=[(k, k) for k in ("introduction", "project", "question",
+                                                  "feedback", "other")], default="question"),
+                  field("outcome", "Concrete outcome", placeholder="e.g. one warm introduction",
+                        warn=_vague_warning),
+                  whose]
+    elif kind == "feedback":
+        fields = [field("text", "Feedback", "long", required=True),
+                  field("kind", "Kind", "select", required=True,
+                        options=[("perspective", "perspective"),
+                                 ("specific suggestion", "suggestion"), ("push", "push")],
+                        default="perspective"),
+                  field("to_person", "For", "select", required=True, options=people,
+                        default=partner[0] if partner else me[0])]
+    elif kind == "commitment":
+        fields = [field("text", "Commitment", required=True, placeholder="what you will do"),
+                  field("due", "Due", "date", placeholder="YYYY-MM-DD, +2w, friday",
+                        hint="by the next check-in if left empty", today=today),
+                  field("follow_up", "Follow-up question", placeholder="how did it go?"),
+                  whose]
+    elif kind == "challenge":
+        if partner is None:
+            raise ValueError("a challenge needs a partner")
+        takers = [(f"{partner[1]} (from me)", partner[0]), (f"{me[1]} (from {partner[1]})", me[0])]
+        fields = [field("text", "Challenge", required=True,
+                        placeholder="teach a workshop, write about it"),
+                  field("to_person", "For", "select", required=True, options=takers,
+                        default=partner[0]),
+                  field("due", "Due", "date", placeholder="YYYY-MM-DD, +6w", today=today)]
+    else:
+        raise ValueError(f"no form for {kind!r}")
 
-    def __init__(self, kinds: tuple[str, ...] = FORM_KINDS) -> None:
-        super().__init__()
-        self.kinds = kinds
+    def submit(j: Journal, v: dict[str, Any]) -> str:
+        return model.add_checkin_item(j, kind, v, session=session)
 
-    def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Static("Add to the journal:", markup=False)
-            yield OptionList(*[Option(f"New {k}", id=k) for k in self.kinds], id="kinds")
-
-    def on_mount(self) -> None:
-        self.call_after_refresh(self._ready)
-
-    def _ready(self) -> None:
-        lists = self.query(OptionList)
-        if lists:
-            lists.first().focus()
-        else:  # children still mounting
-            self.call_after_refresh(self._ready)
-
-    @on(OptionList.OptionSelected)
-    def _picked(self, event: OptionList.OptionSelected) -> None:
-        self.dismiss(event.option.id)
-
-    def action_cancel(self) -> None:
-        self.dismiss(None)
+    return FormModal(f"New {kind}", fields, submit)

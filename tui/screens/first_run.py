@@ -2,13 +2,14 @@
 
 A co-mentoring partnership works between peers: someone outside your company and outside
 your market, at a similar stage. The checklist says so plainly and is stored with the
-partnership (`entities.confirm_checklist`), so both partners made the same promise.
+partnership (`comentor.model.confirm_checklist`), so both partners made the same promise.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from textual import on, work
 from textual.app import ComposeResult
@@ -17,10 +18,10 @@ from textual.containers import Center, Vertical
 from textual.screen import Screen
 from textual.widgets import Button, Checkbox, Header, Input, Label, Static
 
-from comentor.model import _entities as entities
-from comentor.model._journal import Journal
+from comentor.model import Journal, confirm_checklist
 from comentor.model.errors import JournalError
 
+from ..app import AppAccess
 from ..widgets.key_bar import KeyBar
 
 __all__ = ["FirstRunScreen", "create_journal", "CHECKLIST"]
@@ -32,16 +33,19 @@ CHECKLIST = (
 )
 
 
-def create_journal(path: Path, name: str, checklist: dict[str, bool], now: Any = None) -> None:
-    """Create the journal and store the checklist (on a worker thread; closes it again)."""
+def create_journal(path: Path, name: str, checklist: dict[str, bool],
+                   now: Callable[[], dt.datetime] | None = None) -> None:
+    """Create the journal and store the checklist (on a worker thread; closes it again).
+
+    Not through the app's gateway: there is no journal for it to open yet."""
     j = Journal.create(path, name, now=now)
     try:
-        entities.confirm_checklist(j, **checklist)
+        confirm_checklist(j, **checklist)
     finally:
         j.close()
 
 
-class FirstRunScreen(Screen[None]):
+class FirstRunScreen(AppAccess, Screen[None]):
     """Ask the user's name, show the peer checklist, create the journal."""
 
     DEFAULT_CSS = """
@@ -111,7 +115,7 @@ class FirstRunScreen(Screen[None]):
 
     @work(thread=True, exclusive=True)
     def _create(self, name: str, checklist: dict[str, bool]) -> None:
-        app: Any = self.app
+        app = self.comentor
         try:
             create_journal(app.journal_path, name, checklist, app.now)
         except JournalError as exc:

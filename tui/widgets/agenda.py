@@ -13,7 +13,7 @@ from textual.binding import Binding
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
-from comentor.model._checkin import AgendaItem
+from comentor.model import AgendaItem
 
 __all__ = ["AgendaList", "SECTION_TITLES", "item_key"]
 

@@ -11,7 +11,7 @@ import datetime as dt
 from rich.text import Text
 from textual.widgets import Static
 
-from comentor.model._schedule import NextCheckin
+from comentor.model import NextCheckin
 
 __all__ = ["DriftBadge", "drift_label"]
 
