@@ -24,7 +24,8 @@ from typing import Any
 from websockets.asyncio.client import connect
 from websockets.asyncio.server import ServerConnection, serve
 
-from comentor.sync.mailbox.relay_client import RelayClient, derive_mailbox
+from comentor.sync.keys import derive_mailbox
+from comentor.sync.mailbox.relay_client import RelayClient
 from comentor.sync.relay.server import RelayServer
 from comentor.sync.relay.wire import RelayLimits
 

@@ -24,7 +24,9 @@ from pathlib import Path
 
 from comentor.model import testing
 from comentor.model._journal import Journal
-from comentor.sync.lan.session import LiveSession, SessionReport, accept, connect, paired_devices
+from comentor.model.replication import paired_devices
+from comentor.sync._report import TransportOutcome
+from comentor.sync.lan.session import LiveSession, accept, connect
 
 
 def paired(root: Path, name: str) -> tuple[Journal, Journal]:
@@ -40,7 +42,7 @@ def add_items(j: Journal, n: int, start: int = 0, chunk: int = 5000) -> None:
         j.write([("wins", f"w{i:07d}", {"text": f"win number {i}"}) for i in range(lo, hi)])
 
 
-async def sync(server: Journal, client: Journal) -> SessionReport:
+async def sync(server: Journal, client: Journal) -> TransportOutcome:
     """One complete exchange: TCP connect, Noise KK, vectors, batches, acks, bye."""
     done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
@@ -63,7 +65,7 @@ async def sync(server: Journal, client: Journal) -> SessionReport:
     return report
 
 
-def timed_sync(server: Journal, client: Journal) -> tuple[float, SessionReport]:
+def timed_sync(server: Journal, client: Journal) -> tuple[float, TransportOutcome]:
     t = time.perf_counter()
     report = asyncio.run(sync(server, client))
     return time.perf_counter() - t, report

@@ -10,7 +10,7 @@ the model only through here, `comentor.model` and `comentor.model.errors`
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ._devices import (
     PairedDevice,
@@ -35,10 +35,12 @@ if TYPE_CHECKING:
     from ._journal import Journal
 
 __all__ = [
-    "ApplyResult", "DeviceKeys", "PairedDevice", "ensure_syncable", "is_paired", "paired_devices", "MAX_OP_BYTES", "Operation", "PeerDevice", "ROTATION_TABLES",
-    "apply_remote", "decode_op", "drop_previous_key", "encode_op", "issued", "log_mark",
-    "my_device_info", "ops_since", "previous_key", "safety_number",
-    "set_partnership_key", "trust_device", "verify_signature", "version_vector",
+    "ApplyResult", "DeviceKeys", "MAX_OP_BYTES", "Operation", "PairedDevice", "PeerDevice",
+    "ROTATION_TABLES", "apply_remote", "bump_epoch_if_restored", "decode_op", "device_ids",
+    "device_record", "drop_previous_key", "encode_op", "ensure_syncable", "is_paired",
+    "is_trusted", "issued", "log_mark", "my_device_info", "ops_since", "paired_devices",
+    "previous_key", "safety_number", "set_partnership_key", "trust_device", "verify_signature",
+    "version_vector",
 ]
 
 
@@ -61,3 +63,33 @@ def log_mark(j: Journal) -> int:
     """A number that grows whenever an operation is added (by any process): a cheap poll."""
     row = j.conn.execute("SELECT max(rowid) FROM ops").fetchone()
     return int(row[0] or 0)
+
+
+def bump_epoch_if_restored(j: Journal, peer_vector: dict[str, int]) -> bool:
+    """Move to a new epoch if a peer holds more of this journal's own history than it does.
+
+    That happens only to a journal restored from a backup: its next sequence numbers were
+    already used. A new epoch (a fresh replica id) means no number is ever reused. Returns
+    whether it happened.
+    """
+    if peer_vector.get(j.replica, 0) <= issued(j):
+        return False
+    with j.transaction():
+        j.bump_epoch()
+    return True
+
+
+def device_record(j: Journal, device_id: str) -> dict[str, Any] | None:
+    """One device's record (owner, name, keys, revocation), deleted ones included."""
+    return j.get("devices", device_id, include_deleted=True)
+
+
+def device_ids(j: Journal) -> list[str]:
+    """Every device recorded in this journal, this one and revoked ones included."""
+    return [str(d["id"]) for d in j._rows("devices", order="added_at")]
+
+
+def is_trusted(j: Journal, device_id: str) -> bool:
+    """Whether a device is recorded, not deleted, not revoked and has its keys."""
+    rec = j.get("devices", device_id)
+    return bool(rec and rec.get("box_pk") and rec.get("sign_pk") and not rec.get("revoked_at"))

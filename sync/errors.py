@@ -1,8 +1,24 @@
 """The sync layer's one error hierarchy.
 
 Every failure that comes from a peer, a relay, a folder or a pairing code is raised as a
-subclass of :class:`SyncError`, with a message a user can act on. Callers (the command line,
-the app) catch ``SyncError`` (or the common root ``ComentorError``) and show its message on one line; nothing else should escape.
+subclass of :class:`SyncError`, with a one-line message a user can act on. Callers (the
+command line, the app) catch ``SyncError`` (or the common root ``ComentorError``).
+
+Messages never name a command-line flag or a checkbox: what an interface should offer as
+the remedy travels in fields, and each interface words it its own way.
+
+- ``option``: the option or setting the error is about (a :class:`SyncOptions` field or a
+  settings key): ``peer``, ``interfaces``, ``port``, ``timeout``, ``allow_mass_delete``,
+  ``device`` (pair one's own device), ``name``, ``relay_url``, ``sync_folder``.
+- ``hint``: a remedy: ``peer`` (give the partner device's address instead of searching the
+  network), ``peer_or_relay`` (that, or meet through a relay), ``pair`` (pair this journal
+  first), ``configure`` (set the setting named by ``option``).
+- ``code``: a relay's refusal code (``code_in_use``, ``quota``, ...).
+- ``reason``: what kind of failure, where callers must tell cases apart (``timeout``).
+- ``from_peer``: the other device ended a session and said why (we need not tell it).
+
+(The model's errors carry fields too: a ``DemoJournalError`` names the refused ``action``; a
+``MassDeletionError`` from sync has ``option="allow_mass_delete"``.)
 """
 
 from __future__ import annotations
@@ -16,6 +32,8 @@ __all__ = [
     "PairingError",
     "RelayError",
     "TransportError",
+    "ListenError",
+    "OptionError",
 ]
 
 
@@ -41,3 +59,11 @@ class RelayError(SyncError):
 
 class TransportError(SyncError):
     """A connection, listener or folder could not be used."""
+
+
+class ListenError(TransportError):
+    """A port to listen on is taken or not allowed (fields ``host`` and ``port``)."""
+
+
+class OptionError(SyncError):
+    """An option or setting given to sync is malformed (``option`` names it)."""

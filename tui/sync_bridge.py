@@ -1,21 +1,19 @@
-"""The running app's sync: the LAN engine and, if configured, a live relay session.
+"""The running app's sync: the live sync of :class:`comentor.sync.SyncService`, shown in the app.
 
-The sync layer is plain Python with callbacks on its own threads; the app is Textual on one
-event loop. :class:`SyncBridge` sits between them. It starts the :class:`SyncEngine` (and a
-:class:`RelaySync` in a thread with its own event loop when the journal has a ``relay_url``),
-hands every callback to the app's loop *without waiting* (a sync thread must never block on
-the UI, or stopping the app would wait on a thread that waits on the app), and turns them
-into what the user sees: the dashboard's sync box, a reload when the partner's changes
-arrive, a short notification saying so, progress for a long first sync and warnings for
-errors. The last sync time and transport are kept in the journal's local settings
-(``last_sync`` / ``last_via``) so the dashboard can say "last reached via relay 2 min ago"
-after a restart.
+The policy (the LAN, then the relay and the shared folder when the journal has them; a busy
+port falls back to any free one; what is recorded as the last sync) lives in the service;
+the sync runs on its own threads with callbacks. :class:`SyncBridge` sits between it and
+Textual's one event loop: it starts the live sync off the UI thread, hands every callback to
+the app's loop *without waiting* (a sync thread must never block on the UI, or stopping the
+app would wait on a thread that waits on the app), and turns them into what the user sees:
+the dashboard's sync box, a reload when the partner's changes arrive, a short notification
+saying so, progress for a long first sync and warnings for errors.
 
 It never starts for a demo journal or an unpaired one, nor with ``COMENTOR_NO_SYNC=1`` set
 (tests and people who only want the command line to sync). Options a network may need come
-from the environment: ``COMENTOR_SYNC_HOST`` / ``COMENTOR_SYNC_PORT`` (where to listen),
-``COMENTOR_SYNC_PEERS`` (``host:port,...`` to connect to without zeroconf),
-``COMENTOR_NO_DISCOVERY=1`` and ``COMENTOR_LAN_INTERFACES``.
+from the environment (:meth:`comentor.sync.SyncOptions.from_env`): ``COMENTOR_SYNC_HOST`` /
+``COMENTOR_SYNC_PORT`` (where to listen), ``COMENTOR_SYNC_PEERS`` (``host:port,...`` to
+connect to without zeroconf), ``COMENTOR_NO_DISCOVERY=1`` and ``COMENTOR_LAN_INTERFACES``.
 """
 
 from __future__ import annotations
@@ -27,25 +25,22 @@ import os
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from textual.message import Message
 
 if TYPE_CHECKING:
-    from comentor.model._remote import ApplyResult
-    from comentor.sync.lan.engine import SyncEngine, SyncStatus
-    from comentor.sync.mailbox.relay_sync import RelaySync
+    from comentor.model import Journal
+    from comentor.sync import LiveSync, SyncOptions, SyncSettings, SyncStatus
 
     from .app import ComentorApp
 
-__all__ = ["SyncBridge", "BridgeOptions", "SyncProgress", "sync_disabled", "describe_last",
-           "restart_sync", "DEFAULT_PORT", "PROGRESS_MIN"]
+__all__ = ["SyncBridge", "SyncProgress", "sync_disabled", "describe_last", "restart_sync",
+           "PROGRESS_MIN"]
 
-DEFAULT_PORT = 47474  # the same as `comentor serve`; a busy port falls back to any free one
 PROGRESS_MIN = 200  # a sync this large (in operations) shows its progress
 _WARN_AGAIN = 60.0  # the same warning at most once a minute
-_RELAY_SAVE_EVERY = 60.0  # relay rounds run every second: remember one a minute
+_VIA = {"LAN": "LAN", "relay": "relay", "folder": "shared folder"}
 
 
 def sync_disabled() -> bool:
@@ -59,40 +54,6 @@ class SyncProgress(Message):
     def __init__(self, done: int, total: int, name: str = "") -> None:
         self.done, self.total, self.name = done, total, name
         super().__init__()
-
-
-def _parse_peers(text: str) -> list[tuple[str, int]]:
-    peers = []
-    for item in (p.strip() for p in text.split(",")):
-        host, sep, port = item.rpartition(":")
-        if sep and host and port.isdigit() and 0 < int(port) < 65536:
-            peers.append((host.strip("[]"), int(port)))
-    return peers
-
-
-@dataclass
-class BridgeOptions:
-    """Where the LAN engine listens and how it finds the partner."""
-
-    listen_host: str = "0.0.0.0"
-    listen_port: int = DEFAULT_PORT
-    discover: bool = True
-    peers: list[tuple[str, int]] = field(default_factory=list)
-    interfaces: list[str] = field(default_factory=list)
-    relay: bool = True
-
-    @classmethod
-    def from_env(cls) -> BridgeOptions:
-        env = os.environ
-        port = env.get("COMENTOR_SYNC_PORT", "").strip()
-        return cls(
-            listen_host=env.get("COMENTOR_SYNC_HOST", "").strip() or "0.0.0.0",
-            listen_port=int(port) if port.isdigit() and int(port) < 65536 else DEFAULT_PORT,
-            discover=env.get("COMENTOR_NO_DISCOVERY", "").strip() in ("", "0"),
-            peers=_parse_peers(env.get("COMENTOR_SYNC_PEERS", "")),
-            interfaces=[a.strip() for a in env.get("COMENTOR_LAN_INTERFACES", "").split(",")
-                        if a.strip()],
-        )
 
 
 def describe_last(last_sync: str | None, now: dt.datetime) -> str:
@@ -119,39 +80,31 @@ def describe_last(last_sync: str | None, now: dt.datetime) -> str:
     return f"{rel} ({clock})"
 
 
-def _read_state(j: Any) -> dict[str, Any]:
+def _read_state(j: Journal) -> tuple[SyncSettings, Any]:
     """Everything the bridge needs from the journal, in one trip to the database thread."""
-    partner = j.partner()
-    return {
-        "demo": bool(j.is_demo),
-        "paired": j.partnership_key() is not None and len(j.rows("devices")) > 1,
-        "keys": j.keys, "relay_url": j.setting("relay_url"),
-        "last_sync": j.setting("last_sync"), "last_via": j.setting("last_via"),
-        "partner": (j.person_name(partner) if partner else "") or "your partner",
-    }
+    from comentor.sync import SyncService
+
+    return SyncService.settings(j), j.keys
 
 
 class SyncBridge:
     """Starts and stops the app's sync and reports it to the app; see the module docstring."""
 
-    def __init__(self, app: ComentorApp, options: BridgeOptions | None = None) -> None:
+    def __init__(self, app: ComentorApp, options: SyncOptions | None = None) -> None:
         self.app = app
-        self.options = options or BridgeOptions.from_env()
-        self.engine: SyncEngine | None = None
-        self.relay: RelaySync | None = None
+        self.options = options  # None: from the environment, when the sync starts
+        self.live: LiveSync | None = None
         self.partner = "your partner"
         self.last_sync: str | None = None
         self.last_via: str | None = None
         self.lan_online = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._boot: threading.Thread | None = None
-        self._relay_thread: threading.Thread | None = None
         self._stopped = threading.Event()
         self._lock = threading.Lock()
         self._warned: dict[str, float] = {}
-        self._relay_saved = 0.0
         self._progress_told = False
-        self._listeners: list[Callable[[], None]] = []
+        self._listener: Callable[[], None] | None = None
 
     # ------------------------------------------------------------------ control
     def start(self, after: Callable[[], None] | None = None) -> None:
@@ -171,143 +124,74 @@ class SyncBridge:
         self._boot.start()
 
     def stop(self, timeout: float = 5.0) -> None:
-        """Stop the engine and the relay session; safe to call twice or before start ends."""
+        """Stop the live sync; safe to call twice or before start ends."""
         self._stopped.set()
         if self._boot is not None and self._boot is not threading.current_thread():
             self._boot.join(timeout)
         with self._lock:
-            engine, relay, self.engine, self.relay = self.engine, self.relay, None, None
-        for listener in self._listeners:
+            live, self.live = self.live, None
+            listener, self._listener = self._listener, None
+        if listener is not None:
             with contextlib.suppress(ValueError):
                 self.app.gateway.listeners.remove(listener)
-        self._listeners.clear()
-        if relay is not None:
-            relay.stop()
-        if engine is not None:
-            engine.stop(timeout)
-        thread = self._relay_thread
-        deadline = time.monotonic() + timeout
-        while thread is not None and thread.is_alive() and time.monotonic() < deadline:
-            if relay is not None:
-                relay.stop()  # again: run() may have begun after the first request
-            thread.join(0.1)
+        if live is not None:
+            live.stop(timeout)
 
     @property
     def running(self) -> bool:
-        return self.engine is not None and not self._stopped.is_set()
+        return self.live is not None and not self._stopped.is_set()
 
     # ------------------------------------------------------------------ start (boot thread)
     def _start(self) -> None:
+        from comentor.model.errors import ComentorError
+        from comentor.sync import LiveCallbacks, SyncOptions, SyncService
+
         try:
-            state = self.app.gateway.call(_read_state)
+            state, keys = self.app.gateway.read(_read_state)
         except Exception as exc:  # noqa: BLE001 - the dashboard reports journal errors
             self._warn(f"sync not started: {exc}")
             return
-        self.partner = state["partner"].split(" ")[0]
-        self.last_sync, self.last_via = state["last_sync"], state["last_via"]
+        self.partner = (state.partner or "your partner").split(" ")[0]
+        self.last_sync, self.last_via = state.last_sync, state.last_via
         self._publish()
-        if state["demo"] or not state["paired"] or self._stopped.is_set():
+        if state.demo or not state.paired or self._stopped.is_set():
             return
-        engine = self._start_engine(state["keys"])
-        if engine is None:
-            return
-        with self._lock:
-            if self._stopped.is_set():
-                engine.stop()
-                return
-            self.engine = engine
-            self._listen(engine.notify_local_change)
-        if state["relay_url"] and self.options.relay:
-            self._start_relay(state["relay_url"])
-
-    def _start_engine(self, keys: Any) -> SyncEngine | None:
-        from comentor.model.errors import JournalError
-        from comentor.sync.errors import SyncError
-        from comentor.sync.lan.engine import SyncEngine
-
-        o = self.options
-        for port in dict.fromkeys((o.listen_port, 0)):  # a busy default port: any free one
-            engine = SyncEngine(
-                self.app.journal_path, keys=keys, lan_interfaces=o.interfaces,
-                listen_host=o.listen_host, listen_port=port, discover=o.discover,
-                on_status=self._on_status, on_applied=self._on_applied,
-                on_progress=self._on_progress, on_error=self._warn,
-            )
-            try:
-                engine.start()
-            except (SyncError, JournalError, OSError) as exc:
-                if "cannot listen" in str(exc) and port != 0:
-                    continue
-                self._warn(f"LAN sync not started: {exc}")
-                return None
-            for host, peer_port in o.peers:
-                engine.add_peer(host, peer_port)
-            return engine
-        return None
-
-    def _listen(self, listener: Callable[[], None]) -> None:
-        self._listeners.append(listener)
-        self.app.gateway.listeners.append(listener)
-
-    def _start_relay(self, url: str) -> None:
-        from comentor.sync.mailbox.relay_sync import RelaySync
-
-        relay = RelaySync(self.app.journal_path, url,
-                          passphrase=os.environ.get("COMENTOR_PASSPHRASE"),
-                          on_applied=self._on_relay_applied, on_status=self._on_relay_status)
-        with self._lock:
-            if self._stopped.is_set():
-                return
-            self.relay = relay
-            self._listen(relay.notify_local_change)
-        self._relay_thread = threading.Thread(target=self._relay_main, args=(relay,),
-                                              name="comentor-relay", daemon=True)
-        self._relay_thread.start()
-
-    def _relay_main(self, relay: RelaySync) -> None:
-        async def main() -> None:
-            watcher = asyncio.ensure_future(self._watch_relay(relay))
-            try:
-                await relay.run()
-            finally:
-                watcher.cancel()
-
-        if self._stopped.is_set():
-            return
+        callbacks = LiveCallbacks(
+            on_status=self._on_status, on_applied=self._on_applied,
+            on_progress=self._on_progress, on_warning=self._warn, on_reached=self._on_reached,
+        )
         try:
-            asyncio.run(main())
-        except Exception as exc:  # noqa: BLE001 - a relay failure never takes the app down
-            self._warn(f"relay sync stopped: {exc}")
+            options = self.options or SyncOptions.from_env()
+            live = SyncService(self.app.journal_path, options, keys=keys).start_live(callbacks)
+        except ComentorError as exc:
+            self._warn(f"sync not started: {exc}")
+            return
+        with self._lock:
+            if self._stopped.is_set():
+                live.stop()
+                return
+            self.live = live
+            self._listener = live.notify_local_change
+            self.app.gateway.listeners.append(live.notify_local_change)
 
-    async def _watch_relay(self, relay: RelaySync) -> None:
-        """A completed relay round counts as reaching the partner's mailbox."""
-        seen = relay.last_sync
-        while True:
-            await asyncio.sleep(1.0)
-            if relay.last_sync != seen and relay.last_sync is not None:
-                seen = relay.last_sync
-                force = time.monotonic() - self._relay_saved >= _RELAY_SAVE_EVERY
-                if force and not self.lan_online:
-                    self._relay_saved = time.monotonic()
-                    self._record(dt.datetime.fromtimestamp(seen, dt.UTC), "relay")
-
-    # ------------------------------------------------------------------ engine callbacks
+    # ------------------------------------------------------------------ callbacks (sync threads)
     def _on_status(self, status: SyncStatus) -> None:
         was, self.lan_online = self.lan_online, bool(status.online)
-        if status.last_sync and status.last_sync != self.last_sync and status.online:
-            self._record(None, "LAN", status.last_sync)
-        elif was != self.lan_online:
+        if was != self.lan_online:
             self._publish()
 
-    def _on_applied(self, result: ApplyResult, name: str) -> None:
-        if not result.applied:
-            return
-        who = (name or self.partner).split(" ")[0]
-        n = result.applied
+    def _on_applied(self, via: str, count: int, who: str) -> None:
         self._ui(self.app.notify_journal_changed, "remote")
-        self._ui(self.app.notify, f"{n} change{'s' if n != 1 else ''} from {who}",
-                 title="Sync", timeout=4, markup=False)
-        self._record(None, "LAN")
+        if via == "LAN":
+            name = (who or self.partner).split(" ")[0]
+            text = f"{count} change{'s' if count != 1 else ''} from {name}"
+        else:
+            text = f"Changes from {self.partner} arrived through the {_VIA.get(via, via)}"
+        self._ui(self.app.notify, text, title="Sync", timeout=4, markup=False)
+
+    def _on_reached(self, via: str, when: str) -> None:
+        self.last_sync, self.last_via = when, via
+        self._publish()
 
     def _on_progress(self, done: int, total: int) -> None:
         if total < PROGRESS_MIN:
@@ -321,35 +205,7 @@ class SyncBridge:
             self._progress_told = False
             self._ui(self._post, SyncProgress(0, 0))
 
-    # ------------------------------------------------------------------ relay callbacks
-    def _on_relay_applied(self, tables: set[str]) -> None:
-        self._ui(self.app.notify_journal_changed, "remote")
-        self._ui(self.app.notify, f"Changes from {self.partner} arrived through the relay",
-                 title="Sync", timeout=4, markup=False)
-        self._relay_saved = time.monotonic()
-        self._record(None, "relay")
-
-    def _on_relay_status(self, text: str) -> None:
-        if text.startswith("connected"):
-            return
-        self._warn(text)
-
     # ------------------------------------------------------------------ to the app
-    def _record(self, when: dt.datetime | None, via: str, stamp: str | None = None) -> None:
-        """Remember the last sync (in memory, on screen and in the journal's settings)."""
-        moment = when or dt.datetime.now(dt.UTC)
-        self.last_sync = stamp or moment.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        self.last_via = via
-        self._publish()
-        values = (self.last_sync, via)
-
-        def save(j: Any) -> None:
-            j.set_setting("last_sync", values[0])
-            j.set_setting("last_via", values[1])
-
-        with contextlib.suppress(Exception):  # closed at shutdown: the next sync saves it
-            self.app.gateway.submit(save)
-
     def _publish(self) -> None:
         via = "LAN" if self.lan_online else self.last_via
         self._ui(self.app.set_sync_state, self.lan_online, self.last_sync, via)
@@ -385,7 +241,7 @@ class SyncBridge:
 
 def restart_sync(app: ComentorApp) -> None:
     """After pairing: (re)start the app's sync so a new partner device is reached at once."""
-    old: SyncBridge | None = getattr(app, "sync_bridge", None)
+    old = app.sync_bridge
     if old is None or sync_disabled() or app.now is not None:
         return
     bridge = SyncBridge(app, old.options)

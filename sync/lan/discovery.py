@@ -1,43 +1,165 @@
-"""Zeroconf for the live LAN engine: advertise this device, find the partners' devices.
+"""Zeroconf (mDNS/DNS-SD): advertise a device, find one by name, and the engine's half of it.
 
-Split from engine.py so that each module keeps one job: the engine runs sessions, this
-mixin keeps today's unlinkable tag advertised and browses for every paired device's tag.
+Two operations serve pairing and live sync alike: advertise one service instance while
+something is listening, and find one instance by its exact name. Instance names reveal
+nothing about the people: a hash of a pairing number, or a rotating tag of the partnership
+key (:func:`comentor.sync.keys.lan_tag`). Every call takes the interfaces to use (IPv4
+addresses, parsed by :func:`comentor.sync._options.parse_interfaces`; none means the
+system's default interface). :class:`LanDiscovery` is the part of the LAN engine that keeps
+today's tag advertised and browses for every paired device's tag.
+
+Failures raise :class:`~comentor.sync.errors.TransportError` with a one-line message.
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import hashlib
-import hmac
-from pathlib import Path
-from typing import Any
+import socket
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
-from comentor.model._journal import Journal
-from comentor.model._rotation import previous_key
-from comentor.sync.errors import SyncError
-from comentor.sync.lan.session import LiveSession, paired_devices
+from zeroconf import (
+    BadTypeInNameException,
+    InterfaceChoice,
+    InterfacesType,
+    IPVersion,
+    NonUniqueNameException,
+    get_all_addresses,
+)
+from zeroconf.asyncio import AsyncServiceInfo, AsyncZeroconf
 
-__all__ = ["LanDiscovery", "lan_tag", "SERVICE_TYPE"]
+from comentor.model.replication import paired_devices, previous_key
+from comentor.sync.errors import SyncError, TransportError
+from comentor.sync.keys import lan_tag
+
+if TYPE_CHECKING:
+    from comentor.model import Journal
+    from comentor.sync.lan.session import LiveSession
+
+__all__ = [
+    "SERVICE_TYPE",
+    "PAIR_SERVICE",
+    "Advertisement",
+    "advertise",
+    "find_instance",
+    "LanDiscovery",
+]
 
 SERVICE_TYPE = "_comentor._tcp.local."
+PAIR_SERVICE = "_comentor-pair._tcp.local."
 
 
-def lan_tag(partnership_key: bytes, device_id: str, day: dt.date) -> str:
-    """The zeroconf instance name of one device on one UTC day.
+def _choice(interfaces: Sequence[str]) -> InterfacesType:
+    return list(interfaces) if interfaces else InterfaceChoice.Default
 
-    Keyed by the partnership secret, so only partners can compute (and so find) it, and
-    nobody else on the network learns who is there or can link yesterday's name to today's.
+
+def _open(interfaces: Sequence[str]) -> AsyncZeroconf:
+    try:
+        return AsyncZeroconf(interfaces=_choice(interfaces), ip_version=IPVersion.V4Only)
+    except (OSError, ValueError) as exc:
+        raise TransportError(f"cannot use the network for discovery: {exc}") from None
+
+
+class Advertisement:
+    """A registered service instance; :meth:`close` withdraws it (says goodbye on the LAN)."""
+
+    def __init__(self, zc: AsyncZeroconf, info: AsyncServiceInfo) -> None:
+        self._zc, self._info = zc, info
+        self.closed = False
+
+    @property
+    def name(self) -> str:
+        return self._info.name
+
+    async def close(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        try:
+            await self._zc.async_unregister_service(self._info)
+        except Exception:  # already gone or network down: nothing left to withdraw
+            pass
+        try:
+            await self._zc.async_close()
+        except Exception:
+            pass
+
+
+def _addresses(interfaces: Sequence[str], addresses: Sequence[str] | None) -> list[bytes]:
+    if addresses:
+        chosen = list(addresses)
+    elif interfaces:
+        chosen = list(interfaces)
+    else:
+        chosen = [a for a in get_all_addresses() if not a.startswith("127.")]
+    try:
+        return [socket.inet_aton(a) for a in chosen]
+    except OSError:
+        raise TransportError(f"cannot advertise addresses {chosen}: not IPv4 addresses") from None
+
+
+async def advertise(
+    service_type: str,
+    instance: str,
+    port: int,
+    *,
+    interfaces: Sequence[str] = (),
+    addresses: Sequence[str] | None = None,
+    properties: dict[str, str] | None = None,
+) -> Advertisement:
+    """Announce ``instance`` of ``service_type`` at ``port``; close the result to withdraw.
+
+    ``addresses`` are the IPv4 addresses put in the record (default: those of
+    ``interfaces``, or every non-loopback address of the machine).
     """
-    msg = b"lan-tag" + day.isoformat().encode() + device_id.encode()
-    return hmac.new(partnership_key, msg, hashlib.blake2b).hexdigest()[:20]
+    addrs = _addresses(interfaces, addresses)
+    if not addrs:
+        raise TransportError("no network address to advertise on", hint="peer")
+    info = AsyncServiceInfo(
+        service_type, f"{instance}.{service_type}", addresses=addrs, port=port,
+        properties=properties or {}, server=f"{instance}.local.",
+    )
+    zc = _open(interfaces)
+    try:
+        await zc.async_register_service(info)
+    except NonUniqueNameException:
+        await zc.async_close()
+        raise TransportError("another device on this network uses the same name") from None
+    except (BadTypeInNameException, OSError, ValueError) as exc:
+        await zc.async_close()
+        raise TransportError(f"cannot advertise on the network: {exc}") from None
+    return Advertisement(zc, info)
+
+
+async def find_instance(
+    service_type: str, instance: str, *, timeout: float, interfaces: Sequence[str] = (),
+) -> tuple[str, int] | None:
+    """Look up ``instance`` until ``timeout`` seconds pass; ``(host, port)`` or ``None``."""
+    zc = _open(interfaces)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    name = f"{instance}.{service_type}"
+    try:
+        while (left := deadline - loop.time()) > 0:
+            info = AsyncServiceInfo(service_type, name)
+            try:
+                found = await info.async_request(zc.zeroconf, min(left, 3.0) * 1000)
+            except (OSError, BadTypeInNameException) as exc:
+                raise TransportError(f"cannot search the network: {exc}") from None
+            hosts = info.parsed_addresses(IPVersion.V4Only) if found else []
+            if found and hosts and info.port:
+                return hosts[0], int(info.port)
+            await asyncio.sleep(min(0.2, max(deadline - loop.time(), 0)))
+        return None
+    finally:
+        await zc.async_close()
 
 
 class LanDiscovery:
-    """The discovery half of :class:`comentor.sync.engine.SyncEngine` (a mixin)."""
+    """The discovery half of :class:`comentor.sync.lan.engine.SyncEngine` (a mixin)."""
 
-    journal_path: Path
-    lan_interfaces: list[str]
+    interfaces: tuple[str, ...]
     port: int
     _listen: bool
     _auto_connect: bool
@@ -50,7 +172,7 @@ class LanDiscovery:
     def _spawn(self, coro: Any) -> None:
         raise NotImplementedError
 
-    def _error(self, message: str) -> None:
+    def _error(self, message: str, error: SyncError | None = None) -> None:
         raise NotImplementedError
 
     async def _maintain(self, host: str, port: int, device_id: str | None = None) -> None:
@@ -75,14 +197,11 @@ class LanDiscovery:
 
     async def _start_discovery(self) -> None:
         """Advertise this device and browse for the partners' devices (zeroconf)."""
-        from comentor.sync.lan import mdns as discovery
-
-        interfaces = discovery.lan_interfaces(self.lan_interfaces)  # bad addresses fail start()
         if self._listen:
-            self._spawn(self._advertise_loop(discovery, interfaces))
-        self._spawn(self._browse_loop(discovery, interfaces))
+            self._spawn(self._advertise_loop())
+        self._spawn(self._browse_loop())
 
-    async def _advertise_loop(self, discovery: Any, interfaces: Any) -> None:
+    async def _advertise_loop(self) -> None:
         """Keep today's tag advertised; a new UTC day brings a new, unlinkable tag."""
         advert = None
         day = None
@@ -95,31 +214,31 @@ class LanDiscovery:
                         await advert.close()
                         advert = None
                     try:
-                        advert = await discovery.advertise(
+                        advert = await advertise(
                             SERVICE_TYPE, lan_tag(key, self._journal().device_id, today),
-                            self.port, interfaces=interfaces,
+                            self.port, interfaces=self.interfaces,
                         )
                         day = today
                     except SyncError as exc:
-                        self._error(f"cannot advertise on the network: {exc}")
+                        self._error(f"cannot advertise on the network: {exc}", exc)
                 await asyncio.sleep(30)
         finally:
             if advert is not None:
                 await advert.close()
 
-    async def _browse_loop(self, discovery: Any, interfaces: Any) -> None:
+    async def _browse_loop(self) -> None:
         """Look for each partner device not connected yet, under today's and yesterday's tag."""
         reported = False
         while True:
             wanted = {tag: dev for tag, dev in self.tags().items() if dev not in self._sessions}
             try:
                 found = await asyncio.gather(*(
-                    discovery.find_instance(SERVICE_TYPE, tag, timeout=2.0, interfaces=interfaces)
+                    find_instance(SERVICE_TYPE, tag, timeout=2.0, interfaces=self.interfaces)
                     for tag in wanted
                 ))
             except SyncError as exc:
                 if not reported:
-                    self._error(f"cannot search the network for your partner: {exc}")
+                    self._error(f"cannot search the network for your partner: {exc}", exc)
                     reported = True
                 await asyncio.sleep(10)
                 continue

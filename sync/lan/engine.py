@@ -5,7 +5,8 @@ there (sqlite connections belong to one thread). It listens on TCP, advertises i
 zeroconf under a per-device tag that only partners can compute (it changes every UTC day),
 connects to partner devices it finds or is given, syncs at once and then stays live: local
 edits are pushed within a second (``notify_local_change`` or a cheap poll of the op log).
-Callbacks are called on the engine's thread; a UI marshals them to its own thread.
+Callbacks are called on the engine's thread; :class:`comentor.sync.SyncService` drives it
+for the command line and the app (whose bridge marshals them to its own thread).
 No Textual here: the app adapts the callbacks.
 """
 
@@ -14,42 +15,30 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from comentor.model._identity import DeviceKeys
-from comentor.model._journal import Journal
-from comentor.model._remote import ApplyResult
-from comentor.model.errors import DemoJournalError, JournalError
-from comentor.sync.errors import SyncError, TransportError
-from comentor.sync.lan.discovery import SERVICE_TYPE, LanDiscovery, lan_tag
-from comentor.sync.lan.session import (
-    LiveSession,
+from comentor.model import Journal
+from comentor.model.errors import ComentorError, JournalError
+from comentor.model.replication import (
+    ApplyResult,
+    DeviceKeys,
     PairedDevice,
-    SessionReport,
-    accept,
-    connect,
+    log_mark,
     paired_devices,
 )
+from comentor.sync._journal import open_for_sync
+from comentor.sync._options import parse_interfaces
+from comentor.sync._report import SyncStatus, TransportOutcome
+from comentor.sync.errors import ListenError, SyncError, TransportError
+from comentor.sync.lan.discovery import LanDiscovery
+from comentor.sync.lan.session import LiveSession, accept, connect
 
-__all__ = ["SyncEngine", "SyncStatus", "SyncReport", "lan_tag", "SERVICE_TYPE"]
+__all__ = ["SyncEngine", "SyncStatus"]
 
-SyncReport = SessionReport
 _POLL = 0.5
 _RETRY = 2.0
-
-
-@dataclass
-class SyncStatus:
-    """What the engine is doing, for a status bar or a log line."""
-
-    state: str  # starting | listening | online | stopped
-    port: int = 0
-    online: list[str] = field(default_factory=list)  # names of partners connected now
-    last_sync: str | None = None
-    message: str = ""
 
 
 class SyncEngine(LanDiscovery):
@@ -61,7 +50,7 @@ class SyncEngine(LanDiscovery):
         *,
         keys: DeviceKeys | None = None,
         passphrase: str | None = None,
-        lan_interfaces: list[str] | None = None,
+        interfaces: Sequence[str] | None = None,
         listen_host: str = "0.0.0.0",
         listen_port: int = 0,
         listen: bool = True,
@@ -72,13 +61,14 @@ class SyncEngine(LanDiscovery):
         on_applied: Callable[[ApplyResult, str], None] | None = None,
         on_progress: Callable[[int, int], None] | None = None,
         on_error: Callable[[str], None] | None = None,
-        on_synced: Callable[[SyncReport], None] | None = None,
+        on_synced: Callable[[TransportOutcome], None] | None = None,
         keepalive: float = 15.0,
     ) -> None:
         self.journal_path = Path(journal_path)
         self._keys = keys
         self._passphrase = passphrase
-        self.lan_interfaces = list(lan_interfaces or [])
+        # None: from $COMENTOR_LAN_INTERFACES, so that no caller announces us everywhere
+        self.interfaces = parse_interfaces(interfaces)
         self.listen_host = listen_host
         self.listen_port = listen_port
         self._listen = listen
@@ -101,7 +91,8 @@ class SyncEngine(LanDiscovery):
         self._tasks: set[asyncio.Task[Any]] = set()
         self._stopping: asyncio.Event | None = None
         self._found: dict[str, tuple[str, int]] = {}
-        self._last_rowid = 0
+        self._last_mark = 0
+        self.last_error: ComentorError | None = None  # the latest session's failure
 
     # ------------------------------------------------------------------ control
     def start(self, timeout: float = 15.0) -> None:
@@ -146,7 +137,8 @@ class SyncEngine(LanDiscovery):
             raise SyncError("start the sync engine first")
         loop.call_soon_threadsafe(self._spawn, self._maintain(host, port))
 
-    def sync_once(self, peer: tuple[str, int] | None = None, timeout: float = 30.0) -> SyncReport:
+    def sync_once(self, peer: tuple[str, int] | None = None,
+                  timeout: float = 30.0) -> TransportOutcome:
         """Connect to ``peer`` (or the first partner device found by zeroconf), exchange
         everything, and return what moved. Blocks the calling thread, not the engine."""
         loop = self._loop
@@ -157,6 +149,9 @@ class SyncEngine(LanDiscovery):
             return fut.result(timeout + 5)
         except TimeoutError:
             fut.cancel()
+            if peer is None and not self._found:
+                raise TransportError(f"no partner device found on this network within "
+                                     f"{timeout:g} s", hint="peer") from None
             raise TransportError(f"no complete sync within {timeout:g} s") from None
 
     # ------------------------------------------------------------------ engine thread
@@ -169,7 +164,8 @@ class SyncEngine(LanDiscovery):
             if not ready.is_set():
                 failure.append(exc)
             else:
-                self._error(f"sync engine stopped: {exc}")
+                self._error(f"sync engine stopped: {exc}",
+                            exc if isinstance(exc, ComentorError) else None)
         finally:
             ready.set()
             with contextlib.suppress(Exception):
@@ -181,12 +177,8 @@ class SyncEngine(LanDiscovery):
             self._set_status(SyncStatus("stopped", self.port))
 
     async def _main(self, ready: threading.Event, failure: list[BaseException]) -> None:
-        j = Journal.open(self.journal_path, keys=self._keys, passphrase=self._passphrase)
-        self._j = j
-        if j.is_demo:
-            raise DemoJournalError(
-                "this is a demo journal: it never syncs (create your own with `comentor init`)"
-            )
+        j = self._j = open_for_sync(self.journal_path, keys=self._keys,
+                                    passphrase=self._passphrase)
         self._stopping = asyncio.Event()
         if self._listen:
             try:
@@ -194,11 +186,12 @@ class SyncEngine(LanDiscovery):
                     self._on_connection, self.listen_host, self.listen_port
                 )
             except OSError as exc:
-                raise TransportError(
-                    f"cannot listen on {self.listen_host}:{self.listen_port}: {exc.strerror or exc}"
+                raise ListenError(
+                    f"cannot listen on {self.listen_host}:{self.listen_port}: {exc.strerror or exc}",
+                    host=self.listen_host, port=self.listen_port,
                 ) from None
             self.port = int(self._server.sockets[0].getsockname()[1])
-        self._last_rowid = self._max_rowid()
+        self._last_mark = log_mark(j)
         if self._discover:
             await self._start_discovery()
         self._set_status(SyncStatus("listening" if self._listen else "online", self.port))
@@ -228,17 +221,13 @@ class SyncEngine(LanDiscovery):
         assert self._j is not None
         return self._j
 
-    def _max_rowid(self) -> int:
-        row = self._journal().conn.execute("SELECT max(rowid) FROM ops").fetchone()
-        return int(row[0] or 0)
-
     async def _poll_local(self) -> None:
         """Edits made by other processes (the CLI) reach the op log without a notify."""
         while True:
             await asyncio.sleep(_POLL)
-            top = self._max_rowid()
-            if top != self._last_rowid:
-                self._last_rowid = top
+            top = log_mark(self._journal())
+            if top != self._last_mark:
+                self._last_mark = top
                 self._push_all()
 
     def _push_all(self) -> None:
@@ -250,7 +239,7 @@ class SyncEngine(LanDiscovery):
         def applied(result: ApplyResult, name: str) -> None:
             # a change to `devices` may revoke a peer: every session checks before a push
             if result.applied or "devices" in result.tables:
-                self._last_rowid = self._max_rowid()
+                self._last_mark = log_mark(self._journal())
                 for other in self._sessions.values():
                     if other.report.peer_device != device.device_id:
                         other.push()
@@ -263,7 +252,8 @@ class SyncEngine(LanDiscovery):
             idle_timeout=max(3 * self._keepalive, 10.0),
         )
 
-    async def _run_session(self, session: LiveSession, address: str, once: bool) -> SyncReport:
+    async def _run_session(self, session: LiveSession, address: str,
+                           once: bool) -> TransportOutcome:
         """Run one session, tracking it as online while it lasts; errors propagate."""
         device = session.report.peer_device
         session.report.address = address
@@ -305,13 +295,14 @@ class SyncEngine(LanDiscovery):
         try:
             channel, device = await accept(reader, writer, self._journal())
         except SyncError as exc:
-            self._error(f"refused a connection from {address}: {exc}")
+            self._error(f"refused a connection from {address}: {exc}", exc)
             writer.close()
             return
         try:
             await self._run_session(self._session(channel, device), address, once=False)
         except (SyncError, JournalError) as exc:
-            self._error(f"sync with {device.name or device.device_id} ({address}) ended: {exc}")
+            self._error(f"sync with {device.name or device.device_id} ({address}) ended: {exc}",
+                        exc)
         except OSError as exc:
             self._error(f"sync with {address} ended: {exc}")
 
@@ -325,7 +316,7 @@ class SyncEngine(LanDiscovery):
         return found
 
     async def _connect_and_run(self, host: str, port: int, once: bool,
-                               device_id: str | None = None) -> SyncReport:
+                               device_id: str | None = None) -> TransportOutcome:
         channel, device = await connect(host, port, self._journal(), self._candidates(device_id))
         return await self._run_session(self._session(channel, device), f"{host}:{port}", once)
 
@@ -343,13 +334,16 @@ class SyncEngine(LanDiscovery):
                 continue
             try:
                 await self._connect_and_run(host, port, False, device_id)
-            except (SyncError, JournalError, OSError) as exc:
+            except (SyncError, JournalError) as exc:
+                self._error(f"sync with {host}:{port}: {exc}", exc)
+            except OSError as exc:
                 self._error(f"sync with {host}:{port}: {exc}")
             if device_id is not None and self._found.get(device_id) != (host, port):
                 return  # the device moved or left; discovery starts a new maintainer
             await asyncio.sleep(_RETRY)
 
-    async def _sync_once(self, peer: tuple[str, int] | None, timeout: float) -> SyncReport:
+    async def _sync_once(self, peer: tuple[str, int] | None,
+                         timeout: float) -> TransportOutcome:
         async with asyncio.timeout(timeout):
             if peer is not None:
                 return await self._connect_and_run(peer[0], peer[1], True)
@@ -364,7 +358,9 @@ class SyncEngine(LanDiscovery):
         if self.on_status is not None:
             self.on_status(status)
 
-    def _error(self, message: str) -> None:
+    def _error(self, message: str, error: ComentorError | None = None) -> None:
+        if error is not None:
+            self.last_error = error
         if self.on_error is not None:
             self.on_error(message)
 

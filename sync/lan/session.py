@@ -15,12 +15,20 @@ import contextlib
 import hmac
 import unicodedata
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from comentor.model._journal import Journal
-from comentor.model._remote import ApplyResult, apply_remote
-from comentor.model._store import max_seq, ops_since, version_vector
-from comentor.model.errors import JournalError
+from comentor.model.errors import JournalError, MassDeletionError
+from comentor.model.replication import (
+    ApplyResult,
+    PairedDevice,
+    apply_remote,
+    bump_epoch_if_restored,
+    is_trusted,
+    ops_since,
+    paired_devices,
+    version_vector,
+)
+from comentor.sync._report import TransportOutcome
 from comentor.sync.errors import HandshakeError, ProtocolError, SyncError, TransportError
 from comentor.sync.wire.changeset import (
     MAX_BATCH_OPS,
@@ -37,67 +45,20 @@ from comentor.sync.wire.changeset import (
     decode_ops,
     encode,
 )
-from comentor.sync.wire.framing import (
+from comentor.sync.wire.channel import (
     SecureChannel,
     handshake_initiator,
     handshake_responder,
     key_hint,
 )
 
-__all__ = [
-    "SessionReport",
-    "LiveSession",
-    "PairedDevice",
-    "paired_devices",
-    "connect",
-    "accept",
-    "CHANNEL",
-]
+if TYPE_CHECKING:
+    from comentor.model import Journal
+
+__all__ = ["LiveSession", "connect", "accept", "CHANNEL"]
 
 CHANNEL = "lan"  # sync cursor channel name
 _PROLOGUE = b"comentor-lan/1"
-
-
-@dataclass
-class SessionReport:
-    """What one session exchanged so far."""
-
-    peer_device: str
-    peer_name: str = ""
-    address: str = ""
-    sent: int = 0
-    received: int = 0
-    applied: int = 0
-    duplicates: int = 0
-    quarantined: int = 0
-    epoch_bumped: bool = False
-
-    def line(self) -> str:
-        text = (f"sent {self.sent}, received {self.received} operations from "
-                f"{self.peer_name or self.peer_device}")
-        if self.quarantined:
-            text += f" ({self.quarantined} held in quarantine: clock far ahead)"
-        if self.epoch_bumped:
-            text += " (this journal was restored from a backup: moved to a new epoch)"
-        return text
-
-
-@dataclass(frozen=True)
-class PairedDevice:
-    device_id: str
-    box_pk: bytes
-    name: str
-
-
-def paired_devices(j: Journal) -> list[PairedDevice]:
-    """Every other device this journal trusts (recorded, not deleted, not revoked)."""
-    out = []
-    for row in j.rows("devices", order="added_at"):
-        if row["id"] == j.device_id or row.get("revoked_at") or not row.get("box_pk"):
-            continue
-        owner = j.person_name(row.get("person"))
-        out.append(PairedDevice(str(row["id"]), bytes(row["box_pk"]), owner))
-    return out
 
 
 def _clean_name(name: str) -> str:
@@ -125,7 +86,7 @@ class LiveSession:
     ) -> None:
         self.channel = channel
         self.j = journal
-        self.report = SessionReport(peer_device)
+        self.report = TransportOutcome("LAN", peer_device=peer_device)
         self.exchanged = asyncio.Event()
         self._wake = asyncio.Event()
         self._allow_mass_delete = allow_mass_delete
@@ -147,8 +108,7 @@ class LiveSession:
 
     def still_paired(self) -> bool:
         """Whether the peer is still a recorded, unrevoked device of this journal."""
-        rec = self.j.get("devices", self.report.peer_device)
-        return bool(rec and rec.get("box_pk") and not rec.get("revoked_at"))
+        return is_trusted(self.j, self.report.peer_device)
 
     def _check_paired(self) -> None:
         """End the session (``bye`` with the reason) once the peer is revoked or removed.
@@ -163,10 +123,10 @@ class LiveSession:
     async def _send(self, msg: Message) -> None:
         await self.channel.send(encode(msg))
 
-    async def run(self, *, once: bool = False) -> SessionReport:
+    async def run(self, *, once: bool = False) -> TransportOutcome:
         """Exchange, then stay live (or leave after the exchange when ``once``)."""
         j = self.j
-        mine = version_vector(j.conn)
+        mine = version_vector(j)
         await self._send(Hello(j.device_id, _clean_name(j.person_name(j.me)), mine))
         try:
             first = decode(await asyncio.wait_for(self.channel.recv(), self._idle))
@@ -177,19 +137,16 @@ class LiveSession:
         if first.device != self.report.peer_device:
             raise ProtocolError("the other device's hello names another device than its key")
         self.report.peer_name = _clean_name(first.name)
-        if first.vector.get(j.replica, 0) > max_seq(j.conn, j.replica):
-            # The peer holds more of our own history than we do: we were restored from a
-            # backup. Never reuse those sequence numbers: new epoch first, then pull.
-            with j.transaction():
-                j.bump_epoch()
-            self.report.epoch_bumped = True
+        # a peer holding more of our own history than we do means we were restored from
+        # a backup: the model moves to a new epoch before we pull
+        self.report.epoch_bumped = bump_epoch_if_restored(j, first.vector)
         self._peer_known = dict(first.vector)
         self._expected = sum(max(0, s - mine.get(r, 0)) for r, s in first.vector.items())
         sender = asyncio.create_task(self._send_loop())
         try:
             await self._recv_loop(once, sender)
         except ProtocolError as exc:
-            if not getattr(exc, "from_peer", False):  # tell the peer why we hang up
+            if not exc.field("from_peer"):  # tell the peer why we hang up
                 with contextlib.suppress(SyncError, OSError, TimeoutError):
                     await asyncio.wait_for(self._send(Bye(str(exc))), 2)
             raise
@@ -201,7 +158,7 @@ class LiveSession:
     async def _push_pending(self) -> None:
         self._check_paired()
         while True:
-            ops = ops_since(self.j.conn, self._peer_known, limit=MAX_BATCH_OPS)
+            ops = ops_since(self.j, self._peer_known, limit=MAX_BATCH_OPS)
             if not ops:
                 return
             for batch in batches(ops, self._next_n):
@@ -253,9 +210,8 @@ class LiveSession:
                 msg = decode(recv.result())
                 if isinstance(msg, Bye):
                     if msg.reason:
-                        err = ProtocolError(f"the other device refused the sync: {msg.reason}")
-                        err.from_peer = True  # type: ignore[attr-defined]
-                        raise err
+                        raise ProtocolError(f"the other device refused the sync: {msg.reason}",
+                                            from_peer=True)
                     return
                 await self._handle(msg)
         finally:
@@ -288,6 +244,8 @@ class LiveSession:
         try:
             result = apply_remote(self.j, ops, cursors=[cursor],
                                   allow_mass_delete=self._allow_mass_delete)
+        except MassDeletionError as exc:
+            raise ProtocolError(f"change set rejected: {exc}", option="allow_mass_delete") from None
         except JournalError as exc:
             raise ProtocolError(f"change set rejected: {exc}") from None
         for op in ops:
@@ -316,7 +274,7 @@ async def connect(
     device is there, so each candidate is tried in turn (usually there is one).
     """
     if not candidates:
-        raise HandshakeError("this journal is not paired with any device yet: run `comentor invite`")
+        raise HandshakeError("this journal is not paired with any device yet", hint="pair")
     last: SyncError | None = None
     for device in candidates:
         try:

@@ -2,8 +2,8 @@
 
 An envelope carries operations (each still signed by its author) from one device to every
 other device of the partnership through a party we do not trust: a relay or a file-sync
-service. It is sealed with XChaCha20-Poly1305 under a key derived from the partnership key,
-so the carrier learns only its (padded) size. The sender's replica id, the envelope's
+service. It is sealed with XChaCha20-Poly1305 under a key derived from the partnership key
+(:func:`comentor.sync.keys.envelope_key`), so the carrier learns only its (padded) size. The sender's replica id, the envelope's
 sequence number and the channel's mailbox id are authenticated, so the carrier can neither
 forge an envelope, re-address it to another mailbox or channel, nor replay it unnoticed.
 
@@ -22,15 +22,12 @@ from nacl.bindings import (
     crypto_aead_xchacha20poly1305_ietf_decrypt,
     crypto_aead_xchacha20poly1305_ietf_encrypt,
 )
-from nacl.encoding import RawEncoder
 from nacl.exceptions import CryptoError
-from nacl.hash import blake2b
 from nacl.utils import random as random_bytes
 
-from comentor.model._identity import verify_signature
-from comentor.model._ops import MAX_OP_BYTES
+from comentor.model.replication import MAX_OP_BYTES, verify_signature
 from comentor.sync.errors import ProtocolError
-from comentor.sync.wire.framing import decode_message, encode_message
+from comentor.sync.wire.codec import decode_message, encode_message
 
 __all__ = [
     "MAGIC",
@@ -39,9 +36,6 @@ __all__ = [
     "NONCE_SIZE",
     "CHANNELS",
     "Contents",
-    "envelope_key",
-    "device_tag",
-    "folder_tag",
     "padme",
     "seal",
     "open_envelope",
@@ -71,32 +65,6 @@ _FIELDS = frozenset({"v", "from", "seq", "vec", "seen", "resend", "ops"})
 _INT_MAX = 2**63 - 1
 
 
-def _kdf(partnership_key: bytes, label: bytes, person: bytes, size: int = 32) -> bytes:
-    if not isinstance(partnership_key, bytes) or not 16 <= len(partnership_key) <= 64:
-        raise ProtocolError("partnership key must be 16 to 64 bytes")
-    return bytes(blake2b(label, digest_size=size, key=partnership_key, person=person,
-                         encoder=RawEncoder))
-
-
-def envelope_key(partnership_key: bytes) -> bytes:
-    """The 32-byte AEAD key of envelopes: keyed BLAKE2b with its own personalisation.
-
-    Distinct from the mailbox id and secret (``relay_client.derive_mailbox``), so the relay,
-    which learns a verifier derived from the mailbox secret, learns nothing about this key.
-    """
-    return _kdf(partnership_key, b"envelope-key", b"comentor-env-key")
-
-
-def device_tag(partnership_key: bytes, device_id: str) -> bytes:
-    """The 16-byte tag a device shows the relay: stable, unlinkable across partnerships."""
-    return _kdf(partnership_key, device_id.encode("ascii"), b"comentor-dev-tag", 16)
-
-
-def folder_tag(partnership_key: bytes, device_id: str) -> str:
-    """The name of a device's subfolder in a shared folder (20 hex chars, reveals nobody)."""
-    return _kdf(partnership_key, device_id.encode("ascii"), b"comentor-fold-tg", 10).hex()
-
-
 def padme(length: int) -> int:
     """PADME padding (Nikitin et al., 2019): at most ~12% overhead, leaks O(log log n) bits."""
     if length < 2:
@@ -119,7 +87,7 @@ class Contents:
     channel (1, 2, 3, ... never reused); `vector` the sender's version vector when it sealed
     the envelope; `seen` the last envelope number it processed from each other device on
     this channel; `resend` the devices it asks to send again what it lacks; `ops` encoded
-    operations (``model.ops.encode_op``). Once opened, `signature` is the sender device's
+    operations (``replication.encode_op``). Once opened, `signature` is the sender device's
     Ed25519 signature and `signed` the exact bytes it covers (:func:`signed_message`): the
     AEAD only proves the envelope came from *some* holder of the partnership key, the
     signature proves which device, so one device cannot speak for another's stream.

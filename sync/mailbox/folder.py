@@ -7,7 +7,7 @@ folder's host. Each device writes only into its own subfolder, through a tempora
 ``os.replace``, so two writers never clash and a reader never sees a half-written file of
 ours; a file-sync service may still deliver partial files: those do not authenticate, are
 reported and skipped, and are read again at the next sync (or asked for again, see
-``exchange.Exchange``). A device deletes its own files once every other device has
+:class:`~comentor.sync.mailbox.stream.Exchange`). A device deletes its own files once every other device has
 reported processing them; it never deletes anyone else's.
 """
 
@@ -18,29 +18,33 @@ import re
 import stat
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from comentor.model._journal import Journal
-from comentor.model._rotation import ROTATION_TABLES, drop_previous_key, previous_key
-from comentor.model.errors import JournalError
-from comentor.sync.errors import SyncError, TransportError
-from comentor.sync.mailbox.envelope import MAX_ENVELOPE, folder_tag
-from comentor.sync.mailbox.stream import HEARTBEAT, Exchange, Report, merge_reports
+from comentor.model.replication import (
+    ROTATION_TABLES,
+    DeviceKeys,
+    device_ids,
+    drop_previous_key,
+    previous_key,
+)
+from comentor.sync._journal import open_for_sync
+from comentor.sync._options import check_folder
+from comentor.sync._report import TransportOutcome
+from comentor.sync.errors import TransportError
+from comentor.sync.keys import folder_tag
+from comentor.sync.mailbox.envelope import MAX_ENVELOPE
+from comentor.sync.mailbox.stream import HEARTBEAT, Exchange
 
-__all__ = ["FolderSync", "MAX_FILES_PER_ROUND", "check_folder"]
+if TYPE_CHECKING:
+    from comentor.model import Journal
+
+__all__ = ["FolderSync", "MAX_FILES_PER_ROUND"]
 
 MAX_FILES_PER_ROUND = 2000  # per subfolder, so a flood of junk files cannot stall a sync
 MAX_ENVELOPES_PER_ROUND = 64
 _TAG = re.compile(r"^[0-9a-f]{20}$")
 _FILE = re.compile(r"^([0-9]{12})\.cmenv$")
 _STALE_TMP = 3600.0
-
-
-def check_folder(folder: str | os.PathLike[str]) -> Path:
-    """The shared folder must exist and be a folder (a missing USB stick is an error)."""
-    path = Path(folder).expanduser()
-    if not path.is_dir():
-        raise TransportError(f"sync folder {path} does not exist or is not a folder")
-    return path
 
 
 class FolderSync:
@@ -52,6 +56,7 @@ class FolderSync:
         folder: str | os.PathLike[str] | None = None,
         *,
         passphrase: str | None = None,
+        keys: DeviceKeys | None = None,
         allow_mass_delete: bool = False,
         prune: bool = True,
         heartbeat: float = HEARTBEAT,
@@ -59,22 +64,22 @@ class FolderSync:
         self.journal_path = Path(journal_path)
         self.folder = folder
         self.passphrase = passphrase
+        self.keys = keys
         self.allow_mass_delete = allow_mass_delete
         self.prune = prune
         self.heartbeat = heartbeat
 
-    def sync_once(self) -> Report:
-        try:
-            j = Journal.open(self.journal_path, passphrase=self.passphrase)
-        except JournalError as exc:
-            raise SyncError(str(exc)) from None
+    def sync_once(self) -> TransportOutcome:
+        j = open_for_sync(self.journal_path, keys=self.keys, passphrase=self.passphrase,
+                          action="folder")
         try:
             ex = self._exchange(j)
             given = self.folder or j.setting("sync_folder")
             if not given:
-                raise TransportError("no sync folder configured: run `comentor folder use DIR`")
+                raise TransportError("no sync folder configured", option="sync_folder",
+                                     hint="configure")
             root = check_folder(given)
-            extra: list[Report] = []
+            extra: list[TransportOutcome] = []
             for _ in range(3):  # a key adopted on the way starts the round again
                 prev = previous_key(j)
                 if prev is not None and prev != ex.partnership_key:
@@ -92,7 +97,7 @@ class FolderSync:
             if previous_key(j) is not None and ex.switched():
                 drop_previous_key(j)
             for r in extra:
-                merge_reports(ex.report, r)
+                ex.report.merge(r)
             return ex.report
         finally:
             j.close()
@@ -184,7 +189,7 @@ class FolderSync:
 
 def _tags(j: Journal, key: bytes) -> set[str]:
     """Every paired device's subfolder name under `key` (revoked ones included)."""
-    return {folder_tag(key, str(d["id"])) for d in j.rows("devices")}
+    return {folder_tag(key, device) for device in device_ids(j)}
 
 
 class _suppress_os:

@@ -1,10 +1,10 @@
 """Client side of the relay: mailbox access, live push, and the pairing rendezvous.
 
 A plain asyncio object with callbacks, so the sync engine can use it from the app or the
-command line alike (no Textual). Mailbox credentials come from the partnership key via
-:func:`derive_mailbox`; the secret never leaves the device: the client proves it by signing
-the relay's fresh challenge with an Ed25519 key derived from it, and the relay only ever
-learns the matching public key (``docs/protocol.md`` (Relay)).
+command line alike (no Textual). Mailbox credentials come from the partnership key
+(:mod:`comentor.sync.keys`); the secret never leaves the device: the client proves it by
+signing the relay's fresh challenge with an Ed25519 key derived from it, and the relay only
+ever learns the matching public key (``docs/protocol.md`` (Relay)).
 
 Every failure (unreachable relay, refused request, malformed reply, lost connection,
 timeout) raises :class:`~comentor.sync.errors.RelayError` with a message a user can act on.
@@ -19,13 +19,11 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from nacl.encoding import RawEncoder
-from nacl.hash import blake2b
-from nacl.signing import SigningKey
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 
 from comentor.sync.errors import ProtocolError, RelayError
+from comentor.sync.keys import mailbox_signing_key
 from comentor.sync.relay.wire import (
     PROTOCOL_VERSION,
     Message,
@@ -35,7 +33,7 @@ from comentor.sync.relay.wire import (
     encode,
 )
 
-__all__ = ["derive_mailbox", "mailbox_verify_key", "PairChannel", "RelayClient"]
+__all__ = ["PairChannel", "RelayClient"]
 
 log = logging.getLogger("comentor.sync.relay")
 
@@ -45,41 +43,6 @@ _REFUSALS = {
     "rate_limited": "relay refused: too many requests, slow down",
     "busy": "relay refused: too busy right now; try again later",
 }
-
-
-def derive_mailbox(partnership_key: bytes) -> tuple[str, bytes]:
-    """Mailbox id (64 hex chars) and mailbox secret (32 bytes) from the partnership key.
-
-    Both are keyed BLAKE2b of the partnership key with distinct personalisations, so they
-    look random, reveal nothing about each other or the key, and both partners compute them
-    alone.
-    """
-    if not isinstance(partnership_key, bytes) or not 16 <= len(partnership_key) <= 64:
-        raise RelayError("partnership key must be 16 to 64 bytes")
-    mailbox = blake2b(
-        b"mailbox-id", digest_size=32, key=partnership_key, person=b"comentor-mbx-id",
-        encoder=RawEncoder,
-    )
-    secret = blake2b(
-        b"mailbox-secret", digest_size=32, key=partnership_key, person=b"comentor-mbx-sec",
-        encoder=RawEncoder,
-    )
-    return mailbox.hex(), secret
-
-
-def _signing_key(mailbox_secret: bytes) -> SigningKey:
-    if not isinstance(mailbox_secret, bytes) or len(mailbox_secret) != 32:
-        raise RelayError("mailbox secret must be 32 bytes")
-    seed = blake2b(
-        b"mailbox-signing", digest_size=32, key=mailbox_secret, person=b"comentor-mbx-sig",
-        encoder=RawEncoder,
-    )
-    return SigningKey(seed)
-
-
-def mailbox_verify_key(mailbox_secret: bytes) -> bytes:
-    """The public key the relay stores as the mailbox verifier (useful for tests and tools)."""
-    return bytes(_signing_key(mailbox_secret).verify_key)
 
 
 class _Link:
@@ -124,6 +87,7 @@ class _Link:
 
     async def _read_loop(self) -> None:
         failure = RelayError("lost connection to the relay")
+        refused = False  # a refusal says more than the close that follows it
         try:
             async for frame in self.ws:
                 msg = decode_server_message(frame, self.limits)
@@ -137,13 +101,13 @@ class _Link:
                     else:
                         fut.set_result(msg)
                 elif msg.op == "error":
-                    failure = _refusal(msg)
+                    failure, refused = _refusal(msg), True
                 else:
                     self._on_event(msg)
         except ProtocolError as exc:
             failure = RelayError(f"the relay sent a malformed message: {exc}")
         except ConnectionClosed as exc:
-            if exc.rcvd is not None and exc.rcvd.reason and failure.args[0].startswith("lost"):
+            if exc.rcvd is not None and exc.rcvd.reason and not refused:
                 failure = RelayError(f"lost connection to the relay: {exc.rcvd.reason}")
         finally:
             self.failure = failure
@@ -189,7 +153,7 @@ def _why(exc: BaseException) -> str:
 
 def _refusal(msg: Message) -> RelayError:
     code, message = msg.get_str("code"), msg.get_str("message")
-    return RelayError(_REFUSALS.get(code, f"relay refused: {message}"))
+    return RelayError(_REFUSALS.get(code, f"relay refused: {message}"), code=code)
 
 
 class PairChannel:
@@ -265,7 +229,7 @@ class RelayClient:
             raise RelayError("device tag must be 16 bytes")
         if not 1 <= devices <= self.limits.max_devices:
             raise RelayError(f"devices must be between 1 and {self.limits.max_devices}")
-        key = _signing_key(mailbox_secret)
+        key = mailbox_signing_key(mailbox_secret)
         await self.close()
         link = await _Link.open(url, self.limits, self.timeout, self._event)
         sig = key.sign(auth_transcript(link.nonce, mailbox_id, device_tag, devices)).signature

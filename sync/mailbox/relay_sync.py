@@ -1,10 +1,10 @@
 """Syncing a journal through a relay: one round (``sync_once``) or a live session (``run``).
 
-A plain asyncio object with callbacks (no Textual), so the app and the command line use it
-alike. Each round fetches the envelopes the relay holds since this device's cursor, opens,
+A plain asyncio object with callbacks (no Textual), driven by :class:`~comentor.sync.SyncService`
+for the app and the command line alike. Each round fetches the envelopes the relay holds since this device's cursor, opens,
 checks and applies each one in its own transaction (with the relay cursor written in that
 same transaction, so the cursor is never ahead of the data), acks them, and then sends
-envelopes with what the other devices lack (``exchange.Exchange``). The live session stays
+envelopes with what the other devices lack (:class:`~comentor.sync.mailbox.stream.Exchange`). The live session stays
 connected, applies pushed envelopes at once and sends local changes within a second.
 
 The journal is opened on the thread running the event loop and closed when the round or
@@ -15,22 +15,33 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
 import os
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from comentor.model._journal import Journal
-from comentor.model._rotation import ROTATION_TABLES, drop_previous_key, previous_key
 from comentor.model.errors import JournalError
+from comentor.model.replication import (
+    ROTATION_TABLES,
+    DeviceKeys,
+    drop_previous_key,
+    previous_key,
+)
+from comentor.sync._journal import open_for_sync
+from comentor.sync._options import check_relay_url
+from comentor.sync._report import TransportOutcome
 from comentor.sync.errors import RelayError, SyncError
+from comentor.sync.keys import relay_cursor
 from comentor.sync.mailbox.relay_client import RelayClient
-from comentor.sync.mailbox.stream import HEARTBEAT, Exchange, Report, merge_reports
+from comentor.sync.mailbox.stream import HEARTBEAT, Exchange
 from comentor.sync.relay.wire import RelayLimits
 
-__all__ = ["RelaySync", "MAX_ENVELOPES_PER_ROUND", "check_relay_url"]
+if TYPE_CHECKING:
+    from comentor.model import Journal
+
+__all__ = ["RelaySync", "MAX_ENVELOPES_PER_ROUND"]
 
 log = logging.getLogger("comentor.sync.mailbox.relay_sync")
 
@@ -40,20 +51,13 @@ MAX_PENDING_PUSHES = 64  # live pushes waiting to be applied; beyond, drop them 
 _Event = tuple[str, int, bytes]
 
 
-def check_relay_url(url: str) -> str:
-    """A relay address must be ws:// or wss:// with a host; returns it stripped."""
-    url = (url or "").strip()
-    if not url.startswith(("ws://", "wss://")) or len(url.split("://", 1)[1]) < 1 or len(url) > 500:
-        raise RelayError(f"not a relay address: {url!r} (expected ws://HOST:PORT or wss://HOST)")
-    return url
-
-
 class RelaySync:
     """Sync one journal through one relay.
 
-    ``on_applied(tables)`` fires after changes from another device were applied (the set of
-    tables they touched); ``on_status(text)`` reports connection state, gaps and rejected
-    envelopes. Neither may block.
+    ``on_applied(count)`` fires after changes from another device were applied (how many);
+    ``on_status(text)`` reports gaps, rejected envelopes, retries and key changes;
+    ``on_connected()`` fires when a live session has reached the relay, ``on_round()`` after
+    each of its rounds (fetch, apply, send). None may block.
     """
 
     def __init__(
@@ -62,8 +66,11 @@ class RelaySync:
         url: str | None = None,
         *,
         passphrase: str | None = None,
-        on_applied: Callable[[set[str]], None] | None = None,
+        keys: DeviceKeys | None = None,
+        on_applied: Callable[[int], None] | None = None,
         on_status: Callable[[str], None] | None = None,
+        on_connected: Callable[[], None] | None = None,
+        on_round: Callable[[], None] | None = None,
         allow_mass_delete: bool = False,
         limits: RelayLimits | None = None,
         timeout: float | None = None,
@@ -73,8 +80,11 @@ class RelaySync:
         self.journal_path = Path(journal_path)
         self.url = url
         self.passphrase = passphrase
+        self.keys = keys
         self.on_applied = on_applied
         self.on_status = on_status
+        self.on_connected = on_connected
+        self.on_round = on_round
         self.allow_mass_delete = allow_mass_delete
         self.limits = limits or RelayLimits()
         self.timeout = timeout
@@ -88,15 +98,13 @@ class RelaySync:
 
     # -- helpers ------------------------------------------------------------------
     def _open(self) -> tuple[Journal, Exchange, str]:
-        try:
-            j = Journal.open(self.journal_path, passphrase=self.passphrase)
-        except JournalError as exc:
-            raise SyncError(str(exc)) from None
+        j = open_for_sync(self.journal_path, keys=self.keys, passphrase=self.passphrase,
+                          action="relay")
         try:
             ex = self._exchange(j)
             url = self.url or j.setting("relay_url")
             if not url:
-                raise RelayError("no relay configured: run `comentor relay use URL` first")
+                raise RelayError("no relay configured", option="relay_url", hint="configure")
             return j, ex, check_relay_url(url)
         except BaseException:
             j.close()
@@ -107,7 +115,7 @@ class RelaySync:
         return Exchange(j, "relay", allow_mass_delete=self.allow_mass_delete,
                         heartbeat=self.heartbeat, key=key, tables=tables)
 
-    async def _previous_round(self, j: Journal, ex: Exchange, url: str) -> Report | None:
+    async def _previous_round(self, j: Journal, ex: Exchange, url: str) -> TransportOutcome | None:
         """During a key rotation's transition: one round on the previous key's mailbox,
         sending only devices and key grants (devices that have not switched learn of the
         revocation and get their grant there) and applying what arrives."""
@@ -130,23 +138,11 @@ class RelaySync:
 
     def _status(self, text: str) -> None:
         log.info("%s", text)
-        if self.on_status is not None:
-            try:
-                self.on_status(text)
-            except Exception:
-                log.exception("on_status callback failed")
-
-    def _applied(self, before: int, report: Report, tables_before: set[str]) -> None:
-        if report.applied > before and self.on_applied is not None:
-            try:
-                self.on_applied(set(report.tables - tables_before) or set(report.tables))
-            except Exception:
-                log.exception("on_applied callback failed")
+        _call(self.on_status, text)
 
     @staticmethod
     def _cursor_key(ex: Exchange, url: str) -> tuple[str, str]:
-        where = hashlib.blake2b(f"{url} {ex.mailbox}".encode(), digest_size=8).hexdigest()
-        return "relay", f"seq:{where}"
+        return "relay", relay_cursor(url, ex.mailbox)
 
     async def _connect(self, ex: Exchange, url: str) -> RelayClient:
         client = RelayClient(self.limits, self.timeout)
@@ -155,11 +151,12 @@ class RelaySync:
 
     def _receive(self, ex: Exchange, key: tuple[str, str], seq: int, data: bytes) -> None:
         report = ex.report
-        before, tables, gaps, bad = report.applied, set(report.tables), len(report.gaps), len(report.rejected)
+        before, gaps, bad = report.applied, len(report.gaps), len(report.rejected)
         ex.receive(data, [(key[0], key[1], str(seq))])
         for line in report.gaps[gaps:] + report.rejected[bad:]:
             self._status(line)
-        self._applied(before, report, tables)
+        if report.applied > before:
+            _call(self.on_applied, report.applied - before)
 
     async def _pull(self, ex: Exchange, client: RelayClient, key: tuple[str, str]) -> None:
         since = int(ex.j.cursor(*key) or 0)
@@ -180,12 +177,16 @@ class RelaySync:
             await client.put(out.data)
             ex.confirm(out)
 
+    def _round_done(self) -> None:
+        self.last_sync = time.time()
+        _call(self.on_round)
+
     # -- one round ----------------------------------------------------------------
-    async def sync_once(self) -> Report:
+    async def sync_once(self) -> TransportOutcome:
         """Fetch, apply and ack what the relay holds, then send what the others lack."""
         j, ex, url = self._open()
         try:
-            extra: list[Report] = []
+            extra: list[TransportOutcome] = []
             for _ in range(3):  # a key adopted on the way starts the round again
                 old = await self._previous_round(j, ex, url)
                 extra += [old] if old is not None else []
@@ -203,7 +204,7 @@ class RelaySync:
             self._end_transition(j, ex)
             self.last_sync = time.time()
             for r in extra:
-                merge_reports(ex.report, r)
+                ex.report.merge(r)
             return ex.report
         finally:
             j.close()
@@ -232,7 +233,7 @@ class RelaySync:
             try:
                 await self._session(self._queue)
                 backoff = 1.0
-            except SyncError as exc:
+            except (SyncError, JournalError) as exc:  # a refused change set too: retry later
                 self._status(f"relay sync: {exc}; retrying in {backoff:.0f} s")
             self.connected = False
             if self._stopping:
@@ -266,10 +267,11 @@ class RelaySync:
             client.on_close = lambda reason: queue.put_nowait(("closed", 0, reason.encode()))
             key = self._cursor_key(ex, url)
             self.connected = True
-            self._status("connected to the relay")
+            log.info("connected to the relay")
+            _call(self.on_connected)
             await self._pull(ex, client, key)
             await self._push(ex, client)
-            self.last_sync = time.time()
+            self._round_done()
             while not self._stopping:
                 try:
                     kind, seq, data = await asyncio.wait_for(queue.get(), self.poll_interval)
@@ -292,9 +294,18 @@ class RelaySync:
                     self._status("the partnership key changed: reconnecting with the new one")
                     return
                 await self._push(ex, client)
-                self.last_sync = time.time()
+                self._round_done()
         finally:
             self.connected = False
             if client is not None:
                 await client.close()
             j.close()
+
+
+def _call(callback: Callable[..., None] | None, *args: object) -> None:
+    """Run a caller's callback; its failure is logged, never fatal to the sync."""
+    if callback is not None:
+        try:
+            callback(*args)
+        except Exception:
+            log.exception("relay sync callback failed")

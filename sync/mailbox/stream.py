@@ -7,35 +7,40 @@ arrives through the journal's checked path, one envelope per transaction.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from comentor.model._ops import decode_op, encode_op
-from comentor.model._remote import apply_remote
-from comentor.model._rotation import previous_key
-from comentor.model._store import ops_since, version_vector
 from comentor.model.errors import JournalError, MassDeletionError
+from comentor.model.replication import (
+    apply_remote,
+    decode_op,
+    device_record,
+    encode_op,
+    ensure_syncable,
+    ops_since,
+    paired_devices,
+    previous_key,
+    version_vector,
+)
+from comentor.sync._report import TransportOutcome
 from comentor.sync.errors import ProtocolError, SyncError
+from comentor.sync.keys import derive_mailbox, device_tag, envelope_key, key_id
 from comentor.sync.mailbox.envelope import (
     _INT_MAX,
     CHANNELS,
     Contents,
     body_budget,
-    device_tag,
-    envelope_key,
     open_envelope,
     seal,
     verify_sender,
 )
-from comentor.sync.mailbox.relay_client import derive_mailbox
 
 if TYPE_CHECKING:
-    from comentor.model._journal import Journal
+    from comentor.model import Journal
 
-__all__ = ["Report", "Outgoing", "Exchange", "HEARTBEAT", "MAX_JUMP", "key_id", "merge_reports"]
+__all__ = ["Outgoing", "Exchange", "HEARTBEAT", "MAX_JUMP"]
 
 _OWN = "envelopes"
 HEARTBEAT = 600.0  # seconds between envelopes with no news while a device lags behind
@@ -44,36 +49,6 @@ HEARTBEAT = 600.0  # seconds between envelopes with no news while a device lags 
 # device cannot park a counter near 2**63 and so make every later envelope a "replay".
 MAX_JUMP = 1_000_000
 Cursor = tuple[str, str, str]
-
-
-@dataclass
-class Report:
-    """What one sync over one channel did, in words a user can act on."""
-
-    channel: str
-    received: int = 0
-    applied: int = 0
-    duplicates: int = 0
-    quarantined: int = 0
-    sent: int = 0
-    sent_ops: int = 0
-    replays: int = 0
-    own: int = 0
-    rejected: list[str] = field(default_factory=list)
-    gaps: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    tables: set[str] = field(default_factory=set)
-
-    def lines(self) -> list[str]:
-        head = (f"{self.channel}: received {self.received} envelope(s), applied {self.applied} "
-                f"change(s); sent {self.sent} envelope(s) with {self.sent_ops} change(s)")
-        extra = []
-        if self.replays:
-            extra.append(f"{self.channel}: ignored {self.replays} replayed envelope(s)")
-        if self.quarantined:
-            extra.append(f"{self.channel}: {self.quarantined} change(s) held in quarantine "
-                         "(clock far ahead): see `comentor quarantine`")
-        return [head, *extra, *self.gaps, *self.rejected, *self.notes]
 
 
 @dataclass(frozen=True)
@@ -86,23 +61,6 @@ class Outgoing:
     sent: dict[str, int]
     state: str
     resend: tuple[str, ...]
-
-
-def key_id(key: bytes) -> str:
-    """A short public name of a partnership key, for local cursor names only."""
-    return hashlib.blake2b(key, digest_size=6, person=b"comentor-key-id").hexdigest()
-
-
-def merge_reports(into: Report, other: Report) -> Report:
-    """Add what `other` (the previous key's round) did to `into`."""
-    for name in ("received", "applied", "duplicates", "quarantined", "sent", "sent_ops",
-                 "replays", "own"):
-        setattr(into, name, getattr(into, name) + getattr(other, name))
-    into.rejected += other.rejected
-    into.gaps += other.gaps
-    into.notes += other.notes
-    into.tables |= other.tables
-    return into
 
 
 def _dominates(have: dict[str, int], want: dict[str, int]) -> bool:
@@ -123,11 +81,10 @@ class Exchange:
                  tables: tuple[str, ...] | None = None) -> None:
         """``key``: the partnership key to use (default: the current one); ``tables``: send
         only operations of these tables (the previous key's mailbox during a rotation)."""
-        if journal.is_demo:
-            raise SyncError("this is a demo journal: it never syncs")
+        ensure_syncable(journal, channel)
         current = journal.partnership_key()
         if current is None:
-            raise SyncError("this journal is not paired yet: run `comentor invite` or `comentor join`")
+            raise SyncError("this journal is not paired yet", hint="pair")
         if channel not in CHANNELS:
             raise SyncError(f"unknown channel {channel!r}")
         key = key or current
@@ -140,7 +97,7 @@ class Exchange:
         self.device_tag = device_tag(key, journal.device_id)
         self.allow_mass_delete = allow_mass_delete
         self.heartbeat = heartbeat
-        self.report = Report(channel)
+        self.report = TransportOutcome(channel)
 
     # -- state ----------------------------------------------------------------
     def _namespace(self, key: bytes) -> str:
@@ -203,16 +160,13 @@ class Exchange:
 
     def others(self) -> list[str]:
         """Every other paired, unrevoked device: the readers of this channel."""
-        return sorted(
-            str(d["id"]) for d in self.j.rows("devices")
-            if d["id"] != self.j.device_id and d.get("sign_pk") and not d.get("revoked_at")
-        )
+        return sorted(d.device_id for d in paired_devices(self.j))
 
     def device_count(self) -> int:
         return max(2, min(16, len(self.others()) + 1))
 
     def name(self, device: str) -> str:
-        rec = self.j.get("devices", device, include_deleted=True)
+        rec = device_record(self.j, device)
         if rec is None:
             return f"device {device[:8]}"
         return f"{self.j.person_name(rec.get('person'))}'s {rec.get('name') or 'device'}"
@@ -243,7 +197,7 @@ class Exchange:
         device we do not know yet is refused too; its envelopes are taken (and everything
         asked for again, as on first contact) once another device has brought its record.
         """
-        rec = self.j.get("devices", dev, include_deleted=True)
+        rec = device_record(self.j, dev)
         if rec is None or not rec.get("sign_pk") or rec.get("deleted"):
             return f"sent by {self.name(dev)}, which is not a paired device"
         if rec.get("revoked_at"):
@@ -305,7 +259,7 @@ class Exchange:
         try:
             res = apply_remote(j, ops, cursors=cursors, allow_mass_delete=self.allow_mass_delete)
         except MassDeletionError as exc:
-            raise SyncError(f"{exc} (sync again with --allow-mass-delete)") from None
+            raise MassDeletionError(str(exc), option="allow_mass_delete") from None
         except JournalError as exc:
             # the stream counter stays: the next envelope from that device shows a gap and
             # we ask it again for what we lack
@@ -357,8 +311,7 @@ class Exchange:
         others = self.others()
         if not others or self.stale():
             return None
-        conn = self.j.conn
-        vec = version_vector(conn)
+        vec = version_vector(self.j)
         vectors = [self.peer(d)[0] for d in others]
         sent = self._sent()
         base = {r: max(min(v.get(r, 0) for v in vectors), sent.get(r, 0)) for r in vec}
@@ -369,7 +322,7 @@ class Exchange:
         ops: list[bytes] = []
         new_sent, used, full = dict(sent), 0, False
         while not full:
-            batch = ops_since(conn, base, limit=500)
+            batch = ops_since(self.j, base, limit=500)
             if not batch:
                 break
             for op in batch:

@@ -1,1 +1,2 @@
-"""Pairing: spoken codes, the SPAKE2 protocol and the invite/join flow."""
+"""Pairing: spoken codes (codes), the messages and their strict decoding (messages), the
+SPAKE2 protocol (protocol) and the invite/join flow with a journal (flow)."""

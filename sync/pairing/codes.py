@@ -9,12 +9,12 @@ gives an attacker exactly one guess out of about 27 million.
 
 from __future__ import annotations
 
-import hashlib
 import re
 import secrets
 from dataclasses import dataclass
 
 from comentor.sync.errors import PairingError
+from comentor.sync.keys import MAX_NAMEPLATE
 
 __all__ = [
     "WORDS",
@@ -23,11 +23,9 @@ __all__ = [
     "PairingCode",
     "make_code",
     "parse_code",
-    "nameplate_tag",
 ]
 
 WORD_COUNT = 3
-MAX_NAMEPLATE = 999
 _MAX_CODE_TEXT = 100
 _EXAMPLE = "7-orbit-candle-harbor"
 
@@ -115,15 +113,3 @@ def parse_code(text: str) -> PairingCode:
                 f"'{shown}' is not a word used in pairing codes: check the spelling with your partner"
             )
     return PairingCode(int(number), words)
-
-
-def nameplate_tag(nameplate: int, purpose: str) -> str:
-    """A short hex name for a nameplate (zeroconf instance, relay code id).
-
-    It is a hash of the number and a purpose label, so it names nothing about the people and
-    the LAN and relay names of the same code differ.
-    """
-    if not 1 <= nameplate <= MAX_NAMEPLATE:
-        raise PairingError(f"the code number must be between 1 and {MAX_NAMEPLATE}")
-    data = f"comentor-pair/1 {purpose} {nameplate}".encode("ascii")
-    return hashlib.blake2b(data, digest_size=12, person=b"comentor-plate").hexdigest()

@@ -1,8 +1,8 @@
 """Pairing with a journal: the inviter's and the joiner's whole flow, over the LAN or a relay.
 
 :mod:`comentor.sync.pairing.protocol` speaks the protocol; this module decides what may be paired
-(never a demo journal, never a third person, ``--device`` only for the same person), finds
-the other device (TCP + zeroconf, a ``--peer`` address, or the relay's rendezvous), and
+(never a demo journal, never a third person, one's own device only for the same person),
+finds the other device (TCP + zeroconf, a given address, or the relay's rendezvous), and
 writes the result (trusted device records, the partnership key) only after the other side
 proved it knows the code.
 
@@ -15,65 +15,71 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from comentor.model._devices import (
+from comentor.model import Journal
+from comentor.model.replication import (
+    DeviceKeys,
     PeerDevice,
+    ensure_syncable,
     my_device_info,
     safety_number,
     set_partnership_key,
     trust_device,
 )
-from comentor.model._identity import DeviceKeys
-from comentor.model._journal import Journal
+from comentor.sync._options import Peer, parse_interfaces
 from comentor.sync.errors import PairingError, RelayError, TransportError
-from comentor.sync.lan import mdns as discovery
-from comentor.sync.pairing.codes import PairingCode, make_code, nameplate_tag
-from comentor.sync.pairing.protocol import (
-    Channel,
-    PairingInfo,
-    StreamChannel,
-    run_inviter,
-    run_joiner,
-)
+from comentor.sync.keys import nameplate_tag
+from comentor.sync.lan import discovery
+from comentor.sync.pairing.codes import PairingCode, make_code
+from comentor.sync.pairing.messages import PairingInfo
+from comentor.sync.pairing.protocol import Channel, StreamChannel, run_inviter, run_joiner
 
-__all__ = ["InviteOptions", "JoinOptions", "PairResult", "invite", "join", "parse_peer"]
+__all__ = ["InviteOptions", "JoinOptions", "PairResult", "invite", "join"]
 
 OPEN_RETRIES = 3  # fresh codes to try when the relay says a nameplate is already in use
 
-DEMO_REFUSAL = (
-    "this is a demo journal: it never pairs or syncs; "
-    "create your own with `comentor init --name NAME`"
-)
 
-
-@dataclass
+@dataclass(frozen=True)
 class InviteOptions:
+    """``device``: invite one of my own devices instead of a partner; ``relay``: meet
+    through the relay at this URL; ``interfaces``: where zeroconf runs (None: from the
+    environment); ``step_timeout``: per message once the other device connected."""
+
     timeout: float = 600.0  # how long the code stays open
-    device: bool = False  # invite one of my own devices instead of a partner
+    device: bool = False
     relay: str | None = None
     host: str = "0.0.0.0"
     port: int = 0
-    interfaces: list[str] = field(default_factory=list)
-    step_timeout: float = 30.0  # per message once the other device connected
+    interfaces: Sequence[str] | None = None
+    step_timeout: float = 30.0
 
 
-@dataclass
+@dataclass(frozen=True)
 class JoinOptions:
+    """``peer``: the inviting device's address (else found with zeroconf or the relay)."""
+
     device: bool = False
     relay: str | None = None
-    peer: str | None = None
-    interfaces: list[str] = field(default_factory=list)
+    peer: Peer | None = None
+    interfaces: Sequence[str] | None = None
     timeout: float = 60.0
 
 
 @dataclass(frozen=True)
 class PairResult:
-    peer: PairingInfo
+    """Whom this device paired with (``mode``: ``partner`` or ``device``, one's own)."""
+
+    peer: PeerDevice
+    mode: str
     safety_number: str
     created: bool  # the joiner created its journal while pairing
+
+    @property
+    def own_device(self) -> bool:
+        return self.mode == "device"
 
 
 def _mode(device: bool) -> str:
@@ -82,45 +88,43 @@ def _mode(device: bool) -> str:
 
 def _info(j: Journal, mode: str, with_key: bool) -> PairingInfo:
     me = my_device_info(j)
-    return PairingInfo(
-        mode=mode, device_id=me.device_id, sign_pk=me.sign_pk, box_pk=me.box_pk,
-        person=me.person, person_name=me.person_name[:80] or "?",
-        device_name=me.device_name[:60], partnership_key=j.partnership_key() if with_key else None,
-    )
+    record = replace(me, person_name=me.person_name[:80] or "?", device_name=me.device_name[:60])
+    return PairingInfo(mode, record, j.partnership_key() if with_key else None)
 
 
-def _peer_device(p: PairingInfo) -> PeerDevice:
-    return PeerDevice(p.device_id, p.sign_pk, p.box_pk, p.person, p.person_name, p.device_name)
+def _mismatch(mine: str) -> PairingError:
+    if mine == "device":
+        return PairingError("the other side is pairing a partner, not one of your own devices: "
+                            "both sides must choose the same", option="device")
+    return PairingError("the other side is adding one of its own devices, not pairing a "
+                        "partner: both sides must choose the same", option="device")
 
 
-def _check_peer(j: Journal, mine: str, peer: PairingInfo) -> None:
+def _check_peer(j: Journal, mine: str, info: PairingInfo) -> None:
     """The rules both sides apply to the other's record before writing anything."""
-    if peer.mode != mine:
-        if mine == "device":
-            raise PairingError("the other side is pairing a partner, not your own device: "
-                               "both must use --device, or neither")
-        raise PairingError("the other side is adding one of its own devices (--device): "
-                           "both must use --device, or neither")
+    peer = info.device
+    if info.mode != mine:
+        raise _mismatch(mine)
     if peer.device_id == j.device_id:
         raise PairingError("this is the same device: pair with another one")
     if mine == "device":
         if peer.person != j.me:
-            raise PairingError("--device pairs two devices of the same person, but this "
-                               f"journal belongs to {j.person_name(j.me)}, not {peer.person_name}")
+            raise PairingError("adding your own device pairs two devices of the same person, "
+                               f"but this journal belongs to {j.person_name(j.me)}, "
+                               f"not {peer.person_name}", option="device")
         return
     if peer.person == j.me:
-        raise PairingError("that device is already yours: use --device to add your own device")
+        raise PairingError("that device is already yours: add it as your own device instead",
+                           option="device")
     partner = j.partner()
     if partner is not None and partner != peer.person:
         raise PairingError(f"this journal already has a partner ({j.person_name(partner)}): "
                            "a partnership is for two people")
 
 
-def parse_peer(text: str) -> tuple[str, int]:
-    host, sep, port = text.rpartition(":")
-    if not sep or not host or not port.isdigit() or not 1 <= int(port) <= 65535:
-        raise PairingError(f"--peer must look like HOST:PORT (e.g. 192.168.1.20:47001), not {text!r}")
-    return host.strip("[]"), int(port)
+def _result(j: Journal, peer: PairingInfo, created: bool) -> PairResult:
+    return PairResult(peer.device, peer.mode,
+                      safety_number(j.keys.sign_public, peer.device.sign_pk), created)
 
 
 # ---------------------------------------------------------------- inviter
@@ -132,8 +136,7 @@ async def invite(
     on_status: Callable[[str], None] = lambda _msg: None,
 ) -> PairResult:
     """Show a code (``on_code(code, where)``), wait for one attempt, pair or fail."""
-    if j.is_demo:
-        raise PairingError(DEMO_REFUSAL)
+    ensure_syncable(j, "pair")
     if j.partnership_key() is None:
         raise PairingError("this journal has not joined a partnership yet: "
                            "join your partner's invitation first (comentor join)")
@@ -143,13 +146,13 @@ async def invite(
 
     def accept(peer: PairingInfo) -> None:
         _check_peer(j, mode, peer)
-        trust_device(j, _peer_device(peer))
+        trust_device(j, peer.device)
 
     if opts.relay:
         peer = await _invite_relay(code, info, accept, opts, on_code)
     else:
         peer = await _invite_lan(code, info, accept, opts, on_code, on_status)
-    return PairResult(peer, safety_number(j.keys.sign_public, peer.sign_pk), False)
+    return _result(j, peer, False)
 
 
 async def _invite_relay(
@@ -166,7 +169,7 @@ async def _invite_relay(
         except RelayError as exc:
             # someone holds this nameplate (another pairing, or a squatter): a fresh code
             # has a fresh nameplate; it has not been shown to anybody yet
-            if "in use" not in str(exc) or attempt == OPEN_RETRIES:
+            if exc.field("code") != "code_in_use" or attempt == OPEN_RETRIES:
                 raise
             code = make_code()
     try:
@@ -174,7 +177,7 @@ async def _invite_relay(
         return await run_inviter(channel, code, info, accept, opts.step_timeout,
                                  first_timeout=opts.timeout)
     except PairingError as exc:
-        if "did not answer within" in str(exc) and not channel.peer_joined.is_set():
+        if exc.field("reason") == "timeout" and not channel.peer_joined.is_set():
             raise _expired(opts.timeout) from None
         raise
     finally:
@@ -209,7 +212,7 @@ async def _invite_lan(
     advert: discovery.Advertisement | None = None
     try:
         on_code(code, f"on port {port}")
-        interfaces = discovery.lan_interfaces(opts.interfaces)
+        interfaces = parse_interfaces(opts.interfaces)
         addresses = [opts.host] if opts.host not in ("0.0.0.0", "", "::") else None
         try:
             advert = await discovery.advertise(
@@ -217,8 +220,8 @@ async def _invite_lan(
                 interfaces=interfaces, addresses=addresses,
             )
         except TransportError as exc:
-            on_status(f"Not announced on the network ({exc}): your partner can use "
-                      f"--peer ADDRESS:{port}")
+            on_status(f"Not announced on the network ({exc}): your partner can connect "
+                      f"to this device's address, port {port}")
         try:
             reader, writer = await asyncio.wait_for(first, opts.timeout)
         except TimeoutError:
@@ -251,10 +254,11 @@ async def join(
     With ``existing`` None a journal is created at ``path`` once the code is confirmed, and
     deleted again if pairing fails after that.
     """
-    if existing is not None and existing.is_demo:
-        raise PairingError(DEMO_REFUSAL)
+    if existing is not None:
+        ensure_syncable(existing, "pair")
     if existing is None and not (name and name.strip()) and not opts.device:
-        raise PairingError("--name is needed: it is how your partner will see you")
+        raise PairingError("a name is needed: it is how your partner will see you",
+                           option="name")
     mode = _mode(opts.device)
     keys = DeviceKeys.generate()
     state: dict[str, Journal] = {}
@@ -264,17 +268,16 @@ async def join(
             _check_peer(existing, mode, peer)
             return _info(existing, mode, with_key=False)
         if peer.mode != mode:
-            raise PairingError("the other side used --device and this side did not, or the "
-                               "other way round: both must use --device, or neither")
-        person = peer.person if opts.device else None
-        j = Journal.create(path, (name or peer.person_name).strip(), joining=True, keys=keys,
-                           person=person)
+            raise _mismatch(mode)
+        person = peer.device.person if opts.device else None
+        j = Journal.create(path, (name or peer.device.person_name).strip(), joining=True,
+                           keys=keys, person=person)
         state["new"] = j
         return _info(j, mode, with_key=False)
 
     def commit(peer: PairingInfo) -> None:
         j = existing or state["new"]
-        trust_device(j, _peer_device(peer))
+        trust_device(j, peer.device)
         assert peer.partnership_key is not None
         set_partnership_key(j, peer.partnership_key)
 
@@ -292,7 +295,7 @@ async def join(
     finally:
         await closer()
     j = existing or state["new"]
-    return j, PairResult(peer, safety_number(j.keys.sign_public, peer.sign_pk), existing is None)
+    return j, _result(j, peer, existing is None)
 
 
 async def _connect(
@@ -307,17 +310,17 @@ async def _connect(
             raise PairingError(f"{exc} (ask your partner for a fresh code if it persists)") from None
         return relay, relay.close
     if opts.peer:
-        host, port = parse_peer(opts.peer)
+        host, port = opts.peer
     else:
         on_status(f"Looking for invitation {code.nameplate} on the local network...")
         found = await discovery.find_instance(
             discovery.PAIR_SERVICE, nameplate_tag(code.nameplate, "lan"), timeout=opts.timeout,
-            interfaces=discovery.lan_interfaces(opts.interfaces),
+            interfaces=parse_interfaces(opts.interfaces),
         )
         if found is None:
             raise PairingError(
                 f"no invitation number {code.nameplate} found on this network within "
-                f"{opts.timeout:g} s: check the number, or use --peer HOST:PORT or --relay URL"
+                f"{opts.timeout:g} s: check the number", hint="peer_or_relay",
             )
         host, port = found
     try:

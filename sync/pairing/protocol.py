@@ -13,8 +13,9 @@ LAN and the relay carry exactly the same bytes. Steps (details in docs/protocol.
    device record and the partnership key; the joiner checks it and answers with its own
    record (or a refusal); the inviter checks that, records the joiner and says ``ok``.
 
-Every message from the other side is size-bounded and decoded strictly; anything malformed
-raises :class:`ProtocolError`, everything else :class:`PairingError`.
+Every message from the other side is size-bounded and decoded strictly
+(:mod:`comentor.sync.pairing.messages`); anything malformed raises :class:`ProtocolError`,
+everything else :class:`PairingError`.
 """
 
 from __future__ import annotations
@@ -22,13 +23,10 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-import re
-import unicodedata
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any, Protocol
 
-import msgpack
 import spake2
 from nacl.bindings import (
     crypto_aead_xchacha20poly1305_ietf_decrypt,
@@ -38,31 +36,22 @@ from nacl.exceptions import CryptoError
 
 from comentor.sync.errors import PairingError, ProtocolError, SyncError
 from comentor.sync.pairing.codes import PairingCode
-from comentor.sync.wire.framing import read_frame, write_frame
+from comentor.sync.pairing.messages import (
+    MAX_PAIR_MESSAGE,
+    PAIRING_VERSION,
+    PairingInfo,
+    decode_pair_message,
+    decode_sealed,
+    pack,
+)
+from comentor.sync.wire.framing import close_stream, read_frame, write_frame
 
-__all__ = [
-    "PAIRING_VERSION",
-    "MAX_PAIR_MESSAGE",
-    "WRONG_CODE",
-    "PairingInfo",
-    "Channel",
-    "StreamChannel",
-    "decode_pair_message",
-    "decode_info",
-    "run_inviter",
-    "run_joiner",
-]
+__all__ = ["WRONG_CODE", "Channel", "StreamChannel", "run_inviter", "run_joiner"]
 
-PAIRING_VERSION = 1
-MAX_PAIR_MESSAGE = 4096
 WRONG_CODE = "the code did not match: ask your partner for a fresh code (comentor invite)"
 _ID_INVITER = b"comentor-pair/1 inviter"
 _ID_JOINER = b"comentor-pair/1 joiner"
 _AAD = b"comentor-pair/1 sealed"
-_SPAKE_MSG_LEN = 33
-_MAC_LEN = 32
-_MODES = ("partner", "device")
-_ID_RE = re.compile(r"[a-z2-7]{16}")
 
 
 class Channel(Protocol):
@@ -90,144 +79,7 @@ class StreamChannel:
         return await read_frame(self.reader, max_size=MAX_PAIR_MESSAGE)
 
     async def close(self) -> None:
-        self.writer.close()
-        try:
-            await self.writer.wait_closed()
-        except OSError:
-            pass
-
-
-@dataclass(frozen=True)
-class PairingInfo:
-    """What one device tells the other: its record, and from the inviter the shared key."""
-
-    mode: str  # "partner" (two people) or "device" (a second device of the same person)
-    device_id: str
-    sign_pk: bytes
-    box_pk: bytes
-    person: str
-    person_name: str
-    device_name: str
-    partnership_key: bytes | None = None
-
-    def to_wire(self) -> dict[str, Any]:
-        out: dict[str, Any] = {
-            "t": "info", "mode": self.mode, "device": self.device_id, "sign_pk": self.sign_pk,
-            "box_pk": self.box_pk, "person": self.person, "person_name": self.person_name,
-            "device_name": self.device_name,
-        }
-        if self.partnership_key is not None:
-            out["pk"] = self.partnership_key
-        return out
-
-
-# ---------------------------------------------------------------- strict decoding
-def _unpack(data: bytes) -> dict[str, Any]:
-    if not isinstance(data, bytes | bytearray) or len(data) > MAX_PAIR_MESSAGE:
-        raise ProtocolError("pairing message too large or not bytes")
-    limit = len(data)
-    try:
-        obj = msgpack.unpackb(
-            bytes(data), raw=False, strict_map_key=True, use_list=True, max_str_len=limit,
-            max_bin_len=limit, max_array_len=limit, max_map_len=limit, max_ext_len=0,
-            ext_hook=_no_ext,
-        )
-    except ProtocolError:
-        raise
-    except Exception as exc:  # msgpack raises many types (ExtraData, StackError, Unicode...)
-        raise ProtocolError(f"malformed pairing message: {type(exc).__name__}") from None
-    if not isinstance(obj, dict):
-        raise ProtocolError("malformed pairing message: not a map")
-    return obj
-
-
-def _no_ext(code: int, data: bytes) -> Any:
-    raise ProtocolError("malformed pairing message: extension type")
-
-
-def _pack(obj: dict[str, Any]) -> bytes:
-    data = msgpack.packb(obj, use_bin_type=True)
-    if len(data) > MAX_PAIR_MESSAGE:
-        raise PairingError("pairing message too large: shorten the names")
-    return bytes(data)
-
-
-def _fields(obj: dict[str, Any], required: set[str], optional: set[str] | None = None) -> None:
-    keys = set(obj)
-    if not required <= keys or not keys <= required | (optional or set()):
-        raise ProtocolError(f"malformed pairing message: fields {sorted(map(str, keys))}")
-
-
-def _bin(obj: dict[str, Any], key: str, size: int) -> bytes:
-    value = obj[key]
-    if not isinstance(value, bytes) or len(value) != size:
-        raise ProtocolError(f"malformed pairing message: {key} must be {size} bytes")
-    return value
-
-
-def _str(obj: dict[str, Any], key: str, low: int, high: int) -> str:
-    value = obj[key]
-    if not isinstance(value, str) or not low <= len(value) <= high:
-        raise ProtocolError(f"malformed pairing message: {key} must be text of {low}-{high}")
-    # every Unicode category C* (controls, bidi overrides, format characters, unassigned):
-    # a name is shown on the other screen and must not reorder or hide text there
-    if any(unicodedata.category(c)[0] == "C" for c in value):
-        raise ProtocolError(f"malformed pairing message: control characters in {key}")
-    return value
-
-
-def decode_pair_message(data: bytes) -> tuple[str, bytes]:
-    """Decode a cleartext message: ``("pake", msg)``, ``("confirm", mac)`` or ``("box", ct)``."""
-    obj = _unpack(data)
-    kind = obj.get("t")
-    if obj.get("v") != PAIRING_VERSION:
-        raise PairingError(
-            "the other device speaks another pairing protocol version: update comentor on both"
-        )
-    if kind == "pake":
-        _fields(obj, {"v", "t", "m"})
-        return "pake", _bin(obj, "m", _SPAKE_MSG_LEN)
-    if kind == "confirm":
-        _fields(obj, {"v", "t", "mac"})
-        return "confirm", _bin(obj, "mac", _MAC_LEN)
-    if kind == "box":
-        _fields(obj, {"v", "t", "c"})
-        c = obj["c"]
-        if not isinstance(c, bytes) or not 16 < len(c) <= MAX_PAIR_MESSAGE:
-            raise ProtocolError("malformed pairing message: sealed box size")
-        return "box", c
-    raise ProtocolError("malformed pairing message: unknown type")
-
-
-def decode_info(obj: dict[str, Any]) -> PairingInfo:
-    """Validate a decrypted ``info`` map field by field."""
-    _fields(obj, {"t", "mode", "device", "sign_pk", "box_pk", "person", "person_name",
-                  "device_name"}, {"pk"})
-    mode = obj["mode"]
-    if mode not in _MODES:
-        raise ProtocolError("malformed pairing message: mode")
-    device, person = _str(obj, "device", 16, 16), _str(obj, "person", 16, 16)
-    if not _ID_RE.fullmatch(device) or not _ID_RE.fullmatch(person):
-        raise ProtocolError("malformed pairing message: device or person id")
-    return PairingInfo(
-        mode=mode, device_id=device, sign_pk=_bin(obj, "sign_pk", 32),
-        box_pk=_bin(obj, "box_pk", 32), person=person,
-        person_name=_str(obj, "person_name", 1, 80), device_name=_str(obj, "device_name", 0, 60),
-        partnership_key=_bin(obj, "pk", 32) if "pk" in obj else None,
-    )
-
-
-def _decode_sealed(obj: dict[str, Any]) -> tuple[str, Any]:
-    kind = obj.get("t")
-    if kind == "info":
-        return "info", decode_info(obj)
-    if kind == "ok":
-        _fields(obj, {"t"})
-        return "ok", None
-    if kind == "refuse":
-        _fields(obj, {"t", "why"})
-        return "refuse", _str(obj, "why", 1, 300)
-    raise ProtocolError("malformed pairing message: unknown sealed type")
+        await close_stream(self.writer)
 
 
 # ---------------------------------------------------------------- the session
@@ -253,7 +105,7 @@ class _Session:
         except TimeoutError:
             raise PairingError(
                 f"the other device did not answer within {timeout:g} s: "
-                "ask your partner for a fresh code (comentor invite)"
+                "ask your partner for a fresh code (comentor invite)", reason="timeout",
             ) from None
         except (PairingError, ProtocolError):
             raise
@@ -266,7 +118,7 @@ class _Session:
 
     async def _send(self, obj: dict[str, Any]) -> None:
         try:
-            await self.channel.send(_pack({"v": PAIRING_VERSION, **obj}))
+            await self.channel.send(pack({"v": PAIRING_VERSION, **obj}))
         except PairingError:
             raise
         except SyncError as exc:
@@ -305,7 +157,7 @@ class _Session:
     async def send_sealed(self, obj: dict[str, Any]) -> None:
         nonce = self.send_n.to_bytes(24, "big")
         self.send_n += 1
-        box = crypto_aead_xchacha20poly1305_ietf_encrypt(_pack(obj), _AAD, nonce, self._key(True))
+        box = crypto_aead_xchacha20poly1305_ietf_encrypt(pack(obj), _AAD, nonce, self._key(True))
         await self._send({"t": "box", "c": box})
 
     async def recv_sealed(self) -> tuple[str, Any]:
@@ -318,7 +170,7 @@ class _Session:
             plain = crypto_aead_xchacha20poly1305_ietf_decrypt(box, _AAD, nonce, self._key(False))
         except (CryptoError, ValueError, TypeError):
             raise ProtocolError("a pairing message was tampered with in transit") from None
-        return _decode_sealed(_unpack(plain))
+        return decode_sealed(plain)
 
     async def expect_info(self) -> PairingInfo:
         kind, value = await self.recv_sealed()

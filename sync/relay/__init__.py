@@ -1,1 +1,2 @@
-"""The relay server: WebSocket front, connections, its store and wire format."""
+"""The relay server: the WebSocket front (server), one connection (connection), the pairing
+rendezvous (rendezvous), its store (store) and its wire format (wire)."""

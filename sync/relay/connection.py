@@ -1,7 +1,7 @@
-"""One relay connection (its bounded outbound queue) and one pairing rendezvous.
+"""One relay connection: its bounded outbound queue and its state.
 
-Split from relay_server.py so that the server module keeps the protocol logic and this one
-the per-connection plumbing: what a slow or greedy client may make the relay hold in memory.
+Split from the server module, which keeps the protocol logic; this one holds the
+per-connection plumbing: what a slow or greedy client may make the relay hold in memory.
 """
 
 from __future__ import annotations
@@ -9,14 +9,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
 from comentor.sync.relay.wire import RelayLimits, TokenBucket, encode
 
-__all__ = ["SessionFatal", "Refused", "Pair", "Session"]
+if TYPE_CHECKING:
+    from comentor.sync.relay.rendezvous import Pair
+
+__all__ = ["SessionFatal", "Refused", "Session"]
 
 
 class SessionFatal(Exception):
@@ -35,18 +38,6 @@ class Refused(Exception):
         super().__init__(message)
         self.code = code
         self.message = message
-
-
-@dataclass(eq=False)
-class Pair:
-    """An open pairing code id: its opener, at most one joiner, and the join attempts so far."""
-
-    code: str
-    opener: Session
-    timer: asyncio.TimerHandle | None = None
-    joiner: Session | None = None
-    attempts: int = 0
-    pending: list[bytes] = field(default_factory=list)
 
 
 class Session:

@@ -6,7 +6,7 @@ relay never sees a key or a plaintext: it authenticates mailbox access with a si
 a fresh challenge (``docs/protocol.md`` (Relay)), stores opaque bytes in SQLite
 (:mod:`comentor.sync.relay.store`) and decodes every frame strictly
 (:mod:`comentor.sync.relay.wire`). It also offers a pairing rendezvous that relays opaque
-bytes between exactly two parties for a short code id.
+bytes between exactly two parties for a short code id (:mod:`comentor.sync.relay.rendezvous`).
 
 Nothing about content or mailbox ids is logged; ``GET /health`` reports counts only.
 """
@@ -32,7 +32,8 @@ from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
 from comentor.sync.errors import ProtocolError, RelayError
-from comentor.sync.relay.connection import Pair, Refused, Session, SessionFatal
+from comentor.sync.relay.connection import Refused, Session, SessionFatal
+from comentor.sync.relay.rendezvous import Rendezvous, recent
 from comentor.sync.relay.store import QuotaExceeded, RelayStore, StorageFull
 from comentor.sync.relay.wire import (
     PROTOCOL_VERSION,
@@ -64,10 +65,9 @@ class RelayServer:
         self._server: Server | None = None
         self._purger: asyncio.Task[None] | None = None
         self._mailboxes: dict[str, set[Session]] = defaultdict(set)
-        self._pairs: dict[str, Pair] = {}
+        self._rendezvous = Rendezvous(self.limits, clock)
         self._per_ip: dict[str, int] = defaultdict(int)
         self._claims: dict[str, list[float]] = defaultdict(list)  # ip -> mailbox claim times
-        self._misses: dict[str, list[float]] = defaultdict(list)  # ip -> pair_join misses
         self._connections = 0
         self._put_queue: list[tuple[Session, int, str, bytes]] = []
         self.port = 0
@@ -108,8 +108,7 @@ class RelayServer:
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
-        for pair in list(self._pairs.values()):
-            self._end_pair(pair, "the relay is shutting down")
+        self._rendezvous.end_all("the relay is shutting down")
         if self._store is not None:
             self._store.close()
         self._server = self._purger = self._store = None
@@ -133,7 +132,7 @@ class RelayServer:
         """Counts only: mailboxes, envelopes, bytes stored, connections, open pairings."""
         stats = self.store.stats()
         stats["connections"] = self._connections
-        stats["pairings"] = len(self._pairs)
+        stats["pairings"] = len(self._rendezvous.pairs)
         return stats
 
     def _process_request(self, conn: ServerConnection, request: Request) -> Response | None:
@@ -202,33 +201,13 @@ class RelayServer:
             session.error(None, "timeout", "no hello in time; reconnect", fatal=True)
             session.close_soon(1008, "no hello in time")
 
-    def _recent(self, log_: dict[str, list[float]], ip: str, window: float) -> list[float]:
-        now = self._clock()
-        times = [t for t in log_.get(ip, ()) if now - t < window]
-        if times:
-            log_[ip] = times
-        else:
-            log_.pop(ip, None)
-        return times
-
     def _forget(self, session: Session) -> None:
         if session.mailbox is not None:
             peers = self._mailboxes[session.mailbox]
             peers.discard(session)
             if not peers:
                 del self._mailboxes[session.mailbox]
-        pair = session.pair
-        if pair is None:
-            return
-        if pair.opener is session:
-            self._end_pair(pair, "the other side left")
-        else:
-            pair.joiner = None
-            session.pair = None
-            if pair.attempts >= self.limits.pair_max_joins:
-                self._end_pair(pair, "too many join attempts for this code")
-            else:
-                pair.opener.send(encode("pair_gone", reason="the other side left"))
+        self._rendezvous.leave(session)
 
     def _dispatch(self, session: Session, msg: Message, rid: int | None) -> None:
         op = msg.op
@@ -243,9 +222,9 @@ class RelayServer:
                 raise SessionFatal("order", f"{op} on a connection that is already in use: "
                                             "one pairing per connection")
             session.pair_used = True
-            getattr(self, "_" + op)(session, msg)
+            (self._rendezvous.open if op == "pair_open" else self._rendezvous.join)(session, msg)
         else:
-            self._pair_msg(session, msg.get_bytes("data"))
+            self._rendezvous.relay(session, msg.get_bytes("data"))
 
     def _hello(self, session: Session, msg: Message) -> None:
         if session.mailbox is not None or session.pairing:
@@ -261,7 +240,7 @@ class RelayServer:
             raise wrong from None
         box = self.store.mailbox(mailbox)
         if box is None:
-            claims = self._recent(self._claims, session.ip, 3600.0)
+            claims = recent(self._claims, session.ip, 3600.0, self._clock())
             if len(claims) >= self.limits.new_mailboxes_per_ip_hour:
                 raise Refused("rate_limited",
                               "too many new mailboxes from your address; try again later")
@@ -334,65 +313,6 @@ class RelayServer:
             raise Refused("bad_seq", "cannot ack an envelope the relay has not stored yet")
         self.store.ack(mailbox, session.device, seq)
         session.send(encode("acked", rid=msg.get_int("rid"), seq=seq))
-
-    def _pair_open(self, session: Session, msg: Message) -> None:
-        code = msg.get_str("code")
-        if code in self._pairs:
-            raise Refused("code_in_use", "this pairing code is in use; make a new code")
-        if len(self._pairs) >= self.limits.max_pairings:
-            raise Refused("busy", "the relay is handling too many pairings; try again later")
-        pair = Pair(code, session)
-        loop = asyncio.get_running_loop()
-        pair.timer = loop.call_later(self.limits.pair_ttl, self._end_pair, pair, "pairing code expired")
-        self._pairs[code] = pair
-        session.pair, session.pairing = pair, True
-        session.send(encode("pair_ok", rid=msg.get_int("rid")))
-
-    def _pair_join(self, session: Session, msg: Message) -> None:
-        lim = self.limits
-        misses = self._recent(self._misses, session.ip, lim.pair_miss_window)
-        if len(misses) >= lim.pair_join_misses_per_ip:  # scanning for open code ids
-            raise Refused("rate_limited", "too many unknown pairing codes from your address; "
-                                          "try again later")
-        pair = self._pairs.get(msg.get_str("code"))
-        if pair is None:
-            self._misses[session.ip] = [*misses, self._clock()]
-            raise Refused("no_pairing", "no pairing is open for this code: check it or ask for a new one")
-        pair.attempts += 1
-        if pair.attempts > self.limits.pair_max_joins:
-            self._end_pair(pair, "too many join attempts for this code")
-            raise Refused("too_many_attempts", "too many join attempts for this code; ask for a new one")
-        if pair.joiner is not None:
-            raise Refused("pair_busy", "someone else is already using this pairing code")
-        pair.joiner, session.pair, session.pairing = session, pair, True
-        session.send(encode("pair_ok", rid=msg.get_int("rid")))
-        pair.opener.send(encode("pair_peer"))
-        for data in pair.pending:
-            session.send(encode("pair_msg", data=data))
-        pair.pending.clear()
-
-    def _pair_msg(self, session: Session, data: bytes) -> None:
-        pair = session.pair
-        if pair is None:
-            raise Refused("no_pairing", "no pairing in progress on this connection")
-        peer = pair.joiner if session is pair.opener else pair.opener
-        if peer is not None:
-            peer.send(encode("pair_msg", data=data))
-        elif len(pair.pending) < self.limits.max_pair_pending:
-            pair.pending.append(data)
-        else:
-            raise Refused("pair_backlog", "too many pairing messages before the other side joined")
-
-    def _end_pair(self, pair: Pair, reason: str) -> None:
-        if self._pairs.get(pair.code) is pair:
-            del self._pairs[pair.code]
-        if pair.timer is not None:
-            pair.timer.cancel()
-        for party in (pair.opener, pair.joiner):
-            if party is not None and party.pair is pair:
-                party.pair = None
-                party.send(encode("pair_end", reason=reason))
-                party.close_soon(1000, "pairing ended")  # one pairing per connection
 
 
 def serve_forever(

@@ -20,10 +20,10 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from comentor.model._ops import MAX_OP_BYTES, Operation, decode_op, encode_op
 from comentor.model.errors import InvalidOperationError
+from comentor.model.replication import MAX_OP_BYTES, Operation, decode_op, encode_op
 from comentor.sync.errors import ProtocolError
-from comentor.sync.wire.framing import MAX_MESSAGE_SIZE, decode_message
+from comentor.sync.wire.codec import MAX_MESSAGE_SIZE, decode_message
 
 __all__ = [
     "PROTOCOL_VERSION",

@@ -19,7 +19,8 @@ with atheris.instrument_imports():
     from comentor.model.errors import InvalidOperationError
     from comentor.sync.errors import ProtocolError, TransportError
     from comentor.sync.wire import changeset
-    from comentor.sync.wire.framing import decode_message, read_frame
+    from comentor.sync.wire.codec import decode_message
+    from comentor.sync.wire.framing import read_frame
 
 _LOOP = asyncio.new_event_loop()
 

@@ -19,10 +19,12 @@ from comentor.model._journal import Journal
 from comentor.model._ops import decode_op, encode_op
 from comentor.model._projection import digest
 from comentor.model._store import ops_since, version_vector
+from comentor.model.replication import paired_devices
+from comentor.sync._report import TransportOutcome
 from comentor.sync.errors import ProtocolError, SyncError
-from comentor.sync.lan.session import LiveSession, SessionReport, accept, connect, paired_devices
+from comentor.sync.lan.session import LiveSession, accept, connect
 from comentor.sync.wire import changeset as cs
-from comentor.sync.wire.framing import MAX_MESSAGE_SIZE, encode_message
+from comentor.sync.wire.codec import MAX_MESSAGE_SIZE, encode_message
 
 
 def pair(a: Journal, b: Journal) -> None:
@@ -41,10 +43,10 @@ def two(tmp_path: Path) -> Any:
 
 async def run_pair(
     server: Journal, client: Journal, *, cut_after: int | None = None
-) -> tuple[SessionReport, SessionReport | BaseException]:
+) -> tuple[TransportOutcome, TransportOutcome | BaseException]:
     """Client syncs once with a live server session; `cut_after` drops the TCP connection
     after that many client->server bytes (a proxy in between)."""
-    results: list[SessionReport | BaseException] = []
+    results: list[TransportOutcome | BaseException] = []
 
     async def handle(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
         try:
@@ -196,7 +198,7 @@ async def test_session_syncs_both_ways(two: Any) -> None:
     e.add_goal(a, "Ship the guide")
     e.add_commitment(b, "Call three clients")
     report, server = await run_pair(a, b)
-    assert isinstance(server, SessionReport)
+    assert isinstance(server, TransportOutcome)
     assert report.received == server.sent and report.sent == server.received
     assert report.sent > 0 and report.received > 0 and report.peer_name == "Ada"
     assert digest(a.conn) == digest(b.conn)

@@ -18,19 +18,16 @@ from comentor.model._identity import DeviceKeys
 from comentor.model._journal import Journal
 from comentor.model._store import ops_since
 from comentor.sync.errors import ProtocolError
+from comentor.sync.keys import derive_mailbox, device_tag, envelope_key, folder_tag
 from comentor.sync.mailbox.envelope import (
     MAGIC,
     MAX_ENVELOPE,
     MIN_PADDED,
     Contents,
-    device_tag,
-    envelope_key,
-    folder_tag,
     open_envelope,
     padme,
     seal,
 )
-from comentor.sync.mailbox.relay_client import derive_mailbox
 from comentor.sync.mailbox.stream import MAX_JUMP, Exchange
 
 PK = bytes(range(32))

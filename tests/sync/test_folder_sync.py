@@ -13,8 +13,9 @@ from comentor.model import _devices as devices
 from comentor.model import _entities as e
 from comentor.model import testing
 from comentor.model._journal import Journal
-from comentor.sync.errors import SyncError, TransportError
-from comentor.sync.mailbox.envelope import folder_tag
+from comentor.model.errors import DemoJournalError
+from comentor.sync.errors import TransportError
+from comentor.sync.keys import folder_tag
 from comentor.sync.mailbox.folder import FolderSync
 
 PLANTED = "PLANTED-folder-9c1e-SECRET"
@@ -147,7 +148,7 @@ def test_demo_journal_never_syncs_through_a_folder(tmp_path: Path) -> None:
     create_demo(path).close()
     shared = tmp_path / "shared"
     shared.mkdir()
-    with pytest.raises(SyncError, match="demo journal"):
+    with pytest.raises(DemoJournalError, match="demo journal"):
         FolderSync(path, shared).sync_once()
     assert not files(shared)
 
@@ -155,7 +156,6 @@ def test_demo_journal_never_syncs_through_a_folder(tmp_path: Path) -> None:
 def test_fifos_and_symlinks_in_the_folder_are_never_followed(tmp_path: Path) -> None:
     import threading
 
-    from comentor.sync.mailbox.envelope import folder_tag
 
     a = Journal.create(tmp_path / "a.db", "Ada")
     b = Journal.create(tmp_path / "b.db", "Bo", joining=True)
@@ -195,8 +195,8 @@ def test_revocation_rotates_the_folder_key_and_the_revoked_device_reads_nothing_
 ) -> None:
     from comentor.model import _rotation as rotation
     from comentor.sync.errors import ProtocolError
-    from comentor.sync.mailbox.envelope import envelope_key, open_envelope
-    from comentor.sync.mailbox.relay_client import derive_mailbox
+    from comentor.sync.keys import derive_mailbox, envelope_key
+    from comentor.sync.mailbox.envelope import open_envelope
 
     ada, ben = pair(tmp_path)
     laptop = Journal.create(tmp_path / "laptop.db", "Ada", joining=True, person=ada.me,

@@ -17,17 +17,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from comentor.sync.errors import HandshakeError, ProtocolError, SyncError, TransportError
-from comentor.sync.wire.framing import (
-    MAX_FRAME_SIZE,
+from comentor.sync.wire.channel import (
     PROTOCOL_TAG,
     SecureChannel,
-    decode_message,
     handshake_initiator,
     handshake_responder,
     key_hint,
-    read_frame,
-    write_frame,
 )
+from comentor.sync.wire.codec import decode_message
+from comentor.sync.wire.framing import MAX_FRAME_SIZE, read_frame, write_frame
 from comentor.sync.wire.noise import CipherState, NoiseKK, TransportCipher, public_key
 
 HOST = "127.0.0.1"

@@ -15,18 +15,20 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from comentor.model._journal import Journal
-from comentor.sync.errors import PairingError, ProtocolError
+from comentor.model.errors import DemoJournalError
+from comentor.model.replication import PeerDevice
+from comentor.sync import parse_peer
+from comentor.sync.errors import OptionError, PairingError, ProtocolError
+from comentor.sync.keys import nameplate_tag
 from comentor.sync.pairing import flow as pairing_flow
-from comentor.sync.pairing.codes import WORDS, PairingCode, make_code, nameplate_tag, parse_code
-from comentor.sync.pairing.protocol import (
+from comentor.sync.pairing.codes import WORDS, PairingCode, make_code, parse_code
+from comentor.sync.pairing.messages import (
     MAX_PAIR_MESSAGE,
-    WRONG_CODE,
     PairingInfo,
     decode_info,
     decode_pair_message,
-    run_inviter,
-    run_joiner,
 )
+from comentor.sync.pairing.protocol import WRONG_CODE, run_inviter, run_joiner
 
 
 @pytest.fixture(autouse=True)
@@ -101,8 +103,8 @@ def pipes() -> tuple[Pipe, Pipe]:
 
 def info(name: str, person: str, device: str, key: bytes | None = None,
          mode: str = "partner") -> PairingInfo:
-    return PairingInfo(mode, device, bytes([1]) * 32, bytes([2]) * 32, person, name,
-                       "laptop", key)
+    return PairingInfo(mode, PeerDevice(device, bytes([1]) * 32, bytes([2]) * 32, person, name,
+                                        "laptop"), key)
 
 
 INV = info("Ada", "a" * 16, "b" * 16, key=bytes(range(32)))
@@ -294,7 +296,7 @@ async def _pair(
                                       interfaces=["127.0.0.1"], step_timeout=3)
     inv = asyncio.create_task(pairing_flow.invite(inviter, opts, on_code, code=code))
     port = await asyncio.wait_for(asyncio.shield(ready), 10)
-    jopts = pairing_flow.JoinOptions(device=device, peer=f"127.0.0.1:{port}", timeout=3)
+    jopts = pairing_flow.JoinOptions(device=device, peer=("127.0.0.1", port), timeout=3)
     res = await asyncio.gather(
         pairing_flow.join(joiner_path, existing, code_for_joiner(code), name, jopts),
         inv, return_exceptions=True,
@@ -346,21 +348,24 @@ async def test_flow_mode_mismatch_is_refused(tmp_path: Path, journal: Journal) -
     inv = asyncio.create_task(pairing_flow.invite(
         journal, opts, lambda c, w: ready.set_result(int(w.split()[2])), code=code))
     port = await ready
-    jopts = pairing_flow.JoinOptions(peer=f"127.0.0.1:{port}", timeout=3)
+    jopts = pairing_flow.JoinOptions(peer=("127.0.0.1", port), timeout=3)
     res = await asyncio.gather(pairing_flow.join(tmp_path / "b.db", None, code, "Bo", jopts),
                                inv, return_exceptions=True)
-    assert all(isinstance(r, PairingError) and "--device" in str(r) for r in res)
+    joined, invited = res
+    assert isinstance(joined, PairingError) and joined.field("option") == "device"
+    # the inviter hears the joiner's refusal, in the joiner's words
+    assert isinstance(invited, PairingError) and "choose the same" in str(invited)
     assert not (tmp_path / "b.db").exists()
 
 
 async def test_flow_refuses_demo_journals(demo_path: Path, tmp_path: Path) -> None:
     demo = Journal.open(demo_path)
     try:
-        with pytest.raises(PairingError, match="demo journal"):
+        with pytest.raises(DemoJournalError, match="demo journal"):
             await pairing_flow.invite(demo, pairing_flow.InviteOptions(), lambda c, w: None)
-        with pytest.raises(PairingError, match="demo journal"):
+        with pytest.raises(DemoJournalError, match="demo journal"):
             await pairing_flow.join(demo_path, demo, make_code(), "X",
-                                    pairing_flow.JoinOptions(peer="127.0.0.1:9"))
+                                    pairing_flow.JoinOptions(peer=("127.0.0.1", 9)))
     finally:
         demo.close()
 
@@ -393,16 +398,18 @@ async def test_flow_through_a_real_relay(tmp_path: Path, journal: Journal) -> No
 
 
 def test_parse_peer() -> None:
-    assert pairing_flow.parse_peer("10.0.0.2:4000") == ("10.0.0.2", 4000)
+    assert parse_peer("10.0.0.2:4000") == ("10.0.0.2", 4000)
+    assert parse_peer("[::1]:4000") == ("::1", 4000)
     for bad in ("10.0.0.2", ":4000", "h:0", "h:99999", "h:x"):
-        with pytest.raises(PairingError, match="HOST:PORT"):
-            pairing_flow.parse_peer(bad)
+        with pytest.raises(OptionError, match="HOST:PORT") as info:
+            parse_peer(bad)
+        assert info.value.field("option") == "peer"
 
 
 @pytest.mark.parametrize("name", ["Ada\u202eevil", "Ada\u200fx", "Ada\u0085", "Ada\x1b[2J"])
 def test_names_with_control_or_bidi_characters_are_refused(name: str) -> None:
     from comentor.sync.errors import ProtocolError as PE
-    from comentor.sync.pairing import protocol as p
+    from comentor.sync.pairing import messages as p
 
     with pytest.raises(PE, match="control characters"):
         p._str({"person_name": name}, "person_name", 1, 80)

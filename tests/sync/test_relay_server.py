@@ -20,12 +20,8 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
 from comentor.sync.errors import ProtocolError, RelayError
-from comentor.sync.mailbox.relay_client import (
-    RelayClient,
-    _signing_key,
-    derive_mailbox,
-    mailbox_verify_key,
-)
+from comentor.sync.keys import derive_mailbox, mailbox_signing_key, mailbox_verify_key
+from comentor.sync.mailbox.relay_client import RelayClient
 from comentor.sync.relay.server import RelayServer
 from comentor.sync.relay.wire import (
     Message,
@@ -99,7 +95,7 @@ def test_derive_mailbox_is_deterministic_and_separated() -> None:
     assert len(mailbox) == 64 and int(mailbox, 16) >= 0 and len(secret) == 32
     assert bytes.fromhex(mailbox) != secret
     assert derive_mailbox(bytes(32))[0] != mailbox
-    with pytest.raises(RelayError):
+    with pytest.raises(ProtocolError):
         derive_mailbox(b"short")
 
 
@@ -527,7 +523,7 @@ async def test_slow_reader_is_dropped_and_others_keep_going(tmp_path: Path) -> N
         a = await client(server)
         ws = await connect(url(server), compression=None, max_size=None, max_queue=1)
         nonce = decode_server_message(await ws.recv()).get_bytes("nonce")
-        key = _signing_key(SECRET)
+        key = mailbox_signing_key(SECRET)
         sig = key.sign(auth_transcript(nonce, MAILBOX, DEV_B, 2)).signature
         await ws.send(encode("hello", rid=1, mailbox=MAILBOX, key=bytes(key.verify_key),
                              sig=sig, device=DEV_B, devices=2))
@@ -590,9 +586,7 @@ async def test_a_client_that_never_reads_is_bounded_by_bytes_and_one_fetch(tmp_p
 
 
 def _seed() -> bytes:
-    from comentor.sync.mailbox.relay_client import _signing_key
-
-    return bytes(_signing_key(SECRET))
+    return bytes(mailbox_signing_key(SECRET))
 
 
 async def test_relay_wide_storage_cap_and_claims_per_address(tmp_path: Path) -> None:

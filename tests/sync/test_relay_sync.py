@@ -15,6 +15,7 @@ from comentor.model import _entities as e
 from comentor.model import testing
 from comentor.model._demo import create_demo
 from comentor.model._journal import Journal
+from comentor.model.errors import DemoJournalError
 from comentor.sync.errors import RelayError, SyncError
 from comentor.sync.mailbox.relay_client import RelayClient
 from comentor.sync.mailbox.relay_sync import RelaySync
@@ -186,7 +187,7 @@ async def test_live_session_reconnects_after_relay_restart(tmp_path: Path) -> No
 async def test_demo_journal_never_syncs(tmp_path: Path, relay: RelayServer) -> None:
     path = tmp_path / "demo.db"
     create_demo(path).close()
-    with pytest.raises(SyncError, match="demo journal"):
+    with pytest.raises(DemoJournalError, match="demo journal"):
         await RelaySync(path, url(relay)).sync_once()
     assert relay.health()["mailboxes"] == 0
 
@@ -252,8 +253,8 @@ async def test_revocation_rotates_the_key_and_the_revoked_device_reads_nothing_a
 ) -> None:
     from comentor.model import _rotation as rotation
     from comentor.sync.errors import ProtocolError
-    from comentor.sync.mailbox.envelope import envelope_key, open_envelope
-    from comentor.sync.mailbox.relay_client import derive_mailbox
+    from comentor.sync.keys import derive_mailbox, envelope_key
+    from comentor.sync.mailbox.envelope import open_envelope
 
     ada, ben = pair(tmp_path)
     laptop = Journal.create(tmp_path / "laptop.db", "Ada", joining=True, person=ada.me,

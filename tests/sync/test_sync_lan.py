@@ -22,7 +22,9 @@ from comentor.model import _entities as e
 from comentor.model import testing
 from comentor.model._journal import Journal
 from comentor.model._projection import digest
-from comentor.sync.lan.engine import SyncEngine, SyncReport, lan_tag
+from comentor.sync._report import TransportOutcome
+from comentor.sync.keys import lan_tag
+from comentor.sync.lan.engine import SyncEngine
 
 CLI = [sys.executable, "-m", "comentor.tui.cli"]
 
@@ -234,7 +236,7 @@ def test_engine_pushes_a_local_edit_within_a_second(tmp_path: Path) -> None:
     a = Journal.create(tmp_path / "a.db", "Ada")
     b = Journal.create(tmp_path / "b.db", "Bo", joining=True)
     testing.pair_in_process(a, b)
-    synced: list[SyncReport] = []
+    synced: list[TransportOutcome] = []
     errors: list[str] = []
     ea = SyncEngine(tmp_path / "a.db", listen_host="127.0.0.1", discover=False,
                     on_error=errors.append)
@@ -285,8 +287,9 @@ def test_a_device_revoked_during_a_live_session_gets_nothing_more(tmp_path: Path
     import asyncio
 
     from comentor.model._ops import decode_op
+    from comentor.model.replication import paired_devices
     from comentor.sync.errors import HandshakeError
-    from comentor.sync.lan.session import connect, paired_devices
+    from comentor.sync.lan.session import connect
     from comentor.sync.wire import changeset as cs
 
     a = Journal.create(tmp_path / "a.db", "Ada")

@@ -24,9 +24,10 @@ from comentor.model import _entities as e
 from comentor.model._journal import Journal
 from comentor.model._ops import Operation, encode_op
 from comentor.model._projection import digest
+from comentor.model.replication import paired_devices
 from comentor.sync.errors import SyncError
 from comentor.sync.lan.engine import SyncEngine
-from comentor.sync.lan.session import connect, paired_devices
+from comentor.sync.lan.session import connect
 from comentor.sync.wire import changeset as cs
 
 Mutate = Callable[[str, int, bytes], bytes | None]  # (direction, index, frame) -> new or None=cut

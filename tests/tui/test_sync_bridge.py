@@ -66,7 +66,7 @@ def _sync_box(app: ComentorApp) -> str:
 def _has(path: Path, table: str, text: str) -> bool:
     j = Journal.open(path)
     try:
-        return bool(j.rows(table, "text = ?", (text,)))
+        return bool(j._rows(table, "text = ?", (text,)))
     finally:
         j.close()
 
@@ -112,7 +112,7 @@ async def test_app_syncs_live_with_the_partner_over_the_lan(
             assert saved[0] and saved[1] == "LAN"
     finally:
         engine_b.stop()
-    assert app.sync_bridge is not None and app.sync_bridge.engine is None  # stopped on exit
+    assert app.sync_bridge is not None and app.sync_bridge.live is None  # stopped on exit
 
 
 async def test_app_syncs_through_the_relay(tmp_path: Path,
@@ -135,8 +135,8 @@ async def test_app_syncs_through_the_relay(tmp_path: Path,
             await wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen)
                            and app.screen.loads > 0, what="dashboard")
             await wait_for(pilot, lambda: app.sync_bridge is not None
-                           and app.sync_bridge.relay is not None
-                           and app.sync_bridge.relay.connected, what="relay connected")
+                           and app.sync_bridge.live is not None
+                           and app.sync_bridge.live.relay_connected, what="relay connected")
             jb = Journal.open(pb)
             try:
                 entities.add_commitment(jb, "Book the workshop room")
@@ -171,7 +171,7 @@ async def test_no_sync_for_a_demo_journal(demo_path: Path, monkeypatch: pytest.M
         bridge = app.sync_bridge
         assert bridge is not None and bridge._boot is not None
         await asyncio.to_thread(bridge._boot.join, 10)
-        assert bridge.engine is None and bridge.relay is None
+        assert bridge.live is None
         assert "demo journal: never syncs" in _sync_box(app)
 
 
@@ -292,7 +292,7 @@ async def test_invite_modal_pairs_and_shows_the_safety_number(
         def joiner() -> str:
             async def go() -> str:
                 j, result = await join(tmp_path / "bo.db", None, code, "Bo",
-                                       JoinOptions(peer=f"127.0.0.1:{peer_port}", timeout=10))
+                                       JoinOptions(peer=("127.0.0.1", peer_port), timeout=10))
                 j.close()
                 return result.safety_number
 
@@ -330,3 +330,26 @@ def test_comentor_sync_falls_back_to_the_folder_when_the_lan_has_nobody(
     assert code == 0
     assert "folder: received" in out.out and "LAN:" in out.err
     assert _has(pa, "commitments", "Draft the talk outline")
+
+
+def test_each_interface_words_the_remedy_its_own_way() -> None:
+    """The core's errors carry fields, never flags; the CLI and the app word them."""
+    from comentor.model.errors import MassDeletionError
+    from comentor.sync.errors import OptionError, PairingError, RelayError, TransportError
+    from comentor.tui.cli.sync import cli_text
+    from comentor.tui.screens.pairing import app_text
+
+    nobody = TransportError("no partner device found on this network within 30 s", hint="peer")
+    assert cli_text(nobody).endswith("(try --peer HOST:PORT)")
+    assert "--" not in app_text(nobody) and "address" in app_text(nobody)
+    bad_peer = OptionError("a partner device's address must look like HOST:PORT, not 'x'",
+                           option="peer")
+    assert cli_text(bad_peer).startswith("--peer: ")
+    assert app_text(bad_peer).startswith("Inviting device's address: ")
+    mass = MassDeletionError("this sync would delete 9 of 10 items", option="allow_mass_delete")
+    assert cli_text(mass).endswith("(sync again with --allow-mass-delete)")
+    mode = PairingError("both sides must choose the same", option="device")
+    assert cli_text(mode).endswith("(--device)") and "--" not in app_text(mode)
+    unset = RelayError("no relay configured", option="relay_url", hint="configure")
+    assert cli_text(unset) == "no relay configured: run `comentor relay use URL` first"
+    assert cli_text(RelayError("plain")) == "plain" == app_text(RelayError("plain"))

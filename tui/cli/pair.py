@@ -1,8 +1,8 @@
 """`comentor invite` and `comentor join`: pairing from the command line.
 
-Printing only; the flow lives in :mod:`comentor.sync.pairing.flow`. The `Code:` line is
-printed on a line of its own and flushed at once, so that a script (or a test) driving
-`invite` can read it while the command keeps waiting.
+Printing only; the flow is :func:`comentor.sync.invite` / :func:`comentor.sync.join`. The
+`Code:` line is printed on a line of its own and flushed at once, so that a script (or a
+test) driving `invite` can read it while the command keeps waiting.
 """
 
 from __future__ import annotations
@@ -12,13 +12,6 @@ import sys
 from typing import Any
 
 __all__ = ["add_parsers", "HANDLERS", "cmd_invite", "cmd_join"]
-
-
-def _interface_list(values: list[str] | None) -> list[str]:
-    out: list[str] = []
-    for value in values or []:
-        out.extend(v.strip() for v in value.split(",") if v.strip())
-    return out
 
 
 def add_parsers(sub: Any) -> None:
@@ -54,9 +47,9 @@ def _say(text: str = "") -> None:
     print(text, flush=True)
 
 
-def _print_result(result: Any, j: Any) -> None:
+def _print_result(result: Any) -> None:
     peer = result.peer
-    who = "your own device" if peer.mode == "device" else f"{peer.person_name}'s device"
+    who = "your own device" if result.own_device else f"{peer.person_name}'s device"
     _say(f"Paired with {who} {peer.device_name!r} ({peer.device_id}).")
     _say(f"Safety number: {result.safety_number}")
     _say("Compare it with the number on the other screen: it must be the same. If it is not, "
@@ -66,15 +59,14 @@ def _print_result(result: Any, j: Any) -> None:
 def cmd_invite(args: argparse.Namespace) -> int:
     import asyncio
 
-    from comentor.sync.pairing.flow import InviteOptions, invite
+    from comentor.sync import InviteOptions, invite
 
     from .common import open_journal
 
     if args.timeout <= 0:
         raise _err("--timeout must be a positive number of seconds")
     opts = InviteOptions(timeout=args.timeout, device=args.device, relay=args.relay,
-                         host=args.host, port=args.port,
-                         interfaces=_interface_list(args.lan_interface))
+                         host=args.host, port=args.port, interfaces=args.lan_interface)
     j = open_journal(args)
     try:
         def on_code(code: Any, where: str) -> None:
@@ -86,7 +78,7 @@ def cmd_invite(args: argparse.Namespace) -> int:
 
         result = asyncio.run(invite(j, opts, on_code, on_status=lambda m: print(
             m, file=sys.stderr, flush=True)))
-        _print_result(result, j)
+        _print_result(result)
     finally:
         j.close()
     return 0
@@ -95,8 +87,7 @@ def cmd_invite(args: argparse.Namespace) -> int:
 def cmd_join(args: argparse.Namespace) -> int:
     import asyncio
 
-    from comentor.sync.pairing.codes import parse_code
-    from comentor.sync.pairing.flow import JoinOptions, join
+    from comentor.sync import JoinOptions, join, parse_code, parse_peer
 
     from .common import journal_path, open_journal
 
@@ -105,15 +96,16 @@ def cmd_join(args: argparse.Namespace) -> int:
     code = parse_code(args.code)
     path = journal_path(args)
     existing = open_journal(args) if path.exists() and path.stat().st_size > 0 else None
-    opts = JoinOptions(device=args.device, relay=args.relay, peer=args.peer,
-                       interfaces=_interface_list(args.lan_interface), timeout=args.timeout)
+    opts = JoinOptions(device=args.device, relay=args.relay,
+                       peer=parse_peer(args.peer) if args.peer else None,
+                       interfaces=args.lan_interface, timeout=args.timeout)
     j = existing
     try:
         j, result = asyncio.run(join(path, existing, code, args.name, opts,
                                      on_status=lambda m: print(m, file=sys.stderr, flush=True)))
         if result.created:
             _say(f"Created this device's journal at {path}.")
-        _print_result(result, j)
+        _print_result(result)
     finally:
         if j is not None:
             j.close()

@@ -1,9 +1,8 @@
 """Command-line parsers and handlers for the relay and for folder sync.
 
 `comentor relay serve|use|show`, `comentor folder use|show`, and for scripting and tests
-`comentor sync-relay [--once]` and `comentor sync-folder [DIR]`. `sync_via_settings(args)`
-runs whichever of relay and folder sync this journal is configured for; `comentor sync`
-calls it after the LAN sync.
+`comentor sync-relay [--once]` and `comentor sync-folder [DIR]`. The settings and the rounds
+go through :class:`comentor.sync.SyncService`; these handlers only print.
 """
 
 from __future__ import annotations
@@ -14,7 +13,9 @@ import signal
 from pathlib import Path
 from typing import Any
 
-__all__ = ["add_parsers", "HANDLERS", "sync_via_settings"]
+from .sync import service_for
+
+__all__ = ["add_parsers", "HANDLERS"]
 
 
 def add_parsers(sub: Any) -> None:
@@ -55,15 +56,9 @@ def _journal(args: argparse.Namespace) -> Any:
     return open_journal(args)
 
 
-def _passphrase() -> str | None:
-    import os
-
-    return os.environ.get("COMENTOR_PASSPHRASE")
-
-
 def cmd_relay(args: argparse.Namespace) -> int:
     from comentor.model.errors import ValidationError
-    from comentor.sync.mailbox.relay_sync import check_relay_url
+    from comentor.sync import SyncService
 
     action = getattr(args, "action", None)
     if action == "serve":
@@ -73,19 +68,16 @@ def cmd_relay(args: argparse.Namespace) -> int:
     j = _journal(args)
     try:
         if action == "use":
-            if args.url.strip().lower() == "none":
-                j.set_setting("relay_url", None)
+            given = args.url.strip()
+            url = SyncService.use_relay(j, None if given.lower() == "none" else given)
+            if url is None:
                 print("this journal no longer syncs through a relay")
                 return 0
-            if j.is_demo:
-                raise ValidationError("this is a demo journal: it never contacts a relay")
-            url = check_relay_url(args.url)
-            j.set_setting("relay_url", url)
             print(f"this journal syncs through the relay at {url}")
             if url.startswith("ws://") and not url.startswith(("ws://127.", "ws://localhost")):
                 print("note: ws:// is not encrypted in transit (envelopes still are); prefer wss://")
             return 0
-        url = j.setting("relay_url")
+        url = SyncService.settings(j).relay_url
         if args.json:
             print(json.dumps({"relay_url": url}))
         else:
@@ -96,20 +88,20 @@ def cmd_relay(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from comentor.model._epoch import state_dir
-    from comentor.sync.relay.server import serve_forever
+    from comentor.model import state_dir
+    from comentor.sync import serve_relay
 
     data = Path(args.data).expanduser() if args.data else state_dir() / "relay"
     data.mkdir(parents=True, exist_ok=True)
     print(f"relay listening on ws://{args.host}:{args.port} (data in {data}); Ctrl-C to stop",
           flush=True)
-    serve_forever(args.host, args.port, data)
+    serve_relay(args.host, args.port, data)
     return 0
 
 
 def cmd_folder(args: argparse.Namespace) -> int:
     from comentor.model.errors import ValidationError
-    from comentor.sync.mailbox.folder import check_folder
+    from comentor.sync import SyncService
 
     action = getattr(args, "action", None)
     if action not in ("use", "show"):
@@ -117,17 +109,14 @@ def cmd_folder(args: argparse.Namespace) -> int:
     j = _journal(args)
     try:
         if action == "use":
-            if args.dir.strip().lower() == "none":
-                j.set_setting("sync_folder", None)
+            given = args.dir.strip()
+            path = SyncService.use_folder(j, None if given.lower() == "none" else args.dir)
+            if path is None:
                 print("this journal no longer syncs through a folder")
-                return 0
-            if j.is_demo:
-                raise ValidationError("this is a demo journal: it never syncs")
-            path = check_folder(args.dir).resolve()
-            j.set_setting("sync_folder", str(path))
-            print(f"this journal syncs through encrypted files in {path}")
+            else:
+                print(f"this journal syncs through encrypted files in {path}")
             return 0
-        folder = j.setting("sync_folder")
+        folder = SyncService.settings(j).sync_folder
         if args.json:
             print(json.dumps({"sync_folder": folder}))
         else:
@@ -137,20 +126,28 @@ def cmd_folder(args: argparse.Namespace) -> int:
         j.close()
 
 
+def _one_round(args: argparse.Namespace, via: str, **options: Any) -> int:
+    """One round through ``via`` (relay or folder): what moved, or why it failed."""
+    from comentor.sync import SyncOptions
+
+    service = service_for(args, SyncOptions(allow_mass_delete=args.allow_mass_delete, **options))
+    report = service.sync(only=via)
+    report.raise_if_failed()
+    print("\n".join(report.lines()))
+    return 0
+
+
 def cmd_sync_relay(args: argparse.Namespace) -> int:
     import asyncio
 
-    from comentor.sync.mailbox.relay_sync import RelaySync
+    from comentor.sync import SyncOptions
 
-    from .common import journal_path
-
-    rs = RelaySync(journal_path(args), args.url, passphrase=_passphrase(),
-                   on_status=lambda text: print(text, flush=True),
-                   allow_mass_delete=args.allow_mass_delete)
     if args.once:
-        report = asyncio.run(rs.sync_once())
-        print("\n".join(report.lines()))
-        return 0
+        return _one_round(args, "relay", relay_url=args.url)
+    options = SyncOptions(relay_url=args.url, allow_mass_delete=args.allow_mass_delete)
+    rs = service_for(args, options).relay_session(
+        on_status=lambda text: print(text, flush=True),
+        on_connected=lambda: print("connected to the relay", flush=True))
 
     async def live() -> None:
         loop = asyncio.get_running_loop()
@@ -166,55 +163,7 @@ def cmd_sync_relay(args: argparse.Namespace) -> int:
 
 
 def cmd_sync_folder(args: argparse.Namespace) -> int:
-    from comentor.sync.mailbox.folder import FolderSync
-
-    from .common import journal_path
-
-    report = FolderSync(journal_path(args), args.dir, passphrase=_passphrase(),
-                        allow_mass_delete=args.allow_mass_delete).sync_once()
-    print("\n".join(report.lines()))
-    return 0
-
-
-def sync_via_settings(args: argparse.Namespace) -> list[str]:
-    """Run relay and folder sync if this journal has them configured; report lines.
-
-    A failure of one transport is reported as a line and does not stop the other. Returns
-    an empty list when neither is configured (or the journal is a demo).
-    """
-    import asyncio
-
-    from comentor.model.errors import JournalError
-    from comentor.sync.errors import SyncError
-    from comentor.sync.mailbox.folder import FolderSync
-    from comentor.sync.mailbox.relay_sync import RelaySync
-
-    from .common import journal_path
-
-    j = _journal(args)
-    try:
-        if j.is_demo:
-            return []
-        url, folder = j.setting("relay_url"), j.setting("sync_folder")
-    finally:
-        j.close()
-    path, secret = journal_path(args), _passphrase()
-    allow = bool(getattr(args, "allow_mass_delete", False))
-    lines: list[str] = []
-    if url:
-        try:
-            report = asyncio.run(RelaySync(path, url, passphrase=secret,
-                                           allow_mass_delete=allow).sync_once())
-            lines += report.lines()
-        except (SyncError, JournalError) as exc:
-            lines.append(f"relay: {exc}")
-    if folder:
-        try:
-            lines += FolderSync(path, folder, passphrase=secret,
-                                allow_mass_delete=allow).sync_once().lines()
-        except (SyncError, JournalError) as exc:
-            lines.append(f"folder: {exc}")
-    return lines
+    return _one_round(args, "folder", sync_folder=args.dir)
 
 
 HANDLERS: dict[str, Any] = {

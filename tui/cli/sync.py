@@ -1,47 +1,84 @@
-"""Command-line parsers and handlers for live sync: `comentor serve` and `comentor sync`.
+"""Command-line parsers and handlers for live sync (`comentor serve`, `comentor sync`), and how
+the command line words sync errors.
 
-Both run the sync engine (comentor.sync.lan.engine), which has no Textual in it; these handlers
-only print. `serve` stays in the foreground, one line per sync, until Ctrl-C or SIGTERM.
-`sync` finds the partner (``--peer HOST:PORT`` or zeroconf), syncs, and says what moved; then
-it syncs through the relay and the shared folder if the journal has them (LAN, relay, folder,
-in that order, each reported on its own: a partner away from the LAN does not fail the rest).
+The policy lives in :class:`comentor.sync.SyncService`: which transports run (the LAN, then
+the relay and the shared folder if the journal has them), and that a sync fails only if
+every transport it tried failed. These handlers turn arguments into
+:class:`~comentor.sync.SyncOptions`, call the service and print. `serve` stays in the
+foreground, one line per sync, until Ctrl-C or SIGTERM.
+
+Errors from the core carry fields instead of naming flags (``option``, ``hint``);
+:func:`cli_text` words those of sync as this command line's flags (the command line's one
+wording, :func:`comentor.tui.cli.wording.word`, asks it).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
-import os
 import signal
 import sys
 import threading
-from typing import Any
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["add_parsers", "HANDLERS", "DEFAULT_PORT", "parse_peer"]
+from comentor.model.errors import ComentorError
+from comentor.sync.errors import OptionError
 
-DEFAULT_PORT = 47474
+if TYPE_CHECKING:
+    from comentor.sync import SyncOptions, SyncService, TransportOutcome
+
+__all__ = ["add_parsers", "HANDLERS", "cli_text", "service_for"]
+
+_FLAGS = {"peer": "--peer", "interfaces": "--lan-interface", "port": "--port",
+          "timeout": "--timeout", "device": "--device", "name": "--name"}
+_HINTS = {
+    "peer": " (try --peer HOST:PORT)",
+    "peer_or_relay": ", or use --peer HOST:PORT or --relay URL",
+    "pair": ": run `comentor invite` or `comentor join`",
+}
+_CONFIGURE = {"relay_url": ": run `comentor relay use URL` first",
+              "sync_folder": ": run `comentor folder use DIR`"}
 
 
-def _interfaces(args: argparse.Namespace) -> list[str]:
-    given = list(getattr(args, "lan_interface", None) or [])
-    env = os.environ.get("COMENTOR_LAN_INTERFACES", "")
-    return given or [part.strip() for part in env.split(",") if part.strip()]
+def cli_text(exc: BaseException) -> str:
+    """An error's message with its remedy worded as this command line's flags."""
+    text = str(exc)
+    if not isinstance(exc, ComentorError):
+        return text
+    option, hint = exc.field("option"), exc.field("hint")
+    if hint == "configure" and isinstance(option, str) and option in _CONFIGURE:
+        return text + _CONFIGURE[option]
+    if isinstance(hint, str) and hint in _HINTS:
+        return text + _HINTS[hint]
+    if option == "allow_mass_delete":
+        return f"{text} (sync again with --allow-mass-delete)"
+    flag = _FLAGS.get(option) if isinstance(option, str) else None
+    if flag is None:
+        return text
+    return f"{flag}: {text}" if isinstance(exc, OptionError) else f"{text} ({flag})"
 
 
-def parse_peer(text: str) -> tuple[str, int]:
-    """HOST:PORT (or [IPv6]:PORT) into a tuple; a ValidationError names what is wrong."""
-    from comentor.model.errors import ValidationError
+def service_for(args: argparse.Namespace, options: SyncOptions | None = None) -> SyncService:
+    """The sync service of the journal the arguments name, its key unlocked here (asking
+    for the passphrase if needed): every transport then opens the journal with it."""
+    from comentor.sync import SyncService
 
-    host, sep, port = text.strip().rpartition(":")
-    host = host.strip("[]")
-    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
-        raise ValidationError(f"--peer must look like HOST:PORT (for example 192.168.1.20:"
-                              f"{DEFAULT_PORT}), not {text!r}")
-    return host, int(port)
+    from .common import journal_path, open_journal
+
+    j = open_journal(args)
+    try:
+        keys = j.keys
+    finally:
+        j.close()
+    return SyncService(journal_path(args), options, keys=keys)
 
 
 def add_parsers(sub: Any) -> None:
     """Add the sync commands to the top-level subparsers."""
+    from comentor.sync import DEFAULT_PORT
+
     s = sub.add_parser("serve", help="sync live with your partner's devices until stopped")
     s.add_argument("--port", type=int, default=DEFAULT_PORT,
                    help=f"TCP port to listen on (default {DEFAULT_PORT}; 0 picks a free one)")
@@ -77,148 +114,75 @@ def _stamp() -> str:
     return dt.datetime.now().strftime("%H:%M:%S")
 
 
-def _keys(args: argparse.Namespace) -> Any:
-    """Unlock the device key here (prompting if needed); the engine opens its own journal."""
-    from comentor.model.errors import DemoJournalError
-
-    from .common import open_journal
-
-    j = open_journal(args)
-    try:
-        if j.is_demo:
-            raise DemoJournalError(
-                "this is a demo journal: it never syncs (create your own with `comentor init`)"
-            )
-        return j.keys
-    finally:
-        j.close()
-
-
-def cmd_serve(args: argparse.Namespace) -> int:
-    from comentor.sync.lan.engine import SyncEngine, SyncReport
-
-    from .common import journal_path
-
-    if not 0 <= args.port < 65536:
-        from comentor.model.errors import ValidationError
-
-        raise ValidationError("--port must be between 0 and 65535")
-    stop = threading.Event()
-
-    def synced(report: SyncReport) -> None:
-        _say(f"{_stamp()} synced with {report.peer_name or report.peer_device} "
-             f"({report.address}): sent {report.sent}, received {report.received} operations"
-             + (" (moved to a new epoch: this journal was restored)" if report.epoch_bumped else ""))
-
-    def applied(result: Any, name: str) -> None:
-        if result.applied and stop.is_set() is False:
-            _say(f"{_stamp()} received {result.applied} operations from {name or 'partner'}")
-
-    engine = SyncEngine(
-        journal_path(args), keys=_keys(args), lan_interfaces=_interfaces(args),
-        listen_host=args.host, listen_port=args.port, discover=not args.no_discovery,
-        allow_mass_delete=args.allow_mass_delete, on_synced=synced, on_applied=applied,
-        on_error=_warn,
-    )
-    engine.start()
-    _say(f"listening on {args.host}:{engine.port}; Ctrl-C to stop")
+@contextlib.contextmanager
+def _until_signal(stop: threading.Event) -> Iterator[None]:
+    """Ctrl-C and SIGTERM set ``stop`` (a clean end) instead of interrupting."""
     previous = {sig: signal.signal(sig, lambda *_: stop.set())
                 for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        while not stop.wait(0.5):
-            pass
+        yield
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from comentor.sync import SyncOptions
+
+    options = SyncOptions.parse(interfaces=args.lan_interface, listen_host=args.host,
+                                listen_port=args.port, discover=not args.no_discovery,
+                                allow_mass_delete=args.allow_mass_delete)
+    stop = threading.Event()
+
+    def synced(o: TransportOutcome) -> None:
+        _say(f"{_stamp()} synced with {o.peer_name or o.peer_device} ({o.address}): "
+             f"sent {o.sent}, received {o.received} operations"
+             + (" (moved to a new epoch: this journal was restored)" if o.epoch_bumped else ""))
+
+    def applied(count: int, name: str) -> None:
+        if not stop.is_set():
+            _say(f"{_stamp()} received {count} operations from {name or 'partner'}")
+
+    engine = service_for(args, options).serve(on_synced=synced, on_applied=applied,
+                                              on_error=_warn)
+    _say(f"listening on {args.host}:{engine.port}; Ctrl-C to stop")
+    try:
+        with _until_signal(stop):
+            while not stop.wait(0.5):
+                pass
+    finally:
         engine.stop()
     _say("stopped")
     return 0
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
-    """LAN first, then relay and folder (if configured); fails only if nothing synced."""
-    from comentor.sync.errors import SyncError
+    """The LAN, then the relay and the folder (if configured); fails only if nothing synced."""
+    from comentor.sync import SyncOptions
 
-    from .relay import sync_via_settings
+    from .wording import word
 
-    lan_failure: SyncError | None = None
-    try:
-        _sync_lan(args)
-    except SyncError as exc:
-        lan_failure = exc
-    lines = sync_via_settings(args)
-    for line in lines:
-        _say(line)
-    if lan_failure is None:
-        return 0
-    failed = [line for line in lines if line.startswith(("relay: ", "folder: "))
-              and not line.startswith(("relay: received", "folder: received"))]
-    if not lines or len(failed) == len(lines):
-        raise lan_failure
-    _warn(f"LAN: {lan_failure}")
-    return 0
-
-
-def _sync_lan(args: argparse.Namespace) -> int:
-    from comentor.model.errors import ValidationError
-    from comentor.sync.errors import TransportError
-    from comentor.sync.lan.engine import SyncEngine, SyncReport
-
-    from .common import journal_path
-
-    if not 0 < args.timeout <= 86400:
-        raise ValidationError("--timeout must be between 0 and 86400 seconds")
-    peer = parse_peer(args.peer) if args.peer else None
-    reports: list[SyncReport] = []
-    errors: list[str] = []
-
-    def synced(report: SyncReport) -> None:
-        reports.append(report)
-        if not args.once:
-            _say(f"{_stamp()} {report.line()}")
-
-    def failed(message: str) -> None:
-        errors.append(message)
-        if not args.once:
-            _warn(message)
-
-    engine = SyncEngine(
-        journal_path(args), keys=_keys(args), lan_interfaces=_interfaces(args),
-        # --once only looks for the partner; a lasting sync also listens and advertises so
-        # that the partner's engine can reach it too.
-        listen=peer is None and not args.once, discover=peer is None,
-        auto_connect=not args.once, allow_mass_delete=args.allow_mass_delete,
-        on_synced=synced, on_error=failed,
-    )
-    engine.start()
-    try:
-        if args.once:
-            try:
-                report = engine.sync_once(peer, args.timeout)
-            except TransportError as exc:
-                if peer is None and "no complete sync" in str(exc):
-                    raise TransportError(
-                        f"no partner device found on this network within {args.timeout:g} s "
-                        "(try --peer HOST:PORT)"
-                    ) from None
-                raise
-            _say(report.line())
-            return 0
-        if peer is not None:
-            engine.add_peer(*peer)
+    options = SyncOptions.parse(peers=args.peer, interfaces=args.lan_interface, listen_port=0,
+                                timeout=args.timeout, allow_mass_delete=args.allow_mass_delete)
+    service = service_for(args, options)
+    if args.once:
+        report = service.sync(once=True)
+    else:
         stop = threading.Event()
-        previous = {sig: signal.signal(sig, lambda *_: stop.set())
-                    for sig in (signal.SIGINT, signal.SIGTERM)}
-        try:
-            stop.wait(args.timeout)
-        finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
-    finally:
-        engine.stop()
-    if not reports:
-        raise TransportError(errors[-1] if errors else
-                             f"no partner device found within {args.timeout:g} s")
+        with _until_signal(stop):
+            report = service.sync(once=False, stop=stop, on_error=_warn,
+                                  on_synced=lambda o: _say(f"{_stamp()} {o.line()}"))
+    for outcome in report.outcomes:
+        if outcome.error is not None:
+            if outcome.via != "LAN":
+                _say(f"{outcome.via}: {word(outcome.error)}")
+        elif args.once or outcome.via != "LAN":  # a lasting LAN sync printed as it went
+            for line in outcome.lines():
+                _say(line)
+    report.raise_if_failed()
+    for outcome in report.warnings:  # the relay's and the folder's are printed above
+        if outcome.via == "LAN" and outcome.error is not None:
+            _warn(f"LAN: {word(outcome.error)}")
     return 0
 
 

@@ -1,16 +1,19 @@
-"""How the command line words an error: the model's message plus the remedy a user types.
+"""How the command line words things: errors with the remedy a user types, and counts.
 
 The core's messages never name a flag or a command (the app words the same error with its
 own buttons); an error carries the remedy as fields, and this is where the command line
 turns them into `comentor ...` text. Errors are told apart by type and fields, never by
-their message.
+their message. Every line is inert: a message that quotes user text (a path, a name)
+never drives the terminal.
 """
 
 from __future__ import annotations
 
 from comentor.model.errors import ComentorError
 
-__all__ = ["word"]
+from ..text import one_line
+
+__all__ = ["word", "counted"]
 
 # hint field -> what to run
 _HINTS = {
@@ -19,11 +22,24 @@ _HINTS = {
     "pair-again": "make a new journal (`comentor init`) and pair it again (`comentor join`)",
 }
 
-
 def word(exc: ComentorError) -> str:
     """The one line `comentor` prints for `exc` (without the `comentor: ` prefix)."""
-    message = str(exc)
+    from .sync import cli_text  # the sync layer's fields (option, hint) as flags
+
+    message = cli_text(exc)
     hint = exc.field("hint")
-    if isinstance(hint, str) and hint in _HINTS:
+    row = exc.field("row")
+    if hint == "undo-delete" and isinstance(row, str):
+        message = f"{message}: `comentor undo-delete {row[:8]}`"
+    elif isinstance(hint, str) and hint in _HINTS:
         message = f"{message}: {_HINTS[hint]}"
-    return message
+    instead = exc.field("instead")  # the field to set instead, named as its option
+    if isinstance(instead, str):
+        message = f"{message} (--{instead})"
+    return one_line(message)
+
+
+def counted(n: int, one: str, many: str | None = None) -> str:
+    """'1 open ask', '2 open asks': a count with its noun in agreement (`many` defaults to
+    `one` with an "s": give it where the plural is not that, as in "stories")."""
+    return f"{n} {one if n == 1 else (many or one + 's')}"

@@ -16,12 +16,17 @@ from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Header, Label, Static
 
-from comentor.model import _devices as devices
-from comentor.model import _entities as entities
-from comentor.model._journal import Journal
+from comentor.model import (
+    Journal,
+    confirm_checklist,
+    list_devices,
+    partnership_state,
+    revoke_device,
+)
 
-from ..widgets.confirm import ConfirmModal
-from ..widgets.form_fields import FieldSpec, FormModal
+from ..modals.confirm import ConfirmModal
+from ..modals.fields import FieldSpec
+from ..modals.form import FormModal
 from ..widgets.key_bar import KeyBar
 from .base import GatewayScreen
 
@@ -79,14 +84,14 @@ class DevicesScreen(GatewayScreen):
     @work(thread=True, exclusive=True, group="load")
     def _load(self) -> None:
         def fetch(j: Journal) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, Any]]:
-            info = {"me": j.person_name(j.me),
-                    "partner": j.person_name(j.partner()) if j.partner() else None,
-                    "paired": j.partnership_key() is not None and len(j.rows("devices")) > 1,
-                    "demo": j.is_demo}
-            return j.get("partnership", "partnership") or {}, devices.devices(j), info
+            state = partnership_state(j)
+            info = {"me": state.name(state.me),
+                    "partner": state.name(state.partner) if state.partner else None,
+                    "paired": state.paired, "demo": state.demo}
+            return j.get("partnership", "partnership") or {}, list_devices(j), info
 
         try:
-            partnership, found, info = self.gateway.call(fetch)
+            partnership, found, info = self.gateway.read(fetch)
         except Exception as exc:  # noqa: BLE001 - shown in place, never a crash
             self.app.call_from_thread(self.error, str(exc))
             return
@@ -96,7 +101,10 @@ class DevicesScreen(GatewayScreen):
               info: dict[str, Any]) -> None:
         self.partnership, self.devices = partnership, found
         text = Text()
-        who = f"{info['me']} and {info['partner']}" if info["partner"] else f"{info['me']} (not paired yet)"
+        if info["partner"]:
+            who = f"{info['me']} and {info['partner']}"
+        else:  # paired with one's own device only, or not at all
+            who = info["me"] if info["paired"] else f"{info['me']} (not paired yet)"
         text.append(f"{who}\n", style="bold")
         if info["demo"]:
             text.append("This is a demo journal: it never syncs.\n", style="italic yellow")
@@ -129,9 +137,9 @@ class DevicesScreen(GatewayScreen):
                 return
 
             def confirm(j: Journal) -> None:
-                entities.confirm_checklist(j, outside_company=bool(values["outside_company"]),
-                                           outside_market=bool(values["outside_market"]),
-                                           similar_stage=bool(values["similar_stage"]))
+                confirm_checklist(j, outside_company=bool(values["outside_company"]),
+                                  outside_market=bool(values["outside_market"]),
+                                  similar_stage=bool(values["similar_stage"]))
 
             self.write(confirm, message="Checklist saved")
 
@@ -163,7 +171,7 @@ class DevicesScreen(GatewayScreen):
 
         def answer(yes: bool | None) -> None:
             if yes:
-                self.write(devices.revoke_device, d["id"], message=f"Revoked {d.get('name') or d['id']}")
+                self.write(revoke_device, d["id"], message=f"Revoked {d.get('name') or d['id']}")
 
         self.app.push_screen(ConfirmModal(
             f"Revoke “{d.get('name')}” of {d['owner']}? Its changes will be refused from now on, "

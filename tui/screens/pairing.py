@@ -1,21 +1,22 @@
 """Pairing from the app: the invite and join modals of the devices screen.
 
-The flow is :mod:`comentor.sync.pairing.flow`, the same as `comentor invite` / `comentor join`.
+The flow is :func:`comentor.sync.invite` / :func:`comentor.sync.join`, the same as
+`comentor invite` / `comentor join`.
 It writes the trusted device and the partnership key on the thread that runs its event
 loop, so each modal runs it in a thread worker with its own event loop and its own
 Journal (sqlite connections belong to one thread); the app's gateway keeps working beside
 it. Both modals end on the safety number, which the two people must compare: that is what
 makes the pairing safe against someone in the middle. A wrong code ends with the flow's
-one clear message, and nothing is written.
+one clear message, and nothing is written. Errors name the modal's own controls where the
+command line would name a flag (:func:`app_text`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 from collections.abc import Callable, Coroutine
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on
 from textual.app import ComposeResult
@@ -24,7 +25,13 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Static
 
-__all__ = ["InviteModal", "JoinModal", "COMPARE_HINT"]
+from ..app import AppAccess
+
+if TYPE_CHECKING:
+    from comentor.model import Journal
+    from comentor.sync import PairingCode, PairResult
+
+__all__ = ["InviteModal", "JoinModal", "COMPARE_HINT", "app_text"]
 
 COMPARE_HINT = (
     "Compare it with the number on your partner's screen (side by side, or read it aloud on "
@@ -33,7 +40,35 @@ COMPARE_HINT = (
 )
 
 
-class _PairingModal(ModalScreen[bool]):
+_DEVICE_BOX = "One of my own devices"
+_HINTS = {
+    "peer": " (fill in the inviting device's address)",
+    "peer_or_relay": ", or fill in the inviting device's address, or meet through the relay",
+}
+
+
+def app_text(exc: BaseException) -> str:
+    """An error's message with its remedy worded as this modal's controls."""
+    from comentor.model.errors import ComentorError
+
+    text = str(exc)
+    if not isinstance(exc, ComentorError):
+        return text
+    hint, option = exc.field("hint"), exc.field("option")
+    if isinstance(hint, str) and hint in _HINTS:
+        return text + _HINTS[hint]
+    if option == "device":
+        return f"{text} (the own-device box)"
+    if option == "peer":
+        return f"Inviting device's address: {text}"
+    return text
+
+
+def _who(result: PairResult) -> str:
+    return "your own device" if result.own_device else f"{result.peer.person_name}'s device"
+
+
+class _PairingModal(AppAccess, ModalScreen[bool]):
     """Shared plumbing: run one pairing coroutine in a thread, cancel it on escape."""
 
     DEFAULT_CSS = """
@@ -111,8 +146,8 @@ class _PairingModal(ModalScreen[bool]):
         self.query_one("#pair-close", Button).focus()
         from ..sync_bridge import restart_sync
 
-        restart_sync(self.app)  # type: ignore[arg-type]
-        self.app.notify_journal_changed("remote")  # type: ignore[attr-defined]
+        restart_sync(self.comentor)
+        self.comentor.notify_journal_changed("remote")
 
     # ------------------------------------------------------------------ running the flow
     def run_flow(self, make: Callable[[], Coroutine[Any, Any, tuple[str, str]]]) -> None:
@@ -126,13 +161,12 @@ class _PairingModal(ModalScreen[bool]):
             return await make()
 
         def work() -> None:
-            from comentor.model.errors import JournalError
-            from comentor.sync.errors import SyncError
+            from comentor.model.errors import ComentorError
 
             try:
                 safety, who = asyncio.run(main())
-            except (SyncError, JournalError) as exc:
-                self._report(None, "", str(exc))
+            except ComentorError as exc:
+                self._report(None, "", app_text(exc))
             except asyncio.CancelledError:
                 self._report(None, "", "cancelled")
             except Exception as exc:  # noqa: BLE001 - shown, never a crash
@@ -174,27 +208,23 @@ class _PairingModal(ModalScreen[bool]):
     def begin(self) -> None:
         """Start the flow (subclasses)."""
 
-    def open_journal(self) -> Any:
+    def open_journal(self) -> Journal:
         """This modal's own connection to the app's journal (on the calling thread)."""
-        from comentor.model._journal import Journal
+        from comentor.model import Journal
 
-        gateway = self.app.gateway  # type: ignore[attr-defined]
-        keys = gateway.call(lambda j: j.keys)
-        return Journal.open(self.app.journal_path, keys=keys)  # type: ignore[attr-defined]
+        keys = self.comentor.gateway.read(lambda j: j.keys)
+        return Journal.open(self.comentor.journal_path, keys=keys)
 
     def relay_url(self) -> str:
         """The journal's relay, for "through the relay" (from the flow's thread)."""
+        from comentor.sync import SyncService
         from comentor.sync.errors import PairingError
 
-        url = self.app.gateway.call(lambda j: j.setting("relay_url"))  # type: ignore[attr-defined]
+        url = self.comentor.gateway.read(lambda j: SyncService.settings(j).relay_url)
         if not url:
             raise PairingError("no relay configured: run `comentor relay use URL` first, "
                                "or untick “through the relay”")
-        return str(url)
-
-
-def _who(peer: Any) -> str:
-    return "your own device" if peer.mode == "device" else f"{peer.person_name}'s device"
+        return url
 
 
 class InviteModal(_PairingModal):
@@ -203,20 +233,20 @@ class InviteModal(_PairingModal):
     TITLE_TEXT = "Invite your partner, or one of your own devices"
 
     def form(self) -> ComposeResult:
-        yield Checkbox("One of my own devices (--device)", id="pair-device")
+        yield Checkbox(f"{_DEVICE_BOX} (--device)", id="pair-device")
         yield Checkbox("Meet through the relay instead of the local network", id="pair-relay")
 
     def start_label(self) -> str:
         return "Show code"
 
     def begin(self) -> None:
-        from comentor.sync.pairing.flow import InviteOptions, invite
+        from comentor.sync import InviteOptions, SyncOptions, invite
 
         device = self.query_one("#pair-device", Checkbox).value
         self.status("Preparing a code…")
         relay_checked = self.query_one("#pair-relay", Checkbox).value
 
-        def on_code(code: Any, where: str) -> None:
+        def on_code(code: PairingCode, where: str) -> None:
             what = "your other device" if device else "your partner"
             how = " --device" if device else ""
             self.later(self._show_code, str(code),
@@ -227,12 +257,12 @@ class InviteModal(_PairingModal):
             relay = self.relay_url() if relay_checked else None
             j = self.open_journal()
             try:
-                # COMENTOR_SYNC_HOST (as for live sync) limits where the code is offered
-                host = os.environ.get("COMENTOR_SYNC_HOST", "").strip() or "0.0.0.0"
+                # where live sync listens (COMENTOR_SYNC_HOST) is where the code is offered
+                host = SyncOptions.from_env().listen_host
                 opts = InviteOptions(device=device, relay=relay, host=host)
                 result = await invite(j, opts, on_code,
                                       on_status=lambda m: self.later(self.status, m))
-                return result.safety_number, _who(result.peer)
+                return result.safety_number, _who(result)
             finally:
                 j.close()
 
@@ -267,8 +297,8 @@ class JoinModal(_PairingModal):
         super().on_mount()
         self.query_one("#pair-input", Input).focus()
 
-    def _code(self) -> Any:
-        from comentor.sync.pairing.codes import parse_code
+    def _code(self) -> PairingCode:
+        from comentor.sync import parse_code
 
         return parse_code(self.query_one("#pair-input", Input).value)
 
@@ -293,17 +323,18 @@ class JoinModal(_PairingModal):
             self.begin()
 
     def begin(self) -> None:
-        from comentor.sync.errors import PairingError
-        from comentor.sync.pairing.flow import JoinOptions, join
+        from comentor.sync import JoinOptions, join, parse_peer
+        from comentor.sync.errors import SyncError
 
+        address = self.query_one("#pair-peer", Input).value.strip()
         try:
             code = self._code()
-        except PairingError as exc:
-            self.error(str(exc))
+            peer = parse_peer(address) if address else None
+        except SyncError as exc:
+            self.error(app_text(exc))
             return
         device = self.query_one("#pair-device", Checkbox).value
         relay_checked = self.query_one("#pair-relay", Checkbox).value
-        peer = self.query_one("#pair-peer", Input).value.strip() or None
         self.status("Looking for the invitation…")
 
         async def flow() -> tuple[str, str]:
@@ -311,10 +342,9 @@ class JoinModal(_PairingModal):
             j = self.open_journal()
             try:
                 opts = JoinOptions(device=device, relay=relay, peer=peer)
-                path = self.app.journal_path  # type: ignore[attr-defined]
-                _, result = await join(path, j, code, None, opts,
+                _, result = await join(self.comentor.journal_path, j, code, None, opts,
                                        on_status=lambda m: self.later(self.status, m))
-                return result.safety_number, _who(result.peer)
+                return result.safety_number, _who(result)
             finally:
                 j.close()
 

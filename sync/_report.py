@@ -1,0 +1,141 @@
+"""What a sync did: one :class:`TransportOutcome` per transport tried, in one :class:`SyncReport`
+(and :class:`SyncStatus`, what the live LAN engine is doing).
+
+Every transport fills the same outcome as it goes (a LAN session, a relay round, a folder
+round), so the command line and the app read one type. Whether a sync failed is decided
+here, on the outcomes' types, never on their wording: a sync fails only if every transport
+it tried failed, and then with the first failure.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from comentor.model.errors import ComentorError
+
+__all__ = ["TransportOutcome", "SyncReport", "SyncStatus", "VIAS"]
+
+VIAS = ("LAN", "relay", "folder")  # the transports, in the order a sync tries them
+_COUNTS = ("received", "applied", "duplicates", "quarantined", "sent", "sent_ops", "replays",
+           "own")
+
+
+@dataclass
+class TransportOutcome:
+    """What one transport did in one sync, or why it failed (``error``).
+
+    ``via`` is ``LAN``, ``relay`` or ``folder``. Over the LAN ``sent`` and ``received`` count
+    operations and ``peer_*``/``address`` name the partner device; through a relay or a
+    folder they count envelopes (``sent_ops`` the operations sent in them), and ``replays``,
+    ``own``, ``rejected``, ``gaps`` and ``notes`` say what was ignored and why.
+    """
+
+    via: str
+    error: ComentorError | None = None
+    peer_device: str = ""
+    peer_name: str = ""
+    address: str = ""
+    received: int = 0
+    applied: int = 0
+    duplicates: int = 0
+    quarantined: int = 0
+    sent: int = 0
+    sent_ops: int = 0
+    replays: int = 0
+    own: int = 0
+    epoch_bumped: bool = False
+    rejected: list[str] = field(default_factory=list)
+    gaps: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    tables: set[str] = field(default_factory=set)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def line(self) -> str:
+        """One line for a LAN session: what moved, and with whom."""
+        text = (f"sent {self.sent}, received {self.received} operations from "
+                f"{self.peer_name or self.peer_device}")
+        if self.quarantined:
+            text += f" ({self.quarantined} held in quarantine: clock far ahead)"
+        if self.epoch_bumped:
+            text += " (this journal was restored from a backup: moved to a new epoch)"
+        return text
+
+    def lines(self) -> list[str]:
+        """What moved, in words a user can act on (nothing for a failed transport)."""
+        if self.error is not None:
+            return []
+        if self.via == "LAN":
+            return [self.line()]
+        head = (f"{self.via}: received {self.received} envelope(s), applied {self.applied} "
+                f"change(s); sent {self.sent} envelope(s) with {self.sent_ops} change(s)")
+        extra = []
+        if self.replays:
+            extra.append(f"{self.via}: ignored {self.replays} replayed envelope(s)")
+        if self.quarantined:
+            extra.append(f"{self.via}: {self.quarantined} change(s) held in quarantine "
+                         "(clock far ahead): see `comentor quarantine`")
+        return [head, *extra, *self.gaps, *self.rejected, *self.notes]
+
+    def merge(self, other: TransportOutcome) -> TransportOutcome:
+        """Add what ``other`` (another round or session of the same transport) did."""
+        for name in _COUNTS:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.epoch_bumped = self.epoch_bumped or other.epoch_bumped
+        self.peer_device = self.peer_device or other.peer_device
+        self.peer_name = self.peer_name or other.peer_name
+        self.rejected += other.rejected
+        self.gaps += other.gaps
+        self.notes += other.notes
+        self.tables |= other.tables
+        return self
+
+
+@dataclass
+class SyncReport:
+    """One sync: the outcome of each transport tried, in the order they ran."""
+
+    outcomes: list[TransportOutcome] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """A sync succeeds when at least one transport it tried succeeded."""
+        return any(o.ok for o in self.outcomes)
+
+    @property
+    def failure(self) -> ComentorError | None:
+        """Why the sync failed (the first failure), or None when it did not."""
+        if self.ok:
+            return None
+        return next((o.error for o in self.outcomes if o.error is not None), None)
+
+    @property
+    def warnings(self) -> list[TransportOutcome]:
+        """The transports that failed while the sync as a whole succeeded."""
+        return [o for o in self.outcomes if not o.ok] if self.ok else []
+
+    def outcome(self, via: str) -> TransportOutcome | None:
+        return next((o for o in self.outcomes if o.via == via), None)
+
+    def lines(self) -> list[str]:
+        """What moved, transport by transport."""
+        return [line for o in self.outcomes for line in o.lines()]
+
+    def raise_if_failed(self) -> None:
+        """Raise the first failure when every transport tried failed."""
+        failure = self.failure
+        if failure is not None:
+            raise failure
+
+
+@dataclass
+class SyncStatus:
+    """What the engine is doing, for a status bar or a log line."""
+
+    state: str  # starting | listening | online | stopped
+    port: int = 0
+    online: list[str] = field(default_factory=list)  # names of partners connected now
+    last_sync: str | None = None
+    message: str = ""

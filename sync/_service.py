@@ -1,0 +1,259 @@
+"""SyncService: the one policy of how a journal syncs, for the command line and the app alike.
+
+Which transports run and in what order (the LAN, then the relay, then the shared folder:
+the relay and the folder only when the journal has them), what counts as failure (a sync
+fails only if every transport it tried failed, decided on typed outcomes, see
+:class:`~comentor.sync.SyncReport`), the demo guard (the model's ``ensure_syncable``) and the
+journal's sync settings (``relay_url``, ``sync_folder``, ``last_sync``, ``last_via``) all
+live here. The interfaces build :class:`~comentor.sync.SyncOptions`, call one method, and
+present what comes back.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from comentor.model.errors import ComentorError, DemoJournalError, PassphraseError
+from comentor.model.replication import DeviceKeys, ensure_syncable, is_paired
+from comentor.sync._journal import open_for_sync
+from comentor.sync._options import SyncOptions, check_folder, check_relay_url
+from comentor.sync._report import VIAS, SyncReport, TransportOutcome
+from comentor.sync.errors import OptionError, SyncError, TransportError
+
+if TYPE_CHECKING:
+    from comentor.model import Journal
+    from comentor.sync._live import LiveCallbacks, LiveSync
+    from comentor.sync.lan.engine import SyncEngine
+    from comentor.sync.mailbox.relay_sync import RelaySync
+
+__all__ = ["SyncService", "SyncSettings", "RELAY_URL", "SYNC_FOLDER", "LAST_SYNC", "LAST_VIA"]
+
+RELAY_URL, SYNC_FOLDER, LAST_SYNC, LAST_VIA = "relay_url", "sync_folder", "last_sync", "last_via"
+
+OnOutcome = Callable[[TransportOutcome], None]
+OnText = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class SyncSettings:
+    """What the interfaces show about a journal's sync (read where the journal is open)."""
+
+    demo: bool
+    paired: bool
+    relay_url: str | None
+    sync_folder: str | None
+    last_sync: str | None
+    last_via: str | None
+    partner: str  # the partner's name, or "" before pairing
+
+
+class SyncService:
+    """How one journal syncs; see the module docstring.
+
+    ``keys``: the device keys, already unlocked by the interface (which may have asked for
+    the passphrase); without them each transport opens the journal with ``passphrase``.
+    """
+
+    def __init__(self, journal_path: str | os.PathLike[str], options: SyncOptions | None = None,
+                 *, keys: DeviceKeys | None = None, passphrase: str | None = None) -> None:
+        self.journal_path = Path(journal_path)
+        self.options = options or SyncOptions()
+        self.keys = keys
+        self.passphrase = passphrase
+
+    # ------------------------------------------------------------------ settings
+    # These take the journal the caller has open (the command's, or the app's on its
+    # database thread), so that no second connection is needed to read a setting.
+    @staticmethod
+    def settings(j: Journal) -> SyncSettings:
+        partner = j.partner()
+        return SyncSettings(
+            demo=bool(j.is_demo), paired=is_paired(j), relay_url=j.setting(RELAY_URL),
+            sync_folder=j.setting(SYNC_FOLDER), last_sync=j.setting(LAST_SYNC),
+            last_via=j.setting(LAST_VIA), partner=(j.person_name(partner) if partner else ""),
+        )
+
+    @staticmethod
+    def use_relay(j: Journal, url: str | None) -> str | None:
+        """Sync through the relay at ``url`` from now on (None: no relay); returns it."""
+        if url is None:
+            j.set_setting(RELAY_URL, None)
+            return None
+        ensure_syncable(j, "relay")
+        checked = check_relay_url(url)
+        j.set_setting(RELAY_URL, checked)
+        return checked
+
+    @staticmethod
+    def use_folder(j: Journal, folder: str | os.PathLike[str] | None) -> Path | None:
+        """Sync through encrypted files in ``folder`` from now on (None: no folder)."""
+        if folder is None:
+            j.set_setting(SYNC_FOLDER, None)
+            return None
+        ensure_syncable(j, "folder")
+        path = check_folder(folder).resolve()
+        j.set_setting(SYNC_FOLDER, str(path))
+        return path
+
+    @staticmethod
+    def now_stamp() -> str:
+        """The current time as the last-sync setting stores it."""
+        return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    @staticmethod
+    def record(j: Journal, via: str, stamp: str | None = None) -> str:
+        """Remember that ``via`` reached the partner (now, or at ``stamp``); returns the time."""
+        when = stamp or SyncService.now_stamp()
+        j.set_setting(LAST_SYNC, when)
+        j.set_setting(LAST_VIA, via)
+        return when
+
+    # ------------------------------------------------------------------ one sync
+    def prepare(self) -> tuple[DeviceKeys, str | None, str | None]:
+        """Before any transport runs: refuse a demo or unpaired journal, unlock the keys
+        and find the relay and the folder (the options', else the journal's settings)."""
+        j = open_for_sync(self.journal_path, keys=self.keys, passphrase=self.passphrase)
+        try:
+            if not is_paired(j):
+                raise SyncError("this journal is not paired yet", hint="pair")
+            return (j.keys, self.options.relay_url or j.setting(RELAY_URL),
+                    self.options.sync_folder or j.setting(SYNC_FOLDER))
+        finally:
+            j.close()
+
+    def sync(self, *, only: str | None = None, once: bool = True,
+             stop: threading.Event | None = None, on_synced: OnOutcome | None = None,
+             on_error: OnText | None = None) -> SyncReport:
+        """Sync now: the LAN, then the relay and the folder if the journal has them.
+
+        ``only``: one transport, tried even if it is not configured (so that it fails
+        saying so). ``once``: the LAN part ends after the first complete exchange; else it
+        stays live for ``options.timeout`` seconds (or until ``stop`` is set), reporting
+        each exchange to ``on_synced`` and each problem to ``on_error``. A transport's
+        failure is recorded in its outcome and the next one runs; a locked key or a demo
+        journal stops everything at once. Call :meth:`SyncReport.raise_if_failed` to fail
+        when every transport failed.
+        """
+        if only is not None and only not in VIAS:
+            raise OptionError(f"unknown transport {only!r}", option="only")
+        keys, relay, folder = self.prepare()
+        runs: dict[str, Callable[[], TransportOutcome]] = {
+            "LAN": lambda: self._lan(keys, once, stop, on_synced, on_error),
+            "relay": lambda: self._relay(keys, relay),
+            "folder": lambda: self._folder(keys, folder),
+        }
+        configured = {"LAN": True, "relay": bool(relay), "folder": bool(folder)}
+        chosen = [only] if only else [v for v in VIAS if configured[v]]
+        report = SyncReport()
+        for via in chosen:
+            try:
+                outcome = runs[via]()
+            except (PassphraseError, DemoJournalError):
+                raise
+            except ComentorError as exc:
+                outcome = TransportOutcome(via, error=exc)
+            report.outcomes.append(outcome)
+        return report
+
+    def _lan(self, keys: DeviceKeys, once: bool, stop: threading.Event | None,
+             on_synced: OnOutcome | None, on_error: OnText | None) -> TransportOutcome:
+        from comentor.sync.lan.engine import SyncEngine
+
+        o = self.options
+        peer = o.peers[0] if o.peers else None
+        exchanges: list[TransportOutcome] = []
+
+        def synced(outcome: TransportOutcome) -> None:
+            exchanges.append(outcome)
+            if on_synced is not None:
+                on_synced(outcome)
+
+        engine = SyncEngine(
+            self.journal_path, keys=keys, interfaces=o.interfaces, listen_host=o.listen_host,
+            listen_port=o.listen_port,
+            # once only looks for the partner; a lasting sync also listens and advertises so
+            # that the partner's engine can reach it too
+            listen=o.listen and not once and peer is None, discover=o.discover and peer is None,
+            auto_connect=not once, allow_mass_delete=o.allow_mass_delete, on_synced=synced,
+            on_error=on_error,
+        )
+        engine.start()
+        try:
+            if once:
+                return engine.sync_once(peer, o.timeout)
+            for host, port in o.peers:
+                engine.add_peer(host, port)
+            (stop or threading.Event()).wait(o.timeout)
+        finally:
+            engine.stop()
+        if not exchanges:
+            raise engine.last_error or TransportError(
+                f"no partner device found within {o.timeout:g} s", hint="peer")
+        total = TransportOutcome("LAN")
+        for outcome in exchanges:
+            total.merge(outcome)
+        return total
+
+    def _relay(self, keys: DeviceKeys, url: str | None) -> TransportOutcome:
+        import asyncio
+
+        from comentor.sync.mailbox.relay_sync import RelaySync
+
+        rs = RelaySync(self.journal_path, url, keys=keys,
+                       allow_mass_delete=self.options.allow_mass_delete)
+        return asyncio.run(rs.sync_once())
+
+    def _folder(self, keys: DeviceKeys, folder: str | None) -> TransportOutcome:
+        from comentor.sync.mailbox.folder import FolderSync
+
+        return FolderSync(self.journal_path, folder, keys=keys,
+                          allow_mass_delete=self.options.allow_mass_delete).sync_once()
+
+    # ------------------------------------------------------------------ live
+    def serve(self, *, on_synced: OnOutcome | None = None,
+              on_applied: Callable[[int, str], None] | None = None,
+              on_error: OnText | None = None) -> SyncEngine:
+        """Start a LAN engine that listens (and advertises) until its ``stop()``."""
+        from comentor.model.replication import ApplyResult
+        from comentor.sync.lan.engine import SyncEngine
+
+        def applied(result: ApplyResult, name: str) -> None:
+            if on_applied is not None and result.applied:
+                on_applied(result.applied, name)
+
+        o = self.options
+        engine = SyncEngine(
+            self.journal_path, keys=self.keys, passphrase=self.passphrase,
+            interfaces=o.interfaces, listen_host=o.listen_host, listen_port=o.listen_port,
+            discover=o.discover, allow_mass_delete=o.allow_mass_delete, on_synced=on_synced,
+            on_applied=applied, on_error=on_error,
+        )
+        engine.start()
+        return engine
+
+    def relay_session(self, *, on_status: OnText | None = None,
+                      on_connected: Callable[[], None] | None = None) -> RelaySync:
+        """A live relay session (its ``run()`` stays connected until ``stop()``)."""
+        from comentor.sync.mailbox.relay_sync import RelaySync
+
+        return RelaySync(self.journal_path, self.options.relay_url, keys=self.keys,
+                         passphrase=self.passphrase, on_status=on_status,
+                         on_connected=on_connected,
+                         allow_mass_delete=self.options.allow_mass_delete)
+
+    def start_live(self, callbacks: LiveCallbacks) -> LiveSync:
+        """The app's sync: every configured transport, live, until ``stop()``.
+
+        Blocks while the LAN engine starts (seconds at most): call it off the UI thread.
+        """
+        from comentor.sync._live import LiveSync
+
+        live = LiveSync(self, callbacks)
+        live.start()
+        return live
