@@ -8,6 +8,10 @@ journals open in one process, through the same checked paths (`trust_device`,
 
 from __future__ import annotations
 
+import datetime as dt
+import os
+from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ._devices import my_device_info, set_partnership_key, trust_device
@@ -17,7 +21,7 @@ from .errors import ValidationError
 if TYPE_CHECKING:
     from ._journal import Journal
 
-__all__ = ["pair_in_process", "sync_in_process"]
+__all__ = ["pair_in_process", "sync_in_process", "paired_journals"]
 
 
 def pair_in_process(a: Journal, b: Journal) -> None:
@@ -54,3 +58,50 @@ def sync_in_process(a: Journal, b: Journal, *, batch: int = 500) -> None:
             done = apply_remote(dst, ops, allow_mass_delete=True)
             if done.applied == 0 and done.quarantined == 0:
                 break
+
+
+def paired_journals(
+    folder: str | os.PathLike[str],
+    names: tuple[str, ...] = ("Ada", "Ben"),
+    *,
+    now: Callable[[], dt.datetime] | None = None,
+    device_names: tuple[str, ...] | None = None,
+    close: bool = False,
+) -> tuple[Journal, ...]:
+    """Journals for a partnership, created in `folder` and paired in process.
+
+    The first name invites; each further name joins as the partner (two names: a pair;
+    three: the third is the partner's second device when its name repeats a person's,
+    e.g. ("Ada", "Ben", "Ada") gives Ada a laptop). Files are `<name>.db` (lower case, with
+    a number for a repeated name). With `close`, they are closed and the caller reopens
+    them by path (for tests that run real processes or the app).
+    """
+    from ._journal import Journal
+
+    base = Path(folder)
+    made: list[Journal] = []
+    seen: dict[str, int] = {}
+    for index, name in enumerate(names):
+        count = seen.get(name, 0)
+        seen[name] = count + 1
+        stem = name.lower() + (str(count + 1) if count else "")
+        device = device_names[index] if device_names else None
+        if index == 0:
+            j = Journal.create(base / f"{stem}.db", name, now=now, device_name=device)
+        else:
+            owner = next((m for m in made if m.person_name(m.me) == name), None)
+            j = Journal.create(base / f"{stem}.db", name, joining=True, now=now,
+                               device_name=device, person=owner.me if owner else None)
+        if made:
+            pair_in_process(made[0], j)
+            for other in made[1:]:
+                trust_device(other, my_device_info(j))
+                trust_device(j, my_device_info(other))
+            sync_in_process(made[0], j)
+        made.append(j)
+    for j in made[1:]:
+        sync_in_process(made[0], j)
+    if close:
+        for j in made:
+            j.close()
+    return tuple(made)

@@ -58,6 +58,17 @@ def journal(tmp_path: Path, clock: FakeNow) -> Iterator[object]:
     j.close()
 
 
+@pytest.fixture
+def paired(tmp_path: Path, clock: FakeNow) -> Iterator[tuple[object, ...]]:
+    """Two paired journals, Ada (who invited) and Ben, on the fixed clock; closed after."""
+    from comentor.model.testing import paired_journals
+
+    made = paired_journals(tmp_path, ("Ada", "Ben"), now=clock)
+    yield made
+    for j in made:
+        j.close()  # type: ignore[attr-defined]
+
+
 DEMO_TODAY = dt.date(2026, 11, 26)
 
 
