@@ -1,78 +1,86 @@
-"""Writing a file the user named (an export, a review, a backup) without ever losing data.
+"""Journal files: putting them in place, and saying why one cannot be written.
 
-A path typed by a person can be the journal itself (`export md -o journal.db`), its WAL or
-shared-memory file, a device (`/dev/full`), a folder or a FIFO. Writing there would destroy
-the journal or hang. So a target must be a regular file or not exist yet, and must not be
-any file of an open journal; the data goes to a temporary file beside it, is flushed to
-disk, and replaces the target in one rename; on any failure the temporary file is removed
-and the target is untouched.
+A journal being made (by `init`, or by a repair) is written under a hidden name in the
+folder it will live in, its -wal folded into the file, and only then linked to its name, so
+a failure at any point (a full disk, a crash) leaves nothing that looks like a journal: no
+empty file, no half-made one, and never anything over an existing journal.
 """
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import os
-import stat
-import tempfile
-from collections.abc import Iterable
+import sqlite3
 from pathlib import Path
 
-from .errors import ValidationError
+from .errors import DiskFullError, JournalError, JournalExistsError, ReadOnlyJournalError
 
-__all__ = ["journal_files", "write_file_safely"]
-
-
-def journal_files(journal: Path) -> list[Path]:
-    """The files that make up a journal on disk: the database, its WAL and shared memory."""
-    return [journal, journal.with_name(journal.name + "-wal"),
-            journal.with_name(journal.name + "-shm"), journal.with_name(journal.name + "-journal")]
+__all__ = ["companions", "building_path", "fold_wal", "publish", "remove_with_companions",
+           "os_error", "read_only", "disk_full"]
 
 
-def _same_file(a: Path, b: Path) -> bool:
+def companions(path: Path) -> list[Path]:
+    """The files SQLite keeps beside a database: -wal, -shm and -journal."""
+    return [path.with_name(path.name + suffix) for suffix in ("-wal", "-shm", "-journal")]
+
+
+def building_path(path: Path) -> Path:
+    """A hidden name beside `path` to build a new journal under."""
+    return path.with_name(f".{path.name}.{os.getpid()}-{os.urandom(4).hex()}.new")
+
+
+def remove_with_companions(path: Path) -> None:
+    for leftover in (path, *companions(path)):
+        try:
+            leftover.unlink(missing_ok=True)
+        except OSError:
+            pass
+
+
+def read_only(path: Path) -> ReadOnlyJournalError:
+    return ReadOnlyJournalError(
+        f"the journal {path} is read-only (its file or folder cannot be written): "
+        "nothing was changed", path=str(path))
+
+
+def disk_full(path: Path) -> DiskFullError:
+    return DiskFullError(f"the disk is full: nothing was changed in {path}", path=str(path))
+
+
+def os_error(exc: OSError, path: Path) -> JournalError:
+    """An operating-system error around a journal file, as one line."""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return disk_full(path)
+    if exc.errno in (errno.EPERM, errno.EACCES, errno.EROFS):
+        return ReadOnlyJournalError(f"cannot write {path}: {exc.strerror}", path=str(path))
+    return JournalError(f"cannot use {path}: {exc.strerror}", path=str(path))
+
+
+def fold_wal(conn: sqlite3.Connection) -> None:
+    """Move everything from the -wal into the file itself, so the file alone is the journal."""
+    busy = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+    if busy:
+        raise JournalError("could not finish writing the new journal: try again")
+
+
+def publish(building: Path, path: Path) -> None:
+    """Put a finished journal (closed, its -wal folded in) in its place in one step, never
+    over another journal."""
+    if path.exists():
+        if path.stat().st_size > 0:
+            raise JournalExistsError(f"a journal already exists at {path}")
+        path.unlink()
     try:
-        return os.path.samefile(a, b)
+        os.link(building, path)
+    except FileExistsError:
+        raise JournalExistsError(f"a journal already exists at {path}") from None
+    except OSError:  # a filesystem without hard links
+        os.replace(building, path)
+    try:
+        fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
     except OSError:
-        return os.path.abspath(a) == os.path.abspath(b)
-
-
-def write_file_safely(path: str | os.PathLike[str], data: bytes, *,
-                      protect: Iterable[Path] = ()) -> Path:
-    """Write `data` to `path` atomically; refuse a path that is not a plain file to replace.
-
-    `protect` lists files that must never be written (the open journal's files). Raises a
-    ValidationError (field "output") with one line saying why; nothing is changed then.
-    """
-    target = Path(path).expanduser()
-    for guarded in protect:
-        if _same_file(target, guarded) or _same_file(target.resolve(), guarded.resolve()):
-            raise ValidationError(
-                f"{target} is a file of your journal: choose another file name", option="output")
-    try:
-        info = os.stat(target)
-    except FileNotFoundError:
-        info = None
-    except OSError as exc:
-        raise ValidationError(f"cannot write {target}: {exc.strerror}", option="output") from None
-    if info is not None and not stat.S_ISREG(info.st_mode):
-        kind = "a folder" if stat.S_ISDIR(info.st_mode) else "not a regular file"
-        raise ValidationError(f"cannot write {target}: it is {kind}", option="output")
-    folder = target.parent if str(target.parent) else Path(".")
-    tmp_name = None
-    try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp_name, target)
-        tmp_name = None
-    except OSError as exc:
-        reason = "the disk is full" if exc.errno == errno.ENOSPC else (exc.strerror or str(exc))
-        raise ValidationError(f"cannot write {target}: {reason}; nothing was changed",
-                              option="output") from None
-    finally:
-        if tmp_name is not None:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp_name)
-    return target
+        pass

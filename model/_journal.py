@@ -17,15 +17,19 @@ from pathlib import Path
 from typing import Any
 
 from ._clock import HybridClock
+from ._files import building_path, fold_wal, os_error, publish, remove_with_companions
+from ._health import JournalConnection, open_existing, open_new
 from ._identity import DeviceKeys, SealedKeys, seal, unseal
 from ._local import LocalData
 from ._ops import (
     new_row_id,
 )
 from ._reading import Reading
-from ._schema import MIGRATION_NAMES
+from ._schema import FORMAT
+from ._upgrade import bring_up_to_date, migrate_journal
 from ._writing import WritePath
 from .errors import (
+    DiskFullError,
     JournalError,
     JournalExistsError,
     JournalLockedError,
@@ -37,7 +41,6 @@ from .errors import (
 
 __all__ = ["Journal", "FORMAT", "iso"]
 
-FORMAT = "comentor-journal-1"
 Clock = Callable[[], dt.datetime]
 
 
@@ -50,31 +53,11 @@ def _system_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-def _connect(path: Path, *, check_format: bool) -> sqlite3.Connection:
-    """Connect; for an existing file, check it is a journal before changing any setting."""
-    try:
-        timeout = float(os.environ.get("COMENTOR_BUSY_TIMEOUT", "5"))
-    except ValueError:
-        timeout = 5.0
-    conn = sqlite3.connect(str(path), isolation_level=None, timeout=timeout)
-    try:
-        if check_format:
-            fmt = conn.execute("SELECT value FROM local_meta WHERE key = 'format'").fetchone()
-            if fmt is None or fmt[0] != FORMAT:
-                raise NotAJournalError(f"{path} is not a comentor journal")
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA synchronous=FULL")
-    except sqlite3.DatabaseError as exc:
-        conn.close()
-        if "locked" in str(exc) or "busy" in str(exc):
-            raise JournalLockedError(f"journal {path} is locked by another program") from None
-        if "no such table" in str(exc):
-            raise NotAJournalError(f"{path} is not a comentor journal") from None
-        raise NotAJournalError(f"{path} is not a comentor journal ({exc})") from None
-    except BaseException:
-        conn.close()
-        raise
-    return conn
+def _connect(path: Path, *, check_format: bool) -> JournalConnection:
+    """Connect to a new journal file, or to an existing one after checking what it is and
+    what state it is in (see health.py): nothing is changed in a file that is not a
+    healthy, writable journal."""
+    return open_existing(path) if check_format else open_new(path)
 
 
 class Journal(WritePath, LocalData, Reading):
@@ -127,18 +110,30 @@ class Journal(WritePath, LocalData, Reading):
             raise ValidationError("a name is needed (at most 80 characters)")
         if path.exists() and path.stat().st_size > 0:
             raise JournalExistsError(f"a journal already exists at {path}")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        conn = _connect(path, check_format=False)
         keys = keys or DeviceKeys.generate(key_seed)
+        # built beside its place and moved there whole: a failure (a full disk) leaves no
+        # empty or half-made file behind to be mistaken for a journal
+        building = building_path(path)
         try:
-            _migrate(conn)
-            journal = cls(path, conn, keys, now=now, rand=rand)
-            journal._init_meta(name, passphrase, joining, fast_kdf, device_name or _host_name(), person)
-        except BaseException:
-            conn.close()
-            path.unlink(missing_ok=True)
-            raise
-        return journal
+            path.parent.mkdir(parents=True, exist_ok=True)
+            conn = _connect(building, check_format=False)
+            conn.path = path
+            try:
+                migrate_journal(conn)
+                journal = cls(path, conn, keys, now=now, rand=rand)
+                journal._init_meta(name, passphrase, joining, fast_kdf, device_name or _host_name(),
+                                   person)
+                fold_wal(conn)
+            finally:
+                conn.close()
+            publish(building, path)
+        except OSError as exc:
+            raise _not_made(os_error(exc, path), path) from None
+        except DiskFullError as exc:
+            raise _not_made(exc, path) from None
+        finally:
+            remove_with_companions(building)
+        return cls.open(path, keys=keys, now=now, rand=rand)
 
     def _init_meta(
         self, name: str, passphrase: str | None, joining: bool, fast_kdf: bool, device_name: str,
@@ -190,30 +185,26 @@ class Journal(WritePath, LocalData, Reading):
         now: Clock | None = None,
         rand: Callable[[int], bytes] = os.urandom,
     ) -> Journal:
-        """Open an existing journal, bringing its schema up to date."""
+        """Open an existing journal, bringing its schema up to date.
+
+        A damaged journal is refused (DamagedJournalError); one that cannot be written (a
+        read-only file or folder, a full disk) or that a newer comentor changed opens for
+        reading, and refuses every write with the reason (see :attr:`write_refusal`).
+        """
         path = Path(path)
         if not path.exists():
-            raise JournalMissingError(f"no journal at {path}: run `comentor init --name NAME` first")
+            raise JournalMissingError(f"no journal at {path}", hint="init", path=str(path))
         if path.is_dir():
             raise NotAJournalError(f"{path} is a folder, not a comentor journal")
         conn = _connect(path, check_format=True)
         try:
-            if _needs_migration(conn):
-                _migrate(conn)
-            device_id = conn.execute(
-                "SELECT value FROM local_meta WHERE key = 'device_id'"
-            ).fetchone()[0]
+            bring_up_to_date(conn)
+            row = conn.execute("SELECT value FROM local_meta WHERE key = 'device_id'").fetchone()
+            if row is None or not row[0]:
+                raise conn.note_damage("it does not say which device it belongs to", check=False)
             if keys is None:
-                keys = _load_keys(conn, str(device_id), passphrase)
+                keys = _load_keys(conn, str(row[0]), passphrase)
             return cls(path, conn, keys, now=now, rand=rand)
-        except sqlite3.OperationalError as exc:
-            conn.close()
-            if "locked" in str(exc) or "busy" in str(exc):
-                raise JournalLockedError(f"journal {path} is locked by another program") from None
-            raise NotAJournalError(f"{path} is not a comentor journal ({exc})") from None
-        except sqlite3.DatabaseError as exc:
-            conn.close()
-            raise NotAJournalError(f"{path} is not a comentor journal ({exc})") from None
         except BaseException:
             conn.close()
             raise
@@ -228,24 +219,44 @@ class Journal(WritePath, LocalData, Reading):
         self.close()
 
     # ------------------------------------------------------------------ basics
+    @property
+    def write_refusal(self) -> JournalError | None:
+        """Why this journal refuses every write (damaged, read-only, full disk, newer), or
+        None while it can be written."""
+        return getattr(self.conn, "refusal", None)
+
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction (BEGIN IMMEDIATE): all of it lands, or none of it."""
+        """One write transaction (BEGIN IMMEDIATE): all of it lands, or none of it.
+
+        A journal that must not be written refuses before anything starts; an error inside
+        (a full disk, damage found on the way) rolls back whatever SQLite has not already.
+        """
+        refusal = self.write_refusal
+        if refusal is not None:
+            raise refusal.with_traceback(None)
         try:
             self.conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as exc:
-            raise JournalLockedError(f"journal {self.path} is busy: {exc}; try again") from None
+        except JournalLockedError:
+            raise JournalLockedError(
+                f"journal {self.path} is busy: another program is writing to it; try again",
+                path=str(self.path)) from None
         try:
             yield self.conn
+            self.conn.execute("COMMIT")
         except BaseException:
-            self.conn.execute("ROLLBACK")
+            self._rollback()
             raise
-        else:
-            try:
-                self.conn.execute("COMMIT")
-            except sqlite3.OperationalError as exc:
-                self.conn.execute("ROLLBACK")
-                raise JournalLockedError(f"could not save to {self.path}: {exc}") from None
+
+    def _rollback(self) -> None:
+        """Roll back if a transaction is still open (SQLite ends some on its own, such as
+        on a full disk); a failed rollback never hides the error that caused it."""
+        if not self.conn.in_transaction:
+            return
+        try:
+            sqlite3.Connection.execute(self.conn, "ROLLBACK")
+        except sqlite3.Error:
+            pass
 
     def meta(self, key: str) -> Any:
         row = self.conn.execute("SELECT value FROM local_meta WHERE key = ?", (key,)).fetchone()
@@ -295,26 +306,11 @@ class Journal(WritePath, LocalData, Reading):
         return None if row is None else bytes(row[0])
 
 
-def _needs_migration(conn: sqlite3.Connection) -> bool:
-    """A cheap check (no sqlite-utils import) whether any migration is still to run."""
-    try:
-        done = {
-            str(name) for (name,) in conn.execute(
-                "SELECT name FROM _sqlite_migrations WHERE migration_set = 'comentor'"
-            )
-        }
-    except sqlite3.OperationalError:
-        return True
-    return not set(MIGRATION_NAMES) <= done
-
-
-def _migrate(conn: sqlite3.Connection) -> None:
-    """Run pending migrations; sqlite-utils is imported only when there is work to do."""
-    from sqlite_utils import Database
-
-    from ._migrations import migrate
-
-    migrate(Database(conn, execute_plugins=False))
+def _not_made(why: JournalError, path: Path) -> JournalError:
+    """The error of a journal that could not be made: nothing was left behind."""
+    if isinstance(why, DiskFullError):
+        return DiskFullError(f"the disk is full: no journal was made at {path}", path=str(path))
+    return why
 
 
 def _host_name() -> str:
@@ -324,13 +320,13 @@ def _host_name() -> str:
         return "this device"
 
 
-def _load_keys(conn: sqlite3.Connection, device_id: str, passphrase: str | None) -> DeviceKeys:
+def _load_keys(conn: JournalConnection, device_id: str, passphrase: str | None) -> DeviceKeys:
     row = conn.execute(
         "SELECT sign_secret, box_secret, sealed, salt, opslimit, memlimit, box FROM local_keys "
         "WHERE device_id = ?", (device_id,),
     ).fetchone()
     if row is None:
-        raise NotAJournalError("this journal has no key for its device: it is damaged")
+        raise conn.note_damage("it holds no key for its device", check=False)
     if not row[2]:
         return DeviceKeys(bytes(row[0]), bytes(row[1]))
     if passphrase is None:

@@ -11,9 +11,16 @@ from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
 from ._fts import set_document
-from ._schema import ADDED_BY, TABLE_ADDED_BY, TABLES, searchable_fields
+from ._schema import (
+    ADDED_BY,
+    MIGRATION_RELEASES,
+    TABLE_ADDED_BY,
+    TABLES,
+    release_key,
+    searchable_fields,
+)
 
-__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "migrate", "pending"]
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "migrate", "pending", "record_release"]
 
 MIGRATIONS = Migrations("comentor")
 
@@ -120,6 +127,37 @@ def m004_key_grants(db: Database) -> None:
     db.execute('CREATE INDEX "key_grants_device" ON "key_grants" ("device")')
 
 
+@MIGRATIONS()
+def m005_shared_checkin(db: Database) -> None:
+    """The check-in shared by both screens (issue 13): who started and ended it and the time
+    split, the timer's event log, feedback answers, and long texts merged at the character
+    level. Existing texts need no rewrite: the first character-level edit of a text seeds it
+    deterministically from what the table holds (see model/_crdt.py)."""
+    for (table, name), migration in ADDED_BY.items():
+        if migration == "m005_shared_checkin":
+            kind = TABLES[table][name].kind
+            db.execute(f'ALTER TABLE "{table}" ADD COLUMN "{name}" {_AFFINITY.get(kind, "TEXT")}')
+    db.execute(_projection_ddl("timer_events"))
+    db.execute('CREATE INDEX "timer_events_session" ON "timer_events" ("session")')
+    db.execute(_projection_ddl("text_updates"))
+    db.execute('CREATE INDEX "text_updates_target" ON "text_updates" (tbl, row_id, field)')
+    # derived (rebuilt with the projection): the merged CRDT state of each shared text
+    db.execute("CREATE TABLE text_state (tbl TEXT NOT NULL, row_id TEXT NOT NULL, "
+               "field TEXT NOT NULL, state BLOB NOT NULL, PRIMARY KEY (tbl, row_id, field)) "
+               "WITHOUT ROWID")
+
+
+
+@MIGRATIONS()
+def m006_forks(db: Database) -> None:
+    """Forks (issue 8): other versions of an operation this journal holds under the same
+    (replica, seq), kept instead of refused, never projected; `mine` marks a version this
+    file wrote itself, `reissued` where it was re-issued (see model/_forks.py)."""
+    db.execute("""CREATE TABLE forks (replica TEXT NOT NULL, seq INTEGER NOT NULL,
+               hlc INTEGER NOT NULL, tbl TEXT NOT NULL, row_id TEXT NOT NULL, body BLOB NOT NULL,
+               sig BLOB NOT NULL, received_at TEXT, mine INTEGER NOT NULL DEFAULT 0,
+               reissued TEXT, PRIMARY KEY (replica, seq, sig))""")
+
 SCHEMA_VERSION = len(MIGRATIONS._migrations)
 
 
@@ -131,3 +169,17 @@ def pending(db: Database) -> int:
 def migrate(db: Database, stop_before: str | None = None) -> None:
     """Bring a journal's schema up to date (or up to, not including, `stop_before`)."""
     MIGRATIONS.apply(db, stop_before=stop_before)
+
+
+def record_release(db: Database) -> None:
+    """Record the release the journal's newest migration needs (local_meta 'needs_version'):
+    a comentor older than that reads the journal, never writes it, and says which it needs."""
+    done = {str(name) for (name,) in db.execute(
+        "SELECT name FROM _sqlite_migrations WHERE migration_set = 'comentor'").fetchall()}
+    releases = [release for name, release in MIGRATION_RELEASES if name in done]
+    if releases:
+        db.execute(
+            "INSERT INTO local_meta (key, value) VALUES ('needs_version', ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            [max(releases, key=release_key)],
+        )

@@ -11,6 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 __all__ = [
+    "FORMAT",
+    "MIGRATION_RELEASES",
+    "release_key",
+    "expected_columns",
     "Field",
     "TABLES",
     "LOCAL_TABLES",
@@ -23,11 +27,31 @@ __all__ = [
     "long_text_fields",
 ]
 
-# The names of every migration in migrations.py, in order: opening a journal compares them
-# with what the journal has run without importing sqlite-utils (a test keeps them in step).
-MIGRATION_NAMES = (
-    "m001_initial", "m002_search", "m003_revocation_cutoff", "m004_key_grants",
+# What local_meta's 'format' row says in every comentor journal: the mark that tells a
+# journal from any other SQLite file (and, found in a damaged file's bytes, a damaged
+# journal from something else).
+FORMAT = "comentor-journal-1"
+
+# Every migration in migrations.py, in order, with the comentor release that introduced it:
+# opening a journal compares the names with what the journal has run without importing
+# sqlite-utils (a test keeps them in step), and a journal records the release of its newest
+# migration (local_meta 'needs_version'), so an older comentor that finds migrations it does
+# not know can say which version the journal needs.
+MIGRATION_RELEASES: tuple[tuple[str, str], ...] = (
+    ("m001_initial", "0.1.0"),
+    ("m002_search", "0.1.0"),
+    ("m003_revocation_cutoff", "0.1.0"),
+    ("m004_key_grants", "0.1.0"),
+    ("m005_shared_checkin", "0.2.0"),
+    ("m006_forks", "0.2.0"),
 )
+MIGRATION_NAMES = tuple(name for name, _ in MIGRATION_RELEASES)
+
+
+def release_key(version: str) -> tuple[int, ...]:
+    """A release number ("0.1.0") as something that sorts like one."""
+    return tuple(int(part) if part.isdigit() else 0 for part in version.split("."))
+
 
 TEXT_LIMIT = 2_000
 LONG_TEXT_LIMIT = 100_000
@@ -152,6 +176,11 @@ TABLES: dict[str, dict[str, Field]] = {
         "target_table": _e("goals", "asks", "stories", ""),
         "target_id": _s(False),
         "created_at": _DT,
+        # the answer of the partner it was for (issue 13): tried it, will try, disagree
+        "response": _e("tried", "will_try", "disagree"),
+        "response_text": _s(),
+        "responded_at": _DT,
+        "session": _r("sessions"),
     },
     "challenges": {
         "proposer": _r("people"),
@@ -181,6 +210,11 @@ TABLES: dict[str, dict[str, Field]] = {
         "status": _e("planned", "open", "done", "skipped"),
         "next_at": _DT,
         "created_at": _DT,
+        # the shared lifecycle and the time split (issue 13): who started and who ended it,
+        # and each partner's speaking seconds as JSON {person: seconds}
+        "started_by": _r("people"),
+        "ended_by": _r("people"),
+        "split": _s(False),
     },
     "session_items": {
         "session": _r("sessions"),
@@ -213,14 +247,38 @@ TABLES: dict[str, dict[str, Field]] = {
         "minutes": Field("int", low=5, high=600),
         "start": _D,
     },
+    # one step of the check-in's shared timer (start, pause, hand-over), folded in clock
+    # order into one state on every device (see model/_timer.py)
+    "timer_events": {
+        "session": _r("sessions"),
+        "kind": _e("start", "pause", "hand_over"),
+        "speaker": _r("people"),
+        "person": _r("people"),
+        "created_at": _DT,
+    },
+    # one update of a text merged at the character level (a Yjs/Yrs CRDT via pycrdt) for
+    # the long texts both partners type at once (see model/_crdt.py)
+    "text_updates": {
+        "tbl": _e("sessions"),
+        "row_id": _s(False),
+        "field": _e("notes"),
+        "update": Field("bytes", max_bytes=240_000),
+        "created_at": _DT,
+    },
 }
 
 # Fields added after the first schema, and the migration that adds them: the first
 # migration creates each table without them, so migrating from any earlier schema is real.
 ADDED_BY: dict[tuple[str, str], str] = {("devices", "revoked_seqs"): "m003_revocation_cutoff"}
+ADDED_BY.update({(t, f): "m005_shared_checkin" for t, f in (
+    ("feedback", "response"), ("feedback", "response_text"), ("feedback", "responded_at"),
+    ("feedback", "session"), ("sessions", "started_by"), ("sessions", "ended_by"),
+    ("sessions", "split"))})
 
 # Whole tables added after the first schema, and the migration that creates them.
 TABLE_ADDED_BY: dict[str, str] = {"key_grants": "m004_key_grants"}
+TABLE_ADDED_BY.update({"timer_events": "m005_shared_checkin",
+                       "text_updates": "m005_shared_checkin"})
 
 # Tables that no operation may ever name: they never leave the device.
 LOCAL_TABLES = (
@@ -232,7 +290,40 @@ LOCAL_TABLES = (
     "talking_point_drafts",
     "sync_cursors",
     "quarantine",
+    "forks",
 )
+
+# The columns of every table that is not a projection, as the migrations make them: opening
+# checks that a journal has every column the code reads (with the projections' columns from
+# TABLES), because a damaged schema text can rename one and still parse (a test keeps this
+# in step with a fresh journal).
+_BASE_COLUMNS = {
+    "local_meta": "key value",
+    "local_keys": "device_id sign_secret box_secret sealed salt opslimit memlimit box",
+    "local_secrets": "name value",
+    "settings": "key value",
+    "private_notes": "id text about_table about_id session created_at updated_at deleted",
+    "talking_point_drafts": "id text created_at deleted",
+    "sync_cursors": "peer channel value",
+    "ops": "replica seq hlc tbl row_id body sig",
+    "quarantine": "replica seq hlc tbl row_id body sig received_at",
+    "forks": "replica seq hlc tbl row_id body sig received_at mine reissued",
+    "replica_state": "replica contig max_seq",
+    "field_clocks": "tbl row_id field hlc replica",
+    "text_heads": "tbl row_id field stamp value",
+    "text_bases": "tbl row_id field stamp",
+    "text_state": "tbl row_id field state",
+    "search_docs": "docid tbl row_id",
+    "search_fts": "body",
+}
+
+
+def expected_columns() -> dict[str, set[str]]:
+    """Every table of an up-to-date journal and the columns the code relies on."""
+    out = {table: set(cols.split()) for table, cols in _BASE_COLUMNS.items()}
+    for table, fields in TABLES.items():
+        out[table] = {"id", "deleted", "hlc_created", "hlc_updated", *fields}
+    return out
 
 
 def searchable_fields(table: str) -> list[str]:

@@ -87,3 +87,27 @@ class MassDeletionError(JournalError):
 
 class DemoJournalError(JournalError):
     """A demo journal never syncs, advertises or contacts a relay."""
+
+
+# What keeps a journal from being written (issue 8): each refuses writes with one line;
+# reading works wherever the file can still be read.
+__all__ += ["DamagedJournalError", "ReadOnlyJournalError", "DiskFullError", "NewerJournalError"]
+
+
+class DamagedJournalError(JournalError):
+    """The journal file is damaged (SQLite finds it malformed, or it is cut short): nothing
+    is written to it any more. Fields: path, detail (what SQLite's check said), hint
+    ("repair": the readable tables can be rebuilt into a new file from the signed log)."""
+
+
+class ReadOnlyJournalError(JournalError):
+    """The journal (its file or its folder) cannot be written: reading works. Field: path."""
+
+
+class DiskFullError(JournalError):
+    """The disk is full: the change was not made, the journal is as it was. Field: path."""
+
+
+class NewerJournalError(JournalError):
+    """A newer comentor changed this journal's schema: this version reads it but never
+    writes to it. Fields: path, needs (the version it needs, when the journal says)."""

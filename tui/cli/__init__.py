@@ -13,6 +13,12 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import argparse
+
+    from comentor.model.errors import ComentorError
 
 __all__ = ["main"]
 
@@ -26,22 +32,26 @@ _GROUPS: dict[str | None, str] = {
     **dict.fromkeys(("serve", "sync"), "sync"),
     **dict.fromkeys(("invite", "join"), "pair"),
     **dict.fromkeys(("relay", "folder", "sync-relay", "sync-folder"), "relay"),
+    "repair": "repair",
 }
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; returns the process exit status."""
-    from .parser import build_parser
+    from .parser import build_parser, check_text_arguments
 
     args = build_parser().parse_args(argv)
     from comentor.model.errors import ComentorError
 
     try:
+        check_text_arguments(args)  # bytes that are not UTF-8: one line, not a Python error
         module = importlib.import_module(f".{_GROUPS[args.command]}", __name__)
         result: int = module.HANDLERS[args.command](args)
         return result
     except ComentorError as exc:
-        print(f"comentor: {exc}", file=sys.stderr)
+        from .wording import word
+
+        print(f"comentor: {word(exc)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("comentor: interrupted", file=sys.stderr)
@@ -51,5 +61,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:  # last line of defence: one line, never a traceback
         if os.environ.get("COMENTOR_DEBUG"):
             raise
+        known = _journal_state(exc, args)
+        if known is not None:  # SQLite's error about the journal file, told by its code
+            from .wording import word
+
+            print(f"comentor: {word(known)}", file=sys.stderr)
+            return 1
         print(f"comentor: unexpected error: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 70
+
+
+def _journal_state(exc: Exception, args: argparse.Namespace) -> ComentorError | None:
+    """A SQLite error that escaped the journal's own translation (damaged, full disk,
+    read-only, locked), as the journal's error; None for anything else."""
+    import sqlite3
+
+    if not isinstance(exc, sqlite3.DatabaseError):
+        return None
+    from comentor.model import explain_sqlite_error
+
+    from .common import journal_path
+
+    return explain_sqlite_error(exc, journal_path(args))

@@ -11,7 +11,10 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-__all__ = ["build_parser", "ADD_KINDS"]
+__all__ = ["build_parser", "ADD_KINDS", "check_text_arguments"]
+
+# arguments that name files: any bytes the file system allows are fine there
+_PATHS = frozenset({"journal", "output", "data", "dir"})
 
 ADD_KINDS = ("goal", "commitment", "ask", "challenge", "win", "note", "update", "feedback",
              "story", "skill", "point")
@@ -54,6 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("kind", metavar="KIND")
     s.add_argument("--json", action="store_true")
     s.add_argument("--all", action="store_true", help="include done, dropped and closed items")
+    s.add_argument("--deleted", action="store_true",
+                   help="deleted items only: who deleted them and when (undo-delete ID)")
 
     for name, text in (("done", "mark a commitment done, a goal met, a challenge done, "
                                 "an ask closed"),
@@ -68,7 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("edit", help="change an item's text or dates")
     s.add_argument("id", metavar="ID")
     s.add_argument("text", metavar="TEXT", nargs="*")
-    s.add_argument("--due", metavar="DATE")
+    s.add_argument("--due", metavar="DATE", help="commitment or challenge: its due date")
+    s.add_argument("--target", metavar="DATE", help="goal: its target date")
+    s.add_argument("--date", metavar="DATE", help="win: when it happened")
     s.add_argument("--outcome", metavar="TEXT")
     s.add_argument("--answer", metavar="TEXT", help="ask: your answer")
 
@@ -104,6 +111,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--status", action="store_true", help="print its status instead of opening")
     s.add_argument("--seed", type=int, default=None)
 
+    s = sub.add_parser("repair", help="rebuild a damaged journal into a new file")
+    s.add_argument("-o", "--output", metavar="NEW",
+                   help="where to write the rebuilt journal (default: NAME-repaired.db beside it)")
+
     from . import pair, relay, sync
 
     sync.add_parsers(sub)
@@ -126,3 +137,30 @@ def _journal_everywhere(sub: Any) -> None:
         for action in parser._actions:
             if isinstance(action, argparse._SubParsersAction):
                 _journal_everywhere(action)
+
+
+def check_text_arguments(args: argparse.Namespace) -> None:
+    """Refuse an argument that is not valid UTF-8 text, with one line naming it.
+
+    Python hands such bytes over as lone surrogates ("surrogateescape"), which no text field
+    can store: they would fail deep inside with a Python error. File names may hold any
+    bytes, so the options that name files are left alone.
+    """
+    from comentor.model.errors import ValidationError
+
+    for name, value in vars(args).items():
+        if name in _PATHS:
+            continue
+        for text in value if isinstance(value, list) else [value]:
+            if isinstance(text, str) and not _is_utf8(text):
+                shown = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+                raise ValidationError(f'"{shown}" is not valid UTF-8 text: set the terminal to '
+                                      "UTF-8 (LANG=C.UTF-8) and type it again", option=name)
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
