@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import calendar
 import datetime as dt
 import re
 
@@ -9,12 +10,16 @@ from .errors import ValidationError
 
 __all__ = ["parse_date", "parse_every", "parse_time", "parse_datetime_local", "format_every"]
 
-_REL = re.compile(r"^\+?(\d{1,4})\s*([dwm])$")
+_REL = re.compile(r"^\+?(\d{1,4})\s*([dwmy])$")
 _DAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 
 
 def parse_date(text: str, today: dt.date) -> dt.date:
-    """YYYY-MM-DD, today, tomorrow, a weekday name (the next one), or +N d/w/m from today."""
+    """YYYY-MM-DD, today, tomorrow, a weekday name (the next one), or +N d/w/m/y from today.
+
+    A month is 30 days; a year is the same day N years on (29 February becomes the 28th),
+    because "+1y" means the same date next year, not 365 days.
+    """
     raw = (text or "").strip().lower()
     if raw == "today":
         return today
@@ -27,15 +32,29 @@ def parse_date(text: str, today: dt.date) -> dt.date:
     m = _REL.match(raw)
     if m:
         n, unit = int(m.group(1)), m.group(2)
-        return today + dt.timedelta(days=n * {"d": 1, "w": 7, "m": 30}[unit])
+        try:
+            if unit == "y":
+                return _years_later(today, n)
+            return today + dt.timedelta(days=n * {"d": 1, "w": 7, "m": 30}[unit])
+        except (ValueError, OverflowError):
+            raise ValidationError(f"bad date {text!r}: that is too far ahead") from None
     try:
         if len(raw) != 10:
             raise ValueError(raw)
         return dt.date.fromisoformat(raw)
     except ValueError:
         raise ValidationError(
-            f"bad date {text!r}: use YYYY-MM-DD, today, tomorrow, a weekday or +N d/w (e.g. +2w)"
+            f"bad date {text!r}: use YYYY-MM-DD, today, tomorrow, a weekday or +N d/w/m/y "
+            "(e.g. +2w, +1y)"
         ) from None
+
+
+def _years_later(day: dt.date, years: int) -> dt.date:
+    """The same day `years` years on; 29 February falls on the 28th in a common year."""
+    year = day.year + years
+    if day.month == 2 and day.day == 29 and not calendar.isleap(year):
+        return day.replace(year=year, day=28)
+    return day.replace(year=year)
 
 
 def parse_every(text: str) -> int:

@@ -11,26 +11,29 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
+from ._deleted import is_deleted
 from ._entities import (
     answer_fields,
     close_ask,
     close_commitment,
     complete_challenge,
     date_value,
+    past_date,
     required_text,
     respond_challenge,
     set_goal_status,
 )
+from ._find import LOCAL_ITEM_TABLES
 from ._ops import Value
 from ._schema import TABLES, long_text_fields
-from .errors import ValidationError
+from .errors import NotFoundError, ValidationError
 
 if TYPE_CHECKING:
     from ._journal import Journal
 
 __all__ = [
     "CLOSABLE_TABLES", "CLOSE_STATUS", "Close", "EDITABLE", "close_item", "delete_item",
-    "edit_item", "kind_name", "resolve_conflict", "restore_item",
+    "edit_item", "item_kind", "kind_name", "resolve_conflict", "restore_item",
 ]
 
 Close = Literal["done", "drop"]
@@ -42,6 +45,8 @@ CLOSE_STATUS: dict[Close, dict[str, str]] = {
              "asks": "closed"},
 }
 CLOSABLE_TABLES = tuple(CLOSE_STATUS["done"])
+# the statuses of a closed item: closing it again is refused, and writes nothing
+_CLOSED = {t: {CLOSE_STATUS["done"][t], CLOSE_STATUS["drop"][t]} for t in CLOSABLE_TABLES}
 
 # the fields a person changes on an item of each kind (who and when are the model's)
 EDITABLE: dict[str, tuple[str, ...]] = {
@@ -65,8 +70,9 @@ _DEFAULTS = {("asks", "kind"): "question", ("goals", "horizon"): "near",
              ("feedback", "kind"): "perspective", ("skills", "kind"): "skill",
              ("skills", "direction"): "strength"}
 # a field the kind lacks, and the one it has instead
-_INSTEAD = {("goals", "due"): "its target date", ("wins", "due"): "its date",
-            ("commitments", "target"): "its due date", ("challenges", "target"): "its due date"}
+_INSTEAD = {("goals", "due"): "target", ("wins", "due"): "date", ("commitments", "target"): "due",
+            ("challenges", "target"): "due"}
+_FIELD_NAMES = {"target": "its target date", "date": "its date", "due": "its due date"}
 
 _NAMES = {"stories": "story", "feedback": "feedback", "private_notes": "private note",
           "talking_points": "talking point", "talking_point_drafts": "draft",
@@ -79,8 +85,14 @@ def kind_name(table: str) -> str:
     return ("an " if name[0] in "aeiou" else "a ") + name
 
 
-def _bare(table: str) -> str:
-    return kind_name(table).split(" ", 1)[1]
+def item_kind(table: str, *, article: bool = False) -> str:
+    """'goal', 'story', 'private note' (with `article`: 'a goal', 'an ask'): the kind of
+    item a table holds, for messages."""
+    named = kind_name(table)
+    return named if article else named.split(" ", 1)[1]
+
+
+_bare = item_kind
 
 
 def _whole(value: str | int | None, name: str) -> int | None:
@@ -95,7 +107,8 @@ def _whole(value: str | int | None, name: str) -> int | None:
 def _not_here(table: str, name: str) -> ValidationError:
     instead = _INSTEAD.get((table, name))
     return ValidationError(f"{kind_name(table)} has no field {name!r}"
-                           + (f"; use {instead}" if instead else ""), field=name, table=table)
+                           + (f"; use {_FIELD_NAMES[instead]}" if instead else ""),
+                           field=name, table=table, instead=instead)
 
 
 def edit_item(j: Journal, table: str, row: str, **changes: str | int | None) -> None:
@@ -128,7 +141,7 @@ def edit_item(j: Journal, table: str, row: str, **changes: str | int | None) -> 
             raw = str(value or "").strip()
             if not raw and table == "wins":
                 continue  # a win always has a date: an empty one keeps it
-            fields[name] = date_value(j, raw, name)
+            fields[name] = (past_date if table == "wins" else date_value)(j, raw, name)
         elif name == "progress":
             fields[name] = _whole(value, name)
         elif (table, name) in _DEFAULTS:
@@ -147,11 +160,22 @@ def close_item(j: Journal, table: str, row: str, how: Close, result: str | None 
 
     A commitment is done or dropped, a goal met or dropped, a challenge done or declined,
     an ask closed either way. `result` (how it went) is kept by commitments and challenges.
-    Returns the status set.
+    Returns the status set. An item already closed (either way) or deleted is refused
+    and nothing is written (field "state"): reopen or restore it first.
     """
     if table not in CLOSABLE_TABLES:
         raise ValidationError(f"{kind_name(table)} is not closed: only commitments, goals, "
                               "challenges and asks are", field="id", table=table)
+    current = j.get(table, row, include_deleted=True)
+    if current is None:
+        raise NotFoundError(f"no {_bare(table)} with id {row}", field="id")
+    if current["deleted"]:
+        raise ValidationError(f"{_bare(table)} {row[:8]} is deleted: bring it back first",
+                              field="id", table=table, row=row, state="deleted",
+                              hint="undo-delete")
+    if current.get("status") in _CLOSED[table]:
+        raise ValidationError(f"{_bare(table)} {row[:8]} is already {current['status']}",
+                              field="id", table=table, row=row, state=current["status"])
     status = CLOSE_STATUS[how][table]
     if table == "commitments":
         close_commitment(j, row, status, result)
@@ -182,15 +206,23 @@ def restore_item(j: Journal, table: str, row: str) -> None:
 
 
 def _set_deleted(j: Journal, table: str, row: str, deleted: bool) -> None:
+    """Delete or restore; asking for the state an item is already in writes nothing and
+    says so (field "state"), so a repeated command never adds an operation."""
+    if table == "talking_points" and j.is_draft(row):
+        table = "talking_point_drafts"
+    if table not in TABLES and table not in LOCAL_ITEM_TABLES:
+        raise ValidationError(f"unknown table {table!r}", field="table")
+    if is_deleted(j, table, row) == deleted:
+        state = "already deleted" if deleted else "not deleted"
+        raise ValidationError(f"{_bare(table)} {row[:8]} is {state}", field="id", table=table,
+                              row=row, state="deleted" if deleted else "live")
     if table == "private_notes":
         j.set_private_note_deleted(row, deleted)
-    elif table in ("talking_point_drafts", "talking_points") and j.is_draft(row):
+    elif table == "talking_point_drafts":
         if deleted:
             j.discard_draft(row)
         else:
             j.restore_draft(row)
-    elif table not in TABLES:
-        raise ValidationError(f"unknown table {table!r}", field="table")
     elif deleted:
         j.delete(table, row)
     else:

@@ -23,6 +23,7 @@ __all__ = [
     "propose_challenge", "respond_challenge", "complete_challenge", "add_win", "write_story",
     "add_skill", "record_baseline", "add_note", "add_talking_point", "share_draft",
     "confirm_checklist", "is_vague", "answer_fields", "required_text", "date_value",
+    "past_date",
 ]
 
 VAGUE_WORDS = {"help", "advice", "anything", "something", "stuff", "thoughts", "ideas", "tbd", "?"}
@@ -46,6 +47,15 @@ def date_value(j: Journal, value: str | dt.date | None, field: str = "date") -> 
         return parse_date(value, j.today()).isoformat()
     except ValidationError as exc:
         raise ValidationError(str(exc), field=field) from None
+
+
+def past_date(j: Journal, value: str | dt.date | None, field: str = "date") -> str | None:
+    """:func:`date_value` for something that already happened (a win): never after today."""
+    day = date_value(j, value, field)
+    if day is not None and day > j.today().isoformat():
+        raise ValidationError(f"a win is something that happened: its date ({day}) cannot be "
+                              "after today", field=field)
+    return day
 
 
 def _person(j: Journal, person: str | None) -> str:
@@ -176,7 +186,7 @@ def complete_challenge(j: Journal, challenge: str, follow_up: str | None = None)
 def add_win(j: Journal, text: str, *, date: str | dt.date | None = None,
             detail: str | None = None, person: str | None = None) -> str:
     return j.put("wins", None, person=_person(j, person), text=required_text(text, "win"),
-                 date=date_value(j, date) or j.today().isoformat(), detail=detail,
+                 date=past_date(j, date) or j.today().isoformat(), detail=detail,
                  created_at=j.now_iso())
 
 

@@ -10,7 +10,7 @@ from .errors import NotFoundError, ValidationError
 if TYPE_CHECKING:
     from ._journal import Journal
 
-__all__ = ["find_item", "ITEM_TABLES"]
+__all__ = ["find_item", "ITEM_TABLES", "LOCAL_ITEM_TABLES"]
 
 
 # what a person edits by id: the practice's items, not the partnership's own records
@@ -18,31 +18,38 @@ ITEM_TABLES = tuple(
     t for t in TABLES if t not in ("devices", "people", "partnership", "schedule", "session_items",
                               "key_grants")
 )
+# items that live on this device only: private notes and talking-point drafts
+LOCAL_ITEM_TABLES = ("private_notes", "talking_point_drafts")
 
 
 def find_item(j: Journal, prefix: str, tables: tuple[str, ...] | None = None) -> tuple[str, str]:
-    """The (table, id) of the one item whose id starts with `prefix`, deleted ones included."""
+    """The (table, id) of the one item whose id starts with `prefix`, deleted ones included.
+
+    `tables` limits the search (default: every item, private notes and drafts included). A
+    prefix that fits more than one item is refused (field "candidates" lists them), never
+    settled by picking one: a command acts on the item its user meant, or on none.
+    """
     raw = (prefix or "").strip().lower()
-    if len(raw) < 3 or not raw.replace("-", "").replace("_", "").isalnum():
+    if len(raw) < 3 or not raw.replace("-", "").replace("_", "").isalnum() or not raw.isascii():
         raise ValidationError(f"not a valid id: {prefix!r} (give at least 3 characters)",
                               field="id")
     like = raw.replace("_", "\\_") + "%"
     found: list[tuple[str, str]] = []
-    for table in tables or ITEM_TABLES:
+    for table in tables or ITEM_TABLES + LOCAL_ITEM_TABLES:
         for (row,) in j.conn.execute(
             f"SELECT id FROM \"{table}\" WHERE id LIKE ? ESCAPE '\\' LIMIT 3", (like,)
         ):
             found.append((table, str(row)))
-    if raw.isalnum():
-        for (row,) in j.conn.execute(
-            "SELECT id FROM private_notes WHERE id LIKE ? LIMIT 3", (like,)
-        ):
-            found.append(("private_notes", str(row)))
     exact = [f for f in found if f[1] == raw]
     if exact:
         return exact[0]
     if not found:
         raise NotFoundError(f"no item with id {prefix}", field="id")
     if len(found) > 1:
-        raise ValidationError(f"id {prefix} is ambiguous: give more characters", field="id")
+        from ._edit import kind_name
+
+        shown = ", ".join(f"{kind_name(t)} {r[:len(raw) + 2]}" for t, r in found[:4])
+        raise ValidationError(f"id {prefix} is ambiguous ({shown}"
+                              + (", …" if len(found) > 4 else "") + "): give more characters",
+                              field="id", candidates=found)
     return found[0]

@@ -47,6 +47,8 @@ CATALOG: tuple[ScreenEntry, ...] = (
                 "Notes that never leave this device"),
     ScreenEntry("conflicts", "conflicts", "ConflictsScreen", "x", "Conflicts",
                 "Concurrent edits and held-back operations"),
+    ScreenEntry("deleted", "deleted", "DeletedScreen", "z", "Recently deleted",
+                "Deleted items: who deleted them, and bring them back"),
     ScreenEntry("devices", "devices", "DevicesScreen", "p", "Partnership & devices",
                 "Safety numbers, devices and sync state"),
 )

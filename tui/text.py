@@ -8,11 +8,13 @@ per item, and stay where a view shows whole texts.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
-__all__ = ["inert", "one_line"]
+__all__ = ["inert", "one_line", "escape_controls", "counted"]
 
 _KEEP_MULTILINE = {"\n"}
+_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f]")  # Unicode's Cc: C0, DEL and C1
 
 
 def _escape(char: str) -> str:
@@ -39,3 +41,24 @@ def one_line(text: object) -> str:
     """The text on one line, inert: line breaks shown as ' ⏎ ', controls escaped."""
     raw = str(text if text is not None else "").replace("\r\n", "\n").replace("\r", "\n")
     return " ⏎ ".join(inert(part, keep_newlines=False) for part in raw.split("\n"))
+
+
+def escape_controls(text: str, *, keep: str = "\t\n\r", json: bool = False) -> str:
+    """Only the control characters escaped (all but `keep`), nothing else changed: for whole
+    documents printed to a terminal (an export, JSON), whose layout must stay as it is.
+
+    With `json`, escapes are JSON's own (``\u001b``), so the document stays valid JSON.
+    """
+    def escaped(match: re.Match[str]) -> str:
+        char = match.group()
+        if char in keep:
+            return char
+        return f"\\u{ord(char):04x}" if json else _escape(char)
+
+    return _CONTROLS.sub(escaped, text)
+
+
+def counted(n: int, one: str, many: str | None = None) -> str:
+    """'1 open ask', '2 open asks': a count with its noun in agreement (`many` defaults to
+    `one` with an "s": give it where the plural is not that, as in "stories")."""
+    return f"{n} {one if n == 1 else (many or one + 's')}"

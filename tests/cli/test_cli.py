@@ -11,17 +11,7 @@ from pathlib import Path
 
 import pytest
 
-
-def run(journal: Path, *args: str, ok: bool = True, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    full_env = dict(os.environ, COMENTOR_BUSY_TIMEOUT="0.3", **(env or {}))
-    proc = subprocess.run(
-        [sys.executable, "-m", "comentor.tui.cli", "--journal", str(journal), *args],
-        capture_output=True, text=True, env=full_env, timeout=60,
-    )
-    assert "Traceback" not in proc.stderr
-    if ok:
-        assert proc.returncode == 0, proc.stderr
-    return proc
+from .helpers import run, snapshot
 
 
 @pytest.fixture
@@ -96,13 +86,6 @@ def test_status_schedule_search_export(jpath: Path, tmp_path: Path) -> None:
     assert "Publish the field guide" in run(jpath, "export", "md").stdout
 
 
-def _snapshot(path: Path) -> bytes:
-    conn = sqlite3.connect(path)
-    data = "\n".join(conn.iterdump()).encode()
-    conn.close()
-    return data
-
-
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -119,12 +102,12 @@ def _snapshot(path: Path) -> bytes:
     ],
 )
 def test_bad_input_is_one_line_and_changes_nothing(jpath: Path, args: tuple[str, ...], message: str) -> None:
-    before = _snapshot(jpath)
+    before = snapshot(jpath)
     proc = run(jpath, *args, ok=False)
     assert proc.returncode != 0
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and message in lines[0], proc.stderr
-    assert _snapshot(jpath) == before
+    assert snapshot(jpath) == before
 
 
 def test_missing_not_a_journal_and_locked(tmp_path: Path, jpath: Path) -> None:
@@ -174,13 +157,13 @@ def test_locked_device_key_needs_its_passphrase(tmp_path: Path) -> None:
 
 def test_edit_is_one_change_and_answers_only_asks(jpath: Path) -> None:
     g = run(jpath, "add", "goal", "Ship").stdout.strip()
-    before = _snapshot(jpath)
+    before = snapshot(jpath)
     proc = run(jpath, "edit", g, "--answer", "hi", ok=False)
-    assert "--answer is for asks" in proc.stderr and _snapshot(jpath) == before
+    assert "--answer is for asks" in proc.stderr and snapshot(jpath) == before
     ask = run(jpath, "add", "ask", "Intro", "--outcome", "one warm introduction").stdout.strip()
-    before = _snapshot(jpath)
+    before = snapshot(jpath)
     proc = run(jpath, "edit", ask, "--answer", "yes", "--due", "tomorrow", ok=False)
-    assert "no field 'due'" in proc.stderr and _snapshot(jpath) == before
+    assert "no field 'due'" in proc.stderr and snapshot(jpath) == before
     run(jpath, "edit", ask, "--answer", "Talk to Priya")
     item = json.loads(run(jpath, "list", "ask", "--all", "--json").stdout)[0]
     assert item["status"] == "answered" and item["answer"] == "Talk to Priya"
@@ -209,21 +192,21 @@ def test_journal_after_the_command(jpath: Path) -> None:
 
 
 def test_demo_never_opens_the_journal_named_by_the_environment(jpath: Path) -> None:
-    before = _snapshot(jpath)
+    before = snapshot(jpath)
     proc = cli("demo", "--status", env={"COMENTOR_JOURNAL": str(jpath)})
     assert proc.returncode == 0, proc.stderr
     assert "Maya Okafor" in proc.stdout and "Ada" not in proc.stdout
-    assert _snapshot(jpath) == before
+    assert snapshot(jpath) == before
 
 
 def test_demo_refuses_a_real_journal_given_explicitly(jpath: Path, tmp_path: Path) -> None:
-    before = _snapshot(jpath)
+    before = snapshot(jpath)
     for proc in (run(jpath, "demo", "--status", ok=False),
                  cli("demo", "--status", "--journal", str(jpath))):
         lines = proc.stderr.strip().splitlines()
         assert proc.returncode == 1 and len(lines) == 1 and "not a demo" in lines[0], proc.stderr
         assert proc.stdout == ""
-    assert _snapshot(jpath) == before
+    assert snapshot(jpath) == before
     demo = tmp_path / "my-demo.db"
     for _ in range(2):  # made the first time, opened again the second
         proc = cli("demo", "--status", "--journal", str(demo))

@@ -7,7 +7,7 @@ import unicodedata
 from hypothesis import given
 from hypothesis import strategies as st
 
-from comentor.tui.text import inert, one_line
+from comentor.tui.text import escape_controls, inert, one_line
 
 
 @given(st.text())
@@ -21,3 +21,21 @@ def test_escapes_are_visible_and_lines_joined() -> None:
     assert one_line("a\x1b[2Jb\nc\r\nd") == "a\\x1b[2Jb ⏎ c ⏎ d"
     assert inert("bell\x07 csi\x9b") == "bell\\x07 csi\\x9b"
     assert inert("two\nlines") == "two\nlines"
+
+
+@given(st.text())
+def test_whole_documents_keep_their_layout_and_lose_their_controls(text: str) -> None:
+    import json
+
+    shown = escape_controls(text)
+    assert all(c in "\t\n\r" or unicodedata.category(c) != "Cc" for c in shown)
+    assert escape_controls(shown) == shown
+    document = json.dumps({"text": text}, ensure_ascii=False)
+    safe = escape_controls(document, json=True)
+    assert json.loads(safe) == {"text": text}
+    assert not any(unicodedata.category(c) == "Cc" for c in safe)
+
+
+def test_documents_show_escapes_where_the_controls_were() -> None:
+    assert escape_controls("a\x1b[2J\tb\r\n\x9b") == "a\\x1b[2J\tb\r\n\\x9b"
+    assert escape_controls('"\x9b"', json=True) == '"\\u009b"'

@@ -31,8 +31,10 @@ _GROUPS: dict[str | None, str] = {
     **dict.fromkeys(("demo", None), "open_app"),
     **dict.fromkeys(("serve", "sync"), "sync"),
     **dict.fromkeys(("invite", "join"), "pair"),
+    "devices": "devices",
     **dict.fromkeys(("relay", "folder", "sync-relay", "sync-folder"), "relay"),
     "repair": "repair",
+    **dict.fromkeys(("backup", "restore"), "backup"),
 }
 
 

@@ -57,8 +57,11 @@ def open_journal(args: argparse.Namespace) -> Journal:
 
 
 def out(obj: Any) -> None:
-    """Print an object as indented JSON (dates and the like as strings)."""
-    print(json.dumps(obj, indent=2, ensure_ascii=False, default=str))
+    """Print an object as indented JSON (dates and the like as strings); control characters
+    are escaped (JSON escapes C0 itself; C1 too here), so item text never drives a terminal."""
+    from ..text import escape_controls
+
+    print(escape_controls(json.dumps(obj, indent=2, ensure_ascii=False, default=str), json=True))
 
 
 def text_arg(args: argparse.Namespace) -> str:

@@ -14,6 +14,7 @@ from comentor import model as m
 from comentor.model import Journal, find_item
 from comentor.model.errors import ValidationError
 
+from ..text import counted, one_line
 from .common import journal_path, open_journal, out, text_arg
 from .common import passphrase as ask_passphrase
 
@@ -27,8 +28,11 @@ def cmd_init(args: argparse.Namespace) -> int:
         if not passphrase:
             raise ValidationError("--lock needs a passphrase (COMENTOR_PASSPHRASE or a terminal)")
     path = journal_path(args)
+    if path.is_dir():
+        raise ValidationError(f"{path} is a folder: name a file for the journal, like "
+                              f"{path / 'journal.db'}", option="journal")
     j = Journal.create(path, args.name, passphrase=passphrase)
-    print(f"Created the journal for {args.name} at {path}")
+    print(f"Created the journal for {one_line(args.name)} at {one_line(path)}")
     print(f"This device: {j.device_id}")
     print("Next: `comentor invite` to pair with your partner, or `comentor` to open the app.")
     j.close()
@@ -61,7 +65,10 @@ def cmd_add(args: argparse.Namespace) -> int:
             new = m.add_update(j, goal, text, progress=args.progress)
         elif kind == "feedback":
             target_table, target_id = "", None
-            if args.on:
+            if args.on is not None:
+                if not args.on.strip():
+                    raise ValidationError("--on is empty: give the id of a goal, ask or story, "
+                                          "or leave --on out", option="on")
                 target_table, target_id = find_item(j, args.on, ("goals", "asks", "stories"))
             new = m.add_feedback(j, text, kind=args.ask_kind or "perspective",
                                  target_table=target_table, target_id=target_id)
@@ -81,32 +88,56 @@ def cmd_add(args: argparse.Namespace) -> int:
 
 
 def _short(value: Any, width: int) -> str:
-    text = str(value or "")
+    """One column of a list: on one line, inert, cut to `width` characters."""
+    text = one_line(value or "")
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def cmd_list(args: argparse.Namespace) -> int:
+    if args.deleted:
+        return _list_deleted(args)
     with open_journal(args) as j:
         items = m.list_items(j, args.kind, all_=args.all)
         if args.json:
             out(items)
             return 0
         if not items:
-            print(f"no {args.kind} items" + ("" if args.all else " open (--all shows every one)"))
+            print(f"no {one_line(args.kind)} items"
+                  + ("" if args.all else " open (--all shows every one)"))
         for it in items:
-            extra = f" due {it['due']}" if it.get("due") else ""
+            extra = f" due {one_line(it['due'])}" if it.get("due") else ""
             flag = " [vague]" if it.get("vague") else ""
             print(f"{it['id'][:8]}  {_short(it.get('owner'), 14):14}  {_short(it['status'], 9):9}  "
                   f"{_short(it['text'], 70)}{extra}{flag}")
     return 0
 
 
+def _list_deleted(args: argparse.Namespace) -> int:
+    """`list KIND --deleted`: what was deleted, by whom and when; each can come back."""
+    with open_journal(args) as j:
+        gone = m.deleted_items(j, args.kind)
+    if args.json:
+        out([d.as_dict() for d in gone])
+        return 0
+    if not gone:
+        print(f"no deleted {one_line(args.kind)} items")
+        return 0
+    for d in gone:
+        when = d.deleted_at[:16].replace("T", " ") if d.deleted_at else "on this device"
+        print(f"{d.id[:8]}  {_short(d.owner, 14):14}  deleted {when:16} by {_short(d.deleted_by, 14):14}"
+              f"  {_short(d.text, 60)}")
+    print(f"bring one back: comentor undo-delete ID ({counted(len(gone), 'deleted item')})")
+    return 0
+
+
 def cmd_done_drop(args: argparse.Namespace) -> int:
     how: m.Close = "done" if args.command == "done" else "drop"
     with open_journal(args) as j:
-        table, row = find_item(j, args.id, m.CLOSABLE_TABLES)
+        # every item is searched, so a prefix that fits a win and a goal is ambiguous,
+        # and an id of an item that is not closed is told so (never "no item")
+        table, row = find_item(j, args.id)
         status = m.close_item(j, table, row, how, args.result)
-        print(f"{table.rstrip('s')} {row[:8]} {status}")
+        print(f"{m.item_kind(table)} {row[:8]} {status}")
     return 0
 
 
@@ -120,7 +151,7 @@ def cmd_delete(args: argparse.Namespace) -> int:
             m.restore_item(j, table, row)
         verb = "deleted" if deleting else "restored"
         hint = f" (undo: comentor undo-delete {row[:8]})" if deleting else ""
-        print(f"{table.rstrip('s')} {row[:8]} {verb}{hint}")
+        print(f"{m.item_kind(table)} {row[:8]} {verb}{hint}")
     return 0
 
 
@@ -131,23 +162,25 @@ def cmd_edit(args: argparse.Namespace) -> int:
         changes: dict[str, str | None] = {}
         if text:
             changes["text"] = text
-        if args.due:
-            changes["due"] = args.due
+        for name in ("due", "target", "date"):
+            if getattr(args, name, None):
+                changes[name] = getattr(args, name)
         if args.outcome is not None:
             changes["outcome"] = args.outcome
         if args.answer:
             changes["answer"] = args.answer
         if not changes:
-            raise ValidationError("nothing to change: give new text, --due, --outcome or --answer")
+            raise ValidationError("nothing to change: give new text, --due, --target, --date, "
+                                  "--outcome or --answer")
         try:
             m.edit_item(j, table, row, **changes)  # one operation: all of it, or none
         except ValidationError as exc:
             if exc.field("field") == "answer" and table != "asks":
-                raise ValidationError(f"--answer is for asks; {row[:8]} is a "
-                                      f"{table.rstrip('s')}", field="answer") from None
+                raise ValidationError(f"--answer is for asks; {row[:8]} is "
+                                      f"{m.item_kind(table, article=True)}", field="answer") from None
             raise
         if table != "private_notes":
-            print(f"{table.rstrip('s')} {row[:8]} changed")
+            print(f"{m.item_kind(table)} {row[:8]} changed")
     return 0
 
 

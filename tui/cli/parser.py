@@ -14,7 +14,7 @@ from typing import Any
 __all__ = ["build_parser", "ADD_KINDS", "check_text_arguments"]
 
 # arguments that name files: any bytes the file system allows are fine there
-_PATHS = frozenset({"journal", "output", "data", "dir"})
+_PATHS = frozenset({"journal", "output", "data", "dir", "file"})
 
 ADD_KINDS = ("goal", "commitment", "ask", "challenge", "win", "note", "update", "feedback",
              "story", "skill", "point")
@@ -104,7 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", action="store_true")
 
     s = sub.add_parser("quarantine", help="operations held back for a clock far ahead")
-    s.add_argument("--release", metavar="REPLICA:SEQ", help="apply one now")
+    s.add_argument("--release", metavar="REPLICA:SEQ",
+                   help="apply one now (as listed), or `all` to apply every one")
     s.add_argument("--json", action="store_true")
 
     s = sub.add_parser("demo", help="open the app on a demo partnership")
@@ -115,10 +116,22 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("-o", "--output", metavar="NEW",
                    help="where to write the rebuilt journal (default: NAME-repaired.db beside it)")
 
-    from . import pair, relay, sync
+    s = sub.add_parser("backup", help="write a copy of the whole journal (private notes and "
+                                      "keys included) to restore later")
+    s.add_argument("-o", "--output", metavar="FILE", required=True, help="the backup file")
+    s.add_argument("--passphrase", action="store_true",
+                   help="seal it with a passphrase (asked, or $COMENTOR_PASSPHRASE)")
+
+    s = sub.add_parser("restore", help="put a backup in place as this journal (a restored copy)")
+    s.add_argument("file", metavar="FILE", help="a file written by `comentor backup`")
+    s.add_argument("--force", action="store_true",
+                   help="replace an existing journal (kept as NAME.before-restore)")
+
+    from . import devices, pair, relay, sync
 
     sync.add_parsers(sub)
     pair.add_parsers(sub)
+    devices.add_parsers(sub)
     relay.add_parsers(sub)
     _journal_everywhere(sub)
     return p

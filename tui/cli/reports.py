@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-from pathlib import Path
 from typing import Any
 
 from comentor import model as m
 from comentor.model.errors import ValidationError
 
-from .common import open_journal, out
+from ..text import counted, escape_controls, one_line
+from .common import journal_path, open_journal, out
 
 __all__ = ["HANDLERS", "cmd_status"]
 
@@ -19,21 +18,25 @@ __all__ = ["HANDLERS", "cmd_status"]
 def cmd_status(args: argparse.Namespace) -> int:
     with open_journal(args) as j:
         st = m.journal_status(j)
+        gone = m.device_removal(j)  # revoked: said first, and in the JSON
         if args.json:
-            out(st)
+            out({**st, "removed": {"at": gone.at, "by": gone.by} if gone else None})
             return 0
+        if gone is not None:
+            print(gone.notice())
         nxt = m.next_checkin(j)
         print(f"Next check-in: {nxt.describe(j.today())}")
         print(f"Cadence: {st['cadence']}")
-        partner = st["partner"] or "not paired yet (comentor invite)"
+        partner = one_line(st["partner"]) if st["partner"] else "not paired yet (comentor invite)"
         print(f"Partner: {partner}")
-        for person, counts in st["open"].items():
-            print(f"{person}: {counts['commitments']} open commitments, {counts['asks']} open asks, "
-                  f"{counts['goals']} goals, {counts['challenges']} challenges")
+        for person, n in st["open"].items():
+            print(f"{one_line(person)}: {counted(n['commitments'], 'open commitment')}, "
+                  f"{counted(n['asks'], 'open ask')}, {counted(n['goals'], 'goal')}, "
+                  f"{counted(n['challenges'], 'challenge')}")
         if st["conflicts"]:
-            print(f"{st['conflicts']} conflicts to look at (comentor conflicts)")
+            print(f"{counted(st['conflicts'], 'conflict')} to look at (comentor conflicts)")
         if st["quarantined"]:
-            print(f"{st['quarantined']} operations held back (comentor quarantine)")
+            print(f"{counted(st['quarantined'], 'operation')} held back (comentor quarantine)")
     return 0
 
 
@@ -69,16 +72,13 @@ def cmd_export(args: argparse.Namespace) -> int:
         else:
             data = m.export_markdown(j, private=args.private).encode("utf-8")
     if args.output:
-        out = Path(args.output)
-        tmp = out.with_name(out.name + ".tmp")
-        try:
-            tmp.write_bytes(data)
-            os.replace(tmp, out)
-        except OSError as exc:
-            raise ValidationError(f"cannot write {out}: {exc.strerror}") from None
-        print(f"wrote {out}")
-    else:
-        sys.stdout.buffer.write(data)
+        # never the journal itself, its -wal or -shm, a device or a folder; atomic
+        written = m.write_file_safely(args.output, data,
+                                      protect=m.journal_files(journal_path(args)))
+        print(f"wrote {one_line(written)}")
+    else:  # on stdout control characters show escaped; -o writes the exact text
+        shown = escape_controls(data.decode("utf-8", "replace"), json=args.format == "json")
+        sys.stdout.buffer.write(shown.encode("utf-8"))
         sys.stdout.flush()
     return 0
 
@@ -92,7 +92,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         if not hits:
             print("no matches")
         for h in hits:
-            print(f"{h.row[:8]}  {h.table:14}  {h.snippet}")
+            print(f"{h.row[:8]}  {h.table:14}  {one_line(h.snippet)}")
     return 0
 
 
@@ -105,20 +105,23 @@ def cmd_conflicts(args: argparse.Namespace) -> int:
         if not found:
             print("no conflicts")
         for c in found:
-            print(f"{c.row[:8]} {c.table}.{c.field}\n  kept:  {c.winner}")
+            print(f"{one_line(c.row[:8])} {c.table}.{c.field}\n  kept:  {one_line(c.winner)}")
             for other in c.others:
-                print(f"  other: {other}")
+                print(f"  other: {one_line(other)}")
     return 0
 
 
 def cmd_quarantine(args: argparse.Namespace) -> int:
     with open_journal(args) as j:
+        if args.release == "all":
+            print(f"released {counted(m.release_all_held(j), 'operation')}")
+            return 0
         if args.release:
             replica, _, seq = args.release.rpartition(":")
             if not replica or not seq.isdigit():
                 raise ValidationError("give the operation as REPLICA:SEQ, as listed")
             m.release_held(j, replica, int(seq))
-            print(f"released {args.release}")
+            print(f"released {one_line(args.release)}")
             return 0
         held = m.quarantined(j)
         if args.json:
@@ -129,7 +132,8 @@ def cmd_quarantine(args: argparse.Namespace) -> int:
         if not held:
             print("nothing held back")
         for o in held:
-            print(f"{o.replica}:{o.seq}  {o.table} {o.row[:8]}  stamped far in the future")
+            print(f"{one_line(o.replica)}:{o.seq}  {one_line(o.table)} {one_line(o.row[:8])}  "
+                  "stamped far in the future")
     return 0
 
 

@@ -1,4 +1,4 @@
-"""How the command line words things: errors with the remedy a user types, and counts.
+"""How the command line words an error: the model's message plus the remedy a user types.
 
 The core's messages never name a flag or a command (the app words the same error with its
 own buttons); an error carries the remedy as fields, and this is where the command line
@@ -13,7 +13,7 @@ from comentor.model.errors import ComentorError
 
 from ..text import one_line
 
-__all__ = ["word", "counted"]
+__all__ = ["word"]
 
 # hint field -> what to run
 _HINTS = {
@@ -38,8 +38,3 @@ def word(exc: ComentorError) -> str:
         message = f"{message} (--{instead})"
     return one_line(message)
 
-
-def counted(n: int, one: str, many: str | None = None) -> str:
-    """'1 open ask', '2 open asks': a count with its noun in agreement (`many` defaults to
-    `one` with an "s": give it where the plural is not that, as in "stories")."""
-    return f"{n} {one if n == 1 else (many or one + 's')}"

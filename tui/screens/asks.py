@@ -14,7 +14,9 @@ from textual.binding import Binding, BindingType
 from comentor import model
 from comentor.model import Journal
 
-from ..widgets.form_fields import FieldSpec, FormModal, required
+from ..modals.fields import FieldSpec, required
+from ..modals.form import FormModal
+from ..text import inert, one_line
 from ..widgets.item_table import OWNER, STATUS, VAGUE, Column
 from .base import ListScreen, line
 
@@ -45,19 +47,19 @@ class AsksScreen(ListScreen):
 
     def load_detail(self, j: Journal, item: dict[str, Any]) -> Text:
         text = Text()
-        text.append(str(item.get("text") or ""), style="bold")
+        text.append(inert(item.get("text")), style="bold")
         text.append("\n\n")
-        text += line("From", item.get("owner"))
+        text += line("From", one_line(item.get("owner")))
         text += line("Kind", item.get("kind"))
-        text += line("Outcome wanted", item.get("outcome"))
+        text += line("Outcome wanted", one_line(item.get("outcome")))
         if item.get("vague"):
             text.append("⚠ Vague: no concrete outcome yet — edit it (e) to say what would help.\n",
                         style="bold yellow")
         text += line("Status", item.get("status"))
         if item.get("answer"):
             text.append("\nAnswer", style="bold underline")
-            text.append(f" by {j.person_name(item.get('answered_by'))}\n", style="dim")
-            text.append(f"{item['answer']}\n")
+            text.append(f" by {one_line(j.person_name(item.get('answered_by')))}\n", style="dim")
+            text.append(f"{inert(item['answer'])}\n")
         asked = f"{item.get('text') or ''} {item.get('outcome') or ''}"
         helpers = model.suggest_helpers(j, asked, for_person=item.get("person"))
         if helpers:
@@ -65,8 +67,8 @@ class AsksScreen(ListScreen):
             title = "Your strengths that match" if mine else "Your partner's strengths that match"
             text.append(f"\n{title}\n", style="bold underline")
             for person, strength in helpers:
-                text.append(f"★ {person}: ", style="green")
-                text.append(f"{strength}\n")
+                text.append(f"★ {one_line(person)}: ", style="green")
+                text.append(f"{one_line(strength)}\n")
         return text
 
     def _fields(self, item: dict[str, Any] | None = None) -> list[FieldSpec]:
@@ -113,10 +115,10 @@ class AsksScreen(ListScreen):
 
             self.write(answer, message="Answer saved")
 
-        self.form(f"Answer: {item['text'][:50]}", fields, save)
+        self.form(f"Answer: {one_line(item['text'])[:50]}", fields, save)
 
     def action_close(self) -> None:
         item = self.need_selection()
         if item is not None:
-            self.confirm_write(f"Close the ask “{str(item.get('text') or '')[:60]}”?",
+            self.confirm_write(f"Close the ask “{one_line(item.get('text'))[:60]}”?",
                                model.close_ask, item["id"], message="Ask closed")

@@ -13,21 +13,23 @@ from typing import Any
 from comentor import model
 from comentor.model import missing_baselines
 
-from ..widgets.item_form import Field, ItemForm
+from ..modals.fields import field
+from ..modals.form import FormModal
+from ..text import one_line
 
 __all__ = ["baseline_form", "missing_baselines"]
 
 
-def baseline_form(person: str, name: str, *, is_me: bool, session: str,
-                  today: dt.date) -> ItemForm:
+def baseline_form(person: str, name: str, *, is_me: bool, session: str | None,
+                  today: dt.date) -> FormModal:
     fields = [
-        Field("role", "Role", required=True, placeholder="e.g. independent UX researcher"),
-        Field("situation", "Situation", "long"),
-        Field("clients", "Main clients", placeholder="who pays, and how much of it"),
-        Field("concentration", "Client concentration", "select", default="medium",
+        field("role", "Role", required=True, placeholder="e.g. independent UX researcher"),
+        field("situation", "Situation", "long"),
+        field("clients", "Main clients", placeholder="who pays, and how much of it"),
+        field("concentration", "Client concentration", "select", default="medium",
               options=[("low", "low"), ("medium", "medium"), ("high", "high")]),
-        Field("near_goals", "Near-term goals"),
-        Field("long_goals", "Long-term goals"),
+        field("near_goals", "Near-term goals"),
+        field("long_goals", "Long-term goals"),
     ]
 
     def submit(j: Any, v: dict[str, Any]) -> str:
@@ -36,6 +38,7 @@ def baseline_form(person: str, name: str, *, is_me: bool, session: str,
             concentration=v["concentration"], near_goals=v["near_goals"] or "",
             long_goals=v["long_goals"] or "", session=session, person=person)
 
+    name = one_line(name)
     note = ("Your baseline: where you stand as the partnership starts." if is_me else
             f"{name}'s baseline, as {name.split(' ')[0]} tells it on the call.")
-    return ItemForm(f"Baseline: {name}", fields, submit, note=note)
+    return FormModal(f"Baseline: {name}", fields, submit, note=note)

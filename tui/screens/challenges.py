@@ -14,7 +14,9 @@ from textual.binding import Binding, BindingType
 from comentor import model
 from comentor.model import Journal
 
-from ..widgets.form_fields import FieldSpec, FormModal, date_check, required
+from ..modals.fields import FieldSpec, date_check, required
+from ..modals.form import FormModal
+from ..text import inert, one_line
 from ..widgets.item_table import STATUS, Column
 from .base import ListScreen, line
 
@@ -45,14 +47,14 @@ class ChallengesScreen(ListScreen):
 
     def load_detail(self, j: Journal, item: dict[str, Any]) -> Text:
         text = Text()
-        text.append(str(item.get("text") or ""), style="bold")
+        text.append(inert(item.get("text")), style="bold")
         text.append("\n\n")
-        text += line("Proposed by", item.get("proposer_name"))
-        text += line("For", item.get("owner"))
+        text += line("Proposed by", one_line(item.get("proposer_name")))
+        text += line("For", one_line(item.get("owner")))
         text += line("Due", item.get("due"))
         text += line("Status", item.get("status"))
         if item.get("follow_up"):
-            text += line("How it went", item.get("follow_up"))
+            text += line("How it went", one_line(item.get("follow_up")))
         if item.get("person") == j.me and item.get("status") == "offered":
             text.append("\nThis challenge is for you: a accepts, r declines.\n", style="italic")
         return text
@@ -101,14 +103,14 @@ class ChallengesScreen(ListScreen):
     def action_accept(self) -> None:
         item = self._answerable()
         if item is not None:
-            self.confirm_write(f"Accept the challenge “{str(item.get('text') or '')[:60]}”?",
+            self.confirm_write(f"Accept the challenge “{one_line(item.get('text'))[:60]}”?",
                                model.respond_challenge, item["id"], True,
                                message="Challenge accepted")
 
     def action_decline(self) -> None:
         item = self._answerable()
         if item is not None:
-            self.confirm_write(f"Decline the challenge “{str(item.get('text') or '')[:60]}”?",
+            self.confirm_write(f"Decline the challenge “{one_line(item.get('text'))[:60]}”?",
                                model.respond_challenge, item["id"], False,
                                message="Challenge declined")
 
@@ -122,4 +124,4 @@ class ChallengesScreen(ListScreen):
             self.write(model.complete_challenge, item["id"], values["follow_up"] or None,
                        message="Challenge done")
 
-        self.form(f"Done: {item['text'][:50]}", fields, save)
+        self.form(f"Done: {one_line(item['text'])[:50]}", fields, save)

@@ -14,7 +14,9 @@ from textual.binding import Binding, BindingType
 from comentor import model
 from comentor.model import Journal
 
-from ..widgets.form_fields import FieldSpec, FormModal, date_check, required
+from ..modals.fields import FieldSpec, date_check, required
+from ..modals.form import FormModal
+from ..text import inert, one_line
 from ..widgets.item_table import OWNER, STATUS, Column
 from .base import ListScreen, line
 
@@ -51,15 +53,15 @@ class CommitmentsScreen(ListScreen):
 
     def load_detail(self, j: Journal, item: dict[str, Any]) -> Text:
         text = Text()
-        text.append(str(item.get("text") or ""), style="bold")
+        text.append(inert(item.get("text")), style="bold")
         text.append("\n\n")
-        text += line("Whose", item.get("owner"))
+        text += line("Whose", one_line(item.get("owner")))
         text += line("Due", item.get("due"))
-        text += line("Follow-up", item.get("follow_up"))
+        text += line("Follow-up", one_line(item.get("follow_up")))
         text += line("Status", item.get("status"))
         text += line("Made", (item.get("created_at") or "")[:10])
         if item.get("result"):
-            text += line("How it went", item.get("result"))
+            text += line("How it went", one_line(item.get("result")))
         return text
 
     def _fields(self, item: dict[str, Any] | None = None) -> list[FieldSpec]:
@@ -105,7 +107,7 @@ class CommitmentsScreen(ListScreen):
 
             self.write(close, message=message)
 
-        self.form(f"{title}: {item['text'][:50]}", fields, save)
+        self.form(f"{title}: {one_line(item['text'])[:50]}", fields, save)
 
     def action_done(self) -> None:
         self._close("done", "Done", "Commitment done")
@@ -128,4 +130,4 @@ class CommitmentsScreen(ListScreen):
 
             self.write(carry, message="Carried to the next check-in")
 
-        self.form(f"Carry: {item['text'][:50]}", fields, save)
+        self.form(f"Carry: {one_line(item['text'])[:50]}", fields, save)

@@ -21,8 +21,10 @@ from textual.widgets import DataTable, Header, Label, Static
 from comentor import model
 from comentor.model import Conflict, Journal, physical_ms
 
+from ..modals.fields import FieldSpec, required
+from ..modals.form import FormModal
+from ..text import counted, inert, one_line
 from ..widgets.confirm import ConfirmModal
-from ..widgets.form_fields import FieldSpec, FormModal, required
 from ..widgets.item_table import short
 from ..widgets.key_bar import KeyBar
 from .base import GatewayScreen
@@ -56,6 +58,7 @@ class ConflictsScreen(GatewayScreen):
         Binding("m", "merge", "Merge"),
         Binding("b", "keep_both", "Keep both"),
         Binding("r", "release", "Release held op"),
+        Binding("R", "release_all", "Release all held"),
     ]
 
     def __init__(self, focus: str | None = None) -> None:
@@ -96,20 +99,21 @@ class ConflictsScreen(GatewayScreen):
             labels = []
             for c in found:
                 rec = j.get(c.table, c.row) or {}
-                labels.append(f"{c.table.rstrip('s')}: {short(rec.get('text') or c.row, 50)}")
+                labels.append(f"{model.item_kind(c.table)}: "
+                              f"{short(one_line(rec.get('text') or c.row), 50)}")
             held = []
             for op in model.quarantined(j):
                 dev = j.get("devices", op.device, include_deleted=True) or {}
                 stamp = dt.datetime.fromtimestamp(physical_ms(op.hlc) / 1000, dt.UTC)
                 held.append({"replica": op.replica, "seq": op.seq, "table": op.table,
-                             "fields": ", ".join(sorted(op.fields)),
-                             "author": f"{j.person_name(dev.get('person'))} "
-                                       f"({dev.get('name') or op.device[:8]})",
+                             "fields": one_line(", ".join(sorted(op.fields))),
+                             "author": one_line(f"{j.person_name(dev.get('person'))} "
+                                                f"({dev.get('name') or op.device[:8]})"),
                              "stamp": stamp.astimezone().strftime("%Y-%m-%d %H:%M")})
             return found, labels, held
 
         try:
-            found, labels, held = self.gateway.call(fetch)
+            found, labels, held = self.gateway.read(fetch)
         except Exception as exc:  # noqa: BLE001 - shown in place, never a crash
             self.app.call_from_thread(self.error, str(exc))
             return
@@ -138,7 +142,7 @@ class ConflictsScreen(GatewayScreen):
             qt.add_row(Text("Nothing held back.", style="dim"), "", "", "", "")
         elif 0 <= keep_q < len(held):
             qt.move_cursor(row=keep_q)
-        self.sub_title = f"{len(found)} conflicts, {len(held)} held back"
+        self.sub_title = f"{counted(len(found), 'conflict')}, {len(held)} held back"
         self._show_versions()
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
@@ -157,11 +161,11 @@ class ConflictsScreen(GatewayScreen):
         winner, other = Text(), Text()
         if c is not None:
             winner.append("Shown now\n", style="bold green")
-            winner.append(c.winner)
+            winner.append(inert(c.winner))
             for n, text in enumerate(c.others, start=1):
                 title = "The other version" if len(c.others) == 1 else f"Other version {n}"
                 other.append(f"{title}\n", style="bold yellow")
-                other.append(f"{text}\n\n")
+                other.append(f"{inert(text)}\n\n")
         self.query_one("#winner-text", Static).update(winner)
         self.query_one("#other-text", Static).update(other)
 
@@ -220,3 +224,19 @@ class ConflictsScreen(GatewayScreen):
             f"Apply this change from {h['author']}, stamped {h['stamp']}? Its clock was more than "
             "an hour ahead of this device, which usually means a wrong clock on its device.",
             title="Release a held-back change", yes_label="Release"), answer)
+
+    def action_release_all(self) -> None:
+        if not self.held:
+            self.notify("Nothing is held back.")
+            return
+        count = len(self.held)
+
+        def answer(yes: bool | None) -> None:
+            if yes:
+                self.write(model.release_all_held, message=f"Released {counted(count, 'change')}")
+
+        self.app.push_screen(ConfirmModal(
+            f"Apply all {counted(count, 'held-back change')}? Their clocks were more than an "
+            "hour ahead of this device, which usually means a wrong clock on their device. "
+            "This device's own clock is not moved.",
+            title="Release every held-back change", yes_label="Release all"), answer)

@@ -23,6 +23,7 @@ from comentor import model
 from ..dashboard_data import DashboardData, load_sync_details
 from ..messages import DashboardLoaded, JournalChanged, SyncState
 from ..sync_bridge import SyncProgress, describe_last
+from ..text import counted, one_line
 from ..widgets.drift import DriftBadge
 from ..widgets.key_bar import KeyBar
 
@@ -47,7 +48,7 @@ def _lines(rows: list[dict[str, Any]], empty: str, render: Any, limit: int = MAX
 
 def _commitment(r: dict[str, Any]) -> Text:
     t = Text("• ")
-    t.append(r.get("text") or "")
+    t.append(one_line(r.get("text")))
     if r.get("due"):
         t.append(f"  due {r['due']}", style="dim")
     return t
@@ -55,26 +56,26 @@ def _commitment(r: dict[str, Any]) -> Text:
 
 def _ask(r: dict[str, Any]) -> Text:
     t = Text("• ")
-    t.append(r.get("text") or "")
+    t.append(one_line(r.get("text")))
     if r.get("vague"):
         t.append("  [vague: no concrete outcome]", style="bold yellow")
     elif r.get("outcome"):
-        t.append(f"  → {r['outcome']}", style="dim")
+        t.append(f"  → {one_line(r['outcome'])}", style="dim")
     return t
 
 
 def _goal(r: dict[str, Any], names: dict[str, str]) -> Text:
     t = Text("• ")
-    t.append(f"{names.get(r.get('person') or '', '?')}: ", style="bold")
-    t.append(r.get("text") or "")
+    t.append(f"{one_line(names.get(r.get('person') or '', '?'))}: ", style="bold")
+    t.append(one_line(r.get("text")))
     t.append(f"  ({r.get('horizon') or 'near'}-term)", style="dim")
     return t
 
 
 def _event(r: dict[str, Any]) -> Text:
     t = Text(f"{r.get('date', '')}  ", style="dim")
-    t.append(f"{(r.get('person') or '').split(' ')[0]}: ", style="bold")
-    t.append(r.get("text") or "")
+    t.append(f"{one_line((r.get('person') or '').split(' ')[0])}: ", style="bold")
+    t.append(one_line(r.get("text")))
     if r.get("kind") and r["kind"] != "win":
         t.append(f"  ({r['kind']})", style="dim")
     return t
@@ -179,7 +180,7 @@ class DashboardScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="dashboard")
     def reload(self) -> None:
         try:
-            data = self.app.gateway.call(model.dashboard)  # type: ignore[attr-defined]
+            data = self.app.gateway.read(model.dashboard)  # type: ignore[attr-defined]
         except Exception as exc:  # noqa: BLE001 - shown, never a crash
             self.app.call_from_thread(self._failed, f"{type(exc).__name__}: {exc}")
             return
@@ -192,7 +193,7 @@ class DashboardScreen(Screen[None]):
 
     def _counts(self) -> None:
         try:
-            counts = self.app.gateway.call(load_sync_details)  # type: ignore[attr-defined]
+            counts = self.app.gateway.read(load_sync_details)  # type: ignore[attr-defined]
         except Exception:  # noqa: BLE001 - the counts are a nicety; the rest is shown
             return
         self.app.call_from_thread(self._show_counts, *counts)
@@ -207,11 +208,11 @@ class DashboardScreen(Screen[None]):
 
     @staticmethod
     def _subtitle(data: DashboardData) -> str:
-        return f"{data.me} & {data.partner or 'Partner'}" + (" · demo" if data.demo else "")
+        return f"{one_line(data.me)} & {one_line(data.partner or 'Partner')}" + (" · demo" if data.demo else "")
 
     def show(self, data: DashboardData, *, title: bool = True) -> None:
         self.data = data
-        partner = data.partner or "Partner"
+        partner = one_line(data.partner or "Partner")
         if title:
             self.sub_title = self._subtitle(data)
         self.query_one(DriftBadge).show(data.next, data.cadence, demo=data.demo)
@@ -281,5 +282,6 @@ class DashboardScreen(Screen[None]):
             else:
                 text.append(f"\nlast sync: {last}", style="dim")
         if data.conflicts or data.quarantined:
-            text.append(f"  {data.conflicts} conflicts, {data.quarantined} held (x)", style="yellow")
+            text.append(f"  {counted(data.conflicts, 'conflict')}, {data.quarantined} held (x)",
+                        style="yellow")
         self.query_one("#sync-box", Static).update(text)

@@ -13,7 +13,9 @@ from rich.text import Text
 from comentor import model
 from comentor.model import Journal
 
-from ..widgets.form_fields import FieldSpec, FormModal, required
+from ..modals.fields import FieldSpec, required
+from ..modals.form import FormModal
+from ..text import inert, one_line
 from ..widgets.item_table import Column, short
 from .base import ListScreen, line
 
@@ -26,10 +28,10 @@ FEEDBACK_KINDS = [("Perspective", "perspective"), ("Specific suggestion", "sugge
 def _label(target: model.FeedbackTarget) -> str:
     """How a feedback target reads in the form's "About" list."""
     if target.table == "goals":
-        return f"Goal ({target.person}): {short(target.text, 50)}"
+        return f"Goal ({one_line(target.person)}): {short(one_line(target.text), 50)}"
     if target.table == "asks":
-        return f"Ask ({target.person}): {short(target.text, 50)}"
-    return f"Story of {target.person}: {short(target.text, 40)}"
+        return f"Ask ({one_line(target.person)}): {short(one_line(target.text), 50)}"
+    return f"Story of {one_line(target.person)}: {short(one_line(target.text), 40)}"
 
 
 class FeedbackScreen(ListScreen):
@@ -64,17 +66,17 @@ class FeedbackScreen(ListScreen):
             return ""
         rec = j.get(table, target)
         if rec is None:
-            return f"(a deleted {table.rstrip('s')})"
-        return f"{table.rstrip('s').replace('storie', 'story')}: {rec.get('text') or ''}"
+            return f"(a deleted {model.item_kind(table)})"
+        return f"{model.item_kind(table)}: {one_line(rec.get('text'))}"
 
     def load_detail(self, j: Journal, item: dict[str, Any]) -> Text:
         text = Text()
         text.append(f"{item.get('kind')}\n", style="bold magenta")
-        text.append(str(item.get("text") or ""))
+        text.append(inert(item.get("text")))
         text.append("\n\n")
-        text += line("From", item.get("owner"))
-        text += line("To", item.get("to_name"))
-        text += line("About", item.get("about"))
+        text += line("From", one_line(item.get("owner")))
+        text += line("To", one_line(item.get("to_name")))
+        text += line("About", one_line(item.get("about")))
         text += line("Given", (item.get("created_at") or "")[:10])
         return text
 

@@ -15,7 +15,9 @@ from textual.binding import Binding, BindingType
 from comentor import model
 from comentor.model import Journal
 
-from ..widgets.form_fields import FieldSpec, FormModal, date_check, int_range, required
+from ..modals.fields import FieldSpec, date_check, int_range, required
+from ..modals.form import FormModal
+from ..text import inert, one_line
 from ..widgets.item_table import OWNER, STATUS, Column
 from ..widgets.progress_chart import ProgressChart
 from .base import ListScreen, line
@@ -55,15 +57,15 @@ class GoalsScreen(ListScreen):
 
     def load_detail(self, j: Journal, item: dict[str, Any]) -> Any:
         text = Text()
-        text.append(str(item.get("text") or ""), style="bold")
+        text.append(inert(item.get("text")), style="bold")
         text.append("\n\n")
-        text += line("Owner", item.get("owner"))
+        text += line("Owner", one_line(item.get("owner")))
         text += line("Horizon", item.get("horizon"))
         text += line("Target", item.get("target"))
         text += line("Status", item.get("status"))
         if item.get("detail"):
             text.append("\n")
-            text.append(str(item["detail"]))
+            text.append(inert(item["detail"]))
             text.append("\n")
         updates = model.updates_of(j, item["id"])
         if updates:
@@ -71,13 +73,14 @@ class GoalsScreen(ListScreen):
             for u in updates[:12]:
                 pct = "" if u.get("progress") is None else f" ({u['progress']}%)"
                 text.append(f"{(u.get('created_at') or '')[:10]}{pct} ", style="cyan")
-                text.append(f"{u.get('text') or ''}\n")
+                text.append(f"{inert(u.get('text'))}\n")
         feedback = model.feedback_on(j, "goals", item["id"])
         if feedback:
             text.append("\nFeedback\n", style="bold underline")
             for f in feedback:
-                text.append(f"{f['kind']} from {j.person_name(f['person'])}: ", style="magenta")
-                text.append(f"{f['text']}\n")
+                text.append(f"{f['kind']} from {one_line(j.person_name(f['person']))}: ",
+                            style="magenta")
+                text.append(f"{inert(f['text'])}\n")
         return text, model.goal_progress(j, item["id"])
 
     def show_detail(self, item: dict[str, Any] | None, data: Any) -> None:
@@ -137,12 +140,12 @@ class GoalsScreen(ListScreen):
 
             self.write(add, message="Update recorded")
 
-        self.form(f"Update: {item['text'][:50]}", fields, save)
+        self.form(f"Update: {one_line(item['text'])[:50]}", fields, save)
 
     def _status(self, status: str, message: str) -> None:
         item = self.need_selection()
         if item is not None and item.get("status") != status:
-            self.confirm_write(f"Mark the goal “{str(item.get('text') or '')[:60]}” {status}?",
+            self.confirm_write(f"Mark the goal “{one_line(item.get('text'))[:60]}” {status}?",
                                model.set_goal_status, item["id"], status, message=message)
 
     def action_met(self) -> None:

@@ -13,7 +13,9 @@ from rich.text import Text
 from comentor import model
 from comentor.model import Journal
 
-from ..widgets.form_fields import FieldSpec, FormModal, required
+from ..modals.fields import FieldSpec, required
+from ..modals.form import FormModal
+from ..text import inert
 from ..widgets.item_table import Column
 from .base import ListScreen, line
 
@@ -44,7 +46,7 @@ class PrivateNotesScreen(ListScreen):
 
     def load_detail(self, j: Journal, item: dict[str, Any]) -> Text:
         text = Text("🔒 private — on this device only\n\n", style="yellow")
-        text.append(f"{item.get('text') or ''}\n\n")
+        text.append(f"{inert(item.get('text'))}\n\n")
         text += line("Written", (item.get("created_at") or "")[:16].replace("T", " "))
         if item.get("updated_at") != item.get("created_at"):
             text += line("Edited", (item.get("updated_at") or "")[:16].replace("T", " "))

@@ -15,7 +15,9 @@ from textual.binding import Binding, BindingType
 from comentor import model
 from comentor.model import Journal
 
-from ..widgets.form_fields import FieldSpec, FormModal, required
+from ..modals.fields import FieldSpec, required
+from ..modals.form import FormModal
+from ..text import inert, one_line
 from ..widgets.item_table import OWNER, Column
 from .base import ListScreen, line
 
@@ -45,8 +47,8 @@ class TalkingPointsScreen(ListScreen):
         if item.get("draft"):
             text.append("🔒 private draft — only on this device until you share it (s)\n\n",
                         style="yellow")
-        text.append(f"{item.get('text') or ''}\n\n")
-        text += line("From", item.get("owner"))
+        text.append(f"{inert(item.get('text'))}\n\n")
+        text += line("From", one_line(item.get("owner")))
         text += line("State", item.get("status"))
         text += line("Written", (item.get("created_at") or "")[:16].replace("T", " "))
         return text

@@ -22,7 +22,8 @@ from comentor import model
 from comentor.model import Cadence, Journal, NextCheckin, parse_every, parse_time
 from comentor.model.errors import JournalError
 
-from ..widgets.form_fields import FieldSpec, FormModal
+from ..modals.fields import FieldSpec
+from ..modals.form import FormModal
 from ..widgets.key_bar import KeyBar
 from .base import GatewayScreen
 
@@ -117,7 +118,7 @@ class ScheduleScreen(GatewayScreen):
                     j.today())
 
         try:
-            cad, nxt, dates, today = self.gateway.call(fetch)
+            cad, nxt, dates, today = self.gateway.read(fetch)
         except Exception as exc:  # noqa: BLE001 - shown in place, never a crash
             self.app.call_from_thread(self.error, str(exc))
             return
@@ -197,8 +198,9 @@ class ScheduleScreen(GatewayScreen):
     @work(thread=True, exclusive=True, group="export")
     def export_to(self, path: Path) -> None:
         try:
-            data = self.gateway.call(model.export_ics)
-            path.write_bytes(data)
+            data = self.gateway.read(model.export_ics)
+            # never the journal's own files, a device or a folder; atomic, no temp file left
+            model.write_file_safely(path, data, protect=model.journal_files(self.gateway.path))
         except (JournalError, OSError) as exc:
             self.app.call_from_thread(self.notify, f"Export failed: {exc}", severity="error",
                                       markup=False)

@@ -17,6 +17,7 @@ from textual.widgets import DataTable, Header, Input, Static
 from comentor import model
 from comentor.model import Journal
 
+from ..text import inert
 from ..widgets.key_bar import KeyBar
 from .base import SCREEN_FOR_TABLE, GatewayScreen, open_screen
 
@@ -38,7 +39,7 @@ def locate(j: Journal, table: str, row: str) -> tuple[str | None, str | None]:
 def _snippet(text: str) -> Text:
     """Render the [match] markers of an FTS snippet as highlights, never as markup."""
     out = Text()
-    rest = " ".join(text.split())
+    rest = inert(" ".join(text.split()))
     while "[" in rest and "]" in rest[rest.index("["):]:
         before, _, tail = rest.partition("[")
         hit, _, rest = tail.partition("]")
@@ -89,7 +90,7 @@ class SearchScreen(GatewayScreen):
     @work(thread=True, exclusive=True, group="search")
     def run_search(self, text: str) -> None:
         try:
-            hits = self.gateway.call(model.search, text) if text.strip() else []
+            hits = self.gateway.read(model.search, text) if text.strip() else []
         except Exception as exc:  # noqa: BLE001 - shown in place, never a crash
             self.app.call_from_thread(self.error, str(exc))
             return
@@ -127,7 +128,7 @@ class SearchScreen(GatewayScreen):
 
     @work(thread=True, exclusive=True, group="jump")
     def jump(self, table: str, row: str) -> None:
-        screen, item = self.gateway.call(locate, table, row)
+        screen, item = self.gateway.read(locate, table, row)
         self.app.call_from_thread(self._jump, screen, item, table)
 
     def _jump(self, screen: str | None, item: str | None, table: str) -> None:

@@ -18,7 +18,9 @@ from textual.widgets import DataTable, Header, Label, Static
 from comentor import model
 from comentor.model import Journal, SkillsMatrix
 
-from ..widgets.form_fields import FieldSpec, FormModal, required
+from ..modals.fields import FieldSpec, required
+from ..modals.form import FormModal
+from ..text import one_line
 from ..widgets.item_table import short
 from ..widgets.key_bar import KeyBar
 from .base import GatewayScreen
@@ -78,7 +80,7 @@ class SkillsScreen(GatewayScreen):
             return model.skills_matrix(j), order
 
         try:
-            matrix, order = self.gateway.call(fetch)
+            matrix, order = self.gateway.read(fetch)
         except Exception as exc:  # noqa: BLE001 - shown in place, never a crash
             self.app.call_from_thread(self.error, str(exc))
             return
@@ -97,8 +99,10 @@ class SkillsScreen(GatewayScreen):
                 title.update(Text(""))
                 continue
             helper, learner = pairs[n]
-            title.update(Text(f"{helper} can offer → {learner} wants to grow"))
-            table.add_columns(Text(f"{helper}'s strengths"), Text(f"{learner} wants to grow"))
+            helper_name, learner_name = one_line(helper), one_line(learner)
+            title.update(Text(f"{helper_name} can offer → {learner_name} wants to grow"))
+            table.add_columns(Text(f"{helper_name}'s strengths"),
+                              Text(f"{learner_name} wants to grow"))
             strengths = matrix.strengths.get(helper, [])
             grows = matrix.grows.get(learner, [])
             matched_s = {m.strength for m in matrix.matches if m.helper == helper and m.learner == learner}
@@ -108,8 +112,9 @@ class SkillsScreen(GatewayScreen):
         matches = self.query_one("#matches", DataTable)
         matches.clear()
         for m in matrix.matches:
-            matches.add_row(Text(m.helper), Text(m.strength, style="bold green"), "→", Text(m.learner),
-                            Text(m.grow, style="bold green"))
+            matches.add_row(Text(one_line(m.helper)), Text(one_line(m.strength), style="bold green"),
+                            "→", Text(one_line(m.learner)),
+                            Text(one_line(m.grow), style="bold green"))
         if not matrix.matches:
             matches.add_row("", Text("No matches yet: add strengths and growth areas (n).",
                                      style="dim"), "", "", "")
@@ -119,8 +124,8 @@ class SkillsScreen(GatewayScreen):
         if i >= len(values):
             return Text("")
         if values[i] in matched:
-            return Text(f"★ {short(values[i], 36)}", style="bold green")
-        return Text(f"  {short(values[i], 36)}")
+            return Text(f"★ {short(one_line(values[i]), 36)}", style="bold green")
+        return Text(f"  {short(one_line(values[i]), 36)}")
 
     def action_new(self) -> None:
         fields = [

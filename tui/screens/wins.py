@@ -7,6 +7,7 @@ is rewritten over time, every earlier version kept.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -18,12 +19,28 @@ from textual.widgets import DataTable, Header, Static, TabbedContent, TabPane
 from comentor import model
 from comentor.model import Journal
 
-from ..widgets.form_fields import FieldSpec, FormModal, date_check, required
+from ..modals.fields import FieldSpec, Validator, date_check, required
+from ..modals.form import FormModal
+from ..text import inert, one_line
 from ..widgets.item_table import OWNER, Column, ItemTable, short
 from ..widgets.key_bar import KeyBar
 from .base import ListScreen, line
 
 __all__ = ["WinsScreen"]
+
+
+def _not_after(today: dt.date) -> Validator:
+    """A win's date: a date as the model reads it, and never after today (a win happened)."""
+    check = date_check(today)
+
+    def validate(value: Any) -> str | None:
+        problem = check(value)
+        text = str(value or "").strip()
+        if problem is None and text and model.parse_date(text, today) > today:
+            return "A win is something that happened: give today or an earlier date."
+        return problem
+
+    return validate
 
 
 class WinsScreen(ListScreen):
@@ -90,18 +107,19 @@ class WinsScreen(ListScreen):
         timeline.clear()
         marks = {"win": "★ win", "goal met": "◎ goal met", "challenge done": "⚑ challenge done"}
         for ev in self.stories["events"]:
-            timeline.add_row(ev["date"], Text(marks.get(ev["kind"], ev["kind"])), Text(ev["person"]),
-                             Text(short(ev["text"], 70)), key=f"{ev['kind']}:{ev['id']}")
+            timeline.add_row(ev["date"], Text(marks.get(ev["kind"], ev["kind"])),
+                             Text(one_line(ev["person"])), Text(short(one_line(ev["text"]), 70)),
+                             key=f"{ev['kind']}:{ev['id']}")
         text = Text()
         for pid, name in self.stories["people"]:
             versions = self.stories["stories"].get(pid, [])
-            text.append(f"{name}'s story\n", style="bold underline")
+            text.append(f"{one_line(name)}'s story\n", style="bold underline")
             if not versions:
                 text.append("No story yet" + (": press s to write yours." if pid == self.stories["me"]
                                               else ".") + "\n\n", style="dim")
                 continue
             current = versions[0]
-            text.append(f"{current['text']}\n", style="bold")
+            text.append(f"{inert(current['text'])}\n", style="bold")
             text.append(f"(version {len(versions)}, {(current.get('created_at') or '')[:10]})\n",
                         style="dim")
             if len(versions) > 1:
@@ -109,17 +127,17 @@ class WinsScreen(ListScreen):
                 for n, old in enumerate(versions[1:], start=1):
                     text.append(f"  v{len(versions) - n} {(old.get('created_at') or '')[:10]}  ",
                                 style="dim")
-                    text.append(f"{old['text']}\n")
+                    text.append(f"{inert(old['text'])}\n")
             text.append("\n")
         self.query_one("#stories-text", Static).update(text)
 
     def load_detail(self, j: Journal, item: dict[str, Any]) -> Text:
         text = Text()
-        text.append(f"★ {item.get('text') or ''}\n\n", style="bold")
-        text += line("Who", item.get("owner"))
+        text.append(f"★ {inert(item.get('text'))}\n\n", style="bold")
+        text += line("Who", one_line(item.get("owner")))
         text += line("Date", item.get("date"))
         if item.get("detail"):
-            text.append(f"\n{item['detail']}\n")
+            text.append(f"\n{inert(item['detail'])}\n")
         return text
 
     def _fields(self, item: dict[str, Any] | None = None) -> list[FieldSpec]:
@@ -127,7 +145,7 @@ class WinsScreen(ListScreen):
         return [
             FieldSpec("text", "The win", value=item.get("text", ""), validate=required("win")),
             FieldSpec("date", "When (YYYY-MM-DD, today; empty = today)", value=item.get("date") or "",
-                      validate=date_check(self.today)),
+                      validate=_not_after(self.today)),
             FieldSpec("detail", "Detail (optional)", "textarea", item.get("detail") or ""),
         ]
 
