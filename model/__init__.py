@@ -13,11 +13,15 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from ._backup import BackupReport, RestoreReport, backup_journal, restore_backup
     from ._checkin import (
         AgendaItem,
+        CheckinStatus,
         EndSummary,
         agenda,
+        checkin_status,
         covered_items,
+        end_summary,
         goals_needing_update,
         is_first_checkin,
     )
@@ -28,23 +32,36 @@ if TYPE_CHECKING:
     from ._checkin import start_session as start_checkin
     from ._checkin_items import (
         COVER_OUTCOMES,
+        FEEDBACK_RESPONSES,
         NEW_ITEM_KINDS,
         add_checkin_item,
+        answer_feedback,
         cover_item,
         new_item_defaults,
     )
     from ._clock import physical_ms
     from ._dashboard import Dashboard, dashboard
     from ._dates import parse_date, parse_every, parse_time
+    from ._deleted import DeletedItem, deleted_items
     from ._demo import DEMO_SEED, create_demo
-    from ._devices import PeerDevice, ensure_syncable, is_paired, revoke_device, safety_number
+    from ._devices import (
+        PeerDevice,
+        Removal,
+        ensure_syncable,
+        is_paired,
+        revoke_device,
+        safety_number,
+    )
     from ._devices import devices as list_devices
+    from ._devices import removal as device_removal
     from ._edit import (
         CLOSABLE_TABLES,
         Close,
         close_item,
         delete_item,
         edit_item,
+        is_closed,
+        item_kind,
         resolve_conflict,
         restore_item,
     )
@@ -78,6 +95,10 @@ if TYPE_CHECKING:
     from ._health import explain_sqlite_error
     from ._identity import DeviceKeys
     from ._journal import Journal, iso
+    from ._output import journal_files, write_file_safely
+    from ._quarantine import quarantined
+    from ._quarantine import release as release_held
+    from ._quarantine import release_all as release_all_held
     from ._queries import (
         KINDS,
         SkillMatch,
@@ -90,8 +111,7 @@ if TYPE_CHECKING:
         timeline,
     )
     from ._queries import status as journal_status
-    from ._remote import ApplyResult, Conflict, conflicts, quarantined
-    from ._remote import release as release_held
+    from ._remote import ApplyResult, Conflict, conflicts
     from ._repair import RepairReport, repair_journal
     from ._schedule import (
         Cadence,
@@ -105,6 +125,21 @@ if TYPE_CHECKING:
     from ._schedule import propose_next as propose_next_checkin
     from ._schedule import upcoming as upcoming_checkins
     from ._search import Hit, search
+    from ._shared_text import (
+        SharedText,
+        Splice,
+        map_offset,
+        shared_text_state,
+        write_text_updates,
+    )
+    from ._timer import (
+        TIMER_EVENTS,
+        TimeBalance,
+        TimerState,
+        time_balance,
+        timer_event,
+        timer_state,
+    )
     from ._views import (
         FeedbackTarget,
         Partnership,
@@ -119,11 +154,20 @@ if TYPE_CHECKING:
     )
 
 __all__ = [
+    # a real backup, and restoring one as a new epoch (issue 10)
+    "backup_journal", "BackupReport", "restore_backup", "RestoreReport",
+    # the check-in shared by both screens: lifecycle, one timer, shared text, feedback
+    # answers (issue 13)
+    "answer_feedback", "CheckinStatus", "checkin_status", "end_summary", "FEEDBACK_RESPONSES",
+    "map_offset", "SharedText", "shared_text_state", "Splice", "time_balance", "TimeBalance",
+    "TIMER_EVENTS", "timer_event", "timer_state", "TimerState", "write_text_updates",
+    # deleted items and files the user names (issue 8)
+    "DeletedItem", "deleted_items", "item_kind", "journal_files", "write_file_safely",
     # the check-in's rules: outcomes, new items, notes (issue 12)
     "add_checkin_item", "COVER_OUTCOMES", "new_item_defaults", "NEW_ITEM_KINDS",
     "set_checkin_notes",
     # editing, closing, deleting and restoring items; reads for the screens (issue 12)
-    "CLOSABLE_TABLES", "Close", "close_item", "Dashboard", "dashboard", "delete_item",
+    "CLOSABLE_TABLES", "Close", "close_item", "is_closed", "Dashboard", "dashboard", "delete_item",
     "edit_item", "FeedbackTarget", "feedback_on", "feedback_targets", "is_demo_journal",
     "missing_baselines", "owning_item", "Partnership", "partnership_state", "resolve_conflict",
     "restore_item", "stories", "updates_of",
@@ -139,16 +183,42 @@ __all__ = [
     "parse_date", "parse_every", "parse_time", "parse_when", "PeerDevice", "physical_ms",
     "propose_challenge", "propose_next_checkin", "quarantined", "record_baseline",
     "repair_journal", "RepairReport", "explain_sqlite_error",
-    "release_held", "respond_challenge", "revoke_device", "safety_number", "search",
+    "release_all_held", "release_held", "Removal", "device_removal", "respond_challenge", "revoke_device", "safety_number", "search",
     "set_cadence", "set_goal_status", "share_draft", "SkillMatch", "skills_matrix",
     "SkillsMatrix", "start_checkin", "state_dir", "suggest_helpers", "timeline",
     "upcoming_checkins", "write_story",
 ]
 
 _LAZY: dict[str, tuple[str, str]] = {
+    "backup_journal": ("_backup", "backup_journal"),
+    "BackupReport": ("_backup", "BackupReport"),
+    "restore_backup": ("_backup", "restore_backup"),
+    "RestoreReport": ("_backup", "RestoreReport"),
+    "answer_feedback": ("_checkin_items", "answer_feedback"),
+    "FEEDBACK_RESPONSES": ("_checkin_items", "FEEDBACK_RESPONSES"),
+    "CheckinStatus": ("_checkin", "CheckinStatus"),
+    "checkin_status": ("_checkin", "checkin_status"),
+    "end_summary": ("_checkin", "end_summary"),
+    "SharedText": ("_shared_text", "SharedText"),
+    "Splice": ("_shared_text", "Splice"),
+    "map_offset": ("_shared_text", "map_offset"),
+    "shared_text_state": ("_shared_text", "shared_text_state"),
+    "write_text_updates": ("_shared_text", "write_text_updates"),
+    "TIMER_EVENTS": ("_timer", "TIMER_EVENTS"),
+    "TimeBalance": ("_timer", "TimeBalance"),
+    "TimerState": ("_timer", "TimerState"),
+    "time_balance": ("_timer", "time_balance"),
+    "timer_event": ("_timer", "timer_event"),
+    "timer_state": ("_timer", "timer_state"),
+    "DeletedItem": ("_deleted", "DeletedItem"),
+    "item_kind": ("_edit", "item_kind"),
+    "deleted_items": ("_deleted", "deleted_items"),
+    "journal_files": ("_output", "journal_files"),
+    "write_file_safely": ("_output", "write_file_safely"),
     "CLOSABLE_TABLES": ("_edit", "CLOSABLE_TABLES"),
     "Close": ("_edit", "Close"),
     "close_item": ("_edit", "close_item"),
+    "is_closed": ("_edit", "is_closed"),
     "edit_item": ("_edit", "edit_item"),
     "delete_item": ("_edit", "delete_item"),
     "restore_item": ("_edit", "restore_item"),
@@ -228,16 +298,19 @@ _LAZY: dict[str, tuple[str, str]] = {
     "on_this_day": ("_queries", "on_this_day"),
     "suggest_helpers": ("_queries", "suggest_helpers"),
     "goal_progress": ("_queries", "goal_progress"),
-    "quarantined": ("_remote", "quarantined"),
+    "quarantined": ("_quarantine", "quarantined"),
     "repair_journal": ("_repair", "repair_journal"),
     "RepairReport": ("_repair", "RepairReport"),
     "explain_sqlite_error": ("_health", "explain_sqlite_error"),
-    "release_held": ("_remote", "release"),
+    "release_held": ("_quarantine", "release"),
+    "release_all_held": ("_quarantine", "release_all"),
     "conflicts": ("_remote", "conflicts"),
     "Conflict": ("_remote", "Conflict"),
     "ApplyResult": ("_remote", "ApplyResult"),
     "list_devices": ("_devices", "devices"),
     "revoke_device": ("_devices", "revoke_device"),
+    "Removal": ("_devices", "Removal"),
+    "device_removal": ("_devices", "removal"),
     "is_paired": ("_devices", "is_paired"),
     "ensure_syncable": ("_devices", "ensure_syncable"),
     "safety_number": ("_devices", "safety_number"),

@@ -1,202 +1,192 @@
-"""The check-in: its agenda, covering items, and the end step.
+"""The check-in's lifecycle shared by both partners: planned, started, ended.
 
-The agenda is built from the journal rather than typed: follow-ups of open commitments and
-challenges, open asks, goals with no update since the last check-in, and both partners'
-shared talking points. Both partners walk the same agenda because it is computed from the
-same converged tables.
+Looking at the check-in (its agenda, the talking points) writes nothing. Either partner
+starts it explicitly (:func:`start_session`); the other's screen sees the started session
+arrive and offers to join. A check-in's row id is derived from the check-in before it, so two
+partners who press "start" at the same moment start the same check-in, not two. It keeps the
+date the schedule planned (`planned_at`), so starting early or late never moves the series.
+Either partner ends it (:func:`end_session`): the time split is recorded on the session and
+both screens show the same summary (:func:`end_summary`), computed from the converged tables.
 """
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
-from dataclasses import dataclass
+import hashlib
+import json
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ._agenda import (
+    AgendaItem,
+    agenda,
+    cover,
+    covered_items,
+    current_session,
+    goals_needing_update,
+    is_first_checkin,
+    last_session,
+    set_notes,
+)
 from ._journal import iso
-from ._schedule import cadence, propose_next
+from ._schedule import cadence, next_checkin, propose_next
+from ._timer import split_of
 from .errors import ValidationError
 
 if TYPE_CHECKING:
     from ._journal import Journal
 
 __all__ = [
-    "AgendaItem", "EndSummary", "agenda", "start_session", "cover", "end_session",
-    "covered_items", "current_session", "last_session", "is_first_checkin", "goals_needing_update",
-    "set_notes",
+    "CheckinStatus", "EndSummary", "checkin_status", "start_session", "end_session",
+    "end_summary", "checkin_id",
+    # the agenda's names, for the callers that import them from here
+    "AgendaItem", "agenda", "cover", "covered_items", "current_session", "goals_needing_update",
+    "is_first_checkin", "last_session", "set_notes",
 ]
 
-SECTIONS = ("commitments", "challenges", "asks", "goals", "talking_points")
+
+def _parse(value: str | None) -> dt.datetime | None:
+    return dt.datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
 
 
 @dataclass(frozen=True)
-class AgendaItem:
-    """One line of the agenda: what to talk about, whose it is, and whether it was covered."""
+class CheckinStatus:
+    """Where the check-in stands: `phase` is planned (nobody started it), started or ended
+    (the session the caller was showing has been ended, by either partner)."""
 
-    section: str
-    table: str
-    id: str
-    text: str
-    person: str
-    detail: str
-    covered: bool
+    phase: str
+    session: str | None
+    due: dt.datetime
+    started_by: str = ""
+    started_by_name: str = ""
+    started_at: dt.datetime | None = None
+    ended_by: str = ""
+    ended_by_name: str = ""
+
+    def started_by_partner(self, me: str) -> bool:
+        return self.phase == "started" and bool(self.started_by) and self.started_by != me
+
+
+def checkin_id(j: Journal) -> str:
+    """The row id of the next check-in, the same on both partners' devices: derived from
+    the last check-in held (so simultaneous starts land on one row)."""
+    last = last_session(j)
+    seed = f"comentor-checkin\0{last['id'] if last else ''}".encode()
+    return base64.b32encode(hashlib.blake2b(seed, digest_size=10).digest()).decode().lower()
+
+
+def checkin_status(j: Journal, session: str | None = None) -> CheckinStatus:
+    """The lifecycle as this device sees it; `session` is the one a screen is showing, so
+    an end by the partner reads as ended rather than as a new plan."""
+    due = next_checkin(j).due
+    rec = j.get("sessions", session) if session else None
+    if rec is None or rec.get("status") != "done":
+        rec = current_session(j)
+    if rec is None:
+        return CheckinStatus("planned", None, due)
+    phase = "ended" if rec.get("status") == "done" else "started"
+    return CheckinStatus(
+        phase, str(rec["id"]), _parse(rec.get("planned_at")) or due,
+        str(rec.get("started_by") or ""), j.person_name(rec.get("started_by")),
+        _parse(rec.get("started_at")), str(rec.get("ended_by") or ""),
+        j.person_name(rec.get("ended_by")),
+    )
+
+
+def start_session(j: Journal, *, minutes: int | None = None) -> str:
+    """Start the check-in for both partners (or return the one already started).
+
+    It keeps the date the schedule planned for it: starting it early or late never moves
+    the next check-ins.
+    """
+    cur = current_session(j)
+    if cur is not None:
+        return str(cur["id"])
+    planned = j._rows("sessions", "status = 'planned'", order="planned_at")
+    session = str(planned[0]["id"]) if planned else checkin_id(j)
+    rec = j.get("sessions", session, include_deleted=True) or {}
+    now = j.now_iso()
+    fields: dict[str, Any] = {"status": "open", "started_at": now, "started_by": j.me,
+                              "minutes": minutes or rec.get("minutes") or cadence(j).minutes}
+    if not rec.get("planned_at"):
+        fields["planned_at"] = iso(next_checkin(j).due)
+    if not rec.get("created_at"):
+        fields["created_at"] = now
+    if rec.get("deleted"):
+        fields["deleted"] = False
+    j.put("sessions", session, **fields)
+    return session
 
 
 @dataclass(frozen=True)
 class EndSummary:
+    """What both screens show once a check-in ended: the same on both, from the journal."""
+
     session: str
     covered: int
     next_at: dt.datetime
     new_commitments: dict[str, list[str]]
     new_challenges: list[str]
+    total: int = 0
+    carried: list[str] = field(default_factory=list)
+    dropped: list[str] = field(default_factory=list)
+    split: dict[str, int] = field(default_factory=dict)  # name -> seconds
+    ended_by: str = ""
+
+    @property
+    def left(self) -> int:
+        return max(0, self.total - self.covered)
 
 
-def last_session(j: Journal) -> dict[str, Any] | None:
-    done = j._rows("sessions", "status = 'done'", order="coalesce(ended_at, started_at) DESC")
-    return done[0] if done else None
-
-
-def current_session(j: Journal) -> dict[str, Any] | None:
-    """The check-in in progress, if any."""
-    open_ = j._rows("sessions", "status = 'open'", order="started_at DESC")
-    return open_[0] if open_ else None
-
-
-def is_first_checkin(j: Journal) -> bool:
-    return last_session(j) is None
-
-
-def goals_needing_update(j: Journal) -> list[dict[str, Any]]:
-    """Open goals with no update since the last check-in or within one cadence, whichever is later."""
-    window = iso(j.now() - dt.timedelta(days=cadence(j).every_days))
-    last = last_session(j)
-    since = window
-    if last is not None:
-        since = max(window, str(last.get("started_at") or last.get("ended_at") or ""))
-    return j._rows(
-        "goals",
-        "status = 'open' AND NOT EXISTS (SELECT 1 FROM updates u WHERE u.goal = goals.id "
-        "AND u.deleted = 0 AND u.created_at >= ?)",
-        (since,),
-        order="created_at",
-    )
-
-
-def covered_items(j: Journal, session: str) -> dict[tuple[str, str], str]:
-    return {
-        (r["item_table"], r["item_id"]): r.get("outcome") or ""
-        for r in j._rows("session_items", "session = ?", (session,))
-    }
-
-
-def agenda(j: Journal, session: str | None = None) -> list[AgendaItem]:
-    """The agenda of a check-in (the current or next one when `session` is None)."""
-    if session is None:
-        cur = current_session(j)
-        session = cur["id"] if cur else None
-    done = covered_items(j, session) if session else {}
-    items: list[AgendaItem] = []
-    names = {p["id"]: p["name"] or "?" for p in j.rows("people", include_deleted=True)}
-
-    def add(section: str, table: str, row: dict[str, Any], detail: str = "") -> None:
-        items.append(AgendaItem(section, table, row["id"], row.get("text") or "",
-                                names.get(row.get("person"), ""), detail,
-                                (table, row["id"]) in done))
-
-    for c in j._rows("commitments", "status = 'open' OR id IN (SELECT item_id FROM session_items "
-                    "WHERE session = ? AND item_table = 'commitments')", (session or "",),
-                    order="coalesce(due, '9999'), created_at"):
-        add("commitments", "commitments", c, c.get("follow_up") or (f"due {c['due']}" if c.get("due") else ""))
-    for ch in j._rows("challenges", "status IN ('offered', 'accepted') OR id IN (SELECT item_id "
-                     "FROM session_items WHERE session = ? AND item_table = 'challenges')",
-                     (session or "",), order="coalesce(due, '9999'), created_at"):
-        add("challenges", "challenges", ch, ch["status"] or "")
-    for a in j._rows("asks", "status = 'open' OR id IN (SELECT item_id FROM session_items "
-                    "WHERE session = ? AND item_table = 'asks')", (session or "",),
-                    order="created_at"):
-        add("asks", "asks", a, a.get("outcome") or "no concrete outcome yet")
-    seen_goals = set()
-    for g in goals_needing_update(j):
-        seen_goals.add(g["id"])
-        add("goals", "goals", g, f"{g.get('horizon') or 'near'}-term goal, no recent update")
-    for key in done:
-        if key[0] == "goals" and key[1] not in seen_goals:
-            covered_goal = j.get("goals", key[1])
-            if covered_goal:
-                add("goals", "goals", covered_goal, "updated in this check-in")
-    for t in j._rows("talking_points", "status = 'open' OR session = ?", (session or "",),
-                    order="created_at"):
-        add("talking_points", "talking_points", t, "talking point")
-    return items
-
-
-def start_session(j: Journal, *, minutes: int | None = None) -> str:
-    """Open a check-in now (reusing the one already open or planned)."""
-    cur = current_session(j)
-    if cur is not None:
-        return str(cur["id"])
-    planned = j._rows("sessions", "status = 'planned'", order="planned_at")
-    now = j.now_iso()
-    mins = minutes or cadence(j).minutes
-    if planned:
-        j.put("sessions", planned[0]["id"], status="open", started_at=now, minutes=mins)
-        return str(planned[0]["id"])
-    return j.put("sessions", None, status="open", started_at=now, planned_at=now, minutes=mins,
-                 created_at=now)
-
-
-def cover(j: Journal, session: str, table: str, item: str, outcome: str = "") -> str:
-    """Mark an agenda item covered in this check-in, with a short outcome."""
-    if j.get("sessions", session) is None:
-        raise ValidationError(f"no check-in with id {session}")
-    for row in j._rows("session_items", "session = ? AND item_table = ? AND item_id = ?",
-                      (session, table, item)):
-        j.put("session_items", row["id"], outcome=outcome or None, covered_at=j.now_iso())
-        return str(row["id"])
-    if table == "talking_points":
-        j.put("talking_points", item, status="covered", session=session)
-    return j.put("session_items", None, session=session, item_table=table, item_id=item,
-                 outcome=outcome or None, covered_at=j.now_iso())
-
-
-def set_notes(j: Journal, session: str, *, shared: str | None = None,
-              private: str | None = None) -> None:
-    """Keep a check-in's notes: `shared` in the session (it syncs to the partner), `private`
-    in this device's one private note of the session. None leaves a text as it is; an
-    emptied private note is deleted (and a new one made when text comes back)."""
-    if j.get("sessions", session) is None:
+def end_summary(j: Journal, session: str) -> EndSummary:
+    """The summary of a check-in, computed from the converged tables (so it reads the same
+    on both devices): covered, carried and dropped items, new commitments of each partner,
+    new challenges, the time split and the next date."""
+    rec = j.get("sessions", session)
+    if rec is None:
         raise ValidationError(f"no check-in with id {session}", session=session)
-    if shared is not None:
-        j.put("sessions", session, notes=shared)
-    if private is None:
-        return
-    existing = j.private_notes(session)
-    if existing:
-        if private.strip():
-            j.edit_private_note(existing[0]["id"], private)
-        else:
-            j.set_private_note_deleted(existing[0]["id"], True)
-    elif private.strip():
-        j.add_private_note(private, session=session)
+    outcomes = covered_items(j, session)
+    texts: dict[str, list[str]] = {"carried": [], "dropped": []}
+    for (table, item), line in sorted(outcomes.items()):
+        kind = (line or "").split(" ", 1)[0].rstrip(":")
+        if table == "commitments" and kind in texts:
+            found = j.get(table, item) or {}
+            texts[kind].append(str(found.get("text") or ""))
+    new: dict[str, list[str]] = {}
+    for c in j._rows("commitments", "session = ?", (session,), order="created_at, id"):
+        new.setdefault(j.person_name(c["person"]), []).append(c["text"] or "")
+    start, end = rec.get("started_at") or "", rec.get("ended_at") or "9999"
+    challenges = [c["text"] or "" for c in j._rows(
+        "challenges", "created_at >= ? AND created_at <= ?", (start, end), order="created_at, id")]
+    try:
+        raw = json.loads(rec.get("split") or "{}")
+        split = {j.person_name(str(p)): int(s) for p, s in raw.items()}
+    except (ValueError, TypeError, AttributeError):
+        split = {}
+    next_at = _parse(rec.get("next_at")) or propose_next(j)
+    return EndSummary(session, len(outcomes), next_at, new, challenges,
+                      total=len(agenda(j, session)), carried=texts["carried"],
+                      dropped=texts["dropped"], split=split,
+                      ended_by=j.person_name(rec.get("ended_by")))
 
 
 def end_session(j: Journal, session: str, *, next_at: dt.datetime | None = None,
                 notes: str | None = None) -> EndSummary:
-    """Record the end of a check-in and schedule the next one from the cadence."""
+    """End a check-in for both partners: record the time split, schedule the next one from
+    the cadence (or `next_at`), and return the shared summary."""
     rec = j.get("sessions", session)
     if rec is None:
-        raise ValidationError(f"no check-in with id {session}")
+        raise ValidationError(f"no check-in with id {session}", session=session)
     proposed = next_at or propose_next(j)
     if proposed.astimezone().date() <= j.today():
-        raise ValidationError("the next check-in must be after today")
+        raise ValidationError("the next check-in must be after today", option="next")
     if proposed.astimezone().date() > j.today() + dt.timedelta(days=3 * 365):
-        raise ValidationError("the next check-in must be within three years")
-    fields: dict[str, Any] = {"status": "done", "ended_at": j.now_iso(), "next_at": iso(proposed)}
+        raise ValidationError("the next check-in must be within three years", option="next")
+    fields: dict[str, Any] = {"status": "done", "ended_at": j.now_iso(), "ended_by": j.me,
+                              "next_at": iso(proposed),
+                              "split": json.dumps(split_of(j, session), sort_keys=True)}
     if notes is not None:
         fields["notes"] = notes
     j.put("sessions", session, **fields)
-    new: dict[str, list[str]] = {}
-    for c in j._rows("commitments", "session = ?", (session,)):
-        new.setdefault(j.person_name(c["person"]), []).append(c["text"] or "")
-    challenges = [c["text"] or "" for c in j._rows("challenges", "created_at >= ?",
-                                                  (rec.get("started_at") or "",))]
-    return EndSummary(session, len(covered_items(j, session)), proposed, new, challenges)
+    return end_summary(j, session)

@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from . import _entities as entities
-from ._checkin import cover
+from ._agenda import cover
 from ._dates import parse_date
 from ._schedule import propose_next
 from .errors import ValidationError
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "COVER_OUTCOMES", "NEW_ITEM_KINDS", "DEFAULT_FOLLOW_UP", "cover_item", "new_item_defaults",
-    "add_checkin_item",
+    "add_checkin_item", "FEEDBACK_RESPONSES", "answer_feedback",
 ]
 
 # The outcomes an agenda item of each table can have, the default first. Goals (an update)
@@ -35,9 +35,16 @@ COVER_OUTCOMES: Mapping[str, tuple[str, ...]] = {
     "commitments": ("done", "carried", "dropped"),
     "asks": ("answered", "open", "closed"),
     "challenges": ("accepted", "declined", "done"),
+    "feedback": ("tried", "will_try", "disagree"),
 }
 
-NEW_ITEM_KINDS = ("goal", "ask", "feedback", "commitment", "challenge")
+# how the partner a piece of feedback was for answers it, in words
+FEEDBACK_RESPONSES: Mapping[str, str] = {
+    "tried": "tried it", "will_try": "will try it", "disagree": "disagrees",
+}
+
+NEW_ITEM_KINDS = ("goal", "update", "ask", "commitment", "feedback", "challenge", "win",
+                  "story", "skill", "note", "talking_point")
 DEFAULT_FOLLOW_UP = "How did it go?"
 
 
@@ -129,6 +136,10 @@ def cover_item(j: Journal, session: str, table: str, item: str, outcome: str | N
                      "updated" + (f": {progress}%" if progress is not None else ""))
     if table == "talking_points":
         return cover(j, session, table, item, note or (outcome or "").strip() or "covered")
+    if table == "feedback":
+        chosen = _outcome(table, outcome)
+        answer_feedback(j, item, chosen, note, session=session)
+        return cover(j, session, table, item, _with(FEEDBACK_RESPONSES[chosen], note))
     raise ValidationError(f"{table.replace('_', ' ')} are not on a check-in's agenda",
                           table=table)
 
@@ -159,21 +170,69 @@ def new_item_defaults(j: Journal, kind: str, fields: Mapping[str, Any], *,
         out["due"] = out.get("due") or propose_next(j).date()
         out["follow_up"] = out.get("follow_up") or DEFAULT_FOLLOW_UP
         out["session"] = out.get("session") or session
+    elif kind in ("update", "note"):
+        out["session"] = out.get("session") or session
+    if kind == "update" and out.get("goal"):
+        goal = j.get("goals", str(out["goal"])) or {}
+        out["person"] = out.get("person") or goal.get("person")
     return out
+
+
+def answer_feedback(j: Journal, feedback: str, response: str, text: str | None = None, *,
+                    session: str | None = None) -> None:
+    """The answer of the partner a piece of feedback was for: tried it, will try it, or
+    disagree, with a line of text. The giver sees it; until it is given, the feedback comes
+    back on every check-in's agenda."""
+    if j.get("feedback", feedback) is None:
+        raise ValidationError(f"no feedback with id {feedback}", field="id")
+    if response not in FEEDBACK_RESPONSES:
+        raise ValidationError("feedback is answered with tried, will_try or disagree",
+                              option="response")
+    j.put("feedback", feedback, response=response,
+          response_text=(text or "").strip() or None, responded_at=j.now_iso())
+
+
+def _add_update(j: Journal, text: str, *, goal: str, **values: Any) -> str:
+    return entities.add_update(j, goal, text, **values)
+
+
+def _add_note(j: Journal, text: str, *, session: str | None = None) -> str:
+    return entities.add_note(j, text, session=session)
+
+
+def _add_point(j: Journal, text: str) -> str:
+    return entities.add_talking_point(j, text, shared=True)
+
+
+def _add_feedback(j: Journal, text: str, *, about: str | None = None, **values: Any) -> str:
+    """Feedback with what it is about given as "table:id" (a goal, an ask or a story)."""
+    if about:
+        table, _, row = about.partition(":")
+        values["target_table"], values["target_id"] = table, row
+    return entities.add_feedback(j, text, **values)
 
 
 _VERBS: dict[str, Callable[..., str]] = {
     "goal": entities.add_goal,
+    "update": _add_update,
     "ask": entities.add_ask,
-    "feedback": entities.add_feedback,
+    "feedback": _add_feedback,
     "commitment": entities.add_commitment,
     "challenge": entities.propose_challenge,
+    "win": entities.add_win,
+    "story": entities.write_story,
+    "skill": entities.add_skill,
+    "note": _add_note,
+    "talking_point": _add_point,
 }
 
 
 def add_checkin_item(j: Journal, kind: str, fields: Mapping[str, Any], *,
                      session: str | None = None) -> str:
-    """Add a goal, ask, feedback, commitment or challenge typed during a check-in.
+    """Add anything typed during a check-in (one of :data:`NEW_ITEM_KINDS`): a goal, an
+    update of a goal (`goal` names it), an ask, a commitment, feedback (`about` names what
+    it is about, "table:id"), a challenge, a win, a story, a skill, a shared note of the
+    check-in, or a talking point.
 
     The verb of `kind` gets `fields` with :func:`new_item_defaults` filled in; returns the
     new item's id.

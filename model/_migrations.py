@@ -151,12 +151,12 @@ def m005_shared_checkin(db: Database) -> None:
 @MIGRATIONS()
 def m006_forks(db: Database) -> None:
     """Forks (issue 8): other versions of an operation this journal holds under the same
-    (replica, seq), kept instead of refused, never projected; `mine` marks a version this
-    file wrote itself, `reissued` where it was re-issued (see model/_forks.py)."""
+    (replica, seq), kept instead of refused, never projected; `reissued` says where this
+    device re-issued one of its own (see model/_forks.py)."""
     db.execute("""CREATE TABLE forks (replica TEXT NOT NULL, seq INTEGER NOT NULL,
                hlc INTEGER NOT NULL, tbl TEXT NOT NULL, row_id TEXT NOT NULL, body BLOB NOT NULL,
-               sig BLOB NOT NULL, received_at TEXT, mine INTEGER NOT NULL DEFAULT 0,
-               reissued TEXT, PRIMARY KEY (replica, seq, sig))""")
+               sig BLOB NOT NULL, received_at TEXT, reissued TEXT,
+               PRIMARY KEY (replica, seq, sig))""")
 
 SCHEMA_VERSION = len(MIGRATIONS._migrations)
 

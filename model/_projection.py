@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sqlite3
 
+from ._crdt import merge_update, restore_value
 from ._fts import set_document
 from ._ops import Operation
 from ._schema import TABLES, long_text_fields, searchable_fields
@@ -18,7 +19,7 @@ from ._schema import TABLES, long_text_fields, searchable_fields
 __all__ = ["project", "reindex", "rebuild", "digest", "PROJECTION_TABLES"]
 
 PROJECTION_TABLES = tuple(TABLES)
-_DERIVED = ("field_clocks", "text_heads", "text_bases")
+_DERIVED = ("field_clocks", "text_heads", "text_bases", "text_state")
 _LONG = {t: long_text_fields(t) for t in TABLES}
 _SEARCH = {t: searchable_fields(t) for t in TABLES}
 
@@ -56,6 +57,12 @@ def project(conn: sqlite3.Connection, op: Operation, *, index: bool = True) -> b
     changed = bool(winners)
     for name in _LONG[table] & op.fields.keys():
         _track_heads(conn, op, name, op.fields[name])
+    if table == "text_updates":  # a character-level edit of a shared text (model/_crdt.py)
+        target = merge_update(conn, op)
+        if target is not None and index:
+            reindex(conn, *target)
+    elif changed:
+        restore_value(conn, op)
     if index and changed and _SEARCH[table]:
         reindex(conn, table, row)
     return changed
@@ -114,9 +121,12 @@ def rebuild(conn: sqlite3.Connection) -> int:
     for op in iter_stored_ops(conn):
         project(conn, op, index=False)
         touched.add((op.table, op.row))
+        if op.table == "text_updates":
+            touched.add((str(op.fields.get("tbl")), str(op.fields.get("row_id"))))
         count += 1
     for table, row in touched:
-        reindex(conn, table, row)
+        if table in TABLES:
+            reindex(conn, table, row)
     return count
 
 

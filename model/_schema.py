@@ -307,7 +307,7 @@ _BASE_COLUMNS = {
     "sync_cursors": "peer channel value",
     "ops": "replica seq hlc tbl row_id body sig",
     "quarantine": "replica seq hlc tbl row_id body sig received_at",
-    "forks": "replica seq hlc tbl row_id body sig received_at mine reissued",
+    "forks": "replica seq hlc tbl row_id body sig received_at reissued",
     "replica_state": "replica contig max_seq",
     "field_clocks": "tbl row_id field hlc replica",
     "text_heads": "tbl row_id field stamp value",

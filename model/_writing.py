@@ -8,6 +8,8 @@ device's high-water mark is raised after the commit. No other code writes synced
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import os
 import sqlite3
 from collections.abc import Callable
@@ -16,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import _epoch as epoch
 from ._clock import HybridClock
+from ._crdt import CRDT_FIELDS, edit_updates, seed_update, state_of, text_of
 from ._identity import DeviceKeys
 from ._ops import (
     MAX_OP_BYTES,
@@ -59,6 +62,8 @@ class WritePath:
         def replica(self) -> str: ...
 
         def _require(self, table: str, row: str) -> None: ...
+
+        def now_iso(self) -> str: ...
 
     def put(self, table: str, row: str | None = None, /, **fields: Value) -> str:
         """Set fields of a row (a new row when `row` is None); returns the row id."""
@@ -112,12 +117,22 @@ class WritePath:
         self._ensure_epoch()
         replica = self.replica
         seq = max_seq(self.conn, replica)
-        for table, row, fields in changes:
+        queue = list(changes)
+        while queue:
+            table, row, fields = queue.pop(0)
+            shared = CRDT_FIELDS.get(table)
+            if shared in fields and shared not in (extra_bases or {}):
+                # a shared long text is edited at the character level, never overwritten
+                fields = dict(fields)
+                queue[:0] = self._text_changes(table, row, shared, fields.pop(shared))
+                if not fields:
+                    continue
             bases = self._bases_for(table, row, fields)
             for name, stamps in (extra_bases or {}).items():
                 bases[name] = sorted(set(bases.get(name, [])) | set(stamps))
             seq += 1
-            op = Operation(replica, seq, self.clock.now(), table, row, fields, bases)
+            op = Operation(replica, seq, self.clock.now(self._overwritten(table, row, fields)),
+                           table, row, fields, bases)
             op = Operation(op.replica, op.seq, op.hlc, table, row, fields, bases,
                            self.keys.sign(op.signed_bytes()))
             if len(encode_op(op)) > MAX_OP_BYTES:
@@ -128,6 +143,44 @@ class WritePath:
             project(self.conn, op)
             made.append(op)
         return made
+
+    def _text_changes(self, table: str, row: str, field: str,
+                      value: Value) -> list[tuple[str, str, dict[str, Value]]]:
+        """The `text_updates` rows that turn a shared text into `value` (a seed first when
+        the text predates character-level merging; see model/_crdt.py)."""
+        text = value if isinstance(value, str) else ""
+        state = state_of(self.conn, table, row, field)
+        if state:
+            current = text_of(state)
+        else:
+            found = self.conn.execute(
+                f'SELECT "{field}" FROM "{table}" WHERE id = ?', (row,)).fetchone()
+            current = str(found[0] or "") if found else ""
+        updates: list[bytes] = []
+        if not state and current:
+            updates.append(seed_update(table, row, field, current))
+            state = updates[0]
+        # the CRDT client of this edit: unique, because (replica, next seq) never repeats
+        client = int.from_bytes(self._unique(table, row, "client")[:6], "big") | 1
+        updates += edit_updates(state, current, text, client)
+        return [self.text_update(table, row, field, update) for update in updates]
+
+    def _unique(self, *parts: str) -> bytes:
+        """Bytes no other write makes: from this replica's next sequence number (never
+        reused) and a counter, without drawing on the journal's random source (a seeded
+        journal such as the demo draws the same stream as before)."""
+        self._made = getattr(self, "_made", 0) + 1
+        seed = "\0".join((self.replica, str(max_seq(self.conn, self.replica)),
+                          str(self._made), *parts))
+        return hashlib.blake2b(seed.encode(), digest_size=16).digest()
+
+    def text_update(self, table: str, row: str, field: str,
+                    update: bytes) -> tuple[str, str, dict[str, Value]]:
+        """One `text_updates` change carrying a CRDT update of a shared text."""
+        row_id = base64.b32encode(self._unique(table, row, "row")[:10]).decode().lower()
+        return ("text_updates", row_id, validate_fields(
+            "text_updates", "x", {"tbl": table, "row_id": row, "field": field,
+                                  "update": update, "created_at": self.now_iso()}))
 
     def raise_mark(self) -> None:
         """After a commit that wrote operations: see :meth:`_raise_mark`."""
@@ -145,6 +198,16 @@ class WritePath:
                 bases[name] = [stamp_of(int(cur[0]), str(cur[1]))]
         return bases
 
+    def _overwritten(self, table: str, row: str, fields: dict[str, Value]) -> int:
+        """The highest stamp among the fields an edit sets: the edit must be stamped after
+        it, even when it lies beyond the clock's allowed skew (see model/_clock.py)."""
+        names = list(fields)
+        found = self.conn.execute(
+            "SELECT max(hlc) FROM field_clocks WHERE tbl = ? AND row_id = ? AND field IN "
+            f"({', '.join('?' * len(names))})", (table, row, *names),
+        ).fetchone()
+        return int(found[0] or 0) if found else 0
+
     def _ensure_epoch(self) -> None:
         """Inside a write transaction: move to a new epoch if this file was restored or is a
         stale copy (see epoch.py); the mark is raised after the commit."""
@@ -154,23 +217,19 @@ class WritePath:
         history = self.conn.execute(
             "SELECT 1 FROM replica_state WHERE replica LIKE ? LIMIT 1", (f"{self.device_id}.%",)
         ).fetchone() is not None
-        if epoch.next_epoch_needed(mark, current, issued, history):
-            self.bump_epoch(at_least=(mark.epoch + 1) if mark else 0)
+        held = max_seq(self.conn, f"{self.device_id}.{mark.epoch}") if mark else 0
+        if epoch.next_epoch_needed(mark, current, issued, history, held):
+            self.bump_epoch()
 
-    def bump_epoch(self, at_least: int = 0) -> None:
-        """Start a new epoch, above every epoch this device is known to have used.
+    def bump_epoch(self) -> None:
+        """Start a new epoch: a fresh random replica id (never a counter, never derived from
+        the old one, so two copies that each move on never meet).
 
-        Called when a restore is detected, or when a peer shows it holds more of our current
-        replica's operations than we do. Runs inside the caller's transaction.
+        Called when a restore is detected, when a peer shows it holds more of our current
+        replica's operations than we do, or when the current replica turns out forked (see
+        model/_forks.py). Runs inside the caller's transaction.
         """
-        used = [
-            int(str(r).rsplit(".", 1)[1]) for (r,) in self.conn.execute(
-                "SELECT replica FROM replica_state WHERE replica LIKE ?", (f"{self.device_id}.%",)
-            )
-        ]
-        mark = epoch.read_mark(self.device_id)
-        fresh = max([int(self.meta("epoch") or 0), *used, mark.epoch if mark else 0]) + 1
-        self._set_meta("epoch", max(fresh, at_least))
+        self._set_meta("epoch", epoch.new_epoch(self._rand))
 
     def _raise_mark(self) -> None:
         """After a commit: record the highest (epoch, seq) this device has now issued."""

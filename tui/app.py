@@ -28,6 +28,7 @@ from .dashboard_data import DashboardData, StartData
 from .launch import Prefetch
 from .messages import JournalChanged, SyncState
 from .palette import ComentorCommands
+from .undo import UNDO_KEY, Deletions, undo_last_delete
 
 if TYPE_CHECKING:
     from comentor.model import DeviceKeys
@@ -57,6 +58,8 @@ class ComentorApp(App[int]):
     COMMANDS = App.COMMANDS | {ComentorCommands}
     BINDINGS = [
         *_catalog_bindings(),
+        # shown once there is something to take back (see check_action)
+        Binding(UNDO_KEY, "undo_delete", "Undo delete"),
         Binding("ctrl+t", "cycle_theme", "Theme"),
         Binding("q", "quit", "Quit"),
         Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
@@ -73,6 +76,7 @@ class ComentorApp(App[int]):
         self.prefetch = prefetch or Prefetch(self.journal_path, now=now, keys=keys)
         self.gateway = self.prefetch.gateway
         self.gateway.listeners.append(self._on_gateway_write)
+        self.deletions = Deletions()  # the app's deletes: `u` takes one back on any screen
         self._saved_theme: str | None = None
         self._start_data: StartData | None = None
         self.sync_bridge: SyncBridge | None = None
@@ -87,11 +91,12 @@ class ComentorApp(App[int]):
         return self.clock().astimezone().date()
 
     def timer_clock(self) -> Callable[[], float]:
-        """Seconds for the check-in timer: from the fixed clock when there is one."""
+        """Wall-clock seconds for the check-in timer (its shared state is stamped with the
+        journal's clock, so it counts on the same clock): the fixed clock when there is one."""
         if self.now is not None:
             now = self.now
             return lambda: now().timestamp()
-        return time.monotonic
+        return time.time
 
     # ------------------------------------------------------------------ start
     def on_load(self) -> None:
@@ -182,6 +187,16 @@ class ComentorApp(App[int]):
             self.push_screen(screen)
         else:
             self.switch_screen(screen)
+
+    # ------------------------------------------------------------------ undo
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "undo_delete":
+            return len(self.deletions) > 0  # hidden from the footer until there is one
+        return True
+
+    def action_undo_delete(self) -> None:
+        """Bring back the newest item deleted in the app, from whatever screen is shown."""
+        undo_last_delete(self)
 
     # ------------------------------------------------------------------ theme
     def action_cycle_theme(self) -> None:

@@ -14,6 +14,8 @@ __all__ = ["ComentorCommands", "APP_ACTIONS"]
 
 # (title, help, action string run on the app)
 APP_ACTIONS: tuple[tuple[str, str, str], ...] = (
+    ("Undo delete", "Bring back the last item deleted in the app  [u, on any screen]",
+     "undo_delete"),
     ("Next theme", "Cycle through the Textual themes (remembered on this device)", "cycle_theme"),
     ("Quit", "Leave comentor", "quit"),
 )
@@ -45,6 +47,8 @@ class ComentorCommands(Provider):
             binding = found.binding
             if not binding.description or found.node is app:
                 continue
+            if found.node is not screen and not binding.show:
+                continue  # a widget's own navigation (Up, Page Up...): not an action
             title = binding.description
             if title in seen:
                 continue

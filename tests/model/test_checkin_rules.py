@@ -224,8 +224,8 @@ def test_goals_and_asks_are_as_typed(ada: Journal) -> None:
 
 def test_an_unknown_kind_is_refused(ada: Journal) -> None:
     with pytest.raises(ValidationError) as caught:
-        model.new_item_defaults(ada, "win", {"text": "x"})
-    assert caught.value.field("kind") == "win"
+        model.new_item_defaults(ada, "meeting", {"text": "x"})
+    assert caught.value.field("kind") == "meeting"
 
 
 def test_items_added_in_a_checkin(ada: Journal, session: str) -> None:

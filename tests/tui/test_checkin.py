@@ -75,22 +75,26 @@ async def test_full_checkin_flow(demo_path: Path) -> None:
     app = ComentorApp(demo_path, now=clock)
     async with app.run_test(size=SIZE) as pilot:
         screen = await _open_checkin(app, pilot)
-        session = screen.state.session  # type: ignore[union-attr]
-        total = len(screen.state.agenda)  # type: ignore[union-attr]
+        assert screen.state is not None and screen.state.status.phase == "planned"
+        total = len(screen.state.agenda)
         assert total > 5
         assert "0/" in str(screen.query_one(AgendaList).border_title)
+        await pilot.press("r")  # an explicit start, for both partners
+        await wait_for(pilot, lambda: screen.live, what="check-in started")
+        session = screen.state.session
 
-        # Timer: two equal turns, start, time passes, switch.
+        # Timer: two equal turns, start, time passes, hand over; the state is the journal's.
         timer = screen.query_one(CheckinTimer)
         assert timer.turn_seconds == 15 * 60 and not timer.running
         await pilot.press("space")
-        assert timer.running
+        await wait_for(pilot, lambda: timer.running, what="timer running")
         clock.t = NOW.replace(minute=5)
         assert round(timer.remaining(0)) == 10 * 60
         await pilot.press("t")
-        assert timer.speaker == 1 and round(timer.remaining(1)) == 15 * 60
+        await wait_for(pilot, lambda: timer.speaker == 1, what="handed over")
+        assert round(timer.remaining(1)) == 15 * 60
         await pilot.press("space")
-        assert not timer.running
+        await wait_for(pilot, lambda: not timer.running, what="timer paused")
 
         # A commitment carried over (new due date from the cadence, prefilled).
         await _select_item(pilot, screen, "Raise the day rate")
@@ -144,7 +148,7 @@ async def test_full_checkin_flow(demo_path: Path) -> None:
         # New commitment (a bad date first: inline message, nothing written) and challenge.
         await pilot.press("i")
         await wait_for(pilot, lambda: isinstance(app.screen, KindPicker))
-        await pilot.press("down", "down", "down", "enter")
+        await pilot.press("down", "down", "down", "enter")  # goal, update, ask, commitment
         await wait_for(pilot, lambda: isinstance(app.screen, FormModal))
         form = app.screen
         assert form.form_title == "New commitment"

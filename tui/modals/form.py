@@ -55,6 +55,14 @@ class FormModal(AppAccess, ModalScreen[Any]):
     FormModal .field-hint { color: $warning; height: auto; }
     FormModal .field-hint.-empty { display: none; }
     FormModal TextArea { height: 8; }
+    /* every field has a line border, and the one being typed in a double one: seen even
+       without colour (NO_COLOR, a monochrome terminal) */
+    FormModal Input, FormModal TextArea, FormModal SelectCurrent {
+        border: round $border-blurred;
+    }
+    FormModal Input:focus, FormModal TextArea:focus, FormModal Select:focus > SelectCurrent {
+        border: double $border;
+    }
     FormModal #form-error { color: $text-error; text-style: bold; margin-top: 1; }
     FormModal #form-error.-empty { display: none; }
     FormModal #form-buttons { height: auto; margin-top: 1; align-horizontal: right; }

@@ -2,8 +2,10 @@
 
 The next date is proposed from the cadence and can be edited; it is checked in place (a bad
 or past date is a red line under the field and nothing is stored). Once stored, the step
-shows the new commitments of each partner and the challenges proposed, so both leave the
-call knowing what they promised.
+shows the shared summary (:func:`comentor.model.end_summary`): covered, carried and dropped
+items, the new commitments of each partner, the challenges proposed and the time split.
+When the partner ends the check-in, this screen opens on the same summary at once, so both
+leave the call knowing what they promised.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from comentor.model.errors import JournalError, ValidationError
 
 from ..app import AppAccess
 
-__all__ = ["EndStepScreen", "finish"]
+__all__ = ["EndStepScreen", "finish", "summary_text"]
 
 
 def finish(j: Journal, session: str, when: str, notes: str | None) -> EndSummary:
@@ -50,15 +52,17 @@ class EndStepScreen(AppAccess, ModalScreen[bool]):
     """
     BINDINGS = [Binding("escape", "cancel", "Back to the check-in")]
 
-    def __init__(self, session: str, *, covered: int, total: int, proposed: dt.datetime,
-                 notes: str | None) -> None:
+    def __init__(self, session: str, *, covered: int = 0, total: int = 0,
+                 proposed: dt.datetime | None = None, notes: str | None = None,
+                 summary: EndSummary | None = None) -> None:
         super().__init__()
         self.session = session
-        self.covered = covered
-        self.total = total
-        self.proposed = proposed
+        self.covered = summary.covered if summary else covered
+        self.total = summary.total if summary else total
+        self.proposed = summary.next_at if summary else (proposed or dt.datetime.now())
         self.notes = notes
         self.summary: EndSummary | None = None
+        self._initial = summary
 
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="end-box"):
@@ -76,6 +80,9 @@ class EndStepScreen(AppAccess, ModalScreen[bool]):
                 yield Button("Store and finish", id="end-store", variant="primary")
 
     def on_mount(self) -> None:
+        if self._initial is not None:  # ended by the partner: the summary at once
+            self.call_after_refresh(self.show_summary, self._initial)
+            return
         self.call_after_refresh(self._ready)
 
     def _ready(self) -> None:
@@ -118,22 +125,18 @@ class EndStepScreen(AppAccess, ModalScreen[bool]):
         self.query_one("#next-date", Input).focus()
 
     def _done(self, summary: EndSummary) -> None:
+        self.show_summary(summary)
+
+    def show_summary(self, summary: EndSummary) -> None:
+        """Show the shared summary (the same on both screens) and offer the way out."""
         self.summary = summary
-        out = Text()
-        out.append("\nStored. ", style="bold green")
-        out.append(f"Next check-in: {summary.next_at.strftime('%a %d %b %Y %H:%M')}\n\n")
-        out.append("New commitments\n", style="bold underline")
-        if not summary.new_commitments:
-            out.append("  none made in this check-in\n", style="dim")
-        for person, items in summary.new_commitments.items():
-            out.append(f"  {person}\n", style="bold")
-            for text in items:
-                out.append(f"    • {text}\n")
-        out.append("New challenges\n", style="bold underline")
-        for text in summary.new_challenges or ["none"]:
-            out.append(f"    • {text}\n", style="" if summary.new_challenges else "dim")
-        self.query_one("#end-summary", Static).update(out)
-        self.query_one("#next-date", Input).disabled = True
+        self.query_one("#end-summary", Static).update(summary_text(summary))
+        self.query_one("#end-covered", Static).update(
+            f"Covered {summary.covered} of {summary.total} agenda items"
+            + (f"; {summary.left} stay on the next agenda." if summary.left else "."))
+        date_input = self.query_one("#next-date", Input)
+        date_input.value = summary.next_at.astimezone().strftime("%Y-%m-%d %H:%M")
+        date_input.disabled = True
         self.query_one("#end-back", Button).display = False
         store = self.query_one("#end-store", Button)
         store.label = "Back to the dashboard"
@@ -142,3 +145,39 @@ class EndStepScreen(AppAccess, ModalScreen[bool]):
     @on(Button.Pressed, "#end-back")
     def action_cancel(self) -> None:
         self.dismiss(self.summary is not None)
+
+
+def _minutes(seconds: int) -> str:
+    return f"{seconds // 60} min {seconds % 60:02d} s"
+
+
+def summary_text(summary: EndSummary) -> Text:
+    """The end step's summary, worded the same on both screens."""
+    out = Text()
+    out.append("\nEnded" + (f" by {summary.ended_by}" if summary.ended_by else "") + ". ",
+               style="bold green")
+    out.append(f"Next check-in: {summary.next_at.astimezone().strftime('%a %d %b %Y %H:%M')}\n\n")
+    for title, items in (("Carried to the next check-in", summary.carried),
+                         ("Dropped", summary.dropped)):
+        if items:
+            out.append(f"{title}\n", style="bold underline")
+            for text in items:
+                out.append(f"    • {text}\n")
+    out.append("New commitments\n", style="bold underline")
+    if not summary.new_commitments:
+        out.append("  none made in this check-in\n", style="dim")
+    for person, items in summary.new_commitments.items():
+        out.append(f"  {person}\n", style="bold")
+        for text in items:
+            out.append(f"    • {text}\n")
+    out.append("New challenges\n", style="bold underline")
+    for text in summary.new_challenges or ["none"]:
+        out.append(f"    • {text}\n", style="" if summary.new_challenges else "dim")
+    out.append("Time split\n", style="bold underline")
+    total = sum(summary.split.values())
+    if not total:
+        out.append("  the timer was not used\n", style="dim")
+    for person, seconds in summary.split.items():
+        out.append(f"  {person}: {_minutes(seconds)} ({round(100 * seconds / total)} %)\n"
+                   if total else "")
+    return out

@@ -13,7 +13,13 @@ import datetime as dt
 from typing import Any
 
 from comentor import model
-from comentor.model import COVER_OUTCOMES, NEW_ITEM_KINDS, AgendaItem, Journal
+from comentor.model import (
+    COVER_OUTCOMES,
+    FEEDBACK_RESPONSES,
+    NEW_ITEM_KINDS,
+    AgendaItem,
+    Journal,
+)
 
 from ..modals.fields import FieldSpec, field
 from ..modals.form import FormModal
@@ -23,7 +29,10 @@ __all__ = ["cover_form", "item_form", "FORM_KINDS"]
 FORM_KINDS = NEW_ITEM_KINDS
 
 # how an outcome reads in the form where its name alone would not say it
-_OUTCOME_LABELS = {"carried": "carried over to the next check-in", "open": "still open"}
+_OUTCOME_LABELS = {"carried": "carried over to the next check-in", "open": "still open",
+                   **FEEDBACK_RESPONSES}
+
+Choices = list[tuple[str, str]]
 
 
 def _outcome_field(table: str) -> FieldSpec:
@@ -56,10 +65,13 @@ def cover_form(item: AgendaItem, *, session: str, today: dt.date,
         def submit(j: Journal, v: dict[str, Any]) -> str:
             return model.cover_item(j, session, table, row, note=v["text"],
                                     progress=v["progress"])
-    elif table in COVER_OUTCOMES:  # asks and challenges: an outcome and a line about it
-        text = (field("answer", "Answer", "long", hint="needed when answered")
-                if table == "asks" else
-                field("follow_up", "Follow-up", placeholder="how it went, what is next"))
+    elif table in COVER_OUTCOMES:  # asks, challenges, feedback: an outcome and a line
+        if table == "asks":
+            text = field("answer", "Answer", "long", hint="needed when answered")
+        elif table == "feedback":
+            text = field("response_text", "In a line", placeholder="what you did or think")
+        else:
+            text = field("follow_up", "Follow-up", placeholder="how it went, what is next")
         fields = [_outcome_field(table), text]
 
         def submit(j: Journal, v: dict[str, Any]) -> str:
@@ -69,8 +81,9 @@ def cover_form(item: AgendaItem, *, session: str, today: dt.date,
 
         def submit(j: Journal, v: dict[str, Any]) -> str:
             return model.cover_item(j, session, table, row, note=v["outcome"])
-    return FormModal(f"Cover: {table.replace('_', ' ').rstrip('s')}", fields, submit,
-                     note=note, submit_label="Mark covered")
+    title = "Answer the feedback" if table == "feedback" else (
+        f"Cover: {table.replace('_', ' ').rstrip('s')}")
+    return FormModal(title, fields, submit, note=note, submit_label="Mark covered")
 
 
 def _vague_warning(text: str) -> str | None:
@@ -80,15 +93,21 @@ def _vague_warning(text: str) -> str | None:
 
 
 def item_form(kind: str, *, today: dt.date, me: tuple[str, str],
-              partner: tuple[str, str] | None, session: str | None = None) -> FormModal:
-    """The form for a new goal, ask, feedback, commitment or challenge.
+              partner: tuple[str, str] | None, session: str | None = None,
+              goals: Choices | None = None, targets: Choices | None = None) -> FormModal:
+    """The form for anything added during a check-in (one of NEW_ITEM_KINDS).
 
-    `me` and `partner` are (person id, name). Raises ValueError for a kind without a form,
-    or a challenge while there is no partner to propose it to.
+    `me` and `partner` are (person id, name); `goals` are the open goals (label, id) an
+    update is for, `targets` what feedback can be about (label, "table:id"). Raises
+    ValueError for a kind without a form, a challenge while there is no partner to propose
+    it to, or an update while there is no open goal.
     """
     people = [(f"{me[1]} (me)", me[0])] + ([(partner[1], partner[0])] if partner else [])
     whose = field("person", "Whose", "select", required=True, options=people, default=me[0])
-    if kind == "goal":
+    more = _more_fields(kind, today, whose, list(goals or []))
+    if more is not None:
+        fields = more
+    elif kind == "goal":
         fields = [field("text", "Goal", required=True, placeholder="what you want to reach"),
                   field("horizon", "Horizon", "select", required=True,
                         options=[("near-term", "near"), ("long-term", "long")], default="near"),
@@ -110,7 +129,9 @@ def item_form(kind: str, *, today: dt.date, me: tuple[str, str],
                                  ("specific suggestion", "suggestion"), ("push", "push")],
                         default="perspective"),
                   field("to_person", "For", "select", required=True, options=people,
-                        default=partner[0] if partner else me[0])]
+                        default=partner[0] if partner else me[0]),
+                  field("about", "About (a goal, an ask or a story; may stay empty)",
+                        "select", options=list(targets or []))]
     elif kind == "commitment":
         fields = [field("text", "Commitment", required=True, placeholder="what you will do"),
                   field("due", "Due", "date", placeholder="YYYY-MM-DD, +2w, friday",
@@ -132,4 +153,38 @@ def item_form(kind: str, *, today: dt.date, me: tuple[str, str],
     def submit(j: Journal, v: dict[str, Any]) -> str:
         return model.add_checkin_item(j, kind, v, session=session)
 
-    return FormModal(f"New {kind}", fields, submit)
+    return FormModal(f"New {kind.replace('_', ' ')}", fields, submit)
+
+
+def _more_fields(kind: str, today: dt.date, whose: FieldSpec,
+                 goals: Choices) -> list[FieldSpec] | None:
+    """The forms of the kinds beyond the first five (None for those five)."""
+    if kind == "update":
+        if not goals:
+            raise ValueError("no open goal to update: add a goal first")
+        return [field("goal", "Goal", "select", required=True, options=goals,
+                      default=goals[0][1]),
+                field("text", "Update", required=True, placeholder="where the goal stands"),
+                field("progress", "Progress %", "int", minimum=0, maximum=100,
+                      placeholder="0-100")]
+    if kind == "win":
+        return [field("text", "Win", required=True, placeholder="what you accomplished"),
+                field("date", "Date", "date", placeholder="today if left empty", today=today),
+                field("detail", "Detail", "long"), whose]
+    if kind == "story":
+        return [field("text", "Story", "long", required=True,
+                      hint="the story you tell about your work, as of today"), whose]
+    if kind == "skill":
+        return [field("text", "Skill or experience", required=True),
+                field("kind", "Kind", "select", required=True, default="skill",
+                      options=[("skill", "skill"), ("experience", "experience")]),
+                field("direction", "Direction", "select", required=True, default="strength",
+                      options=[("a strength", "strength"), ("wants to grow", "grow")]),
+                whose]
+    if kind == "note":
+        return [field("text", "Shared note", "long", required=True,
+                      hint="a note of this check-in your partner sees")]
+    if kind == "talking_point":
+        return [field("text", "Talking point", required=True,
+                      placeholder="for this check-in's agenda, shared with your partner")]
+    return None

@@ -2,6 +2,9 @@
 
 The list is an OptionList so it is walked with the arrow keys and Enter (or a click); section
 headings are disabled options, so the cursor only ever lands on something to talk about.
+The selection is held by item id, never by row: when the partner adds items (marked new,
+with who added them) the list is rebuilt around the same item, so Enter covers what the
+person was looking at.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ __all__ = ["AgendaList", "SECTION_TITLES", "item_key"]
 SECTION_TITLES = {
     "commitments": "Follow-ups: commitments",
     "challenges": "Follow-ups: challenges",
+    "feedback": "Feedback to answer",
     "asks": "Open asks",
     "goals": "Goals without a recent update",
     "talking_points": "Talking points",
@@ -47,16 +51,24 @@ class AgendaList(OptionList):
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self.items: dict[str, AgendaItem] = {}
+        self.selected_id: str | None = None
+        self._rebuilding = False
         self.border_title = "Agenda"
 
+    def watch_highlighted(self, highlighted: int | None) -> None:
+        """Remember the item the person moved to (a rebuild of the list does not count)."""
+        super().watch_highlighted(highlighted)
+        if self._rebuilding or highlighted is None:
+            return
+        try:
+            option_id = self.get_option_at_index(highlighted).id
+        except Exception:  # noqa: BLE001 - the list may be shorter for a moment
+            return
+        if option_id in self.items:
+            self.selected_id = option_id
+
     def show(self, items: Sequence[AgendaItem], outcomes: dict[tuple[str, str], str]) -> None:
-        """Replace the list, keeping the cursor on the same item when it is still there."""
-        keep = None
-        if self.highlighted is not None:
-            try:
-                keep = self.get_option_at_index(self.highlighted).id
-            except Exception:  # noqa: BLE001 - the list may be empty or shorter
-                keep = None
+        """Replace the list, keeping the selection on the same item when it is still there."""
         self.items = {item_key(i.table, i.id): i for i in items}
         options: list[Option] = []
         section = None
@@ -70,14 +82,19 @@ class AgendaList(OptionList):
         if not items:
             options.append(Option(Text("Nothing on the agenda: add goals, asks or talking points.",
                                        style="dim italic"), disabled=True))
-        self.clear_options()
-        self.add_options(options)
+        self._rebuilding = True
+        try:
+            self.clear_options()
+            self.add_options(options)
+            keep = self.selected_id if self.selected_id in self.items else None
+            if keep is None and items:
+                keep = item_key(items[0].table, items[0].id)
+            self.selected_id = keep
+            self.highlighted = self.get_option_index(keep) if keep is not None else None
+        finally:
+            self._rebuilding = False
         covered = sum(1 for i in items if i.covered)
         self.border_title = f"Agenda  {covered}/{len(items)} covered"
-        if keep is not None and keep in self.items:
-            self.highlighted = self.get_option_index(keep)
-        elif items:
-            self.highlighted = next(n for n, o in enumerate(options) if not o.disabled)
 
     @staticmethod
     def _line(item: AgendaItem, outcome: str | None) -> Text:
@@ -93,10 +110,11 @@ class AgendaList(OptionList):
         elif item.detail:
             vague = item.table == "asks" and item.detail == "no concrete outcome yet"
             line.append(f"  — {item.detail}", style="bold yellow" if vague else "dim")
+        if item.new:
+            line.append("  ✦ new" + (f" · added by {item.added_by}" if item.added_by else ""),
+                        style="bold magenta")
         return line
 
     def selected_item(self) -> AgendaItem | None:
-        if self.highlighted is None:
-            return None
-        option = self.get_option_at_index(self.highlighted)
-        return self.items.get(option.id or "")
+        """The item the selection holds (by id, whatever row it is on now)."""
+        return self.items.get(self.selected_id or "")

@@ -15,12 +15,35 @@ from rich.text import Text
 from textual.widgets import DataTable
 from textual.widgets.data_table import CellDoesNotExist, RowDoesNotExist
 
-__all__ = ["Column", "ItemTable", "OWNER", "STATUS", "VAGUE", "short"]
+from ..text import inert
+
+__all__ = ["Column", "ItemTable", "OWNER", "STATUS", "VAGUE", "short", "fit"]
+
+
+def _cut(text: str, width: int) -> int:
+    """Where to cut `text` to fit `width` with an ellipsis: at the last word boundary when
+    one is near, so a list never shows half a word as if it were whole ("feedbac")."""
+    cut = max(1, width - 1)
+    space = text.rfind(" ", 0, cut + 1)
+    return space if space >= cut // 2 else cut
 
 
 def short(text: Any, width: int = 60) -> str:
-    one = " ".join(str(text or "").split())
-    return one if len(one) <= width else one[: width - 1] + "…"
+    """The text on one line, inert (a partner's ESC or CSI is shown as ``\\x1b``, never
+    sent to the terminal: Rich strips only a few control characters), cut to `width`."""
+    one = inert(" ".join(str(text or "").split()), keep_newlines=False)
+    return one if len(one) <= width else one[: _cut(one, width)].rstrip() + "…"
+
+
+def fit(cell: Text, width: int | None) -> Text:
+    """A cell no wider than its column, cut with an ellipsis rather than silently."""
+    if width is None or cell.cell_len <= width:
+        return cell
+    plain = cell.plain
+    out = cell[: _cut(plain, width)]
+    out.rstrip()
+    out.append("…", style="dim")
+    return out
 
 
 @dataclass(frozen=True)
@@ -81,8 +104,9 @@ class ItemTable(DataTable[str | Text]):
             key = str(item["id"])
             self.items[key] = item
             # a plain str cell would be read as markup: user text is always Text
-            cells = (c.cell(item) for c in self.item_columns)
-            self.add_row(*(c if isinstance(c, Text) else Text(str(c)) for c in cells), key=key)
+            cells = ((c.cell(item), c.width) for c in self.item_columns)
+            self.add_row(*(fit(c if isinstance(c, Text) else Text(str(c)), w) for c, w in cells),
+                         key=key)
         if keep and keep in self.items:
             self.select_id(keep)
 

@@ -1,8 +1,9 @@
 """The check-in timer: the planned length split into two equal turns (quid pro quo).
 
-Each partner gets half of the planned minutes. Only the current speaker's clock runs; the
-switch key hands the floor over. The timer starts paused, so opening the check-in never
-starts counting behind anyone's back (and snapshots of the screen are stable).
+Each partner gets half of the planned minutes. The widget only shows the shared timer: who
+speaks, running or paused and each partner's used time are the check-in's state in the
+journal (:class:`comentor.model.TimerState`, folded from both devices' key presses), so both
+screens show the same timer. Between two states it counts on with the local wall clock.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from rich.text import Text
 from textual.message import Message
 from textual.reactive import reactive
 from textual.widget import Widget
+
+from comentor.model import TimerState
 
 __all__ = ["CheckinTimer", "format_seconds"]
 
@@ -27,7 +30,7 @@ def format_seconds(seconds: float) -> str:
 
 
 class CheckinTimer(Widget, can_focus=False):
-    """Two equal turns, the current speaker shown, start/pause and switch."""
+    """Two equal turns, the current speaker shown; a view of the shared timer state."""
 
     DEFAULT_CSS = """
     CheckinTimer {
@@ -54,14 +57,14 @@ class CheckinTimer(Widget, can_focus=False):
     tick: reactive[int] = reactive(0)
 
     def __init__(self, minutes: int = 30, names: tuple[str, str] = ("Me", "Partner"), *,
-                 clock: Callable[[], float] = time.monotonic, name: str | None = None,
+                 clock: Callable[[], float] = time.time, name: str | None = None,
                  id: str | None = None, classes: str | None = None) -> None:
         super().__init__(name=name, id=id, classes=classes)
         self.minutes = minutes
         self.names = names
-        self._clock = clock
-        self._elapsed = [0.0, 0.0]
-        self._since: float | None = None
+        self._clock = clock  # wall-clock seconds since the epoch, like the journal's clock
+        self.state = TimerState()
+        self.people: tuple[str, str] = ("", "")
         self._announced: set[int] = set()
         self.border_title = "Timer"
 
@@ -73,6 +76,14 @@ class CheckinTimer(Widget, can_focus=False):
         """Set the planned length and the two speakers once the journal has answered."""
         self.minutes = minutes
         self.names = names
+        self.refresh()
+
+    def show_state(self, state: TimerState, people: tuple[str, str]) -> None:
+        """Show the shared state; `people` are (me, partner) person ids."""
+        self.state = state
+        self.people = people
+        self.speaker = 1 if state.speaker and state.speaker == people[1] else 0
+        self.running = state.running
         self.refresh()
 
     def on_mount(self) -> None:
@@ -88,30 +99,10 @@ class CheckinTimer(Widget, can_focus=False):
                 self.post_message(self.TurnOver(who, self.names[who], self.names[1 - who]))
 
     def elapsed(self, who: int) -> float:
-        extra = 0.0
-        if self.running and who == self.speaker and self._since is not None:
-            extra = self._clock() - self._since
-        return self._elapsed[who] + extra
+        return self.state.used(self.people[who], int(self._clock() * 1000)) / 1000
 
     def remaining(self, who: int) -> float:
         return self.turn_seconds - self.elapsed(who)
-
-    def _bank(self) -> None:
-        if self.running and self._since is not None:
-            self._elapsed[self.speaker] += self._clock() - self._since
-        self._since = self._clock() if self.running else None
-
-    def toggle(self) -> None:
-        """Start or pause the current speaker's clock."""
-        self._bank()
-        self.running = not self.running
-        self._since = self._clock() if self.running else None
-
-    def switch(self) -> None:
-        """Hand the floor to the other partner (the clock keeps running if it was)."""
-        self._bank()
-        self.speaker = 1 - self.speaker
-        self._since = self._clock() if self.running else None
 
     def watch_running(self, running: bool) -> None:
         self.set_class(running, "-running")
