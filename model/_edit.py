@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CLOSABLE_TABLES", "CLOSE_STATUS", "Close", "EDITABLE", "close_item", "delete_item",
-    "edit_item", "item_kind", "kind_name", "resolve_conflict", "restore_item",
+    "edit_item", "is_closed", "item_kind", "kind_name", "resolve_conflict", "restore_item",
 ]
 
 Close = Literal["done", "drop"]
@@ -153,6 +153,13 @@ def edit_item(j: Journal, table: str, row: str, **changes: str | int | None) -> 
             del fields[name]
     if fields:
         j.put(table, row, **fields)
+
+
+def is_closed(table: str, status: str | None) -> bool:
+    """Whether an item of `table` with `status` is closed (done or dropped, in its kind's
+    words): what :func:`close_item` refuses, so an interface can say so before asking how
+    it went rather than after."""
+    return status in _CLOSED.get(table, ())
 
 
 def close_item(j: Journal, table: str, row: str, how: Close, result: str | None = None) -> str:

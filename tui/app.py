@@ -57,9 +57,9 @@ class ComentorApp(App[int]):
     TITLE = "comentor"
     COMMANDS = App.COMMANDS | {ComentorCommands}
     BINDINGS = [
-        *_catalog_bindings(),
-        # shown once there is something to take back (see check_action)
+        # first of the app's keys, shown once there is something to take back (check_action)
         Binding(UNDO_KEY, "undo_delete", "Undo delete"),
+        *_catalog_bindings(),
         Binding("ctrl+t", "cycle_theme", "Theme"),
         Binding("q", "quit", "Quit"),
         Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
@@ -190,8 +190,8 @@ class ComentorApp(App[int]):
 
     # ------------------------------------------------------------------ undo
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "undo_delete":
-            return len(self.deletions) > 0  # hidden from the footer until there is one
+        if action == "undo_delete":  # hidden until there is a delete, and never over a modal
+            return len(self.deletions) > 0 and not isinstance(self.screen, ModalScreen)
         return True
 
     def action_undo_delete(self) -> None:

@@ -19,6 +19,7 @@ from comentor.model import (
     deleted_items,
     edit_item,
     find_item,
+    is_closed,
     parse_date,
     restore_item,
 )
@@ -84,6 +85,11 @@ def test_repeats_write_nothing_and_say_why(journal: Journal) -> None:
             close_item(journal, "commitments", commitment, how)  # type: ignore[arg-type]
         assert err.value.field("state") == "done" and "already done" in str(err.value)
     assert ops(journal) == before
+    # what close_item refuses, asked before: the app says so before asking how it went
+    assert is_closed("commitments", "done") and is_closed("goals", "met")
+    assert is_closed("challenges", "declined") and is_closed("asks", "closed")
+    assert not any(is_closed(t, s) for t, s in (("goals", "open"), ("challenges", "accepted"),
+                                                 ("asks", "answered"), ("wins", None)))
     note = add_note(journal, "mine", private=True)
     delete_item(journal, "private_notes", note)
     with pytest.raises(ValidationError):

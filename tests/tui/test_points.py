@@ -18,7 +18,7 @@ async def test_a_draft_stays_private_until_shared(demo_path: Path) -> None:
     before = op_count(demo_path)
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot, app)
-        await pilot.press("n")
+        await pilot.press("N")
         fill(app.screen, text="How to price the studio")  # type: ignore[arg-type]
         await pilot.press("ctrl+s")
         await settle(pilot, app)
@@ -26,7 +26,7 @@ async def test_a_draft_stays_private_until_shared(demo_path: Path) -> None:
         table = app.screen.table  # type: ignore[attr-defined]
         draft = next(k for k, it in table.items.items() if it["text"] == "How to price the studio")
         assert table.select_id(draft)
-        await pilot.press("s")
+        await pilot.press("S")
         await settle(pilot, app)
     j = Journal.open(demo_path, now=fixed_now)
     try:

@@ -72,7 +72,7 @@ async def test_goal_add_by_typing_edit_and_progress(demo_path: Path) -> None:
     app = Harness(demo_path, GoalsScreen())
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot, app)
-        await pilot.press("n")
+        await pilot.press("N")
         assert isinstance(app.screen, FormModal)
         await pilot.press(*"Write a book", "tab", "tab")
         await pilot.press(*"2027-06-30")
@@ -91,7 +91,7 @@ async def test_goal_add_by_typing_edit_and_progress(demo_path: Path) -> None:
         edited = rows(demo_path, "goals", "id = ?", (goal[0]["id"],))[0]
         assert (edited["text"], edited["horizon"]) == ("Write a short book", "long")
 
-        await pilot.press("p")
+        await pilot.press("P")
         fill(app.screen, text="Outline done", progress="15")  # type: ignore[arg-type]
         await pilot.press("ctrl+s")
         await settle(pilot, app)
@@ -118,7 +118,7 @@ async def test_bad_progress_and_bad_date_are_inline_and_write_nothing(demo_path:
     app = Harness(demo_path, GoalsScreen())
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot, app)
-        await pilot.press("p")
+        await pilot.press("P")
         form = app.screen
         assert isinstance(form, FormModal)
         fill(form, text="Big jump", progress="140")
@@ -131,7 +131,7 @@ async def test_bad_progress_and_bad_date_are_inline_and_write_nothing(demo_path:
         assert "whole number" in error_of(form, "progress")
         await pilot.press("escape")
 
-        await pilot.press("n")
+        await pilot.press("N")
         form = app.screen
         assert isinstance(form, FormModal)
         fill(form, text="", target="31/12/2026")
@@ -152,7 +152,7 @@ async def test_delete_and_undo(demo_path: Path) -> None:
         screen = app.screen
         assert isinstance(screen, GoalsScreen)
         target = screen.table.selected_id
-        await pilot.press("x")
+        await pilot.press("X")
         await settle(pilot, app)
         assert not rows(demo_path, "goals", "id = ?", (target,))
         assert target not in screen.table.items
@@ -171,7 +171,7 @@ async def test_asks_vague_flag_helpers_add_and_answer(demo_path: Path) -> None:
         vague = [i for i in screen.table.items.values() if i["vague"]]
         assert [i["text"] for i in vague] == ["Any tips?"]
 
-        await pilot.press("n")
+        await pilot.press("N")
         form = app.screen
         assert isinstance(form, FormModal)
         fill(form, text="How should I price proposals for a retainer?", kind="question", outcome="")
@@ -206,7 +206,7 @@ async def test_commitments_add_done_and_carry(demo_path: Path) -> None:
         await settle(pilot, app)
         screen = app.screen
         assert isinstance(screen, CommitmentsScreen)
-        await pilot.press("n")
+        await pilot.press("N")
         fill(app.screen, text="Send three proposals", due="+2w",  # type: ignore[arg-type]
              follow_up="Which one landed?")
         await pilot.press("ctrl+s")
@@ -215,7 +215,7 @@ async def test_commitments_add_done_and_carry(demo_path: Path) -> None:
         assert made["due"] == "2026-12-10" and made["follow_up"] == "Which one landed?"
         assert screen.table.selected_id == made["id"]
 
-        await pilot.press("d")
+        await pilot.press("D")
         fill(app.screen, result="Two sent, one signed")  # type: ignore[arg-type]
         await pilot.press("ctrl+s")
         await settle(pilot, app)
@@ -224,7 +224,7 @@ async def test_commitments_add_done_and_carry(demo_path: Path) -> None:
 
         other = screen.table.selected_id
         assert other is not None and other != made["id"]
-        await pilot.press("c")
+        await pilot.press("C")
         fill(app.screen, due="2027-01-15")  # type: ignore[arg-type]
         await pilot.press("ctrl+s")
         await settle(pilot, app)
@@ -240,17 +240,17 @@ async def test_challenges_propose_and_accept(demo_path: Path) -> None:
         assert isinstance(screen, ChallengesScreen)
         offered = screen.table.selected
         assert offered is not None and offered["owner"] == "Maya Okafor"
-        await pilot.press("a")  # a one-key status change asks first
+        await pilot.press("A")  # a one-key status change asks first
         await settle(pilot, app)
         assert rows(demo_path, "challenges", "id = ?", (offered["id"],))[0]["status"] == "offered"
         await pilot.press("y")
         await settle(pilot, app)
         assert rows(demo_path, "challenges", "id = ?", (offered["id"],))[0]["status"] == "accepted"
-        await pilot.press("a")  # no longer offered: nothing to accept, nothing asked
+        await pilot.press("A")  # no longer offered: nothing to accept, nothing asked
         await settle(pilot, app)
         assert rows(demo_path, "challenges", "id = ?", (offered["id"],))[0]["status"] == "accepted"
 
-        await pilot.press("n")
+        await pilot.press("N")
         fill(app.screen, text="Give a lightning talk", due="2027-02-01")  # type: ignore[arg-type]
         await pilot.press("ctrl+s")
         await settle(pilot, app)
@@ -260,7 +260,7 @@ async def test_challenges_propose_and_accept(demo_path: Path) -> None:
         j.close()
 
         screen.table.select_id(offered["id"])
-        await pilot.press("d")
+        await pilot.press("D")
         fill(app.screen, follow_up="Wrote two posts")  # type: ignore[arg-type]
         await pilot.press("ctrl+s")
         await settle(pilot, app)
@@ -275,7 +275,7 @@ async def test_feedback_attached_to_a_goal(demo_path: Path) -> None:
         screen = app.screen
         assert isinstance(screen, FeedbackScreen)
         goal_value = next(v for label, v in screen.targets if "Reach 300 paying users" in label)
-        await pilot.press("n")
+        await pilot.press("N")
         fill(app.screen, kind="push", target=goal_value,  # type: ignore[arg-type]
              text="Set a date for the team plan launch.")
         await pilot.press("ctrl+s")
@@ -307,14 +307,14 @@ async def test_wins_timeline_and_a_new_story_version(demo_path: Path) -> None:
         assert "The researcher teams call when they need to know why people leave." in stories
         assert "Earlier versions" in stories and "I run usability tests" in stories
 
-        await pilot.press("n")
+        await pilot.press("N")
         fill(app.screen, text="Booked a keynote", date="2026-11-20")  # type: ignore[arg-type]
         await pilot.press("ctrl+s")
         await settle(pilot, app)
         win = rows(demo_path, "wins", "text = 'Booked a keynote'")[0]
         assert win["date"] == "2026-11-20"
 
-        await pilot.press("s")
+        await pilot.press("S")
         form = app.screen
         assert isinstance(form, FormModal)
         assert form.values()["text"].startswith("The researcher teams call")
@@ -336,7 +336,7 @@ async def test_private_notes_stay_local(demo_path: Path) -> None:
         await settle(pilot, app)
         intro = str(app.screen.query_one("#list-intro", Static).content)
         assert "never leave this device" in intro
-        await pilot.press("n")
+        await pilot.press("N")
         fill(app.screen, text="Ask Jonas about his sabbatical plans")  # type: ignore[arg-type]
         await pilot.press("ctrl+s")
         await settle(pilot, app)

@@ -105,7 +105,7 @@ async def test_a_win_dated_tomorrow_is_refused_in_the_form(demo_path: Path) -> N
     app = Harness(demo_path, WinsScreen())
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot, app)
-        await pilot.press("n")
+        await pilot.press("N")
         form = app.screen
         assert isinstance(form, FormModal)
         fill(form, text="Signed the library", date="tomorrow")

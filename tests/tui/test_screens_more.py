@@ -69,7 +69,7 @@ async def test_skills_matrix_shows_a_demo_match(demo_path: Path) -> None:
                  for r in range(matches.row_count)}
         assert ("Jonas Berg", "Pricing software and proposals") in pairs
 
-        await pilot.press("n")
+        await pilot.press("N")
         fill(app.screen, text="Negotiation", direction="grow")  # type: ignore[arg-type]
         await pilot.press("ctrl+s")
         await settle(pilot, app)
@@ -153,7 +153,7 @@ async def test_conflict_keep_both(tmp_path: Path) -> None:
         shown = str(screen.query_one("#winner-text", Static).content) + \
             str(screen.query_one("#other-text", Static).content)
         assert "rent a room" in shown and "shared desk" in shown
-        await pilot.press("b")
+        await pilot.press("B")
         await settle(pilot, app)
         assert screen.query_one("#conflicts", DataTable).row_count == 1  # the "none" row
         assert not screen.conflicts
@@ -169,7 +169,7 @@ async def test_conflict_merge_by_hand(tmp_path: Path) -> None:
     app = Harness(path, ConflictsScreen())
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot, app)
-        await pilot.press("m")
+        await pilot.press("M")
         form = app.screen
         assert isinstance(form, FormModal)
         assert "the other version" in form.values()["text"]

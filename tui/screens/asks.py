@@ -42,7 +42,7 @@ class AsksScreen(ListScreen):
                Column("kind", "Kind", width=12), Column("outcome", "Outcome wanted", width=26))
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("r", "answer", "Answer"),
-        Binding("c", "close", "Close ask"),
+        Binding("D", "done", "Close ask"),
     ]
 
     def load_detail(self, j: Journal, item: dict[str, Any]) -> Text:
@@ -117,8 +117,10 @@ class AsksScreen(ListScreen):
 
         self.form(f"Answer: {one_line(item['text'])[:50]}", fields, save)
 
-    def action_close(self) -> None:
-        item = self.need_selection()
+    def action_done(self) -> None:
+        """Close the ask: what "done" means for an ask, in the model's one vocabulary."""
+        item = self.need_open()
         if item is not None:
             self.confirm_write(f"Close the ask “{one_line(item.get('text'))[:60]}”?",
-                               model.close_ask, item["id"], message="Ask closed")
+                               model.close_item, self.TABLE, item["id"], "done",
+                               message="Ask closed")

@@ -3,7 +3,9 @@
 A screen says what to load and how to describe an item; the base class does the rest the
 same way everywhere: reads and writes go through the app's JournalGateway in thread workers
 (the interface never waits on the disk), a write that the journal refuses shows its one-line
-message and changes nothing, and a delete can be taken back with `u`.
+message and changes nothing, and a delete can be taken back with `u` on any screen (the
+app keeps it: :mod:`comentor.tui.undo`). Item actions use keys that no screen of the catalog
+opens (Shift+letter where the natural letter is one), so a global key is never shadowed.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Header, Static
 
-from comentor.model import Journal, delete_item, list_items, restore_item
+from comentor.model import Close, Journal, close_item, delete_item, is_closed, item_kind, list_items
 
 from ..app import AppAccess
 from ..data import JournalGateway
@@ -30,6 +32,8 @@ from ..modals.confirm import ConfirmModal
 from ..modals.detail import DetailModal
 from ..modals.fields import FieldSpec
 from ..modals.form import FormModal
+from ..text import one_line
+from ..undo import Deletion, deleted_message
 from ..widgets.item_table import Column, ItemTable
 from ..widgets.key_bar import KeyBar
 
@@ -45,10 +49,12 @@ SCREEN_FOR_TABLE = {
 
 
 def line(label: str, value: Any) -> Text:
-    """One "label: value" line for a detail pane, user text never read as markup."""
+    """One "label: value" line for a detail pane: user text never read as markup, and its
+    control characters shown escaped (Rich strips only some; an ESC would reach the
+    terminal)."""
     out = Text()
     out.append(f"{label}: ", style="bold")
-    out.append(str(value if value not in (None, "") else "—"))
+    out.append(one_line(value) if value not in (None, "") else "—")
     out.append("\n")
     return out
 
@@ -152,11 +158,10 @@ class ListScreen(GatewayScreen):
     INTRO: ClassVar[str] = ""
     COLUMNS: ClassVar[Sequence[Column]] = ()
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("n", "new", "New"),
+        Binding("N", "new", "New"),
         Binding("e", "edit", "Edit"),
         Binding("enter", "open", "Open", show=False),
-        Binding("x", "delete", "Delete"),
-        Binding("u", "undo", "Undo"),
+        Binding("X,delete", "delete", "Delete"),
         Binding("t", "toggle_all", "Open/all"),
     ]
 
@@ -171,7 +176,6 @@ class ListScreen(GatewayScreen):
         super().__init__(focus)
         self.show_all = False
         self.today: Any = None
-        self._undo: list[tuple[str, str]] = []
         self._loaded = False
 
     # ------------------------------------------------------------------ layout
@@ -271,7 +275,7 @@ class ListScreen(GatewayScreen):
 
     def show_detail(self, item: dict[str, Any] | None, data: Any) -> None:
         detail = self.query_one("#detail", Static)
-        detail.update(Text("Nothing here yet: press n to add one.", style="dim")
+        detail.update(Text("Nothing here yet: press N to add one.", style="dim")
                       if item is None else data)
 
     # ------------------------------------------------------------------ forms
@@ -329,13 +333,9 @@ class ListScreen(GatewayScreen):
     def delete_item(self, j: Journal, item_id: str) -> None:
         delete_item(j, self.TABLE, item_id)
 
-    def undelete_item(self, j: Journal, item_id: str) -> None:
-        restore_item(j, self.TABLE, item_id)
-
     def confirm_write(self, question: str, fn: Callable[..., Any], *args: Any,
                       message: str = "") -> None:
-        """Ask first, then write: for one-key status changes that have no undo of their own
-        (and whose keys are the app's navigation keys on other screens)."""
+        """Ask first, then write: for one-key status changes that have no undo of their own."""
 
         def answered(yes: bool | None) -> None:
             if yes:
@@ -343,22 +343,40 @@ class ListScreen(GatewayScreen):
 
         self.app.push_screen(ConfirmModal(question, title=self.SCREEN_TITLE), answered)
 
+    def need_open(self) -> dict[str, Any] | None:
+        """The highlighted item if it can still be closed; else say why, before asking how it
+        went (the model refuses a second close anyway, for a list that was out of date)."""
+        item = self.need_selection()
+        if item is not None and is_closed(self.TABLE, item.get("status")):
+            self.notify(f"This {item_kind(self.TABLE)} is already {item['status']}.",
+                        markup=False)
+            return None
+        return item
+
+    def close(self, item: dict[str, Any], how: Close, message: str,
+              result: str | None = None) -> None:
+        """Close `item` done or dropped, in its kind's words (a goal is met, a challenge
+        declined): one vocabulary with the command line, and one refusal if already closed."""
+        self.write(close_item, self.TABLE, item["id"], how, result, message=message)
+
     def action_delete(self) -> None:
+        """Delete the highlighted item at once: the app keeps it, so `u` brings it back from
+        any screen (and Recently deleted lists it), and the notification says so."""
         item = self.need_selection()
         if item is None or not self.TABLE:
             return
-        self._undo.append((self.TABLE, item["id"]))
-        self.write(self.delete_item, item["id"],
-                   message=f"Deleted “{item.get('text', '')[:40]}” — press u to undo")
+        deletion = Deletion.of(self.TABLE, item["id"], item.get("text"))
+        self.write(self.delete_item, item["id"], after=lambda _: self._deleted(deletion))
 
-    def action_undo(self) -> None:
-        if not self._undo:
-            self.notify("Nothing to undo.")
-            return
-        _, item_id = self._undo.pop()
-        self.focus_id = item_id
-        self.write(self.undelete_item, item_id, message="Restored",
-                   after=lambda _: self._refocus(item_id))
+    def _deleted(self, deletion: Deletion) -> None:
+        self.comentor.deletions.push(deletion)
+        self.app.refresh_bindings()
+        self.notify(deleted_message(deletion), markup=False, timeout=10)
+
+    def focus_item(self, table: str, row: str) -> None:
+        """After an undo: the cursor goes to the item when this screen lists its kind."""
+        if table == self.TABLE:
+            self._refocus(row)
 
     def _refocus(self, item_id: str) -> None:
         self._loaded = False

@@ -27,13 +27,13 @@ class ChallengesScreen(ListScreen):
     SCREEN_TITLE = "Challenges"
     TABLE = "challenges"
     KIND = "challenge"
-    INTRO = "Challenges are proposed by one partner to the other: n proposes one to your partner."
+    INTRO = "Challenges are proposed by one partner to the other: N proposes one to your partner."
     COLUMNS = (Column("proposer_name", "From", width=12), Column("owner", "For", width=12),
                Column("text", "Challenge", width=24), STATUS, Column("due", "Due", width=10))
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("a", "accept", "Accept"),
-        Binding("r", "decline", "Decline"),
-        Binding("d", "done", "Done"),
+        Binding("A", "accept", "Accept"),
+        Binding("r", "drop", "Decline"),
+        Binding("D", "done", "Done"),
     ]
 
     def load(self, j: Journal) -> list[dict[str, Any]]:
@@ -56,7 +56,7 @@ class ChallengesScreen(ListScreen):
         if item.get("follow_up"):
             text += line("How it went", one_line(item.get("follow_up")))
         if item.get("person") == j.me and item.get("status") == "offered":
-            text.append("\nThis challenge is for you: a accepts, r declines.\n", style="italic")
+            text.append("\nThis challenge is for you: A accepts, r declines.\n", style="italic")
         return text
 
     def _fields(self, item: dict[str, Any] | None = None) -> list[FieldSpec]:
@@ -107,21 +107,21 @@ class ChallengesScreen(ListScreen):
                                model.respond_challenge, item["id"], True,
                                message="Challenge accepted")
 
-    def action_decline(self) -> None:
+    def action_drop(self) -> None:
+        """Decline: what dropping means for a challenge (only the one it was proposed to)."""
         item = self._answerable()
         if item is not None:
             self.confirm_write(f"Decline the challenge “{one_line(item.get('text'))[:60]}”?",
-                               model.respond_challenge, item["id"], False,
+                               model.close_item, self.TABLE, item["id"], "drop",
                                message="Challenge declined")
 
     def action_done(self) -> None:
-        item = self.need_selection()
+        item = self.need_open()
         if item is None:
             return
         fields = [FieldSpec("follow_up", "How did it go?", "textarea", item.get("follow_up") or "")]
 
         def save(values: dict[str, Any]) -> None:
-            self.write(model.complete_challenge, item["id"], values["follow_up"] or None,
-                       message="Challenge done")
+            self.close(item, "done", "Challenge done", values["follow_up"] or None)
 
         self.form(f"Done: {one_line(item['text'])[:50]}", fields, save)

@@ -36,9 +36,9 @@ class CommitmentsScreen(ListScreen):
     COLUMNS = (OWNER, Column("text", "Commitment", width=30), Column("due", "Due", _due, width=10),
                STATUS, Column("follow_up", "Follow-up", width=20))
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("d", "done", "Done"),
+        Binding("D", "done", "Done"),
         Binding("r", "drop", "Drop"),
-        Binding("c", "carry", "Carry"),
+        Binding("C", "carry", "Carry"),
     ]
 
     def load(self, j: Journal) -> list[dict[str, Any]]:
@@ -95,17 +95,14 @@ class CommitmentsScreen(ListScreen):
 
         self.write(edit, message="Commitment saved")
 
-    def _close(self, status: str, title: str, message: str) -> None:
-        item = self.need_selection()
+    def _close(self, how: model.Close, title: str, message: str) -> None:
+        item = self.need_open()
         if item is None:
             return
         fields = [FieldSpec("result", "How did it go? (optional)", "textarea", item.get("result") or "")]
 
         def save(values: dict[str, Any]) -> None:
-            def close(j: Journal) -> None:
-                model.close_commitment(j, item["id"], status, values["result"] or None)
-
-            self.write(close, message=message)
+            self.close(item, how, message, values["result"] or None)
 
         self.form(f"{title}: {one_line(item['text'])[:50]}", fields, save)
 
@@ -113,7 +110,7 @@ class CommitmentsScreen(ListScreen):
         self._close("done", "Done", "Commitment done")
 
     def action_drop(self) -> None:
-        self._close("dropped", "Drop", "Commitment dropped")
+        self._close("drop", "Drop", "Commitment dropped")
 
     def action_carry(self) -> None:
         item = self.need_selection()

@@ -53,10 +53,10 @@ class ConflictsScreen(GatewayScreen):
     ConflictsScreen #quarantine { height: 1fr; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("w", "keep_winner", "Keep shown"),
-        Binding("o", "keep_other", "Keep other"),
-        Binding("m", "merge", "Merge"),
-        Binding("b", "keep_both", "Keep both"),
+        Binding("W", "keep_winner", "Keep shown"),
+        Binding("O", "keep_other", "Keep other"),
+        Binding("M", "merge", "Merge"),
+        Binding("B", "keep_both", "Keep both"),
         Binding("r", "release", "Release held op"),
         Binding("R", "release_all", "Release all held"),
     ]
@@ -69,7 +69,7 @@ class ConflictsScreen(GatewayScreen):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield Label("Texts edited on both sides (pick a row, then w / o / m / b)",
+        yield Label("Texts edited on both sides (pick a row, then W / O / M / B)",
                     classes="section-title")
         yield DataTable(id="conflicts", cursor_type="row", zebra_stripes=True)
         with Horizontal(id="versions"):

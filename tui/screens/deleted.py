@@ -3,7 +3,8 @@
 A delete reaches the partner too, so either partner may find an item gone: this screen says
 what went and by whose hand, and `r` brings the highlighted item back for both of them (a
 private note or a draft only ever was on this device, and comes back there). Nothing is
-ever erased: a delete is a mark on the item, so every deleted item is listed here.
+ever erased: a delete is a mark on the item, so every deleted item is listed here. (The
+newest delete made in the app also comes back with `u` on any screen: :mod:`..undo`.)
 """
 
 from __future__ import annotations
@@ -128,4 +129,10 @@ class DeletedScreen(GatewayScreen):
             self.notify("Nothing to restore here.", severity="warning")
             return
         self.write(model.restore_item, item["table"], item["id"],
-                   message=f"Restored the {item['kind']} “{item['text'][:50]}”")
+                   message=f"Restored the {item['kind']} “{item['text'][:50]}”",
+                   after=lambda _: self._restored(item))
+
+    def _restored(self, item: dict[str, Any]) -> None:
+        # back already: the app's undo (u) has nothing left to do for it
+        self.comentor.deletions.forget(item["table"], item["id"])
+        self.app.refresh_bindings()

@@ -1,7 +1,9 @@
 """Feedback: perspective, a specific suggestion, or a push — attached to a goal, ask or story.
 
 A sounding board, not a cheerleader: typing feedback makes the giver say which kind it is,
-and attaching it keeps it next to what it is about.
+and attaching it keeps it next to what it is about. The partner it was for answers it
+(tried it, will try it, or disagree, with a line): Edit on feedback given to you answers it,
+and both see the answer under the feedback.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from typing import Any
 from rich.text import Text
 
 from comentor import model
-from comentor.model import Journal
+from comentor.model import FEEDBACK_RESPONSES, Journal
 
 from ..modals.fields import FieldSpec, required
 from ..modals.form import FormModal
@@ -53,6 +55,8 @@ class FeedbackScreen(ListScreen):
         items = super().load(j)
         for item in items:
             item["to_name"] = j.person_name(item.get("to_person"))
+            # feedback given to me (by my partner) is mine to answer
+            item["for_me"] = item.get("to_person") == j.me and item.get("person") != j.me
             item["about"] = self._about(j, item.get("target_table") or "", item.get("target_id"))
         # what feedback can be attached to, for the form
         self.targets = [("(nothing in particular)", "")] + [
@@ -78,6 +82,16 @@ class FeedbackScreen(ListScreen):
         text += line("To", one_line(item.get("to_name")))
         text += line("About", one_line(item.get("about")))
         text += line("Given", (item.get("created_at") or "")[:10])
+        response = str(item.get("response") or "")
+        if response:
+            said = FEEDBACK_RESPONSES.get(response, response)
+            if item.get("response_text"):
+                said += f": {item['response_text']}"
+            text += line("Answer", f"{one_line(item.get('to_name'))} {said}")
+            text += line("Answered", (item.get("responded_at") or "")[:10])
+        else:
+            text += line("Answer", "not answered yet" + (
+                " (yours to answer: Edit)" if item.get("for_me") else ""))
         return text
 
     def new_form(self) -> FormModal:
@@ -87,7 +101,31 @@ class FeedbackScreen(ListScreen):
             FieldSpec("text", "Feedback", "textarea", validate=required("feedback")),
         ])
 
+    def answer_form(self, item: dict[str, Any]) -> FormModal:
+        """The answer of the partner the feedback was for (any earlier answer prefilled)."""
+        choices = [(label, value) for value, label in FEEDBACK_RESPONSES.items()]
+        return FormModal("Answer the feedback", [
+            FieldSpec("response", "Your answer", "select",
+                      item.get("response") or choices[0][1], choices),
+            FieldSpec("response_text", "In a line", value=item.get("response_text") or "",
+                      placeholder="what you did or think"),
+        ])
+
+    def action_answer(self) -> None:
+        """Answer the selected feedback (only the partner it was given to answers it)."""
+        item = self.need_selection()
+        if item is None:
+            return
+        if not item.get("for_me"):
+            self.notify(f"Only {one_line(item.get('to_name')) or 'its receiver'} answers "
+                        "this feedback.", markup=False)
+            return
+        self.app.push_screen(self.answer_form(item),
+                             lambda v: self.save_edit(item, v) if v is not None else None)
+
     def edit_form(self, item: dict[str, Any]) -> FormModal:
+        if item.get("for_me"):
+            return self.answer_form(item)
         return FormModal("Edit feedback", [
             FieldSpec("kind", "Kind", "select", item.get("kind") or "perspective", FEEDBACK_KINDS),
             FieldSpec("text", "Feedback", "textarea", item.get("text") or "",
@@ -104,6 +142,14 @@ class FeedbackScreen(ListScreen):
         self.write(add, message="Feedback given", after=self._refocus)
 
     def save_edit(self, item: dict[str, Any], values: dict[str, Any]) -> None:
+        if item.get("for_me"):
+            def answer(j: Journal) -> None:
+                model.answer_feedback(j, item["id"], values["response"],
+                                      values.get("response_text"))
+
+            self.write(answer, message="Answer saved: your partner sees it")
+            return
+
         def edit(j: Journal) -> None:
             model.edit_item(j, "feedback", item["id"], kind=values["kind"], text=values["text"])
 

@@ -39,10 +39,10 @@ class GoalsScreen(ListScreen):
     COLUMNS = (OWNER, Column("text", "Goal", width=30), Column("horizon", "Horizon", width=7),
                STATUS, Column("latest_progress", "Done", _progress, width=4))
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("p", "progress", "Update"),
-        Binding("d", "met", "Met"),
+        Binding("P", "progress", "Update"),
+        Binding("D", "done", "Met"),
         Binding("r", "drop", "Drop"),
-        Binding("o", "reopen", "Reopen", show=False),
+        Binding("O", "reopen", "Reopen", show=False),
     ]
 
     def compose_detail_extra(self) -> ComposeResult:
@@ -142,17 +142,21 @@ class GoalsScreen(ListScreen):
 
         self.form(f"Update: {one_line(item['text'])[:50]}", fields, save)
 
-    def _status(self, status: str, message: str) -> None:
-        item = self.need_selection()
-        if item is not None and item.get("status") != status:
+    def _close(self, how: model.Close, status: str, message: str) -> None:
+        item = self.need_open()
+        if item is not None:
             self.confirm_write(f"Mark the goal “{one_line(item.get('text'))[:60]}” {status}?",
-                               model.set_goal_status, item["id"], status, message=message)
+                               model.close_item, self.TABLE, item["id"], how, message=message)
 
-    def action_met(self) -> None:
-        self._status("met", "Goal met — well done")
+    def action_done(self) -> None:
+        self._close("done", "met", "Goal met — well done")
 
     def action_drop(self) -> None:
-        self._status("dropped", "Goal dropped")
+        self._close("drop", "dropped", "Goal dropped")
 
     def action_reopen(self) -> None:
-        self._status("open", "Goal reopened")
+        item = self.need_selection()
+        if item is not None and item.get("status") != "open":
+            self.confirm_write(f"Reopen the goal “{one_line(item.get('text'))[:60]}”?",
+                               model.set_goal_status, item["id"], "open",
+                               message="Goal reopened")

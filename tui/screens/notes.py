@@ -72,9 +72,3 @@ class PrivateNotesScreen(ListScreen):
             model.edit_item(j, "private_notes", item["id"], text=values["text"])
 
         self.write(edit, message="Private note saved")
-
-    def delete_item(self, j: Journal, item_id: str) -> None:
-        model.delete_item(j, "private_notes", item_id)
-
-    def undelete_item(self, j: Journal, item_id: str) -> None:
-        model.restore_item(j, "private_notes", item_id)

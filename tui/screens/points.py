@@ -31,10 +31,10 @@ class TalkingPointsScreen(ListScreen):
     KIND = "point"
     TABLE = "talking_points"
     INTRO = ("Points for the next check-in. Drafts (🔒) stay on this device until you share "
-             "them (s); shared points are on both agendas until covered.")
+             "them (S); shared points are on both agendas until covered.")
     COLUMNS = (Column("status", "State", width=10), OWNER, Column("text", "Point", width=56))
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("s", "share", "Share"),
+        Binding("S", "share", "Share"),
     ]
 
     def load(self, j: Journal) -> list[dict[str, Any]]:
@@ -45,7 +45,7 @@ class TalkingPointsScreen(ListScreen):
     def describe(self, j: Journal, item: dict[str, Any]) -> Text:
         text = Text()
         if item.get("draft"):
-            text.append("🔒 private draft — only on this device until you share it (s)\n\n",
+            text.append("🔒 private draft — only on this device until you share it (S)\n\n",
                         style="yellow")
         text.append(f"{inert(item.get('text'))}\n\n")
         text += line("From", one_line(item.get("owner")))
@@ -70,7 +70,7 @@ class TalkingPointsScreen(ListScreen):
 
     def edit_form(self, item: dict[str, Any]) -> FormModal | None:
         if item.get("draft"):
-            self.notify("Discard the draft (x) and write a new one, or share it first.",
+            self.notify("Discard the draft (X) and write a new one, or share it first.",
                         markup=False)
             return None
         return FormModal("Edit talking point", [
@@ -95,9 +95,3 @@ class TalkingPointsScreen(ListScreen):
             return model.share_draft(j, item["id"])
 
         self.write(share, message="Shared: it is on both agendas now", after=self._refocus)
-
-    def delete_item(self, j: Journal, item_id: str) -> None:
-        model.delete_item(j, self.TABLE, item_id)  # a draft is discarded on this device only
-
-    def undelete_item(self, j: Journal, item_id: str) -> None:
-        model.restore_item(j, self.TABLE, item_id)

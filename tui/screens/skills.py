@@ -43,7 +43,7 @@ class SkillsScreen(GatewayScreen):
     SkillsScreen #matches { height: 1fr; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("n", "new", "Add skill"),
+        Binding("N", "new", "Add skill"),
     ]
 
     def __init__(self, focus: str | None = None) -> None:
@@ -116,7 +116,7 @@ class SkillsScreen(GatewayScreen):
                             "→", Text(one_line(m.learner)),
                             Text(one_line(m.grow), style="bold green"))
         if not matrix.matches:
-            matches.add_row("", Text("No matches yet: add strengths and growth areas (n).",
+            matches.add_row("", Text("No matches yet: add strengths and growth areas (N).",
                                      style="dim"), "", "", "")
 
     @staticmethod

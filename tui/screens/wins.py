@@ -54,7 +54,7 @@ class WinsScreen(ListScreen):
     WinsScreen #stories { height: 1fr; padding: 0 1; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("s", "story", "New story version"),
+        Binding("S", "story", "New story version"),
     ]
 
     def __init__(self, focus: str | None = None) -> None:
@@ -77,7 +77,7 @@ class WinsScreen(ListScreen):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Item actions act on the Wins tab's table: only offer them while it is shown."""
-        if action in ("new", "edit", "delete", "open", "undo"):
+        if action in ("new", "edit", "delete", "open"):
             tabs = self.query(TabbedContent)
             return not tabs or tabs.first().active == "tab-wins"
         return super().check_action(action, parameters)
@@ -115,7 +115,7 @@ class WinsScreen(ListScreen):
             versions = self.stories["stories"].get(pid, [])
             text.append(f"{one_line(name)}'s story\n", style="bold underline")
             if not versions:
-                text.append("No story yet" + (": press s to write yours." if pid == self.stories["me"]
+                text.append("No story yet" + (": press S to write yours." if pid == self.stories["me"]
                                               else ".") + "\n\n", style="dim")
                 continue
             current = versions[0]
