@@ -14,6 +14,7 @@ from textual.widgets import DataTable, Input, Select, Static, TextArea
 
 from comentor.model import _queries as queries
 from comentor.model._journal import Journal
+from comentor.tui.modals.form import FormModal
 from comentor.tui.screens.asks import AsksScreen
 from comentor.tui.screens.challenges import ChallengesScreen
 from comentor.tui.screens.commitments import CommitmentsScreen
@@ -21,7 +22,6 @@ from comentor.tui.screens.feedback import FeedbackScreen
 from comentor.tui.screens.goals import GoalsScreen
 from comentor.tui.screens.notes import PrivateNotesScreen
 from comentor.tui.screens.wins import WinsScreen
-from comentor.tui.widgets.form_fields import FormModal
 from comentor.tui.widgets.progress_chart import ProgressChart
 
 from .screen_harness import Harness, fixed_now

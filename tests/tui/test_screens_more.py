@@ -17,14 +17,14 @@ from comentor.model import _remote as remote
 from comentor.model import testing
 from comentor.model._journal import Journal
 from comentor.model._store import ops_since, version_vector
+from comentor.tui.modals.confirm import ConfirmModal
+from comentor.tui.modals.form import FormModal
 from comentor.tui.screens.asks import AsksScreen
 from comentor.tui.screens.conflicts import ConflictsScreen
 from comentor.tui.screens.devices import DevicesScreen
 from comentor.tui.screens.schedule import ScheduleScreen
 from comentor.tui.screens.search import SearchScreen
 from comentor.tui.screens.skills import SkillsScreen
-from comentor.tui.widgets.confirm import ConfirmModal
-from comentor.tui.widgets.form_fields import FormModal
 
 from .screen_harness import FIXED, Harness, fixed_now
 from .test_screens import SIZE, error_of, fill, op_count, settle

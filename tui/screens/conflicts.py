@@ -21,10 +21,10 @@ from textual.widgets import DataTable, Header, Label, Static
 from comentor import model
 from comentor.model import Conflict, Journal, physical_ms
 
+from ..modals.confirm import ConfirmModal
 from ..modals.fields import FieldSpec, required
 from ..modals.form import FormModal
 from ..text import counted, inert, one_line
-from ..widgets.confirm import ConfirmModal
 from ..widgets.item_table import short
 from ..widgets.key_bar import KeyBar
 from .base import GatewayScreen
