@@ -24,7 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Concatenate, ParamSpec, TypeVar
 
-from comentor.model import DeviceKeys, Journal
+from comentor.model import DeviceKeys, Journal, file_identity, let_go
 
 __all__ = ["JournalGateway"]
 
@@ -42,12 +42,17 @@ class JournalGateway:
         self._now = now
         self._pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="journal")
         self._journal: Journal | None = None
+        self._file: tuple[int, int] | None = None  # the file it was opened from (model/_replaced.py)
         self._thread: threading.Thread | None = None
         self.listeners: list[Callable[[], None]] = []
 
     def _get(self) -> Journal:
+        if self._journal is not None and file_identity(self.path) not in (None, self._file):
+            let_go(self._journal)  # a backup was moved into place: never write to the old file
+            self._journal = None
         if self._journal is None:
             self._journal = Journal.open(self.path, keys=self._keys, now=self._now)
+            self._file = file_identity(self.path)
             self._thread = threading.current_thread()
         return self._journal
 
@@ -90,12 +95,6 @@ class JournalGateway:
         finally:
             for listener in list(self.listeners):
                 listener()
-
-    # Kept until the callers outside the app shell move to read/read_async/read_later
-    # (the lead rewrites them): the same reads under their old names.
-    call = read
-    run = read_async
-    submit = read_later
 
     def close(self) -> None:
         def _close() -> None:

@@ -68,7 +68,7 @@ async def test_theme_switch_is_remembered(demo_path: Path) -> None:
         assert chosen != before
 
         async def saved() -> object:
-            return await app.gateway.run(lambda j: j.setting("theme"))
+            return await app.gateway.read_async(lambda j: j.setting("theme"))
 
         for _ in range(200):
             if await saved() == chosen:

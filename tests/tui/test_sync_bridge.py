@@ -108,7 +108,7 @@ async def test_app_syncs_live_with_the_partner_over_the_lan(
                 await pilot.pause(0.04)
             else:
                 raise AssertionError("A's win did not reach B")
-            saved = await app.gateway.run(lambda j: (j.setting("last_sync"), j.setting("last_via")))
+            saved = await app.gateway.read_async(lambda j: (j.setting("last_sync"), j.setting("last_via")))
             assert saved[0] and saved[1] == "LAN"
     finally:
         engine_b.stop()
