@@ -20,6 +20,7 @@ from textual.widgets import Header, Static
 
 from comentor import model
 
+from ..app import AppAccess
 from ..dashboard_data import DashboardData, load_sync_details
 from ..messages import DashboardLoaded, JournalChanged, SyncState
 from ..sync_bridge import SyncProgress, describe_last
@@ -49,7 +50,9 @@ def _lines(rows: list[dict[str, Any]], empty: str, render: Any, limit: int = MAX
 def _commitment(r: dict[str, Any]) -> Text:
     t = Text("• ")
     t.append(one_line(r.get("text")))
-    if r.get("due"):
+    if r.get("overdue"):
+        t.append(f"  overdue since {r['due']}", style="bold red")
+    elif r.get("due"):
         t.append(f"  due {r['due']}", style="dim")
     return t
 
@@ -103,7 +106,7 @@ class Panel(VerticalScroll, can_focus=True):
         yield self.body
 
 
-class DashboardScreen(Screen[None]):
+class DashboardScreen(AppAccess, Screen[None]):
     """Next check-in and drift, open items both ways, goals, wins and sync state."""
 
     DEFAULT_CSS = """
@@ -135,7 +138,7 @@ class DashboardScreen(Screen[None]):
     def compose(self) -> ComposeResult:
         # data read while Textual was loading: the first frame already shows it. The title
         # is set here, before the Header exists (setting it after mount races the Header).
-        self._early = self.app.take_start_data()  # type: ignore[attr-defined]
+        self._early = self.comentor.take_start_data()
         if self._early is not None:
             self.sub_title = self._subtitle(self._early)
         yield Header()
@@ -158,7 +161,7 @@ class DashboardScreen(Screen[None]):
         self.query_one("#sync-box").border_title = "Sync"
         self.watch(self.app, "sync_state", self._sync_changed, init=False)
         # "2 min ago" ages: redraw the sync box now and then
-        self.set_interval(30, lambda: self._show_sync(self.app.sync_state))  # type: ignore[attr-defined]
+        self.set_interval(30, lambda: self._show_sync(self.comentor.sync_state))
         early, self._early = self._early, None
         if early is not None:
             self.show(early, title=False)
@@ -180,7 +183,7 @@ class DashboardScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="dashboard")
     def reload(self) -> None:
         try:
-            data = self.app.gateway.read(model.dashboard)  # type: ignore[attr-defined]
+            data = self.comentor.gateway.read(model.dashboard)
         except Exception as exc:  # noqa: BLE001 - shown, never a crash
             self.app.call_from_thread(self._failed, f"{type(exc).__name__}: {exc}")
             return
@@ -193,7 +196,7 @@ class DashboardScreen(Screen[None]):
 
     def _counts(self) -> None:
         try:
-            counts = self.app.gateway.read(load_sync_details)  # type: ignore[attr-defined]
+            counts = self.comentor.gateway.read(load_sync_details)
         except Exception:  # noqa: BLE001 - the counts are a nicety; the rest is shown
             return
         self.app.call_from_thread(self._show_counts, *counts)
@@ -201,7 +204,7 @@ class DashboardScreen(Screen[None]):
     def _show_counts(self, conflicts: int, held: int) -> None:
         if self.data is not None:
             self.data.conflicts, self.data.quarantined = conflicts, held
-            self._show_sync(self.app.sync_state)  # type: ignore[attr-defined]
+            self._show_sync(self.comentor.sync_state)
 
     def _failed(self, message: str) -> None:
         self.notify(f"Could not read the journal: {message}", severity="error", markup=False)
@@ -235,7 +238,7 @@ class DashboardScreen(Screen[None]):
         self._set("#p-wins", "Recent wins", _lines(data.wins, "No wins yet: add one (w).", _event))
         self._set("#p-otd", "On this day, a year ago",
                   _lines(data.on_this_day, "Nothing from a year ago.", _event))
-        self._show_sync(self.app.sync_state)  # type: ignore[attr-defined]
+        self._show_sync(self.comentor.sync_state)
         self.loads += 1
         self.post_message(DashboardLoaded())
 
@@ -250,7 +253,7 @@ class DashboardScreen(Screen[None]):
     @on(SyncProgress)
     def _sync_progress(self, event: SyncProgress) -> None:
         self.progress = (event.done, event.total)
-        self._show_sync(self.app.sync_state)  # type: ignore[attr-defined]
+        self._show_sync(self.comentor.sync_state)
 
     def _show_sync(self, state: SyncState) -> None:
         data = self.data
@@ -265,7 +268,7 @@ class DashboardScreen(Screen[None]):
             text.append("\nrun `comentor invite`", style="dim")
         else:
             last = describe_last(state.last_sync or data.last_sync,
-                                 self.app.clock())  # type: ignore[attr-defined]
+                                 self.comentor.clock())
             done, total = self.progress
             if state.online:
                 text.append("● partner online", style="bold green")
