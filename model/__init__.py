@@ -113,6 +113,7 @@ if TYPE_CHECKING:
     from ._queries import status as journal_status
     from ._remote import ApplyResult, Conflict, conflicts
     from ._repair import RepairReport, repair_journal
+    from ._replaced import file_identity, let_go
     from ._schedule import (
         Cadence,
         NextCheckin,
@@ -183,7 +184,7 @@ __all__ = [
     "parse_date", "parse_every", "parse_time", "parse_when", "PeerDevice", "physical_ms",
     "propose_challenge", "propose_next_checkin", "quarantined", "record_baseline",
     "repair_journal", "RepairReport", "explain_sqlite_error",
-    "release_all_held", "release_held", "Removal", "device_removal", "respond_challenge", "revoke_device", "safety_number", "search",
+    "file_identity", "let_go", "release_all_held", "release_held", "Removal", "device_removal", "respond_challenge", "revoke_device", "safety_number", "search",
     "set_cadence", "set_goal_status", "share_draft", "SkillMatch", "skills_matrix",
     "SkillsMatrix", "start_checkin", "state_dir", "suggest_helpers", "timeline",
     "upcoming_checkins", "write_story",
@@ -304,6 +305,8 @@ _LAZY: dict[str, tuple[str, str]] = {
     "explain_sqlite_error": ("_health", "explain_sqlite_error"),
     "release_held": ("_quarantine", "release"),
     "release_all_held": ("_quarantine", "release_all"),
+    "file_identity": ("_replaced", "file_identity"),
+    "let_go": ("_replaced", "let_go"),
     "conflicts": ("_remote", "conflicts"),
     "Conflict": ("_remote", "Conflict"),
     "ApplyResult": ("_remote", "ApplyResult"),

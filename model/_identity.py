@@ -26,7 +26,9 @@ __all__ = [
     "DeviceKeys",
     "SealedKeys",
     "device_id_for",
+    "open_sealed",
     "seal",
+    "seal_bytes",
     "unseal",
     "verify_signature",
 ]
@@ -94,7 +96,8 @@ class DeviceKeys:
 
 @dataclass(frozen=True)
 class SealedKeys:
-    """Secret keys encrypted under a passphrase-derived key (Argon2id + XSalsa20-Poly1305)."""
+    """Secret bytes (the device keys, a backup) encrypted under a passphrase-derived key
+    (Argon2id + XSalsa20-Poly1305)."""
 
     salt: bytes
     opslimit: int
@@ -102,25 +105,36 @@ class SealedKeys:
     box: bytes
 
 
-def seal(keys: DeviceKeys, passphrase: str, *, fast: bool = False) -> SealedKeys:
-    """Seal the keys with a passphrase; `fast` lowers Argon2id's cost (tests only)."""
+def seal_bytes(data: bytes, passphrase: str, *, fast: bool = False) -> SealedKeys:
+    """Seal any bytes (the device keys, a backup) under a passphrase: Argon2id, then
+    XSalsa20-Poly1305; `fast` lowers Argon2id's cost (tests only)."""
     salt = nacl.utils.random(nacl.pwhash.argon2id.SALTBYTES)
     if fast:
         ops, mem = nacl.pwhash.argon2id.OPSLIMIT_MIN, nacl.pwhash.argon2id.MEMLIMIT_MIN
     else:
         ops, mem = nacl.pwhash.argon2id.OPSLIMIT_MODERATE, nacl.pwhash.argon2id.MEMLIMIT_INTERACTIVE
     key = nacl.pwhash.argon2id.kdf(32, passphrase.encode("utf-8"), salt, opslimit=ops, memlimit=mem)
-    box = nacl.secret.SecretBox(key).encrypt(keys.sign_secret + keys.box_secret)
-    return SealedKeys(salt, ops, mem, bytes(box))
+    return SealedKeys(salt, ops, mem, bytes(nacl.secret.SecretBox(key).encrypt(data)))
 
 
-def unseal(sealed: SealedKeys, passphrase: str) -> DeviceKeys:
-    """Open sealed keys, or raise PassphraseError for a wrong passphrase."""
+def open_sealed(sealed: SealedKeys, passphrase: str, what: str = "this device's key") -> bytes:
+    """The bytes :func:`seal_bytes` sealed, or PassphraseError naming `what` for a wrong
+    passphrase (or sealed bytes that were changed)."""
     key = nacl.pwhash.argon2id.kdf(
         32, passphrase.encode("utf-8"), sealed.salt, opslimit=sealed.opslimit, memlimit=sealed.memlimit
     )
     try:
-        plain = nacl.secret.SecretBox(key).decrypt(sealed.box)
+        return nacl.secret.SecretBox(key).decrypt(sealed.box)
     except nacl.exceptions.CryptoError:
-        raise PassphraseError("wrong passphrase for this device's key") from None
+        raise PassphraseError(f"wrong passphrase for {what}") from None
+
+
+def seal(keys: DeviceKeys, passphrase: str, *, fast: bool = False) -> SealedKeys:
+    """Seal the keys with a passphrase; `fast` lowers Argon2id's cost (tests only)."""
+    return seal_bytes(keys.sign_secret + keys.box_secret, passphrase, fast=fast)
+
+
+def unseal(sealed: SealedKeys, passphrase: str) -> DeviceKeys:
+    """Open sealed keys, or raise PassphraseError for a wrong passphrase."""
+    plain = open_sealed(sealed, passphrase)
     return DeviceKeys(plain[:32], plain[32:64])

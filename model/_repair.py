@@ -25,18 +25,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import _salvage as salvage
-from ._epoch import read_mark
+from ._epoch import new_epoch
 from ._files import building_path, companions, fold_wal, os_error, publish, remove_with_companions
 from ._fts import set_document
 from ._health import open_new, quick_check
-from ._pages import Cell
 from ._projection import rebuild
 from ._schema import FORMAT, TABLES
 from ._store import insert_op
 from ._upgrade import migrate_journal
 from .errors import JournalError, JournalExistsError, JournalMissingError
 
-__all__ = ["RepairReport", "repair_journal"]
+__all__ = ["RepairReport", "count_items", "repair_journal"]
 
 
 @dataclass
@@ -122,10 +121,8 @@ def _build(found: salvage.Found, building: Path, report: RepairReport) -> None:
     person = meta.get("person") or next(
         (op.fields["person"] for op in mine if op.table == "devices" and op.row == device
          and isinstance(op.fields.get("person"), str)), None)
-    mark = read_mark(device)
-    epochs = [int(op.replica.rsplit(".", 1)[1]) for op in mine]
-    epochs += [_int(meta.get("epoch")), mark.epoch if mark else 0]
-    meta.update(format=FORMAT, device_id=device, person=person, epoch=max(epochs) + 1)
+    # a fresh random epoch (model/_epoch.py): never one another copy could pick too
+    meta.update(format=FORMAT, device_id=device, person=person, epoch=new_epoch())
     meta.pop("needs_version", None)
 
     conn = open_new(building)
@@ -160,8 +157,7 @@ def _build(found: salvage.Found, building: Path, report: RepairReport) -> None:
         if verdict != "ok":
             raise JournalError(f"the rebuilt journal did not pass its check ({verdict})",
                                path=str(report.target))
-        report.items = {t: n for t in TABLES if (n := int(conn.execute(
-            f'SELECT count(*) FROM "{t}" WHERE deleted = 0').fetchone()[0]))}
+        report.items = count_items(conn)
         fold_wal(conn)
     finally:
         conn.close()
@@ -169,15 +165,15 @@ def _build(found: salvage.Found, building: Path, report: RepairReport) -> None:
                    if t in found.unreadable and not report.local.get(t)]
 
 
+def count_items(conn: sqlite3.Connection) -> dict[str, int]:
+    """Live rows per synced table, for the tables that have any (what a repaired or
+    restored journal holds, or a backup)."""
+    return {t: n for t in TABLES if (n := int(conn.execute(
+        f'SELECT count(*) FROM "{t}" WHERE deleted = 0').fetchone()[0]))}
+
+
 _KEY_COLUMNS = ["device_id", "sign_secret", "box_secret", "sealed", "salt", "opslimit",
                 "memlimit", "box"]
-
-
-def _int(value: Cell) -> int:
-    try:
-        return int(value or 0)
-    except (TypeError, ValueError):
-        return 0
 
 
 def _copy_rows(conn: sqlite3.Connection, table: str, names: list[str], rows: list[salvage.Row]) -> int:

@@ -13,9 +13,10 @@ from typing import Any
 
 from comentor import model as m
 
+from ..text import counted
 from .common import journal_path
 
-__all__ = ["HANDLERS"]
+__all__ = ["HANDLERS", "describe_items", "describe_local"]
 
 # tables every journal has a row or two of, or that only support others: not "items"
 _BOOKKEEPING = ("partnership", "people", "devices", "schedule", "key_grants", "session_items",
@@ -25,8 +26,29 @@ _LOCAL_NAMES = {"private_notes": "private notes", "talking_point_drafts": "draft
                 "local_keys": "this device's keys", "local_secrets": "the partnership key"}
 
 
-def _plural(n: int, what: str) -> str:
-    return f"{n} {what}" if n == 1 else f"{n} {what}s"
+def describe_items(items: dict[str, int]) -> str:
+    """The items a journal holds, per kind, in one line (bookkeeping rows left out)."""
+    return ", ".join(counted(n, _singular(table), table.replace("_", " "))
+                     for table, n in items.items() if table not in _BOOKKEEPING) or "no items"
+
+
+def _singular(table: str) -> str:
+    """One row of a table, named: "goals" -> "goal", "stories" -> "story"."""
+    name = table.replace("_", " ")
+    if name.endswith("ies"):
+        return name[:-3] + "y"
+    return name[:-1] if name.endswith("s") else name
+
+
+def describe_local(local: dict[str, int]) -> str:
+    """The local-only data a journal holds (rows per local table), in one line."""
+    notes = local.get("private_notes", 0)
+    drafts = local.get("talking_point_drafts", 0)
+    keys = "this device's keys" if local.get("local_keys", 1) else "no device keys"
+    secret = ", the partnership key" if local.get("local_secrets") else ""
+    return (f"{keys}{secret}, {counted(notes, 'private note')}, "
+            f"{counted(drafts, 'draft talking point')}, "
+            f"{counted(local.get('settings', 0), 'setting')}")
 
 
 def cmd_repair(args: argparse.Namespace) -> int:
@@ -37,22 +59,16 @@ def cmd_repair(args: argparse.Namespace) -> int:
         print(f"{source} passes SQLite's check; rebuilt it anyway into {new}")
     else:
         print(f"Rebuilt {source} into {new} (the damaged file is left as it was)")
-    items = ", ".join(f"{n} {table.replace('_', ' ')}" for table, n in report.items.items()
-                      if table not in _BOOKKEEPING) or "no items"
-    print(f"Recovered {_plural(report.operations, 'operation')}, each signed by its device "
-          f"and verified: {items}")
+    print(f"Recovered {counted(report.operations, 'operation')}, each signed by its device "
+          f"and verified: {describe_items(report.items)}")
     if report.held:
-        print(f"Kept {_plural(report.held, 'held-back operation')} (comentor quarantine)")
-    notes = report.local.get("private_notes", 0)
-    drafts = report.local.get("talking_point_drafts", 0)
-    secret = ", the partnership key" if report.local.get("local_secrets") else ""
-    print(f"Local data: this device's keys{secret}, {_plural(notes, 'private note')}, "
-          f"{_plural(drafts, 'draft talking point')}, {_plural(report.local.get('settings', 0), 'setting')}")
+        print(f"Kept {counted(report.held, 'held-back operation')} (comentor quarantine)")
+    print(f"Local data: {describe_local(report.local)}")
     if report.missing:
-        print(f"Not recovered: {_plural(report.missing, 'operation')} the journal had counted; "
+        print(f"Not recovered: {counted(report.missing, 'operation')} the journal had counted; "
               "a sync with your partner brings back every one they hold")
     if report.rejected:
-        print(f"Left out: {_plural(report.rejected, 'damaged operation')} whose signature "
+        print(f"Left out: {counted(report.rejected, 'damaged operation')} whose signature "
               "no longer verifies")
     if report.lost:
         print("Could not read: " + ", ".join(_LOCAL_NAMES.get(t, t) for t in report.lost))
