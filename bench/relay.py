@@ -1,24 +1,41 @@
-"""Relay load benchmark: 200 mailboxes, two clients each, on 127.0.0.1, for a bounded time.
+"""Relay load benchmark on 127.0.0.1: the SQLite relay, one and two PostgreSQL relay
+processes, and a plain WebSocket forwarder, at a given number of mailboxes.
 
-Each client repeatedly ``put``s a 1 KiB envelope (a timestamp inside) and its mailbox
-partner measures the delay until the relay's ``push`` arrives. The same load then runs
-against a plain WebSocket forwarder built on the same ``websockets`` library (no storage,
-no auth): the floor the relay's SQLite durability and checks are measured against.
-Both servers run in a child process, so the clients' event loop does not share their CPU.
+Each mailbox has two clients. Each client ``put``s a 1 KiB envelope (a timestamp inside)
+at a steady rate; its partner measures the delay until the relay's ``push`` arrives and
+acknowledges what it received (``ack``, coalesced: at most one in flight per client), as a
+real device does, so that the relay deletes what both devices hold. With two PostgreSQL
+processes the partners of a mailbox sit on different processes: every push crosses
+processes through LISTEN/NOTIFY. The forwarder (same ``websockets`` library, no storage,
+no auth, no acks) is the floor. Servers run in child processes; PostgreSQL is started in
+a temporary folder (initdb + pg_ctl, as the tests do), with its default durability.
 
-    python bench/relay.py [--mailboxes 200] [--seconds 10] [--rate 2]
+Figures are reported for the first ``--early`` seconds and for the whole run.
+
+    python bench/relay.py [--mailboxes 200 2000] [--seconds 60] [--early 10]
+                          [--total-rate 800] [--only sqlite pg1 pg2 forwarder]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import glob
 import multiprocessing as mp
 import os
+import resource
+import shutil
+import signal
+import socket
 import statistics
 import struct
+import subprocess
+import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 from websockets.asyncio.client import connect
@@ -33,11 +50,20 @@ from comentor.sync.relay.wire import RelayLimits
 LIMITS = RelayLimits(max_connections_per_ip=100_000, rate_per_second=10_000.0, rate_burst=10_000,
                      outbound_queue=10_000, new_mailboxes_per_ip_hour=100_000)
 SIZE = 1024
+Sample = tuple[float, float]  # (arrival time, latency)
 
 
-def _run_relay(port_q: Any, data: str) -> None:
+def _raise_fd_limit() -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    with contextlib.suppress(ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+def _run_relay(port_q: Any, data: str, store: str | None) -> None:
+    _raise_fd_limit()
+
     async def main() -> None:
-        server = RelayServer(data, LIMITS)
+        server = RelayServer(data, LIMITS, store=store)
         port_q.put(await server.start("127.0.0.1", 0))
         await asyncio.Event().wait()
 
@@ -45,6 +71,7 @@ def _run_relay(port_q: Any, data: str) -> None:
 
 
 def _run_forwarder(port_q: Any) -> None:
+    _raise_fd_limit()
     rooms: dict[bytes, set[ServerConnection]] = {}
 
     async def handler(ws: ServerConnection) -> None:
@@ -68,33 +95,103 @@ def _run_forwarder(port_q: Any) -> None:
     asyncio.run(main())
 
 
+@contextlib.contextmanager
+def _postgres() -> Iterator[str]:
+    """A throwaway PostgreSQL server on a loopback port; its URL."""
+    bins = sorted(glob.glob("/usr/lib/postgresql/*/bin"), reverse=True)
+    if not bins:
+        raise SystemExit("PostgreSQL is not installed (apt-get install postgresql)")
+    bin_dir = Path(bins[0])
+    root = Path(tempfile.mkdtemp(prefix="comentor-bench-pg-"))
+    prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    if prefix:
+        shutil.chown(root, "postgres", "postgres")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    data = root / "data"
+    subprocess.run([*prefix, str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres",
+                    "--auth=trust"], check=True, capture_output=True)
+    subprocess.run([*prefix, str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(root / "log"),
+                    "-o", f"-p {port} -k {root} -c listen_addresses=127.0.0.1", "-w", "start"],
+                   check=True, capture_output=True)
+    try:
+        yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
+    finally:
+        subprocess.run([*prefix, str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "fast", "stop"],
+                       capture_output=True)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _fresh_database(server_url: str) -> str:
+    import psycopg
+
+    name = f"bench_{os.urandom(4).hex()}"
+    with psycopg.connect(server_url, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    return server_url.rsplit("/", 1)[0] + "/" + name
+
+
 def _payload() -> bytes:
     return struct.pack(">d", time.perf_counter()) + os.urandom(SIZE - 8)
 
 
-async def _relay_load(port: int, mailboxes: int, seconds: float, rate: float) -> tuple[int, list[float]]:
-    latencies: list[float] = []
-    clients: list[RelayClient] = []
+class _Acker:
+    """Acknowledge up to the highest sequence number seen, one ``ack`` in flight at a time."""
 
-    def on_push(seq: int, data: bytes) -> None:
-        latencies.append(time.perf_counter() - struct.unpack(">d", data[:8])[0])
+    def __init__(self, client: RelayClient) -> None:
+        self.client, self.want, self.sent = client, 0, 0
+        self._task: asyncio.Task[None] | None = None
+
+    def saw(self, seq: int) -> None:
+        self.want = max(self.want, seq)
+        if self._task is None or self._task.done():
+            self._task = asyncio.ensure_future(self._run())
+
+    async def _run(self) -> None:
+        while self.sent < self.want:
+            target = self.want
+            with contextlib.suppress(Exception):
+                await self.client.ack(target)
+            self.sent = target
+
+
+async def _relay_load(ports: list[int], mailboxes: int, seconds: float, rate: float
+                      ) -> tuple[int, list[Sample], float]:
+    samples: list[Sample] = []
+    clients: list[tuple[RelayClient, _Acker]] = []
+
+    def on_push(acker: _Acker) -> Any:
+        def got(seq: int, data: bytes) -> None:
+            now = time.perf_counter()
+            samples.append((now, now - struct.unpack(">d", data[:8])[0]))
+            acker.saw(seq)
+        return got
 
     for i in range(mailboxes):
         mbx, secret = derive_mailbox(i.to_bytes(4, "big") * 8)
-        for dev in (b"A", b"B"):
+        for n, dev in enumerate((b"A", b"B")):
             c = RelayClient(LIMITS, timeout=60)
-            await c.connect(f"ws://127.0.0.1:{port}", mbx, secret, dev * 16, 2)
-            c.on_push = on_push
-            clients.append(c)
-    sent = await _drive(clients, seconds, rate, lambda c: c.put(_payload()))
+            await c.connect(f"ws://127.0.0.1:{ports[n % len(ports)]}", mbx, secret, dev * 16, 2)
+            acker = _Acker(c)
+            c.on_push = on_push(acker)
+            clients.append((c, acker))
+
+    async def put(pair: tuple[RelayClient, _Acker]) -> None:
+        c, acker = pair
+        acker.saw(await c.put(_payload()))  # the sender holds it too: it acks its own
+
+    start = time.perf_counter()
+    sent = await _drive(clients, seconds, rate, put)
     await asyncio.sleep(1.0)  # let the last pushes land
-    for c in clients:
+    for c, _ in clients:
         await c.close()
-    return sent, latencies
+    return sent, samples, start
 
 
-async def _echo_load(port: int, mailboxes: int, seconds: float, rate: float) -> tuple[int, list[float]]:
-    latencies: list[float] = []
+async def _echo_load(ports: list[int], mailboxes: int, seconds: float, rate: float
+                     ) -> tuple[int, list[Sample], float]:
+    samples: list[Sample] = []
     conns = []
     readers = []
 
@@ -103,11 +200,12 @@ async def _echo_load(port: int, mailboxes: int, seconds: float, rate: float) -> 
             if frame == b"ok":
                 replies.put_nowait(None)
             else:
-                latencies.append(time.perf_counter() - struct.unpack(">d", frame[:8])[0])
+                now = time.perf_counter()
+                samples.append((now, now - struct.unpack(">d", frame[:8])[0]))
 
     for i in range(mailboxes):
         for _ in range(2):
-            ws = await connect(f"ws://127.0.0.1:{port}", compression=None, max_size=2 << 20)
+            ws = await connect(f"ws://127.0.0.1:{ports[0]}", compression=None, max_size=2 << 20)
             await ws.send(i.to_bytes(4, "big"))
             q: asyncio.Queue[None] = asyncio.Queue()
             readers.append(asyncio.create_task(reader(ws, q)))
@@ -118,13 +216,14 @@ async def _echo_load(port: int, mailboxes: int, seconds: float, rate: float) -> 
         await ws.send(_payload())
         await q.get()
 
+    start = time.perf_counter()
     sent = await _drive(conns, seconds, rate, put)
     await asyncio.sleep(1.0)
     for ws, _ in conns:
         await ws.close()
     for t in readers:
         t.cancel()
-    return sent, latencies
+    return sent, samples, start
 
 
 async def _drive(clients: list[Any], seconds: float, rate: float, put: Any) -> int:
@@ -137,7 +236,11 @@ async def _drive(clients: list[Any], seconds: float, rate: float, put: Any) -> i
         await asyncio.sleep(offset)
         while time.perf_counter() < end:
             t0 = time.perf_counter()
-            await put(c)
+            try:
+                await put(c)
+            except Exception:  # a refusal or a timeout under overload: counted as not sent
+                await asyncio.sleep(1.0 / rate)
+                continue
             count += 1
             await asyncio.sleep(max(0.0, 1.0 / rate - (time.perf_counter() - t0)))
 
@@ -145,38 +248,67 @@ async def _drive(clients: list[Any], seconds: float, rate: float, put: Any) -> i
     return count
 
 
-def _report(name: str, sent: int, lat: list[float], seconds: float) -> str:
+def _figures(samples: list[Sample], start: float, seconds: float) -> str:
+    lat = sorted(latency for when, latency in samples if when - start <= seconds)
     if not lat:
-        return f"{name}: sent {sent}, delivered 0"
-    lat.sort()
+        return f"{'delivered 0':>22}"
     p50 = statistics.median(lat) * 1000
     p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000
-    return (f"{name:<22} sent {sent:>6} ({sent / seconds:7.1f}/s)  delivered {len(lat):>6} "
-            f"({len(lat) / seconds:7.1f}/s)  p50 {p50:7.2f} ms  p99 {p99:8.2f} ms")
+    return f"{len(lat) / seconds:8.1f}/s p50 {p50:7.1f} ms p99 {p99:8.1f} ms"
+
+
+def _serve(ctx: Any, target: Any, *args: Any) -> tuple[Any, int]:
+    q = ctx.Queue()
+    proc = ctx.Process(target=target, args=(q, *args), daemon=True)
+    proc.start()
+    return proc, int(q.get(timeout=120))
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--mailboxes", type=int, default=200)
-    ap.add_argument("--seconds", type=float, default=10.0)
-    ap.add_argument("--rate", type=float, default=2.0, help="envelopes per second per client")
+    ap.add_argument("--mailboxes", type=int, nargs="+", default=[200, 2000])
+    ap.add_argument("--seconds", type=float, default=60.0)
+    ap.add_argument("--early", type=float, default=10.0, help="also report the first S seconds")
+    ap.add_argument("--total-rate", type=float, default=800.0,
+                    help="envelopes per second offered by all clients together")
+    ap.add_argument("--only", nargs="+", default=["sqlite", "pg1", "pg2", "forwarder"],
+                    choices=["sqlite", "pg1", "pg2", "forwarder"])
     args = ap.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # so that PostgreSQL is stopped
+    _raise_fd_limit()
     ctx = mp.get_context("spawn")
-    lines = [f"{args.mailboxes} mailboxes x 2 clients, {SIZE}-byte envelopes, "
-             f"{args.rate}/s per client offered, {args.seconds:.0f} s each, 127.0.0.1"]
-    with tempfile.TemporaryDirectory() as tmp:
-        for name, target, extra in (("relay (SQLite, FULL)", _run_relay, (tmp,)),
-                                    ("plain websockets fwd", _run_forwarder, ())):
-            q = ctx.Queue()
-            proc = ctx.Process(target=target, args=(q, *extra), daemon=True)
-            proc.start()
-            port = q.get(timeout=30)
-            load = _relay_load if target is _run_relay else _echo_load
-            sent, lat = asyncio.run(load(port, args.mailboxes, args.seconds, args.rate))
-            proc.terminate()
-            proc.join()
-            lines.append(_report(name, sent, lat, args.seconds))
-    print("\n".join(lines))
+    print(f"1 KiB envelopes, {args.total_rate:g}/s offered in total, two clients per mailbox, "
+          f"{args.seconds:g} s per run, 127.0.0.1; delivered/s, p50, p99 after "
+          f"{args.early:g} s | after {args.seconds:g} s", flush=True)
+    with contextlib.ExitStack() as stack:
+        pg = stack.enter_context(_postgres()) if {"pg1", "pg2"} & set(args.only) else None
+        for mailboxes in args.mailboxes:
+            rate = args.total_rate / (2 * mailboxes)
+            for kind in args.only:
+                procs: list[Any] = []
+                with tempfile.TemporaryDirectory() as tmp:
+                    if kind == "forwarder":
+                        proc, port = _serve(ctx, _run_forwarder)
+                        procs, ports, load = [proc], [port], _echo_load
+                    else:
+                        store = _fresh_database(pg) if pg and kind != "sqlite" else None
+                        count = 2 if kind == "pg2" else 1
+                        started = [_serve(ctx, _run_relay, f"{tmp}/r{n}", store)
+                                   for n in range(count)]
+                        procs, ports = [p for p, _ in started], [port for _, port in started]
+                        load = _relay_load
+                    try:
+                        sent, samples, start = asyncio.run(
+                            load(ports, mailboxes, args.seconds, rate))
+                    finally:
+                        for proc in procs:
+                            proc.terminate()
+                            proc.join()
+                name = {"sqlite": "relay, SQLite", "pg1": "relay, PostgreSQL x1",
+                        "pg2": "relay, PostgreSQL x2", "forwarder": "plain WebSocket fwd"}[kind]
+                print(f"{mailboxes:>5} mailboxes  {name:<22} sent {sent / args.seconds:7.1f}/s  "
+                      f"{_figures(samples, start, args.early)} | "
+                      f"{_figures(samples, start, args.seconds)}", flush=True)
 
 
 if __name__ == "__main__":

@@ -26,12 +26,14 @@ if TYPE_CHECKING:
     from .pairing.codes import PairingCode, parse_code
     from .pairing.flow import InviteOptions, JoinOptions, PairResult, invite, join
     from .relay.server import serve_forever as serve_relay
+    from .relay.settings import add_options as relay_options
+    from .relay.settings import settings_from as relay_settings
 
 __all__ = [
     "check_folder", "check_relay_url", "DEFAULT_PORT", "invite", "InviteOptions", "join",
     "JoinOptions", "LiveCallbacks", "LiveSync", "PairingCode", "PairResult", "parse_code",
-    "parse_peer", "serve_relay", "SyncOptions", "SyncReport", "SyncService", "SyncSettings",
-    "SyncStatus", "TransportOutcome",
+    "parse_peer", "relay_options", "relay_settings", "serve_relay", "SyncOptions", "SyncReport",
+    "SyncService", "SyncSettings", "SyncStatus", "TransportOutcome",
 ]
 
 _LAZY: dict[str, tuple[str, str]] = {
@@ -55,6 +57,8 @@ _LAZY: dict[str, tuple[str, str]] = {
     "invite": ("pairing.flow", "invite"),
     "join": ("pairing.flow", "join"),
     "serve_relay": ("relay.server", "serve_forever"),
+    "relay_options": ("relay.settings", "add_options"),
+    "relay_settings": ("relay.settings", "settings_from"),
 }
 
 

@@ -49,6 +49,10 @@ __all__ = [
 SERVICE_TYPE = "_comentor._tcp.local."
 PAIR_SERVICE = "_comentor-pair._tcp.local."
 
+#: Every TXT record carries at least this (RFC 6763 §6.1: a TXT record is never empty, and
+#: §6.7: ``txtvers`` first), so browsers that drop an empty record still see the instance.
+TXT_VERSION = {"txtvers": "1"}
+
 
 def _choice(interfaces: Sequence[str]) -> InterfacesType:
     return list(interfaces) if interfaces else InterfaceChoice.Default
@@ -62,7 +66,12 @@ def _open(interfaces: Sequence[str]) -> AsyncZeroconf:
 
 
 class Advertisement:
-    """A registered service instance; :meth:`close` withdraws it (says goodbye on the LAN)."""
+    """A registered service instance; :meth:`close` withdraws it (says goodbye on the LAN).
+
+    The goodbye (RFC 6762 §10.1: the records again with TTL 0) is a broadcast task that
+    zeroconf returns from ``async_unregister_service``; closing the zeroconf instance before
+    it has run would destroy it, and browsers would keep a stale entry until its TTL ends.
+    """
 
     def __init__(self, zc: AsyncZeroconf, info: AsyncServiceInfo) -> None:
         self._zc, self._info = zc, info
@@ -77,7 +86,8 @@ class Advertisement:
             return
         self.closed = True
         try:
-            await self._zc.async_unregister_service(self._info)
+            goodbye = await self._zc.async_unregister_service(self._info)
+            await asyncio.wait_for(goodbye, 3.0)
         except Exception:  # already gone or network down: nothing left to withdraw
             pass
         try:
@@ -111,14 +121,15 @@ async def advertise(
     """Announce ``instance`` of ``service_type`` at ``port``; close the result to withdraw.
 
     ``addresses`` are the IPv4 addresses put in the record (default: those of
-    ``interfaces``, or every non-loopback address of the machine).
+    ``interfaces``, or every non-loopback address of the machine). ``properties`` are added
+    to the TXT record after ``txtvers=1``.
     """
     addrs = _addresses(interfaces, addresses)
     if not addrs:
         raise TransportError("no network address to advertise on", hint="peer")
     info = AsyncServiceInfo(
         service_type, f"{instance}.{service_type}", addresses=addrs, port=port,
-        properties=properties or {}, server=f"{instance}.local.",
+        properties={**TXT_VERSION, **(properties or {})}, server=f"{instance}.local.",
     )
     zc = _open(interfaces)
     try:

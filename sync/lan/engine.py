@@ -4,7 +4,8 @@
 there (sqlite connections belong to one thread). It listens on TCP, advertises itself with
 zeroconf under a per-device tag that only partners can compute (it changes every UTC day),
 connects to partner devices it finds or is given, syncs at once and then stays live: local
-edits are pushed within a second (``notify_local_change`` or a cheap poll of the op log).
+edits are pushed at once (``notify_local_change``), or within a tenth of a second when they
+come from another process (a cheap poll of the op log).
 Callbacks are called on the engine's thread; :class:`comentor.sync.SyncService` drives it
 for the command line and the app (whose bridge marshals them to its own thread).
 No Textual here: the app adapts the callbacks.
@@ -19,7 +20,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from comentor.model import Journal
+from comentor.model import Journal, file_identity, let_go
 from comentor.model.errors import ComentorError, JournalError
 from comentor.model.replication import (
     ApplyResult,
@@ -27,17 +28,21 @@ from comentor.model.replication import (
     PairedDevice,
     log_mark,
     paired_devices,
+    removal,
 )
 from comentor.sync._journal import open_for_sync
 from comentor.sync._options import parse_interfaces
 from comentor.sync._report import SyncStatus, TransportOutcome
+from comentor.sync._summary import EventSummary, resource_exhaustion_handler
 from comentor.sync.errors import ListenError, SyncError, TransportError
 from comentor.sync.lan.discovery import LanDiscovery
 from comentor.sync.lan.session import LiveSession, accept, connect
 
 __all__ = ["SyncEngine", "SyncStatus"]
 
-_POLL = 0.5
+# how often the op log is checked for edits that came without a notify (another process,
+# the command line): one indexed max(rowid), cheap enough to keep such edits under 150 ms
+_POLL = 0.1
 _RETRY = 2.0
 
 
@@ -92,7 +97,10 @@ class SyncEngine(LanDiscovery):
         self._stopping: asyncio.Event | None = None
         self._found: dict[str, tuple[str, int]] = {}
         self._last_mark = 0
+        self._file: tuple[int, int] | None = None  # which file the journal was opened from
         self.last_error: ComentorError | None = None  # the latest session's failure
+        # refused connections and accept failures: one line, then a count per minute
+        self._refusals = EventSummary(self._error)
 
     # ------------------------------------------------------------------ control
     def start(self, timeout: float = 15.0) -> None:
@@ -179,7 +187,10 @@ class SyncEngine(LanDiscovery):
     async def _main(self, ready: threading.Event, failure: list[BaseException]) -> None:
         j = self._j = open_for_sync(self.journal_path, keys=self._keys,
                                     passphrase=self._passphrase)
+        self._file = file_identity(self.journal_path)
         self._stopping = asyncio.Event()
+        asyncio.get_running_loop().set_exception_handler(
+            resource_exhaustion_handler(self._refusals))
         if self._listen:
             try:
                 self._server = await asyncio.start_server(
@@ -201,6 +212,7 @@ class SyncEngine(LanDiscovery):
         await self._shutdown()
 
     async def _shutdown(self) -> None:
+        self._refusals.flush()
         if self._server is not None:
             self._server.close()
         for session in list(self._sessions.values()):
@@ -225,10 +237,36 @@ class SyncEngine(LanDiscovery):
         """Edits made by other processes (the CLI) reach the op log without a notify."""
         while True:
             await asyncio.sleep(_POLL)
+            self._refusals.tick()
+            if file_identity(self.journal_path) not in (None, self._file):
+                await self._reopen()
+                if self._stopping is not None and self._stopping.is_set():
+                    return
             top = log_mark(self._journal())
             if top != self._last_mark:
                 self._last_mark = top
                 self._push_all()
+
+    async def _reopen(self) -> None:
+        """The journal file was replaced (a backup restored while the app runs): end the
+        sessions, let go of the old file (never letting its log reach the new one) and
+        sync the restored file from now on; its first exchange finds it restored."""
+        for session in list(self._sessions.values()):
+            await session.channel.close()
+        await asyncio.sleep(0.1)  # the sessions end before their journal closes
+        old = self._journal()
+        let_go(old)
+        try:
+            self._j = open_for_sync(self.journal_path, keys=old.keys)
+        except ComentorError as exc:  # the new file is not a journal this device can use
+            self._error(f"the journal file was replaced by one that cannot be synced: {exc}", exc)
+            assert self._stopping is not None
+            self._stopping.set()
+            return
+        self._file = file_identity(self.journal_path)
+        self._last_mark = log_mark(self._j)
+        self._error("the journal file was replaced (restored from a backup?): syncing the "
+                    "restored file from now on")
 
     def _push_all(self) -> None:
         for session in self._sessions.values():
@@ -295,11 +333,19 @@ class SyncEngine(LanDiscovery):
         try:
             channel, device = await accept(reader, writer, self._journal())
         except SyncError as exc:
-            self._error(f"refused a connection from {address}: {exc}", exc)
+            self.last_error = exc
+            self._refusals.note("refused connections",
+                                f"refused a connection from {address}: {exc}")
             writer.close()
             return
         try:
-            await self._run_session(self._session(channel, device), address, once=False)
+            session = self._session(channel, device)
+            if not session.still_paired():  # a revoked device: told, and nothing more
+                async with asyncio.timeout(self._keepalive):
+                    await session.tell_removed()
+                await channel.close()
+                return
+            await self._run_session(session, address, once=False)
         except (SyncError, JournalError) as exc:
             self._error(f"sync with {device.name or device.device_id} ({address}) ended: {exc}",
                         exc)
@@ -340,6 +386,8 @@ class SyncEngine(LanDiscovery):
                 self._error(f"sync with {host}:{port}: {exc}")
             if device_id is not None and self._found.get(device_id) != (host, port):
                 return  # the device moved or left; discovery starts a new maintainer
+            if removal(self._journal()) is not None:
+                return  # this device was revoked (and told so): nothing to sync any more
             await asyncio.sleep(_RETRY)
 
     async def _sync_once(self, peer: tuple[str, int] | None,

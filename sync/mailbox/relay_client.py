@@ -25,6 +25,7 @@ from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 from comentor.sync.errors import ProtocolError, RelayError
 from comentor.sync.keys import mailbox_signing_key
 from comentor.sync.relay.wire import (
+    MAX_NAMEPLATE,
     PROTOCOL_VERSION,
     Message,
     RelayLimits,
@@ -164,6 +165,7 @@ class PairChannel:
         self._inbox: asyncio.Queue[bytes | RelayError] = asyncio.Queue()
         self.peer_joined = asyncio.Event()
         self.ended = False
+        self.nameplate = 0  # the number the relay gave (or confirmed) for this rendezvous
 
     def _event(self, msg: Message) -> None:
         if msg.op == "pair_msg":
@@ -305,26 +307,35 @@ class RelayClient:
         if link is not None:
             await link.close()
 
-    async def pair_open(self, code_id: str, url: str | None = None) -> PairChannel:
-        """Open a rendezvous for ``code_id`` on its own connection; returns at once."""
-        return await self._pair("pair_open", code_id, url)
+    async def pair_open(self, url: str | None = None, nameplate: int | None = None
+                        ) -> PairChannel:
+        """Open a rendezvous on its own connection; returns at once.
 
-    async def pair_join(self, code_id: str, url: str | None = None) -> PairChannel:
-        """Join the rendezvous the other party opened for ``code_id``."""
-        return await self._pair("pair_join", code_id, url)
+        The relay allocates the nameplate (``channel.nameplate``, the number to put at the
+        head of the code): ``nameplate`` is only a wish it grants when that one is free.
+        """
+        return await self._pair("pair_open", url, nameplate)
 
-    async def _pair(self, op: str, code_id: str, url: str | None) -> PairChannel:
+    async def pair_join(self, nameplate: int, url: str | None = None) -> PairChannel:
+        """Join the rendezvous the other party opened under ``nameplate``."""
+        return await self._pair("pair_join", url, nameplate)
+
+    async def _pair(self, op: str, url: str | None, nameplate: int | None) -> PairChannel:
         target = url or self.url
         if target is None:
             raise RelayError("no relay address given for pairing")
-        if not 1 <= len(code_id) <= 64:
-            raise RelayError("pairing code id must be 1 to 64 characters")
+        if nameplate is not None and not 1 <= nameplate <= MAX_NAMEPLATE:
+            raise RelayError(f"a pairing code's number is 1 to {MAX_NAMEPLATE}")
         channel = PairChannel()
         link = await _Link.open(target, self.limits, self.timeout, channel._event)
         channel._link = link
         try:
-            await link.request(op, code=code_id)
+            reply = await link.request(op, nameplate=nameplate)
         except RelayError:
             await link.close()
             raise
+        channel.nameplate = reply.opt_int("nameplate") or nameplate or 0
+        if op == "pair_open" and not channel.nameplate:
+            await link.close()
+            raise RelayError("the relay did not give this pairing a number")
         return channel

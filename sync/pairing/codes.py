@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from comentor.sync.errors import PairingError
 from comentor.sync.keys import MAX_NAMEPLATE
+from comentor.sync.relay.wire import MAX_NAMEPLATE as MAX_RELAY_NAMEPLATE
 
 __all__ = [
     "WORDS",
@@ -102,9 +103,10 @@ def parse_code(text: str) -> PairingCode:
             f"a pairing code is a number and {WORD_COUNT} words, like {_EXAMPLE}"
         )
     number, words = parts[0], tuple(parts[1:])
-    if not re.fullmatch(r"[0-9]{1,3}", number) or not 1 <= int(number) <= MAX_NAMEPLATE:
+    # a relay allocates longer numbers while most short ones are taken (a squatter)
+    if not re.fullmatch(r"[0-9]{1,6}", number) or not 1 <= int(number) <= MAX_RELAY_NAMEPLATE:
         raise PairingError(
-            f"a pairing code starts with a number from 1 to {MAX_NAMEPLATE}, like {_EXAMPLE}"
+            f"a pairing code starts with a number from 1 to {MAX_RELAY_NAMEPLATE}, like {_EXAMPLE}"
         )
     for word in words:
         if word not in _WORD_SET:

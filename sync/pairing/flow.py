@@ -39,8 +39,6 @@ from comentor.sync.pairing.protocol import Channel, StreamChannel, run_inviter, 
 
 __all__ = ["InviteOptions", "JoinOptions", "PairResult", "invite", "join"]
 
-OPEN_RETRIES = 3  # fresh codes to try when the relay says a nameplate is already in use
-
 
 @dataclass(frozen=True)
 class InviteOptions:
@@ -161,17 +159,11 @@ async def _invite_relay(
 ) -> PairingInfo:
     from comentor.sync.mailbox.relay_client import RelayClient
 
-    for attempt in range(OPEN_RETRIES + 1):
-        try:
-            channel = await RelayClient().pair_open(nameplate_tag(code.nameplate, "relay"),
-                                                    opts.relay)
-            break
-        except RelayError as exc:
-            # someone holds this nameplate (another pairing, or a squatter): a fresh code
-            # has a fresh nameplate; it has not been shown to anybody yet
-            if exc.field("code") != "code_in_use" or attempt == OPEN_RETRIES:
-                raise
-            code = make_code()
+    # the relay allocates the code's number (so that nobody can squat them all); it
+    # grants this code's own number when that is free. The code is not shown yet.
+    channel = await RelayClient().pair_open(opts.relay, code.nameplate)
+    if channel.nameplate != code.nameplate:
+        code = PairingCode(channel.nameplate, code.words)
     try:
         on_code(code, f"through the relay {opts.relay}")
         return await run_inviter(channel, code, info, accept, opts.step_timeout,
@@ -305,7 +297,7 @@ async def _connect(
         from comentor.sync.mailbox.relay_client import RelayClient
 
         try:
-            relay = await RelayClient().pair_join(nameplate_tag(code.nameplate, "relay"), opts.relay)
+            relay = await RelayClient().pair_join(code.nameplate, opts.relay)
         except RelayError as exc:
             raise PairingError(f"{exc} (ask your partner for a fresh code if it persists)") from None
         return relay, relay.close

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from websockets.asyncio.server import ServerConnection
@@ -60,6 +61,10 @@ class Session:
         self.pair_used = False  # one pair_open / pair_join per connection
         self.pair: Pair | None = None
         self.fetching = False  # a fetch reply is queued and not yet written
+        self.on_error: Callable[[str, str], None] | None = None  # (code, message): counted
+        self.puts_pending = 0  # puts read but not yet committed (they commit in batches)
+        self.inflight: list[asyncio.Future[None]] = []  # those puts, resolved once answered
+        self._progress = asyncio.Event()  # set whenever the writer sent a frame or stopped
         self._queue: asyncio.Queue[tuple[bytes, bool] | None] = asyncio.Queue()
         self._queued_bytes = 0
         self._writer = asyncio.create_task(self._write_loop())
@@ -79,6 +84,7 @@ class Session:
             self._queued_bytes and self._queued_bytes + len(frame) > lim.outbound_queue_bytes
         ):
             self._dropped = True
+            self._progress.set()
             self._writer.cancel()
             self._closer = asyncio.ensure_future(self._hang_up())
             return
@@ -94,16 +100,54 @@ class Session:
         self.ws.transport.abort()
 
     def error(self, rid: int | None, code: str, message: str, fatal: bool) -> None:
+        if self.on_error is not None:
+            self.on_error(code, message)
         self.send(encode("error", rid=rid, code=code, message=message, fatal=fatal))
 
+    @property
+    def backlogged(self) -> bool:
+        """More than half the outbound queue (frames or bytes) is waiting to be written."""
+        lim = self.limits
+        return (self._queue.qsize() > lim.outbound_queue // 2
+                or self._queued_bytes > lim.outbound_queue_bytes // 2)
+
+    async def keep_up(self) -> None:
+        """Backpressure for a client that pipelines requests: read its next request only
+        once its earlier replies are on their way.
+
+        The read loop finds frames the client sent back to back already buffered and would
+        otherwise answer them all without letting the writer run, overflow the outbound
+        queue and drop a client that did nothing wrong (docs/protocol.md allows pipelining).
+        A client that never reads its replies simply stops being read.
+        """
+        # puts in flight, whose replies all arrive at once after a commit: at most half the
+        # queue, so that they fit beside the backlog allowed below
+        room = max(1, self.limits.outbound_queue // 2)
+        self.inflight = [f for f in self.inflight if not f.done()]
+        while len(self.inflight) >= room:
+            await self.inflight.pop(0)
+        while self.backlogged and not self._dropped and not self._writer.done():
+            self._progress.clear()
+            await self._progress.wait()
+
+    async def settle(self) -> None:
+        """Wait until this connection's puts are answered: a later request must see them
+        and be answered after them."""
+        while self.inflight:
+            await self.inflight.pop(0)
+
     async def _write_loop(self) -> None:
-        with contextlib.suppress(ConnectionClosed):
-            while (item := await self._queue.get()) is not None:
-                frame, fetch_reply = item
-                await self.ws.send(frame)
-                self._queued_bytes -= len(frame)
-                if fetch_reply:
-                    self.fetching = False
+        try:
+            with contextlib.suppress(ConnectionClosed):
+                while (item := await self._queue.get()) is not None:
+                    frame, fetch_reply = item
+                    await self.ws.send(frame)
+                    self._queued_bytes -= len(frame)
+                    if fetch_reply:
+                        self.fetching = False
+                    self._progress.set()
+        finally:
+            self._progress.set()
 
     def close_soon(self, code: int, reason: str) -> None:
         """Close the connection after what is queued (e.g. a pairing that ended)."""

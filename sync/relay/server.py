@@ -3,85 +3,126 @@
 Partners who are not on the same network leave encrypted envelopes in a mailbox on the relay
 and fetch them later; a device that is connected gets each new envelope pushed at once. The
 relay never sees a key or a plaintext: it authenticates mailbox access with a signature over
-a fresh challenge (``docs/protocol.md`` (Relay)), stores opaque bytes in SQLite
-(:mod:`comentor.sync.relay.store`) and decodes every frame strictly
+a fresh challenge (``docs/protocol.md`` (Relay)), stores opaque bytes
+(:mod:`comentor.sync.relay.store`), and decodes every frame strictly
 (:mod:`comentor.sync.relay.wire`). It also offers a pairing rendezvous that relays opaque
 bytes between exactly two parties for a short code id (:mod:`comentor.sync.relay.rendezvous`).
 
-Nothing about content or mailbox ids is logged; ``GET /health`` reports counts only.
+This module owns connections: who may connect (per-client limits, counted by the address a
+trusted proxy names, :func:`comentor.sync.relay.settings.client_address`), the read loop
+and its backpressure, and the relay's lifecycle. Mailbox operations are in
+:mod:`comentor.sync.relay.mailboxes`, ``/health`` and ``/metrics`` in
+:mod:`comentor.sync.relay.http` and :mod:`comentor.sync.relay.observe`.
+
+Nothing about content or mailbox ids is logged; ``/health`` and ``/metrics`` report counts.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
+import inspect
 import json
-import logging
 import signal
-import sqlite3
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from nacl.exceptions import BadSignatureError
-from nacl.signing import VerifyKey
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
 
+from comentor.sync._summary import resource_exhaustion_handler
 from comentor.sync.errors import ProtocolError, RelayError
+from comentor.sync.relay.backend import Backend, SqliteBackend, StoreFailure, open_backend
 from comentor.sync.relay.connection import Refused, Session, SessionFatal
-from comentor.sync.relay.rendezvous import Rendezvous, recent
-from comentor.sync.relay.store import QuotaExceeded, RelayStore, StorageFull
+from comentor.sync.relay.http import SERVER_HEADER, answer_http, connection_class
+from comentor.sync.relay.mailboxes import Mailboxes, refusal_code
+from comentor.sync.relay.observe import RelayMetrics, log
+from comentor.sync.relay.rendezvous import Rendezvous
+from comentor.sync.relay.settings import Network, RelaySettings, client_address, limit_key
+from comentor.sync.relay.store import RelayStore
 from comentor.sync.relay.wire import (
     PROTOCOL_VERSION,
     Message,
     RelayLimits,
-    auth_transcript,
     decode_client_message,
     encode,
 )
 
 __all__ = ["RelayServer", "serve_forever"]
 
-log = logging.getLogger("comentor.sync.relay")
-
 
 class RelayServer:
-    """The relay server; ``clock`` (wall time, seconds) is injectable for expiry tests."""
+    """The relay server; ``clock`` (wall time, seconds) is injectable for expiry tests.
+
+    ``trusted_proxy``: networks whose ``X-Forwarded-For`` names the client (see
+    :func:`~comentor.sync.relay.settings.client_address`); ``log_interval``: seconds over
+    which repeated refusals share one log line; ``store``: a ``postgresql://`` URL instead
+    of the SQLite file under ``data_dir``.
+    """
 
     def __init__(
         self,
         data_dir: Path | str,
         limits: RelayLimits | None = None,
         clock: Callable[[], float] = time.time,
+        *,
+        trusted_proxy: Sequence[Network] = (),
+        log_interval: float = 60.0,
+        store: str | None = None,
     ) -> None:
         self.data_dir = Path(data_dir)
+        self.store_url = store
         self.limits = limits or RelayLimits()
+        self.trusted_proxy = tuple(trusted_proxy)
         self._clock = clock
-        self._store: RelayStore | None = None
+        self.metrics = RelayMetrics(log_interval)
+        self._ops: Mailboxes | None = None
         self._server: Server | None = None
         self._purger: asyncio.Task[None] | None = None
-        self._mailboxes: dict[str, set[Session]] = defaultdict(set)
-        self._rendezvous = Rendezvous(self.limits, clock)
-        self._per_ip: dict[str, int] = defaultdict(int)
-        self._claims: dict[str, list[float]] = defaultdict(list)  # ip -> mailbox claim times
+        self._rendezvous = Rendezvous(self.limits, clock, self.metrics)
+        self._per_client: dict[str, int] = defaultdict(int)
         self._connections = 0
-        self._put_queue: list[tuple[Session, int, str, bytes]] = []
         self.port = 0
+        self.metrics.connections.set_function(lambda: self._connections)
+        self.metrics.pairings.set_function(lambda: len(self._rendezvous.pairs))
 
     @property
     def store(self) -> RelayStore:
-        if self._store is None:
+        """The SQLite store itself (synchronous), for tools and tests."""
+        backend = self.backend
+        if not isinstance(backend, SqliteBackend):
+            raise RelayError("this relay keeps its mailboxes in PostgreSQL")
+        return backend.store
+
+    @property
+    def backend(self) -> Backend:
+        return self.ops.backend
+
+    @property
+    def ops(self) -> Mailboxes:
+        if self._ops is None:
             raise RelayError("the relay is not running")
-        return self._store
+        return self._ops
+
+    @property
+    def _mailboxes(self) -> dict[str, set[Session]]:
+        return self.ops.sessions
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> int:
         """Open the store, purge expired envelopes, listen; return the bound port."""
-        self._store = RelayStore(self.data_dir, clock=self._clock)
-        self.purge_expired()
+        backend = await open_backend(self.data_dir, self.store_url, self._clock)
+        self._ops = Mailboxes(backend, self.limits, self.metrics, self._clock)
+        self.metrics.watch_store(backend.cached_stats)
+        try:
+            await self.purge_expired()
+            await backend.listen(self._ops.remote_put)
+        except RelayError:
+            await backend.close()
+            self._ops = None
+            raise
         try:
             self._server = await serve(
                 self._handle,
@@ -90,10 +131,13 @@ class RelayServer:
                 process_request=self._process_request,
                 max_size=self.limits.client_frame_max,
                 compression=None,
+                create_connection=connection_class(self.limits.preauth_frame_max),
+                max_queue=4,
+                server_header=SERVER_HEADER,
             )
         except OSError as exc:
-            self.store.close()
-            self._store = None
+            await backend.close()
+            self._ops = None
             raise RelayError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
         self.port = int(next(iter(self._server.sockets)).getsockname()[1])
         self._purger = asyncio.create_task(self._purge_loop())
@@ -109,77 +153,91 @@ class RelayServer:
             self._server.close()
             await self._server.wait_closed()
         self._rendezvous.end_all("the relay is shutting down")
-        if self._store is not None:
-            self._store.close()
-        self._server = self._purger = self._store = None
+        if self._ops is not None:
+            await self._ops.drain()
+            await self._ops.backend.close()
+        self.metrics.summary.flush()
+        self._server = self._purger = self._ops = None
 
-    def purge_expired(self) -> int:
+    async def purge_expired(self) -> int:
         """Delete envelopes older than the configured lifetime, then mailboxes empty and idle
         for ``mailbox_idle_ttl``; return how many envelopes went."""
-        gone = self.store.purge_expired(self.limits.envelope_ttl)
-        self.store.purge_idle_mailboxes(self.limits.mailbox_idle_ttl)
+        with self.metrics.timed("purge"):
+            gone = await self.backend.purge_expired(self.limits.envelope_ttl)
+            idle = await self.backend.purge_idle_mailboxes(self.limits.mailbox_idle_ttl)
+        if gone or idle:
+            log.info("expiry sweep: %d envelopes and %d idle mailboxes deleted", gone, idle)
         return gone
 
     async def _purge_loop(self) -> None:
+        last = time.monotonic()
         while True:
-            await asyncio.sleep(self.limits.purge_interval)
+            await asyncio.sleep(min(self.limits.purge_interval, 5.0))
+            self.metrics.summary.tick()
+            if time.monotonic() - last < self.limits.purge_interval:
+                continue
+            last = time.monotonic()
             try:
-                self.purge_expired()
-            except sqlite3.Error:
-                log.exception("expiry sweep failed")
+                await self.purge_expired()
+            except StoreFailure as exc:
+                log.error("expiry sweep failed: %s", exc)
 
     def health(self) -> dict[str, int]:
-        """Counts only: mailboxes, envelopes, bytes stored, connections, open pairings."""
-        stats = self.store.stats()
+        """Counts only: mailboxes, envelopes, bytes stored, connections, open pairings
+        (the store's counts as last read; live with SQLite)."""
+        stats = self.backend.cached_stats()
         stats["connections"] = self._connections
         stats["pairings"] = len(self._rendezvous.pairs)
         return stats
 
-    def _process_request(self, conn: ServerConnection, request: Request) -> Response | None:
-        if request.path.split("?", 1)[0] != "/health":
-            return None
-        response = conn.respond(200, json.dumps(self.health()) + "\n")
-        del response.headers["Content-Type"]
-        response.headers["Content-Type"] = "application/json"
-        return response
+    async def health_now(self) -> dict[str, int]:
+        """:meth:`health` with the store's counts read now."""
+        await self.backend.stats()
+        return self.health()
+
+    async def _health_body(self) -> tuple[str, str]:
+        return "application/json", json.dumps(await self.health_now()) + "\n"
+
+    async def _metrics_body(self) -> tuple[str, str]:
+        with contextlib.suppress(StoreFailure):
+            await self.backend.stats()
+        return self.metrics.exposition()
+
+    async def _process_request(self, conn: ServerConnection, request: Request
+                               ) -> Response | None:
+        return await answer_http(conn, request, {
+            "/health": self._health_body, "/metrics": self._metrics_body})
+
+    def _client(self, ws: ServerConnection) -> str:
+        address = ws.remote_address
+        peer = str(address[0]) if address else "?"
+        forwarded = ws.request.headers.get_all("X-Forwarded-For") if ws.request else []
+        return client_address(peer, forwarded, self.trusted_proxy)
 
     async def _handle(self, ws: ServerConnection) -> None:
-        address = ws.remote_address
-        ip = str(address[0]) if address else "?"
-        if self._per_ip[ip] >= self.limits.max_connections_per_ip:
+        address = self._client(ws)
+        client = limit_key(address)
+        if self._per_client[client] >= self.limits.max_connections_per_ip:
             busy = "too many connections from your address; try again later"
+            self.metrics.refused("busy", f"refused a connection from {address}: {busy}")
             with contextlib.suppress(ConnectionClosed):
                 await ws.send(encode("error", code="busy", message=busy, fatal=True))
                 await ws.close(1013, "too many connections")
             return
-        self._per_ip[ip] += 1
+        self._per_client[client] += 1
         self._connections += 1
         session = Session(ws, self.limits)
-        session.ip = ip
+        session.ip = client
+        session.on_error = lambda code, message: self.metrics.refused(
+            code, f"refused {code} from {address}: {message}")
         close_code, close_reason = 1000, ""
         timer = asyncio.get_running_loop().call_later(
             self.limits.hello_timeout, self._no_hello, session)
         try:
             session.send(encode("challenge", v=PROTOCOL_VERSION, nonce=session.nonce))
             async for frame in ws:
-                rid: int | None = None
-                try:
-                    msg = decode_client_message(frame, self.limits)
-                    rid = msg.opt_int("rid")
-                    if not session.bucket.take():
-                        raise Refused("rate_limited", "too many requests; slow down")
-                    self._dispatch(session, msg, rid)
-                except ProtocolError as exc:
-                    raise SessionFatal("malformed", str(exc)) from None
-                except Refused as exc:
-                    session.error(rid, exc.code, exc.message, fatal=False)
-                except RelayError as exc:
-                    code = ("quota" if isinstance(exc, QuotaExceeded)
-                            else "storage_full" if isinstance(exc, StorageFull) else "refused")
-                    session.error(rid, code, str(exc), fatal=False)
-                except sqlite3.Error:
-                    log.exception("relay storage failure")
-                    session.error(rid, "storage", "relay storage failure; try again later", False)
+                await self._serve_frame(session, frame)
+                await session.keep_up()
         except SessionFatal as exc:
             session.error(None, exc.code, exc.message, fatal=True)
             close_code, close_reason = 1008, exc.message
@@ -187,13 +245,33 @@ class RelayServer:
             pass
         finally:
             timer.cancel()
-            self._forget(session)
-            self._per_ip[ip] -= 1
-            if not self._per_ip[ip]:
-                del self._per_ip[ip]
+            self.ops.forget(session)
+            self._rendezvous.leave(session)
+            self._per_client[client] -= 1
+            if not self._per_client[client]:
+                del self._per_client[client]
             self._connections -= 1
             with contextlib.suppress(ConnectionClosed):
                 await session.finish(close_code, close_reason)
+
+    async def _serve_frame(self, session: Session, frame: str | bytes) -> None:
+        """Decode and answer one request; refusals keep the connection, SessionFatal ends it."""
+        rid: int | None = None
+        try:
+            msg = decode_client(frame, self.limits)
+            rid = msg.opt_int("rid")
+            if msg.op != "put":
+                await session.settle()  # answered after this connection's puts, seeing them
+            if not session.bucket.take():
+                raise Refused("rate_limited", "too many requests; slow down")
+            await self._dispatch(session, msg)
+        except Refused as exc:
+            session.error(rid, exc.code, exc.message, fatal=False)
+        except StoreFailure as exc:
+            log.error("%s", exc)
+            session.error(rid, "storage", "relay storage failure; try again later", False)
+        except RelayError as exc:
+            session.error(rid, refusal_code(exc), str(exc), fatal=False)
 
     def _no_hello(self, session: Session) -> None:
         """Close a connection that neither authenticated nor asked to pair in time."""
@@ -201,22 +279,16 @@ class RelayServer:
             session.error(None, "timeout", "no hello in time; reconnect", fatal=True)
             session.close_soon(1008, "no hello in time")
 
-    def _forget(self, session: Session) -> None:
-        if session.mailbox is not None:
-            peers = self._mailboxes[session.mailbox]
-            peers.discard(session)
-            if not peers:
-                del self._mailboxes[session.mailbox]
-        self._rendezvous.leave(session)
-
-    def _dispatch(self, session: Session, msg: Message, rid: int | None) -> None:
+    async def _dispatch(self, session: Session, msg: Message) -> None:
         op = msg.op
         if op == "hello":
-            self._hello(session, msg)
+            await self.ops.hello(session, msg)
         elif op in ("put", "fetch", "ack"):
             if session.mailbox is None:
                 raise SessionFatal("order", f"{op} before hello: authenticate first")
-            getattr(self, "_" + op)(session, msg, session.mailbox)
+            done = getattr(self, "_" + op)(session, msg, session.mailbox)
+            if inspect.isawaitable(done):  # a test relay may override these synchronously
+                await done
         elif op in ("pair_open", "pair_join"):
             if session.mailbox is not None or session.pair_used:
                 raise SessionFatal("order", f"{op} on a connection that is already in use: "
@@ -226,106 +298,47 @@ class RelayServer:
         else:
             self._rendezvous.relay(session, msg.get_bytes("data"))
 
-    def _hello(self, session: Session, msg: Message) -> None:
-        if session.mailbox is not None or session.pairing:
-            raise SessionFatal("order", "hello sent twice or after pairing")
-        mailbox, key = msg.get_str("mailbox"), msg.get_bytes("key")
-        device, devices = msg.get_bytes("device"), msg.get_int("devices")
-        wrong = SessionFatal("auth", "wrong mailbox credential")
-        try:
-            VerifyKey(key).verify(
-                auth_transcript(session.nonce, mailbox, device, devices), msg.get_bytes("sig")
-            )
-        except (BadSignatureError, ValueError):
-            raise wrong from None
-        box = self.store.mailbox(mailbox)
-        if box is None:
-            claims = recent(self._claims, session.ip, 3600.0, self._clock())
-            if len(claims) >= self.limits.new_mailboxes_per_ip_hour:
-                raise Refused("rate_limited",
-                              "too many new mailboxes from your address; try again later")
-            box = self.store.claim(mailbox, key, devices)
-            self._claims[session.ip] = [*claims, self._clock()]
-        if not hmac.compare_digest(box.verifier, key):
-            raise wrong
-        self.store.touch(mailbox)
-        if devices > box.devices:
-            self.store.raise_devices(mailbox, devices)
-        session.mailbox, session.device = mailbox, device
-        self._mailboxes[mailbox].add(session)
-        welcome = encode(
-            "welcome", rid=msg.get_int("rid"), devices=max(devices, box.devices), last_seq=box.last_seq
-        )
-        session.send(welcome)
-
+    # The mailbox operations, one method each so that a test relay can misbehave in one.
     def _put(self, session: Session, msg: Message, mailbox: str) -> None:
-        """Queue the envelope; puts arriving in the same loop turn share one commit."""
-        self._put_queue.append((session, msg.get_int("rid"), mailbox, msg.get_bytes("data")))
-        if len(self._put_queue) == 1:
-            asyncio.get_running_loop().call_soon(self._flush_puts)
+        self.ops.put(session, msg, mailbox)
 
-    def _flush_puts(self) -> None:
-        """Store the queued envelopes in one transaction, then answer and push, in order.
+    async def _fetch(self, session: Session, msg: Message, mailbox: str) -> None:
+        await self.ops.fetch(session, msg, mailbox)
 
-        One fsync per loop turn instead of one per envelope: under load the relay's cost
-        grows with the number of turns, not of envelopes. Nothing is acknowledged before it
-        is durable.
-        """
-        queue, self._put_queue = self._put_queue, []
-        if not queue:
-            return
-        lim = self.limits
-        try:
-            results = self.store.put_many([(m, d) for _, _, m, d in queue], lim.quota_envelopes,
-                                          lim.quota_bytes, lim.max_storage_bytes)
-        except sqlite3.Error:
-            log.exception("relay storage failure")
-            for session, rid, _, _ in queue:
-                session.error(rid, "storage", "relay storage failure; try again later", False)
-            return
-        for (session, rid, mailbox, data), result in zip(queue, results, strict=True):
-            if isinstance(result, RelayError):
-                code = ("quota" if isinstance(result, QuotaExceeded)
-                        else "storage_full" if isinstance(result, StorageFull) else "refused")
-                session.error(rid, code, str(result), fatal=False)
-                continue
-            session.send(encode("stored", rid=rid, seq=result))
-            push = encode("push", seq=result, data=data)
-            for other in self._mailboxes.get(mailbox, ()):
-                if other is not session:
-                    other.send(push)
-
-    def _fetch(self, session: Session, msg: Message, mailbox: str) -> None:
-        if session.fetching:  # a reply not yet written: never hold two batches per client
-            raise Refused("busy", "one fetch at a time: read the reply first")
-        lim = self.limits
-        items, more = self.store.fetch(
-            mailbox, msg.get_int("since"), lim.fetch_batch_envelopes, lim.fetch_batch_bytes
-        )
-        wire_items = [[seq, data] for seq, data in items]
-        session.send(encode("envelopes", rid=msg.get_int("rid"), items=wire_items, more=more),
-                     fetch_reply=True)
-
-    def _ack(self, session: Session, msg: Message, mailbox: str) -> None:
-        seq = msg.get_int("seq")
-        box = self.store.mailbox(mailbox)
-        if box is None or seq > box.last_seq:
-            raise Refused("bad_seq", "cannot ack an envelope the relay has not stored yet")
-        self.store.ack(mailbox, session.device, seq)
-        session.send(encode("acked", rid=msg.get_int("rid"), seq=seq))
+    async def _ack(self, session: Session, msg: Message, mailbox: str) -> None:
+        await self.ops.ack(session, msg, mailbox)
 
 
-def serve_forever(
-    host: str, port: int, data_dir: Path | str, limits: RelayLimits | None = None
-) -> None:
-    """Run a relay until SIGINT or SIGTERM (for ``comentor relay serve``)."""
+def decode_client(frame: str | bytes, limits: RelayLimits) -> Message:
+    """A client frame, or SessionFatal("malformed") for anything the schema refuses."""
+    try:
+        return decode_client_message(frame, limits)
+    except ProtocolError as exc:
+        raise SessionFatal("malformed", str(exc)) from None
+
+
+def serve_forever(settings: RelaySettings, on_listening: Callable[[int], None] | None = None,
+                  ) -> None:
+    """Run a relay until SIGINT or SIGTERM (for ``comentor relay serve``).
+
+    ``on_listening(port)`` is called once the socket is bound (the command prints its one
+    "listening" line there); without it the relay logs that line itself.
+    """
+    if settings.data is None:
+        raise RelayError("the relay needs a data directory", option="data")
+    data = settings.data
 
     async def main() -> None:
-        server = RelayServer(data_dir, limits)
-        bound = await server.start(host, port)
-        log.warning("relay listening on %s:%d, data in %s", host, bound, data_dir)
-        stop = asyncio.Event()
+        server = RelayServer(data, settings.limits, trusted_proxy=settings.trusted_proxy,
+                             log_interval=settings.log_interval, store=settings.store)
         loop = asyncio.get_running_loop()
+        loop.set_exception_handler(resource_exhaustion_handler(server.metrics.summary))
+        bound = await server.start(settings.host, settings.port)
+        if on_listening is not None:
+            on_listening(bound)
+        else:
+            log.warning("relay listening on %s:%d, data in %s", settings.host, bound, data)
+        stop = asyncio.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError):
                 loop.add_signal_handler(sig, stop.set)
@@ -333,5 +346,6 @@ def serve_forever(
             await stop.wait()
         finally:
             await server.stop()
+            log.info("relay stopped")
 
     asyncio.run(main())

@@ -1,4 +1,4 @@
-"""The relay's durable storage: one SQLite file holding mailboxes, envelopes and acks.
+"""The relay's embedded storage: one SQLite file holding mailboxes, envelopes and acks.
 
 The relay promises that an envelope it acknowledged with a sequence number survives a crash
 or restart until every device of the mailbox has acked it or it expires, so the database runs
@@ -7,25 +7,35 @@ stores only opaque envelope bytes, the mailbox's public verification key and tim
 nothing here can decrypt, forge or even attribute a message.
 
 Sequence numbers come from a per-mailbox counter (``mailboxes.last_seq``), never from
-``MAX(seq)``, so a number is never reused after envelopes are deleted.
+``MAX(seq)``, so a number is never reused after envelopes are deleted. Envelope counts and
+bytes are kept as running totals per mailbox and relay-wide (``totals``), updated in the
+same transaction as the envelopes: no write scans more rows than it writes, however much the
+relay holds. The schema is versioned (``PRAGMA user_version``) and migrated on open.
 
-Calls are synchronous and short; the server runs them on its event loop, which keeps the
-order of ``put`` and live pushes trivially consistent.
+Calls are synchronous and short; the server runs them on its event loop (through
+:class:`comentor.sync.relay.backend.SqliteBackend`), which keeps the order of ``put`` and
+live pushes trivially consistent. PostgreSQL, for several relay processes, is
+:mod:`comentor.sync.relay.pgstore`.
 """
 
 from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from comentor.sync.errors import RelayError
 
-__all__ = ["Mailbox", "QuotaExceeded", "StorageFull", "RelayStore"]
+__all__ = ["BadSeq", "Mailbox", "QuotaExceeded", "StorageFull", "RelayStore", "SCHEMA_VERSION",
+           "bad_seq", "fetch_batch", "quota_exceeded", "storage_full"]
 
-_SCHEMA = """
+SCHEMA_VERSION = 2
+
+_SCHEMA_V1 = """
 CREATE TABLE IF NOT EXISTS mailboxes (
     id TEXT PRIMARY KEY,
     verifier BLOB NOT NULL,
@@ -50,6 +60,25 @@ CREATE TABLE IF NOT EXISTS acks (
 ) WITHOUT ROWID;
 """
 
+# Version 2: running counts per mailbox and relay-wide, backfilled once from the envelopes.
+_SCHEMA_V2 = """
+ALTER TABLE mailboxes ADD COLUMN env_count INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE mailboxes ADD COLUMN env_bytes INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX IF NOT EXISTS mailboxes_last_used ON mailboxes (last_used);
+CREATE TABLE totals (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    mailboxes INTEGER NOT NULL,
+    envelopes INTEGER NOT NULL,
+    bytes INTEGER NOT NULL
+);
+UPDATE mailboxes SET
+    env_count = (SELECT COUNT(*) FROM envelopes e WHERE e.mailbox = mailboxes.id),
+    env_bytes = (SELECT COALESCE(SUM(LENGTH(data)), 0) FROM envelopes e
+                 WHERE e.mailbox = mailboxes.id);
+INSERT INTO totals (id, mailboxes, envelopes, bytes)
+    SELECT 1, COUNT(*), COALESCE(SUM(env_count), 0), COALESCE(SUM(env_bytes), 0) FROM mailboxes;
+"""
+
 
 class QuotaExceeded(RelayError):
     """The mailbox holds too many envelopes or bytes to accept another one."""
@@ -57,6 +86,37 @@ class QuotaExceeded(RelayError):
 
 class StorageFull(RelayError):
     """The relay as a whole holds as many envelope bytes as its operator allows."""
+
+
+class BadSeq(RelayError):
+    """An ack for a sequence number the relay has not stored (yet)."""
+
+
+def bad_seq() -> BadSeq:
+    return BadSeq("cannot ack an envelope the relay has not stored yet")
+
+
+def quota_exceeded(count: int, size: int) -> QuotaExceeded:
+    return QuotaExceeded(f"mailbox full ({count} envelopes, {size} bytes): "
+                         "the other devices must fetch and ack before more can be sent")
+
+
+def storage_full() -> StorageFull:
+    return StorageFull("the relay is full; try again later or use another relay")
+
+
+def fetch_batch(rows: Iterable[tuple[Any, Any]], max_envelopes: int, max_bytes: int
+                ) -> tuple[list[tuple[int, bytes]], bool]:
+    """(seq, data) rows in order, cut to one fetch reply (one envelope always fits); and
+    whether more remain."""
+    items: list[tuple[int, bytes]] = []
+    total = 0
+    for seq, data in rows:
+        if len(items) >= max_envelopes or (items and total + len(data) > max_bytes):
+            return items, True
+        items.append((int(seq), bytes(data)))
+        total += len(data)
+    return items, False
 
 
 @dataclass(frozen=True)
@@ -80,15 +140,34 @@ class RelayStore:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.execute("PRAGMA foreign_keys=ON")
-            self._db.executescript(_SCHEMA)
-            columns = {r[1] for r in self._db.execute("PRAGMA table_info(mailboxes)")}
-            if "last_used" not in columns:  # a database from before idle expiry
-                self._db.execute(
-                    "ALTER TABLE mailboxes ADD COLUMN last_used REAL NOT NULL DEFAULT 0")
-                self._db.execute("UPDATE mailboxes SET last_used = created")
+            self._migrate()
         except (OSError, sqlite3.Error) as exc:
             raise RelayError(f"cannot open relay data directory {path}: {exc}") from exc
         self._clock = clock
+
+    def _migrate(self) -> None:
+        """Bring the schema to :data:`SCHEMA_VERSION` (each step in one transaction)."""
+        version = int(self._db.execute("PRAGMA user_version").fetchone()[0])
+        if version > SCHEMA_VERSION:
+            raise RelayError(f"the relay database has schema version {version}, newer than "
+                             f"this relay ({SCHEMA_VERSION}): upgrade comentor")
+        if version < 1:
+            with self._write():
+                for statement in _SCHEMA_V1.split(";\n"):
+                    if statement.strip():
+                        self._db.execute(statement)
+                columns = {r[1] for r in self._db.execute("PRAGMA table_info(mailboxes)")}
+                if "last_used" not in columns:  # a database from before idle expiry
+                    self._db.execute(
+                        "ALTER TABLE mailboxes ADD COLUMN last_used REAL NOT NULL DEFAULT 0")
+                    self._db.execute("UPDATE mailboxes SET last_used = created")
+                self._db.execute("PRAGMA user_version = 1")
+        if version < 2:
+            with self._write():
+                for statement in _SCHEMA_V2.split(";\n"):
+                    if statement.strip():
+                        self._db.execute(statement)
+                self._db.execute("PRAGMA user_version = 2")
 
     def close(self) -> None:
         """Close the database; WAL contents are already durable."""
@@ -111,11 +190,13 @@ class RelayStore:
         returned verifier with the presented one, so a lost race is just a wrong credential.
         """
         with self._write():
-            self._db.execute(
+            cur = self._db.execute(
                 "INSERT OR IGNORE INTO mailboxes (id, verifier, devices, created, last_used) "
                 "VALUES (?, ?, ?, ?, ?)",
                 (mailbox_id, verifier, devices, self._clock(), self._clock()),
             )
+            if cur.rowcount:
+                self._db.execute("UPDATE totals SET mailboxes = mailboxes + 1 WHERE id = 1")
         found = self.mailbox(mailbox_id)
         assert found is not None
         return found
@@ -135,17 +216,14 @@ class RelayStore:
                              (self._clock(), mailbox_id))
 
     def total_bytes(self) -> int:
-        """Envelope bytes held across every mailbox."""
-        row = self._db.execute("SELECT COALESCE(SUM(LENGTH(data)), 0) FROM envelopes").fetchone()
-        return int(row[0])
+        """Envelope bytes held across every mailbox (a running total: one row read)."""
+        return int(self._db.execute("SELECT bytes FROM totals WHERE id = 1").fetchone()[0])
 
     def usage(self, mailbox_id: str) -> tuple[int, int]:
         """(envelope count, envelope bytes) currently held for the mailbox."""
-        count, size = self._db.execute(
-            "SELECT COUNT(*), COALESCE(SUM(LENGTH(data)), 0) FROM envelopes WHERE mailbox = ?",
-            (mailbox_id,),
-        ).fetchone()
-        return int(count), int(size)
+        row = self._db.execute("SELECT env_count, env_bytes FROM mailboxes WHERE id = ?",
+                               (mailbox_id,)).fetchone()
+        return (int(row[0]), int(row[1])) if row else (0, 0)
 
     def put(self, mailbox_id: str, data: bytes, quota_envelopes: int, quota_bytes: int,
             max_total: int | None = None) -> int:
@@ -162,35 +240,40 @@ class RelayStore:
         Each item gets its sequence number, or the error that refused it (a full mailbox,
         a full relay); one refusal does not affect the others. ``max_total`` caps the envelope
         bytes of the whole relay, so that many small mailboxes (anyone can claim one) cannot
-        fill the operator's disk.
+        fill the operator's disk. Quotas are checked against the running counts.
         """
         out: list[int | RelayError] = []
         with self._write():
-            total = self.total_bytes() if max_total is not None else 0
+            total = self.total_bytes()
+            added = added_bytes = 0
             for mailbox_id, data in items:
-                if max_total is not None and total + len(data) > max_total:
-                    out.append(StorageFull("the relay is full; try again later or use another relay"))
-                    continue
-                count, size = self.usage(mailbox_id)
-                if count + 1 > quota_envelopes or size + len(data) > quota_bytes:
-                    out.append(QuotaExceeded(
-                        f"mailbox full ({count} envelopes, {size} bytes): "
-                        "the other devices must fetch and ack before more can be sent"
-                    ))
+                size = len(data)
+                if max_total is not None and total + size > max_total:
+                    out.append(storage_full())
                     continue
                 row = self._db.execute(
-                    "UPDATE mailboxes SET last_seq = last_seq + 1 WHERE id = ? RETURNING last_seq",
-                    (mailbox_id,),
+                    "UPDATE mailboxes SET last_seq = last_seq + 1, env_count = env_count + 1, "
+                    "env_bytes = env_bytes + ? WHERE id = ? AND env_count + 1 <= ? "
+                    "AND env_bytes + ? <= ? RETURNING last_seq",
+                    (size, mailbox_id, quota_envelopes, size, quota_bytes),
                 ).fetchone()
                 if row is None:
-                    out.append(RelayError("relay refused: unknown mailbox"))
+                    known = self._db.execute(
+                        "SELECT env_count, env_bytes FROM mailboxes WHERE id = ?", (mailbox_id,)
+                    ).fetchone()
+                    out.append(quota_exceeded(*known) if known
+                               else RelayError("relay refused: unknown mailbox"))
                     continue
                 self._db.execute(
                     "INSERT INTO envelopes (mailbox, seq, data, created) VALUES (?, ?, ?, ?)",
                     (mailbox_id, int(row[0]), data, self._clock()),
                 )
-                total += len(data)
+                total += size
+                added, added_bytes = added + 1, added_bytes + size
                 out.append(int(row[0]))
+            if added:
+                self._db.execute("UPDATE totals SET envelopes = envelopes + ?, "
+                                 "bytes = bytes + ? WHERE id = 1", (added, added_bytes))
         return out
 
     def fetch(
@@ -201,14 +284,29 @@ class RelayStore:
             "SELECT seq, data FROM envelopes WHERE mailbox = ? AND seq > ? ORDER BY seq LIMIT ?",
             (mailbox_id, since, max_envelopes + 1),
         )
-        items: list[tuple[int, bytes]] = []
-        total = 0
-        for seq, data in rows:
-            if len(items) >= max_envelopes or (items and total + len(data) > max_bytes):
-                return items, True
-            items.append((int(seq), bytes(data)))
-            total += len(data)
-        return items, False
+        return fetch_batch(rows, max_envelopes, max_bytes)
+
+    def envelope(self, mailbox_id: str, seq: int) -> bytes | None:
+        """One envelope, or None if it is gone."""
+        row = self._db.execute("SELECT data FROM envelopes WHERE mailbox = ? AND seq = ?",
+                               (mailbox_id, seq)).fetchone()
+        return bytes(row[0]) if row else None
+
+    def _forget(self, deleted: list[tuple[str, int]]) -> int:
+        """Subtract deleted (mailbox, size) envelopes from the running counts."""
+        if not deleted:
+            return 0
+        per: Counter[str] = Counter()
+        sizes: Counter[str] = Counter()
+        for mailbox_id, size in deleted:
+            per[mailbox_id] += 1
+            sizes[mailbox_id] += size
+        self._db.executemany(
+            "UPDATE mailboxes SET env_count = env_count - ?, env_bytes = env_bytes - ? "
+            "WHERE id = ?", [(per[m], sizes[m], m) for m in per])
+        self._db.execute("UPDATE totals SET envelopes = envelopes - ?, bytes = bytes - ? "
+                         "WHERE id = 1", (len(deleted), sum(sizes.values())))
+        return len(deleted)
 
     def ack(self, mailbox_id: str, device: bytes, seq: int) -> int:
         """Record that ``device`` stored everything up to ``seq``; delete what all have acked.
@@ -217,32 +315,51 @@ class RelayStore:
         sequence number. Returns the number of envelopes deleted.
         """
         with self._write():
-            self._db.execute(
-                "INSERT INTO acks (mailbox, device, seq) VALUES (?, ?, ?) "
-                "ON CONFLICT (mailbox, device) DO UPDATE SET seq = MAX(seq, excluded.seq)",
-                (mailbox_id, device, seq),
-            )
-            found = self.mailbox(mailbox_id)
-            if found is None:
-                return 0
-            row = self._db.execute(
-                "SELECT seq FROM acks WHERE mailbox = ? ORDER BY seq DESC LIMIT 1 OFFSET ?",
-                (mailbox_id, found.devices - 1),
-            ).fetchone()
-            if row is None:
-                return 0
-            cur = self._db.execute(
-                "DELETE FROM envelopes WHERE mailbox = ? AND seq <= ?", (mailbox_id, row[0])
-            )
-            return cur.rowcount
+            return self._ack(mailbox_id, device, seq)
+
+    def ack_many(self, items: list[tuple[str, bytes, int]]) -> list[int | RelayError]:
+        """Several acks in ONE transaction: each deletes what it frees (a count), or is
+        refused with :class:`BadSeq` if its mailbox has not stored that number."""
+        out: list[int | RelayError] = []
+        with self._write():
+            for mailbox_id, device, seq in items:
+                box = self.mailbox(mailbox_id)
+                if box is None or seq > box.last_seq:
+                    out.append(bad_seq())
+                else:
+                    out.append(self._ack(mailbox_id, device, seq))
+        return out
+
+    def _ack(self, mailbox_id: str, device: bytes, seq: int) -> int:
+        """One ack, inside the caller's transaction."""
+        self._db.execute(
+            "INSERT INTO acks (mailbox, device, seq) VALUES (?, ?, ?) "
+            "ON CONFLICT (mailbox, device) DO UPDATE SET seq = MAX(seq, excluded.seq)",
+            (mailbox_id, device, seq),
+        )
+        found = self.mailbox(mailbox_id)
+        if found is None:
+            return 0
+        row = self._db.execute(
+            "SELECT seq FROM acks WHERE mailbox = ? ORDER BY seq DESC LIMIT 1 OFFSET ?",
+            (mailbox_id, found.devices - 1),
+        ).fetchone()
+        if row is None:
+            return 0
+        deleted = self._db.execute(
+            "DELETE FROM envelopes WHERE mailbox = ? AND seq <= ? RETURNING mailbox, "
+            "LENGTH(data)", (mailbox_id, row[0])
+        ).fetchall()
+        return self._forget(deleted)
 
     def purge_expired(self, ttl: float) -> int:
         """Delete envelopes older than ``ttl`` seconds, acked or not; return how many."""
         with self._write():
-            cur = self._db.execute(
-                "DELETE FROM envelopes WHERE created < ?", (self._clock() - ttl,)
-            )
-            return cur.rowcount
+            deleted = self._db.execute(
+                "DELETE FROM envelopes WHERE created < ? RETURNING mailbox, LENGTH(data)",
+                (self._clock() - ttl,)
+            ).fetchall()
+            return self._forget(deleted)
 
     def purge_idle_mailboxes(self, idle_ttl: float) -> int:
         """Delete mailboxes that hold no envelope and were not used for ``idle_ttl`` seconds.
@@ -253,18 +370,19 @@ class RelayStore:
         """
         cutoff = self._clock() - idle_ttl
         with self._write():
-            idle = "SELECT id FROM mailboxes m WHERE last_used < ? AND NOT EXISTS " \
-                   "(SELECT 1 FROM envelopes e WHERE e.mailbox = m.id)"
-            self._db.execute(f"DELETE FROM acks WHERE mailbox IN ({idle})", (cutoff,))
-            cur = self._db.execute(f"DELETE FROM mailboxes WHERE id IN ({idle})", (cutoff,))
-            return cur.rowcount
+            gone = [r[0] for r in self._db.execute(
+                "DELETE FROM mailboxes WHERE last_used < ? AND env_count = 0 RETURNING id",
+                (cutoff,))]
+            self._db.executemany("DELETE FROM acks WHERE mailbox = ?", [(m,) for m in gone])
+            if gone:
+                self._db.execute("UPDATE totals SET mailboxes = mailboxes - ? WHERE id = 1",
+                                 (len(gone),))
+            return len(gone)
 
     def stats(self) -> dict[str, int]:
-        """Counts only, for the health endpoint: never ids, never contents."""
-        mailboxes = self._db.execute("SELECT COUNT(*) FROM mailboxes").fetchone()[0]
-        envelopes, size = self._db.execute(
-            "SELECT COUNT(*), COALESCE(SUM(LENGTH(data)), 0) FROM envelopes"
-        ).fetchone()
+        """Counts only, for the health endpoint: never ids, never contents (one row read)."""
+        mailboxes, envelopes, size = self._db.execute(
+            "SELECT mailboxes, envelopes, bytes FROM totals WHERE id = 1").fetchone()
         return {"mailboxes": int(mailboxes), "envelopes": int(envelopes), "bytes": int(size)}
 
 

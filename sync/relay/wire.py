@@ -23,6 +23,7 @@ from comentor.sync.errors import ProtocolError
 
 __all__ = [
     "PROTOCOL_VERSION",
+    "MAX_NAMEPLATE",
     "RelayLimits",
     "TokenBucket",
     "Message",
@@ -36,6 +37,9 @@ __all__ = [
 PROTOCOL_VERSION = 1
 
 MiB = 1024 * 1024
+#: The largest pairing nameplate a relay allocates (it uses 1-999 while fewer than half of
+#: them are open, then 1-9999, and so on: squatting every short number only lengthens codes).
+MAX_NAMEPLATE = 999_999
 _AUTH_CONTEXT = b"comentor-relay-auth-v1\x00"
 
 
@@ -55,16 +59,21 @@ class RelayLimits:
     """Most envelope bytes in one ``envelopes`` reply (one envelope always fits)."""
     max_devices: int = 16
     """Largest ``devices`` count a mailbox may declare."""
-    max_pair_message: int = 64 * 1024
-    """Largest opaque blob relayed during pairing."""
-    max_pair_pending: int = 8
+    max_pair_message: int = 4096
+    """Largest opaque blob relayed during pairing (a pairing message is at most 4096 bytes)."""
+    max_pair_pending: int = 4
     """Messages the opener may send before a joiner arrives."""
+    pair_pending_bytes: int = 8192
+    """Bytes of those messages the relay holds per pairing."""
+    pair_memory_budget: int = 16 * MiB
+    """Pairing state the whole relay holds (4 KiB per pairing plus held messages); beyond,
+    the oldest pairing still waiting for a joiner of the client holding the most is ended."""
     pair_ttl: float = 600.0
-    """Seconds a pairing code id stays open."""
+    """Seconds a pairing nameplate stays open."""
     pair_max_joins: int = 3
-    """Join attempts allowed per pairing code id."""
+    """Join attempts allowed per pairing nameplate."""
     max_pairings: int = 10_000
-    """Open pairing code ids across the relay."""
+    """Open pairing nameplates across the relay."""
     max_connections_per_ip: int = 32
     """Concurrent connections from one client address."""
     rate_per_second: float = 50.0
@@ -88,7 +97,7 @@ class RelayLimits:
     mailbox_idle_ttl: float = 90 * 86400.0
     """Seconds after which a mailbox that holds no envelope and was not used is deleted."""
     pair_join_misses_per_ip: int = 10
-    """``pair_join`` requests for unknown code ids one address may make per ``pair_miss_window``."""
+    """``pair_join`` requests for unknown nameplates one address may make per ``pair_miss_window``."""
     pair_miss_window: float = 600.0
     """Seconds over which pair_join misses are counted."""
     request_timeout: float = 30.0
@@ -98,6 +107,12 @@ class RelayLimits:
     def client_frame_max(self) -> int:
         """The WebSocket ``max_size`` for frames a client sends (one envelope plus framing)."""
         return max(self.max_envelope, self.max_pair_message) + 4096
+
+    @property
+    def preauth_frame_max(self) -> int:
+        """The WebSocket ``max_size`` before ``hello`` succeeds: a pairing message or a hello,
+        so that an unauthenticated connection cannot make the relay buffer an envelope."""
+        return self.max_pair_message + 1024
 
     @property
     def server_frame_max(self) -> int:
@@ -160,8 +175,8 @@ def _client_schema(lim: RelayLimits) -> dict[str, dict[str, _Spec]]:
         "put": {"rid": _RID, "data": ("bytes", 1, lim.max_envelope, True)},
         "fetch": {"rid": _RID, "since": ("int", 0, _U63, True)},
         "ack": {"rid": _RID, "seq": ("int", 0, _U63, True)},
-        "pair_open": {"rid": _RID, "code": ("str", 1, 64, True)},
-        "pair_join": {"rid": _RID, "code": ("str", 1, 64, True)},
+        "pair_open": {"rid": _RID, "nameplate": ("int", 1, MAX_NAMEPLATE, False)},
+        "pair_join": {"rid": _RID, "nameplate": ("int", 1, MAX_NAMEPLATE, True)},
         "pair_msg": {"data": ("bytes", 0, lim.max_pair_message, True)},
     }
 
@@ -185,7 +200,7 @@ def _server_schema(lim: RelayLimits) -> dict[str, dict[str, _Spec]]:
         },
         "acked": {"rid": _RID, "seq": ("int", 0, _U63, True)},
         "push": {"seq": ("int", 1, _U63, True), "data": ("bytes", 1, lim.max_envelope, True)},
-        "pair_ok": {"rid": _RID},
+        "pair_ok": {"rid": _RID, "nameplate": ("int", 1, MAX_NAMEPLATE, False)},
         "pair_peer": {},
         "pair_msg": {"data": ("bytes", 0, lim.max_pair_message, True)},
         "pair_gone": {"reason": ("str", 0, 200, True)},

@@ -7,7 +7,7 @@ import contextlib
 import json
 import os
 import random
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,21 @@ from comentor.sync.relay.wire import (
     decode_server_message,
     encode,
 )
+from tests.sync.test_relay_stores import parametrize_stores, pg_url, postgres  # noqa: F401
+from tests.sync.test_relay_stores import relay_store as relay_store  # noqa: F401
+
+_STORE: dict[str, str | None] = {"url": None}
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    parametrize_stores(metafunc)  # every test that starts a relay: SQLite and PostgreSQL
+
+
+@pytest.fixture(autouse=True)
+def _store_for_start(relay_store: str | None) -> Iterator[None]:
+    _STORE["url"] = relay_store
+    yield
+    _STORE["url"] = None
 
 KEY = bytes(range(32))
 MAILBOX, SECRET = derive_mailbox(KEY)
@@ -52,15 +67,15 @@ def url(server: RelayServer) -> str:
 
 
 @pytest.fixture
-async def relay(tmp_path: Path) -> AsyncIterator[RelayServer]:
-    server = RelayServer(tmp_path / "relay", RelayLimits(), Clock())
+async def relay(tmp_path: Path, relay_store: str | None) -> AsyncIterator[RelayServer]:
+    server = RelayServer(tmp_path / "relay", RelayLimits(), Clock(), store=relay_store)
     await server.start("127.0.0.1", 0)
     yield server
     await server.stop()
 
 
 async def start(tmp_path: Path, limits: RelayLimits | None = None, clock: Clock | None = None) -> RelayServer:
-    server = RelayServer(tmp_path / "relay", limits, clock or Clock())
+    server = RelayServer(tmp_path / "relay", limits, clock or Clock(), store=_STORE["url"])
     await server.start("127.0.0.1", 0)
     return server
 
@@ -119,7 +134,7 @@ async def test_fetch_comes_in_bounded_batches(tmp_path: Path) -> None:
         a = await client(server)
         for i in range(10):
             await a.put(bytes([i]) * 1000)
-        items, more = server.store.fetch(MAILBOX, 0, 3, 2500)
+        items, more = await server.backend.fetch(MAILBOX, 0, 3, 2500)
         assert len(items) == 2 and more  # bytes bound
         got = await a.fetch(0)
         assert [seq for seq, _ in got] == list(range(1, 11))
@@ -206,7 +221,7 @@ async def test_envelopes_expire(tmp_path: Path) -> None:
     try:
         a = await client(server)
         assert await a.fetch(0) == []
-        assert server.health()["envelopes"] == 0
+        assert (await server.health_now())["envelopes"] == 0
         await a.close()
     finally:
         await server.stop()
@@ -349,8 +364,12 @@ async def test_malformed_frames_get_an_error_and_others_are_served(
     a = await client(relay)
     ws, _ = await raw(relay)
     await ws.send(frame)
-    msg = await expect_fatal(ws)
-    assert msg.get_str("code") == "malformed" and msg.get_str("message")
+    if len(frame) > relay.limits.preauth_frame_max:  # before hello: small frames only
+        await asyncio.wait_for(ws.wait_closed(), 5)
+        assert ws.close_code == 1009
+    else:
+        msg = await expect_fatal(ws)
+        assert msg.get_str("code") == "malformed" and msg.get_str("message")
     assert await a.put(b"still serving") >= 1
     await a.close()
 
@@ -387,22 +406,24 @@ async def test_health_returns_counts_only(relay: RelayServer) -> None:
 
 async def test_pairing_rendezvous_relays_between_two_parties(relay: RelayServer) -> None:
     rc = RelayClient(timeout=5)
-    opener = await rc.pair_open("7", url=url(relay))
+    opener = await rc.pair_open(url(relay), nameplate=7)
+    assert opener.nameplate == 7  # a wish the relay grants while the number is free
     await opener.send(b"spake2 message from the opener")  # held until someone joins
-    joiner = await rc.pair_join("7", url=url(relay))
+    joiner = await rc.pair_join(7, url=url(relay))
     assert await joiner.recv(timeout=2) == b"spake2 message from the opener"
     await joiner.send(b"and back")
     assert await opener.recv(timeout=2) == b"and back"
     await asyncio.wait_for(opener.peer_joined.wait(), 2)
-    with pytest.raises(RelayError, match="in use"):
-        await rc.pair_open("7", url=url(relay))
+    other = await rc.pair_open(url(relay), nameplate=7)  # taken: the relay picks another
+    assert other.nameplate != 7 and 1 <= other.nameplate <= 999
+    await other.close()
     with pytest.raises(RelayError, match="already using"):
-        await rc.pair_join("7", url=url(relay))
+        await rc.pair_join(7, url=url(relay))
     await opener.close()
     with pytest.raises(RelayError, match="the other side left"):
         await joiner.recv(timeout=2)
     with pytest.raises(RelayError, match="no pairing is open"):
-        await rc.pair_join("7", url=url(relay))
+        await rc.pair_join(7, url=url(relay))
     await joiner.close()
 
 
@@ -410,18 +431,19 @@ async def test_pairing_limits_join_attempts(tmp_path: Path) -> None:
     server = await start(tmp_path, RelayLimits(pair_max_joins=3))
     try:
         rc = RelayClient(timeout=5)
-        opener = await rc.pair_open("42", url=url(server))
+        opener = await rc.pair_open(url(server))
+        plate = opener.nameplate
         for _ in range(2):  # a guesser joins, fails its PAKE, and leaves
-            guess = await rc.pair_join("42", url=url(server))
+            guess = await rc.pair_join(plate, url=url(server))
             await guess.close()
             with pytest.raises(RelayError, match="interrupted"):
                 await opener.recv(timeout=2)
-        last = await rc.pair_join("42", url=url(server))
+        last = await rc.pair_join(plate, url=url(server))
         await last.close()
         with pytest.raises(RelayError, match="too many join attempts"):
             await opener.recv(timeout=2)
         with pytest.raises(RelayError, match="no pairing is open"):
-            await rc.pair_join("42", url=url(server))
+            await rc.pair_join(plate, url=url(server))
         await opener.close()
     finally:
         await server.stop()
@@ -431,12 +453,12 @@ async def test_pairing_code_expires(tmp_path: Path) -> None:
     server = await start(tmp_path, RelayLimits(pair_ttl=0.2))
     try:
         rc = RelayClient(timeout=5)
-        opener = await rc.pair_open("9", url=url(server))
+        opener = await rc.pair_open(url(server))
         with pytest.raises(RelayError, match="expired"):
             await opener.recv(timeout=2)
         with pytest.raises(RelayError, match="no pairing is open"):
-            await rc.pair_join("9", url=url(server))
-        assert server.health()["pairings"] == 0
+            await rc.pair_join(opener.nameplate, url=url(server))
+        assert (await server.health_now())["pairings"] == 0
         await opener.close()
     finally:
         await server.stop()
@@ -531,7 +553,7 @@ async def test_slow_reader_is_dropped_and_others_keep_going(tmp_path: Path) -> N
         for _ in range(80):  # B never reads: its pushes pile up
             await a.put(b"p" * 200_000)
         await asyncio.sleep(1.5)
-        assert server.health()["connections"] == 1  # B was dropped
+        assert (await server.health_now())["connections"] == 1  # B was dropped
 
         async def drain() -> int:
             pushes = 0
@@ -568,17 +590,20 @@ async def test_a_client_that_never_reads_is_bounded_by_bytes_and_one_fetch(tmp_p
             await a.put(os.urandom(200_000))
         ws = await _hello_raw(server, MAILBOX, SigningKey(_seed()), DEV_B)
         seen: list[str] = []
-        with pytest.raises(ConnectionClosed) as closed:
-            for rid in range(10, 40):  # fetches, never reading the 800 KB replies
-                await ws.send(encode("fetch", rid=rid, since=0))
-                sessions = [s for peers in server._mailboxes.values() for s in peers]
-                assert all(s.queued_bytes <= 800_000 + limits.outbound_queue_bytes
-                           for s in sessions)
-            while True:
+        for rid in range(10, 40):  # fetches, never reading the 800 KB replies
+            await ws.send(encode("fetch", rid=rid, since=0))
+            await asyncio.sleep(0.01)
+            sessions = [s for peers in server._mailboxes.values() for s in peers]
+            assert all(s.queued_bytes <= 800_000 + limits.outbound_queue_bytes
+                       for s in sessions)
+        with contextlib.suppress(ConnectionClosed):
+            while len(seen) < 30:
                 msg = decode_server_message(await asyncio.wait_for(ws.recv(), 5))
                 seen.append(msg.get_str("code") if msg.op == "error" else msg.op)
-        # the relay either refused a second fetch in flight or dropped the hoarder (1013)
-        assert "busy" in seen or closed.value.rcvd is not None and closed.value.rcvd.code == 1013
+        # the relay stopped reading the hoarder's requests until it read (backpressure), and
+        # may have refused a second fetch in flight or dropped it (1013): never more queued
+        assert set(seen) <= {"envelopes", "busy"}
+        assert len(seen) == 30 or ws.close_code == 1013
         await ws.close()
         await a.close()
     finally:
@@ -620,13 +645,13 @@ async def test_silent_connections_are_closed_and_idle_mailboxes_expire(tmp_path:
         assert msg.get_str("code") == "timeout"
         a = await client(server)
         await a.close()
-        assert server.health()["mailboxes"] == 1
+        assert (await server.health_now())["mailboxes"] == 1
         clock.now += 999
-        server.purge_expired()
-        assert server.health()["mailboxes"] == 1
+        await server.purge_expired()
+        assert (await server.health_now())["mailboxes"] == 1
         clock.now += 2
-        server.purge_expired()
-        assert server.health()["mailboxes"] == 0
+        await server.purge_expired()
+        assert (await server.health_now())["mailboxes"] == 0
     finally:
         await server.stop()
 
@@ -635,21 +660,21 @@ async def test_one_pairing_per_connection_and_join_misses_are_limited(tmp_path: 
     server = await start(tmp_path, RelayLimits(pair_join_misses_per_ip=3))
     try:
         ws, _ = await raw(server)
-        await ws.send(encode("pair_join", rid=1, code="nope"))
+        await ws.send(encode("pair_join", rid=1, nameplate=5))
         assert decode_server_message(await ws.recv()).get_str("code") == "no_pairing"
-        await ws.send(encode("pair_join", rid=2, code="other"))
+        await ws.send(encode("pair_join", rid=2, nameplate=6))
         assert "one pairing per connection" in (await expect_fatal(ws)).get_str("message")
         codes = []
         for n in range(3):
             ws, _ = await raw(server)
-            await ws.send(encode("pair_join", rid=1, code=f"guess{n}"))
+            await ws.send(encode("pair_join", rid=1, nameplate=10 + n))
             codes.append(decode_server_message(await ws.recv()).get_str("code"))
             await ws.close()
         assert codes == ["no_pairing", "no_pairing", "rate_limited"]
         # an open code is found by nobody scanning from this address any more
-        opener = await RelayClient(timeout=5).pair_open("real", url(server))
+        opener = await RelayClient(timeout=5).pair_open(url(server))
         ws, _ = await raw(server)
-        await ws.send(encode("pair_join", rid=1, code="real"))
+        await ws.send(encode("pair_join", rid=1, nameplate=opener.nameplate))
         assert decode_server_message(await ws.recv()).get_str("code") == "rate_limited"
         await ws.close()
         await opener.close()
@@ -658,10 +683,106 @@ async def test_one_pairing_per_connection_and_join_misses_are_limited(tmp_path: 
 
 
 async def test_a_pairing_connection_is_closed_when_the_pairing_ends(relay: RelayServer) -> None:
-    opener = await RelayClient(timeout=5).pair_open("code1", url(relay))
+    opener = await RelayClient(timeout=5).pair_open(url(relay))
     ws, _ = await raw(relay)
-    await ws.send(encode("pair_join", rid=1, code="code1"))
+    await ws.send(encode("pair_join", rid=1, nameplate=opener.nameplate))
     assert decode_server_message(await ws.recv()).op == "pair_ok"
     await opener.close()  # the opener leaves: the joiner gets pair_end, then the relay closes
     assert decode_server_message(await asyncio.wait_for(ws.recv(), 5)).op == "pair_end"
     await asyncio.wait_for(ws.wait_closed(), 8)
+
+
+# ------------------------------------------------------------ issue 9: pipelining, HTTP edges
+
+async def test_pipelined_requests_are_all_answered_and_never_closed(relay: RelayServer) -> None:
+    ws = await _hello_raw(relay, MAILBOX, SigningKey(_seed()), DEV_B)
+    for op, fields in (("ack", {"seq": 0}), ("put", {"data": b"p" * 100})):
+        frames = [encode(op, rid=rid, **fields) for rid in range(1000, 1120)]
+        for frame in frames:  # back to back, reading nothing
+            await ws.send(frame)
+        answered: dict[int, str] = {}
+        while len(answered) < 120:
+            msg = decode_server_message(await asyncio.wait_for(ws.recv(), 5))
+            assert msg.op != "error" or msg.fields["fatal"] is False, msg
+            answered[msg.get_int("rid")] = msg.get_str("code") if msg.op == "error" else msg.op
+        assert set(answered) == set(range(1000, 1120))
+        # beyond the documented burst (100 requests), a non-fatal rate_limited, nothing else
+        assert set(answered.values()) <= {"acked", "stored", "rate_limited"}
+        assert list(answered.values()).count("rate_limited") <= 120 - 50
+        await asyncio.sleep(1.2)  # the bucket refills (50/s)
+    await ws.send(encode("fetch", rid=1, since=0))
+    reply = decode_server_message(await asyncio.wait_for(ws.recv(), 5))
+    assert reply.op == "envelopes"  # still open and usable
+    await ws.close()
+
+
+async def _http(server: RelayServer, request: bytes) -> bytes:
+    reader, writer = await asyncio.open_connection("127.0.0.1", server.port)
+    writer.write(request)
+    response = await asyncio.wait_for(reader.read(), 5)
+    writer.close()
+    return response
+
+
+async def test_http_edges_get_a_status_line(relay: RelayServer) -> None:
+    response = await _http(relay, b"POST /health HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n"
+                                  b"Connection: close\r\n\r\n{}")
+    head = response.partition(b"\r\n\r\n")[0].decode()
+    assert head.startswith("HTTP/1.1 405") and "\r\nAllow: GET" in head, head
+    old = (b"GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+           b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 8\r\n\r\n")
+    head = (await _http(relay, old)).partition(b"\r\n\r\n")[0].decode()
+    assert head.startswith("HTTP/1.1 426") and "\r\nSec-WebSocket-Version: 13" in head, head
+    head = (await _http(relay, b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            ).partition(b"\r\n\r\n")[0].decode()
+    server_header = [h for h in head.split("\r\n") if h.lower().startswith("server:")]
+    assert server_header == ["Server: comentor-relay"]  # no library or Python versions
+
+
+def test_relay_serve_prints_its_listening_line_once(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "comentor.tui.cli", "relay", "serve", "--port", "0",
+         "--data", str(tmp_path / "relay")],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        first = proc.stdout.readline()
+        assert "relay listening on ws://127.0.0.1:" in first and ":0 " not in first
+    finally:
+        proc.terminate()
+        out, err = proc.communicate(timeout=15)
+    assert (first + out + err).count("listening") == 1, first + out + err
+
+
+async def _open_from(server: RelayServer, source: str) -> tuple[ClientConnection, int]:
+    ws = await connect(url(server), compression=None, local_addr=(source, 0))
+    assert decode_server_message(await ws.recv()).op == "challenge"
+    await ws.send(encode("pair_open", rid=1))
+    reply = decode_server_message(await asyncio.wait_for(ws.recv(), 5))
+    assert reply.op == "pair_ok", reply
+    return ws, reply.get_int("nameplate")
+
+
+async def test_pairing_memory_budget_evicts_the_floods_oldest_first(tmp_path: Path) -> None:
+    from comentor.sync.relay.rendezvous import PAIR_COST
+
+    server = await start(tmp_path, RelayLimits(pair_memory_budget=6 * PAIR_COST))
+    try:
+        flood = [await _open_from(server, "127.0.0.2") for _ in range(4)]
+        mine, plate = await _open_from(server, "127.0.0.3")
+        more = [await _open_from(server, "127.0.0.2") for _ in range(3)]  # over the budget
+        assert server._rendezvous.memory <= 6 * PAIR_COST
+        ended = decode_server_message(await asyncio.wait_for(flood[0][0].recv(), 5))
+        assert ended.op == "pair_end" and "make room" in ended.get_str("reason")
+        assert plate in server._rendezvous.pairs  # the one legitimate pairing stays
+        joiner, _ = await raw(server)
+        await joiner.send(encode("pair_join", rid=1, nameplate=plate))
+        assert decode_server_message(await joiner.recv()).op == "pair_ok"
+        for ws, _ in [*flood, *more, (mine, plate), (joiner, 0)]:
+            await ws.close()
+    finally:
+        await server.stop()

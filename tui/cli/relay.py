@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import json
 import signal
-from pathlib import Path
 from typing import Any
 
 from .sync import service_for
@@ -22,11 +21,10 @@ def add_parsers(sub: Any) -> None:
     """Add the relay and folder commands to the top-level subparsers."""
     s = sub.add_parser("relay", help="run a relay, or choose the relay this journal syncs through")
     rsub = s.add_subparsers(dest="action", metavar="ACTION")
+    from comentor.sync import relay_options
+
     t = rsub.add_parser("serve", help="run a relay server (store-and-forward, end-to-end encrypted)")
-    t.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    t.add_argument("--port", type=int, default=8765, help="port (default 8765)")
-    t.add_argument("--data", metavar="DIR", default=None,
-                   help="where the relay keeps its database (default: the user state dir)")
+    relay_options(t)
     t = rsub.add_parser("use", help="sync this journal through the relay at URL")
     t.add_argument("url", metavar="URL", help="ws://HOST:PORT or wss://HOST (use 'none' to stop)")
     t = rsub.add_parser("show", help="show the relay this journal syncs through")
@@ -88,14 +86,33 @@ def cmd_relay(args: argparse.Namespace) -> int:
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from comentor.model import state_dir
-    from comentor.sync import serve_relay
+    import dataclasses
+    import logging
+    import sys
 
-    data = Path(args.data).expanduser() if args.data else state_dir() / "relay"
-    data.mkdir(parents=True, exist_ok=True)
-    print(f"relay listening on ws://{args.host}:{args.port} (data in {data}); Ctrl-C to stop",
-          flush=True)
-    serve_relay(args.host, args.port, data)
+    from comentor.model import state_dir
+    from comentor.sync import relay_settings, serve_relay
+
+    settings = relay_settings(args)
+    if settings.data is None:
+        settings = dataclasses.replace(settings, data=state_dir() / "relay")
+    assert settings.data is not None
+    settings.data.mkdir(parents=True, exist_ok=True)
+    # one line per event on stderr; the WebSocket library's per-connection chatter stays out
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+    relay_log = logging.getLogger("comentor.sync.relay")
+    relay_log.addHandler(handler)
+    relay_log.setLevel(logging.INFO)
+    relay_log.propagate = False
+    logging.getLogger("websockets").setLevel(logging.WARNING)
+
+    def listening(port: int) -> None:
+        where = settings.store or f"data in {settings.data}"
+        print(f"relay listening on ws://{settings.host}:{port} ({where}); Ctrl-C to stop",
+              flush=True)
+
+    serve_relay(settings, on_listening=listening)
     return 0
 
 

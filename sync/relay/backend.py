@@ -1,0 +1,134 @@
+"""The relay's store as the server sees it: one async interface, two implementations.
+
+SQLite (:class:`SqliteBackend`, over :class:`~comentor.sync.relay.store.RelayStore`) is the
+embedded default: one file, one process, calls short enough to run on the event loop.
+PostgreSQL (:class:`~comentor.sync.relay.pgstore.PostgresBackend`) lets several relay
+processes serve the same mailboxes; an envelope stored by one is pushed by the others
+through ``LISTEN/NOTIFY`` (:meth:`Backend.listen`).
+
+Every unexpected database failure surfaces as :class:`StoreFailure` (one type for the
+server to answer ``storage`` and log one line), never as a driver's exception.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import ParamSpec, Protocol, TypeVar
+
+from comentor.sync.errors import RelayError
+from comentor.sync.relay.store import Mailbox, RelayStore
+
+__all__ = ["Backend", "SqliteBackend", "StoreFailure", "open_backend", "RemotePut"]
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+#: Called with (mailbox id, sequence number) for an envelope another process stored.
+RemotePut = Callable[[str, int], Awaitable[None]]
+
+
+class StoreFailure(RelayError):
+    """The database failed (disk, connection, server): not the client's fault."""
+
+
+class Backend(Protocol):
+    """What the relay needs from a store; see :class:`RelayStore` for the semantics."""
+
+    name: str
+
+    async def mailbox(self, mailbox_id: str) -> Mailbox | None: ...
+    async def claim(self, mailbox_id: str, verifier: bytes, devices: int) -> Mailbox: ...
+    async def touch(self, mailbox_id: str) -> None: ...
+    async def raise_devices(self, mailbox_id: str, devices: int) -> None: ...
+    async def put_many(self, items: list[tuple[str, bytes]], quota_envelopes: int,
+                       quota_bytes: int, max_total: int | None) -> list[int | RelayError]: ...
+    async def fetch(self, mailbox_id: str, since: int, max_envelopes: int, max_bytes: int
+                    ) -> tuple[list[tuple[int, bytes]], bool]: ...
+    async def envelope(self, mailbox_id: str, seq: int) -> bytes | None: ...
+    async def ack(self, mailbox_id: str, device: bytes, seq: int) -> int: ...
+    async def ack_many(self, items: list[tuple[str, bytes, int]]) -> list[int | RelayError]: ...
+    async def purge_expired(self, ttl: float) -> int: ...
+    async def purge_idle_mailboxes(self, idle_ttl: float) -> int: ...
+    async def stats(self) -> dict[str, int]: ...
+    def cached_stats(self) -> dict[str, int]: ...
+    async def listen(self, on_remote_put: RemotePut) -> None: ...
+    async def close(self) -> None: ...
+
+
+class SqliteBackend:
+    """The SQLite store behind the async interface (calls run on the loop, briefly)."""
+
+    name = "sqlite"
+
+    def __init__(self, store: RelayStore) -> None:
+        self.store = store
+
+    def _run(self, call: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        try:
+            return call(*args, **kwargs)
+        except sqlite3.Error as exc:
+            raise StoreFailure(f"relay storage failure: {exc}") from None
+
+    async def mailbox(self, mailbox_id: str) -> Mailbox | None:
+        return self._run(self.store.mailbox, mailbox_id)
+
+    async def claim(self, mailbox_id: str, verifier: bytes, devices: int) -> Mailbox:
+        return self._run(self.store.claim, mailbox_id, verifier, devices)
+
+    async def touch(self, mailbox_id: str) -> None:
+        self._run(self.store.touch, mailbox_id)
+
+    async def raise_devices(self, mailbox_id: str, devices: int) -> None:
+        self._run(self.store.raise_devices, mailbox_id, devices)
+
+    async def put_many(self, items: list[tuple[str, bytes]], quota_envelopes: int,
+                       quota_bytes: int, max_total: int | None) -> list[int | RelayError]:
+        return self._run(self.store.put_many, items, quota_envelopes, quota_bytes, max_total)
+
+    async def fetch(self, mailbox_id: str, since: int, max_envelopes: int, max_bytes: int
+                    ) -> tuple[list[tuple[int, bytes]], bool]:
+        return self._run(self.store.fetch, mailbox_id, since, max_envelopes, max_bytes)
+
+    async def envelope(self, mailbox_id: str, seq: int) -> bytes | None:
+        return self._run(self.store.envelope, mailbox_id, seq)
+
+    async def ack(self, mailbox_id: str, device: bytes, seq: int) -> int:
+        return self._run(self.store.ack, mailbox_id, device, seq)
+
+    async def ack_many(self, items: list[tuple[str, bytes, int]]) -> list[int | RelayError]:
+        return self._run(self.store.ack_many, items)
+
+    async def purge_expired(self, ttl: float) -> int:
+        return self._run(self.store.purge_expired, ttl)
+
+    async def purge_idle_mailboxes(self, idle_ttl: float) -> int:
+        return self._run(self.store.purge_idle_mailboxes, idle_ttl)
+
+    async def stats(self) -> dict[str, int]:
+        return self.cached_stats()
+
+    def cached_stats(self) -> dict[str, int]:
+        """Live for SQLite: one row read."""
+        return self._run(self.store.stats)
+
+    async def listen(self, on_remote_put: RemotePut) -> None:
+        """One process owns the file: nothing is stored elsewhere."""
+
+    async def close(self) -> None:
+        self.store.close()
+
+
+async def open_backend(data_dir: Path | str, url: str | None,
+                       clock: Callable[[], float] = time.time) -> Backend:
+    """SQLite under ``data_dir``, or PostgreSQL at ``url`` (``postgresql://...``)."""
+    if url is None:
+        return SqliteBackend(RelayStore(data_dir, clock=clock))
+    if not url.startswith(("postgresql://", "postgres://")):
+        raise RelayError(f"unsupported relay store {url.split(':', 1)[0]!r}: "
+                         "use postgresql://… or leave --store out for SQLite", option="store")
+    from comentor.sync.relay.pgstore import PostgresBackend
+
+    return await PostgresBackend.open(url, clock)

@@ -1,0 +1,121 @@
+"""The relay's plain-HTTP face: ``/health``, ``/metrics`` and handshake refusals that a
+client (or a load balancer's probe) can read.
+
+The WebSocket library answers a request it cannot parse as a handshake (any method but
+``GET``) by closing the connection without a status line, and a handshake with another
+``Sec-WebSocket-Version`` with a bare 400. Both leave an operator's probe or an old client
+guessing, so :class:`RelayConnection` lets such requests through the parser and
+:func:`answer_http` replies ``405`` (``Allow: GET``) or ``426`` (``Sec-WebSocket-Version:
+13``, RFC 6455 §4.4).
+"""
+
+from __future__ import annotations
+
+import http
+from collections.abc import Awaitable, Callable, Generator
+from typing import Any
+
+from websockets.asyncio.server import ServerConnection
+from websockets.exceptions import InvalidMessage
+from websockets.http11 import Request, Response
+from websockets.server import ServerProtocol
+
+__all__ = ["SERVER_HEADER", "RelayConnection", "answer_http", "connection_class"]
+
+#: The ``Server`` header: the product only, never library or interpreter versions.
+SERVER_HEADER = "comentor-relay"
+
+_MAX_HEAD = 16384
+
+
+class RelayConnection(ServerConnection):
+    """A server connection whose handshake parser accepts any request method, so that a
+    ``POST /health`` gets a ``405`` status line instead of a silent close."""
+
+    method = "GET"
+    #: The largest frame before ``hello`` succeeds (a subclass per relay sets it from its
+    #: limits, :func:`connection_class`); None keeps the server's ``max_size``.
+    preauth_max_size: int | None = None
+
+    def __init__(self, protocol: ServerProtocol, *args: Any, **kwargs: Any) -> None:
+        # the protocol has been fed nothing yet: its parser can still be swapped
+        protocol.parser = self._parse(protocol)
+        next(protocol.parser)
+        if self.preauth_max_size is not None:
+            protocol.max_message_size = self.preauth_max_size
+        super().__init__(protocol, *args, **kwargs)
+
+    def allow_frames(self, max_size: int) -> None:
+        """Raise the frame limit (after ``hello``: envelopes may now arrive)."""
+        self.protocol.max_message_size = max_size
+
+    def _parse(self, protocol: ServerProtocol) -> Generator[None]:
+        """Read the request head; another method than GET is rewritten to a body-less GET
+        (and remembered), so that the library parses it and :func:`answer_http` refuses it."""
+        buffer, reader = protocol.reader.buffer, protocol.reader
+        while b"\r\n\r\n" not in buffer and len(buffer) < _MAX_HEAD and not reader.eof:
+            yield
+        end = buffer.find(b"\r\n\r\n")
+        method, space, _ = bytes(buffer[:16]).partition(b" ")
+        if end > 0 and space and method != b"GET" and method.isalpha() and method.isupper():
+            self.method = method.decode("ascii")
+            lines = bytes(buffer[:end]).split(b"\r\n")
+            kept = [b"GET" + lines[0][len(method):]] + [
+                line for line in lines[1:]
+                if not line.lower().startswith((b"content-length:", b"transfer-encoding:"))]
+            buffer[:end] = b"\r\n".join(kept)
+            try:
+                request = yield from Request.parse(reader.read_line)
+            except Exception as exc:  # the library's own answer to an unparsable request
+                protocol.handshake_exc = InvalidMessage("did not receive a valid HTTP request")
+                protocol.handshake_exc.__cause__ = exc
+                protocol.send_eof()
+                protocol.parser = protocol.discard()
+                next(protocol.parser)
+                yield
+                return
+            protocol.events.append(request)
+            while True:  # a body, if any, is not read: the refusal closes the connection
+                reader.discard()
+                yield
+        yield from ServerProtocol.parse(protocol)
+
+
+def connection_class(preauth_max_size: int) -> type[RelayConnection]:
+    """A :class:`RelayConnection` whose frames are at most ``preauth_max_size`` bytes until
+    :meth:`RelayConnection.allow_frames`."""
+    return type("RelayConnection", (RelayConnection,), {"preauth_max_size": preauth_max_size})
+
+
+def _plain(conn: ServerConnection, status: int, text: str) -> Response:
+    return conn.respond(status, text)
+
+
+async def answer_http(
+    conn: ServerConnection, request: Request,
+    routes: dict[str, Callable[[], Awaitable[tuple[str, str]]]],
+) -> Response | None:
+    """The response to a request that is not a WebSocket handshake the relay accepts, or
+    None to go on with the handshake. ``routes`` maps a path to a function returning
+    (content type, body)."""
+    method = conn.method if isinstance(conn, RelayConnection) else "GET"
+    if method != "GET":
+        response = _plain(conn, http.HTTPStatus.METHOD_NOT_ALLOWED, "only GET is allowed here\n")
+        response.headers["Allow"] = "GET"
+        return response
+    path = request.path.split("?", 1)[0]
+    route = routes.get(path)
+    if route is not None:
+        content_type, body = await route()
+        response = conn.respond(http.HTTPStatus.OK, body)
+        del response.headers["Content-Type"]
+        response.headers["Content-Type"] = content_type
+        return response
+    headers = request.headers
+    if "websocket" in ",".join(headers.get_all("Upgrade")).lower():
+        if headers.get_all("Sec-WebSocket-Version") != ["13"]:
+            response = _plain(conn, http.HTTPStatus.UPGRADE_REQUIRED,
+                              "this relay speaks WebSocket version 13 (RFC 6455)\n")
+            response.headers["Sec-WebSocket-Version"] = "13"
+            return response
+    return None
