@@ -6,6 +6,15 @@ one device and always exceeds every timestamp the device has seen, so an edit ma
 seeing another edit always wins over it. A peer whose clock runs far ahead cannot win every
 future merge: operations stamped more than :data:`MAX_DRIFT_MS` ahead of local time are
 quarantined by the journal instead of applied.
+
+A stamp further ahead than that never moves this clock: not one received (a released
+operation applies, but the device's own clock stays within the allowed skew, so its next
+edits are not held back by everyone else in turn), and not this device's own history
+either (a device whose wall clock ran ahead and was then fixed goes back to real time for
+its new edits, instead of stamping everything hours ahead until real time catches up).
+What an edit overwrites must still lose to it: the write path passes the stamps of the
+fields it sets as ``after``, so only an edit of a value stamped in the future is stamped
+just after it (and held back by partners like the value it replaces).
 """
 
 from __future__ import annotations
@@ -48,23 +57,29 @@ class HybridClock:
         """The highest timestamp issued or observed so far."""
         return self._last
 
-    def now(self) -> int:
-        """Issue a fresh timestamp greater than every one issued or observed."""
+    def now(self, after: int = 0) -> int:
+        """Issue a fresh timestamp greater than every one issued or observed within the
+        allowed skew, and greater than `after` (the stamps of what the edit overwrites)."""
         with self._lock:
             wall = self._wall_ms()
-            last_ms, counter = unpack(self._last)
+            if physical_ms(self._last) > wall + MAX_DRIFT_MS:
+                self._last = 0  # a history from a clock that ran far ahead is not carried on
+            last_ms, counter = unpack(max(self._last, after))
             if wall > last_ms:
-                self._last = pack(wall, 0)
+                stamp = pack(wall, 0)
             elif counter < COUNTER_MASK:
-                self._last = pack(last_ms, counter + 1)
+                stamp = pack(last_ms, counter + 1)
             else:
-                self._last = pack(last_ms + 1, 0)
-            return self._last
+                stamp = pack(last_ms + 1, 0)
+            if physical_ms(stamp) <= wall + MAX_DRIFT_MS:
+                self._last = stamp
+            return stamp
 
     def observe(self, stamp: int) -> None:
-        """Take note of a remote timestamp so later local ones sort after it."""
+        """Take note of a remote timestamp so later local ones sort after it (unless it lies
+        beyond the allowed skew: see the module docstring)."""
         with self._lock:
-            if stamp > self._last:
+            if stamp > self._last and physical_ms(stamp) <= self._wall_ms() + MAX_DRIFT_MS:
                 self._last = stamp
 
     def is_too_far_ahead(self, stamp: int) -> bool:

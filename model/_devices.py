@@ -14,17 +14,18 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ._identity import device_id_for
-from ._ops import validate_fields
+from ._ops import Operation, device_of, validate_fields
 from ._rotation import rotate_in_transaction
-from ._store import version_vector
+from ._store import row_to_op, version_vector
 from .errors import DemoJournalError, NotFoundError, ValidationError
 
 if TYPE_CHECKING:
     from ._journal import Journal
 
 __all__ = [
-    "PeerDevice", "PairedDevice", "trust_device", "revoke_device", "devices", "safety_number",
-    "set_partnership_key", "my_device_info", "is_paired", "paired_devices", "ensure_syncable",
+    "PeerDevice", "PairedDevice", "Removal", "trust_device", "revoke_device", "devices",
+    "safety_number", "set_partnership_key", "my_device_info", "is_paired", "paired_devices",
+    "ensure_syncable", "removal", "revocation_ops",
 ]
 
 
@@ -63,7 +64,7 @@ def is_paired(j: Journal) -> bool:
 def paired_devices(j: Journal) -> list[PairedDevice]:
     """Every other device this journal trusts (recorded, not deleted, not revoked)."""
     out = []
-    for row in j.rows("devices", order="added_at"):
+    for row in j._rows("devices", order="added_at"):
         if row["id"] == j.device_id or row.get("revoked_at") or not row.get("box_pk"):
             continue
         owner = j.person_name(row.get("person"))
@@ -134,9 +135,58 @@ def revoke_device(j: Journal, device: str) -> None:
     j.raise_mark()
 
 
+@dataclass(frozen=True)
+class Removal:
+    """This device was revoked: when (`at`, an ISO date-time) and by whom (`by`, the name of
+    the person whose device revoked it). Its edits from then on reach no one."""
+
+    at: str
+    by: str
+
+    @property
+    def date(self) -> str:
+        return self.at[:10]
+
+    def describe(self) -> str:
+        """What happened, as an error message says it."""
+        return f"this device was removed from the partnership on {self.date} by {self.by}"
+
+    def notice(self) -> str:
+        """The sentence every interface shows first (status, devices, the app)."""
+        return (f"This device was removed from the partnership on {self.date} by {self.by}: "
+                "what you write here stays on this device")
+
+
+def removal(j: Journal) -> Removal | None:
+    """Whether this device was revoked (it learns so from the revocation, which partners
+    send it over the LAN, or on the previous key's mailbox and folder)."""
+    me = j.get("devices", j.device_id, include_deleted=True)
+    if not me or not me.get("revoked_at"):
+        return None
+    clock = j.conn.execute(
+        "SELECT replica FROM field_clocks WHERE tbl = 'devices' AND row_id = ? "
+        "AND field = 'revoked_at'", (j.device_id,),
+    ).fetchone()
+    by = "a partner's device"
+    if clock is not None:
+        author = j.get("devices", device_of(str(clock[0])), include_deleted=True)
+        if author is not None:
+            by = j.person_name(author.get("person")) or by
+    return Removal(str(me["revoked_at"]), by)
+
+
+def revocation_ops(j: Journal, device: str) -> list[Operation]:
+    """The operations that revoked `device`: all a revoked device is sent, to be told."""
+    rows = j.conn.execute(
+        "SELECT replica, seq, hlc, tbl, row_id, body, sig FROM ops "
+        "WHERE tbl = 'devices' AND row_id = ? ORDER BY hlc", (device,),
+    ).fetchall()
+    return [op for op in map(row_to_op, rows) if "revoked_at" in op.fields]
+
+
 def devices(j: Journal) -> list[dict[str, Any]]:
     out = []
-    for d in j.rows("devices", order="added_at"):
+    for d in j._rows("devices", order="added_at"):
         item = {k: v for k, v in d.items() if not isinstance(v, bytes)}
         item["owner"] = j.person_name(d.get("person"))
         item["this_device"] = d["id"] == j.device_id

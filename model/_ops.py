@@ -28,6 +28,7 @@ __all__ = [
     "new_row_id",
     "stamp_of",
     "device_of",
+    "is_replica_id",
     "validate_fields",
     "encode_op",
     "decode_op",
@@ -37,7 +38,8 @@ __all__ = [
 Value = str | int | bool | bytes | None
 MAX_OP_BYTES = 256 * 1024
 _ROW_ID = re.compile(r"^[a-z0-9_-]{1,64}$")
-_REPLICA = re.compile(r"^[a-z2-7]{16}\.[0-9]{1,6}$")
+# `<device id>.<epoch>`: epochs were counters (1-6 digits) before they were random (15)
+_REPLICA = re.compile(r"^[a-z2-7]{16}\.[0-9]{1,15}$")
 _SIG_CONTEXT = b"comentor-op-v1"
 
 
@@ -49,6 +51,11 @@ def new_row_id(rand: Callable[[int], bytes] = os.urandom) -> str:
 def stamp_of(hlc: int, replica: str) -> str:
     """A version stamp that sorts like (hlc, replica): the order LWW uses."""
     return f"{hlc:020d}@{replica}"
+
+
+def is_replica_id(text: object) -> bool:
+    """Whether `text` is a well-formed replica id (the one rule every decoder uses)."""
+    return isinstance(text, str) and _REPLICA.match(text) is not None
 
 
 def device_of(replica: str) -> str:

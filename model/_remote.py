@@ -1,10 +1,12 @@
 """Receiving operations from peers: checks, quarantine, and the one-transaction batch.
 
 A batch from a peer is applied whole or not at all. Before anything is stored, each
-operation must be signed by a paired, unrevoked device whose id matches the key, must not
-reuse a sequence number with different contents, and must not delete much of the journal
-unless the caller says so. Operations stamped more than an hour ahead of local time are
-held in quarantine, visible and releasable, rather than allowed to win every later merge.
+operation must be signed by a paired, unrevoked device whose id matches the key, and must
+not delete much of the journal unless the caller says so. An operation whose (replica, seq)
+is held with other contents is a fork: kept, never refused, and healed at the end of the
+batch (model/_forks.py). Operations stamped more than an hour ahead of local time are held
+in quarantine, visible and releasable, rather than allowed to win every later merge
+(model/_quarantine.py).
 """
 
 from __future__ import annotations
@@ -14,16 +16,17 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from . import _forks as forks
 from ._identity import device_id_for, verify_signature
 from ._ops import Operation, stamp_of
-from ._projection import project
+from ._projection import project, rebuild
+from ._quarantine import hold, quarantined, release_all_due
 from ._rotation import ROTATION_TABLES, adopt_grants
 from ._schema import TABLES
-from ._store import insert_op, row_to_op, stored_op
+from ._store import insert_op, stored_op
 from .errors import (
     InvalidOperationError,
     MassDeletionError,
-    NotFoundError,
     UntrustedOperationError,
 )
 
@@ -33,9 +36,8 @@ if TYPE_CHECKING:
 __all__ = [
     "ApplyResult",
     "apply_remote",
+    "check_trust",
     "quarantined",
-    "release",
-    "release_due",
     "conflicts",
     "Conflict",
     "MASS_DELETE_MIN",
@@ -57,6 +59,11 @@ class ApplyResult:
     refused: int = 0  # operations a revoked device made after its revocation
     key_changed: bool = False  # the partnership key rotated (adopted a grant, or re-rotated)
     bad_grants: int = 0  # key grants addressed to this device that did not unseal
+    forks: int = 0  # other versions of held (replica, seq)s, kept (model/_forks.py)
+    forked: set[str] = field(default_factory=set)  # the replicas they belong to
+    moved: bool = False  # this journal moved to a new epoch (a restored or forked copy)
+    reissued: int = 0  # this copy's own forked versions, re-issued under its new epoch
+    rebuilt: bool = False  # a fork took applied operations out: tables rebuilt
 
 
 def _device_record(journal: Journal, device: str) -> dict[str, Any] | None:
@@ -70,7 +77,11 @@ class _Revoked(UntrustedOperationError):
 _IMMUTABLE = ("sign_pk", "box_pk", "person")
 
 
-def _check_trust(journal: Journal, op: Operation, cache: dict[str, dict[str, Any] | None]) -> None:
+def check_trust(journal: Journal, op: Operation,
+                cache: dict[str, dict[str, Any] | None] | None = None) -> None:
+    """Raise UntrustedOperationError unless a paired device signed `op` (and, once revoked,
+    made it before the revocation's cut-off)."""
+    cache = {} if cache is None else cache
     author = op.device
     if author not in cache:
         cache[author] = _device_record(journal, author)
@@ -154,8 +165,8 @@ def apply_remote(
                     f"this sync would delete {deletes} of {live} items: confirm to go ahead"
                 )
         # held-back operations whose time has come are released by every sync
-        _release_all(journal, [op for op in quarantined(journal)
-                               if not journal.clock.is_too_far_ahead(op.hlc)])
+        release_all_due(journal)
+        state = _Batch()
         cache: dict[str, dict[str, Any] | None] = {}
         pending = [op for op in batch if op.table == "devices"]
         # device records first, each once its author is trusted: a record vouched for by a
@@ -164,26 +175,40 @@ def apply_remote(
             ready = [op for op in pending if _is_known(journal, op, cache)]
             now = ready or pending[:1]  # nothing ready: the first one raises (or is skipped)
             for op in now:
-                _apply_one(journal, op, result, cache)
+                _apply_one(journal, op, result, cache, state)
             done = {id(op) for op in now}
             pending = [op for op in pending if id(op) not in done]
         for op in batch:
             if op.table != "devices":
-                _apply_one(journal, op, result, cache)
+                _apply_one(journal, op, result, cache, state)
         for peer, channel, value in cursors:
             journal.write_cursor(peer, channel, value)
+        if state.rebuild:
+            rebuild(conn)  # a fork took applied operations out of the log (model/_forks.py)
+            result.rebuilt = True
         if journal.replica in result.replicas:
             # a peer held operations of our current replica that we lacked: this journal was
             # restored from a backup, so our next operations must use a fresh epoch
             journal.bump_epoch()
+            result.moved = True
+        healed = forks.heal(journal)
+        result.moved = result.moved or healed.moved
+        result.reissued = healed.reissued
         if result.tables & set(ROTATION_TABLES):
             # adopting a new key lands with the grant that brought it, or not at all
             adoption = adopt_grants(journal)
             result.key_changed = adoption.adopted or adoption.rotated
             result.bad_grants = adoption.bad
-    if result.key_changed:
+    if result.key_changed or result.moved or result.reissued:
         journal.raise_mark()
     return result
+
+
+@dataclass
+class _Batch:
+    """What one batch needs to remember across its operations."""
+
+    rebuild: bool = False  # a fork took applied operations out of the log
 
 
 def _is_known(journal: Journal, op: Operation, cache: dict[str, dict[str, Any] | None]) -> bool:
@@ -197,33 +222,37 @@ def _is_known(journal: Journal, op: Operation, cache: dict[str, dict[str, Any] |
 
 
 def _apply_one(journal: Journal, op: Operation, result: ApplyResult,
-               cache: dict[str, dict[str, Any] | None]) -> None:
-    """Check one operation and store it (applied, quarantined or a duplicate); or raise."""
+               cache: dict[str, dict[str, Any] | None], state: _Batch) -> None:
+    """Check one operation and store it (applied, quarantined, a duplicate or a kept fork);
+    or raise."""
     conn = journal.conn
     if op.table not in TABLES:
         raise InvalidOperationError(f"operation names unknown table {op.table!r}")
     held = stored_op(conn, op.replica, op.seq)
-    if held is not None:
-        if held[0].sig != op.sig or held[0].body() != op.body():
-            raise InvalidOperationError(
-                f"device {op.device} reused sequence number {op.seq} with other contents "
-                "(a journal restored from a backup?): sync refused"
-            )
+    if held is not None and held[0].sig == op.sig and held[0].body() == op.body():
+        result.duplicates += 1
+        return
+    if forks.known_fork(conn, op):
         result.duplicates += 1
         return
     try:
-        _check_trust(journal, op, cache)
+        check_trust(journal, op, cache)
     except _Revoked:
         result.refused += 1  # an honest peer may still hold it: skip it, keep the rest
         return
     if op.table == "devices":
         cache.clear()
+    start = forks.fork_start(conn, op.replica)
+    if held is not None or (start is not None and op.seq >= start):
+        # the same (replica, seq) with other contents, or a number past the replica's
+        # first fork: kept, unapplied, whichever way it goes (model/_forks.py)
+        result.forks += 1
+        result.forked.add(op.replica)
+        if forks.keep(journal, op, op.seq if held is not None else int(start or 0)):
+            state.rebuild = True
+        return
     if journal.clock.is_too_far_ahead(op.hlc):
-        insert_op(conn, op, table="quarantine")
-        conn.execute(
-            "UPDATE quarantine SET received_at = ? WHERE replica = ? AND seq = ?",
-            (journal.now_iso(), op.replica, op.seq),
-        )
+        hold(journal, op)
         result.quarantined += 1
         result.replicas.add(op.replica)
         return
@@ -234,57 +263,6 @@ def _apply_one(journal: Journal, op: Operation, result: ApplyResult,
     result.tables.add(op.table)
     result.authors.add(op.device)
     result.replicas.add(op.replica)
-
-
-def quarantined(journal: Journal) -> list[Operation]:
-    """Operations held back because their clock was more than an hour ahead."""
-    rows = journal.conn.execute(
-        "SELECT replica, seq, hlc, tbl, row_id, body, sig FROM quarantine ORDER BY hlc"
-    ).fetchall()
-    return [row_to_op(r) for r in rows]
-
-
-def release(journal: Journal, replica: str, seq: int) -> None:
-    """Apply a quarantined operation now, as the user asked."""
-    with journal.transaction():
-        _release(journal, replica, seq)
-
-
-def _release(journal: Journal, replica: str, seq: int) -> None:
-    conn = journal.conn
-    row = conn.execute(
-        "SELECT replica, seq, hlc, tbl, row_id, body, sig FROM quarantine WHERE replica = ? AND seq = ?",
-        (replica, seq),
-    ).fetchone()
-    if row is None:
-        raise NotFoundError(f"no quarantined operation {replica}:{seq}")
-    op = row_to_op(row)
-    conn.execute("DELETE FROM quarantine WHERE replica = ? AND seq = ?", (replica, seq))
-    # trusted when it arrived; its author may have been revoked (or a key changed) since
-    try:
-        _check_trust(journal, op, {})
-    except UntrustedOperationError:
-        return
-    conn.execute(
-        "INSERT INTO ops (replica, seq, hlc, tbl, row_id, body, sig) VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (op.replica, op.seq, op.hlc, op.table, op.row, op.body(), op.sig),
-    )
-    journal.clock.observe(op.hlc)
-    project(conn, op)
-
-
-def release_due(journal: Journal) -> int:
-    """Release every quarantined operation whose time has come; returns how many."""
-    due = [op for op in quarantined(journal) if not journal.clock.is_too_far_ahead(op.hlc)]
-    if due:
-        with journal.transaction():
-            _release_all(journal, due)
-    return len(due)
-
-
-def _release_all(journal: Journal, ops: list[Operation]) -> None:
-    for op in ops:
-        _release(journal, op.replica, op.seq)
 
 
 @dataclass(frozen=True)
@@ -314,14 +292,17 @@ def conflicts(journal: Journal) -> list[Conflict]:
             (table, row, name),
         ).fetchone()
         winner_stamp = stamp_of(int(clock[0]), str(clock[1])) if clock else ""
-        others = tuple(
+        winner = str(rec.get(name) or "")
+        # a version equal to the one shown is no conflict (the same edit re-issued by two
+        # copies of a forked journal, see model/_forks.py, or the same words typed twice)
+        others = tuple(dict.fromkeys(
             str(v or "")
             for s, v in conn.execute(
                 "SELECT stamp, value FROM text_heads WHERE tbl = ? AND row_id = ? AND field = ? "
                 "ORDER BY stamp DESC", (table, row, name),
             )
-            if s != winner_stamp
-        )
+            if s != winner_stamp and str(v or "") != winner
+        ))
         if others:
-            out.append(Conflict(table, row, name, str(rec.get(name) or ""), others))
+            out.append(Conflict(table, row, name, winner, others))
     return out

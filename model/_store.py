@@ -73,7 +73,7 @@ def note_seq(conn: sqlite3.Connection, replica: str, seq: int) -> None:
 
 
 def _held(conn: sqlite3.Connection, replica: str, seq: int) -> bool:
-    for table in ("ops", "quarantine"):
+    for table in ("ops", "quarantine", "forks"):  # forks: see model/_forks.py
         if conn.execute(
             f"SELECT 1 FROM {table} WHERE replica = ? AND seq = ?", (replica, seq)
         ).fetchone():

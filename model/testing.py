@@ -42,23 +42,45 @@ def pair_in_process(a: Journal, b: Journal) -> None:
 def sync_in_process(a: Journal, b: Journal, *, batch: int = 500) -> None:
     """Exchange every operation both ways between two journals open in this process.
 
-    The in-process twin of a sync session (version vectors, then what the other lacks, in
-    bounded batches, through the same checked `apply_remote`), for the demo generator,
-    tests and benchmarks. Stops when a batch brings nothing new, so a gap neither side can
-    fill never loops.
+    The in-process twin of sync sessions, through the same port: vectors and digests first
+    (a restored or forked copy moves to a new epoch before anything moves), then what the
+    other lacks in bounded batches through the same checked `apply_remote` (every version
+    of a replica the two hold differently included), again until a round brings nothing
+    new, so a gap neither side can fill never loops.
     """
-    from ._remote import apply_remote
-    from ._store import ops_since
+    from .replication import (
+        apply_remote,
+        bump_epoch_if_restored,
+        digests,
+        diverged,
+        held_versions,
+        ops_since,
+    )
 
-    for src, dst in ((a, b), (b, a)):
-        while True:
-            ops = ops_since(src.conn, version_vector(dst.conn), limit=batch)
-            if not ops:
-                break
-            done = apply_remote(dst, ops, allow_mass_delete=True)
-            if done.applied == 0 and done.quarantined == 0:
-                break
-
+    for _ in range(8):
+        heads = {id(j): (version_vector(j.conn), digests(j, version_vector(j.conn)))
+                 for j in (a, b)}
+        bump_epoch_if_restored(a, *heads[id(b)])
+        bump_epoch_if_restored(b, *heads[id(a)])
+        full = {id(a): diverged(a, *heads[id(b)]), id(b): diverged(b, *heads[id(a)])}
+        moved = False
+        for src, dst in ((a, b), (b, a), (a, b)):  # forks found on the way go back too
+            replicas, full[id(src)] = full[id(src)], set()
+            known = {**version_vector(dst.conn), **dict.fromkeys(replicas, 0)}
+            held = held_versions(src, replicas)
+            while True:
+                ops = ops_since(src, known, limit=batch)
+                if not (ops or held):
+                    break
+                done = apply_remote(dst, held + ops, allow_mass_delete=True)
+                held = []
+                full[id(dst)] |= done.forked  # the other side lacks our versions of those
+                moved = moved or bool(done.applied or done.quarantined or done.forks
+                                      or done.reissued)
+                for op in ops:
+                    known[op.replica] = max(known.get(op.replica, 0), op.seq)
+        if not moved:
+            return
 
 def paired_journals(
     folder: str | os.PathLike[str],

@@ -35,6 +35,9 @@ if TYPE_CHECKING:
 __all__ = ["LiveCallbacks", "LiveSync", "REACHED_EVERY"]
 
 REACHED_EVERY = 60.0  # a store-and-forward round counts as reaching the partner once a minute
+# changes arriving live (the partner typing in a check-in) record the last sync at most this
+# often: recording opens the journal on the transport's thread, which the next change awaits
+_RECORD_EVERY = 5.0
 _DEBOUNCE = 1.0  # a burst of local edits makes one folder round
 
 
@@ -204,10 +207,13 @@ class LiveSync:
 
     def _reach(self, via: str, throttle: bool = False) -> None:
         """Report that ``via`` reached the partner; a relay or folder round is reported only
-        while no partner is online on the LAN, and at most once a minute."""
+        while no partner is online on the LAN, and at most once a minute; anything else at
+        most once every few seconds."""
         now = time.monotonic()
-        if throttle and (self.lan_online
-                         or now - self._reached.get(via, -REACHED_EVERY) < REACHED_EVERY):
+        last = self._reached.get(via, -REACHED_EVERY)
+        if throttle and (self.lan_online or now - last < REACHED_EVERY):
+            return
+        if now - last < _RECORD_EVERY:
             return
         self._reached[via] = now
         when = self._record(via)

@@ -10,14 +10,41 @@ it tried failed, and then with the first failure.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from comentor.model.errors import ComentorError
 
-__all__ = ["TransportOutcome", "SyncReport", "SyncStatus", "VIAS"]
+if TYPE_CHECKING:
+    from comentor.model.replication import ApplyResult, Removal
+
+__all__ = ["HeldBy", "TransportOutcome", "SyncReport", "SyncStatus", "VIAS", "ahead_text"]
 
 VIAS = ("LAN", "relay", "folder")  # the transports, in the order a sync tries them
 _COUNTS = ("received", "applied", "duplicates", "quarantined", "sent", "sent_ops", "replays",
-           "own")
+           "own", "forks", "reissued")
+
+
+def ahead_text(ms: int) -> str:
+    """How far ahead a clock is, in the unit a person would say: 2 h, 45 min, 3 days."""
+    minutes = max(1, round(ms / 60_000))
+    if minutes < 90:
+        return f"{minutes} min"
+    hours = round(minutes / 60)
+    return f"{hours} h" if hours < 48 else f"{round(hours / 24)} days"
+
+
+@dataclass(frozen=True)
+class HeldBy:
+    """A partner device holds back `count` of this device's changes, stamped up to
+    `ahead_ms` ahead of its clock: this device's clock is (or was) wrong."""
+
+    holder: str  # who holds them back, as a person would say it ("Jonas's device")
+    count: int
+    ahead_ms: int
+
+    def line(self) -> str:
+        return (f"{self.count} of your changes are held back by {self.holder}: stamped "
+                f"{ahead_text(self.ahead_ms)} in the future; fix this device's clock")
 
 
 @dataclass
@@ -43,7 +70,10 @@ class TransportOutcome:
     sent_ops: int = 0
     replays: int = 0
     own: int = 0
+    forks: int = 0  # operations received under numbers another copy used: kept (forks)
+    reissued: int = 0  # this copy's own forked changes, re-issued under its new epoch
     epoch_bumped: bool = False
+    held_back: list[HeldBy] = field(default_factory=list)
     rejected: list[str] = field(default_factory=list)
     gaps: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
@@ -61,7 +91,34 @@ class TransportOutcome:
             text += f" ({self.quarantined} held in quarantine: clock far ahead)"
         if self.epoch_bumped:
             text += " (this journal was restored from a backup: moved to a new epoch)"
-        return text
+        return "; ".join([text, *self.news()])
+
+    def news(self) -> list[str]:
+        """What both kinds of transport say beyond their counts: forks, held-back changes."""
+        out = []
+        if self.reissued:
+            out.append(f"this journal is a copy that wrote under numbers another copy used: "
+                       f"re-issued {self.reissued} of its change(s), nothing is lost")
+        if self.forks:
+            out.append(f"kept {self.forks} change(s) written by two copies of one journal "
+                       "under the same numbers: nothing is lost")
+        return out + [h.line() for h in self.held_back]
+
+    def note_applied(self, result: ApplyResult) -> None:
+        """Count what one applied batch did."""
+        self.applied += result.applied
+        self.duplicates += result.duplicates
+        self.quarantined += result.quarantined
+        self.forks += result.forks
+        self.reissued += result.reissued
+        self.epoch_bumped = self.epoch_bumped or result.moved
+        self.tables |= result.tables
+
+    def note_held(self, held: HeldBy) -> None:
+        """A partner's latest word on how many of our changes it holds back."""
+        self.held_back = [h for h in self.held_back if h.holder != held.holder]
+        if held.count:
+            self.held_back.append(held)
 
     def lines(self) -> list[str]:
         """What moved, in words a user can act on (nothing for a failed transport)."""
@@ -77,6 +134,10 @@ class TransportOutcome:
         if self.quarantined:
             extra.append(f"{self.via}: {self.quarantined} change(s) held in quarantine "
                          "(clock far ahead): see `comentor quarantine`")
+        if self.epoch_bumped:
+            extra.append(f"{self.via}: this journal was restored from a backup (or copied): "
+                         "moved to a new epoch")
+        extra += [f"{self.via}: {line}" for line in self.news()]
         return [head, *extra, *self.gaps, *self.rejected, *self.notes]
 
     def merge(self, other: TransportOutcome) -> TransportOutcome:
@@ -90,6 +151,8 @@ class TransportOutcome:
         self.gaps += other.gaps
         self.notes += other.notes
         self.tables |= other.tables
+        for held in other.held_back:
+            self.note_held(held)
         return self
 
 
@@ -98,15 +161,22 @@ class SyncReport:
     """One sync: the outcome of each transport tried, in the order they ran."""
 
     outcomes: list[TransportOutcome] = field(default_factory=list)
+    removed: Removal | None = None  # this device was revoked (learnt before or during it)
 
     @property
     def ok(self) -> bool:
-        """A sync succeeds when at least one transport it tried succeeded."""
-        return any(o.ok for o in self.outcomes)
+        """A sync succeeds when at least one transport it tried succeeded, and this device
+        is still part of the partnership."""
+        return self.removed is None and any(o.ok for o in self.outcomes)
 
     @property
     def failure(self) -> ComentorError | None:
-        """Why the sync failed (the first failure), or None when it did not."""
+        """Why the sync failed (a removal first, else the first failure), or None."""
+        if self.removed is not None:
+            from comentor.sync.errors import RemovedError
+
+            return RemovedError(self.removed.describe(), at=self.removed.at,
+                                by=self.removed.by)
         if self.ok:
             return None
         return next((o.error for o in self.outcomes if o.error is not None), None)

@@ -20,11 +20,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from comentor.model.errors import ComentorError, DemoJournalError, PassphraseError
-from comentor.model.replication import DeviceKeys, ensure_syncable, is_paired
+from comentor.model.replication import DeviceKeys, Removal, ensure_syncable, is_paired, removal
 from comentor.sync._journal import open_for_sync
 from comentor.sync._options import SyncOptions, check_folder, check_relay_url
 from comentor.sync._report import VIAS, SyncReport, TransportOutcome
-from comentor.sync.errors import OptionError, SyncError, TransportError
+from comentor.sync.errors import OptionError, RemovedError, SyncError, TransportError
 
 if TYPE_CHECKING:
     from comentor.model import Journal
@@ -51,6 +51,7 @@ class SyncSettings:
     last_sync: str | None
     last_via: str | None
     partner: str  # the partner's name, or "" before pairing
+    removed: Removal | None = None  # this device was revoked: when and by whom
 
 
 class SyncService:
@@ -77,6 +78,7 @@ class SyncService:
             demo=bool(j.is_demo), paired=is_paired(j), relay_url=j.setting(RELAY_URL),
             sync_folder=j.setting(SYNC_FOLDER), last_sync=j.setting(LAST_SYNC),
             last_via=j.setting(LAST_VIA), partner=(j.person_name(partner) if partner else ""),
+            removed=removal(j),
         )
 
     @staticmethod
@@ -120,10 +122,21 @@ class SyncService:
         and find the relay and the folder (the options', else the journal's settings)."""
         j = open_for_sync(self.journal_path, keys=self.keys, passphrase=self.passphrase)
         try:
+            gone = removal(j)
+            if gone is not None:
+                raise RemovedError(gone.describe(), at=gone.at, by=gone.by)
             if not is_paired(j):
                 raise SyncError("this journal is not paired yet", hint="pair")
             return (j.keys, self.options.relay_url or j.setting(RELAY_URL),
                     self.options.sync_folder or j.setting(SYNC_FOLDER))
+        finally:
+            j.close()
+
+    def removed(self) -> Removal | None:
+        """Whether this device was revoked (after a sync that may have told it so)."""
+        j = open_for_sync(self.journal_path, keys=self.keys, passphrase=self.passphrase)
+        try:
+            return removal(j)
         finally:
             j.close()
 
@@ -137,8 +150,9 @@ class SyncService:
         stays live for ``options.timeout`` seconds (or until ``stop`` is set), reporting
         each exchange to ``on_synced`` and each problem to ``on_error``. A transport's
         failure is recorded in its outcome and the next one runs; a locked key or a demo
-        journal stops everything at once. Call :meth:`SyncReport.raise_if_failed` to fail
-        when every transport failed.
+        journal stops everything at once, and so does a device that knows it was revoked
+        (:class:`RemovedError`). Call :meth:`SyncReport.raise_if_failed` to fail when every
+        transport failed, or when this sync told the device it was revoked.
         """
         if only is not None and only not in VIAS:
             raise OptionError(f"unknown transport {only!r}", option="only")
@@ -159,6 +173,7 @@ class SyncService:
             except ComentorError as exc:
                 outcome = TransportOutcome(via, error=exc)
             report.outcomes.append(outcome)
+        report.removed = self.removed()  # a partner may have told us during this sync
         return report
 
     def _lan(self, keys: DeviceKeys, once: bool, stop: threading.Event | None,

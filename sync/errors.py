@@ -16,6 +16,10 @@ the remedy travels in fields, and each interface words it its own way.
 - ``code``: a relay's refusal code (``code_in_use``, ``quota``, ...).
 - ``reason``: what kind of failure, where callers must tell cases apart (``timeout``).
 - ``from_peer``: the other device ended a session and said why (we need not tell it).
+- ``version`` / ``ours``: the protocol version the other side speaks, and ours
+  (:class:`OutdatedPeerError`: whichever side is older must update comentor).
+- ``at`` / ``by``: when and by whom this device was removed from the partnership
+  (:class:`RemovedError`).
 
 (The model's errors carry fields too: a ``DemoJournalError`` names the refused ``action``; a
 ``MassDeletionError`` from sync has ``option="allow_mass_delete"``.)
@@ -34,6 +38,8 @@ __all__ = [
     "TransportError",
     "ListenError",
     "OptionError",
+    "OutdatedPeerError",
+    "RemovedError",
 ]
 
 
@@ -67,3 +73,13 @@ class ListenError(TransportError):
 
 class OptionError(SyncError):
     """An option or setting given to sync is malformed (``option`` names it)."""
+
+
+class OutdatedPeerError(ProtocolError):
+    """The other side speaks another version of a sync protocol (``version``; ours is
+    ``ours``): comentor must be updated on whichever device is older."""
+
+
+class RemovedError(SyncError):
+    """This device was revoked (``at``, ``by``): nothing it writes reaches the partnership
+    any more, so sync refuses, saying when and by whom."""

@@ -7,7 +7,8 @@ Textual's one event loop: it starts the live sync off the UI thread, hands every
 the app's loop *without waiting* (a sync thread must never block on the UI, or stopping the
 app would wait on a thread that waits on the app), and turns them into what the user sees:
 the dashboard's sync box, a reload when the partner's changes arrive, a short notification
-saying so, progress for a long first sync and warnings for errors.
+saying so (at once, then at most one every few seconds while the partner types, the changes
+counted together), progress for a long first sync and warnings for errors.
 
 It never starts for a demo journal or an unpaired one, nor with ``COMENTOR_NO_SYNC=1`` set
 (tests and people who only want the command line to sync). Options a network may need come
@@ -40,6 +41,9 @@ __all__ = ["SyncBridge", "SyncProgress", "sync_disabled", "describe_last", "rest
 
 PROGRESS_MIN = 200  # a sync this large (in operations) shows its progress
 _WARN_AGAIN = 60.0  # the same warning at most once a minute
+# changes arriving while the partner types (a check-in's notes) make one notification at
+# once, then at most one every few seconds with the changes counted together
+_TELL_EVERY = 5.0
 _VIA = {"LAN": "LAN", "relay": "relay", "folder": "shared folder"}
 
 
@@ -105,6 +109,8 @@ class SyncBridge:
         self._warned: dict[str, float] = {}
         self._progress_told = False
         self._listener: Callable[[], None] | None = None
+        self._untold: dict[tuple[str, str], int] = {}  # (via, who) -> changes not yet told
+        self._telling: asyncio.TimerHandle | None = None  # ends the quiet window
 
     # ------------------------------------------------------------------ control
     def start(self, after: Callable[[], None] | None = None) -> None:
@@ -154,6 +160,12 @@ class SyncBridge:
         self.partner = (state.partner or "your partner").split(" ")[0]
         self.last_sync, self.last_via = state.last_sync, state.last_via
         self._publish()
+        if state.removed is not None:  # revoked: say so, and sync no more
+            from .screens.devices import removed_line
+
+            self._ui(self.app.notify, removed_line(state.removed.notice()), title="Sync",
+                     severity="error", timeout=30, markup=False)
+            return
         if state.demo or not state.paired or self._stopped.is_set():
             return
         callbacks = LiveCallbacks(
@@ -181,13 +193,31 @@ class SyncBridge:
             self._publish()
 
     def _on_applied(self, via: str, count: int, who: str) -> None:
-        self._ui(self.app.notify_journal_changed, "remote")
-        if via == "LAN":
-            name = (who or self.partner).split(" ")[0]
-            text = f"{count} change{'s' if count != 1 else ''} from {name}"
-        else:
-            text = f"Changes from {self.partner} arrived through the {_VIA.get(via, via)}"
-        self._ui(self.app.notify, text, title="Sync", timeout=4, markup=False)
+        self._ui(self._arrived, via, count, who)
+
+    def _arrived(self, via: str, count: int, who: str) -> None:
+        """On the app's loop: screens reload at once; the notification is throttled."""
+        self.app.notify_journal_changed("remote")
+        key = (via, (who or self.partner).split(" ")[0])
+        self._untold[key] = self._untold.get(key, 0) + count
+        if self._telling is None:
+            self._tell()
+
+    def _tell(self) -> None:
+        """Notify what arrived since the last notification, then stay quiet a few seconds."""
+        self._telling = None
+        untold, self._untold = self._untold, {}
+        if self._stopped.is_set():
+            return
+        for (via, name), count in untold.items():
+            if via == "LAN":
+                text = f"{count} change{'s' if count != 1 else ''} from {name}"
+            else:
+                text = f"Changes from {self.partner} arrived through the {_VIA.get(via, via)}"
+            self.app.notify(text, title="Sync", timeout=4, markup=False)
+        loop = self._loop
+        if untold and loop is not None:
+            self._telling = loop.call_later(_TELL_EVERY, self._ui, self._tell)
 
     def _on_reached(self, via: str, when: str) -> None:
         self.last_sync, self.last_via = when, via

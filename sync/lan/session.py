@@ -20,18 +20,35 @@ from typing import TYPE_CHECKING
 from comentor.model.errors import JournalError, MassDeletionError
 from comentor.model.replication import (
     ApplyResult,
+    Operation,
     PairedDevice,
     apply_remote,
     bump_epoch_if_restored,
+    device_ids,
+    device_record,
+    digests,
+    diverged,
+    held_back,
+    held_versions,
     is_trusted,
     ops_since,
     paired_devices,
+    removal,
+    revocation_ops,
     version_vector,
 )
-from comentor.sync._report import TransportOutcome
-from comentor.sync.errors import HandshakeError, ProtocolError, SyncError, TransportError
+from comentor.sync._report import HeldBy, TransportOutcome
+from comentor.sync.errors import (
+    HandshakeError,
+    OutdatedPeerError,
+    ProtocolError,
+    RemovedError,
+    SyncError,
+    TransportError,
+)
 from comentor.sync.wire.changeset import (
     MAX_BATCH_OPS,
+    PROTOCOL_VERSION,
     Ack,
     Bye,
     Done,
@@ -101,6 +118,7 @@ class LiveSession:
         self._done_sent = False
         self._peer_done = False
         self._expected = 0
+        self._full: set[str] = set()  # replicas to send whole: the peer holds other versions
 
     def push(self) -> None:
         """Ask the session to send new local operations (called on the loop thread)."""
@@ -123,11 +141,15 @@ class LiveSession:
     async def _send(self, msg: Message) -> None:
         await self.channel.send(encode(msg))
 
-    async def run(self, *, once: bool = False) -> TransportOutcome:
-        """Exchange, then stay live (or leave after the exchange when ``once``)."""
+    def _hello(self) -> Hello:
         j = self.j
         mine = version_vector(j)
-        await self._send(Hello(j.device_id, _clean_name(j.person_name(j.me)), mine))
+        held = {h.device: (h.count, h.ahead_ms) for h in held_back(j)}
+        return Hello(j.device_id, _clean_name(j.person_name(j.me)), mine, digests(j, mine),
+                     held)
+
+    async def _first(self) -> Hello:
+        """The peer's hello (sent at once by both sides)."""
         try:
             first = decode(await asyncio.wait_for(self.channel.recv(), self._idle))
         except TimeoutError:
@@ -137,9 +159,51 @@ class LiveSession:
         if first.device != self.report.peer_device:
             raise ProtocolError("the other device's hello names another device than its key")
         self.report.peer_name = _clean_name(first.name)
-        # a peer holding more of our own history than we do means we were restored from
-        # a backup: the model moves to a new epoch before we pull
-        self.report.epoch_bumped = bump_epoch_if_restored(j, first.vector)
+        return first
+
+    async def tell_removed(self) -> None:
+        """The peer was revoked: send it the revocation (all it gets), then say goodbye.
+
+        A revoked device that never learns it was revoked writes on, its items staying on
+        it forever without a word; told, it says so in every command and the app.
+        """
+        j = self.j
+        await self._send(self._hello())
+        await self._first()
+        told = revocation_ops(j, self.report.peer_device)
+        if told:
+            await self._send(batches(told, 1)[0])
+            with contextlib.suppress(SyncError, OSError, TimeoutError):
+                async with asyncio.timeout(self._idle):
+                    while not isinstance(decode(await self.channel.recv()), Ack):
+                        pass  # its hello's pushes and the like: nothing of it is taken
+        with contextlib.suppress(SyncError, OSError, TimeoutError):
+            await asyncio.wait_for(self._send(Bye(
+                "this device was removed from the partnership and gets nothing more")), 2)
+
+    async def run(self, *, once: bool = False) -> TransportOutcome:
+        """Exchange, then stay live (or leave after the exchange when ``once``)."""
+        j = self.j
+        hello = self._hello()
+        mine = hello.vector
+        await self._send(hello)
+        try:
+            first = await self._first()
+        except OutdatedPeerError as exc:  # told in its own words, from its side
+            version = exc.field("version")
+            behind = isinstance(version, int) and version < PROTOCOL_VERSION  # peer is older
+            with contextlib.suppress(SyncError, OSError, TimeoutError):
+                await asyncio.wait_for(self._send(Bye(
+                    f"the other device runs {'a newer' if behind else 'an older'} comentor "
+                    f"(sync protocol {PROTOCOL_VERSION}): update comentor on "
+                    f"{'this' if behind else 'that'} device")), 2)
+            raise
+        # a peer holding more of our own history than we do (or other versions of it)
+        # means we are a restored or copied journal: the model moves to a new epoch
+        # before we pull or write
+        self.report.epoch_bumped = bump_epoch_if_restored(j, first.vector, first.digests)
+        self._full = diverged(j, first.vector, first.digests)
+        self._note_held(first)
         self._peer_known = dict(first.vector)
         self._expected = sum(max(0, s - mine.get(r, 0)) for r, s in first.vector.items())
         sender = asyncio.create_task(self._send_loop())
@@ -155,20 +219,38 @@ class LiveSession:
             await asyncio.gather(sender, return_exceptions=True)
         return self.report
 
+    def _note_held(self, hello: Hello) -> None:
+        count, ahead = hello.held.get(self.j.device_id, (0, 0))
+        rec = device_record(self.j, self.report.peer_device) or {}
+        owner = _clean_name(self.j.person_name(rec.get("person"))) or self.report.peer_name
+        self.report.note_held(HeldBy(f"{owner}'s device", count, ahead))
+
+    def _whole(self) -> list[Operation]:
+        """Every version of the replicas the peer holds differently: the log from the
+        start (through ``_peer_known``; it carries the kept forks) and what is held back."""
+        replicas, self._full = self._full, set()
+        for replica in replicas:
+            self._peer_known[replica] = 0
+        return held_versions(self.j, replicas)
+
     async def _push_pending(self) -> None:
         self._check_paired()
+        await self._push(self._whole())
         while True:
             ops = ops_since(self.j, self._peer_known, limit=MAX_BATCH_OPS)
             if not ops:
                 return
-            for batch in batches(ops, self._next_n):
-                self._next_n = batch.n + 1
-                self._unacked.add(batch.n)
-                await self._send(batch)
+            await self._push(ops)
             for op in ops:
                 if op.seq > self._peer_known.get(op.replica, 0):
                     self._peer_known[op.replica] = op.seq
-            self.report.sent += len(ops)
+
+    async def _push(self, ops: list[Operation]) -> None:
+        for batch in batches(ops, self._next_n):
+            self._next_n = batch.n + 1
+            self._unacked.add(batch.n)
+            await self._send(batch)
+        self.report.sent += len(ops)
 
     async def _send_loop(self) -> None:
         await self._push_pending()
@@ -253,9 +335,11 @@ class LiveSession:
                 self._peer_known[op.replica] = op.seq
         rep = self.report
         rep.received += len(ops)
-        rep.applied += result.applied
-        rep.duplicates += result.duplicates
-        rep.quarantined += result.quarantined
+        rep.note_applied(result)
+        if result.forked or result.reissued:
+            # the peer lacks our versions of a forked replica, or our re-issued changes
+            self._full |= result.forked
+            self.push()
         if self._on_applied is not None:
             self._on_applied(result, rep.peer_name)
         if self._on_progress is not None:
@@ -263,6 +347,9 @@ class LiveSession:
         if "devices" in result.tables:
             self._check_paired()
         await self._send(Ack(msg.n, result.applied))
+        gone = removal(self.j) if "devices" in result.tables else None
+        if gone is not None:  # the peer told us: nothing we write reaches anyone any more
+            raise RemovedError(gone.describe(), at=gone.at, by=gone.by)
 
 
 async def connect(
@@ -301,8 +388,9 @@ async def accept(
     reader: asyncio.StreamReader, writer: asyncio.StreamWriter, journal: Journal,
     timeout: float = 10.0,
 ) -> tuple[SecureChannel, PairedDevice]:
-    """Answer a connection: only a paired, unrevoked device completes the handshake."""
-    paired = paired_devices(journal)
+    """Answer a connection: only a paired device completes the handshake (a revoked one
+    only to be told, see :meth:`LiveSession.tell_removed`: check ``is_trusted``)."""
+    paired = paired_devices(journal) + _revoked(journal)
     found: list[PairedDevice] = []
 
     def lookup(salt: bytes, hint: bytes) -> bytes | None:
@@ -317,3 +405,13 @@ async def accept(
         reader, writer, journal.keys.box_secret, lookup, _PROLOGUE, timeout
     )
     return channel, found[-1]
+
+
+def _revoked(journal: Journal) -> list[PairedDevice]:
+    """Revoked devices whose key this journal knows: they may connect, to be told."""
+    out = []
+    for device in device_ids(journal):
+        rec = device_record(journal, device) or {}
+        if device != journal.device_id and rec.get("revoked_at") and rec.get("box_pk"):
+            out.append(PairedDevice(device, bytes(rec["box_pk"]), str(rec.get("name") or "")))
+    return out

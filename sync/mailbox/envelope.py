@@ -13,7 +13,6 @@ does not open and decode exactly raises :class:`ProtocolError`, nothing else.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,9 +24,16 @@ from nacl.bindings import (
 from nacl.exceptions import CryptoError
 from nacl.utils import random as random_bytes
 
-from comentor.model.replication import MAX_OP_BYTES, verify_signature
+from comentor.model.replication import MAX_OP_BYTES, is_replica_id, verify_signature
 from comentor.sync.errors import ProtocolError
 from comentor.sync.wire.codec import decode_message, encode_message
+from comentor.sync.wire.fields import (
+    DIGEST_TOP,
+    check_version,
+    held_map,
+    is_device_id,
+    replica_map,
+)
 
 __all__ = [
     "MAGIC",
@@ -43,6 +49,7 @@ __all__ = [
     "signed_message",
     "verify_sender",
     "SIG_SIZE",
+    "BODY_VERSION",
 ]
 
 MAGIC = b"CME2"  # "comentor envelope", format version 2 (1 had no sender signature)
@@ -59,9 +66,9 @@ CHANNELS = ("relay", "folder")
 MAX_VECTOR = 4096  # replicas in a version vector
 MAX_DEVICES = 256  # entries in `seen` and `resend`
 MAX_OPS = 100_000
-_REPLICA = re.compile(r"^[a-z2-7]{16}\.[0-9]{1,6}$")
-_DEVICE = re.compile(r"^[a-z2-7]{16}$")
-_FIELDS = frozenset({"v", "from", "seq", "vec", "seen", "resend", "ops"})
+# body version 2: digests per replica (forks) and held-back counts per device (see stream.py)
+BODY_VERSION = 2
+_FIELDS = frozenset({"v", "from", "seq", "vec", "dig", "held", "seen", "resend", "ops"})
 _INT_MAX = 2**63 - 1
 
 
@@ -85,8 +92,10 @@ class Contents:
 
     `sender` is the sending replica (device id and epoch); `seq` its envelope number on this
     channel (1, 2, 3, ... never reused); `vector` the sender's version vector when it sealed
-    the envelope; `seen` the last envelope number it processed from each other device on
-    this channel; `resend` the devices it asks to send again what it lacks; `ops` encoded
+    the envelope, and `digests` a digest per replica of the versions it holds up to the
+    vector's number (forks show, see model/_forks.py); `held` how many operations of each
+    device it holds back and how far ahead they are (count, ms); `seen` the last envelope
+    number it processed from each other device on this channel; `resend` the devices it asks to send again what it lacks; `ops` encoded
     operations (``replication.encode_op``). Once opened, `signature` is the sender device's
     Ed25519 signature and `signed` the exact bytes it covers (:func:`signed_message`): the
     AEAD only proves the envelope came from *some* holder of the partnership key, the
@@ -99,6 +108,8 @@ class Contents:
     seen: dict[str, int] = field(default_factory=dict)
     resend: tuple[str, ...] = ()
     ops: tuple[bytes, ...] = ()
+    digests: dict[str, int] = field(default_factory=dict)
+    held: dict[str, tuple[int, int]] = field(default_factory=dict)
     signature: bytes = field(default=b"", compare=False, repr=False)
     signed: bytes = field(default=b"", compare=False, repr=False)
 
@@ -106,9 +117,15 @@ class Contents:
     def device(self) -> str:
         return self.sender.split(".", 1)[0]
 
+    def header(self) -> Contents:
+        """These contents without operations (what the operations' budget is left by)."""
+        return Contents(self.sender, self.seq, self.vector, self.seen, self.resend,
+                        digests=self.digests, held=self.held)
+
     def body(self) -> bytes:
         return encode_message({
-            "v": 1, "from": self.sender, "seq": self.seq, "vec": dict(self.vector),
+            "v": BODY_VERSION, "from": self.sender, "seq": self.seq, "vec": dict(self.vector),
+            "dig": dict(self.digests), "held": {d: list(v) for d, v in self.held.items()},
             "seen": dict(self.seen), "resend": list(self.resend), "ops": list(self.ops),
         })
 
@@ -118,8 +135,7 @@ def body_budget(header: Contents) -> int:
 
     Each operation costs its length plus at most 5 bytes of msgpack framing.
     """
-    base = len(Contents(header.sender, header.seq, header.vector, header.seen,
-                        header.resend).body())
+    base = len(header.header().body())
     # the ops array header grows to at most 5 bytes
     return MAX_PLAINTEXT - _LEN - SIG_SIZE - base - 4
 
@@ -196,7 +212,7 @@ def open_envelope(key: bytes, mailbox_id: str, channel: str, data: bytes) -> Con
         raise ProtocolError("envelope padding is not zero")
     body = plain[_LEN:_LEN + length]
     c = _decode_body(body)
-    return Contents(c.sender, c.seq, c.vector, c.seen, c.resend, c.ops,
+    return Contents(c.sender, c.seq, c.vector, c.seen, c.resend, c.ops, c.digests, c.held,
                     signature=plain[_LEN + length:end],
                     signed=signed_message(mailbox_id, channel, body))
 
@@ -209,38 +225,36 @@ def _int(value: Any, low: int = 0) -> int:
 
 def _decode_body(raw: bytes) -> Contents:
     obj = decode_message(raw)
-    if not isinstance(obj, dict) or set(obj) != _FIELDS:
+    if not isinstance(obj, dict):
         raise ProtocolError("envelope fields are missing or unexpected")
-    if _int(obj["v"]) != 1:
-        raise ProtocolError("envelope format version is not supported")
+    # before the fields: another version's body has other fields
+    check_version(obj.get("v"), BODY_VERSION, "envelope format")
+    if set(obj) != _FIELDS:
+        raise ProtocolError("envelope fields are missing or unexpected")
     sender = obj["from"]
-    if not isinstance(sender, str) or not _REPLICA.match(sender):
+    if not is_replica_id(sender):
         raise ProtocolError("envelope sender is malformed")
     seq = _int(obj["seq"], 1)
-    vec, seen, resend, ops = obj["vec"], obj["seen"], obj["resend"], obj["ops"]
-    if not isinstance(vec, dict) or len(vec) > MAX_VECTOR:
-        raise ProtocolError("envelope version vector is malformed")
-    vector = {}
-    for replica, n in vec.items():
-        if not isinstance(replica, str) or not _REPLICA.match(replica):
-            raise ProtocolError("envelope version vector names a malformed replica")
-        vector[replica] = _int(n)
+    seen, resend, ops = obj["seen"], obj["resend"], obj["ops"]
+    vector = replica_map(obj["vec"], MAX_VECTOR, "envelope version vector")
+    digests = replica_map(obj["dig"], MAX_VECTOR, "envelope digest map", DIGEST_TOP)
+    held = held_map(obj["held"])
     if not isinstance(seen, dict) or len(seen) > MAX_DEVICES:
         raise ProtocolError("envelope seen map is malformed")
     seen_map = {}
     for device, n in seen.items():
-        if not isinstance(device, str) or not _DEVICE.match(device):
+        if not is_device_id(device):
             raise ProtocolError("envelope seen map names a malformed device")
         seen_map[device] = _int(n)
     if not isinstance(resend, list) or len(resend) > MAX_DEVICES or not all(
-        isinstance(d, str) and _DEVICE.match(d) for d in resend
+        is_device_id(d) for d in resend
     ):
         raise ProtocolError("envelope resend list is malformed")
     if not isinstance(ops, list) or len(ops) > MAX_OPS or not all(
         isinstance(op, bytes) and 0 < len(op) <= MAX_OP_BYTES for op in ops
     ):
         raise ProtocolError("envelope operations are malformed")
-    return Contents(sender, seq, vector, seen_map, tuple(resend), tuple(ops))
+    return Contents(sender, seq, vector, seen_map, tuple(resend), tuple(ops), digests, held)
 
 
 # ---------------------------------------------------------------------------- the stream

@@ -5,7 +5,8 @@ for the app and the command line alike. Each round fetches the envelopes the rel
 checks and applies each one in its own transaction (with the relay cursor written in that
 same transaction, so the cursor is never ahead of the data), acks them, and then sends
 envelopes with what the other devices lack (:class:`~comentor.sync.mailbox.stream.Exchange`). The live session stays
-connected, applies pushed envelopes at once and sends local changes within a second.
+connected, applies pushed envelopes at once and sends local changes at once when told
+(``notify_local_change``), within a tenth of a second otherwise (another process's edits).
 
 The journal is opened on the thread running the event loop and closed when the round or
 session ends; the app's own connection (the gateway) keeps working beside it (WAL).
@@ -22,11 +23,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from comentor.model import file_identity, let_go
 from comentor.model.errors import JournalError
 from comentor.model.replication import (
     ROTATION_TABLES,
     DeviceKeys,
     drop_previous_key,
+    log_mark,
     previous_key,
 )
 from comentor.sync._journal import open_for_sync
@@ -48,6 +51,9 @@ log = logging.getLogger("comentor.sync.mailbox.relay_sync")
 MAX_ENVELOPES_PER_ROUND = 64  # envelopes *sent* per round (≤ 1 MiB each); the rest goes next round
 MAX_PULL_BYTES = 64 * 1024 * 1024  # envelope bytes *fetched* per round; the rest next round
 MAX_PENDING_PUSHES = 64  # live pushes waiting to be applied; beyond, drop them and fetch later
+# how often a live session looks for edits that came without a notify (another process): one
+# indexed max(rowid); a full round still runs every `poll_interval`
+_LOG_CHECK = 0.1
 _Event = tuple[str, int, bytes]
 
 
@@ -247,6 +253,7 @@ class RelaySync:
 
     async def _session(self, queue: asyncio.Queue[_Event]) -> None:
         j, ex, url = self._open()
+        opened = file_identity(self.journal_path)  # a backup moved into place: reopen
         client: RelayClient | None = None
         try:
             await self._previous_round(j, ex, url)
@@ -271,11 +278,16 @@ class RelaySync:
             _call(self.on_connected)
             await self._pull(ex, client, key)
             await self._push(ex, client)
+            mark, last_round = log_mark(j), time.monotonic()
             self._round_done()
             while not self._stopping:
                 try:
-                    kind, seq, data = await asyncio.wait_for(queue.get(), self.poll_interval)
+                    kind, seq, data = await asyncio.wait_for(
+                        queue.get(), min(self.poll_interval, _LOG_CHECK))
                 except TimeoutError:
+                    if (not missed[0] and log_mark(j) == mark
+                            and time.monotonic() - last_round < self.poll_interval):
+                        continue  # nothing new in the log, and no round due yet
                     kind, seq, data = "poll", 0, b""
                 if kind == "stop":
                     return
@@ -293,13 +305,21 @@ class RelaySync:
                 if ex.stale():
                     self._status("the partnership key changed: reconnecting with the new one")
                     return
+                if file_identity(self.journal_path) not in (None, opened):
+                    self._status("the journal file was replaced (restored from a backup?): "
+                                 "syncing the restored file from now on")
+                    return
                 await self._push(ex, client)
+                mark, last_round = log_mark(j), time.monotonic()
                 self._round_done()
         finally:
             self.connected = False
             if client is not None:
                 await client.close()
-            j.close()
+            if file_identity(self.journal_path) in (None, opened):
+                j.close()
+            else:
+                let_go(j)  # replaced: its log is emptied before the restored file reads it
 
 
 def _call(callback: Callable[..., None] | None, *args: object) -> None:

@@ -15,17 +15,23 @@ from typing import TYPE_CHECKING
 from comentor.model.errors import JournalError, MassDeletionError
 from comentor.model.replication import (
     apply_remote,
+    bump_epoch_if_restored,
     decode_op,
+    device_ids,
     device_record,
+    digests,
+    diverged,
     encode_op,
     ensure_syncable,
+    held_back,
+    held_versions,
     ops_since,
     paired_devices,
     previous_key,
     version_vector,
 )
-from comentor.sync._report import TransportOutcome
-from comentor.sync.errors import ProtocolError, SyncError
+from comentor.sync._report import HeldBy, TransportOutcome
+from comentor.sync.errors import OutdatedPeerError, ProtocolError, SyncError
 from comentor.sync.keys import derive_mailbox, device_tag, envelope_key, key_id
 from comentor.sync.mailbox.envelope import (
     _INT_MAX,
@@ -61,6 +67,7 @@ class Outgoing:
     sent: dict[str, int]
     state: str
     resend: tuple[str, ...]
+    full: dict[str, int] | None = None  # replicas still to send whole, after this one
 
 
 def _dominates(have: dict[str, int], want: dict[str, int]) -> bool:
@@ -158,9 +165,29 @@ class Exchange:
     def _resend(self) -> list[str]:
         return [str(d) for d in json.loads(self._get(_OWN, self._own("resend"), "[]"))]
 
+    def _full(self) -> dict[str, int]:
+        """Replicas to send whole, and from where: some device holds other versions of them
+        (a fork), so every version goes, page by page."""
+        raw = json.loads(self._get(_OWN, self._own("full"), "{}"))
+        return {str(r): int(at) for r, at in raw.items()} if isinstance(raw, dict) else {}
+
+    def _full_cursor(self, replicas: dict[str, int]) -> Cursor:
+        return (_OWN, self._own("full"), json.dumps(replicas, sort_keys=True))
+
     def others(self) -> list[str]:
         """Every other paired, unrevoked device: the readers of this channel."""
         return sorted(d.device_id for d in paired_devices(self.j))
+
+    def readers(self) -> list[str]:
+        """Who an envelope of ours is for: the other paired devices and, on a previous key's
+        mailbox (devices and key grants only), the devices revoked since, which still hold
+        that key: there they learn that they were removed, and nothing else."""
+        others = self.others()
+        if self.tables is None:
+            return others
+        revoked = [d for d in device_ids(self.j) if d != self.j.device_id
+                   and (device_record(self.j, d) or {}).get("revoked_at")]
+        return sorted({*others, *revoked})
 
     def device_count(self) -> int:
         return max(2, min(16, len(self.others()) + 1))
@@ -217,6 +244,11 @@ class Exchange:
         extra = list(extra or [])
         try:
             c = open_envelope(self.key, self.mailbox, self.channel, data)
+        except OutdatedPeerError as exc:
+            # another comentor release: asking it to send again would not help
+            self.report.notes.append(f"{self.channel}: ignored an envelope: {exc}")
+            self._only(extra if keep_extra_if_unopened else [])
+            return "unopened"
         except ProtocolError as exc:
             self.report.rejected.append(f"{self.channel}: ignored an envelope: {exc}")
             # it may have been one of ours: ask every device to send again what we lack
@@ -256,6 +288,13 @@ class Exchange:
             resend.add(dev)  # first contact: ask for everything we lack, quietly
         cursors += self._stream_cursors(dev, c)
         cursors.append((_OWN, self._own("resend"), json.dumps(sorted(resend))))
+        # what the sender holds of this journal's own replica, before anything is applied:
+        # a restored or forked copy moves to a new epoch first (see model/replication.py)
+        if bump_epoch_if_restored(j, c.vector, c.digests):
+            self.report.epoch_bumped = True
+        full = {**self._full(), **dict.fromkeys(diverged(j, c.vector, c.digests), 0)}
+        cursors.append(self._full_cursor(full))
+        self._note_held(dev, c)
         try:
             res = apply_remote(j, ops, cursors=cursors, allow_mass_delete=self.allow_mass_delete)
         except MassDeletionError as exc:
@@ -266,16 +305,21 @@ class Exchange:
             return self._reject(f"from {self.name(dev)}: {exc}", extra)
         r = self.report
         r.received += 1
-        r.applied += res.applied
-        r.duplicates += res.duplicates
-        r.quarantined += res.quarantined
-        r.tables |= res.tables
+        r.note_applied(res)
+        if res.forked - set(full):  # the others lack our versions of those replicas
+            self._only([self._full_cursor({**full, **dict.fromkeys(res.forked, 0)})])
         if res.key_changed:
             r.notes.append(f"{self.channel}: the partnership key changed (a device was revoked)")
         if res.bad_grants:
             r.notes.append(f"{self.channel}: ignored {res.bad_grants} key grant(s) for this "
                            "device that did not open")
         return "applied"
+
+    def _note_held(self, dev: str, c: Contents) -> None:
+        count, ahead = c.held.get(self.j.device_id, (0, 0))
+        rec = device_record(self.j, dev) or {}
+        self.report.note_held(HeldBy(f"{self.j.person_name(rec.get('person'))}'s device",
+                                     count, ahead))
 
     def _stream_cursors(self, dev: str, c: Contents) -> list[Cursor]:
         """The cursors an accepted envelope moves besides its own number.
@@ -308,19 +352,30 @@ class Exchange:
         Returns None when there is nothing new to say. The envelope number is committed
         before the envelope leaves, so a number is never issued twice.
         """
-        others = self.others()
+        others = self.readers()
         if not others or self.stale():
             return None
         vec = version_vector(self.j)
         vectors = [self.peer(d)[0] for d in others]
         sent = self._sent()
+        whole = self._full()
         base = {r: max(min(v.get(r, 0) for v in vectors), sent.get(r, 0)) for r in vec}
+        base.update(whole)  # a fork: every version, from the start (or where the last left)
         seen = {d: self.last_in(d) for d in others}
         resend = tuple(self._resend())
         state = json.dumps(vec, sort_keys=True)
-        budget = body_budget(Contents(self.j.replica, _INT_MAX, vec, seen, resend))
+        held = {h.device: (h.count, h.ahead_ms) for h in held_back(self.j)}
+        header = Contents(self.j.replica, _INT_MAX, vec, seen, resend,
+                          digests=digests(self.j, vec), held=held)
+        budget = body_budget(header)
         ops: list[bytes] = []
         new_sent, used, full = dict(sent), 0, False
+        for op in held_versions(self.j, {r for r, at in whole.items() if at == 0}):
+            blob = encode_op(op)
+            if used + len(blob) + 5 > budget:
+                break  # the digests still differ: the rest goes in a later envelope
+            ops.append(blob)
+            used += len(blob) + 5
         while not full:
             batch = ops_since(self.j, base, limit=500)
             if not batch:
@@ -339,15 +394,18 @@ class Exchange:
                 used += len(blob) + 5
                 new_sent[op.replica] = max(new_sent.get(op.replica, 0), op.seq)
                 base[op.replica] = max(base.get(op.replica, 0), op.seq)
-        if not (ops or resend or force or state != self._get(_OWN, self._own("state"), "")
+        left = {r: base[r] for r in whole if full and base[r] < vec.get(r, 0)}
+        if not (ops or resend or whole or force
+                or state != self._get(_OWN, self._own("state"), "")
                 or self._heartbeat_due(others)):
             return None
         with self.j.transaction():
             seq = self.out_seq() + 1
             self.j.write_cursor(_OWN, self._own("out"), str(seq))
-        data = seal(self.key, self.mailbox, self.channel,
-                    Contents(self.j.replica, seq, vec, seen, resend, tuple(ops)), self.j.keys.sign)
-        return Outgoing(seq, data, len(ops), new_sent, state, resend)
+        contents = Contents(header.sender, seq, vec, seen, resend, tuple(ops), header.digests,
+                            header.held)
+        data = seal(self.key, self.mailbox, self.channel, contents, self.j.keys.sign)
+        return Outgoing(seq, data, len(ops), new_sent, state, resend, left)
 
     def _heartbeat_due(self, others: list[str]) -> bool:
         """Whether to send an envelope with no news, so a lost last envelope is noticed.
@@ -364,6 +422,8 @@ class Exchange:
         """Record that ``out`` reached the carrier."""
         left = sorted(set(self._resend()) - set(out.resend))
         with self.j.transaction():
+            if out.full is not None:
+                self.j.write_cursor(*self._full_cursor(out.full))
             self.j.write_cursor(_OWN, self._own("sent"), json.dumps(out.sent, sort_keys=True))
             self.j.write_cursor(_OWN, self._own("state"), out.state)
             self.j.write_cursor(_OWN, self._own("sent_at"), f"{time.time():.3f}")

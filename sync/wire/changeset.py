@@ -1,8 +1,11 @@
 """Change sets: the messages two paired devices exchange over a :class:`SecureChannel`.
 
 A session is symmetric. Each side first sends ``hello`` with its version vector (per
-replica, the highest sequence number below which it misses nothing). Each side then sends
-the operations the other lacks, in ``ops`` batches bounded by bytes (so a frame never
+replica, the highest sequence number below which it misses nothing), a digest of the
+versions it holds of each replica up to that number (so that two copies of a journal that
+wrote different operations under the same numbers show, see model/_forks.py), and how many
+operations of each device it holds back (a clock far ahead). Each side then sends
+the operations the other lacks (every version of a replica whose digests differ), in ``ops`` batches bounded by bytes (so a frame never
 exceeds 1 MiB, however large the operations), then ``done``. The receiver decodes every
 operation strictly, applies a batch with one ``apply_remote`` call (one transaction,
 together with the sync cursor) and answers ``ack``. A dropped connection loses nothing:
@@ -16,14 +19,20 @@ misfit is a :class:`ProtocolError`); :mod:`comentor.sync.lan.session` runs a ses
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from comentor.model.errors import InvalidOperationError
 from comentor.model.replication import MAX_OP_BYTES, Operation, decode_op, encode_op
 from comentor.sync.errors import ProtocolError
 from comentor.sync.wire.codec import MAX_MESSAGE_SIZE, decode_message
+from comentor.sync.wire.fields import (
+    DIGEST_TOP,
+    check_version,
+    held_map,
+    is_device_id,
+    replica_map,
+)
 
 __all__ = [
     "PROTOCOL_VERSION",
@@ -45,25 +54,27 @@ __all__ = [
     "batches",
 ]
 
-PROTOCOL_VERSION = 1
+# 2: hello carries digests (forks) and held-back counts; replica ids have random epochs
+PROTOCOL_VERSION = 2
 # Room for operations in one ``ops`` message: far below the 1 MiB frame limit even with
 # msgpack's per-item overhead, and an operation (at most 256 KiB) always fits alone.
 MAX_BATCH_BYTES = 768 * 1024
 MAX_BATCH_OPS = 2000
 MAX_VECTOR_ENTRIES = 10_000
 _PER_ITEM_OVERHEAD = 5  # msgpack bin32 header
-_REPLICA = re.compile(r"^[a-z2-7]{16}\.[0-9]{1,6}$")
-_DEVICE = re.compile(r"^[a-z2-7]{16}$")
 _MAX_INT = 2**63 - 1
 
 
 @dataclass(frozen=True)
 class Hello:
-    """First message of each side: who I am and what I hold."""
+    """First message of each side: who I am, what I hold (the vector, and a digest per
+    replica), and what I hold back of each device: device -> (count, ms ahead)."""
 
     device: str
     name: str
     vector: dict[str, int]
+    digests: dict[str, int] = field(default_factory=dict)
+    held: dict[str, tuple[int, int]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -113,7 +124,8 @@ def encode(msg: Message) -> dict[str, Any]:
     """The msgpack-ready form of a message (the channel encodes and encrypts it)."""
     if isinstance(msg, Hello):
         return {"t": "hello", "v": PROTOCOL_VERSION, "device": msg.device, "name": msg.name,
-                "vector": dict(msg.vector)}
+                "vector": dict(msg.vector), "digests": dict(msg.digests),
+                "held": {d: list(v) for d, v in msg.held.items()}}
     if isinstance(msg, OpsBatch):
         return {"t": "ops", "n": msg.n, "ops": list(msg.ops)}
     if isinstance(msg, Ack):
@@ -128,7 +140,7 @@ def encode(msg: Message) -> dict[str, Any]:
 
 
 _KEYS: dict[str, frozenset[str]] = {
-    "hello": frozenset({"t", "v", "device", "name", "vector"}),
+    "hello": frozenset({"t", "v", "device", "name", "vector", "digests", "held"}),
     "ops": frozenset({"t", "n", "ops"}),
     "ack": frozenset({"t", "n", "applied"}),
     "done": frozenset({"t", "sent"}),
@@ -152,19 +164,6 @@ def _text(obj: dict[str, Any], key: str, limit: int) -> str:
     return value
 
 
-def _vector(value: Any) -> dict[str, int]:
-    if not isinstance(value, dict) or len(value) > MAX_VECTOR_ENTRIES:
-        raise ProtocolError("version vector is not a map of bounded size")
-    out: dict[str, int] = {}
-    for replica, seq in value.items():
-        if not isinstance(replica, str) or not _REPLICA.match(replica):
-            raise ProtocolError("version vector names an invalid replica")
-        if isinstance(seq, bool) or not isinstance(seq, int) or not 0 <= seq <= _MAX_INT:
-            raise ProtocolError("version vector holds an invalid sequence number")
-        out[replica] = seq
-    return out
-
-
 def decode(obj: Any) -> Message:
     """Check a decoded msgpack object field by field and return the message it carries."""
     if not isinstance(obj, dict):
@@ -172,15 +171,18 @@ def decode(obj: Any) -> Message:
     kind = obj.get("t")
     if not isinstance(kind, str) or kind not in _KEYS:
         raise ProtocolError("unknown change-set message type")
+    if kind == "hello":  # before its fields: another version's hello has other fields
+        check_version(obj.get("v"), PROTOCOL_VERSION, "sync protocol")
     if set(obj) != _KEYS[kind]:
         raise ProtocolError(f"change-set message {kind!r} has missing or unexpected fields")
     if kind == "hello":
-        if _int(obj, "v") != PROTOCOL_VERSION:
-            raise ProtocolError("the other device speaks another change-set version: update both")
         device = _text(obj, "device", 16)
-        if not _DEVICE.match(device):
+        if not is_device_id(device):
             raise ProtocolError("hello names an invalid device id")
-        return Hello(device, _text(obj, "name", 80), _vector(obj["vector"]))
+        return Hello(device, _text(obj, "name", 80),
+                     replica_map(obj["vector"], MAX_VECTOR_ENTRIES),
+                     replica_map(obj["digests"], MAX_VECTOR_ENTRIES, "digest map", DIGEST_TOP),
+                     held_map(obj["held"]))
     if kind == "ops":
         ops = obj["ops"]
         if not isinstance(ops, list) or not 0 < len(ops) <= MAX_BATCH_OPS:

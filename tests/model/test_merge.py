@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from comentor.model import _devices as devices
+from comentor.model import _quarantine as quarantine
 from comentor.model import _remote as remote
 from comentor.model._journal import Journal
 from comentor.model._ops import Operation, decode_op, encode_op
@@ -215,7 +216,8 @@ def test_a_batch_is_all_or_nothing(tmp_path: Path, pair: tuple[Journal, Journal]
     assert a.get("goals", good) is None
 
 
-def test_reused_sequence_number_with_other_contents_is_refused(pair: tuple[Journal, Journal]) -> None:
+def test_reused_sequence_number_with_other_contents_is_kept_as_a_fork(
+        pair: tuple[Journal, Journal]) -> None:
     a, b = pair
     goal = b.put("goals", None, text="original")
     sync_pair(a, b)
@@ -223,8 +225,17 @@ def test_reused_sequence_number_with_other_contents_is_refused(pair: tuple[Journ
     twin = Operation(op.replica, op.seq, op.hlc + 1, op.table, op.row, {"text": "restored"})
     twin = Operation(twin.replica, twin.seq, twin.hlc, twin.table, twin.row, twin.fields, {},
                      b.keys.sign(twin.signed_bytes()))
-    with pytest.raises(InvalidOperationError, match="reused sequence number"):
-        remote.apply_remote(a, [twin])
+    result = remote.apply_remote(a, [twin])
+    assert result.forks == 1 and result.forked == {op.replica} and result.rebuilt
+    kept = a.conn.execute("SELECT sig FROM forks WHERE replica = ? AND seq = ?",
+                          (op.replica, op.seq)).fetchall()
+    assert {bytes(r[0]) for r in kept} == {op.sig, twin.sig}  # both kept, neither applied
+    assert a.get("goals", goal) is None  # until Ben's device re-issues them (model/_forks.py)
+    assert remote.apply_remote(a, [twin]).duplicates == 1  # a kept fork is known
+    sync_pair(a, b)  # Ben's device learns of the fork and re-issues both versions
+    assert {g["text"] for g in a.rows("goals")} <= {"original", "restored"}
+    assert a.get("goals", goal) is not None
+    assert digest(a.conn) == digest(b.conn)
 
 
 def test_mass_deletion_asks_first(pair: tuple[Journal, Journal]) -> None:
@@ -247,14 +258,14 @@ def test_future_operations_are_quarantined_and_releasable(pair: tuple[Journal, J
     b._now.t -= dt.timedelta(hours=3)  # type: ignore[attr-defined]
     res = remote.apply_remote(a, ops_since(b.conn, version_vector(a.conn)))
     assert res.quarantined == 1 and a.get("goals", goal) is None
-    held = remote.quarantined(a)
+    held = quarantine.quarantined(a)
     assert [o.row for o in held] == [goal]
     # held ops count as received: the peer does not resend them
     assert version_vector(a.conn)[b.replica] == version_vector(b.conn)[b.replica]
     # a local edit is not beaten by the far-future clock while it is held back
-    remote.release(a, held[0].replica, held[0].seq)
+    quarantine.release(a, held[0].replica, held[0].seq)
     assert (a.get("goals", goal) or {})["text"] == "from the future"
-    assert remote.quarantined(a) == []
+    assert quarantine.quarantined(a) == []
 
 
 def test_quarantine_releases_itself_when_time_catches_up(pair: tuple[Journal, Journal]) -> None:
@@ -262,9 +273,9 @@ def test_quarantine_releases_itself_when_time_catches_up(pair: tuple[Journal, Jo
     b._now.t += dt.timedelta(hours=2)  # type: ignore[attr-defined]
     b.put("goals", None, text="later")
     remote.apply_remote(a, ops_since(b.conn, version_vector(a.conn)))
-    assert remote.release_due(a) == 0
+    assert quarantine.release_due(a) == 0
     a._now.t += dt.timedelta(hours=2)  # type: ignore[attr-defined]
-    assert remote.release_due(a) == 1
+    assert quarantine.release_due(a) == 1
 
 
 def test_restored_journal_moves_to_a_new_epoch(tmp_path: Path) -> None:

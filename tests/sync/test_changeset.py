@@ -19,9 +19,9 @@ from comentor.model._journal import Journal
 from comentor.model._ops import decode_op, encode_op
 from comentor.model._projection import digest
 from comentor.model._store import ops_since, version_vector
-from comentor.model.replication import paired_devices
+from comentor.model.replication import digests, paired_devices
 from comentor.sync._report import TransportOutcome
-from comentor.sync.errors import ProtocolError, SyncError
+from comentor.sync.errors import OutdatedPeerError, ProtocolError, SyncError
 from comentor.sync.lan.session import LiveSession, accept, connect
 from comentor.sync.wire import changeset as cs
 from comentor.sync.wire.codec import MAX_MESSAGE_SIZE, encode_message
@@ -115,6 +115,10 @@ def test_every_message_round_trips() -> None:
         assert cs.decode_bytes(encode_message(cs.encode(msg))) == msg
 
 
+HELLO = {"t": "hello", "v": 2, "device": "abcdefghijklmnop", "name": "", "vector": {},
+         "digests": {}, "held": {}}
+
+
 @pytest.mark.parametrize("obj", [
     [], "hello", {"t": "nope"}, {"t": 1},
     {"t": "ping", "x": 1},                                       # unexpected field
@@ -124,18 +128,26 @@ def test_every_message_round_trips() -> None:
     {"t": "ops", "n": 1, "ops": []}, {"t": "ops", "n": 1, "ops": ["text"]},
     {"t": "ops", "n": 1, "ops": [b""]}, {"t": "ops", "n": 1, "ops": [b"x"] * 2001},
     {"t": "ops", "n": 1, "ops": b"x"},
-    {"t": "hello", "v": 2, "device": "abcdefghijklmnop", "name": "", "vector": {}},
-    {"t": "hello", "v": 1, "device": "ABC", "name": "", "vector": {}},
-    {"t": "hello", "v": 1, "device": "abcdefghijklmnop", "name": 5, "vector": {}},
-    {"t": "hello", "v": 1, "device": "abcdefghijklmnop", "name": "", "vector": {"x": 1}},
-    {"t": "hello", "v": 1, "device": "abcdefghijklmnop", "name": "",
-     "vector": {"abcdefghijklmnop.0": -1}},
-    {"t": "hello", "v": 1, "device": "abcdefghijklmnop", "name": "", "vector": []},
+    {**HELLO, "v": 3}, {**HELLO, "v": True}, {**HELLO, "device": "ABC"}, {**HELLO, "name": 5},
+    {**HELLO, "vector": {"x": 1}}, {**HELLO, "vector": {"abcdefghijklmnop.0": -1}},
+    {**HELLO, "vector": []}, {**HELLO, "digests": {"abcdefghijklmnop.0": 2**48}},
+    {**HELLO, "digests": {"abcdefghijklmnop.1234567890123456": 1}},
+    {**HELLO, "held": {"abcdefghijklmnop": [1]}}, {**HELLO, "held": {"ABC": [1, 2]}},
+    {**HELLO, "held": {"abcdefghijklmnop": [-1, 2]}}, {k: v for k, v in HELLO.items() if k != "held"},
     {"t": "bye", "reason": "x" * 301},
 ])
 def test_malformed_messages_are_protocol_errors(obj: Any) -> None:
+    assert cs.decode(HELLO) == cs.Hello("abcdefghijklmnop", "", {}, {}, {})
     with pytest.raises(ProtocolError):
         cs.decode(obj)
+
+
+def test_a_hello_of_another_version_says_which_device_must_update() -> None:
+    older = {"t": "hello", "v": 1, "device": "abcdefghijklmnop", "name": "", "vector": {}}
+    with pytest.raises(OutdatedPeerError, match="older comentor.*update comentor on that device"):
+        cs.decode(older)
+    with pytest.raises(OutdatedPeerError, match="newer comentor.*update comentor on this device"):
+        cs.decode({**HELLO, "v": 3, "more": 1})
 
 
 @settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
@@ -249,5 +261,7 @@ async def test_restored_backup_moves_to_a_new_epoch_then_pulls(two: Any, tmp_pat
 def test_vector_exchange_is_small(two: Any) -> None:
     a, _ = two
     a.write([("wins", f"w{i:05d}", {"text": "x"}) for i in range(3000)])
-    hello = cs.Hello(a.device_id, "Ada", version_vector(a.conn))
-    assert len(encode_message(cs.encode(hello))) < 200  # one entry per replica, not per op
+    vector = version_vector(a.conn)
+    hello = cs.Hello(a.device_id, "Ada", vector, digests(a, vector))
+    # one entry per replica, not per op, and a digest beside each
+    assert len(encode_message(cs.encode(hello))) < 200

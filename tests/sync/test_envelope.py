@@ -17,7 +17,7 @@ from comentor.model import testing
 from comentor.model._identity import DeviceKeys
 from comentor.model._journal import Journal
 from comentor.model._store import ops_since
-from comentor.sync.errors import ProtocolError
+from comentor.sync.errors import OutdatedPeerError, ProtocolError
 from comentor.sync.keys import derive_mailbox, device_tag, envelope_key, folder_tag
 from comentor.sync.mailbox.envelope import (
     MAGIC,
@@ -106,11 +106,13 @@ def _raw(body: object, pad_to: int = MIN_PADDED, nonce: bytes = bytes(24)) -> by
     return MAGIC + nonce + crypto_aead_xchacha20poly1305_ietf_encrypt(plain, ad, nonce, KEY)
 
 
-GOOD = {"v": 1, "from": REPLICA, "seq": 1, "vec": {}, "seen": {}, "resend": [], "ops": []}
+GOOD = {"v": 2, "from": REPLICA, "seq": 1, "vec": {}, "dig": {}, "held": {}, "seen": {},
+        "resend": [], "ops": []}
 
 
 @pytest.mark.parametrize("change", [
-    {"v": 2}, {"seq": 0}, {"seq": True}, {"seq": -1}, {"from": "ADA"}, {"vec": {"x": 1}},
+    {"v": 3}, {"v": "2"}, {"dig": {REPLICA: 2**48}}, {"dig": {"x": 1}}, {"held": {"abc": [1, 2]}},
+    {"held": {"a" * 16: [1]}}, {"held": {"a" * 16: [True, 1]}}, {"seq": 0}, {"seq": True}, {"seq": -1}, {"from": "ADA"}, {"vec": {"x": 1}},
     {"vec": {REPLICA: -1}}, {"seen": {"abc": 1}}, {"resend": ["nope"]}, {"ops": [b""]},
     {"ops": ["text"]}, {"extra": 1}, {"ops": [b"x" * 300_000]},
 ])
@@ -118,6 +120,14 @@ def test_strict_decoding_of_authentic_plaintext(change: dict[str, object]) -> No
     assert open_envelope(KEY, MBX, "relay", _raw(GOOD)).seq == 1
     with pytest.raises(ProtocolError):
         open_envelope(KEY, MBX, "relay", _raw({**GOOD, **change}, pad_to=1 << 19))
+
+
+def test_an_envelope_of_another_format_says_which_side_must_update() -> None:
+    older = {k: v for k, v in GOOD.items() if k not in ("dig", "held")} | {"v": 1}
+    with pytest.raises(OutdatedPeerError, match="older comentor.*update comentor on that device"):
+        open_envelope(KEY, MBX, "relay", _raw(older))
+    with pytest.raises(OutdatedPeerError, match="newer comentor.*update comentor on this device"):
+        open_envelope(KEY, MBX, "relay", _raw({**GOOD, "v": 3, "extra": 1}))
 
 
 def test_bad_padding_is_rejected() -> None:

@@ -282,13 +282,12 @@ def test_lan_tag_rotates_daily_and_depends_on_the_key() -> None:
 
 
 def test_a_device_revoked_during_a_live_session_gets_nothing_more(tmp_path: Path) -> None:
-    """Revoking a device closes its open session (bye with the reason) before the next push,
-    and it cannot come back."""
+    """Revoking a device closes its open session (bye with the reason) before the next push;
+    when it comes back it is told it was revoked, and gets nothing else."""
     import asyncio
 
     from comentor.model._ops import decode_op
     from comentor.model.replication import paired_devices
-    from comentor.sync.errors import HandshakeError
     from comentor.sync.lan.session import connect
     from comentor.sync.wire import changeset as cs
 
@@ -323,15 +322,30 @@ def test_a_device_revoked_during_a_live_session_gets_nothing_more(tmp_path: Path
                 bye.append(msg.reason)
                 return
 
+    told: list[object] = []
+
     async def comes_back() -> None:
-        await connect("127.0.0.1", engine.port, b, paired_devices(b))
+        # it gets through the handshake only to be told: its revocation, then goodbye
+        ch, _ = await connect("127.0.0.1", engine.port, b, paired_devices(b))
+        await ch.send(cs.encode(cs.Hello(b.device_id, "Bo", {})))
+        while True:
+            msg = cs.decode(await asyncio.wait_for(ch.recv(), 8))
+            if isinstance(msg, cs.OpsBatch):
+                told.extend(decode_op(x) for x in msg.ops)
+                await ch.send(cs.encode(cs.Ack(msg.n, 0)))
+            elif isinstance(msg, cs.Bye):
+                told.append(msg.reason)
+                return
 
     try:
         asyncio.run(asyncio.wait_for(stolen_device(), 20))
         assert bye and "revoked" in bye[0]
         assert "written after revoking Bo" not in after
-        with pytest.raises(HandshakeError):
-            asyncio.run(comes_back())
+        asyncio.run(asyncio.wait_for(comes_back(), 20))
+        *ops, reason = told
+        assert [(op.table, op.row) for op in ops] == [("devices", b.device_id)]  # type: ignore[attr-defined]
+        assert "revoked_at" in ops[0].fields  # type: ignore[attr-defined]
+        assert "removed from the partnership" in str(reason)
     finally:
         engine.stop()
         a.close()

@@ -137,7 +137,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     def synced(o: TransportOutcome) -> None:
         _say(f"{_stamp()} synced with {o.peer_name or o.peer_device} ({o.address}): "
              f"sent {o.sent}, received {o.received} operations"
-             + (" (moved to a new epoch: this journal was restored)" if o.epoch_bumped else ""))
+             + (" (moved to a new epoch: this journal was restored)" if o.epoch_bumped else "")
+             + "".join(f"; {news}" for news in o.news()))
 
     def applied(count: int, name: str) -> None:
         if not stop.is_set():

@@ -19,6 +19,7 @@ from textual.widgets import DataTable, Header, Label, Static
 from comentor.model import (
     Journal,
     confirm_checklist,
+    device_removal,
     list_devices,
     partnership_state,
     revoke_device,
@@ -30,7 +31,7 @@ from ..modals.form import FormModal
 from ..widgets.key_bar import KeyBar
 from .base import GatewayScreen
 
-__all__ = ["DevicesScreen"]
+__all__ = ["DevicesScreen", "removed_line"]
 
 CHECKS = (("outside_company", "We work at different companies"),
           ("outside_market", "We do not compete in the same market"),
@@ -43,6 +44,11 @@ PAIRING_HELP = (
 )
 
 
+def removed_line(notice: str) -> str:
+    """The app's one line for a revoked device (`notice`: ``Removal.notice()``)."""
+    return f"{notice}. To share again, pair it as a new device."
+
+
 class DevicesScreen(GatewayScreen):
     SCREEN_TITLE = "Partnership & devices"
     DEFAULT_CSS = """
@@ -52,7 +58,7 @@ class DevicesScreen(GatewayScreen):
     DevicesScreen #devices { height: auto; max-height: 16; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("c", "checklist", "Peer checklist"),
+        Binding("C", "checklist", "Peer checklist"),
         Binding("r", "revoke", "Revoke device"),
         Binding("i", "invite", "Invite"),
         Binding("j", "join", "Join"),
@@ -85,9 +91,11 @@ class DevicesScreen(GatewayScreen):
     def _load(self) -> None:
         def fetch(j: Journal) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, Any]]:
             state = partnership_state(j)
+            gone = device_removal(j)
             info = {"me": state.name(state.me),
                     "partner": state.name(state.partner) if state.partner else None,
-                    "paired": state.paired, "demo": state.demo}
+                    "paired": state.paired, "demo": state.demo,
+                    "removed": removed_line(gone.notice()) if gone else None}
             return j.get("partnership", "partnership") or {}, list_devices(j), info
 
         try:
@@ -108,13 +116,15 @@ class DevicesScreen(GatewayScreen):
         text.append(f"{who}\n", style="bold")
         if info["demo"]:
             text.append("This is a demo journal: it never syncs.\n", style="italic yellow")
+        if info.get("removed"):
+            text.append(f"{info['removed']}\n", style="bold red")
         confirmed = partnership.get("confirmed_at")
         for key, label in CHECKS:
             ok = bool(partnership.get(key))
             text.append("  ✔ " if ok else "  ✘ ", style="green" if ok else "red")
             text.append(f"{label}\n")
         text.append(f"Checklist confirmed {confirmed[:10]}\n" if confirmed else
-                    "Checklist not confirmed yet: press c.\n", style="dim")
+                    "Checklist not confirmed yet: press C.\n", style="dim")
         self.query_one("#partnership", Static).update(text)
         table = self.query_one("#devices", DataTable)
         keep = table.cursor_row

@@ -1,0 +1,78 @@
+"""`comentor devices`: whom this journal trusts, and taking trust back from a lost device.
+
+`comentor devices` lists every device of the partnership (this one, your other devices and
+your partner's), with its safety number and whether it is trusted or revoked, and says so
+first when this device itself was removed from the partnership. `comentor devices revoke
+ID` revokes a lost or stolen device (any unambiguous prefix of its id): its changes are
+refused everywhere from then on, the partnership key is rotated away from it, and the next
+time it syncs it is told it was removed.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from comentor import model as m
+from comentor.model.errors import NotFoundError, ValidationError
+
+from ..text import one_line
+from .common import open_journal, out
+
+__all__ = ["add_parsers", "HANDLERS"]
+
+
+def add_parsers(sub: Any) -> None:
+    """Add `devices` to the top-level subparsers."""
+    s = sub.add_parser("devices", help="the partnership's devices; revoke a lost one")
+    s.add_argument("--json", action="store_true")
+    dsub = s.add_subparsers(dest="action", metavar="ACTION")
+    t = dsub.add_parser("list", help="list the devices (the default)")
+    t.add_argument("--json", action="store_true")
+    t = dsub.add_parser("revoke", help="revoke a lost or stolen device")
+    t.add_argument("id", metavar="ID", help="the device's id (or an unambiguous prefix)")
+
+
+def _state(d: dict[str, Any]) -> str:
+    if d.get("revoked_at"):
+        return f"revoked {str(d['revoked_at'])[:10]}"
+    return "this device" if d["this_device"] else "trusted"
+
+
+def _find(found: list[dict[str, Any]], wanted: str) -> dict[str, Any]:
+    key = wanted.strip().lower()
+    hits = [d for d in found if str(d["id"]).startswith(key)] if key else []
+    if not hits:
+        raise NotFoundError(f"no device with id {wanted!r} (see `comentor devices`)")
+    if len(hits) > 1:
+        raise ValidationError(f"{wanted!r} matches {len(hits)} devices: give more of the id")
+    return hits[0]
+
+
+def cmd_devices(args: argparse.Namespace) -> int:
+    with open_journal(args) as j:
+        if getattr(args, "action", None) == "revoke":
+            d = _find(m.list_devices(j), args.id)
+            m.revoke_device(j, str(d["id"]))
+            print(f"revoked {one_line(d['owner'])}'s {one_line(d.get('name') or 'device')} "
+                  f"({str(d['id'])[:12]}): its changes are refused from now on, and the "
+                  "partnership key was changed; it is told when it next syncs")
+            return 0
+        found = m.list_devices(j)
+        gone = m.device_removal(j)
+        if args.json:
+            out({"removed": {"at": gone.at, "by": gone.by} if gone else None,
+                 "devices": [{k: v for k, v in d.items() if k != "revoked_seqs"}
+                             for d in found]})
+            return 0
+        if gone is not None:
+            print(gone.notice())
+        for d in found:
+            mark = "▶" if d["this_device"] else " "
+            safety = "" if d["this_device"] else f"  safety {d['safety_number']}"
+            print(f"{mark} {str(d['id'])[:12]}  {one_line(d['owner'])}  "
+                  f"{one_line(d.get('name') or 'device')}  {_state(d)}{safety}")
+    return 0
+
+
+HANDLERS: dict[str, Any] = {"devices": cmd_devices}
