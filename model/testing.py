@@ -21,7 +21,7 @@ from .errors import ValidationError
 if TYPE_CHECKING:
     from ._journal import Journal
 
-__all__ = ["pair_in_process", "sync_in_process", "paired_journals"]
+__all__ = ["pair_in_process", "sync_in_process", "paired_journals", "paired_paths"]
 
 
 def pair_in_process(a: Journal, b: Journal) -> None:
@@ -89,6 +89,7 @@ def paired_journals(
     now: Callable[[], dt.datetime] | None = None,
     device_names: tuple[str, ...] | None = None,
     close: bool = False,
+    sync: bool = True,
 ) -> tuple[Journal, ...]:
     """Journals for a partnership, created in `folder` and paired in process.
 
@@ -96,7 +97,9 @@ def paired_journals(
     three: the third is the partner's second device when its name repeats a person's,
     e.g. ("Ada", "Ben", "Ada") gives Ada a laptop). Files are `<name>.db` (lower case, with
     a number for a repeated name). With `close`, they are closed and the caller reopens
-    them by path (for tests that run real processes or the app).
+    them by path (for tests that run real processes or the app). Without `sync`, the
+    journals only trust each other (as right after pairing) and hold none of each other's
+    operations yet.
     """
     from ._journal import Journal
 
@@ -119,11 +122,26 @@ def paired_journals(
             for other in made[1:]:
                 trust_device(other, my_device_info(j))
                 trust_device(j, my_device_info(other))
-            sync_in_process(made[0], j)
+            if sync:
+                sync_in_process(made[0], j)
         made.append(j)
-    for j in made[1:]:
+    for j in made[1:] if sync else ():
         sync_in_process(made[0], j)
     if close:
         for j in made:
             j.close()
     return tuple(made)
+
+
+def paired_paths(
+    folder: str | os.PathLike[str],
+    names: tuple[str, ...] = ("Ada", "Ben"),
+    *,
+    now: Callable[[], dt.datetime] | None = None,
+    device_names: tuple[str, ...] | None = None,
+    sync: bool = True,
+) -> tuple[Path, ...]:
+    """:func:`paired_journals`, closed: the paths, for tests that open them elsewhere."""
+    made = paired_journals(folder, names, now=now, device_names=device_names, close=True,
+                           sync=sync)
+    return tuple(j.path for j in made)

@@ -27,15 +27,11 @@ from comentor.sync.wire import changeset as cs
 from comentor.sync.wire.codec import MAX_MESSAGE_SIZE, encode_message
 
 
-def pair(a: Journal, b: Journal) -> None:
-    testing.pair_in_process(a, b)
-
-
 @pytest.fixture
 def two(tmp_path: Path) -> Any:
     a = Journal.create(tmp_path / "a.db", "Ada")
     b = Journal.create(tmp_path / "b.db", "Bo", joining=True)
-    pair(a, b)
+    testing.pair_in_process(a, b)
     yield a, b
     a.close()
     b.close()

@@ -17,6 +17,7 @@ from comentor.model import testing
 from comentor.model._identity import DeviceKeys
 from comentor.model._journal import Journal
 from comentor.model._store import ops_since
+from comentor.model.testing import paired_journals
 from comentor.sync.errors import OutdatedPeerError, ProtocolError
 from comentor.sync.keys import derive_mailbox, device_tag, envelope_key, folder_tag
 from comentor.sync.mailbox.envelope import (
@@ -35,13 +36,6 @@ KEY = envelope_key(PK)
 MBX, SECRET = derive_mailbox(PK)
 REPLICA = "abcdefghijklmnop.0"
 SIGN = DeviceKeys.generate(bytes(32)).sign
-
-
-def pair(tmp: Path) -> tuple[Journal, Journal]:
-    a = Journal.create(tmp / "a.db", "Ada")
-    b = Journal.create(tmp / "b.db", "Ben", joining=True)
-    testing.pair_in_process(a, b)
-    return a, b
 
 
 def test_round_trip_and_key_separation() -> None:
@@ -151,7 +145,7 @@ def test_garbage_only_ever_raises_protocol_error(blob: bytes) -> None:
 
 
 def test_stream_replay_gap_and_forged_ops(tmp_path: Path) -> None:
-    a, b = pair(tmp_path)
+    a, b = paired_journals(tmp_path, sync=False)
     ea, eb = Exchange(a, "folder"), Exchange(b, "folder")
     sent = []
     for i in range(3):
@@ -199,7 +193,7 @@ def _counters(ex: Exchange, other: str) -> tuple[int, int, tuple[dict[str, int],
 def test_revoked_device_cannot_speak_for_another_or_move_counters(tmp_path: Path) -> None:
     """A revoked (stolen) device still holds the partnership key: it can seal envelopes
     that open, but not sign one as another device, and nothing it sends moves a counter."""
-    a, b = pair(tmp_path)
+    a, b = paired_journals(tmp_path, sync=False)
     t = Journal.create(tmp_path / "t.db", "Tom", joining=True)
     testing.pair_in_process(a, t)
     old = a.partnership_key()
@@ -239,7 +233,7 @@ def test_revoked_device_cannot_speak_for_another_or_move_counters(tmp_path: Path
 
 
 def test_even_a_genuine_device_cannot_jump_counters_without_bound(tmp_path: Path) -> None:
-    a, b = pair(tmp_path)
+    a, b = paired_journals(tmp_path, sync=False)
     ea, eb = Exchange(a, "folder"), Exchange(b, "folder")
     first = ea.prepare(force=True)
     assert first is not None
@@ -261,7 +255,7 @@ def test_even_a_genuine_device_cannot_jump_counters_without_bound(tmp_path: Path
 
 
 def test_rejected_envelope_moves_no_stream_counter(tmp_path: Path) -> None:
-    a, b = pair(tmp_path)
+    a, b = paired_journals(tmp_path, sync=False)
     ea, eb = Exchange(a, "folder"), Exchange(b, "folder")
     e.add_goal(a, "g")
     op = ops_since(a.conn, {}, limit=1)[0]

@@ -14,18 +14,12 @@ from comentor.model import _entities as e
 from comentor.model import testing
 from comentor.model._journal import Journal
 from comentor.model.errors import DemoJournalError
+from comentor.model.testing import paired_journals
 from comentor.sync.errors import TransportError
 from comentor.sync.keys import folder_tag
 from comentor.sync.mailbox.folder import FolderSync
 
 PLANTED = "PLANTED-folder-9c1e-SECRET"
-
-
-def pair(tmp: Path) -> tuple[Journal, Journal]:
-    a = Journal.create(tmp / "a.db", "Ada")
-    b = Journal.create(tmp / "b.db", "Ben", joining=True)
-    testing.pair_in_process(a, b)
-    return a, b
 
 
 def goals(j: Journal) -> set[str]:
@@ -37,7 +31,7 @@ def files(root: Path) -> list[Path]:
 
 
 def test_two_journals_sync_through_a_folder(tmp_path: Path) -> None:
-    a, b = pair(tmp_path)
+    a, b = paired_journals(tmp_path, sync=False)
     shared = tmp_path / "shared"
     shared.mkdir()
     e.add_goal(a, "Ada's goal")
@@ -60,7 +54,7 @@ def test_two_journals_sync_through_a_folder(tmp_path: Path) -> None:
 
 
 def test_folder_from_settings_and_missing_folder(tmp_path: Path) -> None:
-    a, _ = pair(tmp_path)
+    a, _ = paired_journals(tmp_path, sync=False)
     with pytest.raises(TransportError, match="no sync folder configured"):
         FolderSync(a.path).sync_once()
     a.set_setting("sync_folder", str(tmp_path / "usb-stick-not-plugged-in"))
@@ -69,7 +63,7 @@ def test_folder_from_settings_and_missing_folder(tmp_path: Path) -> None:
 
 
 def test_partial_and_foreign_files_are_reported_then_recovered(tmp_path: Path) -> None:
-    a, b = pair(tmp_path)
+    a, b = paired_journals(tmp_path, sync=False)
     shared = tmp_path / "shared"
     shared.mkdir()
     FolderSync(a.path, shared).sync_once()
@@ -96,7 +90,7 @@ def test_partial_and_foreign_files_are_reported_then_recovered(tmp_path: Path) -
 
 
 def test_two_writers_at_once_and_pruning(tmp_path: Path) -> None:
-    a, b = pair(tmp_path)
+    a, b = paired_journals(tmp_path, sync=False)
     shared = tmp_path / "shared"
     shared.mkdir()
     for i in range(10):
@@ -129,7 +123,7 @@ def test_two_writers_at_once_and_pruning(tmp_path: Path) -> None:
 
 
 def test_folder_never_holds_plaintext(tmp_path: Path) -> None:
-    a, b = pair(tmp_path)
+    a, b = paired_journals(tmp_path, sync=False)
     shared = tmp_path / "shared"
     shared.mkdir()
     e.add_goal(a, PLANTED)
@@ -157,7 +151,7 @@ def test_fifos_and_symlinks_in_the_folder_are_never_followed(tmp_path: Path) -> 
     import threading
 
 
-    a = Journal.create(tmp_path / "a.db", "Ada")
+    a = Journal.create(tmp_path / "ada.db", "Ada")
     b = Journal.create(tmp_path / "b.db", "Bo", joining=True)
     testing.pair_in_process(a, b)
     key, own = a.partnership_key(), a.device_id
@@ -171,7 +165,7 @@ def test_fifos_and_symlinks_in_the_folder_are_never_followed(tmp_path: Path) -> 
     (tmp_path / "secret").write_bytes(b"x" * 600)
     os.symlink(tmp_path / "secret", planted / "000000000002.cmenv")
     result: list[object] = []
-    t = threading.Thread(target=lambda: result.append(FolderSync(tmp_path / "a.db", share).sync_once()),
+    t = threading.Thread(target=lambda: result.append(FolderSync(tmp_path / "ada.db", share).sync_once()),
                          daemon=True)
     t.start()
     t.join(10)
@@ -186,7 +180,7 @@ def test_fifos_and_symlinks_in_the_folder_are_never_followed(tmp_path: Path) -> 
     elsewhere.mkdir()
     os.symlink(elsewhere, mine)
     with pytest.raises(TransportError, match="not a plain directory"):
-        FolderSync(tmp_path / "a.db", share).sync_once()
+        FolderSync(tmp_path / "ada.db", share).sync_once()
     assert list(elsewhere.iterdir()) == []
 
 
@@ -198,7 +192,7 @@ def test_revocation_rotates_the_folder_key_and_the_revoked_device_reads_nothing_
     from comentor.sync.keys import derive_mailbox, envelope_key
     from comentor.sync.mailbox.envelope import open_envelope
 
-    ada, ben = pair(tmp_path)
+    ada, ben = paired_journals(tmp_path, sync=False)
     laptop = Journal.create(tmp_path / "laptop.db", "Ada", joining=True, person=ada.me,
                             device_name="laptop")
     testing.pair_in_process(ada, laptop)

@@ -12,22 +12,14 @@ from typing import Any
 import pytest
 
 from comentor.model import _entities as e
-from comentor.model import testing
 from comentor.model._journal import Journal
+from comentor.model.testing import paired_journals
 from comentor.sync.mailbox.relay_sync import RelaySync
 from comentor.sync.mailbox.stream import Exchange
 from comentor.sync.relay.server import RelayServer
 from comentor.sync.relay.wire import encode
 
 PLANTED = "PLANTED-7f3a-zebra-SECRET"
-
-
-def pair(tmp: Path, names: tuple[str, str] = ("Ada", "Ben")) -> tuple[Journal, Journal]:
-    tmp.mkdir(parents=True, exist_ok=True)
-    a = Journal.create(tmp / "a.db", names[0])
-    b = Journal.create(tmp / "b.db", names[1], joining=True)
-    testing.pair_in_process(a, b)
-    return a, b
 
 
 def goals(j: Journal) -> set[str]:
@@ -110,7 +102,7 @@ async def converge(a: Journal, b: Journal, server: EvilRelay) -> None:
 
 
 async def test_dropped_envelope_is_reported_and_recovered(tmp_path: Path, evil: EvilRelay) -> None:
-    a, b = pair(tmp_path)
+    a, b = paired_journals(tmp_path, sync=False)
     e.add_goal(a, "first")
     await once(a, evil)
     await once(b, evil)  # first contact
@@ -131,7 +123,7 @@ async def test_dropped_envelope_is_reported_and_recovered(tmp_path: Path, evil: 
 
 
 async def test_truncated_and_bitflipped_envelopes_never_apply(tmp_path: Path, evil: EvilRelay) -> None:
-    a, b = pair(tmp_path)
+    a, b = paired_journals(tmp_path, sync=False)
     await converge(a, b, evil)
     for mode in ("truncate", "flip"):
         evil.mode = mode
@@ -147,7 +139,7 @@ async def test_truncated_and_bitflipped_envelopes_never_apply(tmp_path: Path, ev
 
 
 async def test_duplicated_and_replayed_envelopes_are_ignored(tmp_path: Path, evil: EvilRelay) -> None:
-    a, b = pair(tmp_path)
+    a, b = paired_journals(tmp_path, sync=False)
     await converge(a, b, evil)
     evil.mode = "duplicate"
     gid = e.add_goal(a, "said twice")
@@ -172,7 +164,7 @@ async def test_duplicated_and_replayed_envelopes_are_ignored(tmp_path: Path, evi
 
 
 async def test_reordered_envelopes_are_detected_and_recovered(tmp_path: Path, evil: EvilRelay) -> None:
-    a, b = pair(tmp_path)
+    a, b = paired_journals(tmp_path, sync=False)
     await converge(a, b, evil)
     for i in range(3):
         e.add_goal(a, f"r{i}")
@@ -185,7 +177,7 @@ async def test_reordered_envelopes_are_detected_and_recovered(tmp_path: Path, ev
 
 
 async def test_delayed_envelopes_arrive_late_and_apply_once(tmp_path: Path, evil: EvilRelay) -> None:
-    a, b = pair(tmp_path)
+    a, b = paired_journals(tmp_path, sync=False)
     await converge(a, b, evil)
     evil.mode = "delay"
     e.add_goal(a, "slow")
@@ -200,8 +192,8 @@ async def test_delayed_envelopes_arrive_late_and_apply_once(tmp_path: Path, evil
 
 
 async def test_envelopes_swapped_between_mailboxes_never_apply(tmp_path: Path, evil: EvilRelay) -> None:
-    a, b = pair(tmp_path / "p1")
-    c, d = pair(tmp_path / "p2", ("Cy", "Di"))
+    a, b = paired_journals(tmp_path / "p1", sync=False)
+    c, d = paired_journals(tmp_path / "p2", ("Cy", "Di"), sync=False)
     await converge(a, b, evil)
     await converge(c, d, evil)
     m1, m2 = Exchange(a, "relay").mailbox, Exchange(c, "relay").mailbox
@@ -221,7 +213,7 @@ async def test_envelopes_swapped_between_mailboxes_never_apply(tmp_path: Path, e
 
 
 async def test_relay_database_never_holds_plaintext(tmp_path: Path, evil: EvilRelay) -> None:
-    a, b = pair(tmp_path)
+    a, b = paired_journals(tmp_path, sync=False)
     e.add_goal(a, PLANTED)
     a.add_private_note(PLANTED + " private")
     e.add_goal(b, PLANTED + " from Ben")
@@ -235,5 +227,5 @@ async def test_relay_database_never_holds_plaintext(tmp_path: Path, evil: EvilRe
     assert len(blob) > 1000
     for needle in (PLANTED.encode(), b"Ada", b"Ben", a.device_id.encode(), b.device_id.encode()):
         assert needle not in blob
-    assert PLANTED.encode() in (tmp_path / "a.db").read_bytes() + (
-        tmp_path / "a.db-wal").read_bytes()  # the check can fail
+    assert PLANTED.encode() in (tmp_path / "ada.db").read_bytes() + (
+        tmp_path / "ada.db-wal").read_bytes()  # the check can fail

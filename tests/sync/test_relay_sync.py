@@ -16,19 +16,12 @@ from comentor.model import testing
 from comentor.model._demo import create_demo
 from comentor.model._journal import Journal
 from comentor.model.errors import DemoJournalError
+from comentor.model.testing import paired_journals
 from comentor.sync.errors import RelayError, SyncError
 from comentor.sync.mailbox.relay_client import RelayClient
 from comentor.sync.mailbox.relay_sync import RelaySync
 from comentor.sync.mailbox.stream import Exchange
 from comentor.sync.relay.server import RelayServer
-
-
-def pair(tmp: Path) -> tuple[Journal, Journal]:
-    """Two journals paired the way model/demo.py pairs them."""
-    a = Journal.create(tmp / "a.db", "Ada")
-    b = Journal.create(tmp / "b.db", "Ben", joining=True)
-    testing.pair_in_process(a, b)
-    return a, b
 
 
 def goals(j: Journal) -> set[str]:
@@ -48,7 +41,7 @@ def url(server: RelayServer) -> str:
 
 
 async def test_edits_sync_both_ways_across_relay_restarts(tmp_path: Path) -> None:
-    a, b = pair(tmp_path)
+    a, b = paired_journals(tmp_path, sync=False)
     data = tmp_path / "relay"
     server = RelayServer(data)
     port = await server.start("127.0.0.1", 0)
@@ -79,7 +72,7 @@ async def test_edits_sync_both_ways_across_relay_restarts(tmp_path: Path) -> Non
 async def test_relay_url_comes_from_settings_and_cursors_persist(
     tmp_path: Path, relay: RelayServer
 ) -> None:
-    a, b = pair(tmp_path)
+    a, b = paired_journals(tmp_path, sync=False)
     with pytest.raises(RelayError, match="no relay configured"):
         await RelaySync(a.path).sync_once()
     a.set_setting("relay_url", url(relay))
@@ -96,7 +89,7 @@ async def test_relay_url_comes_from_settings_and_cursors_persist(
 
 
 async def test_live_edit_reaches_partner_within_a_second(tmp_path: Path, relay: RelayServer) -> None:
-    a, b = pair(tmp_path)
+    a, b = paired_journals(tmp_path, sync=False)
     arrived = asyncio.Event()
     live_a = RelaySync(a.path, url(relay), poll_interval=5.0)
     live_b = RelaySync(b.path, url(relay), on_applied=lambda tables: arrived.set())
@@ -130,7 +123,7 @@ async def test_live_edit_reaches_partner_within_a_second(tmp_path: Path, relay: 
 async def test_live_session_picks_up_changes_without_notify(
     tmp_path: Path, relay: RelayServer
 ) -> None:
-    a, b = pair(tmp_path)
+    a, b = paired_journals(tmp_path, sync=False)
     got = asyncio.Event()
     live_a = RelaySync(a.path, url(relay), poll_interval=0.2)
     live_b = RelaySync(b.path, url(relay), on_applied=lambda t: got.set())
@@ -150,7 +143,7 @@ async def test_live_session_picks_up_changes_without_notify(
 
 
 async def test_live_session_reconnects_after_relay_restart(tmp_path: Path) -> None:
-    a, b = pair(tmp_path)
+    a, b = paired_journals(tmp_path, sync=False)
     server = RelayServer(tmp_path / "relay")
     port = await server.start("127.0.0.1", 0)
     u = f"ws://127.0.0.1:{port}"
@@ -199,7 +192,7 @@ async def test_unpaired_journal_refuses(tmp_path: Path, relay: RelayServer) -> N
 
 
 async def test_unreachable_relay_is_one_clear_error(tmp_path: Path) -> None:
-    a, _ = pair(tmp_path)
+    a, _ = paired_journals(tmp_path, sync=False)
     with pytest.raises(RelayError, match="cannot reach the relay"):
         await RelaySync(a.path, "ws://127.0.0.1:9", timeout=2).sync_once()
 
@@ -207,9 +200,9 @@ async def test_unreachable_relay_is_one_clear_error(tmp_path: Path) -> None:
 async def test_strangers_envelope_never_applies(tmp_path: Path, relay: RelayServer) -> None:
     """A stranger (other partnership) with the mailbox id cannot get in; even with the
     mailbox secret (so the relay stores its envelope) it never applies."""
-    a, b = pair(tmp_path)
+    a, b = paired_journals(tmp_path, sync=False)
     (tmp_path / "s").mkdir()
-    s, _ = pair(tmp_path / "s")  # the stranger's own partnership
+    s, _ = paired_journals(tmp_path / "s", sync=False)  # the stranger's own partnership
     e.add_goal(s, "STRANGER GOAL")
     ex_b = Exchange(b, "relay")
     # copied mailbox id, own secret: refused by the relay
@@ -233,7 +226,7 @@ async def test_strangers_envelope_never_applies(tmp_path: Path, relay: RelayServ
 async def test_journal_changes_between_live_and_once_do_not_collide(
     tmp_path: Path, relay: RelayServer
 ) -> None:
-    a, b = pair(tmp_path)
+    a, b = paired_journals(tmp_path, sync=False)
     for i in range(20):
         e.add_goal(a, f"g{i}")
         e.add_goal(b, f"h{i}")
@@ -256,7 +249,7 @@ async def test_revocation_rotates_the_key_and_the_revoked_device_reads_nothing_a
     from comentor.sync.keys import derive_mailbox, envelope_key
     from comentor.sync.mailbox.envelope import open_envelope
 
-    ada, ben = pair(tmp_path)
+    ada, ben = paired_journals(tmp_path, sync=False)
     laptop = Journal.create(tmp_path / "laptop.db", "Ada", joining=True, person=ada.me,
                             device_name="laptop")
     testing.pair_in_process(ada, laptop)

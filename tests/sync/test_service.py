@@ -15,22 +15,14 @@ from pathlib import Path
 
 import pytest
 
-from comentor.model import Journal, add_commitment, add_win, testing
+from comentor.model import Journal, add_commitment, add_win
 from comentor.model.errors import DemoJournalError
+from comentor.model.testing import paired_paths
 from comentor.sync import LiveCallbacks, SyncOptions, SyncService
 from comentor.sync.errors import RelayError, SyncError, TransportError
 from comentor.sync.relay.server import RelayServer
 
 NOBODY = "127.0.0.1:9"  # nothing listens there: the LAN fails at once
-
-
-def _pair(tmp: Path) -> tuple[Path, Path]:
-    a = Journal.create(tmp / "a.db", "Ada")
-    b = Journal.create(tmp / "b.db", "Bo", joining=True)
-    testing.pair_in_process(a, b)
-    a.close()
-    b.close()
-    return tmp / "a.db", tmp / "b.db"
 
 
 def _texts(path: Path, table: str) -> set[str]:
@@ -70,7 +62,7 @@ def _lan_fails() -> SyncOptions:
 
 def test_lan_fails_and_the_relay_works_is_a_success_with_a_warning(
         tmp_path: Path, relay_url: str) -> None:
-    pa, pb = _pair(tmp_path)
+    pa, pb = paired_paths(tmp_path, ("Ada", "Bo"), sync=False)
     for path in (pa, pb):
         _edit(path, lambda j: SyncService.use_relay(j, relay_url))
     _edit(pb, lambda j: add_commitment(j, "Send the proposal"))
@@ -86,7 +78,7 @@ def test_lan_fails_and_the_relay_works_is_a_success_with_a_warning(
 
 
 def test_every_transport_failing_fails_with_the_first_failure(tmp_path: Path) -> None:
-    pa, _ = _pair(tmp_path)
+    pa, _ = paired_paths(tmp_path, ("Ada", "Bo"), sync=False)
     shared = tmp_path / "shared"
     shared.mkdir()
     _edit(pa, lambda j: SyncService.use_relay(j, "ws://127.0.0.1:9"))
@@ -106,7 +98,7 @@ def test_every_transport_failing_fails_with_the_first_failure(tmp_path: Path) ->
 
 
 def test_only_one_transport_fails_when_it_is_not_configured(tmp_path: Path) -> None:
-    pa, _ = _pair(tmp_path)
+    pa, _ = paired_paths(tmp_path, ("Ada", "Bo"), sync=False)
     report = SyncService(pa).sync(only="relay")
     failure = report.failure
     assert isinstance(failure, RelayError) and "no relay configured" in str(failure)
@@ -114,7 +106,7 @@ def test_only_one_transport_fails_when_it_is_not_configured(tmp_path: Path) -> N
 
 
 def test_the_folder_alone_syncs_two_journals(tmp_path: Path) -> None:
-    pa, pb = _pair(tmp_path)
+    pa, pb = paired_paths(tmp_path, ("Ada", "Bo"), sync=False)
     shared = tmp_path / "shared"
     shared.mkdir()
     _edit(pb, lambda j: add_win(j, "Signed the lease"))
@@ -158,7 +150,7 @@ def _wait(what: str, check: Callable[[], bool], timeout: float = 15.0) -> None:
 
 
 def test_the_live_sync_of_the_app_uses_the_shared_folder(tmp_path: Path) -> None:
-    pa, pb = _pair(tmp_path)
+    pa, pb = paired_paths(tmp_path, ("Ada", "Bo"), sync=False)
     shared = tmp_path / "shared"
     shared.mkdir()
     for path in (pa, pb):

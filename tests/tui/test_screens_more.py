@@ -17,6 +17,7 @@ from comentor.model import _remote as remote
 from comentor.model import testing
 from comentor.model._journal import Journal
 from comentor.model._store import ops_since, version_vector
+from comentor.model.testing import paired_paths
 from comentor.tui.modals.confirm import ConfirmModal
 from comentor.tui.modals.form import FormModal
 from comentor.tui.screens.asks import AsksScreen
@@ -30,19 +31,8 @@ from .screen_harness import FIXED, Harness, fixed_now
 from .test_screens import SIZE, error_of, fill, op_count, settle
 
 
-def _pair(tmp_path: Path) -> tuple[Path, Path]:
-    a = Journal.create(tmp_path / "maya.db", "Maya", now=fixed_now, device_name="Maya's laptop")
-    b = Journal.create(tmp_path / "jonas.db", "Jonas", joining=True, now=fixed_now,
-                       device_name="Jonas's desktop")
-    testing.pair_in_process(a, b)
-    testing.sync_in_process(a, b)
-    a.close()
-    b.close()
-    return tmp_path / "maya.db", tmp_path / "jonas.db"
-
-
 def _conflicted(tmp_path: Path) -> tuple[Path, str]:
-    pa, pb = _pair(tmp_path)
+    pa, pb = paired_paths(tmp_path, ("Maya", "Jonas"), now=fixed_now, device_names=("Maya's laptop", "Jonas's desktop"))
     a, b = Journal.open(pa, now=fixed_now), Journal.open(pb, now=fixed_now)
     goal = entities.add_goal(a, "Open a studio", detail="First plan")
     testing.sync_in_process(a, b)
@@ -183,7 +173,7 @@ async def test_conflict_merge_by_hand(tmp_path: Path) -> None:
 
 
 async def test_release_a_quarantined_operation(tmp_path: Path) -> None:
-    pa, pb = _pair(tmp_path)
+    pa, pb = paired_paths(tmp_path, ("Maya", "Jonas"), now=fixed_now, device_names=("Maya's laptop", "Jonas's desktop"))
     ahead = FIXED + dt.timedelta(hours=3)
     b = Journal.open(pb, now=lambda: ahead)
     win = entities.add_win(b, "Won with a fast clock")

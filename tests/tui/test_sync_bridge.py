@@ -17,8 +17,8 @@ import pytest
 from textual.widgets import Input, Static
 
 from comentor.model import _entities as entities
-from comentor.model import testing
 from comentor.model._journal import Journal
+from comentor.model.testing import paired_paths
 from comentor.sync.errors import PairingError
 from comentor.sync.lan.engine import SyncEngine
 from comentor.sync.pairing.codes import PairingCode, make_code, parse_code
@@ -33,16 +33,6 @@ from comentor.tui.sync_bridge import describe_last
 from .helpers import wait_for
 
 SIZE = (120, 36)
-
-
-def _pair(tmp_path: Path) -> tuple[Path, Path]:
-    """Two journals paired as in model/demo.py (both trust each other, one key)."""
-    a = Journal.create(tmp_path / "maya.db", "Maya", device_name="Maya's laptop")
-    b = Journal.create(tmp_path / "jonas.db", "Jonas", joining=True, device_name="Jonas's desk")
-    testing.pair_in_process(a, b)
-    a.close()
-    b.close()
-    return tmp_path / "maya.db", tmp_path / "jonas.db"
 
 
 def _lan_env(monkeypatch: pytest.MonkeyPatch, peer_port: int | None = None) -> None:
@@ -73,7 +63,7 @@ def _has(path: Path, table: str, text: str) -> bool:
 
 async def test_app_syncs_live_with_the_partner_over_the_lan(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    pa, pb = _pair(tmp_path)
+    pa, pb = paired_paths(tmp_path, ("Maya", "Jonas"), device_names=("Maya's laptop", "Jonas's desk"), sync=False)
     engine_b = SyncEngine(pb, listen_host="127.0.0.1", listen_port=0, discover=False)
     engine_b.start()
     try:
@@ -120,7 +110,7 @@ async def test_app_syncs_through_the_relay(tmp_path: Path,
     from comentor.sync.mailbox.relay_sync import RelaySync
     from comentor.sync.relay.server import RelayServer
 
-    pa, pb = _pair(tmp_path)
+    pa, pb = paired_paths(tmp_path, ("Maya", "Jonas"), device_names=("Maya's laptop", "Jonas's desk"), sync=False)
     server = RelayServer(tmp_path / "relay")
     await server.start("127.0.0.1", 0)
     url = f"ws://127.0.0.1:{server.port}"
@@ -176,7 +166,7 @@ async def test_no_sync_for_a_demo_journal(demo_path: Path, monkeypatch: pytest.M
 
 
 async def test_sync_can_be_turned_off(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    pa, _ = _pair(tmp_path)
+    pa, _ = paired_paths(tmp_path, ("Maya", "Jonas"), device_names=("Maya's laptop", "Jonas's desk"), sync=False)
     _lan_env(monkeypatch)
     monkeypatch.setenv("COMENTOR_NO_SYNC", "1")
     app = ComentorApp(pa)
@@ -313,7 +303,7 @@ def test_comentor_sync_falls_back_to_the_folder_when_the_lan_has_nobody(
     """`comentor sync`: LAN, then relay and folder; a partner away from the LAN fails nothing."""
     from comentor.tui.cli import main
 
-    pa, pb = _pair(tmp_path)
+    pa, pb = paired_paths(tmp_path, ("Maya", "Jonas"), device_names=("Maya's laptop", "Jonas's desk"), sync=False)
     shared = tmp_path / "shared"
     shared.mkdir()
     jb = Journal.open(pb)
