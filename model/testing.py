@@ -21,7 +21,11 @@ from .errors import ValidationError
 if TYPE_CHECKING:
     from ._journal import Journal
 
-__all__ = ["pair_in_process", "sync_in_process", "paired_journals", "paired_paths"]
+__all__ = [
+    "FixedClock", "START", "pair_in_process", "sync_in_process", "paired_journals", "paired_paths",
+]
+
+START = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 
 
 def pair_in_process(a: Journal, b: Journal) -> None:
@@ -145,3 +149,24 @@ def paired_paths(
     made = paired_journals(folder, names, now=now, device_names=device_names, close=True,
                            sync=sync)
     return tuple(j.path for j in made)
+
+
+class FixedClock:
+    """A clock that stands still until moved: the one fixed clock of tests and benches.
+
+    Give it to a journal as `now=`; move it with :meth:`advance` or by setting `t`.
+    """
+
+    def __init__(self, start: dt.datetime = START) -> None:
+        self.start = start
+        self.t = start
+
+    def __call__(self) -> dt.datetime:
+        return self.t
+
+    def advance(self, **delta: float) -> None:
+        """Move forward by a timedelta's keywords (`minutes=5`, `days=1`)."""
+        self.t = self.t + dt.timedelta(**delta)
+
+    def tick(self, seconds: float) -> None:
+        self.advance(seconds=seconds)

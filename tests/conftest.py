@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from comentor.model.testing import FixedClock
+
 os.environ["TZ"] = "UTC"
 time.tzset()
 
@@ -31,26 +33,14 @@ def _isolated_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
     monkeypatch.setenv("COMENTOR_LAN_INTERFACES", "127.0.0.1")
 
 
-class FakeNow:
-    """A settable clock for journals: tests move time by hand."""
-
-    def __init__(self, start: dt.datetime) -> None:
-        self.t = start
-
-    def __call__(self) -> dt.datetime:
-        return self.t
-
-    def advance(self, **kw: float) -> None:
-        self.t = self.t + dt.timedelta(**kw)
+@pytest.fixture
+def clock() -> FixedClock:
+    """The one fixed clock (comentor.model.testing.FixedClock), at 2026-03-02 09:00 UTC."""
+    return FixedClock(dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC))
 
 
 @pytest.fixture
-def clock() -> FakeNow:
-    return FakeNow(dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC))
-
-
-@pytest.fixture
-def journal(tmp_path: Path, clock: FakeNow) -> Iterator[object]:
+def journal(tmp_path: Path, clock: FixedClock) -> Iterator[object]:
     from comentor.model._journal import Journal
 
     j = Journal.create(tmp_path / "j.db", "Ada", now=clock)
@@ -59,7 +49,7 @@ def journal(tmp_path: Path, clock: FakeNow) -> Iterator[object]:
 
 
 @pytest.fixture
-def paired(tmp_path: Path, clock: FakeNow) -> Iterator[tuple[object, ...]]:
+def paired(tmp_path: Path, clock: FixedClock) -> Iterator[tuple[object, ...]]:
     """Two paired journals, Ada (who invited) and Ben, on the fixed clock; closed after."""
     from comentor.model.testing import paired_journals
 

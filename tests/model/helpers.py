@@ -12,10 +12,13 @@ from comentor.model._journal import Journal
 def paired(tmp: Path, names: tuple[str, ...] = ("Ada", "Ben"), now=None) -> list[Journal]:  # type: ignore[no-untyped-def]
     """Journals for several devices, all trusting one another, sharing one partnership key.
 
-    `now` is a clock, or a zero-argument factory of clocks (one per journal) when it has a
-    `fresh` attribute.
+    `now` is a clock shared by all, a clock class (one clock of it per journal, for
+    devices whose clocks move apart), or a list with one clock per journal.
     """
-    clocks = [now.fresh() if hasattr(now, "fresh") else now for _ in names]
+    if isinstance(now, (list, tuple)):
+        clocks = list(now)
+    else:
+        clocks = [now() if isinstance(now, type) else now for _ in names]
     first = Journal.create(tmp / "j0.db", names[0], now=clocks[0])
     out = [first]
     for i, name in enumerate(names[1:], start=1):

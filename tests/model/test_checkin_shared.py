@@ -15,22 +15,12 @@ from comentor import model
 from comentor.model import Journal
 from comentor.model._timer import TimerEvent, fold_timer
 from comentor.model.errors import ValidationError
+from comentor.model.testing import FixedClock as Clock
 from comentor.model.testing import sync_in_process
 
 from .helpers import paired
 
 NOW = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.t = NOW
-
-    def __call__(self) -> dt.datetime:
-        return self.t
-
-    def tick(self, seconds: float) -> None:
-        self.t += dt.timedelta(seconds=seconds)
 
 
 @pytest.fixture
@@ -265,7 +255,7 @@ def test_timer_events_fold_to_one_state_on_both(tmp_path_factory: pytest.TempPat
     at random points: once both hold every event, both fold the same state."""
     clocks = [Clock(), Clock()]
     tmp = tmp_path_factory.mktemp("timer")
-    ada, ben = paired(tmp, now=type("F", (), {"fresh": iter(clocks).__next__})())
+    ada, ben = paired(tmp, now=clocks)
     try:
         ada.put("people", ben.me, name="Ben")
         sync_in_process(ada, ben)

@@ -20,24 +20,14 @@ from comentor.model.errors import (
     UntrustedOperationError,
     ValidationError,
 )
+from comentor.model.testing import FixedClock as Clock
 
 from .helpers import paired, sync_pair
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.t = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
-
-    def __call__(self) -> dt.datetime:
-        return self.t
-
-    def fresh(self) -> Clock:
-        return Clock()
-
-
 @pytest.fixture
 def pair(tmp_path: Path) -> tuple[Journal, Journal]:
-    a, b = paired(tmp_path, ("Ada", "Ben"), now=Clock())
+    a, b = paired(tmp_path, ("Ada", "Ben"), now=Clock)
     sync_pair(a, b)
     return a, b
 
@@ -154,7 +144,7 @@ def test_revoked_device_is_refused(pair: tuple[Journal, Journal]) -> None:
 
 
 def test_revocation_keeps_what_the_device_made_before_and_sync_flowing(tmp_path: Path) -> None:
-    ada, ben = paired(tmp_path, ("Ada", "Ben"), now=Clock())
+    ada, ben = paired(tmp_path, ("Ada", "Ben"), now=Clock)
     sync_pair(ada, ben)
     laptop = Journal.create(tmp_path / "laptop.db", "Ada", joining=True, person=ada.me, now=Clock())
     devices.set_partnership_key(laptop, ada.partnership_key() or b"")
@@ -319,7 +309,7 @@ def test_wire_form_round_trips_and_is_strict(pair: tuple[Journal, Journal]) -> N
 
 def test_a_new_device_is_introduced_before_its_operations(tmp_path: Path) -> None:
     # Ada pairs her second device with Ben's knowledge only through Ada's first device
-    ada, ben = paired(tmp_path, ("Ada", "Ben"), now=Clock())
+    ada, ben = paired(tmp_path, ("Ada", "Ben"), now=Clock)
     sync_pair(ada, ben)
     ada2 = Journal.create(tmp_path / "ada2.db", "Ada", joining=True, person=ada.me, now=Clock())
     devices.set_partnership_key(ada2, ada.partnership_key() or b"")
@@ -344,7 +334,7 @@ def test_a_backup_taken_while_writing_is_detected_on_restore(tmp_path: Path) -> 
     import shutil
     import sqlite3
 
-    ada, ben = paired(tmp_path, ("Ada", "Ben"), now=Clock())
+    ada, ben = paired(tmp_path, ("Ada", "Ben"), now=Clock)
     sync_pair(ada, ben)
     ada.put("goals", None, text="g1")
     backup = sqlite3.connect(tmp_path / "backup.db")

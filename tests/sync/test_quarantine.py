@@ -21,20 +21,13 @@ from comentor.model._clock import MAX_DRIFT_MS, physical_ms
 from comentor.model._journal import Journal
 from comentor.model._remote import apply_remote
 from comentor.model.replication import ops_since, version_vector
+from comentor.model.testing import FixedClock as Clock
 from comentor.sync.mailbox.folder import FolderSync
 
 from .test_changeset import run_pair
 
 HELD_LINE = ("3 of your changes are held back by Ada's device: stamped 2 h in the future; "
              "fix this device's clock")
-
-
-class Clock:
-    def __init__(self, start: dt.datetime) -> None:
-        self.t = start
-
-    def __call__(self) -> dt.datetime:
-        return self.t
 
 
 @pytest.fixture

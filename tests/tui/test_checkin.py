@@ -7,6 +7,7 @@ from pathlib import Path
 from textual.widgets import Input, Select, Static, TextArea
 
 from comentor.model._journal import Journal
+from comentor.model.testing import FixedClock
 from comentor.tui.app import ComentorApp
 from comentor.tui.modals.form import FormModal
 from comentor.tui.modals.picker import KindPicker
@@ -19,16 +20,6 @@ from comentor.tui.widgets.timer import CheckinTimer
 from .helpers import NOW, wait_for
 
 SIZE = (120, 36)
-
-
-class Clock:
-    """A settable clock for the journal and the timer."""
-
-    def __init__(self) -> None:
-        self.t = NOW
-
-    def __call__(self):  # type: ignore[no-untyped-def]
-        return self.t
 
 
 async def _open_checkin(app: ComentorApp, pilot) -> CheckinScreen:  # type: ignore[no-untyped-def]
@@ -71,7 +62,7 @@ async def _select_item(pilot, screen: CheckinScreen, text: str) -> None:  # type
 
 
 async def test_full_checkin_flow(demo_path: Path) -> None:
-    clock = Clock()
+    clock = FixedClock(NOW)
     app = ComentorApp(demo_path, now=clock)
     async with app.run_test(size=SIZE) as pilot:
         screen = await _open_checkin(app, pilot)

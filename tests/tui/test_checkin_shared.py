@@ -19,7 +19,7 @@ from textual.widgets import Input, Select, Static
 
 from comentor import model
 from comentor.model import Journal
-from comentor.model.testing import paired_journals, sync_in_process
+from comentor.model.testing import FixedClock, paired_journals, sync_in_process
 from comentor.tui.app import ComentorApp
 from comentor.tui.modals.form import FormModal
 from comentor.tui.screens.checkin import CheckinScreen
@@ -34,17 +34,9 @@ from .helpers import NOW, wait_for
 SIZE = (120, 36)
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.t = NOW
-
-    def __call__(self) -> dt.datetime:
-        return self.t
-
-
 @pytest.fixture
-def pair(tmp_path: Path) -> tuple[Path, Path, Clock]:
-    clock = Clock()
+def pair(tmp_path: Path) -> tuple[Path, Path, FixedClock]:
+    clock = FixedClock(NOW)
     ada, ben = paired_journals(tmp_path, ("Ada", "Ben"), now=clock)
     model.add_commitment(ada, "Send the pitch")
     model.add_ask(ben, "An intro to an editor", outcome="one warm introduction")
@@ -56,7 +48,7 @@ def pair(tmp_path: Path) -> tuple[Path, Path, Clock]:
     return paths[0], paths[1], clock
 
 
-async def sync(apps: tuple[ComentorApp, ComentorApp], clock: Clock) -> None:
+async def sync(apps: tuple[ComentorApp, ComentorApp], clock: FixedClock) -> None:
     """Exchange everything between the two journals, then both apps reload."""
     def run() -> None:
         a = Journal.open(apps[0].journal_path, now=clock)
@@ -86,7 +78,7 @@ async def open_checkin(app: ComentorApp, pilot: Any) -> CheckinScreen:
     return app.screen
 
 
-async def test_one_checkin_on_two_screens(pair: tuple[Path, Path, Clock]) -> None:
+async def test_one_checkin_on_two_screens(pair: tuple[Path, Path, FixedClock]) -> None:
     ada_path, ben_path, clock = pair
     apps = ComentorApp(ada_path, now=clock), ComentorApp(ben_path, now=clock)
     async with apps[0].run_test(size=SIZE) as pa, apps[1].run_test(size=SIZE) as pb:
@@ -170,7 +162,7 @@ async def test_one_checkin_on_two_screens(pair: tuple[Path, Path, Clock]) -> Non
         assert status.phase == "planned"  # "in progress" cleared
 
 
-async def test_feedback_is_answered_from_the_agenda(pair: tuple[Path, Path, Clock]) -> None:
+async def test_feedback_is_answered_from_the_agenda(pair: tuple[Path, Path, FixedClock]) -> None:
     ada_path, ben_path, clock = pair
     clock.t = NOW + dt.timedelta(days=1)  # the feedback was given before this check-in
     app = ComentorApp(ada_path, now=clock)
@@ -199,7 +191,7 @@ async def test_feedback_is_answered_from_the_agenda(pair: tuple[Path, Path, Cloc
 
 
 @pytest.mark.parametrize("kind", list(model.NEW_ITEM_KINDS))
-async def test_everything_can_be_added_from_the_checkin(pair: tuple[Path, Path, Clock],
+async def test_everything_can_be_added_from_the_checkin(pair: tuple[Path, Path, FixedClock],
                                                         kind: str) -> None:
     ada_path, _, clock = pair
     with Journal.open(ada_path, now=clock) as j:
