@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
+import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ._ops import Operation
@@ -29,7 +31,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CRDT_FIELDS", "CHUNK_CHARS", "is_crdt", "text_of", "state_of", "merge_update",
-    "restore_value", "seed_update", "edit_updates", "byte_offset", "chars_in",
+    "restore_value", "seed_update", "edit_updates", "splice", "byte_offset", "chars_in",
 ]
 
 # table -> its one long text merged at the character level: the check-in's shared notes
@@ -43,6 +45,12 @@ ROOT = "t"
 
 def is_crdt(table: str, field: str) -> bool:
     return CRDT_FIELDS.get(table) == field
+
+
+def merge_updates(*updates: bytes) -> bytes:
+    from pycrdt import merge_updates as merge
+
+    return bytes(merge(*updates))
 
 
 def _doc(state: bytes = b"", client_id: int | None = None) -> tuple[Doc[Any], Text]:
@@ -94,23 +102,113 @@ def _set_readable(conn: sqlite3.Connection, op: Operation, table: str, row: str,
     conn.execute(f'UPDATE "{table}" SET "{field}" = ? WHERE id = ?', (text, row))
 
 
+def _varints(data: bytes) -> list[int]:
+    """The unsigned LEB128 numbers of a Yjs v1 state vector or delete set, in order."""
+    out, value, shift = [], 0, 0
+    for byte in data:
+        value |= (byte & 0x7F) << shift
+        shift += 7
+        if not byte & 0x80:
+            out.append(value)
+            value, shift = 0, 0
+    return out
+
+
+def _covered(doc_state: bytes, update: bytes) -> bool:
+    """Whether a document whose state vector is `doc_state` holds all of `update`: every
+    struct (the update less what the document holds keeps none) and every deletion (a
+    deletion of what the document does not hold yet waits, pending, and the document's
+    own encoding would drop it)."""
+    from pycrdt import get_update
+
+    # what the document lacks of the update: 0 structs, then the update's delete set, per
+    # client its (clock, length) ranges
+    nums = _varints(get_update(update, doc_state))
+    if not nums or nums[0]:
+        return False
+    try:
+        have_nums = _varints(doc_state)
+        have = dict(zip(have_nums[1::2], have_nums[2::2], strict=True))
+        i = 2
+        for _ in range(nums[1] if len(nums) > 1 else 0):
+            client, ranges = nums[i], nums[i + 1]
+            i += 2
+            for _ in range(ranges):
+                if have.get(client, 0) < nums[i] + nums[i + 1]:
+                    return False
+                i += 2
+    except (IndexError, ValueError):  # not what Yrs writes: take the lossless way
+        return False
+    return True
+
+
+@dataclass
+class _Live:
+    """A text's document kept in memory beside the state stored for it (`state`)."""
+
+    state: bytes
+    doc: Doc[Any]
+    root: Text
+
+
+# (thread, connection, table, row, field) -> the live document of a text: a keystroke that
+# arrives merges into it instead of loading the whole state again (see merge_update)
+_LIVE: dict[tuple[int, int, str, str, str], _Live] = {}
+_LIVE_MAX = 16
+_LIVE_LOCK = threading.Lock()
+
+
+def _merged(old: bytes, update: bytes, live: _Live | None) -> tuple[_Live, bool]:
+    """The state after `update`, stored compactly, as a document; True when the document
+    holds all of it (and may stay live for the next update).
+
+    Updates merged one by one keep every keystroke as a struct of its own: the state of a
+    5,000-character note typed by two grows several times over and takes milliseconds to
+    load, which every later keystroke paid again. The document's own encoding squashes
+    them. When a document cannot hold everything yet (an update that arrived before what
+    it builds on waits, pending, and the document's encoding would drop it), the state is
+    the lossless merge of the updates instead.
+    """
+    from pycrdt import get_update
+
+    if live is not None:  # the usual case: a keystroke into the text merged just before
+        live.doc.apply_update(update)
+        if _covered(live.doc.get_state(), update):
+            return _Live(bytes(live.doc.get_update()), live.doc, live.root), True
+    merged = merge_updates(old, update) if old else merge_updates(update)
+    doc, root = _doc(merged)
+    if _covered(doc.get_state(), merged):
+        return _Live(bytes(doc.get_update()), doc, root), True
+    pending = get_update(merged, doc.get_state())
+    return _Live(merge_updates(doc.get_update(), pending), doc, root), False
+
+
 def merge_update(conn: sqlite3.Connection, op: Operation) -> tuple[str, str] | None:
     """Merge a `text_updates` operation into its text; returns the (table, row) whose
     readable text changed. An update that does not decode is kept in the log and ignored
     the same way on every replica (merging it would fail everywhere)."""
-    from pycrdt import merge_updates
-
     table, row, field = op.fields.get("tbl"), op.fields.get("row_id"), op.fields.get("field")
     update = op.fields.get("update")
     if not (isinstance(table, str) and isinstance(row, str) and isinstance(field, str)
             and isinstance(update, bytes) and is_crdt(table, field)):
         return None
     old = state_of(conn, table, row, field)
+    key = (threading.get_ident(), id(conn), table, row, field)
+    with _LIVE_LOCK:
+        live = _LIVE.pop(key, None)
+    if live is not None and live.state != old:  # a rolled-back transaction, another journal
+        live = None
     try:
-        state = merge_updates(old, update) if old else merge_updates(update)
-        text = text_of(state)
+        after, whole = _merged(old, update, live)
+        text = str(after.root)
     except ValueError:
         return None
+    state = after.state
+    if whole:  # the document holds all of the state: keep it live for the next keystroke
+        with _LIVE_LOCK:
+            _LIVE[key] = after
+            while len(_LIVE) > _LIVE_MAX:
+                _LIVE.pop(next(iter(_LIVE)))
     conn.execute(
         "INSERT INTO text_state (tbl, row_id, field, state) VALUES (?, ?, ?, ?) "
         "ON CONFLICT(tbl, row_id, field) DO UPDATE SET state = excluded.state",
@@ -150,6 +248,12 @@ def edit_updates(state: bytes, old_text: str, new_text: str, client_id: int) -> 
     if old_text == new_text:
         return []
     doc, root = _doc(state, client_id)
+    return splice(doc, root, old_text, new_text)
+
+
+def splice(doc: Doc[Any], root: Text, old_text: str, new_text: str) -> list[bytes]:
+    """Edit `root` (which reads `old_text`) in place to read `new_text`; the updates made.
+    An editor's own document takes each key this way, without loading its state again."""
     start = 0
     limit = min(len(old_text), len(new_text))
     while start < limit and old_text[start] == new_text[start]:

@@ -31,7 +31,8 @@ class Dashboard:
     """Everything the dashboard shows first.
 
     `conflicts` and `quarantined` start at 0: counting them scans long texts, so the app
-    fills them in after the first frame.
+    fills them in after the first frame. Each open commitment in `mine` and `theirs`
+    carries `overdue`: its due date has passed.
     """
 
     me: str
@@ -65,8 +66,11 @@ def dashboard(j: Journal) -> Dashboard:
     """The dashboard in one call, from indexed reads only (a journal of years opens fast)."""
     state = partnership_state(j)
     me, partner = state.me, state.partner
-    commitments = j._rows("commitments", "status = 'open'",
-                          order="coalesce(due, '9999'), created_at")
+    today = j.today().isoformat()
+    # an open commitment past its due date says so wherever it is listed
+    commitments = [{**c, "overdue": bool(c.get("due")) and str(c["due"]) < today}
+                   for c in j._rows("commitments", "status = 'open'",
+                                    order="coalesce(due, '9999'), created_at")]
     asks = [{**a, "vague": is_vague(a.get("text") or "", a.get("outcome"))}
             for a in j._rows("asks", "status = 'open'", order="created_at DESC")]
     return Dashboard(

@@ -30,7 +30,8 @@ KINDS = {
     "story": "stories", "skill": "skills", "session": "sessions", "point": "talking_points",
     "baseline": "baselines", "person": "people", "device": "devices",
 }
-_OPEN = {"goals": "open", "commitments": "open", "asks": "open", "challenges": "offered,accepted"}
+_OPEN = {"goals": "open", "commitments": "open", "asks": "open", "challenges": "offered,accepted",
+         "talking_points": "open"}  # a covered point is done: only `all_` lists it
 
 
 _PLURALS = {"stories": "story", "people": "person", "feedback": "feedback"}

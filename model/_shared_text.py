@@ -19,8 +19,8 @@ from ._crdt import (
     CRDT_FIELDS,
     ROOT,
     chars_in,
-    edit_updates,
     seed_update,
+    splice,
     state_of,
 )
 from .errors import ValidationError
@@ -107,9 +107,7 @@ class SharedText:
         """Make the text read `new_text` (what the editor now shows); the updates to send."""
         if new_text == self._shown:
             return []
-        updates = edit_updates(self.state(), self._shown, new_text, self._client)
-        for update in updates:
-            self._doc.apply_update(update)
+        updates = splice(self._doc, self._text, self._shown, new_text)
         self._shown = str(self._text)
         return updates
 

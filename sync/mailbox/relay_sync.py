@@ -101,6 +101,7 @@ class RelaySync:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._queue: asyncio.Queue[_Event] | None = None
         self._stopping = False
+        self._synced = False  # the live session completed a round since it (re)connected
 
     # -- helpers ------------------------------------------------------------------
     def _open(self) -> tuple[Journal, Exchange, str]:
@@ -236,10 +237,13 @@ class RelaySync:
         self._stopping = False
         backoff = 1.0
         while not self._stopping:
+            self._synced = False
             try:
                 await self._session(self._queue)
                 backoff = 1.0
             except (SyncError, JournalError) as exc:  # a refused change set too: retry later
+                if self._synced:  # it worked, then dropped (a burst, "too slow"): start over
+                    backoff = 1.0
                 self._status(f"relay sync: {exc}; retrying in {backoff:.0f} s")
             self.connected = False
             if self._stopping:
@@ -279,6 +283,7 @@ class RelaySync:
             await self._pull(ex, client, key)
             await self._push(ex, client)
             mark, last_round = log_mark(j), time.monotonic()
+            self._synced = True
             self._round_done()
             while not self._stopping:
                 try:

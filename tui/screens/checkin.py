@@ -45,7 +45,6 @@ from .checkin_state import CheckinState, load_checkin
 __all__ = ["CheckinScreen", "CheckinState", "load_checkin"]
 
 SAVE_DELAY = 1.0  # private notes: saved a second after the last key
-SHARE_DELAY = 0.05  # shared notes: the partner sees them at once
 
 
 class CheckinScreen(AppAccess, Screen[None]):
@@ -88,11 +87,13 @@ class CheckinScreen(AppAccess, Screen[None]):
         self.joined = False
         self.private_visible = True
         self._save_timer: Timer | None = None
-        self._share_timer: Timer | None = None
         self._outbox: list[bytes] = []
+        self._sending = False  # a write of shared notes is on its way to the journal
         self._saved_private = ""
         self._notes_session: str | None = None
         self._summary_shown = False
+        self._shown: dict[str, object] = {}  # what each part of the screen shows now
+        self._reloading = self._reload_wanted = False
         self.loads = 0
 
     def compose(self) -> ComposeResult:
@@ -124,17 +125,31 @@ class CheckinScreen(AppAccess, Screen[None]):
         st = self.state
         return bool(st and st.status.phase == "started" and self.joined)
 
-    @work(thread=True, exclusive=True, group="checkin-load")
     def reload(self) -> None:
-        """Read what the screen shows: never a write (looking starts nothing)."""
-        session = self.state.session if self.state else None
+        """Read what the screen shows again (on the app's thread). While both type, changes
+        arrive faster than a read: one read runs at a time and, when it lands, one more
+        runs for whatever changed meanwhile; none is cancelled, so the screen keeps up."""
+        self._reload_wanted = True
+        if not self._reloading:
+            self._reloading = True
+            self._reload_loop()
+
+    @work(group="checkin-load")
+    async def _reload_loop(self) -> None:
+        """Read on the journal's thread, show here: never a write (looking starts nothing)."""
         try:
-            state = self.comentor.gateway.read(load_checkin, session)
-        except Exception as exc:  # noqa: BLE001 - shown, never a crash
-            self.app.call_from_thread(self.notify, f"Could not load the check-in: {exc}",
-                                      severity="error", markup=False)
-            return
-        self.app.call_from_thread(self.show, state)
+            while self._reload_wanted:
+                self._reload_wanted = False
+                session = self.state.session if self.state else None
+                try:
+                    state = await self.comentor.gateway.read_async(load_checkin, session)
+                except Exception as exc:  # noqa: BLE001 - shown, never a crash
+                    self.notify(f"Could not load the check-in: {exc}", severity="error",
+                                markup=False)
+                    return
+                self.show(state)
+        finally:
+            self._reloading = False
 
     @on(JournalChanged)
     def _journal_changed(self) -> None:
@@ -151,17 +166,33 @@ class CheckinScreen(AppAccess, Screen[None]):
         timer = self.query_one(CheckinTimer)
         if first_load:
             timer.configure(state.minutes, (state.me[1].split(" ")[0], partner_name.split(" ")[0]))
-        timer.show_state(state.timer, (state.me[0], state.partner[0] if state.partner else ""))
-        self.query_one(AgendaList).show(state.agenda, state.outcomes)
+        people = (state.me[0], state.partner[0] if state.partner else "")
+        # while both type, a reload comes with every few keys: redraw only what changed
+        # (each redrawn line lays the screen out again, the cost a keystroke waits on)
+        if self._changed("timer", (state.timer, people)):
+            timer.show_state(state.timer, people)
+        if self._changed("agenda", (state.agenda, state.outcomes)):
+            self.query_one(AgendaList).show(state.agenda, state.outcomes)
         self._show_notes(state, first_load)
-        self.query_one("#phase", Static).update(self._phase_line(state))
+        phase = self._phase_line(state)
+        if self._changed("phase", phase):
+            self.query_one("#phase", Static).update(phase)
         self._show_banner(state)
         self.sub_title = f"Check-in · {state.me[1]} & {partner_name}"
         self.loads += 1
-        self.refresh_bindings()
+        if self._changed("keys", (status.phase, self.joined, state.first,
+                                  bool(state.missing_baselines))):
+            self.refresh_bindings()
         if status.phase == "ended" and state.summary is not None and not self._summary_shown:
             self._summary_shown = True
             self._push_end(summary=state.summary)
+
+    def _changed(self, part: str, value: object) -> bool:
+        """Whether `part` of the screen would show something else than it does."""
+        if part in self._shown and self._shown[part] == value:
+            return False
+        self._shown[part] = value
+        return True
 
     def _show_notes(self, state: CheckinState, first_load: bool) -> None:
         shared = self.query_one("#shared-notes", SharedTextArea)
@@ -203,8 +234,9 @@ class CheckinScreen(AppAccess, Screen[None]):
                                                    if state.partner else {})}
             who = " and ".join(names.get(p, "?") for p in state.missing_baselines)
             text = f"First check-in of the partnership: record the baselines of {who} (press b)."
-        banner.update(Text(text))
-        banner.set_class(bool(text), "-show")
+        if self._changed("banner", text):
+            banner.update(Text(text))
+            banner.set_class(bool(text), "-show")
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         st = self.state
@@ -238,7 +270,7 @@ class CheckinScreen(AppAccess, Screen[None]):
             return
         if joined:
             self.app.call_from_thread(setattr, self, "joined", True)
-        self.reload()
+        self.app.call_from_thread(self.reload)
 
     def _need_live(self) -> bool:
         if self.live:
@@ -356,30 +388,40 @@ class CheckinScreen(AppAccess, Screen[None]):
         pane.set_class(not self.private_visible, "-hidden")
         if not self.private_visible and self.focused is self.query_one("#private-notes"):
             self.query_one(AgendaList).focus()
+        self._shown.pop("save-state", None)
         self.query_one("#save-state", Static).update(
             "" if self.private_visible else "Private notes hidden (F2 shows them)")
 
     @on(SharedTextArea.Edited)
     def _shared_typed(self, event: SharedTextArea.Edited) -> None:
+        """Typed characters go to the journal (and so to the partner) at once; keys typed
+        while a write is on its way go together in the next one, so a fast typist makes
+        fewer, larger writes instead of a queue of them."""
         self._outbox += event.updates
-        if self._share_timer is None:
-            self._share_timer = self.set_timer(SHARE_DELAY, self._send_shared)
+        if not self._sending:
+            self._send_shared()
 
     def _send_shared(self) -> None:
-        self._share_timer = None
         updates, self._outbox = self._outbox, []
         if updates and self.state is not None and self.state.session is not None:
+            self._sending = True
             self._write_shared(self.state.session, updates)
+
+    def _shared_sent(self, error: str | None) -> None:
+        self._sending = False
+        self._save_state(f"Shared notes not saved: {error}" if error else "Shared notes saved.")
+        if self._outbox:
+            self._send_shared()
 
     @work(thread=True, group="checkin-notes")
     def _write_shared(self, session: str, updates: list[bytes]) -> None:
         """Store typed characters (updates merge in any order, so writes may overlap)."""
+        error = None
         try:
             self.comentor.gateway.write(write_text_updates, "sessions", session, updates)
         except Exception as exc:  # noqa: BLE001 - shown, never a crash
-            self.app.call_from_thread(self._save_state, f"Shared notes not saved: {exc}")
-            return
-        self.app.call_from_thread(self._save_state, "Shared notes saved.")
+            error = str(exc)
+        self.app.call_from_thread(self._shared_sent, error)
 
     @on(TextArea.Changed, "#private-notes")
     def _notes_changed(self) -> None:
@@ -388,7 +430,8 @@ class CheckinScreen(AppAccess, Screen[None]):
         self._save_timer = self.set_timer(SAVE_DELAY, self.action_save_notes)
 
     def action_save_notes(self) -> None:
-        self._send_shared()
+        if not self._sending:  # else what waits goes as soon as the write on its way is done
+            self._send_shared()
         if self.state is None or self.state.session is None:
             return
         private = self.query_one("#private-notes", TextArea).text
@@ -400,7 +443,7 @@ class CheckinScreen(AppAccess, Screen[None]):
         """(shared, private) texts not yet saved, None where nothing is waiting."""
         shared = self.query_one("#shared-notes", SharedTextArea).text
         private = self.query_one("#private-notes", TextArea).text
-        return (shared if self._outbox or self._share_timer else None,
+        return (shared if self._outbox or self._sending else None,
                 private if private != self._saved_private else None)
 
     @work(thread=True, group="checkin-notes")
@@ -417,7 +460,7 @@ class CheckinScreen(AppAccess, Screen[None]):
         self._save_state("Notes saved.")
 
     def _save_state(self, text: str) -> None:
-        if self.private_visible:
+        if self.private_visible and self._changed("save-state", text):
             self.query_one("#save-state", Static).update(text)
 
     # ------------------------------------------------------------------ end
