@@ -18,15 +18,15 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
+from ._files import companions
 from .errors import ValidationError
 
 __all__ = ["journal_files", "write_file_safely"]
 
 
 def journal_files(journal: Path) -> list[Path]:
-    """The files that make up a journal on disk: the database, its WAL and shared memory."""
-    return [journal, journal.with_name(journal.name + "-wal"),
-            journal.with_name(journal.name + "-shm"), journal.with_name(journal.name + "-journal")]
+    """The files that make up a journal on disk: the database and SQLite's companions."""
+    return [journal, *companions(journal)]
 
 
 def _same_file(a: Path, b: Path) -> bool:
