@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from ._backup import BackupReport, RestoreReport, backup_journal, restore_backup
+    from ._calendar import export_ics
     from ._checkin import (
         AgendaItem,
         CheckinStatus,
@@ -90,11 +91,12 @@ if TYPE_CHECKING:
         write_story,
     )
     from ._epoch import state_dir
-    from ._export import export_ics, export_json, export_markdown
+    from ._export import export_json
     from ._find import find_item
     from ._health import explain_sqlite_error
     from ._identity import DeviceKeys
     from ._journal import Journal, iso
+    from ._markdown import export_markdown
     from ._output import journal_files, write_file_safely
     from ._quarantine import quarantined
     from ._quarantine import release as release_held
@@ -319,8 +321,8 @@ _LAZY: dict[str, tuple[str, str]] = {
     "safety_number": ("_devices", "safety_number"),
     "PeerDevice": ("_devices", "PeerDevice"),
     "export_json": ("_export", "export_json"),
-    "export_markdown": ("_export", "export_markdown"),
-    "export_ics": ("_export", "export_ics"),
+    "export_markdown": ("_markdown", "export_markdown"),
+    "export_ics": ("_calendar", "export_ics"),
     "search": ("_search", "search"),
     "Hit": ("_search", "Hit"),
     "find_item": ("_find", "find_item"),
