@@ -173,8 +173,18 @@ class SyncService:
             except ComentorError as exc:
                 outcome = TransportOutcome(via, error=exc)
             report.outcomes.append(outcome)
+        reached = [o.via for o in report.outcomes if o.error is None]
+        if reached:  # the dashboard and `status` say when the partner was last reached
+            self._remember(reached[-1])
         report.removed = self.removed()  # a partner may have told us during this sync
         return report
+
+    def _remember(self, via: str) -> None:
+        j = open_for_sync(self.journal_path, keys=self.keys, passphrase=self.passphrase)
+        try:
+            self.record(j, via)
+        finally:
+            j.close()
 
     def _lan(self, keys: DeviceKeys, once: bool, stop: threading.Event | None,
              on_synced: OnOutcome | None, on_error: OnText | None) -> TransportOutcome:

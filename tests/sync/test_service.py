@@ -115,6 +115,22 @@ def test_the_folder_alone_syncs_two_journals(tmp_path: Path) -> None:
     assert report.ok and report.outcomes[0].via == "folder"
     assert any(line.startswith("folder: received 1 envelope") for line in report.lines())
     assert "Signed the lease" in _texts(pa, "wins")
+    j = Journal.open(pa)  # a one-shot sync (what `comentor sync` runs) says when it reached
+    try:
+        settings = SyncService.settings(j)
+        assert settings.last_via == "folder" and settings.last_sync
+    finally:
+        j.close()
+
+
+def test_a_failed_sync_does_not_claim_to_have_reached_anyone(tmp_path: Path) -> None:
+    pa, _ = paired_paths(tmp_path, ("Ada", "Bo"), sync=False)
+    assert not SyncService(pa).sync(only="relay").ok
+    j = Journal.open(pa)
+    try:
+        assert SyncService.settings(j).last_sync is None
+    finally:
+        j.close()
 
 
 def test_a_demo_journal_never_syncs(demo_path: Path, tmp_path: Path) -> None:
