@@ -1,12 +1,18 @@
-"""The Markdown export: the shared journal as a document people read.
+"""The Markdown export: the whole shared journal as one document people read.
 
-User text is escaped so that it stays text (see `escape_inline` and `block`): a goal that
-reads "# not a heading" must not become a heading in whatever renders the file.
+Whatever a person typed stays text in whatever renders the file (CommonMark 0.31 and the
+renderers built on it): a goal that reads "# not a heading" is no heading, a line of three
+backticks opens no code block, "<script>" is shown, not run, and a text of several lines
+stays inside its list item. Every piece of user text (names included) goes through
+:func:`escape_inline` (one line) or :func:`block` (several lines); the structure (headings,
+lists, bold names) is only ever made by this module and :mod:`._markdown_sections`.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from ._schedule import cadence, next_checkin
@@ -14,66 +20,114 @@ from ._schedule import cadence, next_checkin
 if TYPE_CHECKING:
     from ._journal import Journal
 
-__all__ = ["export_markdown", "escape_inline", "block"]
+__all__ = ["export_markdown", "escape_inline", "block", "who", "day", "item", "indent",
+           "section", "HARD_BREAK"]
 
-# CommonMark 0.31 §2.4: any ASCII punctuation character may be backslash-escaped
+# CommonMark 0.31 §2.4: any ASCII punctuation character may be backslash-escaped, and an
+# escaped one is always a literal character. Escaping all 32 of them (not only those that
+# mark something up in some context) needs no knowledge of where the text lands: nothing
+# can then open a heading, list, quote, fence, table, emphasis, link, autolink, HTML tag or
+# entity, and typographic renderers leave quotes, dashes and dots as typed.
 _PUNCT = re.compile(r"([!\"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~])")
+
+# §6.7: a backslash at the end of a line is a hard line break. Unlike two trailing spaces it
+# survives editors that trim lines, and it never ends a paragraph or a list item.
+HARD_BREAK = "\\"
 
 
 def escape_inline(text: str) -> str:
-    """One line of user text as literal CommonMark inline content: every ASCII punctuation
-    character backslash-escaped (so nothing opens a heading, list, fence, emphasis, link,
-    HTML tag or entity) and line breaks folded to spaces."""
-    one = " ".join((text or "").split())
+    """One line of user text as literal CommonMark inline content.
+
+    Every ASCII punctuation character is backslash-escaped, whitespace (line breaks and tabs
+    included) is folded to single spaces and trimmed (so no line can start an indented code
+    block, end in a hard break or break out of its line), and U+0000 becomes U+FFFD as
+    every CommonMark parser would make it (§2.3), so the text parsed back is exactly
+    ``" ".join(text.replace("\\0", "\\ufffd").split())``.
+    """
+    one = " ".join((text or "").replace("\0", "\ufffd").split())
     return _PUNCT.sub(r"\\\1", one)
 
 
 def block(text: str, indent: str = "  ") -> str:
-    """Several lines of user text as literal content under a list item: each line escaped,
-    continuation lines indented so they stay inside the item, blank lines kept as breaks."""
-    lines = [escape_inline(line) for line in (text or "").splitlines()] or [""]
-    out = [lines[0]]
-    for line in lines[1:]:
-        out.append(f"{indent}{line}" if line else "")
-    return "\n".join(out)
+    """Several lines of user text as literal content that stays where it is put (after a
+    list marker, a label or at the start of a paragraph).
+
+    Each line is escaped with :func:`escape_inline`; lines are joined by hard line breaks,
+    so they show as the lines that were typed; continuation lines start with `indent` (the
+    content column of the list item the text is in: two spaces under ``- `` at the top
+    level). Blank lines are trimmed at both ends and a run of them becomes one empty line
+    inside the same paragraph, so a blank line can neither end the list item nor turn its
+    list loose. Empty text gives "".
+    """
+    lines: list[str] = []
+    for raw in (text or "").splitlines():
+        line = escape_inline(raw)
+        if line or (lines and lines[-1]):
+            lines.append(line)
+    while lines and not lines[-1]:
+        lines.pop()
+    return (HARD_BREAK + "\n" + indent).join(lines)
+
+
+def who(name: str | None) -> str:
+    """A person's name in bold, escaped ("?" when there is none): ``**Ada**``.
+
+    Put it after a space or at the start of a line and follow it with a space, punctuation
+    or the end of the line, so the ``**`` always open and close.
+    """
+    return f"**{escape_inline(name or '') or '?'}**"
+
+
+def day(value: object) -> str:
+    """The day of a stored date or date-time as YYYY-MM-DD ("" when there is none); a value
+    that is no date is shown escaped rather than trusted."""
+    raw = str(value or "").strip()
+    if not raw:
+        return ""
+    try:
+        return dt.datetime.fromisoformat(raw.replace("Z", "+00:00")).date().isoformat()
+    except ValueError:
+        return escape_inline(raw)
+
+
+def indent(depth: int) -> str:
+    """The content column of a list item at `depth` (0 = top level): where its continuation
+    lines start, and the `indent` to give :func:`block` for text inside it."""
+    return "  " * (depth + 1)
+
+
+def item(head: str, *lines: str, depth: int = 0, children: Iterable[str] = ()) -> list[str]:
+    """One list item: `head` and the non-empty `lines` (Markdown already made safe, with
+    :func:`block` given ``indent(depth)``) as one paragraph, one per line, then `children`
+    (the lines of a nested list, made with ``depth + 1``)."""
+    parts = [head, *(line for line in lines if line)]
+    text = (HARD_BREAK + "\n" + indent(depth)).join(parts)
+    return [f"{'  ' * depth}- {text}", *children]
+
+
+def section(title: str, items: list[str], *, level: int = 2) -> list[str]:
+    """A heading and its list, or nothing when the list is empty."""
+    if not items:
+        return []
+    return [f"{'#' * level} {title}", "", *items, ""]
 
 
 def export_markdown(j: Journal, *, private: bool = False) -> str:
-    name = j.person_name
-    out = ["# comentor journal", ""]
+    """The journal as one Markdown document: the partnership and its schedule, then each
+    kind of item with its history (baselines, goals with their updates and progress,
+    commitments, asks, challenges, feedback, wins, stories, skills, talking points, shared
+    notes) and each check-in with what it covered. Private notes and talking-point drafts
+    (this device only) are included only when `private` is asked for."""
+    from . import _markdown_sections as sections
+
+    ctx = sections.Context.of(j)
     nxt = next_checkin(j)
-    out += [f"Next check-in: {nxt.describe(j.today())}; cadence {cadence(j).describe()}.", ""]
-    sections = [
-        ("Goals", "goals", lambda r: f"{r['text']} ({r.get('horizon') or 'near'}-term, {r['status']})"),
-        ("Commitments", "commitments", lambda r: f"{r['text']} ({r['status']}"
-         + (f", due {r['due']}" if r.get("due") else "") + ")"),
-        ("Asks", "asks", lambda r: f"{r['text']} [{r.get('kind')}] ({r['status']})"
-         + (f" — answer: {r['answer']}" if r.get("answer") else "")),
-        ("Challenges", "challenges", lambda r: f"{r['text']} ({r['status']})"),
-        ("Feedback", "feedback", lambda r: f"[{r.get('kind')}] {r['text']}"),
-        ("Wins", "wins", lambda r: f"{r.get('date') or ''} {r['text']}"),
-        ("Stories", "stories", lambda r: f"{(r.get('created_at') or '')[:10]}: {r['text']}"),
-        ("Skills", "skills", lambda r: f"{r['text']} ({r.get('direction')})"),
-    ]
-    for title, table, fmt in sections:
-        rows = j._rows(table, order="created_at")
-        if not rows:
-            continue
-        out += [f"## {title}", ""]
-        out += [f"- **{name(r.get('person'))}**: {fmt(r)}" for r in rows]
-        out.append("")
-    sessions = j._rows("sessions", "status = 'done'", order="started_at")
-    if sessions:
-        out += ["## Check-ins", ""]
-        for s in sessions:
-            out.append(f"### {(s.get('started_at') or '')[:10]}")
-            if s.get("notes"):
-                out += ["", s["notes"]]
-            out.append("")
+    out = ["# comentor journal", ""]
+    out += sections.partnership(j, ctx)
+    out += [escape_inline(f"Next check-in: {nxt.describe(j.today())}; cadence "
+                          f"{cadence(j).describe()}."), ""]
+    for make in sections.SHARED:
+        out += make(j, ctx)
     if private:
-        notes = j.private_notes()
-        if notes:
-            out += ["## Private notes (this device only)", ""]
-            out += [f"- {(n.get('created_at') or '')[:10]}: {n['text']}" for n in notes]
-            out.append("")
+        out += sections.private(j, ctx)
     return "\n".join(out).rstrip() + "\n"
