@@ -2,15 +2,16 @@
 
 A sounding board, not a cheerleader: typing feedback makes the giver say which kind it is,
 and attaching it keeps it next to what it is about. The partner it was for answers it
-(tried it, will try it, or disagree, with a line): Edit on feedback given to you answers it,
-and both see the answer under the feedback.
+(tried it, will try it, or disagree, with a line): `r` (Answer), or Edit, on feedback given
+to you answers it, and both see the answer under the feedback.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from rich.text import Text
+from textual.binding import Binding, BindingType
 
 from comentor import model
 from comentor.model import FEEDBACK_RESPONSES, Journal
@@ -42,6 +43,7 @@ class FeedbackScreen(ListScreen):
     TABLE = "feedback"
     KIND = "feedback"
     INTRO = "Feedback is typed: a perspective, a specific suggestion, or a push."
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("r", "answer", "Answer")]
     COLUMNS = (Column("owner", "From", width=12), Column("kind", "Kind", width=11),
                Column("text", "Feedback", width=30), Column("about", "About", width=30),
                Column("to_name", "To", width=12))
