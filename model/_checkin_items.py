@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from . import _entities as entities
 from ._agenda import cover
 from ._dates import parse_date
+from ._edit import CLOSE_STATUS, Close, close_item
 from ._schedule import propose_next
 from .errors import ValidationError
 
@@ -75,6 +76,15 @@ def _with(text: str, note: str | None) -> str:
     return f"{text}: {note}" if note else text
 
 
+def _close(j: Journal, table: str, item: str, how: Close, result: str | None = None) -> None:
+    """Close an agenda item through the one close path (:func:`close_item`: it refuses a
+    deleted item, or one already closed the other way). Covered again with the outcome it
+    already has, it stays as it is: there is nothing to close twice."""
+    row = j.get(table, item) or {}
+    if row.get("status") != CLOSE_STATUS[how][table]:
+        close_item(j, table, item, how, result)
+
+
 def _iso_date(j: Journal, value: str | dt.date | None) -> str:
     if isinstance(value, dt.date):
         return value.isoformat()
@@ -108,7 +118,7 @@ def cover_item(j: Journal, session: str, table: str, item: str, outcome: str | N
             entities.carry_commitment(j, item, new_due, note)
             line = f"carried to {new_due}"
         else:
-            entities.close_commitment(j, item, chosen, note)
+            _close(j, table, item, "done" if chosen == "done" else "drop", note)
             line = chosen
         return cover(j, session, table, item, _with(line, note))
     if table == "asks":
@@ -119,14 +129,14 @@ def cover_item(j: Journal, session: str, table: str, item: str, outcome: str | N
                 raise ValidationError("an answered ask needs the answer", option="answer")
             entities.answer_ask(j, item, note, person=_other(j, owner))
         elif chosen == "closed":
-            entities.close_ask(j, item)
+            _close(j, table, item, "done")
         return cover(j, session, table, item, "still open" if chosen == "open" else chosen)
     if table == "challenges":
         chosen = _outcome(table, outcome)
-        if chosen == "done":
-            entities.complete_challenge(j, item, note)
+        if chosen == "accepted":
+            entities.respond_challenge(j, item, True)  # taken up: open, not closed
         else:
-            entities.respond_challenge(j, item, chosen == "accepted")
+            _close(j, table, item, "done" if chosen == "done" else "drop", note)
         return cover(j, session, table, item, _with(chosen, note))
     if table == "goals":
         owner = _owner(j, table, item)

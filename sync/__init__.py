@@ -19,7 +19,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ._live import LiveCallbacks, LiveSync
+    from ._live import PRESENCE_TTL, LiveCallbacks, LiveSync, Presence
     from ._options import DEFAULT_PORT, SyncOptions, check_folder, check_relay_url, parse_peer
     from ._report import SyncReport, SyncStatus, TransportOutcome
     from ._service import SyncService, SyncSettings
@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 __all__ = [
     "check_folder", "check_relay_url", "DEFAULT_PORT", "invite", "InviteOptions", "join",
     "JoinOptions", "LiveCallbacks", "LiveSync", "PairingCode", "PairResult", "parse_code",
+    "Presence", "PRESENCE_TTL",
     "parse_peer", "relay_options", "relay_settings", "serve_relay", "SyncOptions", "SyncReport",
     "SyncService", "SyncSettings", "SyncStatus", "TransportOutcome",
 ]
@@ -48,6 +49,8 @@ _LAZY: dict[str, tuple[str, str]] = {
     "TransportOutcome": ("_report", "TransportOutcome"),
     "LiveCallbacks": ("_live", "LiveCallbacks"),
     "LiveSync": ("_live", "LiveSync"),
+    "Presence": ("_live", "Presence"),
+    "PRESENCE_TTL": ("_live", "PRESENCE_TTL"),
     "SyncStatus": ("_report", "SyncStatus"),
     "PairingCode": ("pairing.codes", "PairingCode"),
     "parse_code": ("pairing.codes", "parse_code"),

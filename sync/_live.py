@@ -7,6 +7,13 @@ start, every ``options.folder_interval`` seconds and soon after each local chang
 transport starts and fails on its own: a LAN that cannot start leaves the relay and the
 folder running. Plain threads and callbacks, no Textual: the app marshals the callbacks
 (which run on sync threads and must not block) to its own loop.
+
+Presence (which check-in agenda item each partner has open) goes over whichever transports
+are live: a frame of the LAN sessions (protocol 3) and a relay signal. It is never stored:
+:meth:`LiveSync.set_presence` stamps it and sends it at once, then again every
+:data:`PRESENCE_REFRESH` seconds while an item is open (a receiver forgets a presence not
+refreshed for :data:`PRESENCE_TTL` seconds); what arrives twice (both transports) or out
+of order is dropped here, by its stamp.
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ from comentor.model.errors import ComentorError
 from comentor.model.replication import ApplyResult
 from comentor.sync._journal import open_for_sync
 from comentor.sync.errors import ListenError
+from comentor.sync.wire.changeset import PresenceFrame
 
 if TYPE_CHECKING:
     from comentor.model.replication import DeviceKeys
@@ -32,13 +40,32 @@ if TYPE_CHECKING:
     from comentor.sync.lan.engine import SyncEngine
     from comentor.sync.mailbox.relay_sync import RelaySync
 
-__all__ = ["LiveCallbacks", "LiveSync", "REACHED_EVERY"]
+__all__ = ["LiveCallbacks", "LiveSync", "Presence", "REACHED_EVERY", "PRESENCE_REFRESH",
+           "PRESENCE_TTL"]
 
 REACHED_EVERY = 60.0  # a store-and-forward round counts as reaching the partner once a minute
 # changes arriving live (the partner typing in a check-in) record the last sync at most this
 # often: recording opens the journal on the transport's thread, which the next change awaits
 _RECORD_EVERY = 5.0
 _DEBOUNCE = 1.0  # a burst of local edits makes one folder round
+PRESENCE_REFRESH = 10.0  # an open item is said again this often...
+PRESENCE_TTL = 30.0  # ...and a receiver forgets one not said again for this long
+
+
+@dataclass(frozen=True)
+class Presence:
+    """What a partner's device has open in the check-in: the agenda item (``table``,
+    ``row``) of check-in ``session`` (None while none is started), or nothing (``row``
+    None: that device left the check-in screen, or went offline). ``name`` is its owner's;
+    ``at`` the sender's stamp (ms); ``via`` the transport that brought it."""
+
+    device: str
+    name: str
+    session: str | None
+    table: str | None
+    row: str | None
+    at: int
+    via: str
 
 
 @dataclass
@@ -50,7 +77,9 @@ class LiveCallbacks:
     ``on_progress(done, total)``: a long first sync advanced; ``on_warning(text)``: something
     failed (the sync goes on); ``on_reached(via, when)``: a transport reached the partner
     (a LAN exchange, changes that arrived, or at most once a minute a relay or folder round
-    while no partner is online on the LAN), already recorded as the journal's last sync.
+    while no partner is online on the LAN), already recorded as the journal's last sync;
+    ``on_presence(presence)``: a partner's device opened an agenda item, left the check-in,
+    or went offline (:class:`Presence`; ephemeral, never stored).
     """
 
     on_status: Callable[[SyncStatus], None] | None = None
@@ -58,6 +87,7 @@ class LiveCallbacks:
     on_progress: Callable[[int, int], None] | None = None
     on_warning: Callable[[str], None] | None = None
     on_reached: Callable[[str, str], None] | None = None
+    on_presence: Callable[[Presence], None] | None = None
 
 
 class LiveSync:
@@ -74,6 +104,11 @@ class LiveSync:
         self._folder_wake = threading.Event()
         self._reached: dict[str, float] = {}
         self._lan_exchange: str | None = None
+        self._presence_lock = threading.Lock()
+        self._presence: PresenceFrame | None = None  # ours, while an item is open
+        self._stamp = 0
+        self._refresher: threading.Thread | None = None
+        self._presence_in: dict[str, int] = {}  # device -> the stamp of its latest presence
 
     @property
     def relay_connected(self) -> bool:
@@ -113,6 +148,64 @@ class LiveSync:
             self.relay.notify_local_change()
         self._folder_wake.set()
 
+    # ------------------------------------------------------------------ presence
+    def set_presence(self, session: str | None, table: str | None, row: str | None) -> None:
+        """Thread-safe: this device has agenda item (``table``, ``row``) of check-in
+        ``session`` open, or (``row`` None) left the check-in. Sent at once over every live
+        transport, and again every few seconds while an item stays open; never stored."""
+        with self._presence_lock:
+            frame = self._stamped(PresenceFrame(session, table if row else None, row, 0))
+            self._presence = frame if row is not None else None
+            start = self._refresher is None and row is not None and not self._stopped.is_set()
+            if start:
+                self._refresher = threading.Thread(target=self._refresh_main,
+                                                   name="comentor-presence", daemon=True)
+                self._threads.append(self._refresher)
+        if start and self._refresher is not None:
+            self._refresher.start()
+        self._send_presence(frame, relay_only=False)
+
+    def _stamped(self, frame: PresenceFrame) -> PresenceFrame:
+        """The frame with a stamp later than any this device sent (under the lock)."""
+        self._stamp = max(int(time.time() * 1000), self._stamp + 1)
+        return PresenceFrame(frame.session, frame.table, frame.row, self._stamp)
+
+    def _send_presence(self, frame: PresenceFrame, relay_only: bool) -> None:
+        engine, relay = self.engine, self.relay
+        if engine is not None and not relay_only:
+            engine.set_presence(frame)
+        if relay is not None:
+            relay.set_presence(frame)
+
+    def _say_again(self, relay_only: bool = False) -> None:
+        with self._presence_lock:
+            frame = self._presence
+            if frame is not None:
+                frame = self._presence = self._stamped(frame)
+        if frame is not None:
+            self._send_presence(frame, relay_only)
+
+    def _refresh_main(self) -> None:
+        while not self._stopped.wait(PRESENCE_REFRESH):
+            self._say_again()
+
+    def _on_presence(self, via: str, device: str, name: str,
+                     frame: PresenceFrame | None) -> None:
+        """A partner device's presence from a transport (None: its LAN session ended);
+        one already seen through the other transport, or older, is dropped."""
+        if frame is None:
+            presence = Presence(device, name, None, None, None, 0, via)
+        else:
+            with self._presence_lock:
+                if frame.at <= self._presence_in.get(device, -1):
+                    return
+                self._presence_in[device] = frame.at
+            presence = Presence(device, name, frame.session, frame.table, frame.row, frame.at,
+                                via)
+        if self.callbacks.on_presence is not None:
+            with contextlib.suppress(Exception):
+                self.callbacks.on_presence(presence)
+
     # ------------------------------------------------------------------ LAN
     def _start_lan(self, keys: DeviceKeys) -> SyncEngine | None:
         from comentor.sync.lan.engine import SyncEngine
@@ -125,6 +218,8 @@ class LiveSync:
                 discover=o.discover, allow_mass_delete=o.allow_mass_delete,
                 on_status=self._on_status, on_applied=self._on_lan_applied,
                 on_progress=self.callbacks.on_progress, on_error=self._warn,
+                on_presence=lambda device, name, frame: self._on_presence(
+                    "LAN", device, name, frame),
             )
             try:
                 engine.start()
@@ -162,6 +257,9 @@ class LiveSync:
             self.service.journal_path, url, keys=keys, allow_mass_delete=o.allow_mass_delete,
             on_applied=lambda n: self._applied("relay", n, ""), on_status=self._warn,
             on_round=lambda: self._reach("relay", throttle=True),
+            on_connected=lambda: self._say_again(relay_only=True),
+            on_presence=lambda device, name, frame: self._on_presence(
+                "relay", device, name, frame),
         )
         self.relay = relay
         self._spawn("comentor-relay", self._relay_main, relay)

@@ -8,10 +8,14 @@ partner (the sync engine calls :meth:`ComentorApp.notify_journal_changed`), beco
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from textual.message import Message
 
-__all__ = ["JournalChanged", "DashboardLoaded", "SyncState"]
+if TYPE_CHECKING:
+    from comentor.sync import Presence
+
+__all__ = ["JournalChanged", "DashboardLoaded", "SyncState", "PartnerPresence"]
 
 
 class JournalChanged(Message):
@@ -33,3 +37,12 @@ class SyncState:
 
 class DashboardLoaded(Message):
     """The dashboard has shown real data (the startup benchmark waits for this)."""
+
+
+class PartnerPresence(Message):
+    """A partner's device opened a check-in agenda item, left the check-in, or went offline
+    (the sync bridge posts it to every screen; ephemeral, never stored)."""
+
+    def __init__(self, presence: Presence) -> None:
+        self.presence = presence
+        super().__init__()

@@ -8,7 +8,9 @@ the app's loop *without waiting* (a sync thread must never block on the UI, or s
 app would wait on a thread that waits on the app), and turns them into what the user sees:
 the dashboard's sync box, a reload when the partner's changes arrive, a short notification
 saying so (at once, then at most one every few seconds while the partner types, the changes
-counted together), progress for a long first sync and warnings for errors.
+counted together), progress for a long first sync and warnings for errors. It also carries check-in presence
+both ways (:meth:`SyncBridge.set_presence`; the partner's as :class:`PartnerPresence`),
+keeping the latest of each partner device for a screen that opens later.
 
 It never starts for a demo journal or an unpaired one, nor with ``COMENTOR_NO_SYNC=1`` set
 (tests and people who only want the command line to sync). Options a network may need come
@@ -30,9 +32,11 @@ from typing import TYPE_CHECKING, Any
 
 from textual.message import Message
 
+from .messages import PartnerPresence
+
 if TYPE_CHECKING:
     from comentor.model import Journal
-    from comentor.sync import LiveSync, SyncOptions, SyncSettings, SyncStatus
+    from comentor.sync import LiveSync, Presence, SyncOptions, SyncSettings, SyncStatus
 
     from .app import ComentorApp
 
@@ -111,6 +115,9 @@ class SyncBridge:
         self._listener: Callable[[], None] | None = None
         self._untold: dict[tuple[str, str], int] = {}  # (via, who) -> changes not yet told
         self._telling: asyncio.TimerHandle | None = None  # ends the quiet window
+        # device -> (its latest presence, when it came: monotonic), on the app's thread
+        self.presence: dict[str, tuple[Presence, float]] = {}
+        self._mine: tuple[str | None, str | None, str | None] | None = None  # what we have open
 
     # ------------------------------------------------------------------ control
     def start(self, after: Callable[[], None] | None = None) -> None:
@@ -147,6 +154,15 @@ class SyncBridge:
     def running(self) -> bool:
         return self.live is not None and not self._stopped.is_set()
 
+    def set_presence(self, session: str | None, table: str | None, row: str | None) -> None:
+        """From the app's thread: this device has that check-in item open (``row`` None:
+        it left the check-in). Never waits; a sync still starting sends it once it runs."""
+        with self._lock:  # kept for a live sync that is still starting
+            self._mine = (session, table, row) if row is not None else None
+            live = self.live
+        if live is not None and not self._stopped.is_set():
+            live.set_presence(session, table, row)
+
     # ------------------------------------------------------------------ start (boot thread)
     def _start(self) -> None:
         from comentor.model.errors import ComentorError
@@ -171,6 +187,7 @@ class SyncBridge:
         callbacks = LiveCallbacks(
             on_status=self._on_status, on_applied=self._on_applied,
             on_progress=self._on_progress, on_warning=self._warn, on_reached=self._on_reached,
+            on_presence=self._on_presence,
         )
         try:
             options = self.options or SyncOptions.from_env()
@@ -185,6 +202,9 @@ class SyncBridge:
             self.live = live
             self._listener = live.notify_local_change
             self.app.gateway.listeners.append(live.notify_local_change)
+            mine = self._mine
+        if mine is not None:
+            live.set_presence(*mine)
 
     # ------------------------------------------------------------------ callbacks (sync threads)
     def _on_status(self, status: SyncStatus) -> None:
@@ -222,6 +242,17 @@ class SyncBridge:
     def _on_reached(self, via: str, when: str) -> None:
         self.last_sync, self.last_via = when, via
         self._publish()
+
+    def _on_presence(self, presence: Presence) -> None:
+        self._ui(self._presence_arrived, presence)
+
+    def _presence_arrived(self, presence: Presence) -> None:
+        """On the app's loop: kept for screens that open later, and told to the open ones."""
+        if presence.row is None:
+            self.presence.pop(presence.device, None)
+        else:
+            self.presence[presence.device] = (presence, time.monotonic())
+        self._post(PartnerPresence(presence))
 
     def _on_progress(self, done: int, total: int) -> None:
         if total < PROGRESS_MIN:
@@ -275,5 +306,6 @@ def restart_sync(app: ComentorApp) -> None:
     if old is None or sync_disabled() or app.now is not None:
         return
     bridge = SyncBridge(app, old.options)
+    bridge._mine, bridge.presence = old._mine, old.presence  # the check-in may be open
     app.sync_bridge = bridge
     bridge.start(after=old.stop)

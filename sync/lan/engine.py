@@ -9,6 +9,10 @@ come from another process (a cheap poll of the op log).
 Callbacks are called on the engine's thread; :class:`comentor.sync.SyncService` drives it
 for the command line and the app (whose bridge marshals them to its own thread).
 No Textual here: the app adapts the callbacks.
+
+Check-in presence and the version each peer speaks are :class:`~.peers.LanPeers`' part: a
+peer that hangs up on our hello in an older version is asked again at once in its version
+when this side opened the connection, and answered in it when it calls again.
 """
 
 from __future__ import annotations
@@ -27,8 +31,6 @@ from comentor.model.replication import (
     DeviceKeys,
     PairedDevice,
     log_mark,
-    paired_devices,
-    removal,
 )
 from comentor.sync._journal import open_for_sync
 from comentor.sync._options import parse_interfaces
@@ -36,17 +38,19 @@ from comentor.sync._report import SyncStatus, TransportOutcome
 from comentor.sync._summary import EventSummary, resource_exhaustion_handler
 from comentor.sync.errors import ListenError, SyncError, TransportError
 from comentor.sync.lan.discovery import LanDiscovery
-from comentor.sync.lan.session import LiveSession, accept, connect
+from comentor.sync.lan.handshake import accept
+from comentor.sync.lan.peers import LanPeers, OnPresence
+from comentor.sync.lan.session import LiveSession
+from comentor.sync.wire.changeset import PROTOCOL_VERSION, PresenceFrame
 
-__all__ = ["SyncEngine", "SyncStatus"]
+__all__ = ["SyncEngine", "SyncStatus", "OnPresence"]
 
 # how often the op log is checked for edits that came without a notify (another process,
 # the command line): one indexed max(rowid), cheap enough to keep such edits under 150 ms
 _POLL = 0.1
-_RETRY = 2.0
 
 
-class SyncEngine(LanDiscovery):
+class SyncEngine(LanPeers, LanDiscovery):
     """Listen, advertise, connect, sync and stay live; see the module docstring."""
 
     def __init__(
@@ -67,8 +71,12 @@ class SyncEngine(LanDiscovery):
         on_progress: Callable[[int, int], None] | None = None,
         on_error: Callable[[str], None] | None = None,
         on_synced: Callable[[TransportOutcome], None] | None = None,
+        on_presence: OnPresence | None = None,
         keepalive: float = 15.0,
+        protocol: int = PROTOCOL_VERSION,
     ) -> None:
+        """``protocol``: the highest change-set version to speak (tests stand in for an
+        older comentor with a lower one)."""
         self.journal_path = Path(journal_path)
         self._keys = keys
         self._passphrase = passphrase
@@ -85,7 +93,11 @@ class SyncEngine(LanDiscovery):
         self.on_progress = on_progress
         self.on_error = on_error
         self.on_synced = on_synced
+        self.on_presence = on_presence
         self._keepalive = keepalive
+        self.protocol = protocol
+        self._peer_protocol: dict[str, int] = {}  # device -> the older version it speaks
+        self._presence: PresenceFrame | None = None
         self.port = 0
         self.status = SyncStatus("stopped")
         self._thread: threading.Thread | None = None
@@ -284,11 +296,16 @@ class SyncEngine(LanDiscovery):
             if self.on_applied is not None:
                 self.on_applied(result, name)
 
-        return LiveSession(
+        session = LiveSession(
             channel, self._journal(), device.device_id, allow_mass_delete=self._allow_mass_delete,
             on_applied=applied, on_progress=self.on_progress, keepalive=self._keepalive,
             idle_timeout=max(3 * self._keepalive, 10.0),
+            version=self._version_for(device.device_id),
+            on_presence=self._on_presence,
         )
+        if self._presence is not None:
+            session.send_presence(self._presence)  # goes once the peer's hello says it may
+        return session
 
     async def _run_session(self, session: LiveSession, address: str,
                            once: bool) -> TransportOutcome:
@@ -304,10 +321,15 @@ class SyncEngine(LanDiscovery):
             return await session.run(once=once)
         finally:
             watcher.cancel()
-            if self._sessions.get(device) is session:
+            await asyncio.gather(watcher, return_exceptions=True)
+            self._note_version(session)
+            current = self._sessions.get(device) is session
+            if current:
                 del self._sessions[device]
             await session.channel.close()
             self._online_changed()
+            if current and session.speaks_presence:  # no session, so no presence, from it
+                self._on_presence(device, session.report.peer_name, None)
 
     async def _announce(self, session: LiveSession) -> None:
         await session.exchanged.wait()
@@ -328,6 +350,16 @@ class SyncEngine(LanDiscovery):
         if me is not None:  # so that stop() cancels it with the rest
             self._tasks.add(me)
             me.add_done_callback(self._tasks.discard)
+        try:
+            await self._answer(reader, writer)
+        except asyncio.CancelledError:
+            # the engine stops: end quietly, for asyncio's stream server (before Python
+            # 3.12) asks a cancelled handler for its exception and logs the failure
+            writer.close()
+
+    async def _answer(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        """One incoming connection: the handshake, then a live session (or the news that
+        the peer was revoked)."""
         peer = writer.get_extra_info("peername")
         address = f"{peer[0]}:{peer[1]}" if peer else "?"
         try:
@@ -338,67 +370,23 @@ class SyncEngine(LanDiscovery):
                                 f"refused a connection from {address}: {exc}")
             writer.close()
             return
+        session = self._session(channel, device)
         try:
-            session = self._session(channel, device)
             if not session.still_paired():  # a revoked device: told, and nothing more
                 async with asyncio.timeout(self._keepalive):
                     await session.tell_removed()
                 await channel.close()
                 return
             await self._run_session(session, address, once=False)
-        except (SyncError, JournalError) as exc:
+        except SyncError as exc:
+            if not self._note_version(session):  # an older peer reconnects in its version
+                self._error(f"sync with {device.name or device.device_id} ({address}) "
+                            f"ended: {exc}", exc)
+        except JournalError as exc:
             self._error(f"sync with {device.name or device.device_id} ({address}) ended: {exc}",
                         exc)
         except OSError as exc:
             self._error(f"sync with {address} ended: {exc}")
-
-    def _candidates(self, device_id: str | None = None) -> list[PairedDevice]:
-        j = self._journal()
-        found = paired_devices(j)
-        if device_id is not None:
-            return [d for d in found if d.device_id == device_id]
-        # the most recently synced device first: usually the right one at this address
-        found.sort(key=lambda d: j.cursor(d.device_id, "lan") or "", reverse=True)
-        return found
-
-    async def _connect_and_run(self, host: str, port: int, once: bool,
-                               device_id: str | None = None) -> TransportOutcome:
-        channel, device = await connect(host, port, self._journal(), self._candidates(device_id))
-        return await self._run_session(self._session(channel, device), f"{host}:{port}", once)
-
-    async def _maintain(self, host: str, port: int, device_id: str | None = None) -> None:
-        """A live session with host:port, reconnecting after drops until the engine stops.
-
-        Two devices that find each other would both connect; the one with the smaller
-        device id goes first and the other only steps in if no session appears.
-        """
-        if device_id is not None and device_id < self._journal().device_id:
-            await asyncio.sleep(3 * _RETRY)
-        while True:
-            if device_id is not None and device_id in self._sessions:
-                await asyncio.sleep(_RETRY)
-                continue
-            try:
-                await self._connect_and_run(host, port, False, device_id)
-            except (SyncError, JournalError) as exc:
-                self._error(f"sync with {host}:{port}: {exc}", exc)
-            except OSError as exc:
-                self._error(f"sync with {host}:{port}: {exc}")
-            if device_id is not None and self._found.get(device_id) != (host, port):
-                return  # the device moved or left; discovery starts a new maintainer
-            if removal(self._journal()) is not None:
-                return  # this device was revoked (and told so): nothing to sync any more
-            await asyncio.sleep(_RETRY)
-
-    async def _sync_once(self, peer: tuple[str, int] | None,
-                         timeout: float) -> TransportOutcome:
-        async with asyncio.timeout(timeout):
-            if peer is not None:
-                return await self._connect_and_run(peer[0], peer[1], True)
-            while True:
-                for device_id, (host, port) in list(self._found.items()):
-                    return await self._connect_and_run(host, port, True, device_id)
-                await asyncio.sleep(0.2)
 
     # ------------------------------------------------------------------ callbacks
     def _set_status(self, status: SyncStatus) -> None:

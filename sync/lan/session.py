@@ -4,15 +4,17 @@
 :class:`SecureChannel` with one paired device: vectors, the missing operations in bounded
 batches (each applied in one transaction with its cursor), ``done``, then live pushes and
 keepalives until either side leaves. It runs on the event loop thread that owns the journal.
-:func:`connect` and :func:`accept` do the TCP and Noise part: only devices recorded, and not
-revoked, in this journal's devices table get through the handshake.
+Each side speaks the lower of the two hellos' versions: a peer of version 3 or later also
+gets this device's check-in presence (which agenda item is open; ephemeral, never stored),
+a version-2 peer never sees that frame. :func:`connect` and :func:`accept` (from
+:mod:`comentor.sync.lan.handshake`) do the TCP and Noise part: only devices recorded, and
+not revoked, in this journal's devices table get through the handshake.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import hmac
 import unicodedata
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -21,10 +23,8 @@ from comentor.model.errors import JournalError, MassDeletionError
 from comentor.model.replication import (
     ApplyResult,
     Operation,
-    PairedDevice,
     apply_remote,
     bump_epoch_if_restored,
-    device_ids,
     device_record,
     digests,
     diverged,
@@ -32,22 +32,22 @@ from comentor.model.replication import (
     held_versions,
     is_trusted,
     ops_since,
-    paired_devices,
     removal,
     revocation_ops,
     version_vector,
 )
 from comentor.sync._report import HeldBy, TransportOutcome
 from comentor.sync.errors import (
-    HandshakeError,
     OutdatedPeerError,
     ProtocolError,
     RemovedError,
     SyncError,
     TransportError,
 )
+from comentor.sync.lan.handshake import accept, connect
 from comentor.sync.wire.changeset import (
     MAX_BATCH_OPS,
+    PRESENCE_VERSION,
     PROTOCOL_VERSION,
     Ack,
     Bye,
@@ -57,17 +57,13 @@ from comentor.sync.wire.changeset import (
     OpsBatch,
     Ping,
     Pong,
+    PresenceFrame,
     batches,
     decode,
     decode_ops,
     encode,
 )
-from comentor.sync.wire.channel import (
-    SecureChannel,
-    handshake_initiator,
-    handshake_responder,
-    key_hint,
-)
+from comentor.sync.wire.channel import SecureChannel
 
 if TYPE_CHECKING:
     from comentor.model import Journal
@@ -75,7 +71,6 @@ if TYPE_CHECKING:
 __all__ = ["LiveSession", "connect", "accept", "CHANNEL"]
 
 CHANNEL = "lan"  # sync cursor channel name
-_PROLOGUE = b"comentor-lan/1"
 
 
 def _clean_name(name: str) -> str:
@@ -84,6 +79,7 @@ def _clean_name(name: str) -> str:
 
 OnApplied = Callable[[ApplyResult, str], None]
 OnProgress = Callable[[int, int], None]
+OnPresence = Callable[[str, str, PresenceFrame], None]  # (peer device, peer name, frame)
 
 
 class LiveSession:
@@ -100,7 +96,11 @@ class LiveSession:
         on_progress: OnProgress | None = None,
         keepalive: float = 15.0,
         idle_timeout: float = 45.0,
+        version: int = PROTOCOL_VERSION,
+        on_presence: OnPresence | None = None,
     ) -> None:
+        """``version``: the highest change-set version to speak (a lower one stands in for
+        an older comentor, or answers a peer known to be older)."""
         self.channel = channel
         self.j = journal
         self.report = TransportOutcome("LAN", peer_device=peer_device)
@@ -119,10 +119,33 @@ class LiveSession:
         self._peer_done = False
         self._expected = 0
         self._full: set[str] = set()  # replicas to send whole: the peer holds other versions
+        self.version = version
+        self.peer_version = 0  # the version of the peer's hello, once it came
+        self._on_presence = on_presence
+        self._presence: PresenceFrame | None = None  # the latest to send, while unsent
 
     def push(self) -> None:
         """Ask the session to send new local operations (called on the loop thread)."""
         self._wake.set()
+
+    @property
+    def speaks_presence(self) -> bool:
+        """Both hellos said a version that knows ``presence`` (False before the peer's)."""
+        return min(self.version, self.peer_version) >= PRESENCE_VERSION
+
+    def send_presence(self, frame: PresenceFrame) -> None:
+        """Send which agenda item is open here (on the loop thread): only the latest is
+        kept, and it goes only to a peer that speaks presence (after both hellos)."""
+        self._presence = frame
+        self._wake.set()
+
+    async def _send_presence(self) -> None:
+        frame, self._presence = self._presence, None
+        if frame is not None and self.speaks_presence:
+            await self._send(frame)
+
+    def _decode(self, obj: object) -> Message:
+        return decode(obj, self.version)
 
     def still_paired(self) -> bool:
         """Whether the peer is still a recorded, unrevoked device of this journal."""
@@ -146,12 +169,12 @@ class LiveSession:
         mine = version_vector(j)
         held = {h.device: (h.count, h.ahead_ms) for h in held_back(j)}
         return Hello(j.device_id, _clean_name(j.person_name(j.me)), mine, digests(j, mine),
-                     held)
+                     held, self.version)
 
     async def _first(self) -> Hello:
         """The peer's hello (sent at once by both sides)."""
         try:
-            first = decode(await asyncio.wait_for(self.channel.recv(), self._idle))
+            first = self._decode(await asyncio.wait_for(self.channel.recv(), self._idle))
         except TimeoutError:
             raise TransportError("the other device did not start the sync in time") from None
         if not isinstance(first, Hello):
@@ -159,6 +182,7 @@ class LiveSession:
         if first.device != self.report.peer_device:
             raise ProtocolError("the other device's hello names another device than its key")
         self.report.peer_name = _clean_name(first.name)
+        self.peer_version = first.version
         return first
 
     async def tell_removed(self) -> None:
@@ -175,7 +199,7 @@ class LiveSession:
             await self._send(batches(told, 1)[0])
             with contextlib.suppress(SyncError, OSError, TimeoutError):
                 async with asyncio.timeout(self._idle):
-                    while not isinstance(decode(await self.channel.recv()), Ack):
+                    while not isinstance(self._decode(await self.channel.recv()), Ack):
                         pass  # its hello's pushes and the like: nothing of it is taken
         with contextlib.suppress(SyncError, OSError, TimeoutError):
             await asyncio.wait_for(self._send(Bye(
@@ -191,11 +215,11 @@ class LiveSession:
             first = await self._first()
         except OutdatedPeerError as exc:  # told in its own words, from its side
             version = exc.field("version")
-            behind = isinstance(version, int) and version < PROTOCOL_VERSION  # peer is older
+            behind = isinstance(version, int) and version < self.version  # peer is older
             with contextlib.suppress(SyncError, OSError, TimeoutError):
                 await asyncio.wait_for(self._send(Bye(
                     f"the other device runs {'a newer' if behind else 'an older'} comentor "
-                    f"(sync protocol {PROTOCOL_VERSION}): update comentor on "
+                    f"(sync protocol {self.version}): update comentor on "
                     f"{'this' if behind else 'that'} device")), 2)
             raise
         # a peer holding more of our own history than we do (or other versions of it)
@@ -258,12 +282,14 @@ class LiveSession:
         self._done_sent = True
         self._check_complete()
         while True:
+            await self._send_presence()  # before operations: it is small and wanted now
             try:
                 await asyncio.wait_for(self._wake.wait(), self._keepalive)
             except TimeoutError:
                 await self._send(Ping())
                 continue
             self._wake.clear()
+            await self._send_presence()
             await self._push_pending()
 
     def _check_complete(self) -> None:
@@ -272,6 +298,7 @@ class LiveSession:
 
     async def _recv_loop(self, once: bool, sender: asyncio.Task[None]) -> None:
         finished = asyncio.ensure_future(self.exchanged.wait())
+        recv: asyncio.Future[object] | None = None
         try:
             while True:
                 if once and self.exchanged.is_set():
@@ -289,7 +316,7 @@ class LiveSession:
                     if not done:
                         raise TransportError("the other device stopped answering")
                     continue
-                msg = decode(recv.result())
+                msg = self._decode(recv.result())
                 if isinstance(msg, Bye):
                     if msg.reason:
                         raise ProtocolError(f"the other device refused the sync: {msg.reason}",
@@ -298,6 +325,15 @@ class LiveSession:
                 await self._handle(msg)
         finally:
             finished.cancel()
+            # the session may end (or be cancelled when the engine stops) while a read is
+            # pending: the channel's close then fails that read, whose error nobody would
+            # ever retrieve ("Task exception was never retrieved")
+            if recv is not None and not recv.done():
+                recv.cancel()
+            if recv is not None:
+                with contextlib.suppress(BaseException):
+                    await asyncio.gather(recv, return_exceptions=True)
+            await asyncio.gather(finished, return_exceptions=True)
 
     async def _handle(self, msg: Message) -> None:
         if isinstance(msg, OpsBatch):
@@ -314,6 +350,9 @@ class LiveSession:
             self._check_complete()
         elif isinstance(msg, Ping):
             await self._send(Pong())
+        elif isinstance(msg, PresenceFrame):
+            if self._on_presence is not None:
+                self._on_presence(self.report.peer_device, self.report.peer_name, msg)
         elif isinstance(msg, Hello):
             raise ProtocolError("unexpected second hello")
 
@@ -350,68 +389,3 @@ class LiveSession:
         gone = removal(self.j) if "devices" in result.tables else None
         if gone is not None:  # the peer told us: nothing we write reaches anyone any more
             raise RemovedError(gone.describe(), at=gone.at, by=gone.by)
-
-
-async def connect(
-    host: str, port: int, journal: Journal, candidates: list[PairedDevice], timeout: float = 10.0
-) -> tuple[SecureChannel, PairedDevice]:
-    """Open a channel to whichever paired device listens at host:port.
-
-    Noise KK needs the responder's key up front and an address does not say which paired
-    device is there, so each candidate is tried in turn (usually there is one).
-    """
-    if not candidates:
-        raise HandshakeError("this journal is not paired with any device yet", hint="pair")
-    last: SyncError | None = None
-    for device in candidates:
-        try:
-            reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
-        except (OSError, TimeoutError) as exc:
-            raise TransportError(f"cannot reach {host}:{port}: {exc or 'timed out'}") from None
-        try:
-            channel = await handshake_initiator(
-                reader, writer, journal.keys.box_secret, device.box_pk, _PROLOGUE, timeout
-            )
-            return channel, device
-        except SyncError as exc:
-            last = exc
-            writer.close()
-    assert last is not None
-    if isinstance(last, HandshakeError):
-        raise HandshakeError(
-            f"the device at {host}:{port} is not one this journal is paired with"
-        ) from None
-    raise last
-
-
-async def accept(
-    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, journal: Journal,
-    timeout: float = 10.0,
-) -> tuple[SecureChannel, PairedDevice]:
-    """Answer a connection: only a paired device completes the handshake (a revoked one
-    only to be told, see :meth:`LiveSession.tell_removed`: check ``is_trusted``)."""
-    paired = paired_devices(journal) + _revoked(journal)
-    found: list[PairedDevice] = []
-
-    def lookup(salt: bytes, hint: bytes) -> bytes | None:
-        # a handful of paired devices: try each key under this connection's salt
-        for device in paired:
-            if hmac.compare_digest(key_hint(device.box_pk, salt), hint):
-                found.append(device)
-                return device.box_pk
-        return None
-
-    channel = await handshake_responder(
-        reader, writer, journal.keys.box_secret, lookup, _PROLOGUE, timeout
-    )
-    return channel, found[-1]
-
-
-def _revoked(journal: Journal) -> list[PairedDevice]:
-    """Revoked devices whose key this journal knows: they may connect, to be told."""
-    out = []
-    for device in device_ids(journal):
-        rec = device_record(journal, device) or {}
-        if device != journal.device_id and rec.get("revoked_at") and rec.get("box_pk"):
-            out.append(PairedDevice(device, bytes(rec["box_pk"]), str(rec.get("name") or "")))
-    return out

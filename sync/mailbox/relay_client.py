@@ -8,6 +8,10 @@ ever learns the matching public key (``docs/protocol.md`` (Relay)).
 
 Every failure (unreachable relay, refused request, malformed reply, lost connection,
 timeout) raises :class:`~comentor.sync.errors.RelayError` with a message a user can act on.
+
+The client offers the features subprotocol; a relay that selects it lists its features in
+``welcome`` (an older relay lists none), and :meth:`RelayClient.signal` sends only to a
+relay that offers ``signal``.
 """
 
 from __future__ import annotations
@@ -21,11 +25,14 @@ from typing import Any
 
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
+from websockets.typing import Subprotocol
 
 from comentor.sync.errors import ProtocolError, RelayError
 from comentor.sync.keys import mailbox_signing_key
 from comentor.sync.relay.wire import (
+    FEATURES_SUBPROTOCOL,
     MAX_NAMEPLATE,
+    MAX_SIGNAL,
     PROTOCOL_VERSION,
     Message,
     RelayLimits,
@@ -67,7 +74,8 @@ class _Link:
         try:
             ws = await asyncio.wait_for(
                 connect(url, max_size=limits.server_frame_max, compression=None,
-                        open_timeout=timeout),
+                        open_timeout=timeout,
+                        subprotocols=[Subprotocol(FEATURES_SUBPROTOCOL)]),
                 timeout,
             )
         except (TimeoutError, OSError, InvalidHandshake, InvalidURI) as exc:
@@ -212,6 +220,8 @@ class RelayClient:
         self.timeout = timeout if timeout is not None else self.limits.request_timeout
         self.on_push: Callable[[int, bytes], None] | None = None
         self.on_close: Callable[[str], None] | None = None
+        self.on_signal: Callable[[bytes], None] | None = None
+        self.features: frozenset[str] = frozenset()  # what the relay offers beyond protocol 1
         self.url: str | None = None
         self.devices = 0
         self.last_seq = 0
@@ -245,6 +255,7 @@ class RelayClient:
             raise
         self.url, self._link = url, link
         self.devices, self.last_seq = welcome.get_int("devices"), welcome.get_int("last_seq")
+        self.features = frozenset(welcome.fields.get("features") or ())
 
     def _event(self, msg: Message) -> None:
         if msg.op == "push":
@@ -255,6 +266,11 @@ class RelayClient:
                     self.on_push(seq, msg.get_bytes("data"))
                 except Exception:
                     log.exception("on_push callback failed")
+        elif msg.op == "signal" and self.on_signal is not None:
+            try:
+                self.on_signal(msg.get_bytes("data"))
+            except Exception:
+                log.exception("on_signal callback failed")
         elif msg.op == "_closed" and self.on_close is not None:
             try:
                 self.on_close(msg.get_str("reason"))
@@ -297,6 +313,16 @@ class RelayClient:
             if len(out) > self.limits.quota_envelopes:
                 raise RelayError("the relay sent more envelopes than a mailbox can hold")
 
+    async def signal(self, data: bytes) -> bool:
+        """Send ephemeral bytes to the mailbox's other connected devices (never stored, no
+        reply); False, sending nothing, when the relay does not offer signals."""
+        if "signal" not in self.features:
+            return False
+        if not 1 <= len(data) <= MAX_SIGNAL:
+            raise RelayError(f"a signal is 1 to {MAX_SIGNAL} bytes")
+        await self._require().send("signal", data=bytes(data))
+        return True
+
     async def ack(self, seq: int) -> None:
         """Tell the relay this device has stored everything up to ``seq``."""
         await self._require().request("ack", seq=seq)
@@ -304,6 +330,7 @@ class RelayClient:
     async def close(self) -> None:
         """Disconnect; safe to call twice."""
         link, self._link = self._link, None
+        self.features = frozenset()
         if link is not None:
             await link.close()
 

@@ -10,6 +10,11 @@ connected, applies pushed envelopes at once and sends local changes at once when
 
 The journal is opened on the thread running the event loop and closed when the round or
 session ends; the app's own connection (the gateway) keeps working beside it (WAL).
+
+Check-in presence rides along when the relay offers signals (:mod:`.presence`):
+``set_presence`` seals and sends what this device has open, at once and never stored;
+a partner's note is opened, its sender's signature checked against the journal's devices,
+and reported through ``on_presence`` unless it is stale or not newer than the last one.
 """
 
 from __future__ import annotations
@@ -28,18 +33,23 @@ from comentor.model.errors import JournalError
 from comentor.model.replication import (
     ROTATION_TABLES,
     DeviceKeys,
+    device_record,
     drop_previous_key,
+    is_trusted,
     log_mark,
     previous_key,
+    verify_signature,
 )
 from comentor.sync._journal import open_for_sync
 from comentor.sync._options import check_relay_url
 from comentor.sync._report import TransportOutcome
-from comentor.sync.errors import RelayError, SyncError
+from comentor.sync.errors import ProtocolError, RelayError, SyncError
 from comentor.sync.keys import relay_cursor
+from comentor.sync.mailbox.presence import PresenceInbox, open_note, seal_note
 from comentor.sync.mailbox.relay_client import RelayClient
 from comentor.sync.mailbox.stream import HEARTBEAT, Exchange
 from comentor.sync.relay.wire import RelayLimits
+from comentor.sync.wire.changeset import PresenceFrame
 
 if TYPE_CHECKING:
     from comentor.model import Journal
@@ -55,6 +65,8 @@ MAX_PENDING_PUSHES = 64  # live pushes waiting to be applied; beyond, drop them 
 # indexed max(rowid); a full round still runs every `poll_interval`
 _LOG_CHECK = 0.1
 _Event = tuple[str, int, bytes]
+# (device, its owner's name, what it has open): a partner's presence, fresh and verified
+OnPresence = Callable[[str, str, PresenceFrame], None]
 
 
 class RelaySync:
@@ -63,7 +75,8 @@ class RelaySync:
     ``on_applied(count)`` fires after changes from another device were applied (how many);
     ``on_status(text)`` reports gaps, rejected envelopes, retries and key changes;
     ``on_connected()`` fires when a live session has reached the relay, ``on_round()`` after
-    each of its rounds (fetch, apply, send). None may block.
+    each of its rounds (fetch, apply, send); ``on_presence(device, name, frame)`` when a
+    partner's device says which check-in item it has open. None may block.
     """
 
     def __init__(
@@ -77,6 +90,7 @@ class RelaySync:
         on_status: Callable[[str], None] | None = None,
         on_connected: Callable[[], None] | None = None,
         on_round: Callable[[], None] | None = None,
+        on_presence: OnPresence | None = None,
         allow_mass_delete: bool = False,
         limits: RelayLimits | None = None,
         timeout: float | None = None,
@@ -91,6 +105,7 @@ class RelaySync:
         self.on_status = on_status
         self.on_connected = on_connected
         self.on_round = on_round
+        self.on_presence = on_presence
         self.allow_mass_delete = allow_mass_delete
         self.limits = limits or RelayLimits()
         self.timeout = timeout
@@ -102,6 +117,8 @@ class RelaySync:
         self._queue: asyncio.Queue[_Event] | None = None
         self._stopping = False
         self._synced = False  # the live session completed a round since it (re)connected
+        self._presence: PresenceFrame | None = None  # the latest to send, while unsent
+        self._inbox = PresenceInbox()
 
     # -- helpers ------------------------------------------------------------------
     def _open(self) -> tuple[Journal, Exchange, str]:
@@ -223,6 +240,40 @@ class RelaySync:
         if loop is not None and queue is not None and not loop.is_closed():
             loop.call_soon_threadsafe(queue.put_nowait, ("local", 0, b""))
 
+    def set_presence(self, frame: PresenceFrame) -> None:
+        """Send what this device has open in the check-in (any thread): at once when the
+        live session is connected to a relay that offers signals, else not at all."""
+        loop, queue = self._loop, self._queue
+        if loop is not None and queue is not None and not loop.is_closed():
+            def post() -> None:
+                self._presence = frame
+                queue.put_nowait(("presence", 0, b""))
+
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(post)
+
+    async def _send_presence(self, ex: Exchange, client: RelayClient) -> None:
+        frame, self._presence = self._presence, None
+        if frame is not None and "signal" in client.features:
+            await client.signal(seal_note(ex.key, ex.mailbox, ex.j.device_id, frame,
+                                          ex.j.keys.sign))
+
+    def _signal(self, ex: Exchange, data: bytes) -> None:
+        """A partner's presence note: opened, its sender checked, reported if fresh."""
+        j = ex.j
+        try:
+            note = open_note(ex.key, ex.mailbox, data)
+        except ProtocolError as exc:
+            log.info("presence note ignored: %s", exc)
+            return
+        rec = device_record(j, note.device) or {}
+        if (note.device == j.device_id or not is_trusted(j, note.device)
+                or rec.get("person") == j.me  # one of my own devices: not a partner
+                or not verify_signature(bytes(rec["sign_pk"]), note.signed, note.signature)):
+            return
+        if self._inbox.take(note.device, note.frame.at, int(time.time() * 1000)):
+            _call(self.on_presence, note.device, j.person_name(rec.get("person")), note.frame)
+
     def stop(self) -> None:
         """Ask :meth:`run` to end (any thread)."""
         self._stopping = True
@@ -274,7 +325,12 @@ class RelaySync:
                 else:
                     queue.put_nowait(("push", seq, data))
 
+            def on_signal(data: bytes) -> None:
+                if queue.qsize() < MAX_PENDING_PUSHES:  # else dropped: presence is ephemeral
+                    queue.put_nowait(("signal", 0, data))
+
             client.on_push = on_push
+            client.on_signal = on_signal
             client.on_close = lambda reason: queue.put_nowait(("closed", 0, reason.encode()))
             key = self._cursor_key(ex, url)
             self.connected = True
@@ -298,6 +354,12 @@ class RelaySync:
                     return
                 if kind == "closed":
                     raise RelayError(data.decode() or "lost connection to the relay")
+                if kind == "presence":
+                    await self._send_presence(ex, client)
+                    continue
+                if kind == "signal":
+                    self._signal(ex, data)
+                    continue
                 if missed[0]:
                     missed[0] = False
                     await self._pull(ex, client, key)

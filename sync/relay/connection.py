@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
-from comentor.sync.relay.wire import RelayLimits, TokenBucket, encode
+from comentor.sync.relay.wire import FEATURES_SUBPROTOCOL, RelayLimits, TokenBucket, encode
 
 if TYPE_CHECKING:
     from comentor.sync.relay.rendezvous import Pair
@@ -54,6 +54,11 @@ class Session:
         self.limits = limits
         self.nonce = os.urandom(32)
         self.bucket = TokenBucket(limits.rate_per_second, limits.rate_burst)
+        # signals have their own budget: presence never eats into the requests' one
+        self.signal_bucket = TokenBucket(limits.signal_rate_per_second, limits.signal_burst)
+        # the client offered the features subprotocol: it reads welcome.features and the
+        # frames of those features (an older client gets protocol 1 exactly)
+        self.extended = getattr(ws, "subprotocol", None) == FEATURES_SUBPROTOCOL
         self.mailbox: str | None = None
         self.device = b""
         self.pairing = False

@@ -28,7 +28,7 @@ from comentor.sync.relay.http import RelayConnection
 from comentor.sync.relay.observe import RelayMetrics, log
 from comentor.sync.relay.rendezvous import recent
 from comentor.sync.relay.store import BadSeq, QuotaExceeded, StorageFull
-from comentor.sync.relay.wire import Message, RelayLimits, auth_transcript, encode
+from comentor.sync.relay.wire import FEATURES, Message, RelayLimits, auth_transcript, encode
 
 __all__ = ["Mailboxes", "refusal_code"]
 
@@ -97,7 +97,8 @@ class Mailboxes:
         if isinstance(session.ws, RelayConnection):
             session.ws.allow_frames(self.limits.client_frame_max)
         session.send(encode("welcome", rid=msg.get_int("rid"), devices=max(devices, box.devices),
-                            last_seq=box.last_seq))
+                            last_seq=box.last_seq,
+                            features=list(FEATURES) if session.extended else None))
 
     def put(self, session: Session, msg: Message, mailbox: str) -> None:
         """Queue the envelope for the writer; its reply comes once it is committed."""

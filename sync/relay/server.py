@@ -10,7 +10,10 @@ bytes between exactly two parties for a short code id (:mod:`comentor.sync.relay
 
 This module owns connections: who may connect (per-client limits, counted by the address a
 trusted proxy names, :func:`comentor.sync.relay.settings.client_address`), the read loop
-and its backpressure, and the relay's lifecycle. Mailbox operations are in
+and its backpressure, the relay's lifecycle, and ``signal`` (check-in presence): opaque
+bytes of at most 1 KiB forwarded at once to the mailbox's other connected devices that
+asked for features, never stored, rate-limited per connection; a signal too large, too
+fast, or for a device whose queue is backed up is dropped and counted, never an error. Mailbox operations are in
 :mod:`comentor.sync.relay.mailboxes`, ``/health`` and ``/metrics`` in
 :mod:`comentor.sync.relay.http` and :mod:`comentor.sync.relay.observe`.
 
@@ -29,9 +32,11 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from prometheus_client import Counter
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 from websockets.http11 import Request, Response
+from websockets.typing import Subprotocol
 
 from comentor.sync._summary import resource_exhaustion_handler
 from comentor.sync.errors import ProtocolError, RelayError
@@ -44,6 +49,8 @@ from comentor.sync.relay.rendezvous import Rendezvous
 from comentor.sync.relay.settings import Network, RelaySettings, client_address, limit_key
 from comentor.sync.relay.store import RelayStore
 from comentor.sync.relay.wire import (
+    FEATURES_SUBPROTOCOL,
+    MAX_SIGNAL,
     PROTOCOL_VERSION,
     Message,
     RelayLimits,
@@ -88,6 +95,10 @@ class RelayServer:
         self.port = 0
         self.metrics.connections.set_function(lambda: self._connections)
         self.metrics.pairings.set_function(lambda: len(self._rendezvous.pairs))
+        self.signals = Counter(
+            "comentor_relay_signals", "Signals (check-in presence) forwarded to a device, or "
+            "dropped: too_large, rate_limited, backlog; never stored", ["outcome"],
+            registry=self.metrics.registry)
 
     @property
     def store(self) -> RelayStore:
@@ -134,6 +145,7 @@ class RelayServer:
                 create_connection=connection_class(self.limits.preauth_frame_max),
                 max_queue=4,
                 server_header=SERVER_HEADER,
+                select_subprotocol=_select_subprotocol,
             )
         except OSError as exc:
             await backend.close()
@@ -259,6 +271,9 @@ class RelayServer:
         rid: int | None = None
         try:
             msg = decode_client(frame, self.limits)
+            if msg.op == "signal":  # no reply, no store, its own budget: at once
+                self._signal(session, msg)
+                return
             rid = msg.opt_int("rid")
             if msg.op != "put":
                 await session.settle()  # answered after this connection's puts, seeing them
@@ -272,6 +287,29 @@ class RelayServer:
             session.error(rid, "storage", "relay storage failure; try again later", False)
         except RelayError as exc:
             session.error(rid, refusal_code(exc), str(exc), fatal=False)
+
+    def _signal(self, session: Session, msg: Message) -> None:
+        """Forward a signal to the mailbox's other connected devices that read signals
+        (never to an older client, never stored); drop and count what is too large, too
+        fast, or would back up a slow reader."""
+        if session.mailbox is None:
+            raise SessionFatal("order", "signal before hello: authenticate first")
+        data = msg.get_bytes("data")
+        if len(data) > MAX_SIGNAL:
+            self.signals.labels("too_large").inc()
+            return
+        if not session.signal_bucket.take():
+            self.signals.labels("rate_limited").inc()
+            return
+        frame = encode("signal", data=data)
+        for other in self._mailboxes.get(session.mailbox, ()):
+            if other is session or not other.extended:
+                continue
+            if other.backlogged:  # presence is worth less than the envelopes queued
+                self.signals.labels("backlog").inc()
+                continue
+            other.send(frame)
+            self.signals.labels("forwarded").inc()
 
     def _no_hello(self, session: Session) -> None:
         """Close a connection that neither authenticated nor asked to pair in time."""
@@ -307,6 +345,13 @@ class RelayServer:
 
     async def _ack(self, session: Session, msg: Message, mailbox: str) -> None:
         await self.ops.ack(session, msg, mailbox)
+
+
+def _select_subprotocol(_conn: ServerConnection, offered: Sequence[Subprotocol]
+                        ) -> Subprotocol | None:
+    """The features subprotocol when the client offers it; otherwise none (protocol 1 as
+    it always was: a client that offers nothing is never refused)."""
+    return Subprotocol(FEATURES_SUBPROTOCOL) if FEATURES_SUBPROTOCOL in offered else None
 
 
 def decode_client(frame: str | bytes, limits: RelayLimits) -> Message:

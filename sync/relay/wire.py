@@ -9,6 +9,11 @@ format easy to audit against ``docs/protocol.md`` (Relay) and easy to fuzz.
 
 The limits that shape the wire (envelope size, batch sizes) live in :class:`RelayLimits`
 together with the server's resource limits, so a deployment tunes everything in one place.
+
+Additions to protocol 1 are negotiated, never assumed: a client that offers the WebSocket
+subprotocol :data:`FEATURES_SUBPROTOCOL` reads a ``features`` list in ``welcome`` and
+may be sent the frames of those features (``signal``); a client that does not (an older
+comentor) gets exactly protocol 1, and a client only uses a feature the relay listed.
 """
 
 from __future__ import annotations
@@ -23,6 +28,9 @@ from comentor.sync.errors import ProtocolError
 
 __all__ = [
     "PROTOCOL_VERSION",
+    "FEATURES_SUBPROTOCOL",
+    "FEATURES",
+    "MAX_SIGNAL",
     "MAX_NAMEPLATE",
     "RelayLimits",
     "TokenBucket",
@@ -35,6 +43,15 @@ __all__ = [
 
 #: Bumped whenever a message changes incompatibly; sent in the relay's ``challenge``.
 PROTOCOL_VERSION = 1
+#: The WebSocket subprotocol a client offers (and the relay selects) when it understands
+#: ``welcome.features`` and the frames of the features listed there.
+FEATURES_SUBPROTOCOL = "comentor-relay.features"
+#: What this relay offers beyond protocol 1: ``signal``, ephemeral messages forwarded to the
+#: mailbox's other connected devices and never stored (check-in presence).
+FEATURES = ("signal",)
+#: The largest ``signal`` payload forwarded (a wire bound, not a tunable limit: clients
+#: refuse larger ones); a larger one is dropped and counted, never an error.
+MAX_SIGNAL = 1024
 
 MiB = 1024 * 1024
 #: The largest pairing nameplate a relay allocates (it uses 1-999 while fewer than half of
@@ -80,6 +97,10 @@ class RelayLimits:
     """Sustained requests per second per connection (token bucket refill)."""
     rate_burst: int = 100
     """Requests a connection may make at once (token bucket size)."""
+    signal_rate_per_second: float = 5.0
+    """Sustained ``signal`` messages per second per connection (beyond: dropped, counted)."""
+    signal_burst: int = 10
+    """``signal`` messages a connection may send at once."""
     envelope_ttl: float = 30 * 86400.0
     """Seconds an envelope is kept before it expires, acked or not."""
     purge_interval: float = 3600.0
@@ -156,7 +177,8 @@ class Message:
 
 
 # A field spec: (kind, low, high, required). For "int" low/high bound the value; for
-# "bytes"/"str"/"hex" they bound the length; for "items" high bounds the list length.
+# "bytes"/"str"/"hex" they bound the length; for "items" and "names" (short strings) high
+# bounds the list length.
 _Spec = tuple[str, int, int, bool]
 _U63 = 2**63 - 1
 _RID: _Spec = ("int", 0, 2**31, True)
@@ -178,6 +200,9 @@ def _client_schema(lim: RelayLimits) -> dict[str, dict[str, _Spec]]:
         "pair_open": {"rid": _RID, "nameplate": ("int", 1, MAX_NAMEPLATE, False)},
         "pair_join": {"rid": _RID, "nameplate": ("int", 1, MAX_NAMEPLATE, True)},
         "pair_msg": {"data": ("bytes", 0, lim.max_pair_message, True)},
+        # any size up to an envelope decodes: a larger one than MAX_SIGNAL is dropped and
+        # counted by the relay, not an error that ends the connection
+        "signal": {"data": ("bytes", 1, lim.max_envelope, True)},
     }
 
 
@@ -191,6 +216,7 @@ def _server_schema(lim: RelayLimits) -> dict[str, dict[str, _Spec]]:
             "rid": _RID,
             "devices": ("int", 1, lim.max_devices, True),
             "last_seq": ("int", 0, _U63, True),
+            "features": ("names", 0, 16, False),  # only to a client that offered the subprotocol
         },
         "stored": {"rid": _RID, "seq": ("int", 1, _U63, True)},
         "envelopes": {
@@ -200,6 +226,7 @@ def _server_schema(lim: RelayLimits) -> dict[str, dict[str, _Spec]]:
         },
         "acked": {"rid": _RID, "seq": ("int", 0, _U63, True)},
         "push": {"seq": ("int", 1, _U63, True), "data": ("bytes", 1, lim.max_envelope, True)},
+        "signal": {"data": ("bytes", 1, MAX_SIGNAL, True)},
         "pair_ok": {"rid": _RID, "nameplate": ("int", 1, MAX_NAMEPLATE, False)},
         "pair_peer": {},
         "pair_msg": {"data": ("bytes", 0, lim.max_pair_message, True)},
@@ -232,6 +259,10 @@ def _check(op: str, name: str, value: Any, spec: _Spec, lim: RelayLimits) -> Non
             raise ProtocolError(f"relay message field {where} has the wrong type or length")
         if kind == "hex" and not _HEX.issuperset(value):
             raise ProtocolError(f"relay message field {where} must be lowercase hex")
+    elif kind == "names":
+        if type(value) is not list or len(value) > high or not all(
+                type(v) is str and 1 <= len(v) <= 32 for v in value):
+            raise ProtocolError(f"relay message field {where} must be a list of short names")
     elif kind == "items":
         if type(value) is not list or len(value) > high:
             raise ProtocolError(f"relay message field {where} must be a list of at most {high}")

@@ -13,6 +13,10 @@ the next session starts again from the vectors, which only ever describe what is
 Once both sides are done the session may stay open: new local edits are pushed as they
 happen, and ``ping``/``pong`` keep idle connections honest.
 
+Version 3 adds ``presence``: which check-in agenda item the sender has open, ephemeral
+(never stored, never an operation). A side speaks the lower of the two hellos' versions,
+so a version-2 peer is never sent a frame it does not know (see ``LiveSession``).
+
 This module holds the message codec (strict: every field and type is checked, and any
 misfit is a :class:`ProtocolError`); :mod:`comentor.sync.lan.session` runs a session.
 """
@@ -31,6 +35,7 @@ from comentor.sync.wire.fields import (
     check_version,
     held_map,
     is_device_id,
+    presence_fields,
     replica_map,
 )
 
@@ -46,7 +51,10 @@ __all__ = [
     "Ping",
     "Pong",
     "Bye",
+    "PresenceFrame",
     "Message",
+    "MIN_PROTOCOL_VERSION",
+    "PRESENCE_VERSION",
     "encode",
     "decode",
     "decode_bytes",
@@ -55,7 +63,10 @@ __all__ = [
 ]
 
 # 2: hello carries digests (forks) and held-back counts; replica ids have random epochs
-PROTOCOL_VERSION = 2
+# 3: the ephemeral ``presence`` frame (sent only to a peer whose hello says 3 or more)
+PROTOCOL_VERSION = 3
+MIN_PROTOCOL_VERSION = 2  # the oldest hello still answered (in its own version)
+PRESENCE_VERSION = 3  # the first version that knows ``presence``
 # Room for operations in one ``ops`` message: far below the 1 MiB frame limit even with
 # msgpack's per-item overhead, and an operation (at most 256 KiB) always fits alone.
 MAX_BATCH_BYTES = 768 * 1024
@@ -75,6 +86,7 @@ class Hello:
     vector: dict[str, int]
     digests: dict[str, int] = field(default_factory=dict)
     held: dict[str, tuple[int, int]] = field(default_factory=dict)
+    version: int = PROTOCOL_VERSION  # the version the sender speaks on this connection
 
 
 @dataclass(frozen=True)
@@ -117,13 +129,29 @@ class Bye:
     reason: str
 
 
-Message = Hello | OpsBatch | Ack | Done | Ping | Pong | Bye
+@dataclass(frozen=True)
+class PresenceFrame:
+    """Which agenda item the sender has open in check-in ``session`` (None: none started),
+    stamped ``at`` (milliseconds, the sender's clock); ``table`` and ``row`` are both None
+    when the sender left the check-in. Ephemeral: never stored, never an operation."""
+
+    session: str | None
+    table: str | None
+    row: str | None
+    at: int
+
+    @property
+    def left(self) -> bool:
+        return self.row is None
+
+
+Message = Hello | OpsBatch | Ack | Done | Ping | Pong | Bye | PresenceFrame
 
 
 def encode(msg: Message) -> dict[str, Any]:
     """The msgpack-ready form of a message (the channel encodes and encrypts it)."""
     if isinstance(msg, Hello):
-        return {"t": "hello", "v": PROTOCOL_VERSION, "device": msg.device, "name": msg.name,
+        return {"t": "hello", "v": msg.version, "device": msg.device, "name": msg.name,
                 "vector": dict(msg.vector), "digests": dict(msg.digests),
                 "held": {d: list(v) for d, v in msg.held.items()}}
     if isinstance(msg, OpsBatch):
@@ -136,6 +164,8 @@ def encode(msg: Message) -> dict[str, Any]:
         return {"t": "ping"}
     if isinstance(msg, Pong):
         return {"t": "pong"}
+    if isinstance(msg, PresenceFrame):
+        return {"t": "presence", "s": msg.session, "tb": msg.table, "i": msg.row, "at": msg.at}
     return {"t": "bye", "reason": msg.reason[:300]}
 
 
@@ -147,6 +177,7 @@ _KEYS: dict[str, frozenset[str]] = {
     "ping": frozenset({"t"}),
     "pong": frozenset({"t"}),
     "bye": frozenset({"t", "reason"}),
+    "presence": frozenset({"t", "s", "tb", "i", "at"}),
 }
 
 
@@ -164,15 +195,21 @@ def _text(obj: dict[str, Any], key: str, limit: int) -> str:
     return value
 
 
-def decode(obj: Any) -> Message:
-    """Check a decoded msgpack object field by field and return the message it carries."""
+def decode(obj: Any, version: int = PROTOCOL_VERSION) -> Message:
+    """Check a decoded msgpack object field by field and return the message it carries.
+
+    ``version`` is the highest version this side speaks: a hello of any version from
+    :data:`MIN_PROTOCOL_VERSION` up to it is taken (its fields are the same), and frames
+    of later versions are unknown below theirs, as they were to a device of that version.
+    """
     if not isinstance(obj, dict):
         raise ProtocolError("change-set message is not a map")
     kind = obj.get("t")
-    if not isinstance(kind, str) or kind not in _KEYS:
+    if not isinstance(kind, str) or kind not in _KEYS or (
+            kind == "presence" and version < PRESENCE_VERSION):
         raise ProtocolError("unknown change-set message type")
     if kind == "hello":  # before its fields: another version's hello has other fields
-        check_version(obj.get("v"), PROTOCOL_VERSION, "sync protocol")
+        check_version(obj.get("v"), version, "sync protocol", oldest=MIN_PROTOCOL_VERSION)
     if set(obj) != _KEYS[kind]:
         raise ProtocolError(f"change-set message {kind!r} has missing or unexpected fields")
     if kind == "hello":
@@ -182,7 +219,7 @@ def decode(obj: Any) -> Message:
         return Hello(device, _text(obj, "name", 80),
                      replica_map(obj["vector"], MAX_VECTOR_ENTRIES),
                      replica_map(obj["digests"], MAX_VECTOR_ENTRIES, "digest map", DIGEST_TOP),
-                     held_map(obj["held"]))
+                     held_map(obj["held"]), obj["v"])
     if kind == "ops":
         ops = obj["ops"]
         if not isinstance(ops, list) or not 0 < len(ops) <= MAX_BATCH_OPS:
@@ -198,12 +235,14 @@ def decode(obj: Any) -> Message:
         return Ping()
     if kind == "pong":
         return Pong()
+    if kind == "presence":
+        return PresenceFrame(*presence_fields(obj["s"], obj["tb"], obj["i"], obj["at"]))
     return Bye(_text(obj, "reason", 300))
 
 
-def decode_bytes(data: bytes) -> Message:
+def decode_bytes(data: bytes, version: int = PROTOCOL_VERSION) -> Message:
     """Decode a whole plaintext message (msgpack bytes): what the fuzz harness drives."""
-    return decode(decode_message(data))
+    return decode(decode_message(data), version)
 
 
 def decode_ops(batch: OpsBatch) -> list[Operation]:

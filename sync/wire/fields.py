@@ -1,5 +1,6 @@
 """Checked fields shared by the change-set messages and the envelopes: protocol versions,
-maps keyed by replica id (version vectors, digests) and held-back counts per device.
+maps keyed by replica id (version vectors, digests), held-back counts per device, and what
+a presence note says (a LAN ``presence`` frame, a relay ``signal``).
 
 Every function takes a value decoded by :mod:`comentor.sync.wire.codec` and returns it
 typed, or raises :class:`ProtocolError`; a version that is not ours raises
@@ -15,12 +16,14 @@ from comentor.model.replication import DIGEST_BITS, is_replica_id
 from comentor.sync.errors import OutdatedPeerError, ProtocolError
 
 __all__ = ["DIGEST_TOP", "INT_MAX", "MAX_HELD_ENTRIES", "check_version", "held_map",
-           "replica_map", "is_device_id"]
+           "replica_map", "is_device_id", "presence_fields"]
 
 INT_MAX = 2**63 - 1
 DIGEST_TOP = (1 << DIGEST_BITS) - 1
 MAX_HELD_ENTRIES = 256  # devices in a held-back map
 _DEVICE = re.compile(r"^[a-z2-7]{16}$")
+_ROW = re.compile(r"^[a-z0-9_-]{1,64}$")  # a row id, as operations name rows
+_TABLE = re.compile(r"^[a-z_]{1,32}$")
 
 
 def is_device_id(text: object) -> bool:
@@ -31,11 +34,12 @@ def _count(value: Any, top: int = INT_MAX) -> bool:
     return not isinstance(value, bool) and isinstance(value, int) and 0 <= value <= top
 
 
-def check_version(version: Any, ours: int, what: str) -> None:
-    """Refuse another version of a protocol with the one message a user can act on."""
+def check_version(version: Any, ours: int, what: str, oldest: int | None = None) -> None:
+    """Refuse another version of a protocol with the one message a user can act on;
+    versions from ``oldest`` (default: only ``ours``) up to ``ours`` are taken."""
     if isinstance(version, bool) or not isinstance(version, int):
         raise ProtocolError(f"{what} carries no valid version")
-    if version == ours:
+    if (ours if oldest is None else oldest) <= version <= ours:
         return
     if version < ours:
         raise OutdatedPeerError(
@@ -73,3 +77,24 @@ def held_map(value: Any) -> dict[str, tuple[int, int]]:
             raise ProtocolError("held-back map holds an invalid count")
         out[device] = (pair[0], pair[1])
     return out
+
+
+def _name(value: Any, pattern: re.Pattern[str]) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or pattern.match(value) is None:
+        raise ProtocolError("presence names a malformed check-in, table or item")
+    return value
+
+
+def presence_fields(session: Any, table: Any, row: Any, at: Any
+                    ) -> tuple[str | None, str | None, str | None, int]:
+    """(session, table, row, at) of a presence note: ids as operations spell them (or
+    None), ``table`` and ``row`` both given or both None (the sender left), ``at`` a count
+    of milliseconds."""
+    checked = (_name(session, _ROW), _name(table, _TABLE), _name(row, _ROW))
+    if (checked[1] is None) != (checked[2] is None):
+        raise ProtocolError("presence names a table without an item, or an item without one")
+    if not _count(at):
+        raise ProtocolError("presence carries no valid time")
+    return checked[0], checked[1], checked[2], at

@@ -107,12 +107,15 @@ async def run_pair(
 def test_every_message_round_trips() -> None:
     vec = {"abcdefghijklmnop.0": 3}
     for msg in (cs.Hello("abcdefghijklmnop", "Ada", vec), cs.OpsBatch(1, [b"x"]), cs.Ack(2, 5),
-                cs.Done(9), cs.Ping(), cs.Pong(), cs.Bye("bad batch")):
+                cs.Done(9), cs.Ping(), cs.Pong(), cs.Bye("bad batch"),
+                cs.Hello("abcdefghijklmnop", "Ada", vec, version=2),
+                cs.PresenceFrame("s1", "asks", "abc", 5), cs.PresenceFrame(None, None, None, 0)):
         assert cs.decode_bytes(encode_message(cs.encode(msg))) == msg
 
 
-HELLO = {"t": "hello", "v": 2, "device": "abcdefghijklmnop", "name": "", "vector": {},
-         "digests": {}, "held": {}}
+HELLO = {"t": "hello", "v": cs.PROTOCOL_VERSION, "device": "abcdefghijklmnop", "name": "",
+         "vector": {}, "digests": {}, "held": {}}
+PRESENCE = {"t": "presence", "s": "sess1", "tb": "asks", "i": "row-1", "at": 1}
 
 
 @pytest.mark.parametrize("obj", [
@@ -124,16 +127,21 @@ HELLO = {"t": "hello", "v": 2, "device": "abcdefghijklmnop", "name": "", "vector
     {"t": "ops", "n": 1, "ops": []}, {"t": "ops", "n": 1, "ops": ["text"]},
     {"t": "ops", "n": 1, "ops": [b""]}, {"t": "ops", "n": 1, "ops": [b"x"] * 2001},
     {"t": "ops", "n": 1, "ops": b"x"},
-    {**HELLO, "v": 3}, {**HELLO, "v": True}, {**HELLO, "device": "ABC"}, {**HELLO, "name": 5},
+    {**HELLO, "v": 4}, {**HELLO, "v": True}, {**HELLO, "device": "ABC"}, {**HELLO, "name": 5},
     {**HELLO, "vector": {"x": 1}}, {**HELLO, "vector": {"abcdefghijklmnop.0": -1}},
     {**HELLO, "vector": []}, {**HELLO, "digests": {"abcdefghijklmnop.0": 2**48}},
     {**HELLO, "digests": {"abcdefghijklmnop.1234567890123456": 1}},
     {**HELLO, "held": {"abcdefghijklmnop": [1]}}, {**HELLO, "held": {"ABC": [1, 2]}},
     {**HELLO, "held": {"abcdefghijklmnop": [-1, 2]}}, {k: v for k, v in HELLO.items() if k != "held"},
     {"t": "bye", "reason": "x" * 301},
+    {**PRESENCE, "x": 1}, {k: v for k, v in PRESENCE.items() if k != "at"},
+    {**PRESENCE, "at": -1}, {**PRESENCE, "at": True}, {**PRESENCE, "tb": None},  # item, no table
+    {**PRESENCE, "i": None}, {**PRESENCE, "i": "A!"}, {**PRESENCE, "tb": "x" * 33},
+    {**PRESENCE, "s": b"sess"}, {**PRESENCE, "s": "s" * 65},
 ])
 def test_malformed_messages_are_protocol_errors(obj: Any) -> None:
     assert cs.decode(HELLO) == cs.Hello("abcdefghijklmnop", "", {}, {}, {})
+    assert cs.decode(PRESENCE) == cs.PresenceFrame("sess1", "asks", "row-1", 1)
     with pytest.raises(ProtocolError):
         cs.decode(obj)
 
@@ -143,7 +151,19 @@ def test_a_hello_of_another_version_says_which_device_must_update() -> None:
     with pytest.raises(OutdatedPeerError, match="older comentor.*update comentor on that device"):
         cs.decode(older)
     with pytest.raises(OutdatedPeerError, match="newer comentor.*update comentor on this device"):
-        cs.decode({**HELLO, "v": 3, "more": 1})
+        cs.decode({**HELLO, "v": 4, "more": 1})
+
+
+def test_a_version_2_hello_is_answered_and_a_version_2_side_knows_no_presence() -> None:
+    """Version 3 takes a version-2 hello (its fields are the same); a side that speaks
+    only 2 refuses a version-3 hello and a presence frame, as an older comentor does."""
+    assert cs.decode({**HELLO, "v": 2}).version == 2
+    assert cs.decode(HELLO).version == 3
+    with pytest.raises(OutdatedPeerError, match="newer comentor"):
+        cs.decode(HELLO, version=2)
+    with pytest.raises(ProtocolError, match="unknown change-set message type"):
+        cs.decode(PRESENCE, version=2)
+    assert cs.decode({**HELLO, "v": 2}, version=2).version == 2
 
 
 @settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
@@ -164,9 +184,10 @@ _json = st.recursive(
 
 
 @settings(max_examples=400, suppress_health_check=[HealthCheck.too_slow])
-@given(st.sampled_from(["hello", "ops", "ack", "done", "ping", "pong", "bye"]),
+@given(st.sampled_from(["hello", "ops", "ack", "done", "ping", "pong", "bye", "presence"]),
        st.dictionaries(st.sampled_from(["v", "device", "name", "vector", "n", "ops", "applied",
-                                        "sent", "reason"]), _json, max_size=5))
+                                        "sent", "reason", "s", "tb", "i", "at"]), _json,
+                       max_size=5))
 def test_fuzz_structured_messages(kind: str, fields: dict[str, Any]) -> None:
     """Well-formed msgpack with the right tags and arbitrary values: only ProtocolError."""
     try:

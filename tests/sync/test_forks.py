@@ -215,8 +215,8 @@ async def test_an_older_peer_is_told_to_update(trio: Any) -> None:
         srv.close()
     assert isinstance(errors[0], OutdatedPeerError)
     assert "update comentor on that device" in str(errors[0])
-    assert byes[0] == ("the other device runs a newer comentor (sync protocol 2): update "
-                       "comentor on this device")
+    assert byes[0] == (f"the other device runs a newer comentor (sync protocol "
+                       f"{cs.PROTOCOL_VERSION}): update comentor on this device")
 
 
 def test_a_copied_file_keeps_restore_detection_without_any_state(tmp_path: Path) -> None:

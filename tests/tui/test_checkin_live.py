@@ -7,6 +7,9 @@ fixed peer (``--peer`` style, no zeroconf); through the relay, a real relay serv
 the test and both journals use it (their LAN engines listen but have nobody to reach). The
 clocks are real (live sync never runs under a fixed clock), so every step waits on a
 condition with a generous timeout: a loaded 2-core machine may take seconds per hop.
+
+Presence rides along: the item Ada has open shows on Ben's screen ("Ada is on: ...", and a
+mark on that agenda row) over either transport, and goes when she leaves the check-in.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from comentor.tui.app import ComentorApp
 from comentor.tui.cli import main as cli
 from comentor.tui.screens.checkin import CheckinScreen
 from comentor.tui.screens.checkin_end import EndStepScreen
+from comentor.tui.screens.checkin_presence import PresenceLine
 from comentor.tui.screens.dashboard import DashboardScreen
 from comentor.tui.widgets.agenda import AgendaList
 from comentor.tui.widgets.shared_notes import SharedTextArea
@@ -230,12 +234,21 @@ async def _checkin_on_two_screens(app_a: ComentorApp, app_b: ComentorApp,
     conflicts = await asyncio.to_thread(app_a.gateway.read, model.conflicts)
     assert conflicts == []
 
-    # Ada looks at Ben's ask; Ben adds a commitment: her selection stays on the ask.
+    # Ada looks at Ben's ask; Ben's screen says so (presence), and marks the row.
     agenda = ada.query_one(AgendaList)
     ask = next(k for k, i in agenda.items.items() if i.table == "asks")
     app_a.call_later(agenda.focus)
     app_a.call_later(setattr, agenda, "highlighted", agenda.get_option_index(ask))
     await _until(pilots, lambda: agenda.selected_id == ask, "Ada on Ben's ask")
+    await _until(pilots, lambda: _presence(ben) == "Ada is on: An intro to an editor",
+                 "Ada's presence on Ben's screen")
+    ben_agenda = ben.query_one(AgendaList)
+    await _until(pilots, lambda: "◂ Ada is here" in str(ben_agenda.get_option(ask).prompt),
+                 "the mark on Ben's row of his ask")
+    assert sum("Ada is here" in str(ben_agenda.get_option_at_index(n).prompt)
+               for n in range(ben_agenda.option_count)) == 1
+
+    # Ben adds a commitment: her selection stays on the ask.
     session = ben.state.session if ben.state else None
     await asyncio.to_thread(app_b.gateway.write, lambda j: model.add_checkin_item(
         j, "commitment", {"text": "Aardvark first", "person": j.me}, session=session))
@@ -261,6 +274,20 @@ async def _checkin_on_two_screens(app_a: ComentorApp, app_b: ComentorApp,
     assert end_a.summary == end_b.summary
     text = str(end_a.query_one("#end-summary", Static).content)
     assert "Ended by Ben" in text and "Aardvark first" in text
+
+    # Ada leaves the check-in: Ben's check-in screen (under his end step) shows her nowhere.
+    assert _presence(ben).startswith("Ada is on: ")
+    await pa.press("enter")
+    await _until(pilots, lambda: isinstance(app_a.screen, DashboardScreen), "Ada's dashboard")
+    await _until(pilots, lambda: _presence(ben) == "" and not any(
+        "Ada is here" in str(ben_agenda.get_option_at_index(n).prompt)
+        for n in range(ben_agenda.option_count)), "Ada's presence gone from Ben's screen")
+
+
+def _presence(screen: CheckinScreen) -> str:
+    """The check-in's presence line, as shown ("" while it is hidden)."""
+    line = screen.query_one(PresenceLine)
+    return str(line.content) if line.display else ""
 
 
 class _App:

@@ -4,10 +4,13 @@ Opening the screen writes nothing: it shows the check-in as planned (the agenda 
 browsed and talking points prepared) until either partner starts it (r). When the partner
 started it, the screen says so and joins with one key (j). The timer, the covered items and
 the shared notes are the check-in's shared state in the journal, so both screens show the
-same; the shared notes merge at the character level (both may type at once). Either partner
-ends it (e); both screens then show the same summary. Private notes stay on this device,
-and one key (F2) hides them for screen sharing. Everything reads and writes through the
-gateway in thread workers; the rules are the model's.
+same; the shared notes merge at the character level (both may type at once,
+:mod:`.checkin_notes`). Either partner ends it (e); both screens then show the same
+summary. Private notes stay on this device, and one key (F2) hides them for screen sharing.
+Each screen shows which agenda item the partner has open, and tells the partner its own
+(:mod:`.checkin_presence`; ephemeral, never stored). Everything reads and writes through
+the gateway in thread workers; the rules are the model's. Help texts name the keys of the
+bindings, so that a key moved in ``BINDINGS`` is named right everywhere.
 """
 
 from __future__ import annotations
@@ -18,33 +21,26 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.timer import Timer
-from textual.widgets import Header, OptionList, Static, TextArea
+from textual.widgets import Header, OptionList, Static
 
-from comentor.model import (
-    set_checkin_notes,
-    start_checkin,
-    timer_event,
-    write_text_updates,
-)
+from comentor.model import AgendaItem, start_checkin, timer_event
 
 from ..app import AppAccess
-from ..messages import JournalChanged
+from ..messages import JournalChanged, PartnerPresence
 from ..modals.picker import KindPicker
 from ..widgets.agenda import AgendaList
 from ..widgets.key_bar import KeyBar
-from ..widgets.shared_notes import SharedTextArea
 from ..widgets.timer import CheckinTimer
 from .baseline import baseline_form
 from .checkin_end import EndStepScreen
 from .checkin_forms import FORM_KINDS, cover_form, item_form
+from .checkin_notes import CheckinNotes
+from .checkin_presence import PresenceLine
 from .checkin_state import CheckinState, load_checkin
+from .checkin_text import banner_text, key_name, phase_line
 
 __all__ = ["CheckinScreen", "CheckinState", "load_checkin"]
-
-SAVE_DELAY = 1.0  # private notes: saved a second after the last key
 
 
 class CheckinScreen(AppAccess, Screen[None]):
@@ -57,13 +53,6 @@ class CheckinScreen(AppAccess, Screen[None]):
     CheckinScreen #banner.-show { display: block; }
     CheckinScreen #phase { height: auto; padding: 0 1; background: $primary 15%; }
     CheckinScreen #notes { height: 12; }
-    CheckinScreen .note-pane {
-        width: 1fr; border: round $primary; border-title-color: $text-primary;
-    }
-    CheckinScreen .note-pane:focus-within { border: round $accent; }
-    CheckinScreen #private-pane { border: round $secondary; }
-    CheckinScreen .note-pane TextArea { border: none; height: 1fr; padding: 0; }
-    CheckinScreen #private-pane.-hidden { display: none; }
     CheckinScreen #save-state { height: 1; color: $text-muted; padding: 0 1; dock: bottom; }
     """
 
@@ -71,6 +60,7 @@ class CheckinScreen(AppAccess, Screen[None]):
         Binding("r", "start", "Start check-in"),
         Binding("j", "join", "Join"),
         Binding("enter", "cover", "Cover item"),
+        Binding("F", "answer_feedback", "Answer feedback"),
         Binding("space", "toggle_timer", "Start/pause"),
         Binding("t", "switch_turn", "Hand over"),
         Binding("i", "add_item", "Add item"),
@@ -85,12 +75,6 @@ class CheckinScreen(AppAccess, Screen[None]):
         super().__init__()
         self.state: CheckinState | None = None
         self.joined = False
-        self.private_visible = True
-        self._save_timer: Timer | None = None
-        self._outbox: list[bytes] = []
-        self._sending = False  # a write of shared notes is on its way to the journal
-        self._saved_private = ""
-        self._notes_session: str | None = None
         self._summary_shown = False
         self._shown: dict[str, object] = {}  # what each part of the screen shows now
         self._reloading = self._reload_wanted = False
@@ -100,23 +84,29 @@ class CheckinScreen(AppAccess, Screen[None]):
         yield Header()
         yield CheckinTimer(30, ("Me", "Partner"), clock=self.comentor.timer_clock(), id="timer")
         yield Static("", id="phase", markup=False)
+        yield PresenceLine(id="presence")
         yield Static("", id="banner", markup=False)
         yield AgendaList(id="agenda")
-        with Horizontal(id="notes"):
-            with Vertical(id="shared-pane", classes="note-pane"):
-                yield SharedTextArea(id="shared-notes")
-            with Vertical(id="private-pane", classes="note-pane"):
-                yield TextArea(id="private-notes", soft_wrap=True)
+        yield CheckinNotes(hide_key=self.key_for("toggle_private"), id="notes")
         yield Static("", id="save-state", markup=False)
         yield KeyBar()
 
     def on_mount(self) -> None:
         self.title = "comentor"
         self.sub_title = "Check-in"
-        self.query_one("#shared-pane").border_title = "Shared notes (your partner sees these)"
-        self.query_one("#private-pane").border_title = "Private notes (this device only) · F2 hides"
         self.query_one("#agenda", AgendaList).focus()
         self.reload()
+
+    def key_for(self, action: str) -> str:
+        """The key bound to ``action`` on this screen, as help texts name it (F2, not f2)."""
+        for binding in self.BINDINGS:
+            if isinstance(binding, Binding) and binding.action == action:
+                return key_name(binding, self.app.get_key_display)
+        raise KeyError(action)
+
+    @property
+    def notes(self) -> CheckinNotes:
+        return self.query_one(CheckinNotes)
 
     # ------------------------------------------------------------------ loading
     @property
@@ -171,17 +161,24 @@ class CheckinScreen(AppAccess, Screen[None]):
         # (each redrawn line lays the screen out again, the cost a keystroke waits on)
         if self._changed("timer", (state.timer, people)):
             timer.show_state(state.timer, people)
+        agenda = self.query_one(AgendaList)
         if self._changed("agenda", (state.agenda, state.outcomes)):
-            self.query_one(AgendaList).show(state.agenda, state.outcomes)
-        self._show_notes(state, first_load)
-        phase = self._phase_line(state)
+            agenda.show(state.agenda, state.outcomes)
+        self.notes.show(state.session, state.notes_state, state.private_text, self.live)
+        presence = self.query_one(PresenceLine)
+        presence.context(state.session, agenda.items)
+        presence.tell(state.session, agenda.selected_id)
+        phase = phase_line(state, self.key_for)
         if self._changed("phase", phase):
             self.query_one("#phase", Static).update(phase)
-        self._show_banner(state)
+        banner = banner_text(state, self.joined, self.key_for)
+        if self._changed("banner", banner):
+            self.query_one("#banner", Static).update(Text(banner))
+            self.query_one("#banner", Static).set_class(bool(banner), "-show")
         self.sub_title = f"Check-in · {state.me[1]} & {partner_name}"
         self.loads += 1
         if self._changed("keys", (status.phase, self.joined, state.first,
-                                  bool(state.missing_baselines))):
+                                  bool(state.missing_baselines), bool(state.to_answer))):
             self.refresh_bindings()
         if status.phase == "ended" and state.summary is not None and not self._summary_shown:
             self._summary_shown = True
@@ -194,50 +191,6 @@ class CheckinScreen(AppAccess, Screen[None]):
         self._shown[part] = value
         return True
 
-    def _show_notes(self, state: CheckinState, first_load: bool) -> None:
-        shared = self.query_one("#shared-notes", SharedTextArea)
-        private = self.query_one("#private-notes", TextArea)
-        if state.session != self._notes_session:
-            self._notes_session = state.session
-            shared.load_shared(state.notes_state)
-            private.load_text(state.private_text)
-            self._saved_private = state.private_text
-        else:
-            shared.merge_shared(state.notes_state)
-        shared.read_only = private.read_only = not self.live
-
-    def _phase_line(self, state: CheckinState) -> Text:
-        status, out = state.status, Text()
-        due = status.due.astimezone().strftime("%a %d %b %H:%M")
-        if status.phase == "planned":
-            out.append("Planned ", style="bold")
-            out.append(f"for {due}: nothing has started. Browse the agenda and prepare talking "
-                       "points; r starts the check-in for both of you.")
-        elif status.phase == "started":
-            who = "you" if status.started_by == state.me[0] else status.started_by_name
-            out.append("In progress ", style="bold green")
-            out.append(f"(planned for {due}), started by {who}.")
-        else:
-            out.append("Ended ", style="bold")
-            out.append(f"by {status.ended_by_name or 'your partner'}.")
-        if state.balance is not None:
-            out.append(f"  Time balance, {state.balance.describe()}.", style="dim")
-        return out
-
-    def _show_banner(self, state: CheckinState) -> None:
-        banner = self.query_one("#banner", Static)
-        text = ""
-        if state.status.started_by_partner(state.me[0]) and not self.joined:
-            text = f"{state.status.started_by_name} started the check-in — press j to join."
-        elif state.first and state.missing_baselines:
-            names = {state.me[0]: state.me[1], **({state.partner[0]: state.partner[1]}
-                                                   if state.partner else {})}
-            who = " and ".join(names.get(p, "?") for p in state.missing_baselines)
-            text = f"First check-in of the partnership: record the baselines of {who} (press b)."
-        if self._changed("banner", text):
-            banner.update(Text(text))
-            banner.set_class(bool(text), "-show")
-
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         st = self.state
         phase = st.status.phase if st else "planned"
@@ -249,6 +202,8 @@ class CheckinScreen(AppAccess, Screen[None]):
             return phase == "started" and not self.joined
         if action in ("toggle_timer", "switch_turn", "end"):
             return self.live
+        if action == "answer_feedback":
+            return self.live and bool(st and st.to_answer)
         return True
 
     # ------------------------------------------------------------------ lifecycle
@@ -276,9 +231,9 @@ class CheckinScreen(AppAccess, Screen[None]):
         if self.live:
             return True
         phase = self.state.status.phase if self.state else "planned"
-        self.notify("Join the check-in first (j)." if phase == "started"
-                    else "Start the check-in first (r): looking at it starts nothing.",
-                    timeout=3, markup=False)
+        self.notify(f"Join the check-in first ({self.key_for('join')})." if phase == "started"
+                    else f"Start the check-in first ({self.key_for('start')}): looking at it "
+                    "starts nothing.", timeout=3, markup=False)
         return False
 
     # ------------------------------------------------------------------ timer
@@ -299,7 +254,8 @@ class CheckinScreen(AppAccess, Screen[None]):
     def _turn_over(self, event: CheckinTimer.TurnOver) -> None:
         """Quid pro quo: say when one partner's half is used up, once, with a bell."""
         self.app.bell()
-        self.notify(f"{event.name}'s half of the time is up: t hands the floor to {event.other}.",
+        self.notify(f"{event.name}'s half of the time is up: {self.key_for('switch_turn')} "
+                    f"hands the floor to {event.other}.",
                     title="Turn over", severity="warning", timeout=8, markup=False)
 
     # ------------------------------------------------------------------ agenda
@@ -317,9 +273,27 @@ class CheckinScreen(AppAccess, Screen[None]):
         if self.state is None or self.state.session is None or not self._need_live():
             return
         item = self.query_one(AgendaList).selected_item()
-        if item is None:
+        if item is not None:
+            self._cover_item(item)
+
+    def action_answer_feedback(self) -> None:
+        """Answer the selected feedback, or the first one waiting (selecting it)."""
+        if self.state is None or self.state.session is None or not self._need_live():
             return
+        agenda, waiting = self.query_one(AgendaList), self.state.to_answer
+        item = agenda.selected_item()
+        if item is None or item not in waiting:
+            if not waiting:
+                self.notify("No feedback waits for an answer.", timeout=3)
+                return
+            item = waiting[0]
+            agenda.highlighted = agenda.get_option_index(f"{item.table}:{item.id}")
+        self._cover_item(item)
+
+    def _cover_item(self, item: AgendaItem) -> None:
         st = self.state
+        if st is None:
+            return
         next_due = (st.next_due or self.comentor.clock()).astimezone().date()
         form = cover_form(item, session=st.session or "", today=self.comentor.today(),
                           next_due=next_due)
@@ -383,85 +357,38 @@ class CheckinScreen(AppAccess, Screen[None]):
 
     # ------------------------------------------------------------------ notes
     def action_toggle_private(self) -> None:
-        pane = self.query_one("#private-pane")
-        self.private_visible = not self.private_visible
-        pane.set_class(not self.private_visible, "-hidden")
-        if not self.private_visible and self.focused is self.query_one("#private-notes"):
+        visible = self.notes.toggle_private()
+        if not visible and self.focused is self.query_one("#private-notes"):
             self.query_one(AgendaList).focus()
         self._shown.pop("save-state", None)
         self.query_one("#save-state", Static).update(
-            "" if self.private_visible else "Private notes hidden (F2 shows them)")
-
-    @on(SharedTextArea.Edited)
-    def _shared_typed(self, event: SharedTextArea.Edited) -> None:
-        """Typed characters go to the journal (and so to the partner) at once; keys typed
-        while a write is on its way go together in the next one, so a fast typist makes
-        fewer, larger writes instead of a queue of them."""
-        self._outbox += event.updates
-        if not self._sending:
-            self._send_shared()
-
-    def _send_shared(self) -> None:
-        updates, self._outbox = self._outbox, []
-        if updates and self.state is not None and self.state.session is not None:
-            self._sending = True
-            self._write_shared(self.state.session, updates)
-
-    def _shared_sent(self, error: str | None) -> None:
-        self._sending = False
-        self._save_state(f"Shared notes not saved: {error}" if error else "Shared notes saved.")
-        if self._outbox:
-            self._send_shared()
-
-    @work(thread=True, group="checkin-notes")
-    def _write_shared(self, session: str, updates: list[bytes]) -> None:
-        """Store typed characters (updates merge in any order, so writes may overlap)."""
-        error = None
-        try:
-            self.comentor.gateway.write(write_text_updates, "sessions", session, updates)
-        except Exception as exc:  # noqa: BLE001 - shown, never a crash
-            error = str(exc)
-        self.app.call_from_thread(self._shared_sent, error)
-
-    @on(TextArea.Changed, "#private-notes")
-    def _notes_changed(self) -> None:
-        if self._save_timer is not None:
-            self._save_timer.stop()
-        self._save_timer = self.set_timer(SAVE_DELAY, self.action_save_notes)
+            "" if visible else f"Private notes hidden ({self.key_for('toggle_private')} "
+            "shows them)")
 
     def action_save_notes(self) -> None:
-        if not self._sending:  # else what waits goes as soon as the write on its way is done
-            self._send_shared()
-        if self.state is None or self.state.session is None:
-            return
-        private = self.query_one("#private-notes", TextArea).text
-        if private == self._saved_private:
-            return
-        self._save_private(self.state.session, private)
+        self.notes.save()
 
     def pending_notes(self) -> tuple[str | None, str | None]:
         """(shared, private) texts not yet saved, None where nothing is waiting."""
-        shared = self.query_one("#shared-notes", SharedTextArea).text
-        private = self.query_one("#private-notes", TextArea).text
-        return (shared if self._outbox or self._sending else None,
-                private if private != self._saved_private else None)
+        return self.notes.pending()
 
-    @work(thread=True, group="checkin-notes")
-    def _save_private(self, session: str, private: str) -> None:
-        try:
-            self.comentor.gateway.write(set_checkin_notes, session, private=private)
-        except Exception as exc:  # noqa: BLE001 - shown, never a crash
-            self.app.call_from_thread(self._save_state, f"Notes not saved: {exc}")
-            return
-        self.app.call_from_thread(self._saved, private)
+    @on(CheckinNotes.Saved)
+    def _save_state(self, event: CheckinNotes.Saved) -> None:
+        if self.notes.private_visible and self._changed("save-state", event.text):
+            self.query_one("#save-state", Static).update(event.text)
 
-    def _saved(self, private: str) -> None:
-        self._saved_private = private
-        self._save_state("Notes saved.")
+    # ------------------------------------------------------------------ presence
+    @on(AgendaList.Moved)
+    def _moved(self, event: AgendaList.Moved) -> None:
+        self.query_one(PresenceLine).tell(self.state.session if self.state else None, event.key)
 
-    def _save_state(self, text: str) -> None:
-        if self.private_visible and self._changed("save-state", text):
-            self.query_one("#save-state", Static).update(text)
+    @on(PartnerPresence)
+    def _partner_presence(self, message: PartnerPresence) -> None:
+        self.query_one(PresenceLine).take(message.presence)
+
+    @on(PresenceLine.Here)
+    def _partner_here(self, message: PresenceLine.Here) -> None:
+        self.query_one(AgendaList).show_presence(message.marks)
 
     # ------------------------------------------------------------------ end
     def action_end(self) -> None:

@@ -59,6 +59,11 @@ class CheckinState:
         return self.status.session
 
     @property
+    def to_answer(self) -> list[AgendaItem]:
+        """The feedback on the agenda still waiting for its answer."""
+        return [i for i in self.agenda if i.table == "feedback" and not i.covered]
+
+    @property
     def notes(self) -> str:
         from comentor.model import SharedText
 

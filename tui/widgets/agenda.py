@@ -4,7 +4,9 @@ The list is an OptionList so it is walked with the arrow keys and Enter (or a cl
 headings are disabled options, so the cursor only ever lands on something to talk about.
 The selection is held by item id, never by row: when the partner adds items (marked new,
 with who added them) the list is rebuilt around the same item, so Enter covers what the
-person was looking at.
+person was looking at. When the person moves the selection the list says so
+(:class:`AgendaList.Moved`: the check-in tells the partner); the item the partner has open
+carries a mark (:meth:`AgendaList.show_presence`).
 """
 
 from __future__ import annotations
@@ -13,10 +15,13 @@ from collections.abc import Sequence
 
 from rich.text import Text
 from textual.binding import Binding
+from textual.message import Message
 from textual.widgets import OptionList
 from textual.widgets.option_list import Option
 
 from comentor.model import AgendaItem
+
+from ..text import one_line
 
 __all__ = ["AgendaList", "SECTION_TITLES", "item_key"]
 
@@ -39,6 +44,13 @@ class AgendaList(OptionList):
 
     BINDINGS = [Binding("enter", "select", "Cover item")]
 
+    class Moved(Message):
+        """The person moved the selection to another item (``key``: "table:row")."""
+
+        def __init__(self, key: str) -> None:
+            self.key = key
+            super().__init__()
+
     DEFAULT_CSS = """
     AgendaList {
         height: 1fr;
@@ -54,6 +66,9 @@ class AgendaList(OptionList):
         self.selected_id: str | None = None
         self._rebuilding = False
         self.border_title = "Agenda"
+        self._listed: list[AgendaItem] = []
+        self._outcomes: dict[tuple[str, str], str] = {}
+        self._here: dict[str, str] = {}  # item key -> who of the partners has it open
 
     def watch_highlighted(self, highlighted: int | None) -> None:
         """Remember the item the person moved to (a rebuild of the list does not count)."""
@@ -64,11 +79,20 @@ class AgendaList(OptionList):
             option_id = self.get_option_at_index(highlighted).id
         except Exception:  # noqa: BLE001 - the list may be shorter for a moment
             return
-        if option_id in self.items:
+        if option_id in self.items and option_id != self.selected_id:
             self.selected_id = option_id
+            self.post_message(self.Moved(option_id))
+
+    def show_presence(self, here: dict[str, str]) -> None:
+        """Mark the items the partner has open (item key -> name); the list is redrawn
+        only when the marks change."""
+        if here != self._here:
+            self._here = dict(here)
+            self.show(self._listed, self._outcomes)
 
     def show(self, items: Sequence[AgendaItem], outcomes: dict[tuple[str, str], str]) -> None:
         """Replace the list, keeping the selection on the same item when it is still there."""
+        self._listed, self._outcomes = list(items), dict(outcomes)
         self.items = {item_key(i.table, i.id): i for i in items}
         options: list[Option] = []
         section = None
@@ -77,8 +101,9 @@ class AgendaList(OptionList):
                 section = item.section
                 options.append(Option(Text(SECTION_TITLES.get(section, section), style="bold underline"),
                                       disabled=True))
-            options.append(Option(self._line(item, outcomes.get((item.table, item.id))),
-                                  id=item_key(item.table, item.id)))
+            key = item_key(item.table, item.id)
+            options.append(Option(self._line(item, outcomes.get((item.table, item.id)),
+                                             self._here.get(key)), id=key))
         if not items:
             options.append(Option(Text("Nothing on the agenda: add goals, asks or talking points.",
                                        style="dim italic"), disabled=True))
@@ -97,7 +122,7 @@ class AgendaList(OptionList):
         self.border_title = f"Agenda  {covered}/{len(items)} covered"
 
     @staticmethod
-    def _line(item: AgendaItem, outcome: str | None) -> Text:
+    def _line(item: AgendaItem, outcome: str | None, here: str | None = None) -> Text:
         line = Text(no_wrap=False)
         if item.covered:
             line.append(" ✓ ", style="bold green")
@@ -113,6 +138,8 @@ class AgendaList(OptionList):
         if item.new:
             line.append("  ✦ new" + (f" · added by {item.added_by}" if item.added_by else ""),
                         style="bold magenta")
+        if here:
+            line.append(f"  ◂ {one_line(here)} is here", style="bold cyan")
         return line
 
     def selected_item(self) -> AgendaItem | None:

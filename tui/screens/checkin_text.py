@@ -1,0 +1,60 @@
+"""What the check-in says in words: its phase line and its banner, with the keys named.
+
+Help texts name keys as the screen binds them (:func:`key_name`), so that a key moved in
+the check-in's ``BINDINGS`` is named right in every sentence; the screen passes the names.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from rich.text import Text
+from textual.binding import Binding
+
+from .checkin_state import CheckinState
+
+__all__ = ["key_name", "phase_line", "banner_text"]
+
+Keys = Callable[[str], str]  # action -> the key a person presses for it
+
+
+def key_name(binding: Binding, display: Callable[[Binding], str]) -> str:
+    """How a sentence names the key of ``binding`` (``display``: the app's
+    ``get_key_display``): as the footer shows it, function keys in capitals (F2)."""
+    shown = display(binding)
+    return shown.upper() if re.fullmatch(r"f\d{1,2}", shown) else shown
+
+
+def phase_line(state: CheckinState, key: Keys) -> Text:
+    """Planned, in progress (started by whom) or ended, and the time balance."""
+    status, out = state.status, Text()
+    due = status.due.astimezone().strftime("%a %d %b %H:%M")
+    if status.phase == "planned":
+        out.append("Planned ", style="bold")
+        out.append(f"for {due}: nothing has started. Browse the agenda and prepare talking "
+                   f"points; {key('start')} starts the check-in for both of you.")
+    elif status.phase == "started":
+        who = "you" if status.started_by == state.me[0] else status.started_by_name
+        out.append("In progress ", style="bold green")
+        out.append(f"(planned for {due}), started by {who}.")
+    else:
+        out.append("Ended ", style="bold")
+        out.append(f"by {status.ended_by_name or 'your partner'}.")
+    if state.balance is not None:
+        out.append(f"  Time balance, {state.balance.describe()}.", style="dim")
+    return out
+
+
+def banner_text(state: CheckinState, joined: bool, key: Keys) -> str:
+    """The partner started the check-in (join it), or the baselines still to record."""
+    if state.status.started_by_partner(state.me[0]) and not joined:
+        return (f"{state.status.started_by_name} started the check-in — press "
+                f"{key('join')} to join.")
+    if state.first and state.missing_baselines:
+        names = {state.me[0]: state.me[1], **({state.partner[0]: state.partner[1]}
+                                               if state.partner else {})}
+        who = " and ".join(names.get(p, "?") for p in state.missing_baselines)
+        return (f"First check-in of the partnership: record the baselines of {who} "
+                f"(press {key('baseline')}).")
+    return ""
