@@ -4,11 +4,21 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+import os
 import re
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .errors import ValidationError
 
-__all__ = ["parse_date", "parse_every", "parse_time", "parse_datetime_local", "format_every"]
+if TYPE_CHECKING:  # zoneinfo is imported where it is used: it costs every command 2 ms
+    from zoneinfo import ZoneInfo
+
+__all__ = [
+    "parse_date", "parse_every", "parse_time", "parse_datetime_local", "format_every",
+    "system_zone", "check_zone", "zone_info",
+]
 
 _REL = re.compile(r"^\+?(\d{1,4})\s*([dwmy])$")
 _DAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
@@ -86,7 +96,100 @@ def parse_time(text: str) -> str:
 
 
 def parse_datetime_local(day: dt.date, at: str, tz: dt.tzinfo | None) -> dt.datetime:
-    """A local wall-clock date and time as an aware datetime."""
+    """A wall-clock date and time in `tz` (the machine's zone if None) as an aware datetime.
+
+    A time that does not exist that day (skipped when clocks go forward) is read with the
+    offset from before the gap, as RFC 5545 reads it, so 02:30 becomes 03:30 summer time
+    and this agrees with every calendar that imports the series; a time that happens twice
+    (clocks go back) is the first of the two.
+    """
     hour, minute = (int(x) for x in parse_time(at).split(":"))
     naive = dt.datetime.combine(day, dt.time(hour, minute))
-    return naive.replace(tzinfo=tz) if tz else naive.astimezone()
+    if tz is None:
+        return naive.astimezone()
+    return naive.replace(tzinfo=tz).astimezone(dt.UTC).astimezone(tz)
+
+
+def _zone_key(name: str) -> str | None:
+    """`name` if it names an IANA zone this machine knows (tzdata as a fallback), else None."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    if name.lower() in _NOT_PLACES:
+        return None
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError, TypeError):
+        return None
+    return name
+
+
+def _key_from_path(path: str) -> str | None:
+    """The IANA name in a path such as /usr/share/zoneinfo/Europe/Berlin."""
+    marker = "zoneinfo/"
+    at = path.rfind(marker)
+    if at < 0:
+        return None
+    key = path[at + len(marker):]
+    for prefix in ("posix/", "right/"):
+        key = key.removeprefix(prefix)
+    return _zone_key(key)
+
+
+def system_zone() -> str:
+    """The IANA name of this machine's time zone, "UTC" when none can be found.
+
+    The TZ variable first (a name, ":name" or a path into a zoneinfo folder; a POSIX rule
+    such as "CET-1CEST" has no name and is passed over), then the /etc/localtime link,
+    then /etc/timezone (Debian), because Python's own local zone has no IANA name.
+    """
+    tz = os.environ.get("TZ", "").strip().removeprefix(":")
+    if tz:
+        found = _zone_key(tz) if not tz.startswith("/") else _key_from_path(tz)
+        if found:
+            return found
+    try:
+        found = _key_from_path(os.path.realpath("/etc/localtime"))
+    except OSError:
+        found = None
+    if found:
+        return found
+    try:
+        found = _zone_key(Path("/etc/timezone").read_text(encoding="utf-8").strip())
+    except (OSError, UnicodeDecodeError):
+        found = None
+    return found or "UTC"
+
+
+# Names the zone database carries that are no place: "localtime" is whatever the machine
+# that reads it runs in (so two partners would read one cadence in two zones), "Factory"
+# and "posixrules" are placeholders.
+_NOT_PLACES = frozenset({"localtime", "factory", "posixrules"})
+
+
+@cache
+def _zone_names() -> dict[str, str]:
+    """Every IANA zone name this machine (or tzdata) knows, by its lower-case spelling."""
+    import zoneinfo
+
+    return {name.lower(): name for name in zoneinfo.available_timezones()
+            if name.lower() not in _NOT_PLACES}
+
+
+def check_zone(text: str) -> str:
+    """An IANA time zone name as typed (Europe/Berlin, america/new_york, UTC), checked and
+    spelt as the zone database spells it, so both partners' machines read the same zone."""
+    name = (text or "").strip()
+    known = _zone_names().get(name.lower()) if 0 < len(name) <= 64 else None
+    if known is None or _zone_key(known) is None:
+        raise ValidationError(
+            f"unknown time zone {text!r}: use an IANA name like Europe/Berlin or "
+            "America/New_York", field="zone")
+    return known
+
+
+def zone_info(name: str | None) -> ZoneInfo:
+    """The zone for a stored name; the machine's zone for none or one no longer known."""
+    from zoneinfo import ZoneInfo
+
+    key = (_zone_key(name) if name else None) or system_zone()
+    return ZoneInfo(key)

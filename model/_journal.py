@@ -172,8 +172,10 @@ class Journal(WritePath, LocalData, Reading):
         )
         if not joining:
             self.put("partnership", "partnership", created_at=stamp)
+            from ._dates import system_zone  # the zone of whoever set it (issue 10)
+
             self.put("schedule", "cadence", every_days=21, at="12:00", minutes=30,
-                     start=self.today().isoformat())
+                     start=self.today().isoformat(), zone=system_zone())
 
     @classmethod
     def open(

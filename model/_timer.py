@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ._clock import physical_ms
 from .errors import ValidationError
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "TIMER_EVENTS", "TimerEvent", "TimerState", "fold_timer", "timer_state", "timer_event",
-    "TimeBalance", "time_balance", "split_of",
+    "TimeBalance", "time_balance", "split_of", "recent_splits",
 ]
 
 TIMER_EVENTS = ("start", "pause", "hand_over")
@@ -135,17 +135,25 @@ class TimeBalance:
                 f"you {self.mine} %, your partner {self.partner} %")
 
 
-def time_balance(j: Journal, last: int = 6) -> TimeBalance | None:
-    """How the speaking time of the last `last` check-ins divided between the partners."""
-    me, total, mine, count = j.me, 0, 0, 0
+def recent_splits(j: Journal, last: int = 6) -> list[tuple[dict[str, Any], dict[str, int]]]:
+    """The last `last` ended check-ins, newest first, with the speaking time they recorded
+    (seconds per person), leaving out those whose split is unreadable or empty."""
+    out = []
     for rec in j._rows("sessions", "status = 'done' AND split IS NOT NULL",
                        order="coalesce(ended_at, started_at) DESC")[:last]:
         try:
             split = {str(k): int(v) for k, v in json.loads(rec["split"]).items()}
         except (ValueError, TypeError, AttributeError):
             continue
-        if sum(split.values()) <= 0:
-            continue
+        if sum(split.values()) > 0:
+            out.append((rec, split))
+    return out
+
+
+def time_balance(j: Journal, last: int = 6) -> TimeBalance | None:
+    """How the speaking time of the last `last` check-ins divided between the partners."""
+    me, total, mine, count = j.me, 0, 0, 0
+    for _rec, split in recent_splits(j, last):
         count += 1
         total += sum(split.values())
         mine += split.get(me, 0)

@@ -36,6 +36,8 @@ CATALOG: tuple[ScreenEntry, ...] = (
                 "Perspective, suggestions and pushes"),
     ScreenEntry("wins", "wins", "WinsScreen", "w", "Wins & story",
                 "Wins, the timeline and each partner's story"),
+    ScreenEntry("review", "review", "ReviewScreen", "v", "Review",
+                "Where we started, where we are: baselines, goals, story, wins, cadence"),
     ScreenEntry("skills", "skills", "SkillsScreen", "k", "Skills",
                 "The complementary-skills matrix"),
     ScreenEntry("schedule", "schedule", "ScheduleScreen", "s", "Schedule",

@@ -171,8 +171,8 @@ class SyncEngine(LanPeers, LanDiscovery):
             fut.cancel()
             if peer is None and not self._found:
                 raise TransportError(f"no partner device found on this network within "
-                                     f"{timeout:g} s", hint="peer") from None
-            raise TransportError(f"no complete sync within {timeout:g} s") from None
+                                     f"{timeout:.3g} s", hint="peer") from None
+            raise TransportError(f"no complete sync within {timeout:.3g} s") from None
 
     # ------------------------------------------------------------------ engine thread
     def _thread_main(self, ready: threading.Event, failure: list[BaseException]) -> None:

@@ -58,3 +58,18 @@ def test_skills_snapshot(snap_compare: Any, demo_path: Path) -> None:
         await pilot.pause()
 
     assert snap_compare(_app(demo_path), terminal_size=SIZE, run_before=run_before)
+
+
+def test_review_snapshot(snap_compare: Any, demo_path: Path) -> None:
+    """The review (issue 10): the check-in strip, commitments and asks, wins per quarter and
+    every goal's track on one 0..100 scale, opened from the dashboard with `v`."""
+    async def run_before(pilot: Any) -> None:
+        await _dashboard_ready(pilot)
+        await pilot.press("v")
+        await wait_for(pilot, lambda: type(pilot.app.screen).__name__ == "ReviewScreen"
+                       and pilot.app.screen.loads > 0, what="review")
+        await pilot.pause()
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+
+    assert snap_compare(_app(demo_path), terminal_size=SIZE, run_before=run_before)

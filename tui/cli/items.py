@@ -31,9 +31,13 @@ def cmd_init(args: argparse.Namespace) -> int:
     if path.is_dir():
         raise ValidationError(f"{path} is a folder: name a file for the journal, like "
                               f"{path / 'journal.db'}", option="journal")
+    from .onboarding import check_first_run, first_run
+
+    check_first_run(args)  # a bad --every or --tick: said before anything is created
     j = Journal.create(path, args.name, passphrase=passphrase)
     print(f"Created the journal for {one_line(args.name)} at {one_line(path)}")
     print(f"This device: {j.device_id}")
+    first_run(args, j)  # the cadence and the peer checklist (asked on a terminal)
     print("Next: `comentor invite` to pair with your partner, or `comentor` to open the app.")
     j.close()
     return 0

@@ -3,6 +3,12 @@
 Printing only; the flow is :func:`comentor.sync.invite` / :func:`comentor.sync.join`. The
 `Code:` line is printed on a line of its own and flushed at once, so that a script (or a
 test) driving `invite` can read it while the command keeps waiting.
+
+Pairing exchanges keys, not the journal, so both commands then sync once
+(:mod:`comentor.tui.first_sync`): the inviter serves on the port it paired on for a little
+while, the joiner connects. The partner who joins then sees the peer checklist as the
+inviter answered it and the cadence the inviter chose, and confirms
+(:func:`comentor.tui.cli.onboarding.confirm_joining`).
 """
 
 from __future__ import annotations
@@ -10,6 +16,8 @@ from __future__ import annotations
 import argparse
 import sys
 from typing import Any
+
+from .parser import add_first_run_arguments
 
 __all__ = ["add_parsers", "HANDLERS", "cmd_invite", "cmd_join"]
 
@@ -41,6 +49,7 @@ def add_parsers(sub: Any) -> None:
                    help="search only on the interface with this address (repeatable)")
     s.add_argument("--timeout", type=float, default=60.0, metavar="SECONDS",
                    help="how long to look for the inviting device (default 60)")
+    add_first_run_arguments(s, joining=True)
 
 
 def _say(text: str = "") -> None:
@@ -65,8 +74,10 @@ def cmd_invite(args: argparse.Namespace) -> int:
 
     if args.timeout <= 0:
         raise _err("--timeout must be a positive number of seconds")
+    # the first sync after pairing is served on the same port, so pick it now
+    port = args.port or (0 if args.relay else _free_port(args.host))
     opts = InviteOptions(timeout=args.timeout, device=args.device, relay=args.relay,
-                         host=args.host, port=args.port, interfaces=args.lan_interface)
+                         host=args.host, port=port, interfaces=args.lan_interface)
     j = open_journal(args)
     try:
         def on_code(code: Any, where: str) -> None:
@@ -79,9 +90,52 @@ def cmd_invite(args: argparse.Namespace) -> int:
         result = asyncio.run(invite(j, opts, on_code, on_status=lambda m: print(
             m, file=sys.stderr, flush=True)))
         _print_result(result)
+        _serve_first_sync(args, j, result, port)
     finally:
         j.close()
     return 0
+
+
+def _free_port(host: str) -> int:
+    """A port free on `host` now (0 when none can be had: the flow then picks one)."""
+    import socket
+
+    try:
+        with socket.socket() as s:
+            s.bind((host if host not in ("", "0.0.0.0") else "", 0))
+            return int(s.getsockname()[1])
+    except OSError:
+        return 0
+
+
+def _serve_first_sync(args: argparse.Namespace, j: Any, result: Any, port: int) -> None:
+    """Let the device that just joined sync once (see the module docstring)."""
+    from ..first_sync import FIRST_SYNC_SECONDS, interruptible, inviter_first_sync
+
+    who = _short_who(result)
+    if args.relay:
+        _say(f"Leaving this journal for {who} at the relay (Ctrl-C skips this)...")
+    else:
+        _say(f"Waiting up to {FIRST_SYNC_SECONDS:g} s for {who} to fetch this journal once "
+             "(Ctrl-C skips this)...")
+    done = interruptible(lambda stop: inviter_first_sync(
+        j.path, j.keys, device=result.peer.device_id, host=args.host, port=port,
+        interfaces=args.lan_interface, relay=args.relay, stop=stop))
+    _said_first_sync(done, who, f"{who} gets everything at the next sync")
+
+
+def _said_first_sync(done: Any, who: str, later: str) -> None:
+    """One line on the first sync: what moved, or why not and when it will."""
+    if done is None:
+        _say(f"First sync skipped: {later} (`comentor sync`, or the app).")
+    elif done.ok:
+        _say(f"First sync with {who}: received {done.received}, sent {done.sent}.")
+    else:
+        _say(f"No first sync yet ({done.error}): {later} (`comentor sync`, or the app).")
+
+
+def _short_who(result: Any) -> str:
+    return "your other device" if result.own_device else result.peer.person_name
 
 
 def cmd_join(args: argparse.Namespace) -> int:
@@ -90,10 +144,12 @@ def cmd_join(args: argparse.Namespace) -> int:
     from comentor.sync import JoinOptions, join, parse_code, parse_peer
 
     from .common import journal_path, open_journal
+    from .onboarding import check_first_run, confirm_joining
 
     if args.timeout <= 0:
         raise _err("--timeout must be a positive number of seconds")
     code = parse_code(args.code)
+    check_first_run(args)  # a bad --every or --tick: said before pairing
     path = journal_path(args)
     existing = open_journal(args) if path.exists() and path.stat().st_size > 0 else None
     opts = JoinOptions(device=args.device, relay=args.relay,
@@ -106,10 +162,25 @@ def cmd_join(args: argparse.Namespace) -> int:
         if result.created:
             _say(f"Created this device's journal at {path}.")
         _print_result(result)
+        _join_first_sync(args, j, result, opts.peer)
+        if not result.own_device:
+            _say()
+            confirm_joining(args, j)
     finally:
         if j is not None:
             j.close()
     return 0
+
+
+def _join_first_sync(args: argparse.Namespace, j: Any, result: Any,
+                     peer: tuple[str, int] | None) -> None:
+    from ..first_sync import interruptible, joiner_first_sync
+
+    who = _short_who(result)
+    _say(f"Syncing once with {who} (Ctrl-C skips this)...")
+    done = interruptible(lambda stop: joiner_first_sync(
+        j.path, j.keys, peer=peer, relay=args.relay, interfaces=args.lan_interface, stop=stop))
+    _said_first_sync(done, who, f"{who}'s journal arrives at the next sync")
 
 
 def _err(message: str) -> Exception:

@@ -26,6 +26,7 @@ from comentor.model import Journal
 from comentor.model.errors import JournalError
 
 from ..app import AppAccess
+from ..widgets.tick_box import TickBox
 from .fields import FieldSpec
 
 __all__ = ["FormModal", "Submit"]
@@ -112,7 +113,7 @@ class FormModal(AppAccess, ModalScreen[Any]):
             value = spec.value if any(v == spec.value for _, v in spec.options) else Select.NULL
             return Select(list(spec.options), value=value, id=wid, allow_blank=value is Select.NULL)
         if spec.kind == "checkbox":
-            return Checkbox(spec.label, value=bool(spec.value), id=wid)
+            return TickBox(spec.label, value=bool(spec.value), id=wid)  # state in the text
         return Input(str(spec.value or ""), placeholder=spec.placeholder, id=wid)
 
     def on_mount(self) -> None:

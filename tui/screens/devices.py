@@ -17,6 +17,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Header, Label, Static
 
 from comentor.model import (
+    PEER_CHECKLIST,
     Journal,
     confirm_checklist,
     device_removal,
@@ -33,9 +34,7 @@ from .base import GatewayScreen
 
 __all__ = ["DevicesScreen", "removed_line"]
 
-CHECKS = (("outside_company", "We work at different companies"),
-          ("outside_market", "We do not compete in the same market"),
-          ("similar_stage", "We are at a similar stage: peers, not mentor and mentee"))
+CHECKS = PEER_CHECKLIST  # the wording both partners saw at the first run
 
 PAIRING_HELP = (
     "To pair a device: one partner presses i here (or runs  comentor invite ) and reads the code\n"

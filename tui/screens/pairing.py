@@ -8,13 +8,21 @@ Journal (sqlite connections belong to one thread); the app's gateway keeps worki
 it. Both modals end on the safety number, which the two people must compare: that is what
 makes the pairing safe against someone in the middle. A wrong code ends with the flow's
 one clear message, and nothing is written. Errors name the modal's own controls where the
-command line would name a flag (:func:`app_text`).
+command line would name a flag (:func:`~comentor.tui.screens.pairing_text.app_text`, kept
+with the modals' other wording in :mod:`~comentor.tui.screens.pairing_text`).
+
+Pairing exchanges keys, not the journal: the join modal then syncs once with the inviter
+(:mod:`comentor.tui.first_sync`, on the same worker thread) and reads what the inviter
+answered and chose; "Continue" opens :class:`~comentor.tui.screens.join_confirm.
+ConfirmPartnershipModal`, where the partner who joins confirms the peer checklist and
+accepts or changes the cadence.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import threading
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -26,47 +34,16 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Static
 
 from ..app import AppAccess
+from ..widgets.tick_box import TickBox
+from .pairing_text import COMPARE_HINT, DEVICE_BOX, app_text, who_paired
 
 if TYPE_CHECKING:
-    from comentor.model import Journal
+    from comentor.model import Journal, Onboarding
     from comentor.sync import PairingCode, PairResult
 
+    from ..first_sync import FirstSync
+
 __all__ = ["InviteModal", "JoinModal", "COMPARE_HINT", "app_text"]
-
-COMPARE_HINT = (
-    "Compare it with the number on your partner's screen (side by side, or read it aloud on "
-    "the phone): it must be the same. If it is not, someone came between you: do not use "
-    "this pairing, revoke the device and pair again."
-)
-
-
-_DEVICE_BOX = "One of my own devices"
-_HINTS = {
-    "peer": " (fill in the inviting device's address)",
-    "peer_or_relay": ", or fill in the inviting device's address, or meet through the relay",
-}
-
-
-def app_text(exc: BaseException) -> str:
-    """An error's message with its remedy worded as this modal's controls."""
-    from comentor.model.errors import ComentorError
-
-    text = str(exc)
-    if not isinstance(exc, ComentorError):
-        return text
-    hint, option = exc.field("hint"), exc.field("option")
-    if isinstance(hint, str) and hint in _HINTS:
-        return text + _HINTS[hint]
-    if option == "device":
-        return f"{text} (the own-device box)"
-    if option == "peer":
-        return f"Inviting device's address: {text}"
-    return text
-
-
-def _who(result: PairResult) -> str:
-    return "your own device" if result.own_device else f"{result.peer.person_name}'s device"
-
 
 class _PairingModal(AppAccess, ModalScreen[bool]):
     """Shared plumbing: run one pairing coroutine in a thread, cancel it on escape."""
@@ -98,6 +75,7 @@ class _PairingModal(AppAccess, ModalScreen[bool]):
         self.paired = False
         self._flow_loop: asyncio.AbstractEventLoop | None = None
         self._flow_task: asyncio.Task[Any] | None = None
+        self._stop = threading.Event()  # ends a first sync still trying when closed
 
     def compose(self) -> ComposeResult:
         with Vertical(id="pair-dialog"):
@@ -110,6 +88,8 @@ class _PairingModal(AppAccess, ModalScreen[bool]):
             with Horizontal(id="pair-buttons"):
                 yield Button("Close", id="pair-close")
                 yield Button(self.start_label(), id="pair-start", variant="primary")
+                yield Button("Continue: checklist and cadence", id="pair-next",
+                             variant="primary")
 
     def form(self) -> ComposeResult:
         """The fields above the code (options, the code input)."""
@@ -120,6 +100,7 @@ class _PairingModal(AppAccess, ModalScreen[bool]):
 
     def on_mount(self) -> None:
         self.query_one("#pair-code").display = False
+        self.query_one("#pair-next").display = False
 
     # ------------------------------------------------------------------ shown state
     def status(self, text: str) -> None:
@@ -150,8 +131,10 @@ class _PairingModal(AppAccess, ModalScreen[bool]):
         self.comentor.notify_journal_changed("remote")
 
     # ------------------------------------------------------------------ running the flow
-    def run_flow(self, make: Callable[[], Coroutine[Any, Any, tuple[str, str]]]) -> None:
-        """Run `make()` (returns safety number and who) on a thread with its own loop."""
+    def run_flow(self, make: Callable[[], Coroutine[Any, Any, tuple[str, str]]],
+                 then: Callable[[], None] | None = None) -> None:
+        """Run `make()` (returns safety number and who) on a thread with its own loop;
+        then, once it paired, `then()` on that thread (blocking work such as a sync)."""
         self.running = True
         self.error("")
         self.query_one("#pair-start", Button).disabled = True
@@ -172,6 +155,10 @@ class _PairingModal(AppAccess, ModalScreen[bool]):
             except Exception as exc:  # noqa: BLE001 - shown, never a crash
                 self._report(None, "", f"pairing failed: {type(exc).__name__}: {exc}")
             else:
+                if then is not None:
+                    # the pairing stands even if this extra step fails: never a stuck modal
+                    with contextlib.suppress(Exception):
+                        then()
                 self._report(safety, who, None)
 
         self.run_worker(work, thread=True, exclusive=True, group="pairing", exit_on_error=False)
@@ -190,6 +177,7 @@ class _PairingModal(AppAccess, ModalScreen[bool]):
             self.app.call_from_thread(update)
 
     def action_close(self) -> None:
+        self._stop.set()
         loop, task = self._flow_loop, self._flow_task
         if self.running and loop is not None and task is not None:
             with contextlib.suppress(RuntimeError):
@@ -233,8 +221,8 @@ class InviteModal(_PairingModal):
     TITLE_TEXT = "Invite your partner, or one of your own devices"
 
     def form(self) -> ComposeResult:
-        yield Checkbox(f"{_DEVICE_BOX} (--device)", id="pair-device")
-        yield Checkbox("Meet through the relay instead of the local network", id="pair-relay")
+        yield TickBox(f"{DEVICE_BOX} (--device)", id="pair-device")
+        yield TickBox("Meet through the relay instead of the local network", id="pair-relay")
 
     def start_label(self) -> str:
         return "Show code"
@@ -262,7 +250,7 @@ class InviteModal(_PairingModal):
                 opts = InviteOptions(device=device, relay=relay, host=host)
                 result = await invite(j, opts, on_code,
                                       on_status=lambda m: self.later(self.status, m))
-                return result.safety_number, _who(result)
+                return result.safety_number, who_paired(result)
             finally:
                 j.close()
 
@@ -276,16 +264,22 @@ class InviteModal(_PairingModal):
 
 
 class JoinModal(_PairingModal):
-    """Type the code the partner's screen shows; checked as it is typed."""
+    """Type the code the partner's screen shows; checked as it is typed. Once paired with a
+    partner: sync once and offer to confirm the checklist and the cadence."""
 
     TITLE_TEXT = "Join your partner's invitation"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.synced: FirstSync | None = None
+        self.info: Onboarding | None = None  # what the partner who joins confirms
 
     def form(self) -> ComposeResult:
         yield Label("Code (like 7-orbit-candle-harbor)")
         yield Input(placeholder="7-orbit-candle-harbor", id="pair-input")
-        yield Checkbox("This is another device of the person who invited (--device)",
-                       id="pair-device")
-        yield Checkbox("Meet through the relay instead of the local network", id="pair-relay")
+        yield TickBox("This is another device of the person who invited (--device)",
+                      id="pair-device")
+        yield TickBox("Meet through the relay instead of the local network", id="pair-relay")
         yield Label("Inviting device's address (optional, HOST:PORT; otherwise searched on "
                     "the local network)")
         yield Input(placeholder="192.168.1.20:47001", id="pair-peer")
@@ -336,6 +330,7 @@ class JoinModal(_PairingModal):
         device = self.query_one("#pair-device", Checkbox).value
         relay_checked = self.query_one("#pair-relay", Checkbox).value
         self.status("Looking for the invitation…")
+        paired: dict[str, Any] = {}
 
         async def flow() -> tuple[str, str]:
             relay = self.relay_url() if relay_checked else None
@@ -344,8 +339,47 @@ class JoinModal(_PairingModal):
                 opts = JoinOptions(device=device, relay=relay, peer=peer)
                 _, result = await join(self.comentor.journal_path, j, code, None, opts,
                                        on_status=lambda m: self.later(self.status, m))
-                return result.safety_number, _who(result)
+                paired.update(result=result, relay=relay)
+                return result.safety_number, who_paired(result)
             finally:
                 j.close()
 
-        self.run_flow(flow)
+        def first_sync() -> None:
+            self._first_sync(paired["result"], peer, paired["relay"])
+
+        self.run_flow(flow, first_sync)
+
+    def _first_sync(self, result: PairResult, peer: tuple[str, int] | None,
+                    relay: str | None) -> None:
+        """On the flow's thread, once paired: sync once, then read what to confirm."""
+        from ..first_sync import after_joining
+
+        who = "your other device" if result.own_device else result.peer.person_name
+        self.later(self.status, f"Paired. Syncing once with {who}…")
+        keys = self.comentor.gateway.read(lambda j: j.keys)
+        self.synced, self.info = after_joining(self.comentor.journal_path, keys, result,
+                                               peer=peer, relay=relay, stop=self._stop)
+
+    def _finished(self, safety: str | None, who: str, error: str | None) -> None:
+        super()._finished(safety, who, error)
+        if error is not None or not self.is_mounted:
+            return
+        done = self.synced
+        if done is not None and done.ok:
+            self.status(f"Paired with {who}. First sync done: received {done.received}.")
+        elif done is not None:
+            self.status(f"Paired with {who}. No first sync yet ({done.error}): the journal "
+                        "arrives at the next sync.")
+        if self.info is not None:
+            button = self.query_one("#pair-next", Button)
+            button.display = True
+            button.focus()
+
+    @on(Button.Pressed, "#pair-next")
+    def _next(self) -> None:
+        from .join_confirm import ConfirmPartnershipModal
+
+        info = self.info
+        self.dismiss(self.paired)
+        if info is not None:
+            self.app.push_screen(ConfirmPartnershipModal(info))

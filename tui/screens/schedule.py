@@ -1,13 +1,17 @@
 """The schedule: the cadence, when the next check-in is due and how far it drifted, the
-upcoming dates, changing the cadence, and exporting the series to a calendar file.
+upcoming dates, changing the cadence (its time zone and calendar reminder included), and
+exporting the series to a calendar file.
 
 The cadence is edited in place and checked as it is typed, with the same parsers the
 command line uses; the calendar export runs in a worker so a slow disk never freezes the app.
+The time is the wall-clock time in the cadence's zone (the zone of whoever set it), so both
+partners see the same instants; a partner elsewhere sees their own time beside it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -19,41 +23,52 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Header, Input, Label, Static
 
 from comentor import model
-from comentor.model import Cadence, Journal, NextCheckin, parse_every, parse_time
+from comentor.model import Cadence, Journal, NextCheckin, check_zone, parse_every, parse_time
 from comentor.model.errors import JournalError
 
 from ..modals.fields import FieldSpec
 from ..modals.form import FormModal
+from ..widgets.cadence_fields import check_minutes_text, every_text, zone_suggester
 from ..widgets.key_bar import KeyBar
 from .base import GatewayScreen
 
-__all__ = ["ScheduleScreen", "check_every", "check_at", "check_minutes", "check_path"]
+__all__ = ["ScheduleScreen", "check_every", "check_at", "check_minutes", "check_path",
+           "check_zone_text", "check_alarm"]
 
 STATE_STYLE = {"on_time": "green", "due": "bold yellow", "overdue": "bold red", "lapsed": "bold red"}
 
 
-def check_every(text: Any) -> str | None:
+def _message(parse: Callable[[str], object], text: Any) -> str | None:
+    """The model's own message when `parse` refuses the text typed; None when it is right."""
     try:
-        parse_every(str(text or ""))
+        parse(str(text or ""))
     except JournalError as exc:
         return str(exc)
     return None
+
+
+def check_every(text: Any) -> str | None:
+    return _message(parse_every, text)
 
 
 def check_at(text: Any) -> str | None:
-    try:
-        parse_time(str(text or ""))
-    except JournalError as exc:
-        return str(exc)
-    return None
+    return _message(parse_time, text)
 
 
 def check_minutes(text: Any) -> str | None:
+    return _message(check_minutes_text, text)
+
+
+def check_zone_text(text: Any) -> str | None:
+    return _message(check_zone, text)
+
+
+def check_alarm(text: Any) -> str | None:
     try:
         minutes = int(str(text or "").strip())
     except ValueError:
-        return "The length is a whole number of minutes (5 to 600)."
-    return None if 5 <= minutes <= 600 else "A check-in lasts between 5 and 600 minutes."
+        return "The reminder is a whole number of minutes before (0 to 10080)."
+    return None if 0 <= minutes <= 10080 else "The reminder comes 0 to 10080 minutes before."
 
 
 def check_path(text: Any) -> str | None:
@@ -69,6 +84,9 @@ def check_path(text: Any) -> str | None:
 
 
 class ScheduleScreen(GatewayScreen):
+    """The next check-in and its drift, the upcoming dates, the cadence's fields (checked as
+    typed) and the calendar export; loads and saves through the gateway's workers."""
+
     SCREEN_TITLE = "Schedule"
     AUTO_FOCUS = "#save-cadence"  # not an input: the screen's keys work until one is clicked
     DEFAULT_CSS = """
@@ -93,20 +111,25 @@ class ScheduleScreen(GatewayScreen):
             yield Static("", id="upcoming")
             with Vertical(id="cadence-form"):
                 yield Label("Cadence", classes="matrix-title")
-                with Horizontal(classes="cad-row"):
-                    for name, label, placeholder in (("every", "Every", "3w or 21d"),
-                                                     ("at", "At (local)", "12:00"),
-                                                     ("minutes", "Minutes", "30")):
-                        with Vertical(classes="cad-field"):
-                            yield Label(label)
-                            yield Input(placeholder=placeholder, id=f"cad-{name}")
-                            yield Static("", id=f"cad-error-{name}", classes="field-error", markup=False)
+                for row in ((("every", "Every", "3w or 21d"), ("at", "At (in the zone)", "12:00"),
+                             ("minutes", "Minutes", "30")),
+                            (("zone", "Time zone", "Europe/Berlin"),
+                             ("alarm", "Reminder (minutes before)", "10"))):
+                    with Horizontal(classes="cad-row"):
+                        for name, label, placeholder in row:
+                            with Vertical(classes="cad-field"):
+                                yield Label(label)
+                                yield Input(placeholder=placeholder, id=f"cad-{name}",
+                                            suggester=zone_suggester() if name == "zone" else None)
+                                yield Static("", id=f"cad-error-{name}", classes="field-error",
+                                             markup=False)
                 with Horizontal(id="cadence-buttons"):
                     yield Button("Save cadence", id="save-cadence", variant="primary")
                     yield Button("Export .ics…", id="export")
         yield KeyBar()
 
-    CHECKS = {"every": check_every, "at": check_at, "minutes": check_minutes}
+    CHECKS = {"every": check_every, "at": check_at, "minutes": check_minutes,
+              "zone": check_zone_text, "alarm": check_alarm}
 
     def refresh_data(self) -> None:
         self._load()
@@ -130,17 +153,20 @@ class ScheduleScreen(GatewayScreen):
         head.append("Next check-in: ", style="bold")
         head.append(nxt.describe(today), style=STATE_STYLE.get(nxt.state, ""))
         head.append(f"\nCadence: {cad.describe()}")
+        head.append(f"\nCalendar reminder: {cad.alarm} minutes before (in the exported .ics)")
+        if cad.zone_note():
+            head.append(f"\n{cad.zone_note()}", style="italic")
         if nxt.state in ("overdue", "lapsed"):
             head.append("\nThe practice is drifting: agree on a date with your partner soon.",
                         style="italic")
         self.query_one("#next", Static).update(head)
-        up = Text("Upcoming\n", style="bold underline")
+        up = Text(f"Upcoming ({cad.zone})\n", style="bold underline")
         for d in dates:
             up.append(f"  {d.strftime('%a %d %b %Y %H:%M')}\n")
         self.query_one("#upcoming", Static).update(up)
-        days = cad.every_days
-        values = {"every": f"{days // 7}w" if days % 7 == 0 else f"{days}d",
-                  "at": cad.at, "minutes": str(cad.minutes)}
+        values = {"every": every_text(cad.every_days),
+                  "at": cad.at, "minutes": str(cad.minutes), "zone": cad.zone,
+                  "alarm": str(cad.alarm)}
         for name, value in values.items():
             box = self.query_one(f"#cad-{name}", Input)
             if not box.has_focus:
@@ -178,7 +204,8 @@ class ScheduleScreen(GatewayScreen):
 
         def save(j: Journal) -> Cadence:
             return model.set_cadence(j, every=values["every"], at=values["at"],
-                                     minutes=int(values["minutes"]))
+                                     minutes=int(values["minutes"]), zone=values["zone"].strip(),
+                                     alarm=int(values["alarm"]))
 
         self.write(save, message="Cadence saved")
 
@@ -186,19 +213,22 @@ class ScheduleScreen(GatewayScreen):
     def action_export(self) -> None:
         default = str(Path.home() / "comentor-checkins.ics")
         fields = [FieldSpec("path", "Save the check-in series as an iCalendar file", value=default,
-                            validate=check_path)]
+                            validate=check_path),
+                  FieldSpec("todos", "Add commitments and challenges with a due date as to-dos",
+                            kind="checkbox", value=False)]
 
         def chosen(values: dict[str, Any] | None) -> None:
             if values is not None:
                 self.notify("Exporting…")
-                self.export_to(Path(str(values["path"]).strip()).expanduser())
+                self.export_to(Path(str(values["path"]).strip()).expanduser(),
+                               todos=bool(values.get("todos")))
 
         self.app.push_screen(FormModal("Export to calendar", fields, submit_label="Export"), chosen)
 
     @work(thread=True, exclusive=True, group="export")
-    def export_to(self, path: Path) -> None:
+    def export_to(self, path: Path, *, todos: bool = False) -> None:
         try:
-            data = self.gateway.read(model.export_ics)
+            data = self.gateway.read(lambda j: model.export_ics(j, todos=todos))
             # never the journal's own files, a device or a folder; atomic, no temp file left
             model.write_file_safely(path, data, protect=model.journal_files(self.gateway.path))
         except (JournalError, OSError) as exc:
