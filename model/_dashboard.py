@@ -30,9 +30,10 @@ RECENT_DAYS = 182  # "recent" reads half a year, then the whole timeline if that
 class Dashboard:
     """Everything the dashboard shows first.
 
-    `conflicts` and `quarantined` start at 0: counting them scans long texts, so the app
-    fills them in after the first frame. Each open commitment in `mine` and `theirs`
-    carries `overdue`: its due date has passed.
+    `conflicts` and `quarantined` start at 0: the app fills them in after the first frame
+    (they once scanned every long text; since migration m008 they are read from what the
+    journal keeps, at any size). Each open commitment in `mine` and `theirs` carries
+    `overdue`: its due date has passed.
     """
 
     me: str

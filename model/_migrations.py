@@ -158,6 +158,57 @@ def m006_forks(db: Database) -> None:
                sig BLOB NOT NULL, received_at TEXT, reissued TEXT,
                PRIMARY KEY (replica, seq, sig))""")
 
+
+@MIGRATIONS()
+def m007_calendar(db: Database) -> None:
+    """The calendar done right (issue 10): the cadence's IANA zone, its alarm, and how often
+    the series has moved (iCalendar SEQUENCE and LAST-MODIFIED). A cadence set before has no
+    zone: it is read in the system's zone until someone sets one."""
+    for (table, name), migration in ADDED_BY.items():
+        if migration == "m007_calendar":
+            kind = TABLES[table][name].kind
+            db.execute(f'ALTER TABLE "{table}" ADD COLUMN "{name}" {_AFFINITY.get(kind, "TEXT")}')
+
+
+@MIGRATIONS()
+def m008_scale(db: Database) -> None:
+    """Fast at every size (issue 11). The device records get their own partial index, so a
+    page of a first sync finds them without reading the history (model/_store.py
+    `ops_since`); the long texts with more than one version (`text_conflicts`) are kept by
+    triggers on `text_heads`, in the same transaction as the heads, so counting conflicts
+    reads them instead of grouping every head (model/_remote.py `conflicts`); and where
+    each replica's digest stood (`digest_marks`, local), so a new process does not read
+    every signature again to say it (model/_forks.py `digest`); and indexes for the
+    dashboard's newest events and "a year ago" (model/_queries.py `timeline`)."""
+    for stmt in _SCALE:
+        db.execute(stmt)
+    db.execute("INSERT INTO text_conflicts (tbl, row_id, field) SELECT tbl, row_id, field "
+               "FROM text_heads GROUP BY tbl, row_id, field HAVING count(*) > 1")
+
+
+_HEAD = "tbl = {0}.tbl AND row_id = {0}.row_id AND field = {0}.field"
+_SCALE = (
+    "CREATE INDEX ops_devices ON ops (replica, seq, row_id) WHERE tbl = 'devices'",
+    # the dashboard's newest wins, goals met and challenges done, and a year ago today
+    "CREATE INDEX wins_day ON wins (coalesce(date, substr(created_at, 1, 10)), id)",
+    "CREATE INDEX wins_date ON wins (date)",
+    "CREATE INDEX commitments_created ON commitments (created_at)",
+    "CREATE INDEX goals_closed ON goals (status, substr(closed_at, 1, 10), id)",
+    "CREATE INDEX challenges_closed ON challenges (status, substr(closed_at, 1, 10), id)",
+    # local: where a replica's digest stood, so a new process need not read it all again
+    "CREATE TABLE digest_marks (replica TEXT PRIMARY KEY, seq INTEGER NOT NULL, "
+    "forks INTEGER NOT NULL, held_back INTEGER NOT NULL, digest INTEGER NOT NULL)",
+    "CREATE TABLE text_conflicts (tbl TEXT NOT NULL, row_id TEXT NOT NULL, field TEXT NOT NULL, "
+    "PRIMARY KEY (tbl, row_id, field)) WITHOUT ROWID",
+    "CREATE TRIGGER text_heads_added AFTER INSERT ON text_heads "
+    f"WHEN (SELECT count(*) FROM text_heads WHERE {_HEAD.format('NEW')}) > 1 BEGIN "
+    "INSERT OR IGNORE INTO text_conflicts (tbl, row_id, field) "
+    "VALUES (NEW.tbl, NEW.row_id, NEW.field); END",
+    "CREATE TRIGGER text_heads_removed AFTER DELETE ON text_heads "
+    f"WHEN (SELECT count(*) FROM text_heads WHERE {_HEAD.format('OLD')}) < 2 BEGIN "
+    f"DELETE FROM text_conflicts WHERE {_HEAD.format('OLD')}; END",
+)
+
 SCHEMA_VERSION = len(MIGRATIONS._migrations)
 
 

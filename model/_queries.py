@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ._devices import is_paired
-from ._remote import conflicts, quarantined
 from ._schedule import cadence, next_checkin
 from .errors import ValidationError
 
@@ -97,6 +96,9 @@ def status(j: Journal) -> dict[str, Any]:
             "challenges": j._count("challenges", "status IN ('offered', 'accepted') "
                                    "AND person = ?", (pid,)),
         }
+    from ._remote import conflicts, quarantined  # here: the receive path is not needed
+    # to draw the dashboard or list items (about 10 ms of imports on every start)
+
     return {
         "me": j.person_name(j.me),
         "partner": j.person_name(partner) if partner else None,
@@ -122,6 +124,8 @@ def _words(text: str) -> set[str]:
 
 @dataclass(frozen=True)
 class SkillMatch:
+    """One person's strength matched with a skill the other wants to grow."""
+
     helper: str
     strength: str
     learner: str
@@ -176,22 +180,30 @@ def suggest_helpers(j: Journal, text: str, *, for_person: str | None = None) -> 
     return out
 
 
+_WIN_DAY = "coalesce(date, substr(created_at, 1, 10))"  # indexed as is (migration m008)
+_CLOSED_DAY = "substr(closed_at, 1, 10)"
+
+
 def timeline(j: Journal, limit: int = 200, *, since: dt.date | None = None) -> list[dict[str, Any]]:
     """Wins, goals met and challenges done, newest first: the one timeline of the narrative.
 
-    With `since`, only what happened on or after that day (an indexed read: the dashboard's
-    recent wins stay fast on a journal of years).
+    With `since`, only what happened on or after that day. Each kind is read newest first
+    from its own index and only `limit` deep (migration m008), so the dashboard's recent
+    wins cost the same on a journal of years as on a new one.
     """
     names = {p["id"]: p["name"] or "?" for p in j._rows("people", include_deleted=True)}
     lo = since.isoformat() if since is not None else ""
     events = []
-    for w in j._rows("wins", "date >= ?" if lo else "", (lo,) if lo else ()):
+    wins = j._rows("wins", f"{_WIN_DAY} >= ?" if lo else "", (lo,) if lo else (),
+                   order=f"{_WIN_DAY} DESC, id DESC LIMIT {int(limit)}")
+    for w in wins:
         events.append({"date": w.get("date") or (w.get("created_at") or "")[:10], "kind": "win",
                        "person": names.get(w["person"], "?"), "text": w["text"], "id": w["id"]})
     for table, status_, kind in (("goals", "met", "goal met"),
                                  ("challenges", "done", "challenge done")):
-        where = "status = ?" + (" AND closed_at >= ?" if lo else "")
-        for r in j._rows(table, where, (status_, lo) if lo else (status_,)):
+        where = "status = ?" + (f" AND {_CLOSED_DAY} >= ?" if lo else "")
+        for r in j._rows(table, where, (status_, lo) if lo else (status_,),
+                         order=f"{_CLOSED_DAY} DESC, id DESC LIMIT {int(limit)}"):
             events.append({"date": (r.get("closed_at") or "")[:10], "kind": kind,
                            "person": names.get(r["person"], "?"), "text": r["text"], "id": r["id"]})
     events.sort(key=lambda e: (e["date"], e["id"]), reverse=True)
@@ -203,11 +215,13 @@ def on_this_day(j: Journal, window: int = 3) -> list[dict[str, Any]]:
     center = j.today() - dt.timedelta(days=365)
     lo = (center - dt.timedelta(days=window)).isoformat()
     hi = (center + dt.timedelta(days=window)).isoformat() + "T23:59:59Z"
+    names = {p["id"]: p["name"] or "?" for p in j._rows("people", include_deleted=True)}
     out = []
-    for table, date_col in (("wins", "date"), ("commitments", "created_at")):
+    for table, date_col in (("wins", "date"), ("commitments", "created_at")):  # indexed (m008)
         for r in j._rows(table, f"{date_col} >= ? AND {date_col} <= ?", (lo, hi)):
             out.append({"kind": table.rstrip("s"), "text": r["text"],
-                        "person": j.person_name(r["person"]), "date": str(r[date_col])[:10]})
+                        "person": names.get(r["person"], "?") if r["person"] else "",
+                        "date": str(r[date_col])[:10]})
     return out
 
 

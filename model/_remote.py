@@ -11,6 +11,7 @@ in quarantine, visible and releasable, rather than allowed to win every later me
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from ._quarantine import hold, quarantined, release_all_due
 from ._rotation import ROTATION_TABLES, adopt_grants
 from ._schema import TABLES
 from ._store import insert_op, stored_op
+from ._verify import Signatures, check_ahead
 from .errors import (
     InvalidOperationError,
     MassDeletionError,
@@ -36,6 +38,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ApplyResult",
     "apply_remote",
+    "apply_order",
     "check_trust",
     "quarantined",
     "conflicts",
@@ -78,9 +81,11 @@ _IMMUTABLE = ("sign_pk", "box_pk", "person")
 
 
 def check_trust(journal: Journal, op: Operation,
-                cache: dict[str, dict[str, Any] | None] | None = None) -> None:
+                cache: dict[str, dict[str, Any] | None] | None = None,
+                signatures: Signatures | None = None) -> None:
     """Raise UntrustedOperationError unless a paired device signed `op` (and, once revoked,
-    made it before the revocation's cut-off)."""
+    made it before the revocation's cut-off). `signatures` holds the batch's signatures
+    checked ahead on every core (model/_verify.py); any other is verified here."""
     cache = {} if cache is None else cache
     author = op.device
     if author not in cache:
@@ -91,9 +96,12 @@ def check_trust(journal: Journal, op: Operation,
             f"operation from device {author}, which is not paired with this journal"
         )
     sign_pk = bytes(rec["sign_pk"])
-    if device_id_for(sign_pk) != author:
+    if _owner_of(sign_pk) != author:
         raise UntrustedOperationError(f"device {author} is recorded with a key that is not its own")
-    if not verify_signature(sign_pk, op.signed_bytes(), op.sig):
+    ok = signatures.ok(op, sign_pk) if signatures is not None else None
+    if ok is None:
+        ok = verify_signature(sign_pk, op.signed_bytes(), op.sig)
+    if not ok:
         raise UntrustedOperationError(
             f"operation {op.replica}:{op.seq} does not carry a valid signature of its author"
         )
@@ -101,6 +109,12 @@ def check_trust(journal: Journal, op: Operation,
         raise _Revoked(f"operation from device {author}, made after it was revoked")
     if op.table == "devices":
         _check_device_record(journal, op)
+
+
+@functools.lru_cache(maxsize=256)
+def _owner_of(sign_pk: bytes) -> str:
+    """The device id a key belongs to (a hash: worked out once per key, not per operation)."""
+    return device_id_for(sign_pk)
 
 
 def _cutoff(rec: dict[str, Any]) -> dict[str, int]:
@@ -143,14 +157,19 @@ def apply_remote(
     *,
     cursors: Iterable[tuple[str, str, str]] = (),
     allow_mass_delete: bool = False,
+    signatures: Signatures | None = None,
 ) -> ApplyResult:
     """Check and apply a batch of operations from a peer in one transaction.
 
     `cursors` (peer, channel, value) are written in the same transaction, so a sync cursor
     can never be ahead of the data it describes. Raises a JournalError (and changes nothing)
-    if any operation fails its checks.
+    if any operation fails its checks. The signatures are checked on every core while the
+    batch applies (model/_verify.py), or were by the caller (`signatures`, from
+    :func:`apply_order` and ``check_ahead``, so the next batch's overlap this one).
     """
     batch = sorted(ops, key=lambda op: (op.hlc, op.replica, op.seq))
+    if signatures is None:
+        signatures = check_ahead(journal, _devices_first(batch))
     result = ApplyResult()
     conn = journal.conn
     with journal.transaction():
@@ -166,7 +185,7 @@ def apply_remote(
                 )
         # held-back operations whose time has come are released by every sync
         release_all_due(journal)
-        state = _Batch()
+        state = _Batch(held=_held_in(conn, batch))
         cache: dict[str, dict[str, Any] | None] = {}
         pending = [op for op in batch if op.table == "devices"]
         # device records first, each once its author is trusted: a record vouched for by a
@@ -175,12 +194,12 @@ def apply_remote(
             ready = [op for op in pending if _is_known(journal, op, cache)]
             now = ready or pending[:1]  # nothing ready: the first one raises (or is skipped)
             for op in now:
-                _apply_one(journal, op, result, cache, state)
+                _apply_one(journal, op, result, cache, state, signatures)
             done = {id(op) for op in now}
             pending = [op for op in pending if id(op) not in done]
         for op in batch:
             if op.table != "devices":
-                _apply_one(journal, op, result, cache, state)
+                _apply_one(journal, op, result, cache, state, signatures)
         for peer, channel, value in cursors:
             journal.write_cursor(peer, channel, value)
         if state.rebuild:
@@ -204,11 +223,61 @@ def apply_remote(
     return result
 
 
+def _devices_first(batch: list[Operation]) -> list[Operation]:
+    """The batch in about the order it applies in: device records, then the rest."""
+    return [op for op in batch if op.table == "devices"] + [
+        op for op in batch if op.table != "devices"]
+
+
+def apply_order(ops: Iterable[Operation]) -> list[Operation]:
+    """The operations of a batch in the order :func:`apply_remote` applies them (device
+    records first, then by clock): the order to check their signatures ahead in."""
+    return _devices_first(sorted(ops, key=lambda op: (op.hlc, op.replica, op.seq)))
+
+
 @dataclass
 class _Batch:
-    """What one batch needs to remember across its operations."""
+    """What one batch needs to remember across its operations: read once for the batch,
+    so that an operation that is new, unforked and unheld (every one of a first sync) costs
+    no lookup of its own."""
 
     rebuild: bool = False  # a fork took applied operations out of the log
+    # the (replica, seq)s of the batch held in `ops` or `quarantine` (None: ask per op)
+    held: set[tuple[str, int]] | None = None
+    starts: dict[str, int | None] = field(default_factory=dict)  # replica -> fork_start
+
+    def may_hold(self, op: Operation) -> bool:
+        return self.held is None or (op.replica, op.seq) in self.held
+
+    def fork_start(self, journal: Journal, replica: str) -> int | None:
+        if replica not in self.starts:
+            self.starts[replica] = forks.fork_start(journal.conn, replica)
+        return self.starts[replica]
+
+    def stored(self, op: Operation) -> None:
+        if self.held is not None:
+            self.held.add((op.replica, op.seq))
+
+    def forked(self) -> None:
+        """A fork moved versions around: ask per operation from here on."""
+        self.held = None
+        self.starts.clear()
+
+
+def _held_in(conn: Any, batch: list[Operation]) -> set[tuple[str, int]]:
+    """Which (replica, seq)s of the batch are already held, applied or held back: one
+    range read per replica of the batch."""
+    spans: dict[str, tuple[int, int]] = {}
+    for op in batch:
+        lo, hi = spans.get(op.replica, (op.seq, op.seq))
+        spans[op.replica] = (min(lo, op.seq), max(hi, op.seq))
+    held: set[tuple[str, int]] = set()
+    for replica, (lo, hi) in spans.items():
+        for table in ("ops", "quarantine"):
+            held.update((replica, int(seq)) for (seq,) in conn.execute(
+                f"SELECT seq FROM {table} WHERE replica = ? AND seq BETWEEN ? AND ?",
+                (replica, lo, hi)))
+    return held
 
 
 def _is_known(journal: Journal, op: Operation, cache: dict[str, dict[str, Any] | None]) -> bool:
@@ -222,27 +291,28 @@ def _is_known(journal: Journal, op: Operation, cache: dict[str, dict[str, Any] |
 
 
 def _apply_one(journal: Journal, op: Operation, result: ApplyResult,
-               cache: dict[str, dict[str, Any] | None], state: _Batch) -> None:
+               cache: dict[str, dict[str, Any] | None], state: _Batch,
+               signatures: Signatures | None = None) -> None:
     """Check one operation and store it (applied, quarantined, a duplicate or a kept fork);
     or raise."""
     conn = journal.conn
     if op.table not in TABLES:
         raise InvalidOperationError(f"operation names unknown table {op.table!r}")
-    held = stored_op(conn, op.replica, op.seq)
+    held = stored_op(conn, op.replica, op.seq) if state.may_hold(op) else None
     if held is not None and held[0].sig == op.sig and held[0].body() == op.body():
         result.duplicates += 1
         return
-    if forks.known_fork(conn, op):
+    start = state.fork_start(journal, op.replica)
+    if start is not None and forks.known_fork(conn, op):  # no kept fork: no fork start
         result.duplicates += 1
         return
     try:
-        check_trust(journal, op, cache)
+        check_trust(journal, op, cache, signatures)
     except _Revoked:
         result.refused += 1  # an honest peer may still hold it: skip it, keep the rest
         return
     if op.table == "devices":
         cache.clear()
-    start = forks.fork_start(conn, op.replica)
     if held is not None or (start is not None and op.seq >= start):
         # the same (replica, seq) with other contents, or a number past the replica's
         # first fork: kept, unapplied, whichever way it goes (model/_forks.py)
@@ -250,7 +320,9 @@ def _apply_one(journal: Journal, op: Operation, result: ApplyResult,
         result.forked.add(op.replica)
         if forks.keep(journal, op, op.seq if held is not None else int(start or 0)):
             state.rebuild = True
+        state.forked()
         return
+    state.stored(op)
     if journal.clock.is_too_far_ahead(op.hlc):
         hold(journal, op)
         result.quarantined += 1
@@ -277,12 +349,15 @@ class Conflict:
 
 
 def conflicts(journal: Journal) -> list[Conflict]:
-    """Every long text with more than one unseen version, on rows that are not deleted."""
+    """Every long text with more than one unseen version, on rows that are not deleted.
+
+    The candidates come from `text_conflicts`, which triggers on `text_heads` keep in step
+    with the heads (migration m008): the work grows with the texts edited at once, never
+    with the history, so `status` and the dashboard cost the same on a journal of years."""
     conn = journal.conn
     out = []
     groups = conn.execute(
-        "SELECT tbl, row_id, field FROM text_heads GROUP BY tbl, row_id, field HAVING count(*) > 1"
-    ).fetchall()
+        "SELECT tbl, row_id, field FROM text_conflicts ORDER BY tbl, row_id, field").fetchall()
     for table, row, name in groups:
         rec = journal.get(table, row)
         if rec is None:

@@ -44,6 +44,8 @@ MIGRATION_RELEASES: tuple[tuple[str, str], ...] = (
     ("m004_key_grants", "0.1.0"),
     ("m005_shared_checkin", "0.2.0"),
     ("m006_forks", "0.2.0"),
+    ("m007_calendar", "0.2.0"),
+    ("m008_scale", "0.2.0"),
 )
 MIGRATION_NAMES = tuple(name for name, _ in MIGRATION_RELEASES)
 
@@ -246,6 +248,12 @@ TABLES: dict[str, dict[str, Field]] = {
         "at": _s(False),
         "minutes": Field("int", low=5, high=600),
         "start": _D,
+        # the IANA zone of whoever set the cadence: every date of the series is "at" there
+        "zone": _s(False),
+        "alarm_minutes": Field("int", low=0, high=10080),
+        # how often the series has moved, and when last (iCalendar SEQUENCE, LAST-MODIFIED)
+        "sequence": Field("int", low=0, high=1_000_000_000),
+        "modified_at": _DT,
     },
     # one step of the check-in's shared timer (start, pause, hand-over), folded in clock
     # order into one state on every device (see model/_timer.py)
@@ -275,6 +283,9 @@ ADDED_BY.update({(t, f): "m005_shared_checkin" for t, f in (
     ("feedback", "session"), ("sessions", "started_by"), ("sessions", "ended_by"),
     ("sessions", "split"))})
 
+ADDED_BY.update({("schedule", f): "m007_calendar" for f in (
+    "zone", "alarm_minutes", "sequence", "modified_at")})
+
 # Whole tables added after the first schema, and the migration that creates them.
 TABLE_ADDED_BY: dict[str, str] = {"key_grants": "m004_key_grants"}
 TABLE_ADDED_BY.update({"timer_events": "m005_shared_checkin",
@@ -291,6 +302,7 @@ LOCAL_TABLES = (
     "sync_cursors",
     "quarantine",
     "forks",
+    "digest_marks",
 )
 
 # The columns of every table that is not a projection, as the migrations make them: opening
@@ -313,6 +325,8 @@ _BASE_COLUMNS = {
     "text_heads": "tbl row_id field stamp value",
     "text_bases": "tbl row_id field stamp",
     "text_state": "tbl row_id field state",
+    "text_conflicts": "tbl row_id field",  # the texts with more than one head (m008)
+    "digest_marks": "replica seq forks held_back digest",  # where digests stood (m008)
     "search_docs": "docid tbl row_id",
     "search_fts": "body",
 }

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import msgpack
 
-from ._ops import Operation
+from ._ops import Operation, device_of
 from .errors import InvalidOperationError
 
 __all__ = [
@@ -56,6 +56,11 @@ def insert_op(conn: sqlite3.Connection, op: Operation, table: str = "ops") -> No
 
 def note_seq(conn: sqlite3.Connection, replica: str, seq: int) -> None:
     """Record that (replica, seq) is held, moving `contig` over any gap now filled."""
+    if conn.execute(  # the usual case, every operation of a first sync: the next number
+        "UPDATE replica_state SET contig = ?1, max_seq = ?1 "
+        "WHERE replica = ?2 AND contig = ?1 - 1 AND max_seq = ?1 - 1", (seq, replica),
+    ).rowcount:
+        return
     state = conn.execute(
         "SELECT contig, max_seq FROM replica_state WHERE replica = ?", (replica,)
     ).fetchone()
@@ -118,31 +123,53 @@ def ops_since(
 ) -> list[Operation]:
     """Up to `limit` applied operations that a peer with vector `theirs` lacks.
 
-    Operations on the `devices` table come first: they are what makes a partner's newly
-    paired device trusted, so they must reach the peer before that device's own operations.
-    Quarantined operations are not forwarded: a device does not spread what it holds back.
-    The work is one indexed range read per replica, whatever the size of the history.
+    Per replica a page holds one unbroken run of what the peer lacks (every applied
+    operation from its number on, in order): a caller may take the highest number of each
+    replica in the page as known, and a caller that sends only the start of a page skips
+    nothing either. The operations of another device come only once the peer holds an
+    operation recording that device, or after the run in the page that carries one (this
+    device's own come first: a peer it syncs with is paired with it): the device records
+    are what make a partner's newly paired device trusted, so they reach the peer before
+    that device's operations, wherever they lie in a long history. Quarantined operations
+    are not forwarded: a device does not spread what it holds back.
+
+    The work is one indexed range read per replica sent, plus the device records (a few
+    per device, from their own partial index): O(page) whatever the size of the history.
     """
-    replicas = [
-        (str(r), int(theirs.get(str(r), 0)))
-        for r, contig in conn.execute("SELECT replica, max_seq FROM replica_state ORDER BY replica")
-        if int(contig) > int(theirs.get(str(r), 0))
+    limit = max(limit, 1)
+    known = {str(r): int(theirs.get(str(r), 0)) for r in theirs}
+    pending = [
+        str(r) for r, top in conn.execute("SELECT replica, max_seq FROM replica_state ORDER BY replica")
+        if int(top) > known.get(str(r), 0)
     ]
+    if not pending:
+        return []
+    records: dict[str, list[tuple[str, int]]] = {}  # device -> where operations record it
+    for replica, seq, device in conn.execute(
+        "SELECT replica, seq, row_id FROM ops WHERE tbl = 'devices'"
+    ):
+        records.setdefault(str(device), []).append((str(replica), int(seq)))
+
+    row = conn.execute("SELECT value FROM local_meta WHERE key = 'device_id'").fetchone()
+    own = str(row[0]) if row else ""
+
+    def introduced(replica: str) -> bool:
+        device = device_of(replica)
+        where = records.get(device)
+        return device == own or where is None or any(s <= known.get(r, 0) for r, s in where)
+
     out: list[Operation] = []
-    for replica, have in replicas:
-        rows = conn.execute(
-            f"SELECT {_COLS} FROM ops WHERE replica = ? AND seq > ? AND tbl = 'devices' "
-            "ORDER BY seq LIMIT ?",
-            (replica, have, limit),
-        ).fetchall()
-        out.extend(row_to_op(r) for r in rows)
-    for replica, have in replicas:
-        if len(out) >= limit:
-            break
-        rows = conn.execute(
-            f"SELECT {_COLS} FROM ops WHERE replica = ? AND seq > ? AND tbl != 'devices' "
-            "ORDER BY seq LIMIT ?",
-            (replica, have, limit - len(out)),
-        ).fetchall()
-        out.extend(row_to_op(r) for r in rows)
-    return out[: max(limit, 1)] if len(out) > limit else out
+    while pending and len(out) < limit:
+        ready = [r for r in pending if introduced(r)] or pending[:1]  # a cycle: let it through
+        for replica in ready:
+            pending.remove(replica)
+            rows = conn.execute(
+                f"SELECT {_COLS} FROM ops WHERE replica = ? AND seq > ? ORDER BY seq LIMIT ?",
+                (replica, known.get(replica, 0), limit - len(out)),
+            ).fetchall()
+            out.extend(row_to_op(r) for r in rows)
+            if rows:
+                known[replica] = int(rows[-1][1])  # later pages start past this run
+            if len(out) >= limit:
+                break
+    return out

@@ -34,17 +34,20 @@ from ._devices import (
 from ._identity import DeviceKeys, verify_signature
 from ._ops import MAX_OP_BYTES, Operation, decode_op, encode_op, is_replica_id
 from ._quarantine import HeldBack, held_back
-from ._remote import ApplyResult, apply_remote
+from ._remote import ApplyResult, apply_order, apply_remote
 from ._rotation import ROTATION_TABLES, drop_previous_key, previous_key
 from ._store import max_seq
 from ._store import ops_since as _ops_since
 from ._store import version_vector as _version_vector
+from ._verify import Signatures
+from ._verify import check_ahead as _check_ahead
 
 if TYPE_CHECKING:
     from ._journal import Journal
 
 __all__ = [
     "ApplyResult", "DeviceKeys", "DIGEST_BITS", "HeldBack", "MAX_OP_BYTES", "Operation",
+    "Signatures", "check_signatures",
     "PairedDevice", "PeerDevice", "Removal", "ROTATION_TABLES", "apply_remote",
     "bump_epoch_if_restored", "decode_op", "device_ids", "device_record", "digests",
     "diverged", "drop_previous_key", "encode_op", "ensure_syncable", "held_back",
@@ -66,6 +69,13 @@ def ops_since(j: Journal, known: dict[str, int], *, limit: int = 500) -> list[Op
     """Up to `limit` operations a peer that knows `known` lacks, devices and grants first,
     then the kept forks beyond `known` (so a page may hold a few more: forks are few)."""
     return forks.with_forks(j.conn, _ops_since(j.conn, known, limit=limit), known)
+
+
+def check_signatures(j: Journal, ops: list[Operation]) -> Signatures:
+    """Start checking the signatures of a received batch on the other cores and return at
+    once: pass the result to :func:`apply_remote` (``signatures=``), so the checks of the
+    next batch run while this one applies (model/_verify.py). The verdicts are the same."""
+    return _check_ahead(j, apply_order(ops))
 
 
 def issued(j: Journal) -> int:

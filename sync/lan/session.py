@@ -36,6 +36,7 @@ from comentor.model.replication import (
     revocation_ops,
     version_vector,
 )
+from comentor.sync._journal import ReadAhead, Received
 from comentor.sync._report import HeldBy, TransportOutcome
 from comentor.sync.errors import (
     OutdatedPeerError,
@@ -298,13 +299,15 @@ class LiveSession:
 
     async def _recv_loop(self, once: bool, sender: asyncio.Task[None]) -> None:
         finished = asyncio.ensure_future(self.exchanged.wait())
-        recv: asyncio.Future[object] | None = None
+        recv: asyncio.Future[Received] | None = None
+        # the next batch is decoded and its signatures checked while this one applies
+        incoming = ReadAhead(self.channel.recv, self._decode, self.j)
         try:
             while True:
                 if once and self.exchanged.is_set():
                     await self._send(Bye(""))
                     return
-                recv = asyncio.ensure_future(self.channel.recv())
+                recv = asyncio.ensure_future(incoming.recv())
                 waiting = {recv, sender, finished} if once else {recv, sender}
                 done, _ = await asyncio.wait(waiting, timeout=self._idle,
                                              return_when=asyncio.FIRST_COMPLETED)
@@ -316,15 +319,17 @@ class LiveSession:
                     if not done:
                         raise TransportError("the other device stopped answering")
                     continue
-                msg = self._decode(recv.result())
+                got = recv.result()
+                msg = got.msg
                 if isinstance(msg, Bye):
                     if msg.reason:
                         raise ProtocolError(f"the other device refused the sync: {msg.reason}",
                                             from_peer=True)
                     return
-                await self._handle(msg)
+                await self._handle(msg, got)
         finally:
             finished.cancel()
+            await incoming.close()
             # the session may end (or be cancelled when the engine stops) while a read is
             # pending: the channel's close then fails that read, whose error nobody would
             # ever retrieve ("Task exception was never retrieved")
@@ -335,9 +340,9 @@ class LiveSession:
                     await asyncio.gather(recv, return_exceptions=True)
             await asyncio.gather(finished, return_exceptions=True)
 
-    async def _handle(self, msg: Message) -> None:
+    async def _handle(self, msg: Message, got: Received | None = None) -> None:
         if isinstance(msg, OpsBatch):
-            await self._apply(msg)
+            await self._apply(msg, got)
         elif isinstance(msg, Ack):
             if msg.n not in self._unacked:
                 raise ProtocolError(f"acknowledgement of batch {msg.n}, which was not sent")
@@ -356,15 +361,16 @@ class LiveSession:
         elif isinstance(msg, Hello):
             raise ProtocolError("unexpected second hello")
 
-    async def _apply(self, msg: OpsBatch) -> None:
+    async def _apply(self, msg: OpsBatch, got: Received | None = None) -> None:
         if msg.n != self._recv_n + 1:
             raise ProtocolError(f"batch {msg.n} arrived out of order")
         self._recv_n = msg.n
-        ops = decode_ops(msg)
+        ops = got.operations() if got is not None else decode_ops(msg)
         cursor = (self.report.peer_device, CHANNEL, self.j.now_iso())
         try:
             result = apply_remote(self.j, ops, cursors=[cursor],
-                                  allow_mass_delete=self._allow_mass_delete)
+                                  allow_mass_delete=self._allow_mass_delete,
+                                  signatures=got.signatures if got is not None else None)
         except MassDeletionError as exc:
             raise ProtocolError(f"change set rejected: {exc}", option="allow_mass_delete") from None
         except JournalError as exc:

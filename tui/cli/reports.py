@@ -43,20 +43,27 @@ def cmd_status(args: argparse.Namespace) -> int:
 def cmd_schedule(args: argparse.Namespace) -> int:
     with open_journal(args) as j:
         if args.action == "set":
-            if args.every is None and args.at is None and args.minutes is None:
-                raise ValidationError("nothing to change: give --every, --at or --minutes")
-            cad = m.set_cadence(j, every=args.every, at=args.at, minutes=args.minutes)
-            print(f"Check-ins {cad.describe()}")
+            given = (args.every, args.at, args.minutes, args.zone, args.alarm)
+            if all(value is None for value in given):
+                raise ValidationError("nothing to change: give --every, --at, --minutes, "
+                                      "--zone or --alarm")
+            cad = m.set_cadence(j, every=args.every, at=args.at, minutes=args.minutes,
+                                zone=args.zone, alarm=args.alarm)
+            print(f"Check-ins {cad.describe()}; calendar reminder {cad.alarm} minutes before")
             return 0
         cad = m.cadence(j)
         nxt = m.next_checkin(j)
         dates = m.upcoming_checkins(j)
         if getattr(args, "json", False):
+            # instants with their offset in the cadence's zone (right across summer time)
             out({"every_days": cad.every_days, "at": cad.at, "minutes": cad.minutes,
+                  "zone": cad.zone, "alarm_minutes": cad.alarm,
                   "next": nxt.due.isoformat(timespec="minutes"), "drift": nxt.state,
                   "upcoming": [d.isoformat(timespec="minutes") for d in dates]})
             return 0
-        print(f"Check-ins {cad.describe()}")
+        print(f"Check-ins {cad.describe()}; calendar reminder {cad.alarm} minutes before")
+        if cad.zone_note():
+            print(cad.zone_note())
         print(f"Next: {nxt.describe(j.today())}")
         for d in dates[1:]:
             print(f"  then {d.strftime('%a %d %b %Y %H:%M')}")
@@ -64,9 +71,11 @@ def cmd_schedule(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    if args.format != "ics" and (args.todos or args.no_agenda):
+        raise ValidationError("--todos and --no-agenda are for the calendar: export ics")
     with open_journal(args) as j:
         if args.format == "ics":
-            data = m.export_ics(j)
+            data = m.export_ics(j, todos=args.todos, with_agenda=not args.no_agenda)
         elif args.format == "json":
             data = m.export_json(j, private=args.private).encode("utf-8")
         else:
@@ -85,14 +94,18 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_search(args: argparse.Namespace) -> int:
     with open_journal(args) as j:
-        hits = m.search(j, " ".join(args.query))
+        page = m.search_page(j, " ".join(args.query), limit=args.limit)
         if args.json:
-            out([{"table": h.table, "id": h.row, "snippet": h.snippet} for h in hits])
+            out([{"table": h.table, "id": h.row, "snippet": h.snippet} for h in page.hits])
             return 0
-        if not hits:
+        if not page.hits:
             print("no matches")
-        for h in hits:
+        for h in page.hits:
             print(f"{h.row[:8]}  {h.table:14}  {one_line(h.snippet)}")
+        if page.more:  # a page at a time: a word in every item never lists them all
+            order = "" if page.ranked else ", newest first"
+            print(f"showing {len(page.hits):,} of {page.total:,}{order} — use --limit N "
+                  "to see more")
     return 0
 
 

@@ -1,7 +1,9 @@
 """Search everything: results as you type, Enter opens the item on its own screen.
 
 What is typed never reaches FTS5 as query syntax (model.search quotes every word), and each
-keystroke's search runs in an exclusive worker, so only the latest one shows.
+keystroke's search runs in an exclusive worker, so only the latest one shows. Results come a
+page at a time (:data:`PAGE`): the next page loads when the cursor reaches the last row, or
+with ctrl+n, so a word found in every item of a journal of years never lists them all.
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ from ..text import inert
 from ..widgets.key_bar import KeyBar
 from .base import SCREEN_FOR_TABLE, GatewayScreen, open_screen
 
-__all__ = ["SearchScreen", "locate"]
+__all__ = ["SearchScreen", "locate", "PAGE"]
+
+PAGE = 50  # results per page
 
 LABELS = {"goals": "goal", "updates": "update", "asks": "ask", "commitments": "commitment",
           "challenges": "challenge", "feedback": "feedback", "wins": "win", "stories": "story",
@@ -59,12 +63,16 @@ class SearchScreen(GatewayScreen):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "open", "Open", priority=False),
         Binding("down", "results", "Results", show=False),
+        Binding("ctrl+n", "more", "More results"),
     ]
 
     def __init__(self, focus: str | None = None, query: str = "") -> None:
         super().__init__(focus)
         self.initial = query
         self.hits: list[Any] = []
+        self.page: model.SearchPage = model.SearchPage()
+        self._shown = ""  # the text whose results are shown
+        self._loading = False  # a next page is on its way
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -81,6 +89,7 @@ class SearchScreen(GatewayScreen):
         self.run_search(self.query_one("#search-input", Input).value)
 
     def on_input_changed(self, event: Input.Changed) -> None:
+        self._loading = False
         self.run_search(event.value)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
@@ -88,28 +97,56 @@ class SearchScreen(GatewayScreen):
         self.action_open()
 
     @work(thread=True, exclusive=True, group="search")
-    def run_search(self, text: str) -> None:
+    def run_search(self, text: str, offset: int = 0) -> None:
         try:
-            hits = self.gateway.read(model.search, text) if text.strip() else []
+            page = (self.gateway.read(model.search_page, text, PAGE, offset) if text.strip()
+                    else model.SearchPage())
         except Exception as exc:  # noqa: BLE001 - shown in place, never a crash
             self.app.call_from_thread(self.error, str(exc))
             return
-        self.app.call_from_thread(self._show, text, hits)
+        self.app.call_from_thread(self._show, text, page)
 
-    def _show(self, text: str, hits: list[Any]) -> None:
+    def _show(self, text: str, page: model.SearchPage) -> None:
         if text != self.query_one("#search-input", Input).value:
             return  # an older search finished after a newer keystroke
-        self.hits = hits
         table = self.query_one("#results", DataTable)
-        table.clear()
-        for n, hit in enumerate(hits):
-            table.add_row(LABELS.get(hit.table, hit.table), _snippet(hit.snippet), key=str(n))
+        if page.offset == 0:
+            self.hits = []
+            table.clear()
+        elif page.offset != len(self.hits) or text != self._shown:
+            return  # a page that no longer follows what is shown
+        self._loading = False
+        self.page, self._shown = page, text
+        for hit in page.hits:
+            table.add_row(LABELS.get(hit.table, hit.table), _snippet(hit.snippet),
+                          key=str(len(self.hits)))
+            self.hits.append(hit)
+        self._describe(text)
+
+    def _describe(self, text: str) -> None:
         status = self.query_one("#search-status", Static)
+        page, shown = self.page, len(self.hits)
         if not text.strip():
             status.update("Type to search.")
+        elif shown < page.total:
+            order = "" if page.ranked else ", newest first"
+            status.update(f"{shown:,} of {page.total:,} results{order} — ctrl+n or the "
+                          "last row: more; Enter opens")
         else:
-            status.update(f"{len(hits)} result{'s' if len(hits) != 1 else ''}"
-                          + (" — Enter opens the highlighted one" if hits else ""))
+            status.update(f"{shown:,} result{'s' if shown != 1 else ''}"
+                          + (" — Enter opens the highlighted one" if shown else ""))
+
+    def action_more(self) -> None:
+        """Load the next page of results, if there is one and none is on its way."""
+        text = self.query_one("#search-input", Input).value
+        if self._loading or text != self._shown or len(self.hits) >= self.page.total:
+            return
+        self._loading = True
+        self.run_search(text, len(self.hits))
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.cursor_row >= len(self.hits) - 1:
+            self.action_more()  # the last row shown: the next page follows on
 
     def action_results(self) -> None:
         self.query_one("#results", DataTable).focus()

@@ -1,0 +1,37 @@
+"""`comentor search` shows one page of results (--limit, default 50) and says how many
+there are in all."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from comentor.model._journal import Journal
+
+from .helpers import refused, run
+
+
+def _journal(path: Path, wins: int) -> Path:
+    j = Journal.create(path, "Ada")
+    j.write([("wins", f"w{i:05d}", {"text": f"lantern win {i}"}) for i in range(wins)])
+    j.close()
+    return path
+
+
+def test_search_shows_a_page_and_says_how_many_there_are(tmp_path: Path) -> None:
+    path = _journal(tmp_path / "j.db", 60)
+    lines = run(path, "search", "lantern").stdout.splitlines()
+    assert len(lines) == 51
+    assert lines[-1] == "showing 50 of 60 — use --limit N to see more"
+    assert len(json.loads(run(path, "search", "lantern", "--json").stdout)) == 50
+    lines = run(path, "search", "lantern", "--limit", "7").stdout.splitlines()
+    assert len(lines) == 8 and lines[-1].startswith("showing 7 of 60 ")
+    lines = run(path, "search", "lantern", "--limit", "100").stdout.splitlines()
+    assert len(lines) == 60 and not any(line.startswith("showing") for line in lines)
+    assert len({line.split()[0] for line in lines}) == 60
+
+
+def test_a_bad_limit_is_one_clear_line(tmp_path: Path) -> None:
+    path = _journal(tmp_path / "j.db", 3)
+    proc = run(path, "search", "lantern", "--limit", "0", ok=False)
+    refused(proc, "the limit must be a whole number from 1 to 10,000")
