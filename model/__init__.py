@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     )
     from ._clock import physical_ms
     from ._dashboard import Dashboard, dashboard
-    from ._dates import parse_date, parse_every, parse_time
+    from ._dates import check_zone, parse_date, parse_every, parse_time, system_zone
     from ._deleted import DeletedItem, deleted_items
     from ._demo import DEMO_SEED, create_demo
     from ._devices import (
@@ -97,6 +97,19 @@ if TYPE_CHECKING:
     from ._identity import DeviceKeys
     from ._journal import Journal, iso
     from ._markdown import export_markdown
+    from ._onboarding import (
+        CHECKLIST_KEYS,
+        PEER_CHECKLIST,
+        CadenceChoice,
+        Onboarding,
+        PeerChecklist,
+        check_cadence_choice,
+        checklist_from,
+        confirm_partnership,
+        onboarding,
+        peer_checklist,
+        start_partnership,
+    )
     from ._output import journal_files, write_file_safely
     from ._quarantine import quarantined
     from ._quarantine import release as release_held
@@ -116,18 +129,24 @@ if TYPE_CHECKING:
     from ._remote import ApplyResult, Conflict, conflicts
     from ._repair import RepairReport, repair_journal
     from ._replaced import file_identity, let_go
+    from ._review import Review, parse_since, review
+    from ._review_html import render_review_html
+    from ._review_md import render_review_markdown
     from ._schedule import (
         Cadence,
         NextCheckin,
+        Reminder,
         cadence,
         drift_state,
         next_checkin,
         parse_when,
+        remind_due,
+        series_version,
         set_cadence,
     )
     from ._schedule import propose_next as propose_next_checkin
     from ._schedule import upcoming as upcoming_checkins
-    from ._search import Hit, search
+    from ._search import SEARCH_LIMIT, Hit, SearchPage, search, search_page
     from ._shared_text import (
         SharedText,
         Splice,
@@ -157,6 +176,12 @@ if TYPE_CHECKING:
     )
 
 __all__ = [
+    # the review, "where we started, where we are" (issue 10)
+    "parse_since", "render_review_html", "render_review_markdown", "Review", "review",
+    # the first run of both partners: the peer checklist and the cadence (issue 10)
+    "CadenceChoice", "check_cadence_choice", "CHECKLIST_KEYS", "checklist_from",
+    "confirm_partnership", "Onboarding", "onboarding", "PEER_CHECKLIST", "PeerChecklist",
+    "peer_checklist", "start_partnership",
     # a real backup, and restoring one as a new epoch (issue 10)
     "backup_journal", "BackupReport", "restore_backup", "RestoreReport",
     # the check-in shared by both screens: lifecycle, one timer, shared text, feedback
@@ -181,9 +206,11 @@ __all__ = [
     "covered_items", "create_demo", "current_checkin", "DEMO_SEED", "DeviceKeys", "drift_state",
     "end_checkin", "EndSummary", "ensure_syncable", "export_ics", "export_json",
     "export_markdown", "find_item", "goal_progress", "goals_needing_update", "Hit",
+    "SearchPage", "search_page", "SEARCH_LIMIT",
     "is_first_checkin", "is_paired", "is_vague", "iso", "Journal", "journal_status", "KINDS",
     "last_checkin", "list_devices", "list_items", "next_checkin", "NextCheckin", "on_this_day",
     "parse_date", "parse_every", "parse_time", "parse_when", "PeerDevice", "physical_ms",
+    "system_zone", "check_zone", "series_version", "remind_due", "Reminder",
     "propose_challenge", "propose_next_checkin", "quarantined", "record_baseline",
     "repair_journal", "RepairReport", "explain_sqlite_error",
     "file_identity", "let_go", "release_all_held", "release_held", "Removal", "device_removal", "respond_challenge", "revoke_device", "safety_number", "search",
@@ -193,6 +220,11 @@ __all__ = [
 ]
 
 _LAZY: dict[str, tuple[str, str]] = {
+    "review": ("_review", "review"),
+    "Review": ("_review", "Review"),
+    "parse_since": ("_review", "parse_since"),
+    "render_review_html": ("_review_html", "render_review_html"),
+    "render_review_markdown": ("_review_md", "render_review_markdown"),
     "backup_journal": ("_backup", "backup_journal"),
     "BackupReport": ("_backup", "BackupReport"),
     "restore_backup": ("_backup", "restore_backup"),
@@ -325,11 +357,30 @@ _LAZY: dict[str, tuple[str, str]] = {
     "export_ics": ("_calendar", "export_ics"),
     "search": ("_search", "search"),
     "Hit": ("_search", "Hit"),
+    "SearchPage": ("_search", "SearchPage"),
+    "search_page": ("_search", "search_page"),
+    "SEARCH_LIMIT": ("_search", "SEARCH_LIMIT"),
     "find_item": ("_find", "find_item"),
     "parse_date": ("_dates", "parse_date"),
     "parse_every": ("_dates", "parse_every"),
     "parse_time": ("_dates", "parse_time"),
+    "system_zone": ("_dates", "system_zone"),
+    "check_zone": ("_dates", "check_zone"),
+    "series_version": ("_schedule", "series_version"),
+    "remind_due": ("_schedule", "remind_due"),
+    "Reminder": ("_schedule", "Reminder"),
     "physical_ms": ("_clock", "physical_ms"),
+    "PEER_CHECKLIST": ("_onboarding", "PEER_CHECKLIST"),
+    "CHECKLIST_KEYS": ("_onboarding", "CHECKLIST_KEYS"),
+    "PeerChecklist": ("_onboarding", "PeerChecklist"),
+    "peer_checklist": ("_onboarding", "peer_checklist"),
+    "checklist_from": ("_onboarding", "checklist_from"),
+    "CadenceChoice": ("_onboarding", "CadenceChoice"),
+    "check_cadence_choice": ("_onboarding", "check_cadence_choice"),
+    "Onboarding": ("_onboarding", "Onboarding"),
+    "onboarding": ("_onboarding", "onboarding"),
+    "start_partnership": ("_onboarding", "start_partnership"),
+    "confirm_partnership": ("_onboarding", "confirm_partnership"),
 }
 
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
-import hashlib
 import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -29,6 +28,7 @@ from ._agenda import (
     last_session,
     set_notes,
 )
+from ._digest import blake2b
 from ._journal import iso
 from ._schedule import cadence, next_checkin, propose_next
 from ._timer import split_of
@@ -73,7 +73,7 @@ def checkin_id(j: Journal) -> str:
     the last check-in held (so simultaneous starts land on one row)."""
     last = last_session(j)
     seed = f"comentor-checkin\0{last['id'] if last else ''}".encode()
-    return base64.b32encode(hashlib.blake2b(seed, digest_size=10).digest()).decode().lower()
+    return base64.b32encode(blake2b(seed, digest_size=10)).decode().lower()
 
 
 def checkin_status(j: Journal, session: str | None = None) -> CheckinStatus:

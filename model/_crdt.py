@@ -17,13 +17,13 @@ different seeds, which merge side by side: nothing is lost either way.
 
 from __future__ import annotations
 
-import hashlib
 import sqlite3
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ._digest import blake2b
 from ._ops import Operation
 
 if TYPE_CHECKING:
@@ -230,8 +230,8 @@ def restore_value(conn: sqlite3.Connection, op: Operation) -> None:
 
 
 def _seed_client(table: str, row: str, field: str, text: str) -> int:
-    digest = hashlib.blake2b(f"{table}\0{row}\0{field}\0{text}".encode(), digest_size=6,
-                             person=b"comentor-seed").digest()
+    digest = blake2b(f"{table}\0{row}\0{field}\0{text}".encode(), digest_size=6,
+                     person=b"comentor-seed")
     return int.from_bytes(digest, "big") | 1
 
 

@@ -8,11 +8,11 @@ devices learn each other's keys over a channel the spoken code authenticated.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ._digest import blake2b
 from ._identity import device_id_for
 from ._ops import Operation, device_of, validate_fields
 from ._rotation import rotate_in_transaction
@@ -200,7 +200,7 @@ def devices(j: Journal) -> list[dict[str, Any]]:
 def safety_number(a: bytes, b: bytes) -> str:
     """A short number both screens show after pairing; the same whichever side computes it."""
     first, second = sorted((a, b))
-    digest = hashlib.blake2b(first + second, digest_size=16, person=b"comentor-safety").digest()
+    digest = blake2b(first + second, digest_size=16, person=b"comentor-safety")
     number = int.from_bytes(digest, "big") % 10**12
     text = f"{number:012d}"
     return " ".join(text[i:i + 4] for i in range(0, 12, 4))

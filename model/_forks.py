@@ -40,11 +40,11 @@ once a copy of their device has synced and re-issued them.
 
 from __future__ import annotations
 
-import hashlib
 import weakref
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ._digest import blake2b
 from ._ops import Operation, stamp_of
 from ._projection import project
 from ._store import insert_op, max_seq, note_seq, row_to_op
@@ -70,7 +70,7 @@ _CACHE: weakref.WeakKeyDictionary[sqlite3.Connection, dict[str, tuple[int, int, 
 
 # ---------------------------------------------------------------------- noticing
 def _fingerprint(sig: bytes) -> int:
-    return int.from_bytes(hashlib.blake2b(sig, digest_size=6, person=b"comentor-fork").digest(),
+    return int.from_bytes(blake2b(sig, digest_size=6, person=b"comentor-fork"),
                           "big")
 
 
@@ -91,6 +91,8 @@ def digest(conn: sqlite3.Connection, replica: str, seq: int) -> int:
     forks = int(row[0])
     cache = _CACHE.setdefault(conn, {})
     hit = cache.get(replica)
+    if hit is None or hit[1] != forks:
+        hit = _kept(conn, replica, forks)  # a point an earlier process kept (issue 11)
     if hit is not None and hit[1] == forks:
         at, _, value = hit
         value += _sum(conn, replica, at, seq) if seq >= at else -_sum(conn, replica, seq, at)
@@ -98,7 +100,45 @@ def digest(conn: sqlite3.Connection, replica: str, seq: int) -> int:
         value = _sum(conn, replica, 0, seq)
     value %= _MOD
     cache[replica] = (seq, forks, value)
+    if hit is None or abs(seq - hit[0]) >= _KEEP_EVERY:
+        _keep(conn, replica, seq, forks, value)
     return value
+
+
+# A digest from the start reads every signature of a replica (seconds at a million
+# operations): the point reached is kept in `digest_marks` (local, migration m008), so the
+# next process moves from there by what changed. A kept point counts only while the kept
+# forks and the held-back operations up to it are as they were: those are the only ways
+# the versions below a held number change (a fork adds one, a release may drop one).
+_KEEP_EVERY = 10_000
+
+
+def _held_back_to(conn: sqlite3.Connection, replica: str, seq: int) -> int:
+    row = conn.execute("SELECT count(*) FROM quarantine WHERE replica = ? AND seq <= ?",
+                       (replica, seq)).fetchone()
+    return int(row[0])
+
+
+def _kept(conn: sqlite3.Connection, replica: str, forks: int) -> tuple[int, int, int] | None:
+    row = conn.execute("SELECT seq, forks, held_back, digest FROM digest_marks "
+                       "WHERE replica = ?", (replica,)).fetchone()
+    if row is None or int(row[1]) != forks or int(row[2]) != _held_back_to(conn, replica,
+                                                                          int(row[0])):
+        return None
+    return int(row[0]), forks, int(row[3])
+
+
+def _keep(conn: sqlite3.Connection, replica: str, seq: int, forks: int, value: int) -> None:
+    """Keep a point for the next process; only a shortcut, so a journal that cannot be
+    written now (busy, read only) simply does not keep it."""
+    try:
+        conn.execute(
+            "INSERT INTO digest_marks (replica, seq, forks, held_back, digest) "
+            "VALUES (?, ?, ?, ?, ?) ON CONFLICT(replica) DO UPDATE SET seq = excluded.seq, "
+            "forks = excluded.forks, held_back = excluded.held_back, digest = excluded.digest",
+            (replica, seq, forks, _held_back_to(conn, replica, seq), value))
+    except Exception:  # noqa: BLE001 - a shortcut not kept costs time, never correctness
+        pass
 
 
 def digests(conn: sqlite3.Connection, vector: dict[str, int]) -> dict[str, int]:

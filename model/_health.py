@@ -22,7 +22,6 @@ the schema text can rename one and still parse).
 from __future__ import annotations
 
 import functools
-import hashlib
 import json
 import os
 import sqlite3
@@ -31,6 +30,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from ._digest import sha256_hex
 from ._files import companions, disk_full, read_only
 from ._schema import FORMAT, expected_columns
 from .errors import (
@@ -192,7 +192,7 @@ def quick_check(conn: sqlite3.Connection, limit: int = 5) -> str:
 def _note_path(path: Path) -> Path:
     from ._epoch import state_dir
 
-    key = hashlib.sha256(str(path.resolve()).encode("utf-8", "surrogateescape")).hexdigest()
+    key = sha256_hex(str(path.resolve()).encode("utf-8", "surrogateescape"))
     return state_dir() / "damaged" / f"{key[:32]}.json"
 
 

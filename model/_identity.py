@@ -10,16 +10,14 @@ from __future__ import annotations
 
 import base64
 import functools
-import hashlib
 from dataclasses import dataclass
 
 import nacl.exceptions
-import nacl.pwhash
-import nacl.secret
 import nacl.utils
 from nacl.public import PrivateKey
 from nacl.signing import SigningKey, VerifyKey
 
+from ._digest import blake2b
 from .errors import PassphraseError
 
 __all__ = [
@@ -38,7 +36,7 @@ DEVICE_ID_BYTES = 10
 
 def device_id_for(sign_public: bytes) -> str:
     """Derive the short, stable device id (16 base32 characters) from a signing key."""
-    digest = hashlib.blake2b(sign_public, digest_size=DEVICE_ID_BYTES, person=b"comentor-dev").digest()
+    digest = blake2b(sign_public, digest_size=DEVICE_ID_BYTES, person=b"comentor-dev")
     return base64.b32encode(digest).decode("ascii").lower()
 
 
@@ -73,8 +71,8 @@ class DeviceKeys:
         """Make fresh keys; a 32-byte seed makes them deterministic (demo journals only)."""
         if seed is None:
             return cls(bytes(SigningKey.generate()), bytes(PrivateKey.generate()))
-        sign = hashlib.blake2b(seed, digest_size=32, person=b"comentor-sign").digest()
-        box = hashlib.blake2b(seed, digest_size=32, person=b"comentor-box").digest()
+        sign = blake2b(seed, digest_size=32, person=b"comentor-sign")
+        box = blake2b(seed, digest_size=32, person=b"comentor-box")
         return cls(sign, box)
 
     @property
@@ -108,6 +106,9 @@ class SealedKeys:
 def seal_bytes(data: bytes, passphrase: str, *, fast: bool = False) -> SealedKeys:
     """Seal any bytes (the device keys, a backup) under a passphrase: Argon2id, then
     XSalsa20-Poly1305; `fast` lowers Argon2id's cost (tests only)."""
+    import nacl.pwhash  # here: only a sealed key needs them, and every command opens
+    import nacl.secret  # the journal
+
     salt = nacl.utils.random(nacl.pwhash.argon2id.SALTBYTES)
     if fast:
         ops, mem = nacl.pwhash.argon2id.OPSLIMIT_MIN, nacl.pwhash.argon2id.MEMLIMIT_MIN
@@ -120,6 +121,9 @@ def seal_bytes(data: bytes, passphrase: str, *, fast: bool = False) -> SealedKey
 def open_sealed(sealed: SealedKeys, passphrase: str, what: str = "this device's key") -> bytes:
     """The bytes :func:`seal_bytes` sealed, or PassphraseError naming `what` for a wrong
     passphrase (or sealed bytes that were changed)."""
+    import nacl.pwhash
+    import nacl.secret
+
     key = nacl.pwhash.argon2id.kdf(
         32, passphrase.encode("utf-8"), sealed.salt, opslimit=sealed.opslimit, memlimit=sealed.memlimit
     )

@@ -64,6 +64,8 @@ class Adoption:
 
 @dataclass(frozen=True)
 class _Grant:
+    """A partnership key sealed to one device, as a grant row holds it."""
+
     row: str
     device: str
     sealed: bytes

@@ -9,7 +9,6 @@ device's high-water mark is raised after the commit. No other code writes synced
 from __future__ import annotations
 
 import base64
-import hashlib
 import os
 import sqlite3
 from collections.abc import Callable
@@ -19,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from . import _epoch as epoch
 from ._clock import HybridClock
 from ._crdt import CRDT_FIELDS, edit_updates, seed_update, state_of, text_of
+from ._digest import blake2b
 from ._identity import DeviceKeys
 from ._ops import (
     MAX_OP_BYTES,
@@ -172,7 +172,7 @@ class WritePath:
         self._made = getattr(self, "_made", 0) + 1
         seed = "\0".join((self.replica, str(max_seq(self.conn, self.replica)),
                           str(self._made), *parts))
-        return hashlib.blake2b(seed.encode(), digest_size=16).digest()
+        return blake2b(seed.encode(), digest_size=16)
 
     def text_update(self, table: str, row: str, field: str,
                     update: bytes) -> tuple[str, str, dict[str, Value]]:

@@ -34,15 +34,25 @@ _GROUPS: dict[str | None, str] = {
     "devices": "devices",
     **dict.fromkeys(("relay", "folder", "sync-relay", "sync-folder"), "relay"),
     "repair": "repair",
+    "review": "review",
+    "remind": "remind",
     **dict.fromkeys(("backup", "restore"), "backup"),
 }
+
+# groups whose commands run on one thread, start to end, and should start fast
+_QUICK = frozenset({"items", "reports", "remind"})
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; returns the process exit status."""
-    from .parser import build_parser, check_text_arguments
+    from .parser import build_parser, check_text_arguments, commands_named
 
-    args = build_parser().parse_args(argv)
+    commands = commands_named(sys.argv[1:] if argv is None else argv)
+    if commands and all(_GROUPS[name] in _QUICK for name in commands):
+        from .deferred import defer
+
+        defer()  # before the model is imported: see deferred.py
+    args = build_parser(commands).parse_args(argv)
     from comentor.model.errors import ComentorError
 
     try:

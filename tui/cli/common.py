@@ -4,7 +4,6 @@ when the device key is sealed), and printing JSON. Imports nothing heavy."""
 from __future__ import annotations
 
 import argparse
-import getpass
 import json
 import os
 import sys
@@ -38,6 +37,8 @@ def passphrase(prompt: str = "Passphrase: ") -> str | None:
     if env is not None:
         return env
     if sys.stdin.isatty():
+        import getpass  # here: only a sealed key asks
+
         return getpass.getpass(prompt)
     return None
 

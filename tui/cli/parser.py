@@ -9,9 +9,14 @@ COMENTOR_DEBUG is set.
 from __future__ import annotations
 
 import argparse
+import functools
+import os
+import sys
+from collections.abc import Collection, Sequence
 from typing import Any
 
-__all__ = ["build_parser", "ADD_KINDS", "check_text_arguments"]
+__all__ = ["build_parser", "ADD_KINDS", "check_text_arguments", "commands_named",
+           "add_first_run_arguments"]
 
 # arguments that name files: any bytes the file system allows are fine there
 _PATHS = frozenset({"journal", "output", "data", "dir", "file"})
@@ -20,18 +25,23 @@ ADD_KINDS = ("goal", "commitment", "ask", "challenge", "win", "note", "update", 
              "story", "skill", "point")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+def build_parser(commands: Collection[str] | None = None) -> argparse.ArgumentParser:
+    """The parser; with `commands`, only those commands' parsers are built (see
+    :func:`commands_named`), so that `comentor add` neither builds the forty others nor
+    imports the modules that define them (asyncio, the network stack, Textual)."""
+    p = _Parser(
         prog="comentor",
         description="A private, end-to-end encrypted workspace for two co-mentors.",
     )
     p.add_argument("--journal", metavar="PATH",
                    help="journal file (default: $COMENTOR_JOURNAL or the user data directory)")
-    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    real = p.add_subparsers(dest="command", metavar="COMMAND")
+    sub: Any = real if commands is None else _Only(real, commands)
 
     s = sub.add_parser("init", help="create a journal for you and this device")
     s.add_argument("--name", required=True, help="your name, as your partner will see it")
     s.add_argument("--lock", action="store_true", help="seal the device key with a passphrase")
+    add_first_run_arguments(s)
 
     s = sub.add_parser("add", help="add an item: " + ", ".join(ADD_KINDS))
     s.add_argument("kind", metavar="KIND", help=", ".join(ADD_KINDS))
@@ -88,6 +98,11 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--every", metavar="N", help="3w, 21d, 2 weeks")
     t.add_argument("--at", metavar="HH:MM")
     t.add_argument("--minutes", type=int)
+    t.add_argument("--zone", metavar="ZONE",
+                   help="IANA time zone of the check-in time, like Europe/Berlin "
+                        "(default: this machine's)")
+    t.add_argument("--alarm", type=int, metavar="MINUTES",
+                   help="calendar reminder this many minutes before (default 10)")
     t = ssub.add_parser("show", help="show the cadence and the next dates")
     t.add_argument("--json", action="store_true")
 
@@ -95,9 +110,22 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("format", choices=["md", "json", "ics"])
     s.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
     s.add_argument("--private", action="store_true", help="include private notes")
+    s.add_argument("--todos", action="store_true",
+                   help="ics: commitments and challenges with a due date as to-dos")
+    s.add_argument("--no-agenda", action="store_true",
+                   help="ics: leave the next check-in's agenda out of the event")
+
+    s = sub.add_parser("remind", help="one line when a check-in is due (exit 0), else exit 1: "
+                                      "for cron or a systemd timer")
+    s.add_argument("--within", metavar="TIME", default="1h",
+                   help="how far ahead counts as due: 30m, 1h, 1h30m, 2d (default 1h)")
+    s.add_argument("--verbose", action="store_true",
+                   help="also say when the next check-in is, when it is not due")
 
     s = sub.add_parser("search", help="full-text search")
     s.add_argument("query", nargs="+")
+    s.add_argument("--limit", type=int, default=50, metavar="N",
+                   help="show at most N results (default 50)")
     s.add_argument("--json", action="store_true")
 
     s = sub.add_parser("conflicts", help="texts edited on two devices at once")
@@ -127,14 +155,111 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--force", action="store_true",
                    help="replace an existing journal (kept as NAME.before-restore)")
 
-    from . import devices, pair, relay, sync
+    s = sub.add_parser("review", help="where we started, where we are: baselines, goals, story, "
+                                      "wins, commitments, asks, check-ins, time balance")
+    s.add_argument("--since", metavar="DATE",
+                   help="first day: YYYY-MM-DD or a time ago, like 1y (a year in review) or 6m "
+                        "(default: the beginning)")
+    s.add_argument("-o", "--output", metavar="FILE",
+                   help="write FILE.md (Markdown) or FILE.html (one self-contained page) "
+                        "instead of printing")
 
-    sync.add_parsers(sub)
-    pair.add_parsers(sub)
-    devices.add_parsers(sub)
-    relay.add_parsers(sub)
-    _journal_everywhere(sub)
+    import importlib
+
+    from . import _GROUPS
+
+    for group in ("sync", "pair", "devices", "relay"):  # their modules import more: only if asked
+        if commands is None or any(_GROUPS.get(name) == group for name in commands):
+            importlib.import_module(f".{group}", __package__).add_parsers(sub)
+    _journal_everywhere(real)
     return p
+
+
+def add_first_run_arguments(s: Any, joining: bool = False) -> None:
+    """The cadence and the peer checklist, asked at `init` and confirmed at `join` (on a
+    terminal they are asked for when not given; without one these flags answer)."""
+    keep = "default: your partner's" if joining else ""
+    s.add_argument("--every", metavar="N",
+                   help=f"check-in cadence: 3w, 21d, 2 weeks ({keep or 'default: 3w'})")
+    s.add_argument("--at", metavar="HH:MM",
+                   help=f"check-in time of day ({keep or 'default: 12:00'})")
+    s.add_argument("--minutes", type=int, metavar="N",
+                   help=f"check-in length ({keep or 'default: 30'})")
+    s.add_argument("--zone", metavar="ZONE", help="IANA time zone of the check-in time, like "
+                   "Europe/Berlin (" + (keep or "default: this machine's") + ")")
+    s.add_argument("--tick", action="append", metavar="BOX",
+                   help="tick a box of the peer checklist: outside_company, outside_market, "
+                        "similar_stage, all or none (repeatable; what you tick is recorded)")
+
+
+def commands_named(argv: Sequence[str]) -> frozenset[str] | None:
+    """The command `argv` names, as the set of parsers to build: empty when it names none (the
+    app opens), None (build them all) when it asks for help, or names a command or an option
+    this quick look does not know: the whole parser then answers, with its usual words."""
+    from . import _GROUPS
+
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--journal":
+            i += 2
+        elif arg.startswith("--journal="):
+            i += 1
+        elif arg.startswith("-"):
+            return None
+        else:
+            return frozenset({arg}) if arg in _GROUPS else None
+    return frozenset()
+
+
+class _Sink:
+    """Stands in for the parser of a command that is not being built: takes every call."""
+
+    def __getattr__(self, name: str) -> Any:
+        return lambda *args, **kwargs: self
+
+
+class _Only:
+    """The subparsers action, building only the named commands (the rest go to a sink)."""
+
+    def __init__(self, real: Any, names: Collection[str]) -> None:
+        self._real, self._names = real, names
+
+    def add_parser(self, name: str, **kwargs: Any) -> Any:
+        return self._real.add_parser(name, **kwargs) if name in self._names else _Sink()
+
+
+class _Formatter(argparse.HelpFormatter):
+    """argparse's formatter, measuring the terminal without importing shutil (which pulls in
+    bz2 and lzma): argparse makes one for every argument added, help or not."""
+
+    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
+                 width: int | None = None) -> None:
+        super().__init__(prog, indent_increment, max_help_position,
+                         _columns() - 2 if width is None else width)
+
+
+@functools.cache
+def _columns() -> int:
+    """The terminal's width as shutil.get_terminal_size gives it: $COLUMNS, the terminal, 80
+    (asked once: argparse makes a formatter for every argument)."""
+    try:
+        return int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        pass
+    stdout = sys.__stdout__
+    try:
+        return (os.get_terminal_size(stdout.fileno()).columns or 80) if stdout else 80
+    except (AttributeError, ValueError, OSError):
+        return 80
+
+
+class _Parser(argparse.ArgumentParser):
+    """An ArgumentParser whose help formatter (and its subcommands') is :class:`_Formatter`."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _Formatter)
+        super().__init__(*args, **kwargs)
 
 
 def _journal_everywhere(sub: Any) -> None:

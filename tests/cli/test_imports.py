@@ -1,0 +1,108 @@
+"""Commands import only what they run (issue 11): `comentor add` and the other quick
+commands, run as real processes, never load asyncio, the network stack or Textual, and the
+parser built for one command is the same as that command's part of the whole parser."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from comentor.tui.cli import _GROUPS
+from comentor.tui.cli.parser import build_parser, commands_named
+
+# what a quick command must not load: the event loop, the network, the app, the CRDT
+# library, the relay's database and metrics, and (deferred, see tui/cli/deferred.py) inspect
+HEAVY = ("asyncio", "websockets", "zeroconf", "textual", "rich", "pycrdt", "psycopg",
+         "prometheus_client", "sqlite_utils", "numpy", "inspect")
+
+# runs the command line as `comentor` does, then writes which modules were really loaded
+# (a module the deferral left unloaded is not) to the file named by argv[1]
+WRAPPER = """
+import atexit, json, sys, types
+out = sys.argv.pop(1)
+def _write():
+    loaded = sorted(n for n, m in sys.modules.items() if type(m) is types.ModuleType)
+    with open(out, "w") as f:
+        json.dump(loaded, f)
+atexit.register(_write)
+sys.argv[0] = "comentor"
+from comentor.tui.cli import main
+sys.exit(main())
+"""
+
+
+@pytest.fixture
+def journal_file(tmp_path: Path) -> Path:
+    path = tmp_path / "j.db"
+    subprocess.run([sys.executable, "-m", "comentor.tui.cli", "--journal", str(path), "init",
+                    "--name", "Ada"], check=True, capture_output=True, timeout=60)
+    subprocess.run([sys.executable, "-m", "comentor.tui.cli", "--journal", str(path), "add",
+                    "goal", "Ship the thing", "--due", "+2w"],
+                   check=True, capture_output=True, timeout=60)
+    return path
+
+
+def _loaded(tmp_path: Path, journal: Path, *args: str) -> set[str]:
+    out = tmp_path / "modules.json"
+    env = dict(os.environ, COMENTOR_JOURNAL=str(journal))
+    proc = subprocess.run([sys.executable, "-c", WRAPPER, str(out), *args], env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    return {name.split(".")[0] for name in json.loads(out.read_text())}
+
+
+@pytest.mark.parametrize("args", [("add", "win", "Shipped it"), ("list", "goal"), ("status",),
+                                  ("search", "ship"), ("list", "goal", "--json")])
+def test_quick_commands_load_nothing_heavy(tmp_path: Path, journal_file: Path,
+                                           args: tuple[str, ...]) -> None:
+    loaded = _loaded(tmp_path, journal_file, *args)
+    assert "comentor" in loaded and "sqlite3" in loaded  # it did run the command
+    heavy = sorted(set(HEAVY) & loaded)
+    assert not heavy, (f"`comentor {' '.join(args)}` loaded {heavy}: import them inside the "
+                       "handler that needs them (a dataclass without a docstring loads inspect)")
+
+
+def test_one_commands_parser_is_that_command_of_the_whole(tmp_path: Path) -> None:
+    whole = build_parser()
+    choices = whole._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    named = {name for name in _GROUPS if name is not None}
+    assert set(choices) == named  # every command has a module, and every module's command a parser
+    for name in sorted(named):
+        alone = build_parser(frozenset({name}))
+        only = alone._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+        assert set(only) == {name}
+        assert only[name].format_help() == choices[name].format_help(), name
+
+
+@pytest.mark.parametrize(("argv", "expected"), [
+    ([], frozenset()),
+    (["--journal", "x.db"], frozenset()),
+    (["add", "win", "x"], frozenset({"add"})),
+    (["--journal", "x.db", "status", "--json"], frozenset({"status"})),
+    (["--journal=x.db", "list", "goal"], frozenset({"list"})),
+    (["--help"], None),
+    (["-h", "add"], None),
+    (["no-such-command"], None),
+    (["--jour", "x.db", "add"], None),  # an abbreviation argparse knows: the whole parser
+])
+def test_which_parsers_a_command_line_needs(argv: list[str], expected: frozenset[str] | None,
+                                            ) -> None:
+    assert commands_named(argv) == expected
+
+
+def test_help_and_mistakes_still_name_every_command(tmp_path: Path) -> None:
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "comentor.tui.cli", *args],
+                              capture_output=True, text=True, timeout=60)
+
+    helped = cli("--help")
+    assert helped.returncode == 0 and "sync-relay" in helped.stdout and "add" in helped.stdout
+    wrong = cli("ad", "win", "x")
+    assert wrong.returncode == 2 and "sync-relay" in wrong.stderr and "Traceback" not in wrong.stderr
+    one = cli("add", "--help")
+    assert one.returncode == 0 and "--horizon" in one.stdout
