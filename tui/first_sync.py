@@ -193,8 +193,8 @@ def interruptible(run: Callable[[threading.Event], FirstSync]) -> FirstSync | No
         finally:
             finished.set()
 
-    threading.Thread(target=body, name="comentor-first-sync", daemon=True).start()
-    try:
+    try:  # Ctrl-C may come while start() waits for the thread to run: the same skip
+        threading.Thread(target=body, name="comentor-first-sync", daemon=True).start()
         # an Event, not Thread.join: an interrupted join can leave the thread marked ended
         while not finished.wait(0.2):
             pass
