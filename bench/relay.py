@@ -1,19 +1,25 @@
 """Relay load benchmark on 127.0.0.1: the SQLite relay, one and two PostgreSQL relay
-processes, and a plain WebSocket forwarder, at a given number of mailboxes.
+processes, and a plain WebSocket forwarder, at fixed offered rates.
 
 Each mailbox has two clients. Each client ``put``s a 1 KiB envelope (a timestamp inside)
-at a steady rate; its partner measures the delay until the relay's ``push`` arrives and
-acknowledges what it received (``ack``, coalesced: at most one in flight per client), as a
-real device does, so that the relay deletes what both devices hold. With two PostgreSQL
-processes the partners of a mailbox sit on different processes: every push crosses
-processes through LISTEN/NOTIFY. The forwarder (same ``websockets`` library, no storage,
-no auth, no acks) is the floor. Servers run in child processes; PostgreSQL is started in
-a temporary folder (initdb + pg_ctl, as the tests do), with its default durability.
+at a steady rate (closed loop: the next put waits for the reply to the last one, so the
+"sent" column shows whether the offered rate was held); its partner measures the delay
+until the relay's ``push`` arrives and acknowledges what it received (``ack``, coalesced:
+at most one in flight per client), as a real device does, so that the relay deletes what
+both devices hold and envelopes do not pile up. With two PostgreSQL processes the partners
+of a mailbox sit on different processes: every push crosses processes through
+LISTEN/NOTIFY. The forwarder (same ``websockets`` library, no storage, no auth, no acks)
+is the floor, measured in the same run. Servers run in child processes; PostgreSQL is
+started in a temporary folder (initdb + pg_ctl, as the tests do), with its default
+durability.
 
-Figures are reported for the first ``--early`` seconds and for the whole run.
+Latency is reported for two windows of equal length: the first ``--early`` seconds and the
+last ``--early`` seconds of a ``--seconds`` run ("after 10 s" and "after 60 s" with the
+defaults): a store that slows down as it fills shows it in the second. ``--repeat`` runs
+every server again, interleaved, so that drift on a shared machine hits all of them alike.
 
-    python bench/relay.py [--mailboxes 200 2000] [--seconds 60] [--early 10]
-                          [--total-rate 800] [--only sqlite pg1 pg2 forwarder]
+    python bench/relay.py [--rates 800 2000] [--mailboxes 200] [--seconds 60] [--early 10]
+                          [--repeat 3] [--only sqlite pg1 pg2 forwarder]
 """
 
 from __future__ import annotations
@@ -227,34 +233,50 @@ async def _echo_load(ports: list[int], mailboxes: int, seconds: float, rate: flo
 
 
 async def _drive(clients: list[Any], seconds: float, rate: float, put: Any) -> int:
-    """Each client sends about `rate` envelopes per second (closed loop) for `seconds`."""
-    end = time.perf_counter() + seconds
+    """Each client sends `rate` envelopes per second for `seconds`, on a fixed timetable:
+    its k-th put is due at start + its offset + k / rate, the offsets spread evenly.
+
+    A put that is late (its reply came after the next one was due) skips the missed slots
+    rather than bunching, so the offered rate can only drop (the "sent" column shows it).
+    Due times are absolute: scheduling a put after the last one's start instead let late
+    wake-ups accumulate, the clients drift into step and send in bursts, and the latency
+    of even the plain forwarder grew over a minute (0.3 to 1.0 ms at p50).
+    """
+    begin = time.perf_counter()
+    end = begin + seconds
+    period = 1.0 / rate
     count = 0
 
     async def one(c: Any, offset: float) -> None:
         nonlocal count
-        await asyncio.sleep(offset)
-        while time.perf_counter() < end:
-            t0 = time.perf_counter()
+        k = 0
+        while (due := begin + offset + k * period) < end:
+            now = time.perf_counter()
+            if due > now:
+                await asyncio.sleep(due - now)
             try:
                 await put(c)
+                count += 1
             except Exception:  # a refusal or a timeout under overload: counted as not sent
-                await asyncio.sleep(1.0 / rate)
-                continue
-            count += 1
-            await asyncio.sleep(max(0.0, 1.0 / rate - (time.perf_counter() - t0)))
+                pass
+            k = max(k + 1, int((time.perf_counter() - begin - offset) / period) + 1)
 
-    await asyncio.gather(*(one(c, i / len(clients) / rate) for i, c in enumerate(clients)))
+    await asyncio.gather(*(one(c, i * period / len(clients)) for i, c in enumerate(clients)))
     return count
 
 
-def _figures(samples: list[Sample], start: float, seconds: float) -> str:
-    lat = sorted(latency for when, latency in samples if when - start <= seconds)
+def _window(samples: list[Sample], start: float, lo: float, hi: float
+            ) -> tuple[float, float, float]:
+    """(delivered per second, p50 ms, p99 ms) of the pushes that arrived in [lo, hi) s."""
+    lat = sorted(latency for when, latency in samples if lo <= when - start < hi)
     if not lat:
-        return f"{'delivered 0':>22}"
-    p50 = statistics.median(lat) * 1000
-    p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))] * 1000
-    return f"{len(lat) / seconds:8.1f}/s p50 {p50:7.1f} ms p99 {p99:8.1f} ms"
+        return 0.0, float("nan"), float("nan")
+    p99 = lat[min(len(lat) - 1, int(len(lat) * 0.99))]
+    return len(lat) / (hi - lo), statistics.median(lat) * 1000, p99 * 1000
+
+
+def _figures(w: tuple[float, float, float]) -> str:
+    return f"{w[0]:7.1f}/s p50 {w[1]:7.1f} ms p99 {w[2]:8.1f} ms"
 
 
 def _serve(ctx: Any, target: Any, *args: Any) -> tuple[Any, int]:
@@ -264,51 +286,65 @@ def _serve(ctx: Any, target: Any, *args: Any) -> tuple[Any, int]:
     return proc, int(q.get(timeout=120))
 
 
+NAMES = {"sqlite": "relay, SQLite", "pg1": "relay, PostgreSQL x1",
+         "pg2": "relay, PostgreSQL x2", "forwarder": "plain WebSocket fwd"}
+
+
+def _one_run(ctx: Any, kind: str, pg: str | None, mailboxes: int, seconds: float,
+             total_rate: float) -> tuple[int, list[Sample], float]:
+    rate = total_rate / (2 * mailboxes)
+    procs: list[Any] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        if kind == "forwarder":
+            proc, port = _serve(ctx, _run_forwarder)
+            procs, ports, load = [proc], [port], _echo_load
+        else:
+            store = _fresh_database(pg) if pg and kind != "sqlite" else None
+            count = 2 if kind == "pg2" else 1
+            started = [_serve(ctx, _run_relay, f"{tmp}/r{n}", store) for n in range(count)]
+            procs, ports = [p for p, _ in started], [port for _, port in started]
+            load = _relay_load
+        try:
+            return asyncio.run(load(ports, mailboxes, seconds, rate))
+        finally:
+            for proc in procs:
+                proc.terminate()
+                proc.join()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--mailboxes", type=int, nargs="+", default=[200, 2000])
+    ap.add_argument("--mailboxes", type=int, nargs="+", default=[200])
     ap.add_argument("--seconds", type=float, default=60.0)
-    ap.add_argument("--early", type=float, default=10.0, help="also report the first S seconds")
-    ap.add_argument("--total-rate", type=float, default=800.0,
+    ap.add_argument("--early", type=float, default=10.0,
+                    help="length of the first and of the last window, in seconds")
+    ap.add_argument("--rates", type=float, nargs="+", default=[800.0, 2000.0],
                     help="envelopes per second offered by all clients together")
+    ap.add_argument("--repeat", type=int, default=1, help="interleaved runs of every server")
     ap.add_argument("--only", nargs="+", default=["sqlite", "pg1", "pg2", "forwarder"],
-                    choices=["sqlite", "pg1", "pg2", "forwarder"])
+                    choices=list(NAMES))
     args = ap.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # so that PostgreSQL is stopped
     _raise_fd_limit()
     ctx = mp.get_context("spawn")
-    print(f"1 KiB envelopes, {args.total_rate:g}/s offered in total, two clients per mailbox, "
-          f"{args.seconds:g} s per run, 127.0.0.1; delivered/s, p50, p99 after "
-          f"{args.early:g} s | after {args.seconds:g} s", flush=True)
+    late = f"{args.seconds - args.early:g}-{args.seconds:g} s"
+    print(f"1 KiB envelopes, two clients per mailbox, {args.seconds:g} s per run, 127.0.0.1, "
+          f"{os.cpu_count()} cpus; sent/s, then delivered/s, p50, p99 of put-to-push delay "
+          f"in 0-{args.early:g} s | in {late}", flush=True)
     with contextlib.ExitStack() as stack:
         pg = stack.enter_context(_postgres()) if {"pg1", "pg2"} & set(args.only) else None
         for mailboxes in args.mailboxes:
-            rate = args.total_rate / (2 * mailboxes)
-            for kind in args.only:
-                procs: list[Any] = []
-                with tempfile.TemporaryDirectory() as tmp:
-                    if kind == "forwarder":
-                        proc, port = _serve(ctx, _run_forwarder)
-                        procs, ports, load = [proc], [port], _echo_load
-                    else:
-                        store = _fresh_database(pg) if pg and kind != "sqlite" else None
-                        count = 2 if kind == "pg2" else 1
-                        started = [_serve(ctx, _run_relay, f"{tmp}/r{n}", store)
-                                   for n in range(count)]
-                        procs, ports = [p for p, _ in started], [port for _, port in started]
-                        load = _relay_load
-                    try:
-                        sent, samples, start = asyncio.run(
-                            load(ports, mailboxes, args.seconds, rate))
-                    finally:
-                        for proc in procs:
-                            proc.terminate()
-                            proc.join()
-                name = {"sqlite": "relay, SQLite", "pg1": "relay, PostgreSQL x1",
-                        "pg2": "relay, PostgreSQL x2", "forwarder": "plain WebSocket fwd"}[kind]
-                print(f"{mailboxes:>5} mailboxes  {name:<22} sent {sent / args.seconds:7.1f}/s  "
-                      f"{_figures(samples, start, args.early)} | "
-                      f"{_figures(samples, start, args.seconds)}", flush=True)
+            for total_rate in args.rates:
+                for run in range(args.repeat):
+                    for kind in args.only:
+                        sent, samples, start = _one_run(ctx, kind, pg, mailboxes, args.seconds,
+                                                        total_rate)
+                        early = _window(samples, start, 0, args.early)
+                        last = _window(samples, start, args.seconds - args.early, args.seconds)
+                        print(f"{total_rate:6g}/s {mailboxes:>5} mailboxes run {run + 1}  "
+                              f"{NAMES[kind]:<22} sent {sent / args.seconds:7.1f}/s  "
+                              f"{_figures(early)} | {_figures(last)}  "
+                              f"(load {os.getloadavg()[0]:.1f})", flush=True)
 
 
 if __name__ == "__main__":

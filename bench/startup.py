@@ -1,11 +1,22 @@
-"""Benchmark: time to the first screen, beside a minimal Textual app on the same machine.
+"""Benchmark: time to the first screen with its content, and idle memory, beside a minimal
+Textual app on the same machine.
 
-Each run is a fresh Python process (interpreter start, imports, opening the journal, the
-dashboard's thread worker reading its data, the first paint), timed from spawning it until
-it prints READY. For comentor, READY is printed when the dashboard has drawn real data
-(`DashboardLoaded`); for the minimal app (a Header, a Static and a Footer), on its first
-paint after mount. Both run headless (`App.run_test`), the median of several runs is
-reported, and the ratio is the figure to compare between machines.
+Both are whole processes started the way a user starts them (`comentor --journal FILE`,
+the console script; the minimal app by `python -c`), each in its own pseudo-terminal of
+120x36, with Textual's real Linux driver (no `run_test`, no hooks in the app). The bench
+is the terminal: it answers Textual's query for synchronized output (as kitty, WezTerm,
+iTerm2 or foot do), so every frame arrives between ``ESC[?2026h`` and ``ESC[?2026l``, and
+it stops the clock at the end of the first frame that shows the screen's content: the
+schedule's "Cadence:" line for comentor (real data from the journal: the placeholder while
+it loads says "Next check-in: loading…"), "hello" for
+the minimal app (a Header, a Static and Textual's own Footer). One second later it reads
+the process's resident memory, then kills it.
+
+Children run with bytecode caching on and `PYTHONPYCACHEPREFIX` outside the checkout (a
+user's machine keeps compiled bytecode; some sandboxes set PYTHONDONTWRITEBYTECODE, which
+would compile everything on every run), after one warm-up run each, interleaved, with live
+sync off (no sockets). The large journal is five years of a partnership
+(`bench/gen_large.py`, cached under the temp dir; the first build takes minutes).
 
     python bench/startup.py [--runs 5] [--ops 100000]
 """
@@ -13,99 +24,107 @@ reported, and the ratio is the figure to compare between machines.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import datetime as dt
+import fcntl
 import os
+import select
 import shutil
 import statistics
+import struct
 import subprocess
 import sys
 import tempfile
+import termios
 import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 
+MINIMAL = """
+from textual.app import App, ComposeResult
+from textual.widgets import Footer, Header, Static
 
-def _child_minimal() -> None:
-    from textual.app import App, ComposeResult
-    from textual.widgets import Footer, Header, Static
+class Minimal(App[None]):
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("hello")
+        yield Footer()
 
-    class Minimal(App[None]):
-        def compose(self) -> ComposeResult:
-            yield Header()
-            yield Static("hello")
-            yield Footer()
+Minimal().run()
+"""
 
-        def on_mount(self) -> None:
-            self.call_after_refresh(self._painted)
-
-        def _painted(self) -> None:
-            print("READY", flush=True)
-            self.exit()
-
-    async def run() -> None:
-        app = Minimal()
-        async with app.run_test(size=(120, 36)) as pilot:
-            while app.is_running:
-                await pilot.pause(0.005)
-
-    asyncio.run(run())
+SYNC_QUERY = b"\x1b[?2026$p"
+SYNC_REPLY = b"\x1b[?2026;2$y"  # "set": the terminal supports synchronized output
+FRAME_END = b"\x1b[?2026l"
 
 
-def _child_comentor(path: str) -> None:
-    # the same order as `comentor`: start reading the journal, then import Textual
-    from comentor.tui.launch import Prefetch
-
-    prefetch = Prefetch(Path(path))
-    from comentor.tui.app import ComentorApp
-    from comentor.tui.messages import DashboardLoaded
-
-    class Timed(ComentorApp):
-        def on_dashboard_loaded(self, _: DashboardLoaded) -> None:
-            self.call_after_refresh(self._painted)
-
-        def _painted(self) -> None:
-            print("READY", flush=True)
-            self.exit()
-
-    async def run() -> None:
-        app = Timed(Path(path), prefetch=prefetch)
-        async with app.run_test(size=(120, 36)) as pilot:
-            while app.is_running:
-                await pilot.pause(0.005)
-
-    # DashboardLoaded is posted by the screen; let it bubble to the app.
-    asyncio.run(run())
-
-
-def _child_env() -> dict[str, str]:
-    """The environment of a user's shell: bytecode caching on, live sync off.
-
-    Some sandboxes set PYTHONDONTWRITEBYTECODE, which makes every run compile the project's
-    modules from source (the installed libraries, Textual included, were compiled by pip):
-    a user's machine keeps __pycache__, so the children do too, after a warm-up run. Live
-    sync is off so that a benchmark never opens sockets or zeroconf.
-    """
+def _child_env(cache: Path) -> dict[str, str]:
+    """A user's shell: bytecode cached (outside the checkout), live sync off, a real TERM."""
     env = os.environ.copy()
     env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["PYTHONPYCACHEPREFIX"] = str(cache)
     env["COMENTOR_NO_SYNC"] = "1"
+    env["TERM"] = "xterm-256color"
+    env.pop("TEXTUAL", None)
     return env
 
 
-def _time_child(args: list[str]) -> float:
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds the process (all its threads) has used so far."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _rss_mib(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def run_once(argv: list[str], marker: bytes, env: dict[str, str],
+             timeout: float = 60.0) -> tuple[float, float, float]:
+    """Spawn `argv` in a 120x36 pseudo-terminal; (seconds to the end of the first frame
+    showing `marker`, CPU seconds used by then, resident MiB one second later)."""
+    master, slave = os.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 36, 120, 0, 0))
     start = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, __file__, *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=_child_env())
-    assert proc.stdout is not None
-    for line in proc.stdout:
-        if line.strip() == "READY":
-            took = time.perf_counter() - start
-            proc.wait(timeout=30)
-            return took
-    err = proc.stderr.read() if proc.stderr else ""
-    proc.wait()
-    raise RuntimeError(f"child {args} never became ready:\n{err[-2000:]}")
+    proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, env=env,
+                            start_new_session=True)
+    os.close(slave)
+    seen = bytearray()
+    found = -1
+    took: float | None = None
+    try:
+        while took is None:
+            if time.perf_counter() - start > timeout or proc.poll() is not None:
+                raise RuntimeError(f"{argv} showed no frame with {marker!r}:\n"
+                                   f"{bytes(seen[-3000:])!r}")
+            ready, _, _ = select.select([master], [], [], 0.5)
+            if not ready:
+                continue
+            chunk = os.read(master, 1 << 16)
+            now = time.perf_counter()
+            if SYNC_QUERY in chunk:
+                os.write(master, SYNC_REPLY)
+            seen += chunk
+            if found < 0:
+                found = seen.find(marker)
+            if found >= 0 and seen.find(FRAME_END, found) >= 0:
+                took = now - start
+                cpu = _cpu_s(proc.pid)
+        deadline = time.perf_counter() + 1.0  # idle for a second, still draining the terminal
+        while (left := deadline - time.perf_counter()) > 0:
+            if select.select([master], [], [], left)[0]:
+                os.read(master, 1 << 16)
+        rss = _rss_mib(proc.pid)
+    finally:
+        proc.kill()
+        proc.wait()
+        os.close(master)
+    return took, cpu, rss
 
 
 def main() -> None:
@@ -114,8 +133,9 @@ def main() -> None:
     parser.add_argument("--ops", type=int, default=100_000)
     parser.add_argument("--years", type=int, default=5)
     args = parser.parse_args()
-    tmp = Path(tempfile.mkdtemp())
+    tmp = Path(tempfile.mkdtemp(prefix="comentor-startup-"))
     os.environ.setdefault("COMENTOR_STATE_DIR", str(tmp / "state"))
+    env = _child_env(tmp / "pycache")
     sys.path.insert(0, str(HERE))
     from gen_large import large_journal
 
@@ -123,34 +143,44 @@ def main() -> None:
 
     demo = tmp / "demo.db"
     create_demo(demo, today=dt.date.today()).close()
-    large_src = large_journal(args.ops, args.years)
     large = tmp / "large.db"
-    shutil.copy(large_src, large)  # runs may write (theme, session): never touch the cache
-    cases = {"minimal Textual app": ["--child", "minimal"],
-             "comentor, demo journal": ["--child", "comentor", str(demo)],
-             f"comentor, large journal ({args.ops} ops, {args.years} years)":
-                 ["--child", "comentor", str(large)]}
-    for child in cases.values():  # warm the disk and bytecode caches once
-        _time_child(child)
-    results: dict[str, list[float]] = {name: [] for name in cases}
+    shutil.copy(large_journal(args.ops, args.years), large)  # runs may write: not the cache
+    comentor = shutil.which("comentor") or str(Path(sys.executable).parent / "comentor")
+    cases = {
+        "minimal Textual app (Header, Static, Footer)": ([sys.executable, "-c", MINIMAL],
+                                                         b"hello"),
+        "comentor, demo journal": ([comentor, "--journal", str(demo)], b"Cadence:"),
+        f"comentor, large journal ({args.ops:,} ops, {args.years} years)":
+            ([comentor, "--journal", str(large)], b"Cadence:"),
+    }
+    for argv, marker in cases.values():  # warm the disk and bytecode caches once
+        run_once(argv, marker, env)
+    times: dict[str, list[float]] = {name: [] for name in cases}
+    rss: dict[str, list[float]] = {name: [] for name in cases}
+    cpu: dict[str, list[float]] = {name: [] for name in cases}
     for _ in range(args.runs):
-        for name, child in cases.items():  # interleaved, so drift hits all cases alike
-            results[name].append(_time_child(child))
-    base = statistics.median(results["minimal Textual app"])
-    print(f"time to first screen, median of {args.runs} runs (fresh process each), "
-          f"python {sys.version.split()[0]}, {os.cpu_count()} cpus")
-    for name, times in results.items():
-        med = statistics.median(times)
-        print(f"  {name:48s} {med * 1000:7.0f} ms   x{med / base:.2f} of minimal   "
-              f"(min {min(times) * 1000:.0f}, max {max(times) * 1000:.0f})")
+        for name, (argv, marker) in cases.items():  # interleaved: drift hits all alike
+            took, used, mib = run_once(argv, marker, env)
+            times[name].append(took)
+            cpu[name].append(used)
+            rss[name].append(mib)
+    base_names = list(cases)
+    base = base_names[0]
+    print(f"first frame with content and idle RSS, {args.runs} interleaved runs (fresh process "
+          f"each, 120x36 pty), python {sys.version.split()[0]}, {os.cpu_count()} cpus, "
+          f"load {os.getloadavg()[0]:.1f}")
+    for name in cases:
+        ratios = sorted(t / b for t, b in zip(times[name], times[base], strict=True))
+        med = statistics.median(times[name])
+        mem = statistics.median(rss[name])
+        used = statistics.median(cpu[name])
+        print(f"  {name:50s} {med * 1000:6.0f} ms (range {min(times[name]) * 1000:.0f}-"
+              f"{max(times[name]) * 1000:.0f})  x{statistics.median(ratios):.2f} of minimal "
+              f"(per-run {ratios[0]:.2f}-{ratios[-1]:.2f});  CPU {used * 1000:.0f} ms "
+              f"(x{used / statistics.median(cpu[base]):.2f});  RSS {mem:.0f} MiB "
+              f"(x{mem / statistics.median(rss[base]):.2f})")
     shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":
-    if len(sys.argv) >= 3 and sys.argv[1] == "--child":
-        if sys.argv[2] == "minimal":
-            _child_minimal()
-        else:
-            _child_comentor(sys.argv[3])
-    else:
-        main()
+    main()

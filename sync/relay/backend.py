@@ -1,7 +1,9 @@
 """The relay's store as the server sees it: one async interface, two implementations.
 
 SQLite (:class:`SqliteBackend`, over :class:`~comentor.sync.relay.store.RelayStore`) is the
-embedded default: one file, one process, calls short enough to run on the event loop.
+embedded default: one file, one process; its calls run one at a time on a thread of their
+own, so that a commit's fsync never stops the event loop from reading requests and writing
+pushes (SQLite releases the GIL while it works and syncs).
 PostgreSQL (:class:`~comentor.sync.relay.pgstore.PostgresBackend`) lets several relay
 processes serve the same mailboxes; an envelope stored by one is pushed by the others
 through ``LISTEN/NOTIFY`` (:meth:`Backend.listen`).
@@ -12,9 +14,12 @@ server to answer ``storage`` and log one line), never as a driver's exception.
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import sqlite3
 import time
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import ParamSpec, Protocol, TypeVar
 
@@ -59,66 +64,88 @@ class Backend(Protocol):
 
 
 class SqliteBackend:
-    """The SQLite store behind the async interface (calls run on the loop, briefly)."""
+    """The SQLite store behind the async interface.
+
+    Every call runs on one thread of its own, in the order the calls were made: the
+    store's connection is only ever used by that thread, one call at a time, and what the
+    loop does meanwhile (read frames, write replies and pushes) overlaps the disk. Calls
+    keep their order, so a fetch made after a put sees it. The counts for the health
+    endpoint come from a second, read-only connection on the loop's thread: the last
+    committed totals, without waiting behind a commit.
+    """
 
     name = "sqlite"
 
     def __init__(self, store: RelayStore) -> None:
         self.store = store
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="relay-sqlite")
+        self._reader: sqlite3.Connection | None = None
 
-    def _run(self, call: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    async def _run(self, call: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        loop = asyncio.get_running_loop()
         try:
-            return call(*args, **kwargs)
+            return await loop.run_in_executor(self._thread,
+                                              functools.partial(call, *args, **kwargs))
         except sqlite3.Error as exc:
             raise StoreFailure(f"relay storage failure: {exc}") from None
 
     async def mailbox(self, mailbox_id: str) -> Mailbox | None:
-        return self._run(self.store.mailbox, mailbox_id)
+        return await self._run(self.store.mailbox, mailbox_id)
 
     async def claim(self, mailbox_id: str, verifier: bytes, devices: int) -> Mailbox:
-        return self._run(self.store.claim, mailbox_id, verifier, devices)
+        return await self._run(self.store.claim, mailbox_id, verifier, devices)
 
     async def touch(self, mailbox_id: str) -> None:
-        self._run(self.store.touch, mailbox_id)
+        await self._run(self.store.touch, mailbox_id)
 
     async def raise_devices(self, mailbox_id: str, devices: int) -> None:
-        self._run(self.store.raise_devices, mailbox_id, devices)
+        await self._run(self.store.raise_devices, mailbox_id, devices)
 
     async def put_many(self, items: list[tuple[str, bytes]], quota_envelopes: int,
                        quota_bytes: int, max_total: int | None) -> list[int | RelayError]:
-        return self._run(self.store.put_many, items, quota_envelopes, quota_bytes, max_total)
+        return await self._run(self.store.put_many, items, quota_envelopes, quota_bytes,
+                               max_total)
 
     async def fetch(self, mailbox_id: str, since: int, max_envelopes: int, max_bytes: int
                     ) -> tuple[list[tuple[int, bytes]], bool]:
-        return self._run(self.store.fetch, mailbox_id, since, max_envelopes, max_bytes)
+        return await self._run(self.store.fetch, mailbox_id, since, max_envelopes, max_bytes)
 
     async def envelope(self, mailbox_id: str, seq: int) -> bytes | None:
-        return self._run(self.store.envelope, mailbox_id, seq)
+        return await self._run(self.store.envelope, mailbox_id, seq)
 
     async def ack(self, mailbox_id: str, device: bytes, seq: int) -> int:
-        return self._run(self.store.ack, mailbox_id, device, seq)
+        return await self._run(self.store.ack, mailbox_id, device, seq)
 
     async def ack_many(self, items: list[tuple[str, bytes, int]]) -> list[int | RelayError]:
-        return self._run(self.store.ack_many, items)
+        return await self._run(self.store.ack_many, items)
 
     async def purge_expired(self, ttl: float) -> int:
-        return self._run(self.store.purge_expired, ttl)
+        return await self._run(self.store.purge_expired, ttl)
 
     async def purge_idle_mailboxes(self, idle_ttl: float) -> int:
-        return self._run(self.store.purge_idle_mailboxes, idle_ttl)
+        return await self._run(self.store.purge_idle_mailboxes, idle_ttl)
 
     async def stats(self) -> dict[str, int]:
         return self.cached_stats()
 
     def cached_stats(self) -> dict[str, int]:
-        """Live for SQLite: one row read."""
-        return self._run(self.store.stats)
+        """Live for SQLite: one row read, as last committed (read-only connection)."""
+        try:
+            if self._reader is None:
+                self._reader = self.store.reader()
+            return RelayStore.read_stats(self._reader)
+        except sqlite3.Error as exc:
+            raise StoreFailure(f"relay storage failure: {exc}") from None
 
     async def listen(self, on_remote_put: RemotePut) -> None:
         """One process owns the file: nothing is stored elsewhere."""
 
     async def close(self) -> None:
-        self.store.close()
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
+        await asyncio.get_running_loop().run_in_executor(self._thread, self.store.close)
+        self._thread.shutdown(wait=True)
 
 
 async def open_backend(data_dir: Path | str, url: str | None,

@@ -86,9 +86,25 @@ MIGRATIONS: tuple[str, ...] = (
     );
     INSERT INTO totals SELECT g, 0, 0, 0 FROM generate_series(1, 8) g;
     """,
+    # 2: room in every page for the rows updated on every put and ack (their counters are
+    # not indexed: with room, PostgreSQL updates them in place, "HOT", instead of leaving a
+    # dead row and index entries behind each time), and vacuum that keeps up with a queue
+    # whose rows live seconds. Without them the relay slowed down as dead rows piled up.
+    """
+    ALTER TABLE mailboxes SET (fillfactor = 50, autovacuum_vacuum_scale_factor = 0.0,
+                               autovacuum_vacuum_threshold = 2000);
+    ALTER TABLE acks SET (fillfactor = 50, autovacuum_vacuum_scale_factor = 0.0,
+                          autovacuum_vacuum_threshold = 2000);
+    ALTER TABLE totals SET (fillfactor = 10);
+    ALTER TABLE envelopes SET (autovacuum_vacuum_scale_factor = 0.0,
+                               autovacuum_vacuum_threshold = 5000,
+                               autovacuum_vacuum_insert_scale_factor = 0.0,
+                               autovacuum_vacuum_insert_threshold = 5000);
+    """,
 )
 
 _SHARDS = 8
+_LISTEN_BATCH = 256  # notifications pushed together (their envelopes read in one query)
 # One put: take the next number within the quotas, store the envelope, announce it (the
 # notification is delivered on commit). No row back: the mailbox is full or unknown.
 _PUT = """
@@ -166,6 +182,8 @@ class PostgresBackend:
         self._shard = secrets.randbelow(_SHARDS) + 1  # the totals row this process updates
         self._notified: psycopg.AsyncConnection[Any] | None = None  # reads pushed envelopes
         self._notified_lock = asyncio.Lock()
+        # envelopes announced by other processes, read in one query per batch of notes
+        self._ahead: dict[tuple[str, int], bytes] = {}
         self._listener: asyncio.Task[None] | None = None
         self._stats = {"mailboxes": 0, "envelopes": 0, "bytes": 0}
 
@@ -294,7 +312,11 @@ class PostgresBackend:
 
     async def envelope(self, mailbox_id: str, seq: int) -> bytes | None:
         """One envelope, on a connection of its own: pushes of what other processes stored
-        never queue behind this process's writes."""
+        never queue behind this process's writes (those read ahead with the others that
+        arrived at the same time are handed out without a query)."""
+        ahead = self._ahead.pop((mailbox_id, seq), None)
+        if ahead is not None:
+            return ahead
         async with self._notified_lock:
             try:
                 if self._notified is None or self._notified.closed:
@@ -329,12 +351,18 @@ class PostgresBackend:
 
     async def ack_many(self, items: list[tuple[str, bytes, int]]) -> list[int | RelayError]:
         """Several acks in one transaction, mailboxes locked in id order, two statements per
-        ack sent at once (pipeline mode)."""
+        ack sent at once (pipeline mode).
+
+        The commit does not wait for the WAL flush (``synchronous_commit`` off for this
+        transaction only): a crash of the database server may forget the last acks, which
+        only delays deletions (devices ack again); it never loses an envelope nor puts the
+        counts out of step. The puts' commits keep waiting for it."""
         results: dict[int, int | RelayError] = {}
         order = sorted(range(len(items)), key=lambda i: items[i][0])
         async with self._conn(write=True) as conn:
             sent = []
             async with conn.pipeline():
+                await conn.execute("SET LOCAL synchronous_commit TO OFF")
                 for index in order:
                     mailbox_id, device, seq = items[index]
                     params = {"id": mailbox_id, "device": device, "seq": seq}
@@ -400,20 +428,77 @@ class PostgresBackend:
                                                                  autocommit=True) as conn:
                     await conn.execute(f"LISTEN {CHANNEL}")
                     delay = 0.5
-                    async for note in conn.notifies():
-                        origin, mailbox_id, seq = note.payload.split(" ")
-                        if origin == self._origin:
-                            continue
-                        try:
-                            await on_remote_put(mailbox_id, int(seq))
-                        except StoreFailure as exc:  # the devices fetch it later
-                            log.error("cannot push an envelope stored by another relay "
-                                      "process: %s", exc)
+                    arrived: asyncio.Queue[str] = asyncio.Queue()
+                    reader = asyncio.create_task(self._read_notes(conn, arrived))
+                    try:
+                        while not reader.done() or not arrived.empty():
+                            getter = asyncio.ensure_future(arrived.get())
+                            await asyncio.wait({getter, reader},
+                                               return_when=asyncio.FIRST_COMPLETED)
+                            if not getter.done():
+                                getter.cancel()
+                                break
+                            batch = [getter.result()]
+                            # what arrived meanwhile is pushed together, its envelopes read
+                            # in one query instead of one round trip each
+                            while not arrived.empty() and len(batch) < _LISTEN_BATCH:
+                                batch.append(arrived.get_nowait())
+                            await self._push_remote(batch, on_remote_put)
+                    finally:
+                        reader.cancel()
+                        with contextlib.suppress(asyncio.CancelledError):
+                            await reader  # re-raises the channel's error, if it broke
             except (psycopg.Error, OSError) as exc:
                 log.error("lost the store's notification channel (%s); retrying in %g s",
                           str(exc).strip().splitlines()[0] if str(exc).strip() else exc, delay)
             await asyncio.sleep(delay)
             delay = min(delay * 2, 30.0)
+
+    @staticmethod
+    async def _read_notes(conn: psycopg.AsyncConnection[Any], arrived: asyncio.Queue[str]
+                          ) -> None:
+        async for note in conn.notifies():
+            arrived.put_nowait(note.payload)
+
+    async def _push_remote(self, payloads: list[str], on_remote_put: RemotePut) -> None:
+        """Push the envelopes other processes announced, in order (read in one query)."""
+        stored: list[tuple[str, int]] = []
+        for payload in payloads:
+            origin, box, number = payload.split(" ")
+            if origin != self._origin:
+                stored.append((box, int(number)))
+        if not stored:
+            return
+        if len(stored) > 1:
+            try:
+                await self._prefetch(stored)
+            except StoreFailure as exc:  # each is read on its own below
+                log.error("cannot read the envelopes other relay processes stored: %s", exc)
+        try:
+            for mailbox_id, seq in stored:
+                try:
+                    await on_remote_put(mailbox_id, seq)
+                except StoreFailure as exc:  # the devices fetch it later
+                    log.error("cannot push an envelope stored by another relay process: %s",
+                              exc)
+        finally:
+            self._ahead.clear()
+
+    async def _prefetch(self, stored: list[tuple[str, int]]) -> None:
+        """Read the announced envelopes in one query, for :meth:`envelope` to hand out."""
+        async with self._notified_lock:
+            try:
+                if self._notified is None or self._notified.closed:
+                    self._notified = await psycopg.AsyncConnection.connect(self._url,
+                                                                           autocommit=True)
+                rows = await (await self._notified.execute(
+                    "SELECT e.mailbox, e.seq, e.data FROM envelopes e JOIN "
+                    "unnest(%s::text[], %s::bigint[]) AS w(mailbox, seq) "
+                    "ON e.mailbox = w.mailbox AND e.seq = w.seq",
+                    ([m for m, _ in stored], [q for _, q in stored]))).fetchall()
+            except psycopg.Error as exc:
+                raise StoreFailure(f"relay storage failure: {exc}") from None
+        self._ahead = {(str(m), int(q)): bytes(d) for m, q, d in rows}
 
     async def close(self) -> None:
         if self._listener is not None:

@@ -12,9 +12,9 @@ bytes are kept as running totals per mailbox and relay-wide (``totals``), update
 same transaction as the envelopes: no write scans more rows than it writes, however much the
 relay holds. The schema is versioned (``PRAGMA user_version``) and migrated on open.
 
-Calls are synchronous and short; the server runs them on its event loop (through
-:class:`comentor.sync.relay.backend.SqliteBackend`), which keeps the order of ``put`` and
-live pushes trivially consistent. PostgreSQL, for several relay processes, is
+Calls are synchronous; the server makes them one at a time, in order, on a thread of
+their own (through :class:`comentor.sync.relay.backend.SqliteBackend`), so a commit's fsync
+never holds up the event loop. PostgreSQL, for several relay processes, is
 :mod:`comentor.sync.relay.pgstore`.
 """
 
@@ -136,7 +136,9 @@ class RelayStore:
         path = Path(data_dir)
         try:
             path.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(path / "relay.sqlite3", isolation_level=None)
+            self.path = path / "relay.sqlite3"
+            # used by one thread at a time (the backend's), not always the one that opened it
+            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.execute("PRAGMA foreign_keys=ON")
@@ -173,8 +175,8 @@ class RelayStore:
         """Close the database; WAL contents are already durable."""
         self._db.close()
 
-    def _write(self) -> _Transaction:
-        return _Transaction(self._db)
+    def _write(self, durable: bool = True) -> _Transaction:
+        return _Transaction(self._db, durable)
 
     def mailbox(self, mailbox_id: str) -> Mailbox | None:
         """The mailbox with this id, or None if nobody has claimed it."""
@@ -314,43 +316,68 @@ class RelayStore:
         An envelope is deleted once ``devices`` distinct device tags have acked at least its
         sequence number. Returns the number of envelopes deleted.
         """
-        with self._write():
-            return self._ack(mailbox_id, device, seq)
+        result = self.ack_many([(mailbox_id, device, seq)])[0]
+        return result if isinstance(result, int) else 0
 
     def ack_many(self, items: list[tuple[str, bytes, int]]) -> list[int | RelayError]:
         """Several acks in ONE transaction: each deletes what it frees (a count), or is
-        refused with :class:`BadSeq` if its mailbox has not stored that number."""
+        refused with :class:`BadSeq` if its mailbox has not stored that number.
+
+        The transaction is not synced to disk on its own (``synchronous=NORMAL`` for it):
+        the next put's commit syncs it, and a crash before that forgets only some acks,
+        which delays deletions (the devices ack again) and can never lose an envelope or
+        put the counts out of step, since they change in the same transaction. A put batch
+        and an ack batch thus cost one fsync between them, not two. An ack that does not
+        raise its device's mark frees nothing and stops after one statement.
+        """
         out: list[int | RelayError] = []
-        with self._write():
+        boxes: dict[str, tuple[int, int] | None] = {}
+        gone = gone_bytes = 0
+        with self._write(durable=False):
             for mailbox_id, device, seq in items:
-                box = self.mailbox(mailbox_id)
-                if box is None or seq > box.last_seq:
+                if mailbox_id not in boxes:
+                    row = self._db.execute("SELECT devices, last_seq FROM mailboxes WHERE id = ?",
+                                           (mailbox_id,)).fetchone()
+                    boxes[mailbox_id] = (int(row[0]), int(row[1])) if row else None
+                box = boxes[mailbox_id]
+                if box is None or seq > box[1]:
                     out.append(bad_seq())
-                else:
-                    out.append(self._ack(mailbox_id, device, seq))
+                    continue
+                count, size = self._ack(mailbox_id, device, seq, box[0])
+                gone, gone_bytes = gone + count, gone_bytes + size
+                out.append(count)
+            if gone:
+                self._db.execute("UPDATE totals SET envelopes = envelopes - ?, bytes = bytes - ? "
+                                 "WHERE id = 1", (gone, gone_bytes))
         return out
 
-    def _ack(self, mailbox_id: str, device: bytes, seq: int) -> int:
-        """One ack, inside the caller's transaction."""
-        self._db.execute(
+    def _ack(self, mailbox_id: str, device: bytes, seq: int, devices: int) -> tuple[int, int]:
+        """One ack inside the caller's transaction: (envelopes, bytes) it deleted; the
+        caller updates the relay-wide totals."""
+        raised = self._db.execute(
             "INSERT INTO acks (mailbox, device, seq) VALUES (?, ?, ?) "
-            "ON CONFLICT (mailbox, device) DO UPDATE SET seq = MAX(seq, excluded.seq)",
+            "ON CONFLICT (mailbox, device) DO UPDATE SET seq = excluded.seq "
+            "WHERE excluded.seq > acks.seq RETURNING seq",
             (mailbox_id, device, seq),
-        )
-        found = self.mailbox(mailbox_id)
-        if found is None:
-            return 0
+        ).fetchone()
+        if raised is None:  # not higher than this device's mark: nothing more is freed
+            return 0, 0
         row = self._db.execute(
             "SELECT seq FROM acks WHERE mailbox = ? ORDER BY seq DESC LIMIT 1 OFFSET ?",
-            (mailbox_id, found.devices - 1),
+            (mailbox_id, devices - 1),
         ).fetchone()
         if row is None:
-            return 0
-        deleted = self._db.execute(
-            "DELETE FROM envelopes WHERE mailbox = ? AND seq <= ? RETURNING mailbox, "
-            "LENGTH(data)", (mailbox_id, row[0])
+            return 0, 0
+        sizes = self._db.execute(
+            "DELETE FROM envelopes WHERE mailbox = ? AND seq <= ? RETURNING LENGTH(data)",
+            (mailbox_id, row[0])
         ).fetchall()
-        return self._forget(deleted)
+        if not sizes:
+            return 0, 0
+        size = sum(int(r[0]) for r in sizes)
+        self._db.execute("UPDATE mailboxes SET env_count = env_count - ?, "
+                         "env_bytes = env_bytes - ? WHERE id = ?", (len(sizes), size, mailbox_id))
+        return len(sizes), size
 
     def purge_expired(self, ttl: float) -> int:
         """Delete envelopes older than ``ttl`` seconds, acked or not; return how many."""
@@ -381,19 +408,37 @@ class RelayStore:
 
     def stats(self) -> dict[str, int]:
         """Counts only, for the health endpoint: never ids, never contents (one row read)."""
-        mailboxes, envelopes, size = self._db.execute(
+        return self.read_stats(self._db)
+
+    def reader(self) -> sqlite3.Connection:
+        """A read-only connection to the same file (for counts read on another thread)."""
+        return sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True,
+                               check_same_thread=False)
+
+    @staticmethod
+    def read_stats(db: sqlite3.Connection) -> dict[str, int]:
+        """The running totals as `db` sees them."""
+        mailboxes, envelopes, size = db.execute(
             "SELECT mailboxes, envelopes, bytes FROM totals WHERE id = 1").fetchone()
         return {"mailboxes": int(mailboxes), "envelopes": int(envelopes), "bytes": int(size)}
 
 
 class _Transaction:
-    """``BEGIN IMMEDIATE`` … ``COMMIT``, or ``ROLLBACK`` if the block raised."""
+    """``BEGIN IMMEDIATE`` … ``COMMIT``, or ``ROLLBACK`` if the block raised; one that is
+    not ``durable`` commits without its own fsync (the next durable commit syncs it)."""
 
-    def __init__(self, db: sqlite3.Connection) -> None:
+    def __init__(self, db: sqlite3.Connection, durable: bool = True) -> None:
         self._db = db
+        self._durable = durable
 
     def __enter__(self) -> None:
+        if not self._durable:
+            self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute("BEGIN IMMEDIATE")
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        self._db.execute("ROLLBACK" if exc_type else "COMMIT")
+        try:
+            self._db.execute("ROLLBACK" if exc_type else "COMMIT")
+        finally:
+            if not self._durable:
+                self._db.execute("PRAGMA synchronous=FULL")
