@@ -312,8 +312,8 @@ def main() -> int:
                                   f"127.0.0.1:{small_server.port}"], env=child_env(sbs))
                 theirs = git_pull(sclone)
                 results["empty"].append((ours, theirs))
-                shutil.rmtree(clone, ignore_errors=True)
-                b.unlink()
+                # nothing is deleted until the end: removing a checkout of 100,000 files
+                # slows the disk for the next run's pull (14 s, then 21, 29, 33 s here)
         finally:
             serve_peak = big_server.peak_mib()
             big_server.stop()
