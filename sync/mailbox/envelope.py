@@ -36,6 +36,7 @@ from comentor.sync.wire.fields import (
 )
 
 __all__ = [
+    "mailbox_bytes",
     "MAGIC",
     "MAX_ENVELOPE",
     "MAX_PLAINTEXT",
@@ -140,16 +141,21 @@ def body_budget(header: Contents) -> int:
     return MAX_PLAINTEXT - _LEN - SIG_SIZE - base - 4
 
 
-def _associated(mailbox_id: str, channel: str) -> bytes:
-    if channel not in CHANNELS:
-        raise ProtocolError(f"unknown envelope channel {channel!r}")
+def mailbox_bytes(mailbox_id: str) -> bytes:
+    """A mailbox id (64 hex digits) as the 32 bytes bound into what is sealed for it."""
     try:
         mailbox = bytes.fromhex(mailbox_id)
     except ValueError:
         raise ProtocolError("mailbox id must be hex") from None
     if len(mailbox) != 32:
         raise ProtocolError("mailbox id must be 32 bytes")
-    return MAGIC + bytes([len(channel)]) + channel.encode("ascii") + mailbox
+    return mailbox
+
+
+def _associated(mailbox_id: str, channel: str) -> bytes:
+    if channel not in CHANNELS:
+        raise ProtocolError(f"unknown envelope channel {channel!r}")
+    return MAGIC + bytes([len(channel)]) + channel.encode("ascii") + mailbox_bytes(mailbox_id)
 
 
 def signed_message(mailbox_id: str, channel: str, body: bytes) -> bytes:

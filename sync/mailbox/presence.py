@@ -37,6 +37,7 @@ from nacl.hash import blake2b
 from nacl.utils import random as random_bytes
 
 from comentor.sync.errors import ProtocolError
+from comentor.sync.mailbox.envelope import mailbox_bytes
 from comentor.sync.wire.changeset import PresenceFrame
 from comentor.sync.wire.codec import encode_message, unpack_strict
 from comentor.sync.wire.fields import is_device_id, presence_fields
@@ -73,13 +74,7 @@ def presence_key(envelope_key: bytes) -> bytes:
 
 
 def _ad(mailbox_id: str) -> bytes:
-    try:
-        mailbox = bytes.fromhex(mailbox_id)
-    except ValueError:
-        raise ProtocolError("mailbox id must be hex") from None
-    if len(mailbox) != 32:
-        raise ProtocolError("mailbox id must be 32 bytes")
-    return MAGIC + mailbox
+    return MAGIC + mailbox_bytes(mailbox_id)
 
 
 def seal_note(envelope_key: bytes, mailbox_id: str, device: str, frame: PresenceFrame,
