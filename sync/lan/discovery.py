@@ -19,21 +19,14 @@ import socket
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from zeroconf import (
-    BadTypeInNameException,
-    InterfaceChoice,
-    InterfacesType,
-    IPVersion,
-    NonUniqueNameException,
-    get_all_addresses,
-)
-from zeroconf.asyncio import AsyncServiceInfo, AsyncZeroconf
-
 from comentor.model.replication import paired_devices, previous_key
 from comentor.sync.errors import SyncError, TransportError
 from comentor.sync.keys import lan_tag
 
 if TYPE_CHECKING:
+    from zeroconf import InterfacesType
+    from zeroconf.asyncio import AsyncServiceInfo, AsyncZeroconf
+
     from comentor.model import Journal
     from comentor.sync.lan.session import LiveSession
 
@@ -54,11 +47,20 @@ PAIR_SERVICE = "_comentor-pair._tcp.local."
 TXT_VERSION = {"txtvers": "1"}
 
 
+# zeroconf is imported where it is used: a `comentor sync --peer HOST:PORT` or a relay sync
+# never touches mDNS, and importing it costs about 25 ms of every such process.
+
+
 def _choice(interfaces: Sequence[str]) -> InterfacesType:
+    from zeroconf import InterfaceChoice
+
     return list(interfaces) if interfaces else InterfaceChoice.Default
 
 
 def _open(interfaces: Sequence[str]) -> AsyncZeroconf:
+    from zeroconf import IPVersion
+    from zeroconf.asyncio import AsyncZeroconf
+
     try:
         return AsyncZeroconf(interfaces=_choice(interfaces), ip_version=IPVersion.V4Only)
     except (OSError, ValueError) as exc:
@@ -102,6 +104,8 @@ def _addresses(interfaces: Sequence[str], addresses: Sequence[str] | None) -> li
     elif interfaces:
         chosen = list(interfaces)
     else:
+        from zeroconf import get_all_addresses
+
         chosen = [a for a in get_all_addresses() if not a.startswith("127.")]
     try:
         return [socket.inet_aton(a) for a in chosen]
@@ -124,6 +128,9 @@ async def advertise(
     ``interfaces``, or every non-loopback address of the machine). ``properties`` are added
     to the TXT record after ``txtvers=1``.
     """
+    from zeroconf import BadTypeInNameException, NonUniqueNameException
+    from zeroconf.asyncio import AsyncServiceInfo
+
     addrs = _addresses(interfaces, addresses)
     if not addrs:
         raise TransportError("no network address to advertise on", hint="peer")
@@ -147,6 +154,9 @@ async def find_instance(
     service_type: str, instance: str, *, timeout: float, interfaces: Sequence[str] = (),
 ) -> tuple[str, int] | None:
     """Look up ``instance`` until ``timeout`` seconds pass; ``(host, port)`` or ``None``."""
+    from zeroconf import BadTypeInNameException, IPVersion
+    from zeroconf.asyncio import AsyncServiceInfo
+
     zc = _open(interfaces)
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
