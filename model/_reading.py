@@ -47,7 +47,8 @@ class Reading:
         return self._rows(table, include_deleted=include_deleted)
 
     def _rows(self, table: str, where: str = "", params: tuple[object, ...] = (),
-              *, include_deleted: bool = False, order: str = "hlc_created") -> list[dict[str, Any]]:
+              *, include_deleted: bool = False, order: str = "hlc_created",
+              limit: int | None = None) -> list[dict[str, Any]]:
         """Rows of a synced table matching an SQL condition: the model's queries only.
 
         `where` and `order` are pasted into the SQL, so they must never come from outside
@@ -59,7 +60,8 @@ class Reading:
         if where:
             clauses.append(f"({where})")
         sql = f'SELECT * FROM "{table}"' + (" WHERE " + " AND ".join(clauses) if clauses else "")
-        cur = self.conn.execute(sql + f" ORDER BY {order}", params)
+        sql += f" ORDER BY {order}" + ("" if limit is None else f" LIMIT {int(limit)}")
+        cur = self.conn.execute(sql, params)
         cols = [d[0] for d in cur.description]
         return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
 

@@ -191,9 +191,11 @@ def _parse_dt(value: str) -> dt.datetime:
     return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
-def _done(j: Journal, *, include_deleted: bool = False) -> list[dict[str, object]]:
+def _done(j: Journal, *, include_deleted: bool = False,
+          limit: int | None = None) -> list[dict[str, object]]:
+    """Finished check-ins, newest first (`limit`: only as many as the caller uses)."""
     return j._rows("sessions", "status = 'done'", include_deleted=include_deleted,
-                   order="coalesce(ended_at, started_at) DESC")
+                   order="coalesce(ended_at, started_at) DESC", limit=limit)
 
 
 def next_checkin(j: Journal) -> NextCheckin:
@@ -203,13 +205,13 @@ def next_checkin(j: Journal) -> NextCheckin:
     tz = cad.tz
     today = j.now().astimezone(tz).date()
     planned = j._rows("sessions", "status IN ('planned', 'open') AND planned_at IS NOT NULL",
-                     order="planned_at")
+                     order="planned_at", limit=1)
     session = None
     if planned:
         due = _parse_dt(planned[0]["planned_at"]).astimezone(tz)
         session = planned[0]["id"]
     else:
-        done = _done(j)
+        done = _done(j, limit=1)
         if done and done[0].get("next_at"):
             due = _parse_dt(str(done[0]["next_at"])).astimezone(tz)
         elif done:
