@@ -24,7 +24,7 @@ from comentor.model import (
 from comentor.model._journal import Journal
 
 from .helpers import refused, run
-from .test_pairing_cli import Inviter, _env, _free_port, run_cli
+from .test_pairing_cli import Inviter, _env, _free_port, invite_and_join, run_cli
 
 ADA_FLAGS = ["--every", "2w", "--at", "09:30", "--zone", "Europe/Berlin",
              "--tick", "outside_company", "--tick", "similar_stage"]
@@ -114,11 +114,8 @@ async def test_join_through_a_relay_keeps_the_cadence_and_records_nothing_unaske
     server = RelayServer(tmp_path / "relay")
     url = f"ws://127.0.0.1:{await server.start('127.0.0.1', 0)}"
     try:
-        inv = await Inviter.start(a_path, ["--relay", url, "--timeout", "20"],
-                                  _env(tmp_path, "a"))
-        joined = await run_cli(b_path, ["join", inv.code, "--name", "Bo", "--relay", url],
-                               _env(tmp_path, "b"))
-        invited = await inv.finish()
+        invited, joined = await invite_and_join(
+            a_path, b_path, url, (_env(tmp_path, "a"), _env(tmp_path, "b")))
     finally:
         await server.stop()
     assert joined.rc == 0 and invited.rc == 0, (joined.err, invited.err)

@@ -106,6 +106,16 @@ async def run_cli(journal: Path, args: Sequence[str], env: dict[str, str],
     return Run(proc.returncode or 0, out.decode(), err.decode())
 
 
+async def invite_and_join(a_path: Path, b_path: Path, url: str, envs: tuple[dict[str, str],
+                          dict[str, str]], *, joiner: str = "Bo") -> tuple[Run, Run]:
+    """`comentor invite` on `a_path` and `comentor join` on `b_path` through the relay at
+    `url`, as real processes; returns (invited, joined) once both have ended."""
+    inv = await Inviter.start(a_path, ["--relay", url, "--timeout", "20"], envs[0])
+    joined = await run_cli(b_path, ["join", inv.code, "--name", joiner, "--relay", url],
+                           envs[1])
+    return await inv.finish(), joined
+
+
 def _make(path: Path, name: str) -> Journal:
     return Journal.create(path, name)
 
@@ -234,11 +244,8 @@ async def test_pairing_through_a_real_relay(tmp_path: Path) -> None:
     server = RelayServer(tmp_path / "relay")
     url = f"ws://127.0.0.1:{await server.start('127.0.0.1', 0)}"
     try:
-        inv = await Inviter.start(a_path, ["--relay", url, "--timeout", "20"],
-                                  _env(tmp_path, "a"))
-        joined = await run_cli(b_path, ["join", inv.code, "--name", "Bo", "--relay", url],
-                               _env(tmp_path, "b"))
-        invited = await inv.finish()
+        invited, joined = await invite_and_join(
+            a_path, b_path, url, (_env(tmp_path, "a"), _env(tmp_path, "b")))
         _assert_paired(a_path, b_path, invited, joined)
         assert "through the relay" in invited.out
         # Wrong code through the relay: both fail, nothing written.
