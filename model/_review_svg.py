@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import math
 import re
 from collections.abc import Callable
 
@@ -108,6 +109,9 @@ def wins_svg(quarters: list[QuarterWins], names: tuple[str, ...], label: str) ->
     group = (w - left - 8) / max(1, len(quarters))
     bar = max(4.0, min(28.0, (group - 10) / max(1, len(names))))
     body = [f'<line x1="{left}" x2="{w - 8}" y1="{top + ph}" y2="{top + ph}" class="axisline"/>']
+    # a label such as "2024 Q3" needs about 56 px: with many quarters only every `step`-th
+    # is named (the first always), and counts sit above bars only where they fit
+    step = max(1, math.ceil(56 / group))
     for i, q in enumerate(quarters):
         gx = left + i * group + (group - bar * len(names)) / 2
         for k, count in enumerate(q.counts):
@@ -119,11 +123,12 @@ def wins_svg(quarters: list[QuarterWins], names: tuple[str, ...], label: str) ->
             body.append(f'<rect x="{bx:.1f}" y="{top + ph - bh:.1f}" width="{bar - 2:.1f}" '
                         f'height="{bh:.1f}" fill="{fill}" stroke="{colour}" stroke-width="2">'
                         f"<title>{esc(who)}: {count} in {esc(q.label)}</title></rect>")
-            if count:
+            if count and bar >= 12:
                 body.append(f'<text x="{bx + (bar - 2) / 2:.1f}" y="{top + ph - bh - 3:.1f}" '
                             f'class="value" text-anchor="middle">{count}</text>')
-        body.append(f'<text x="{left + i * group + group / 2:.1f}" y="{h - 14}" class="axis" '
-                    f'text-anchor="middle">{esc(q.label)}</text>')
+        if i % step == 0:
+            body.append(f'<text x="{left + i * group + group / 2:.1f}" y="{h - 14}" '
+                        f'class="axis" text-anchor="middle">{esc(q.label)}</text>')
     return _svg(w, h, label, body)
 
 

@@ -375,3 +375,23 @@ def test_many_goals_are_drawn_a_few_to_a_chart(journal: Journal) -> None:
     assert f"goals (1 to {CHART_GOALS} of {CHART_GOALS + 2})" in page
     assert f"goals ({CHART_GOALS + 1} to {CHART_GOALS + 2} of {CHART_GOALS + 2})" in page
     assert page.count("<polyline") == CHART_GOALS + 2
+
+
+def test_wins_chart_labels_never_overlap_with_many_quarters() -> None:
+    """Twenty years of quarters: the SVG names only as many quarters as fit (the first
+    always), about 56 px apart at least; counts are drawn only above bars wide enough."""
+    import datetime as dt
+    import re
+
+    from comentor.model._review import QuarterWins
+    from comentor.model._review_svg import wins_svg
+
+    quarters = [QuarterWins(f"{2006 + i // 4} Q{i % 4 + 1}", dt.date(2006 + i // 4, 3 * (i % 4) + 1, 1),
+                            (i % 3, 2)) for i in range(80)]
+    svg = wins_svg(quarters, ("Ada", "Ben"), "Wins per quarter")
+    xs = [float(x) for x in re.findall(r'<text x="([\d.]+)" y="\d+" class="axis"', svg)]
+    assert 1 < len(xs) < len(quarters) and ">2006 Q1<" in svg
+    assert min(b - a for a, b in zip(xs, xs[1:], strict=False)) >= 56
+    assert 'class="value"' not in svg  # bars of 4 px: the counts are in each bar's title
+    few = wins_svg(quarters[:4], ("Ada", "Ben"), "Wins per quarter")
+    assert few.count('class="axis"') == 4 and 'class="value"' in few
