@@ -19,7 +19,7 @@ just after it (and held back by partners like the value it replaces).
 
 from __future__ import annotations
 
-import threading
+import _thread
 from collections.abc import Callable
 
 __all__ = ["HybridClock", "MAX_DRIFT_MS", "physical_ms", "pack", "unpack"]
@@ -50,7 +50,7 @@ class HybridClock:
     def __init__(self, wall_ms: Callable[[], int], last: int = 0) -> None:
         self._wall_ms = wall_ms
         self._last = last
-        self._lock = threading.Lock()
+        self._lock = _thread.allocate_lock()  # threading.Lock: threading itself is not loaded
 
     @property
     def last(self) -> int:

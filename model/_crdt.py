@@ -17,10 +17,9 @@ different seeds, which merge side by side: nothing is lost either way.
 
 from __future__ import annotations
 
+import _thread
 import sqlite3
-import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ._digest import blake2b
@@ -142,20 +141,23 @@ def _covered(doc_state: bytes, update: bytes) -> bool:
     return True
 
 
-@dataclass
 class _Live:
-    """A text's document kept in memory beside the state stored for it (`state`)."""
+    """A text's document kept in memory beside the state stored for it (`state`). A plain
+    class, not a dataclass: every write loads this module (see _record.py)."""
 
-    state: bytes
-    doc: Doc[Any]
-    root: Text
+    __slots__ = ("state", "doc", "root")
+
+    def __init__(self, state: bytes, doc: Doc[Any], root: Text) -> None:
+        self.state = state
+        self.doc = doc
+        self.root = root
 
 
 # (thread, connection, table, row, field) -> the live document of a text: a keystroke that
 # arrives merges into it instead of loading the whole state again (see merge_update)
 _LIVE: dict[tuple[int, int, str, str, str], _Live] = {}
 _LIVE_MAX = 16
-_LIVE_LOCK = threading.Lock()
+_LIVE_LOCK = _thread.allocate_lock()  # threading.Lock, without loading threading
 
 
 def _merged(old: bytes, update: bytes, live: _Live | None) -> tuple[_Live, bool]:
@@ -193,7 +195,7 @@ def merge_update(conn: sqlite3.Connection, op: Operation) -> tuple[str, str] | N
             and isinstance(update, bytes) and is_crdt(table, field)):
         return None
     old = state_of(conn, table, row, field)
-    key = (threading.get_ident(), id(conn), table, row, field)
+    key = (_thread.get_ident(), id(conn), table, row, field)
     with _LIVE_LOCK:
         live = _LIVE.pop(key, None)
     if live is not None and live.state != old:  # a rolled-back transaction, another journal

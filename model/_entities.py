@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING
 
-from ._dates import parse_date
 from ._ops import Value
 from .errors import ValidationError
 
@@ -43,6 +42,8 @@ def date_value(j: Journal, value: str | dt.date | None, field: str = "date") -> 
         return None
     if isinstance(value, dt.date):
         return value.isoformat()
+    from ._dates import parse_date  # here: `add` without a date never loads it (nor calendar)
+
     try:
         return parse_date(value, j.today()).isoformat()
     except ValidationError as exc:

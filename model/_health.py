@@ -15,14 +15,13 @@ else to delete). It runs `PRAGMA quick_check` where that is cheap (measured: abo
 per MB, so files up to QUICK_CHECK_MAX_BYTES), and opens read-only (`mode=ro`, or
 `immutable=1` where not even the -shm can be made) when the file or its folder cannot be
 written or the disk is full, so reading still works there. Once its migrations have run,
-:func:`check_tables` makes sure every column the code reads is there (a flipped byte in
-the schema text can rename one and still parse).
+upgrade.check_tables makes sure every column the code reads is there (a flipped byte in
+the schema text can rename one and still parse), once for each schema text it meets.
 """
 
 from __future__ import annotations
 
 import functools
-import json
 import os
 import sqlite3
 from collections.abc import Callable
@@ -32,7 +31,7 @@ from urllib.parse import quote
 
 from ._digest import sha256_hex
 from ._files import companions, disk_full, read_only
-from ._schema import FORMAT, expected_columns
+from ._schema import FORMAT
 from .errors import (
     DamagedJournalError,
     DiskFullError,
@@ -43,7 +42,7 @@ from .errors import (
     ReadOnlyJournalError,
 )
 
-__all__ = ["JournalConnection", "QUICK_CHECK_MAX_BYTES", "check_tables", "damaged",
+__all__ = ["JournalConnection", "QUICK_CHECK_MAX_BYTES", "damaged",
            "explain_sqlite_error", "open_existing", "open_new", "quick_check", "remember_damage"]
 
 QUICK_CHECK_MAX_BYTES = 32 * 1024 * 1024  # about 40 ms of checking at most, on every open
@@ -157,7 +156,10 @@ def _guard(method: Callable[..., Any]) -> Any:
             mapped = conn.translate(exc) if isinstance(conn, JournalConnection) else exc
             if mapped is exc:
                 raise
-            raise mapped from exc
+            try:
+                raise mapped from exc
+            finally:  # this frame is in its traceback: no cycle (holding this cursor, and
+                del mapped  # so its connection, open) that only the collector would break
 
     return guarded
 
@@ -204,6 +206,8 @@ def _identity(path: Path) -> list[int]:
 
 def remember_damage(path: Path, detail: str) -> None:
     """Note (best effort) that this very file is damaged, for later processes."""
+    import json  # here: only damage is noted (json is 1 ms of every command's start)
+
     try:
         note = _note_path(path)
         note.parent.mkdir(parents=True, exist_ok=True)
@@ -217,7 +221,13 @@ def remember_damage(path: Path, detail: str) -> None:
 
 def _remembered_damage(path: Path) -> str | None:
     try:
-        data = json.loads(_note_path(path).read_text(encoding="utf-8"))
+        text = _note_path(path).read_text(encoding="utf-8")
+    except OSError:
+        return None  # the usual case: no note, and json is not even loaded
+    import json
+
+    try:
+        data = json.loads(text)
         if data["file"] == _identity(path):
             return str(data["detail"])
     except (OSError, ValueError, KeyError, TypeError):
@@ -325,8 +335,8 @@ def _open_read_only(path: Path, reason: JournalError) -> JournalConnection:
 
 def _check_format(conn: JournalConnection) -> None:
     path = conn.path
-    tables = {str(n) for (n,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    if "local_meta" not in tables:
+    if conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'local_meta'"
+                    ).fetchone() is None:
         if _holds_marker(path):
             raise conn.note_damage("its list of tables is damaged")
         raise NotAJournalError(f"{path} is not a comentor journal", path=str(path))
@@ -339,23 +349,6 @@ def _check_format(conn: JournalConnection) -> None:
                 f"the journal {path} was made by a newer comentor ({row[0]}): "
                 "this version cannot read it", path=str(path))
         raise NotAJournalError(f"{path} is not a comentor journal", path=str(path))
-
-
-def check_tables(conn: JournalConnection) -> None:
-    """Every table and column the code reads is there: a flipped byte in the schema text
-    can rename one and still parse, which no page check notices. (For an up-to-date
-    journal: a newer one only adds.)"""
-    have: dict[str, set[str]] = {}
-    for table, column in conn.execute(
-            "SELECT m.name, p.name FROM sqlite_master AS m, pragma_table_info(m.name) AS p "
-            "WHERE m.type = 'table'"):
-        have.setdefault(str(table), set()).add(str(column))
-    for table, columns in expected_columns().items():
-        lacking = columns - have.get(table, set())
-        if lacking:  # checked on every open: not remembered
-            err = damaged(conn.path, f"its table {table} lacks {', '.join(sorted(lacking))}")
-            conn.refuse_writes(err)
-            raise err
 
 
 def _check_health(conn: JournalConnection) -> None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import functools
-from dataclasses import dataclass
 
 import nacl.exceptions
 import nacl.utils
@@ -18,6 +17,7 @@ from nacl.public import PrivateKey
 from nacl.signing import SigningKey, VerifyKey
 
 from ._digest import blake2b
+from ._record import Record
 from .errors import PassphraseError
 
 __all__ = [
@@ -59,12 +59,16 @@ def verify_signature(sign_public: bytes, message: bytes, signature: bytes) -> bo
     return True
 
 
-@dataclass(frozen=True)
-class DeviceKeys:
-    """The unlocked secret keys of this device."""
+class DeviceKeys(Record):
+    """The unlocked secret keys of this device (a frozen record: see _record.py)."""
 
     sign_secret: bytes  # 32-byte Ed25519 seed
     box_secret: bytes  # 32-byte X25519 private key
+    _fields = ("sign_secret", "box_secret")
+
+    def __init__(self, sign_secret: bytes, box_secret: bytes) -> None:
+        object.__setattr__(self, "sign_secret", sign_secret)
+        object.__setattr__(self, "box_secret", box_secret)
 
     @classmethod
     def generate(cls, seed: bytes | None = None) -> DeviceKeys:
@@ -92,15 +96,21 @@ class DeviceKeys:
         return _signer(self.sign_secret).sign(message).signature
 
 
-@dataclass(frozen=True)
-class SealedKeys:
+class SealedKeys(Record):
     """Secret bytes (the device keys, a backup) encrypted under a passphrase-derived key
-    (Argon2id + XSalsa20-Poly1305)."""
+    (Argon2id + XSalsa20-Poly1305). A frozen record: see _record.py."""
 
     salt: bytes
     opslimit: int
     memlimit: int
     box: bytes
+    _fields = ("salt", "opslimit", "memlimit", "box")
+
+    def __init__(self, salt: bytes, opslimit: int, memlimit: int, box: bytes) -> None:
+        object.__setattr__(self, "salt", salt)
+        object.__setattr__(self, "opslimit", opslimit)
+        object.__setattr__(self, "memlimit", memlimit)
+        object.__setattr__(self, "box", box)
 
 
 def seal_bytes(data: bytes, passphrase: str, *, fast: bool = False) -> SealedKeys:

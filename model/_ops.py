@@ -14,11 +14,11 @@ import datetime as dt
 import os
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import msgpack
 
+from ._record import Record
 from ._schema import LONG_TEXT_LIMIT, TABLES, TEXT_LIMIT
 from .errors import InvalidOperationError, ValidationError
 
@@ -63,9 +63,8 @@ def device_of(replica: str) -> str:
     return replica.split(".", 1)[0]
 
 
-@dataclass(frozen=True)
-class Operation:
-    """One signed change to one row of a synced table."""
+class Operation(Record):
+    """One signed change to one row of a synced table (a frozen record: see _record.py)."""
 
     replica: str
     seq: int
@@ -73,8 +72,22 @@ class Operation:
     table: str
     row: str
     fields: dict[str, Value]
-    bases: dict[str, list[str]] = field(default_factory=dict)
-    sig: bytes = b""
+    bases: dict[str, list[str]]
+    sig: bytes
+    _fields = ("replica", "seq", "hlc", "table", "row", "fields", "bases", "sig")
+
+    def __init__(self, replica: str, seq: int, hlc: int, table: str, row: str,
+                 fields: dict[str, Value], bases: dict[str, list[str]] | None = None,
+                 sig: bytes = b"") -> None:
+        set_ = object.__setattr__
+        set_(self, "replica", replica)
+        set_(self, "seq", seq)
+        set_(self, "hlc", hlc)
+        set_(self, "table", table)
+        set_(self, "row", row)
+        set_(self, "fields", fields)
+        set_(self, "bases", {} if bases is None else bases)
+        set_(self, "sig", sig)
 
     @property
     def device(self) -> str:

@@ -7,11 +7,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ._devices import is_paired
-from ._schedule import cadence, next_checkin
+from ._record import Record
 from .errors import ValidationError
 
 if TYPE_CHECKING:
@@ -83,6 +81,9 @@ def list_items(j: Journal, kind: str, *, all_: bool = False,
 
 def status(j: Journal) -> dict[str, Any]:
     """The dashboard in data: next check-in, drift, and open items per partner."""
+    from ._devices import is_paired  # here: `list` needs neither (nor zoneinfo, json)
+    from ._schedule import cadence, next_checkin
+
     nxt = next_checkin(j)
     people = j._rows("people")
     partner = j.partner()
@@ -122,25 +123,49 @@ def _words(text: str) -> set[str]:
     return {w[:5] for w in re.findall(r"[a-z0-9]+", text.lower()) if w not in _STOP and len(w) > 1}
 
 
-@dataclass(frozen=True)
-class SkillMatch:
-    """One person's strength matched with a skill the other wants to grow."""
+class SkillMatch(Record):
+    """One person's strength matched with a skill the other wants to grow (a frozen record:
+    `comentor list` loads no dataclasses, see _record.py)."""
 
     helper: str
     strength: str
     learner: str
     grow: str
     score: float
+    _fields = ("helper", "strength", "learner", "grow", "score")
+
+    def __init__(self, helper: str, strength: str, learner: str, grow: str,
+                 score: float) -> None:
+        object.__setattr__(self, "helper", helper)
+        object.__setattr__(self, "strength", strength)
+        object.__setattr__(self, "learner", learner)
+        object.__setattr__(self, "grow", grow)
+        object.__setattr__(self, "score", score)
 
 
-@dataclass
 class SkillsMatrix:
-    """Strengths and growth areas side by side, and where one meets the other."""
+    """Strengths and growth areas side by side, and where one meets the other. (Written out,
+    as the dataclass it was would be: equal by its fields, not hashable.)"""
 
-    people: list[str]
-    strengths: dict[str, list[str]] = field(default_factory=dict)
-    grows: dict[str, list[str]] = field(default_factory=dict)
-    matches: list[SkillMatch] = field(default_factory=list)
+    _FIELDS = ("people", "strengths", "grows", "matches")
+    __hash__ = None  # type: ignore[assignment]
+
+    def __init__(self, people: list[str], strengths: dict[str, list[str]] | None = None,
+                 grows: dict[str, list[str]] | None = None,
+                 matches: list[SkillMatch] | None = None) -> None:
+        self.people = people
+        self.strengths: dict[str, list[str]] = {} if strengths is None else strengths
+        self.grows: dict[str, list[str]] = {} if grows is None else grows
+        self.matches: list[SkillMatch] = [] if matches is None else matches
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return all(getattr(self, n) == getattr(other, n) for n in self._FIELDS)
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{n}={getattr(self, n)!r}" for n in self._FIELDS)
+        return f"SkillsMatrix({shown})"
 
 
 def skills_matrix(j: Journal) -> SkillsMatrix:

@@ -8,7 +8,7 @@ tables are never named by any operation: an operation naming one is rejected, be
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from ._record import Record
 
 __all__ = [
     "FORMAT",
@@ -59,9 +59,8 @@ TEXT_LIMIT = 2_000
 LONG_TEXT_LIMIT = 100_000
 
 
-@dataclass(frozen=True)
-class Field:
-    """One field of a synced table.
+class Field(Record):
+    """One field of a synced table (a frozen record: see _record.py).
 
     kind is one of: str (short text), text (long text; concurrent edits keep the loser as a
     conflict), int, bool, date (YYYY-MM-DD), datetime (ISO 8601, UTC), bytes, ref (the id of a
@@ -69,12 +68,25 @@ class Field:
     """
 
     kind: str
-    choices: tuple[str, ...] = ()
-    ref: str = ""
-    search: bool = False
-    low: int | None = None
-    high: int | None = None
-    max_bytes: int = 64  # for kind bytes: the longest value accepted
+    choices: tuple[str, ...]
+    ref: str
+    search: bool
+    low: int | None
+    high: int | None
+    max_bytes: int  # for kind bytes: the longest value accepted
+    _fields = ("kind", "choices", "ref", "search", "low", "high", "max_bytes")
+
+    def __init__(self, kind: str, choices: tuple[str, ...] = (), ref: str = "",
+                 search: bool = False, low: int | None = None, high: int | None = None,
+                 max_bytes: int = 64) -> None:
+        set_ = object.__setattr__
+        set_(self, "kind", kind)
+        set_(self, "choices", choices)
+        set_(self, "ref", ref)
+        set_(self, "search", search)
+        set_(self, "low", low)
+        set_(self, "high", high)
+        set_(self, "max_bytes", max_bytes)
 
 
 def _s(search: bool = True) -> Field:

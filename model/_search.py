@@ -11,9 +11,9 @@ one page, never a list of every match (see :data:`RANKED_MAX` for the order).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from ._record import Record
 from .errors import ValidationError
 
 if TYPE_CHECKING:
@@ -27,25 +27,40 @@ RANKED_MAX = 10_000  # more matches than this come newest first (see search_page
 _MAX_LIMIT = 10_000
 
 
-@dataclass(frozen=True)
-class Hit:
+class Hit(Record):
     """One match: the item's table and id, a snippet with the match in [brackets], and its
-    rank (FTS5's bm25: lower is better)."""
+    rank (FTS5's bm25: lower is better). A frozen record, as a frozen dataclass behaves:
+    `comentor search` loads no dataclasses (see _record.py)."""
 
     table: str
     row: str
     snippet: str
     rank: float
+    _fields = ("table", "row", "snippet", "rank")
+
+    def __init__(self, table: str, row: str, snippet: str, rank: float) -> None:
+        object.__setattr__(self, "table", table)
+        object.__setattr__(self, "row", row)
+        object.__setattr__(self, "snippet", snippet)
+        object.__setattr__(self, "rank", rank)
 
 
-@dataclass(frozen=True)
-class SearchPage:
-    """One page of results, where it starts, and how many results there are in all."""
+class SearchPage(Record):
+    """One page of results, where it starts, and how many results there are in all (a
+    frozen record: see _record.py)."""
 
-    hits: list[Hit] = field(default_factory=list)
-    total: int = 0
-    offset: int = 0
-    ranked: bool = True  # best first; False: newest first (more than RANKED_MAX matches)
+    hits: list[Hit]
+    total: int
+    offset: int
+    ranked: bool  # best first; False: newest first (more than RANKED_MAX matches)
+    _fields = ("hits", "total", "offset", "ranked")
+
+    def __init__(self, hits: list[Hit] | None = None, total: int = 0, offset: int = 0,
+                 ranked: bool = True) -> None:
+        object.__setattr__(self, "hits", [] if hits is None else hits)
+        object.__setattr__(self, "total", total)
+        object.__setattr__(self, "offset", offset)
+        object.__setattr__(self, "ranked", ranked)
 
     @property
     def more(self) -> bool:

@@ -20,15 +20,22 @@ from comentor.tui.cli.parser import build_parser, commands_named
 HEAVY = ("asyncio", "websockets", "zeroconf", "textual", "rich", "pycrdt", "psycopg",
          "prometheus_client", "sqlite_utils", "numpy", "inspect")
 
+# what `comentor add` does without on top of that (docs/performance.md, "Quick commands"):
+# dataclasses (the records on its path are written out, model/_record.py), json (the
+# epoch mark is read and written without it), threading, the date parser's calendar,
+# zoneinfo, the text helpers' unicodedata (locale comes with argparse's gettext)
+ADD_DOES_WITHOUT = ("dataclasses", "json", "threading", "calendar", "zoneinfo",
+                    "unicodedata", "copy")
+
 # runs the command line as `comentor` does, then writes which modules were really loaded
-# (a module the deferral left unloaded is not) to the file named by argv[1]
+# (a module the deferral left unloaded is not) to the file named by argv[1], as a JSON list written without json (one of the things checked)
 WRAPPER = """
-import atexit, json, sys, types
+import atexit, sys, types
 out = sys.argv.pop(1)
 def _write():
     loaded = sorted(n for n, m in sys.modules.items() if type(m) is types.ModuleType)
     with open(out, "w") as f:
-        json.dump(loaded, f)
+        f.write("[" + ", ".join('"' + n + '"' for n in loaded) + "]")  # names need no escapes
 atexit.register(_write)
 sys.argv[0] = "comentor"
 from comentor.tui.cli import main
@@ -65,6 +72,36 @@ def test_quick_commands_load_nothing_heavy(tmp_path: Path, journal_file: Path,
     heavy = sorted(set(HEAVY) & loaded)
     assert not heavy, (f"`comentor {' '.join(args)}` loaded {heavy}: import them inside the "
                        "handler that needs them (a dataclass without a docstring loads inspect)")
+
+
+def test_add_loads_only_what_a_write_needs(tmp_path: Path, journal_file: Path) -> None:
+    loaded = _loaded(tmp_path, journal_file, "add", "win", "Shipped it")
+    assert "comentor" in loaded and "nacl" in loaded  # it did sign
+    extra = sorted(set(ADD_DOES_WITHOUT) & loaded)
+    assert not extra, f"`comentor add` loaded {extra}: load them where they are used"
+
+
+def test_a_quick_command_that_skips_the_exit_collection_still_closes_its_journal(
+        tmp_path: Path, journal_file: Path) -> None:
+    """deferred.py spares a successful quick command the collector's passes at exit: the
+    journal must still be closed by then (its -wal folded back and gone), the item kept."""
+    def cli(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "comentor.tui.cli", "--journal",
+                               str(journal_file), *args], capture_output=True, text=True,
+                              timeout=60)
+
+    added = cli("add", "win", "Shipped it")
+    assert added.returncode == 0 and added.stderr == ""
+    assert sorted(p.name for p in journal_file.parent.iterdir() if p.name.startswith("j.db")) \
+        == ["j.db"]
+    listed = cli("list", "win")
+    assert listed.returncode == 0 and "Shipped it" in listed.stdout
+
+
+@pytest.mark.parametrize("args", [("list", "goal"), ("search", "ship")])
+def test_list_and_search_build_no_dataclasses(tmp_path: Path, journal_file: Path,
+                                              args: tuple[str, ...]) -> None:
+    assert "dataclasses" not in _loaded(tmp_path, journal_file, *args)
 
 
 def test_one_commands_parser_is_that_command_of_the_whole(tmp_path: Path) -> None:

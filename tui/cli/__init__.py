@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
     from comentor.model.errors import ComentorError
 
-__all__ = ["main"]
+__all__ = ["main", "commands_named"]
 
 # which module handles each command (None: no command, open the app)
 _GROUPS: dict[str | None, str] = {
@@ -43,15 +43,35 @@ _GROUPS: dict[str | None, str] = {
 _QUICK = frozenset({"items", "reports", "remind"})
 
 
+def commands_named(argv: Sequence[str]) -> frozenset[str] | None:
+    """The command `argv` names, as the set of parsers to build: empty when it names none (the
+    app opens), None (build them all) when it asks for help, or names a command or an option
+    this quick look does not know: the whole parser then answers, with its usual words.
+    (Here, not in parser.py: `main` asks before argparse is loaded; see deferred.py.)"""
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--journal":
+            i += 2
+        elif arg.startswith("--journal="):
+            i += 1
+        elif arg.startswith("-"):
+            return None
+        else:
+            return frozenset({arg}) if arg in _GROUPS else None
+    return frozenset()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; returns the process exit status."""
-    from .parser import build_parser, check_text_arguments, commands_named
-
     commands = commands_named(sys.argv[1:] if argv is None else argv)
-    if commands and all(_GROUPS[name] in _QUICK for name in commands):
+    quick = bool(commands) and all(_GROUPS[name] in _QUICK for name in commands or ())
+    if quick:
         from .deferred import defer
 
-        defer()  # before the model is imported: see deferred.py
+        defer()  # before argparse and the model are imported: see deferred.py
+    from .parser import build_parser, check_text_arguments
+
     args = build_parser(commands).parse_args(argv)
     from comentor.model.errors import ComentorError
 
@@ -59,6 +79,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         check_text_arguments(args)  # bytes that are not UTF-8: one line, not a Python error
         module = importlib.import_module(f".{_GROUPS[args.command]}", __name__)
         result: int = module.HANDLERS[args.command](args)
+        if quick and result == 0 and argv is None:  # this process's own command, done
+            from .deferred import spare_exit_collection
+
+            spare_exit_collection()
         return result
     except ComentorError as exc:
         from .wording import word

@@ -4,7 +4,6 @@ when the device key is sealed), and printing JSON. Imports nothing heavy."""
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from pathlib import Path
@@ -60,6 +59,8 @@ def open_journal(args: argparse.Namespace) -> Journal:
 def out(obj: Any) -> None:
     """Print an object as indented JSON (dates and the like as strings); control characters
     are escaped (JSON escapes C0 itself; C1 too here), so item text never drives a terminal."""
+    import json  # here: only --json prints it
+
     from ..text import escape_controls
 
     print(escape_controls(json.dumps(obj, indent=2, ensure_ascii=False, default=str), json=True))

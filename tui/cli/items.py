@@ -1,7 +1,8 @@
 """Capture and change items: init, add, list, done, drop, delete, undo-delete, edit.
 
 Printing here; the rules (which status a kind closes with, defaults, validation) live in
-the model.
+the model. What only some commands use (the text helpers, `find_item`) loads in them, so
+`add` pays for neither.
 """
 
 from __future__ import annotations
@@ -11,10 +12,9 @@ import sys
 from typing import Any
 
 from comentor import model as m
-from comentor.model import Journal, find_item
+from comentor.model import Journal
 from comentor.model.errors import ValidationError
 
-from ..text import counted, one_line
 from .common import journal_path, open_journal, out, text_arg
 from .common import passphrase as ask_passphrase
 
@@ -22,6 +22,8 @@ __all__ = ["HANDLERS"]
 
 
 def cmd_init(args: argparse.Namespace) -> int:
+    from ..text import one_line
+
     passphrase = None
     if args.lock:
         passphrase = ask_passphrase("New passphrase: ")
@@ -65,7 +67,7 @@ def cmd_add(args: argparse.Namespace) -> int:
         elif kind == "update":
             if not args.goal:
                 raise ValidationError("an update needs --goal ID")
-            goal = find_item(j, args.goal, ("goals",))[1]
+            goal = m.find_item(j, args.goal, ("goals",))[1]
             new = m.add_update(j, goal, text, progress=args.progress)
         elif kind == "feedback":
             target_table, target_id = "", None
@@ -73,7 +75,7 @@ def cmd_add(args: argparse.Namespace) -> int:
                 if not args.on.strip():
                     raise ValidationError("--on is empty: give the id of a goal, ask or story, "
                                           "or leave --on out", option="on")
-                target_table, target_id = find_item(j, args.on, ("goals", "asks", "stories"))
+                target_table, target_id = m.find_item(j, args.on, ("goals", "asks", "stories"))
             new = m.add_feedback(j, text, kind=args.ask_kind or "perspective",
                                  target_table=target_table, target_id=target_id)
         elif kind == "story":
@@ -93,11 +95,15 @@ def cmd_add(args: argparse.Namespace) -> int:
 
 def _short(value: Any, width: int) -> str:
     """One column of a list: on one line, inert, cut to `width` characters."""
+    from ..text import one_line
+
     text = one_line(value or "")
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def cmd_list(args: argparse.Namespace) -> int:
+    from ..text import one_line
+
     if args.deleted:
         return _list_deleted(args)
     with open_journal(args) as j:
@@ -118,6 +124,8 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 def _list_deleted(args: argparse.Namespace) -> int:
     """`list KIND --deleted`: what was deleted, by whom and when; each can come back."""
+    from ..text import counted, one_line
+
     with open_journal(args) as j:
         gone = m.deleted_items(j, args.kind)
     if args.json:
@@ -139,7 +147,7 @@ def cmd_done_drop(args: argparse.Namespace) -> int:
     with open_journal(args) as j:
         # every item is searched, so a prefix that fits a win and a goal is ambiguous,
         # and an id of an item that is not closed is told so (never "no item")
-        table, row = find_item(j, args.id)
+        table, row = m.find_item(j, args.id)
         status = m.close_item(j, table, row, how, args.result)
         print(f"{m.item_kind(table)} {row[:8]} {status}")
     return 0
@@ -147,7 +155,7 @@ def cmd_done_drop(args: argparse.Namespace) -> int:
 
 def cmd_delete(args: argparse.Namespace) -> int:
     with open_journal(args) as j:
-        table, row = find_item(j, args.id)
+        table, row = m.find_item(j, args.id)
         deleting = args.command == "delete"
         if deleting:
             m.delete_item(j, table, row)
@@ -161,7 +169,7 @@ def cmd_delete(args: argparse.Namespace) -> int:
 
 def cmd_edit(args: argparse.Namespace) -> int:
     with open_journal(args) as j:
-        table, row = find_item(j, args.id)
+        table, row = m.find_item(j, args.id)
         text = text_arg(args)
         changes: dict[str, str | None] = {}
         if text:

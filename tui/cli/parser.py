@@ -12,8 +12,10 @@ import argparse
 import functools
 import os
 import sys
-from collections.abc import Collection, Sequence
+from collections.abc import Collection
 from typing import Any
+
+from . import commands_named  # (its home: main asks it before argparse loads)
 
 __all__ = ["build_parser", "ADD_KINDS", "check_text_arguments", "commands_named",
            "add_first_run_arguments"]
@@ -190,26 +192,6 @@ def add_first_run_arguments(s: Any, joining: bool = False) -> None:
     s.add_argument("--tick", action="append", metavar="BOX",
                    help="tick a box of the peer checklist: outside_company, outside_market, "
                         "similar_stage, all or none (repeatable; what you tick is recorded)")
-
-
-def commands_named(argv: Sequence[str]) -> frozenset[str] | None:
-    """The command `argv` names, as the set of parsers to build: empty when it names none (the
-    app opens), None (build them all) when it asks for help, or names a command or an option
-    this quick look does not know: the whole parser then answers, with its usual words."""
-    from . import _GROUPS
-
-    i = 0
-    while i < len(argv):
-        arg = argv[i]
-        if arg == "--journal":
-            i += 2
-        elif arg.startswith("--journal="):
-            i += 1
-        elif arg.startswith("-"):
-            return None
-        else:
-            return frozenset({arg}) if arg in _GROUPS else None
-    return frozenset()
 
 
 class _Sink:
