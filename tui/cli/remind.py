@@ -29,17 +29,21 @@ _LONGEST = 31 * 1440  # a month ahead: a longer window is a typo, not a reminder
 
 
 def parse_within(text: str) -> dt.timedelta:
-    """A window such as 30m, 1h, 1h30m, 2d or 45 (minutes), at most 31 days."""
+    """A window such as 30m, 1h, 1h30m, 1h30, 2d or 45 (minutes), at most 31 days."""
     raw = (text or "").strip().lower()
     if raw.isdigit():
         minutes = int(raw)
     else:
-        pos, minutes = 0, 0
+        pos, minutes, unit = 0, 0, ""
         for found in _PART.finditer(raw):
             if raw[pos:found.start()].strip():
                 break
-            minutes += int(found.group(1)) * _UNIT[found.group(2)[0]]
+            unit = found.group(2)[0]
+            minutes += int(found.group(1)) * _UNIT[unit]
             pos = found.end()
+        rest = raw[pos:].strip()
+        if pos and unit == "h" and rest.isascii() and rest.isdigit() and len(rest) <= 2:
+            minutes, pos = minutes + int(rest), len(raw)  # 1h30: the minutes, as on a clock
         if pos == 0 or raw[pos:].strip():
             raise ValidationError(f"bad --within {text!r}: use minutes, hours or days, "
                                   "like 30m, 1h, 1h30m or 2d", option="within")
