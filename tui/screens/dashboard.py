@@ -14,6 +14,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Grid, Horizontal, VerticalScroll
+from textual.css.query import NoMatches
 from textual.reactive import reactive
 from textual.screen import Screen
 from textual.widgets import Header, Static
@@ -31,6 +32,14 @@ from ..widgets.key_bar import KeyBar
 __all__ = ["DashboardScreen"]
 
 MAX_LINES = 12
+PANELS = (  # id and title while loading, in grid order
+    ("p-mine", "My open commitments"),
+    ("p-theirs", "Partner's open commitments"),
+    ("p-asks", "Open asks"),
+    ("p-goals", "Goals needing an update"),
+    ("p-wins", "Recent wins"),
+    ("p-otd", "On this day, a year ago"),
+)
 
 
 def _lines(rows: list[dict[str, Any]], empty: str, render: Any, limit: int = MAX_LINES) -> Text:
@@ -97,10 +106,10 @@ class Panel(VerticalScroll, can_focus=True):
     Panel:focus { border: round $accent; }
     """
 
-    def __init__(self, title: str, *, id: str) -> None:
+    def __init__(self, title: str, text: Text | None = None, *, id: str) -> None:
         super().__init__(id=id)
         self.border_title = title
-        self.body = Static("loading…", markup=False)
+        self.body = Static("loading…" if text is None else text, markup=False)
 
     def compose(self) -> ComposeResult:
         yield self.body
@@ -136,36 +145,43 @@ class DashboardScreen(AppAccess, Screen[None]):
     progress: tuple[int, int] = (0, 0)  # a long sync: received, expected
 
     def compose(self) -> ComposeResult:
-        # data read while Textual was loading: the first frame already shows it. The title
-        # is set here, before the Header exists (setting it after mount races the Header).
-        self._early = self.comentor.take_start_data()
-        if self._early is not None:
-            self.sub_title = self._subtitle(self._early)
+        # data read while Textual was loading: the widgets are built with it, so the first
+        # layout is the last and the first frame shows everything. The title is set here,
+        # before the Header exists (setting it after mount races the Header).
+        early = self._early = self.comentor.take_start_data()
+        if early is not None:
+            self.sub_title = self._subtitle(early)
+            self.data = early
+        panels = self._panels(early) if early is not None else {}
         yield Header()
         with Horizontal(id="top"):
-            yield DriftBadge(id="next-box")
-            yield Static("Sync: loading…", id="sync-box", markup=False)
+            badge = DriftBadge(id="next-box")
+            badge.border_title = "Schedule"
+            if early is not None:
+                self._show_next(badge, early)
+            yield badge
+            sync = Static("Sync: loading…" if early is None
+                          else self._sync_text(early, self.comentor.sync_state),
+                          id="sync-box", markup=False)
+            sync.border_title = "Sync"
+            yield sync
         with Grid(id="panels"):
-            yield Panel("My open commitments", id="p-mine")
-            yield Panel("Partner's open commitments", id="p-theirs")
-            yield Panel("Open asks", id="p-asks")
-            yield Panel("Goals needing an update", id="p-goals")
-            yield Panel("Recent wins", id="p-wins")
-            yield Panel("On this day, a year ago", id="p-otd")
+            for panel_id, loading_title in PANELS:
+                title, text = panels.get(panel_id, (loading_title, None))
+                yield Panel(title, text, id=panel_id)
         yield KeyBar()
 
     def on_mount(self) -> None:
         self.title = "comentor"
         self.sub_title = "Dashboard"
-        self.query_one("#next-box").border_title = "Schedule"
-        self.query_one("#sync-box").border_title = "Sync"
         self.watch(self.app, "sync_state", self._sync_changed, init=False)
         # "2 min ago" ages: redraw the sync box now and then
         self.set_interval(30, lambda: self._show_sync(self.comentor.sync_state))
         early, self._early = self._early, None
         if early is not None:
-            self.show(early, title=False)
-            self.load_counts()
+            self._loaded()
+            # the sync box's conflict count is read just after the first frame
+            self.call_after_refresh(self.load_counts)
         else:
             self.reload()
 
@@ -215,37 +231,49 @@ class DashboardScreen(AppAccess, Screen[None]):
 
     def show(self, data: DashboardData, *, title: bool = True) -> None:
         self.data = data
-        partner = one_line(data.partner or "Partner")
         if title:
             self.sub_title = self._subtitle(data)
-        self.query_one(DriftBadge).show(data.next, data.cadence, demo=data.demo)
-        self.query_one(DriftBadge).border_subtitle = (
-            "a check-in is in progress: c resumes it" if data.in_progress else "")
-        self._set("#p-mine", f"My open commitments ({len(data.mine)})",
-                  _lines(data.mine, "None open.", _commitment))
-        self._set("#p-theirs", f"{partner.split(' ')[0]}'s open commitments ({len(data.theirs)})",
-                  _lines(data.theirs, "None open.", _commitment))
-        asks = Text("Mine:\n", style="bold")
-        asks.append_text(_lines(data.asks_mine, "none open", _ask))
-        asks.append(f"\n{partner.split(' ')[0]}'s:\n", style="bold")
-        asks.append_text(_lines(data.asks_theirs, "none open", _ask))
-        vague = sum(1 for a in data.asks_mine + data.asks_theirs if a["vague"])
-        self._set("#p-asks", f"Open asks ({len(data.asks_mine) + len(data.asks_theirs)}"
-                  + (f", {vague} vague)" if vague else ")"), asks)
-        goals_text = _lines(data.goals, "Every goal has a recent update.",
-                            lambda r: _goal(r, data.names))
-        self._set("#p-goals", f"Goals needing an update ({len(data.goals)})", goals_text)
-        self._set("#p-wins", "Recent wins", _lines(data.wins, "No wins yet: add one (w).", _event))
-        self._set("#p-otd", "On this day, a year ago",
-                  _lines(data.on_this_day, "Nothing from a year ago.", _event))
+        self._show_next(self.query_one(DriftBadge), data)
+        for panel_id, (panel_title, text) in self._panels(data).items():
+            panel = self.query_one(f"#{panel_id}", Panel)
+            panel.border_title = panel_title
+            panel.body.update(text)
         self._show_sync(self.comentor.sync_state)
+        self._loaded()
+
+    def _loaded(self) -> None:
         self.loads += 1
         self.post_message(DashboardLoaded())
 
-    def _set(self, selector: str, title: str, text: Text) -> None:
-        panel = self.query_one(selector, Panel)
-        panel.border_title = title
-        panel.body.update(text)
+    @staticmethod
+    def _show_next(badge: DriftBadge, data: DashboardData) -> None:
+        badge.show(data.next, data.cadence, demo=data.demo)
+        badge.border_subtitle = (
+            "a check-in is in progress: c resumes it" if data.in_progress else "")
+
+    @staticmethod
+    def _panels(data: DashboardData) -> dict[str, tuple[str, Text]]:
+        """Each panel's title and text, by panel id."""
+        partner = one_line(data.partner or "Partner").split(" ")[0]
+        asks = Text("Mine:\n", style="bold")
+        asks.append_text(_lines(data.asks_mine, "none open", _ask))
+        asks.append(f"\n{partner}'s:\n", style="bold")
+        asks.append_text(_lines(data.asks_theirs, "none open", _ask))
+        vague = sum(1 for a in data.asks_mine + data.asks_theirs if a["vague"])
+        goals_text = _lines(data.goals, "Every goal has a recent update.",
+                            lambda r: _goal(r, data.names))
+        return {
+            "p-mine": (f"My open commitments ({len(data.mine)})",
+                       _lines(data.mine, "None open.", _commitment)),
+            "p-theirs": (f"{partner}'s open commitments ({len(data.theirs)})",
+                         _lines(data.theirs, "None open.", _commitment)),
+            "p-asks": (f"Open asks ({len(data.asks_mine) + len(data.asks_theirs)}"
+                       + (f", {vague} vague)" if vague else ")"), asks),
+            "p-goals": (f"Goals needing an update ({len(data.goals)})", goals_text),
+            "p-wins": ("Recent wins", _lines(data.wins, "No wins yet: add one (w).", _event)),
+            "p-otd": ("On this day, a year ago",
+                      _lines(data.on_this_day, "Nothing from a year ago.", _event)),
+        }
 
     def _sync_changed(self, state: SyncState) -> None:
         self._show_sync(state)
@@ -256,10 +284,17 @@ class DashboardScreen(AppAccess, Screen[None]):
         self._show_sync(self.comentor.sync_state)
 
     def _show_sync(self, state: SyncState) -> None:
-        data = self.data
-        text = Text()
-        if data is None:
+        if self.data is None:
             return
+        try:
+            box = self.query_one("#sync-box", Static)
+        except NoMatches:  # the app is closing: the counts (read after the first frame) or
+            return  # a sync state arrived as the screen lost its widgets
+        box.update(self._sync_text(self.data, state))
+
+    def _sync_text(self, data: DashboardData, state: SyncState) -> Text:
+        """The sync box: demo, not paired, or the partner's presence and the last sync."""
+        text = Text()
         if data.demo:
             text.append("demo journal: never syncs", style="italic")
             text.append("\nJonas is fictional", style="dim")
@@ -287,4 +322,4 @@ class DashboardScreen(AppAccess, Screen[None]):
         if data.conflicts or data.quarantined:
             text.append(f"  {counted(data.conflicts, 'conflict')}, {data.quarantined} held (x)",
                         style="yellow")
-        self.query_one("#sync-box", Static).update(text)
+        return text
