@@ -20,6 +20,7 @@ from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
+from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widgets import DataTable, Header, Static
 
@@ -274,7 +275,10 @@ class ListScreen(GatewayScreen):
         self.app.call_from_thread(self.show_detail, item, data)
 
     def show_detail(self, item: dict[str, Any] | None, data: Any) -> None:
-        detail = self.query_one("#detail", Static)
+        try:
+            detail = self.query_one("#detail", Static)
+        except NoMatches:  # the read finished as the screen lost its widgets (closing)
+            return
         detail.update(Text("Nothing here yet: press N to add one.", style="dim")
                       if item is None else data)
 
