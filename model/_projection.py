@@ -16,7 +16,7 @@ from ._fts import set_document
 from ._ops import Operation
 from ._schema import TABLES, long_text_fields, searchable_fields
 
-__all__ = ["project", "reindex", "rebuild", "digest", "PROJECTION_TABLES"]
+__all__ = ["project", "reindex", "rebuild", "digest", "row_body_sql", "PROJECTION_TABLES"]
 
 PROJECTION_TABLES = tuple(TABLES)
 _DERIVED = ("field_clocks", "text_heads", "text_bases", "text_state")
@@ -93,14 +93,18 @@ def _track_heads(conn: sqlite3.Connection, op: Operation, name: str, value: obje
 
 def reindex(conn: sqlite3.Connection, table: str, row: str) -> None:
     """Bring the full-text index of one row in step with the projection."""
-    cols = _SEARCH.get(table)
-    if not cols:
+    if not _SEARCH.get(table):
         return
-    body = " || ' ' || ".join(f"coalesce(\"{c}\", '')" for c in cols)
+    body = row_body_sql(table)
     found = conn.execute(
         f'SELECT {body} FROM "{table}" WHERE id = ? AND deleted = 0', (row,)
     ).fetchone()
     set_document(conn, table, row, None if found is None else str(found[0]))
+
+
+def row_body_sql(table: str) -> str:
+    """The SQL expression of a row's searchable text (its fields joined by spaces)."""
+    return " || ' ' || ".join(f"coalesce(\"{c}\", '')" for c in _SEARCH[table])
 
 
 def rebuild(conn: sqlite3.Connection) -> int:

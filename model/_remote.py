@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from . import _forks as forks
 from ._identity import device_id_for, verify_signature
 from ._ops import Operation, stamp_of
+from ._project_batch import store_and_project
 from ._projection import project, rebuild
 from ._quarantine import hold, quarantined, release_all_due
 from ._rotation import ROTATION_TABLES, adopt_grants
@@ -170,56 +171,65 @@ def apply_remote(
     batch = sorted(ops, key=lambda op: (op.hlc, op.replica, op.seq))
     if signatures is None:
         signatures = check_ahead(journal, _devices_first(batch))
-    result = ApplyResult()
-    conn = journal.conn
     with journal.transaction():
-        deletes = 0 if allow_mass_delete else _count_deletes(journal, batch)
-        if deletes > MASS_DELETE_MIN:
-            live = sum(
-                conn.execute(f'SELECT count(*) FROM "{t}" WHERE deleted = 0').fetchone()[0]
-                for t in TABLES
-            )
-            if deletes > MASS_DELETE_MIN and deletes * 2 > live:
-                raise MassDeletionError(
-                    f"this sync would delete {deletes} of {live} items: confirm to go ahead"
-                )
-        # held-back operations whose time has come are released by every sync
-        release_all_due(journal)
-        state = _Batch(held=_held_in(conn, batch))
-        cache: dict[str, dict[str, Any] | None] = {}
-        pending = [op for op in batch if op.table == "devices"]
-        # device records first, each once its author is trusted: a record vouched for by a
-        # trusted device may arrive beside (or after) the new device's own introduction
-        while pending:
-            ready = [op for op in pending if _is_known(journal, op, cache)]
-            now = ready or pending[:1]  # nothing ready: the first one raises (or is skipped)
-            for op in now:
-                _apply_one(journal, op, result, cache, state, signatures)
-            done = {id(op) for op in now}
-            pending = [op for op in pending if id(op) not in done]
-        for op in batch:
-            if op.table != "devices":
-                _apply_one(journal, op, result, cache, state, signatures)
-        for peer, channel, value in cursors:
-            journal.write_cursor(peer, channel, value)
-        if state.rebuild:
-            rebuild(conn)  # a fork took applied operations out of the log (model/_forks.py)
-            result.rebuilt = True
-        if journal.replica in result.replicas:
-            # a peer held operations of our current replica that we lacked: this journal was
-            # restored from a backup, so our next operations must use a fresh epoch
-            journal.bump_epoch()
-            result.moved = True
-        healed = forks.heal(journal)
-        result.moved = result.moved or healed.moved
-        result.reissued = healed.reissued
-        if result.tables & set(ROTATION_TABLES):
-            # adopting a new key lands with the grant that brought it, or not at all
-            adoption = adopt_grants(journal)
-            result.key_changed = adoption.adopted or adoption.rotated
-            result.bad_grants = adoption.bad
+        result = _apply_batch(journal, batch, cursors, allow_mass_delete, signatures)
     if result.key_changed or result.moved or result.reissued:
         journal.raise_mark()
+    return result
+
+
+def _apply_batch(journal: Journal, batch: list[Operation],
+                 cursors: Iterable[tuple[str, str, str]], allow_mass_delete: bool,
+                 signatures: Signatures) -> ApplyResult:
+    """The body of :func:`apply_remote`, inside the caller's transaction."""
+    result = ApplyResult()
+    conn = journal.conn
+    deletes = 0 if allow_mass_delete else _count_deletes(journal, batch)
+    if deletes > MASS_DELETE_MIN:
+        live = sum(
+            conn.execute(f'SELECT count(*) FROM "{t}" WHERE deleted = 0').fetchone()[0]
+            for t in TABLES
+        )
+        if deletes > MASS_DELETE_MIN and deletes * 2 > live:
+            raise MassDeletionError(
+                f"this sync would delete {deletes} of {live} items: confirm to go ahead"
+            )
+    # held-back operations whose time has come are released by every sync
+    release_all_due(journal)
+    state = _Batch(held=_held_in(conn, batch))
+    cache: dict[str, dict[str, Any] | None] = {}
+    pending = [op for op in batch if op.table == "devices"]
+    # device records first, each once its author is trusted: a record vouched for by a
+    # trusted device may arrive beside (or after) the new device's own introduction
+    while pending:
+        ready = [op for op in pending if _is_known(journal, op, cache)]
+        now = ready or pending[:1]  # nothing ready: the first one raises (or is skipped)
+        for op in now:
+            _apply_one(journal, op, result, cache, state, signatures)
+        done = {id(op) for op in now}
+        pending = [op for op in pending if id(op) not in done]
+    for op in batch:
+        if op.table != "devices":
+            _apply_one(journal, op, result, cache, state, signatures)
+    state.flush(conn)
+    for peer, channel, value in cursors:
+        journal.write_cursor(peer, channel, value)
+    if state.rebuild:
+        rebuild(conn)  # a fork took applied operations out of the log (model/_forks.py)
+        result.rebuilt = True
+    if journal.replica in result.replicas:
+        # a peer held operations of our current replica that we lacked: this journal was
+        # restored from a backup, so our next operations must use a fresh epoch
+        journal.bump_epoch()
+        result.moved = True
+    healed = forks.heal(journal)
+    result.moved = result.moved or healed.moved
+    result.reissued = healed.reissued
+    if result.tables & set(ROTATION_TABLES):
+        # adopting a new key lands with the grant that brought it, or not at all
+        adoption = adopt_grants(journal)
+        result.key_changed = adoption.adopted or adoption.rotated
+        result.bad_grants = adoption.bad
     return result
 
 
@@ -245,6 +255,14 @@ class _Batch:
     # the (replica, seq)s of the batch held in `ops` or `quarantine` (None: ask per op)
     held: set[tuple[str, int]] | None = None
     starts: dict[str, int | None] = field(default_factory=dict)  # replica -> fork_start
+    # checked operations to store and project together (model/_project_batch.py): written
+    # before anything reads the log or the tables they touch
+    pending: list[Operation] = field(default_factory=list)
+
+    def flush(self, conn: Any) -> None:
+        if self.pending:
+            store_and_project(conn, self.pending)
+            self.pending = []
 
     def may_hold(self, op: Operation) -> bool:
         return self.held is None or (op.replica, op.seq) in self.held
@@ -298,7 +316,10 @@ def _apply_one(journal: Journal, op: Operation, result: ApplyResult,
     conn = journal.conn
     if op.table not in TABLES:
         raise InvalidOperationError(f"operation names unknown table {op.table!r}")
-    held = stored_op(conn, op.replica, op.seq) if state.may_hold(op) else None
+    held = None
+    if state.may_hold(op):
+        state.flush(conn)
+        held = stored_op(conn, op.replica, op.seq)
     if held is not None and held[0].sig == op.sig and held[0].body() == op.body():
         result.duplicates += 1
         return
@@ -318,19 +339,25 @@ def _apply_one(journal: Journal, op: Operation, result: ApplyResult,
         # first fork: kept, unapplied, whichever way it goes (model/_forks.py)
         result.forks += 1
         result.forked.add(op.replica)
+        state.flush(conn)
         if forks.keep(journal, op, op.seq if held is not None else int(start or 0)):
             state.rebuild = True
         state.forked()
         return
     state.stored(op)
     if journal.clock.is_too_far_ahead(op.hlc):
+        state.flush(conn)
         hold(journal, op)
         result.quarantined += 1
         result.replicas.add(op.replica)
         return
-    insert_op(conn, op)
     journal.clock.observe(op.hlc)
-    project(conn, op)
+    if op.table == "devices":  # the trust list: read by the checks of what follows
+        state.flush(conn)
+        insert_op(conn, op)
+        project(conn, op)
+    else:
+        state.pending.append(op)
     result.applied += 1
     result.tables.add(op.table)
     result.authors.add(op.device)

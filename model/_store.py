@@ -23,6 +23,7 @@ __all__ = [
     "version_vector",
     "ops_since",
     "note_seq",
+    "note_seqs",
     "max_seq",
 ]
 
@@ -75,6 +76,21 @@ def note_seq(conn: sqlite3.Connection, replica: str, seq: int) -> None:
         "ON CONFLICT(replica) DO UPDATE SET contig = excluded.contig, max_seq = excluded.max_seq",
         (replica, contig, top),
     )
+
+
+def note_seqs(conn: sqlite3.Connection, replica: str, seqs: list[int]) -> None:
+    """:func:`note_seq` for each of `seqs` (all held already), in one statement when they
+    are the next numbers in a row (every batch of a first sync)."""
+    if not seqs:
+        return
+    low, high = min(seqs), max(seqs)
+    if high - low + 1 == len(seqs) and len(set(seqs)) == len(seqs) and conn.execute(
+        "UPDATE replica_state SET contig = ?1, max_seq = ?1 "
+        "WHERE replica = ?2 AND contig = ?3 - 1 AND max_seq = ?3 - 1", (high, replica, low),
+    ).rowcount:
+        return
+    for seq in seqs:
+        note_seq(conn, replica, seq)
 
 
 def _held(conn: sqlite3.Connection, replica: str, seq: int) -> bool:

@@ -34,6 +34,7 @@ from ._devices import (
 from ._identity import DeviceKeys, verify_signature
 from ._ops import MAX_OP_BYTES, Operation, decode_op, encode_op, is_replica_id
 from ._quarantine import HeldBack, held_back
+from ._receive_many import ReceivedBatch, apply_remote_many
 from ._remote import ApplyResult, apply_order, apply_remote
 from ._rotation import ROTATION_TABLES, drop_previous_key, previous_key
 from ._store import max_seq
@@ -48,7 +49,8 @@ if TYPE_CHECKING:
 __all__ = [
     "ApplyResult", "DeviceKeys", "DIGEST_BITS", "HeldBack", "MAX_OP_BYTES", "Operation",
     "Signatures", "check_signatures",
-    "PairedDevice", "PeerDevice", "Removal", "ROTATION_TABLES", "apply_remote",
+    "PairedDevice", "PeerDevice", "ReceivedBatch", "Removal", "ROTATION_TABLES",
+    "apply_remote", "apply_remote_many",
     "bump_epoch_if_restored", "decode_op", "device_ids", "device_record", "digests",
     "diverged", "drop_previous_key", "encode_op", "ensure_syncable", "held_back",
     "held_versions", "is_paired", "is_replica_id", "is_trusted", "issued", "log_mark",

@@ -23,7 +23,8 @@ from comentor.model.errors import JournalError, MassDeletionError
 from comentor.model.replication import (
     ApplyResult,
     Operation,
-    apply_remote,
+    ReceivedBatch,
+    apply_remote_many,
     bump_epoch_if_restored,
     device_record,
     digests,
@@ -36,7 +37,7 @@ from comentor.model.replication import (
     revocation_ops,
     version_vector,
 )
-from comentor.sync._journal import ReadAhead, Received
+from comentor.sync._journal import ReadAhead, Received, gather
 from comentor.sync._report import HeldBy, TransportOutcome
 from comentor.sync.errors import (
     OutdatedPeerError,
@@ -61,7 +62,6 @@ from comentor.sync.wire.changeset import (
     PresenceFrame,
     batches,
     decode,
-    decode_ops,
     encode,
 )
 from comentor.sync.wire.channel import SecureChannel
@@ -326,7 +326,11 @@ class LiveSession:
                         raise ProtocolError(f"the other device refused the sync: {msg.reason}",
                                             from_peer=True)
                     return
-                await self._handle(msg, got)
+                if isinstance(msg, OpsBatch):  # with the batches right behind it
+                    left = max(0, self._expected - self.report.received)
+                    await self._apply(await gather(got, incoming, left))
+                else:
+                    await self._handle(msg)
         finally:
             finished.cancel()
             await incoming.close()
@@ -340,10 +344,8 @@ class LiveSession:
                     await asyncio.gather(recv, return_exceptions=True)
             await asyncio.gather(finished, return_exceptions=True)
 
-    async def _handle(self, msg: Message, got: Received | None = None) -> None:
-        if isinstance(msg, OpsBatch):
-            await self._apply(msg, got)
-        elif isinstance(msg, Ack):
+    async def _handle(self, msg: Message) -> None:
+        if isinstance(msg, Ack):
             if msg.n not in self._unacked:
                 raise ProtocolError(f"acknowledgement of batch {msg.n}, which was not sent")
             self._unacked.discard(msg.n)
@@ -361,20 +363,40 @@ class LiveSession:
         elif isinstance(msg, Hello):
             raise ProtocolError("unexpected second hello")
 
-    async def _apply(self, msg: OpsBatch, got: Received | None = None) -> None:
-        if msg.n != self._recv_n + 1:
-            raise ProtocolError(f"batch {msg.n} arrived out of order")
-        self._recv_n = msg.n
-        ops = got.operations() if got is not None else decode_ops(msg)
+    async def _apply(self, group: list[Received]) -> None:
+        """Apply received batches (one, or several gathered) in one transaction
+        (``apply_remote_many``: each batch whole or not at all, with its cursor), then
+        handle and acknowledge each in order: an ack never precedes the commit of its batch.
+        A batch that fails ends the session once the ones before it are acknowledged."""
+        items: list[tuple[OpsBatch, list[Operation]]] = []
+        failure: Exception | None = None
+        for got in group:
+            msg = got.msg
+            assert isinstance(msg, OpsBatch)
+            if msg.n != self._recv_n + 1 + len(items):
+                failure = ProtocolError(f"batch {msg.n} arrived out of order")
+                break
+            items.append((msg, got.operations()))
+        if not items:
+            raise failure or ProtocolError("no batch to apply")
         cursor = (self.report.peer_device, CHANNEL, self.j.now_iso())
         try:
-            result = apply_remote(self.j, ops, cursors=[cursor],
-                                  allow_mass_delete=self._allow_mass_delete,
-                                  signatures=got.signatures if got is not None else None)
-        except MassDeletionError as exc:
-            raise ProtocolError(f"change set rejected: {exc}", option="allow_mass_delete") from None
+            results, error = apply_remote_many(
+                self.j, [ReceivedBatch(ops, [cursor], got.signatures)
+                         for (_, ops), got in zip(items, group, strict=False)],
+                allow_mass_delete=self._allow_mass_delete)
         except JournalError as exc:
-            raise ProtocolError(f"change set rejected: {exc}") from None
+            raise _rejected(exc) from None
+        for (msg, ops), result in zip(items, results, strict=False):
+            self._recv_n = msg.n
+            await self._applied(msg, ops, result)
+        if error is not None:
+            raise _rejected(error)
+        if failure is not None:
+            raise failure
+
+    async def _applied(self, msg: OpsBatch, ops: list[Operation], result: ApplyResult) -> None:
+        """What follows a batch's commit: progress, callbacks, and its ack."""
         for op in ops:
             if op.seq > self._peer_known.get(op.replica, 0):
                 self._peer_known[op.replica] = op.seq
@@ -395,3 +417,10 @@ class LiveSession:
         gone = removal(self.j) if "devices" in result.tables else None
         if gone is not None:  # the peer told us: nothing we write reaches anyone any more
             raise RemovedError(gone.describe(), at=gone.at, by=gone.by)
+
+
+def _rejected(exc: Exception) -> ProtocolError:
+    """The session's error for a batch the journal refused."""
+    if isinstance(exc, MassDeletionError):
+        return ProtocolError(f"change set rejected: {exc}", option="allow_mass_delete")
+    return ProtocolError(f"change set rejected: {exc}")

@@ -72,3 +72,62 @@ async def test_closing_stops_the_reading(journal: Journal) -> None:
     waiting.cancel()  # a wait cancelled loses nothing
     await incoming.close()
     assert never.cancelled()  # and closing ends the read under way
+
+
+async def test_gathered_batches_stop_at_anything_else_and_apply_in_one_commit(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from comentor.model.replication import ReceivedBatch, apply_remote_many
+    from comentor.sync import _journal as receiving
+
+    monkeypatch.setattr(receiving, "GATHER_FROM", 5)  # small batches count as a bulk exchange
+    ada, ben = paired_journals(tmp_path, ("Ada", "Ben"))
+    ben.write([("wins", f"w{i:04d}", {"text": f"win {i}"}) for i in range(40)])
+    ops = [op for op in ops_since(ben, version_vector(ada), limit=5000) if op.table == "wins"]
+    parts = [batches(ops[i:i + 10], n + 1)[0] for n, i in enumerate(range(0, 40, 10))]
+    bad = OpsBatch(5, [b"\x93not an operation"])
+    frames = [*map(encode, parts[:3]), encode(bad), encode(parts[3]), encode(Done(7))]
+    incoming = ReadAhead(_feed(frames), decode, ada)  # type: ignore[arg-type]
+    try:
+        first = await incoming.recv()
+        # only as many as the peer said it had: the end of an exchange never waits
+        assert [g.msg.n for g in await receiving.gather(first, incoming, expected=10)] == [1]
+        group = await receiving.gather(first, incoming)
+        assert [g.msg.n for g in group] == [1, 2, 3]  # the batch that does not decode: next
+        results, error = apply_remote_many(
+            ada, [ReceivedBatch(g.operations(), [("ben", "lan", str(g.msg.n))], g.signatures)
+                  for g in group])
+        assert error is None and [r.applied for r in results] == [10, 10, 10]
+        assert ada.cursor("ben", "lan") == "3"
+        with pytest.raises(ProtocolError, match="operation 1 of batch 5 rejected"):
+            (await incoming.recv()).operations()
+        fourth = await incoming.recv()
+        assert [g.msg.n for g in await receiving.gather(fourth, incoming)] == [4]  # Done next
+        assert (await incoming.recv()).msg == Done(7)
+    finally:
+        await incoming.close()
+    assert len(ada.rows("wins")) == 30
+
+
+async def test_gathering_waits_no_longer_than_its_limit(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import asyncio
+
+    from comentor.sync import _journal as receiving
+
+    monkeypatch.setattr(receiving, "GATHER_FROM", 5)
+    monkeypatch.setattr(receiving, "GATHER_SECONDS", 0.05)
+    ada, ben = paired_journals(tmp_path, ("Ada", "Ben"))
+    ben.write([("wins", f"w{i:04d}", {"text": f"win {i}"}) for i in range(10)])
+    ops = [op for op in ops_since(ben, version_vector(ada), limit=5000) if op.table == "wins"]
+    never: asyncio.Future[object] = asyncio.get_running_loop().create_future()
+    sent = [encode(batches(ops, 1)[0])]
+
+    async def recv() -> object:
+        return sent.pop() if sent else await never
+
+    incoming = ReadAhead(recv, decode, ada)
+    try:
+        first = await incoming.recv()
+        assert [g.msg.n for g in await receiving.gather(first, incoming)] == [1]
+    finally:
+        await incoming.close()
