@@ -93,6 +93,19 @@ class Proxied:
         ready.wait(5)
 
     def close(self) -> None:
+        """Stop the proxy's pipes before its loop: a pipe left pending would be closed
+        later, by the collector, on a loop already closed (an 'Event loop is closed')."""
+
+        async def cancel_pipes() -> None:
+            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+        try:
+            asyncio.run_coroutine_threadsafe(cancel_pipes(), self.loop).result(5)
+        except (TimeoutError, RuntimeError):
+            pass  # the loop is gone already
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(5)
 
