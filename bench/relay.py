@@ -5,8 +5,9 @@ Each mailbox has two clients. Each client ``put``s a 1 KiB envelope (a timestamp
 at a steady rate (closed loop: the next put waits for the reply to the last one, so the
 "sent" column shows whether the offered rate was held); its partner measures the delay
 until the relay's ``push`` arrives and acknowledges what it received (``ack``, coalesced:
-at most one in flight per client), as a real device does, so that the relay deletes what
-both devices hold and envelopes do not pile up. With two PostgreSQL processes the partners
+at most one in flight per client; the number acked covers the client's own puts too), as
+the sync engine does, so that the relay deletes what both devices hold and envelopes do
+not pile up. With two PostgreSQL processes the partners
 of a mailbox sit on different processes: every push crosses processes through
 LISTEN/NOTIFY. The forwarder (same ``websockets`` library, no storage, no auth, no acks)
 is the floor, measured in the same run. Servers run in child processes; PostgreSQL is
@@ -17,9 +18,13 @@ Latency is reported for two windows of equal length: the first ``--early`` secon
 last ``--early`` seconds of a ``--seconds`` run ("after 10 s" and "after 60 s" with the
 defaults): a store that slows down as it fills shows it in the second. ``--repeat`` runs
 every server again, interleaved, so that drift on a shared machine hits all of them alike.
+"server cpu" is the user + system time of the server processes (all their threads) while
+the clients put, per envelope sent: on a shared machine a steadier measure of the work
+than the latencies. ``--profile PREFIX`` writes a cProfile of each relay's event-loop
+thread (its CPU time, not its waits) for ``python -m pstats``.
 
     python bench/relay.py [--rates 800 2000] [--mailboxes 200] [--seconds 60] [--early 10]
-                          [--repeat 3] [--only sqlite pg1 pg2 forwarder]
+                          [--repeat 3] [--only sqlite pg1 pg2 forwarder] [--profile PREFIX]
 """
 
 from __future__ import annotations
@@ -65,7 +70,7 @@ def _raise_fd_limit() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
 
 
-def _run_relay(port_q: Any, data: str, store: str | None) -> None:
+def _run_relay(port_q: Any, data: str, store: str | None, profile: str | None = None) -> None:
     _raise_fd_limit()
 
     async def main() -> None:
@@ -73,7 +78,31 @@ def _run_relay(port_q: Any, data: str, store: str | None) -> None:
         port_q.put(await server.start("127.0.0.1", 0))
         await asyncio.Event().wait()
 
+    if profile is None:
+        asyncio.run(main())
+        return
+    import cProfile
+
+    prof = cProfile.Profile(time.thread_time)  # CPU of the loop thread, not waits
+
+    def stop(*_: Any) -> None:  # write the profile and go, without winding down
+        prof.disable()
+        prof.dump_stats(profile)
+        os._exit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    prof.enable()
     asyncio.run(main())
+
+
+def _cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time the server processes have used so far (Linux /proc)."""
+    total = 0
+    for pid in pids:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def _run_forwarder(port_q: Any) -> None:
@@ -143,27 +172,33 @@ def _payload() -> bytes:
 
 
 class _Acker:
-    """Acknowledge up to the highest sequence number seen, one ``ack`` in flight at a time."""
+    """Acknowledge each push received, up to the highest sequence number the device holds
+    (its own envelopes count: it has them), one ``ack`` in flight at a time.
+
+    As the sync engine does (``RelaySync``): a device acks what it receives and never sends
+    an ack of its own for its own put; the next ack covers it. Acking each own put too
+    made the relay read a frame per envelope that no device sends.
+    """
 
     def __init__(self, client: RelayClient) -> None:
         self.client, self.want, self.sent = client, 0, 0
         self._task: asyncio.Task[None] | None = None
 
-    def saw(self, seq: int) -> None:
+    def saw(self, seq: int, received: bool = True) -> None:
         self.want = max(self.want, seq)
-        if self._task is None or self._task.done():
+        if received and (self._task is None or self._task.done()):
             self._task = asyncio.ensure_future(self._run())
 
     async def _run(self) -> None:
         while self.sent < self.want:
             target = self.want
             with contextlib.suppress(Exception):
-                await self.client.ack(target)
+                await self.client.ack(target, wait=False)  # quiet_ack: no reply to wait for
             self.sent = target
 
 
-async def _relay_load(ports: list[int], mailboxes: int, seconds: float, rate: float
-                      ) -> tuple[int, list[Sample], float]:
+async def _relay_load(ports: list[int], pids: list[int], mailboxes: int, seconds: float,
+                      rate: float) -> tuple[int, list[Sample], float, float]:
     samples: list[Sample] = []
     clients: list[tuple[RelayClient, _Acker]] = []
 
@@ -185,18 +220,18 @@ async def _relay_load(ports: list[int], mailboxes: int, seconds: float, rate: fl
 
     async def put(pair: tuple[RelayClient, _Acker]) -> None:
         c, acker = pair
-        acker.saw(await c.put(_payload()))  # the sender holds it too: it acks its own
+        acker.saw(await c.put(_payload()), received=False)  # held: the next ack covers it
 
     start = time.perf_counter()
-    sent = await _drive(clients, seconds, rate, put)
+    sent, cpu = await _drive(clients, seconds, rate, put, pids)
     await asyncio.sleep(1.0)  # let the last pushes land
     for c, _ in clients:
         await c.close()
-    return sent, samples, start
+    return sent, samples, start, cpu
 
 
-async def _echo_load(ports: list[int], mailboxes: int, seconds: float, rate: float
-                     ) -> tuple[int, list[Sample], float]:
+async def _echo_load(ports: list[int], pids: list[int], mailboxes: int, seconds: float,
+                     rate: float) -> tuple[int, list[Sample], float, float]:
     samples: list[Sample] = []
     conns = []
     readers = []
@@ -223,16 +258,17 @@ async def _echo_load(ports: list[int], mailboxes: int, seconds: float, rate: flo
         await q.get()
 
     start = time.perf_counter()
-    sent = await _drive(conns, seconds, rate, put)
+    sent, cpu = await _drive(conns, seconds, rate, put, pids)
     await asyncio.sleep(1.0)
     for ws, _ in conns:
         await ws.close()
     for t in readers:
         t.cancel()
-    return sent, samples, start
+    return sent, samples, start, cpu
 
 
-async def _drive(clients: list[Any], seconds: float, rate: float, put: Any) -> int:
+async def _drive(clients: list[Any], seconds: float, rate: float, put: Any, pids: list[int]
+                 ) -> tuple[int, float]:
     """Each client sends `rate` envelopes per second for `seconds`, on a fixed timetable:
     its k-th put is due at start + its offset + k / rate, the offsets spread evenly.
 
@@ -241,7 +277,10 @@ async def _drive(clients: list[Any], seconds: float, rate: float, put: Any) -> i
     Due times are absolute: scheduling a put after the last one's start instead let late
     wake-ups accumulate, the clients drift into step and send in bursts, and the latency
     of even the plain forwarder grew over a minute (0.3 to 1.0 ms at p50).
+
+    Returns the puts made and the servers' CPU time (user + system) meanwhile.
     """
+    cpu = _cpu_seconds(pids)
     begin = time.perf_counter()
     end = begin + seconds
     period = 1.0 / rate
@@ -262,7 +301,7 @@ async def _drive(clients: list[Any], seconds: float, rate: float, put: Any) -> i
             k = max(k + 1, int((time.perf_counter() - begin - offset) / period) + 1)
 
     await asyncio.gather(*(one(c, i * period / len(clients)) for i, c in enumerate(clients)))
-    return count
+    return count, _cpu_seconds(pids) - cpu
 
 
 def _window(samples: list[Sample], start: float, lo: float, hi: float
@@ -291,7 +330,8 @@ NAMES = {"sqlite": "relay, SQLite", "pg1": "relay, PostgreSQL x1",
 
 
 def _one_run(ctx: Any, kind: str, pg: str | None, mailboxes: int, seconds: float,
-             total_rate: float) -> tuple[int, list[Sample], float]:
+             total_rate: float, profile: str | None = None
+             ) -> tuple[int, list[Sample], float, float]:
     rate = total_rate / (2 * mailboxes)
     procs: list[Any] = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -301,11 +341,13 @@ def _one_run(ctx: Any, kind: str, pg: str | None, mailboxes: int, seconds: float
         else:
             store = _fresh_database(pg) if pg and kind != "sqlite" else None
             count = 2 if kind == "pg2" else 1
-            started = [_serve(ctx, _run_relay, f"{tmp}/r{n}", store) for n in range(count)]
+            started = [_serve(ctx, _run_relay, f"{tmp}/r{n}", store,
+                              f"{profile}.{kind}.{n}" if profile else None)
+                       for n in range(count)]
             procs, ports = [p for p, _ in started], [port for _, port in started]
             load = _relay_load
         try:
-            return asyncio.run(load(ports, mailboxes, seconds, rate))
+            return asyncio.run(load(ports, [p.pid for p in procs], mailboxes, seconds, rate))
         finally:
             for proc in procs:
                 proc.terminate()
@@ -323,6 +365,8 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=1, help="interleaved runs of every server")
     ap.add_argument("--only", nargs="+", default=["sqlite", "pg1", "pg2", "forwarder"],
                     choices=list(NAMES))
+    ap.add_argument("--profile", metavar="PREFIX",
+                    help="cProfile each relay process into PREFIX.<server>.<n> (pstats)")
     args = ap.parse_args()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # so that PostgreSQL is stopped
     _raise_fd_limit()
@@ -337,13 +381,14 @@ def main() -> None:
             for total_rate in args.rates:
                 for run in range(args.repeat):
                     for kind in args.only:
-                        sent, samples, start = _one_run(ctx, kind, pg, mailboxes, args.seconds,
-                                                        total_rate)
+                        sent, samples, start, cpu = _one_run(
+                            ctx, kind, pg, mailboxes, args.seconds, total_rate, args.profile)
                         early = _window(samples, start, 0, args.early)
                         last = _window(samples, start, args.seconds - args.early, args.seconds)
                         print(f"{total_rate:6g}/s {mailboxes:>5} mailboxes run {run + 1}  "
                               f"{NAMES[kind]:<22} sent {sent / args.seconds:7.1f}/s  "
                               f"{_figures(early)} | {_figures(last)}  "
+                              f"server cpu {cpu * 1e6 / max(sent, 1):5.0f} us/env "
                               f"(load {os.getloadavg()[0]:.1f})", flush=True)
 
 

@@ -11,7 +11,8 @@ timeout) raises :class:`~comentor.sync.errors.RelayError` with a message a user 
 
 The client offers the features subprotocol; a relay that selects it lists its features in
 ``welcome`` (an older relay lists none), and :meth:`RelayClient.signal` sends only to a
-relay that offers ``signal``.
+relay that offers ``signal``, :meth:`RelayClient.ack` waits for no reply (``wait=False``)
+only from a relay that offers ``quiet_ack``.
 """
 
 from __future__ import annotations
@@ -111,6 +112,8 @@ class _Link:
                         fut.set_result(msg)
                 elif msg.op == "error":
                     failure, refused = _refusal(msg), True
+                    if not msg.fields["fatal"]:  # e.g. a quiet ack refused: the link goes on
+                        log.warning("%s", failure)
                 else:
                     self._on_event(msg)
         except ProtocolError as exc:
@@ -307,6 +310,7 @@ class RelayClient:
                     raise RelayError("the relay sent envelopes out of order")
                 out.append((seq, data))
                 cursor = seq
+                self.last_seq = max(self.last_seq, seq)
                 gathered += len(data)
             if not reply.fields["more"] or (max_bytes is not None and gathered >= max_bytes):
                 return out
@@ -323,9 +327,26 @@ class RelayClient:
         await self._require().send("signal", data=bytes(data))
         return True
 
-    async def ack(self, seq: int) -> None:
-        """Tell the relay this device has stored everything up to ``seq``."""
-        await self._require().request("ack", seq=seq)
+    async def ack(self, seq: int, wait: bool = True) -> None:
+        """Tell the relay this device has stored everything up to ``seq``.
+
+        By default this returns once the relay has recorded it (an ``acked`` reply). With
+        ``wait=False``, and a relay that offers ``quiet_ack``, the ack goes without a
+        request id and this returns once it is written: the relay answers only a refusal
+        (logged), so a device that acks every push costs it no reply frame each. Later
+        requests on this connection still see it; another connection may not, yet. A
+        quiet ack beyond any number this client has seen (``last_seq``) is refused here,
+        as the relay would. Acks only ever raise a device's mark, and one lost is made
+        again by the next.
+        """
+        link = self._require()
+        if wait or "quiet_ack" not in self.features:
+            await link.request("ack", seq=seq)
+            return
+        if seq > self.last_seq:  # what the relay would refuse, and no reply will say
+            raise RelayError("relay refused: cannot ack an envelope the relay has not "
+                             "stored yet", code="bad_seq")
+        await link.send("ack", seq=seq)
 
     async def close(self) -> None:
         """Disconnect; safe to call twice."""

@@ -32,6 +32,12 @@ from comentor.sync.relay.wire import FEATURES, Message, RelayLimits, auth_transc
 
 __all__ = ["Mailboxes", "refusal_code"]
 
+#: An ack waiting for the writer: (mailbox, device, seq, its answer: the future a reply
+#: waits on, or the session of a quiet ack, which is told only of a refusal).
+_QueuedAck = tuple[str, bytes, int, "asyncio.Future[int | RelayError] | Session"]
+#: A put waiting for the writer: (session, rid, mailbox, envelope, resolved once answered).
+_QueuedPut = tuple[Session, int, str, bytes, "asyncio.Future[None]"]
+
 
 def refusal_code(exc: RelayError) -> str:
     """The wire error code of a store refusal."""
@@ -53,8 +59,11 @@ class Mailboxes:
         self._clock = clock
         self.sessions: dict[str, set[Session]] = defaultdict(set)
         self._claims: dict[str, list[float]] = defaultdict(list)  # client -> claim times
-        self._put_queue: list[tuple[Session, int, str, bytes, asyncio.Future[None]]] = []
-        self._ack_queue: list[tuple[str, bytes, int, asyncio.Future[int | RelayError]]] = []
+        self._put_queue: list[_QueuedPut] = []
+        self._ack_queue: list[_QueuedAck] = []
+        # resolved once the queued acks are recorded: a connection's request after its quiet
+        # ack waits on it (Session.settle), so that a fetch sees what the ack deleted
+        self._acks_recorded: asyncio.Future[None] | None = None
         self._writer: asyncio.Task[None] | None = None
 
     def forget(self, session: Session) -> None:
@@ -119,68 +128,92 @@ class Mailboxes:
                 await asyncio.shield(self._writer)
 
     async def _write(self) -> None:
-        """Store the queued puts in one transaction, answer and push them in order, then
-        the queued acks in one more; repeat.
+        """Record the queued acks in one transaction and store the queued puts in one more,
+        in one call to the store (one hand-over to its thread); answer the acks that wait,
+        answer and push the puts in order; repeat.
 
-        While one batch commits, the next one gathers: under load the relay's cost grows
-        with the number of commits, not of envelopes or acks.
+        While one round commits, the next one gathers: under load the relay's cost grows
+        with the number of commits, not of envelopes or acks. Acks go first: each names an
+        envelope already stored (its number was only known once it was), the room they free
+        is there for the puts that arrived with them (a quiet ack is not waited for), and
+        the puts' commit syncs them to disk.
         """
+        lim = self.limits
         while self._put_queue or self._ack_queue:
+            acks, self._ack_queue = self._ack_queue, []
+            recorded, self._acks_recorded = self._acks_recorded, None
             queue, self._put_queue = self._put_queue, []
             try:
+                written = await self.backend.write(
+                    [(m, d, s) for m, d, s, _ in acks], [(m, d) for _, _, m, d, _ in queue],
+                    lim.quota_envelopes, lim.quota_bytes, lim.max_storage_bytes)
+                latency = self.metrics.store_latency
+                if acks:
+                    latency.labels("ack").observe(written.ack_seconds)
+                    self._answer_acks(acks, written.acks)
                 if queue:
-                    await self._store_batch([(s, r, m, d) for s, r, m, d, _ in queue])
+                    latency.labels("put").observe(written.put_seconds)
+                    self._answer_puts(queue, written.puts)
             finally:
+                if recorded is not None and not recorded.done():
+                    recorded.set_result(None)
+                for *_, waiting in acks:  # only if the store call itself blew up
+                    if isinstance(waiting, asyncio.Future) and not waiting.done():
+                        waiting.set_exception(StoreFailure("relay storage failure"))
                 for session, _, _, _, done in queue:
                     session.puts_pending -= 1
                     if not done.done():
                         done.set_result(None)
-            acks, self._ack_queue = self._ack_queue, []
-            if acks:
-                await self._ack_batch(acks)
 
-    async def _ack_batch(self, acks: list[tuple[str, bytes, int, asyncio.Future[int | RelayError]]]
-                         ) -> None:
-        try:
-            with self.metrics.timed("ack"):
-                results = await self.backend.ack_many([(m, d, s) for m, d, s, _ in acks])
-        except StoreFailure as exc:
+    def _answer_acks(self, acks: list[_QueuedAck], results: list[int | RelayError] | StoreFailure
+                     ) -> None:
+        """Answer the acks that wait; a quiet ack's only answer is a refusal (an ``error``
+        without ``rid``)."""
+        if isinstance(results, StoreFailure):
+            if any(isinstance(done, Session) for *_, done in acks):  # else the replies log it
+                log.error("%s (while recording %d acks)", results, len(acks))
             for *_, done in acks:
-                if not done.done():
-                    done.set_exception(exc)
+                if isinstance(done, Session):
+                    done.error(None, "storage", "relay storage failure; ack again later", False)
+                elif not done.done():
+                    done.set_exception(results)
             return
         for (*_, done), result in zip(acks, results, strict=True):
-            if not done.done():
+            if isinstance(done, Session):
+                if isinstance(result, RelayError):
+                    done.error(None, refusal_code(result), str(result), fatal=False)
+            elif not done.done():
                 done.set_result(result)
 
-    async def _store_batch(self, queue: list[tuple[Session, int, str, bytes]]) -> None:
-        lim = self.limits
-        try:
-            with self.metrics.timed("put"):
-                results = await self.backend.put_many(
-                    [(m, d) for _, _, m, d in queue], lim.quota_envelopes, lim.quota_bytes,
-                    lim.max_storage_bytes)
-        except StoreFailure as exc:
-            log.error("%s (while storing %d envelopes)", exc, len(queue))
-            for session, rid, _, _ in queue:
+    def _answer_puts(self, queue: list[_QueuedPut], results: list[int | RelayError] | StoreFailure
+                     ) -> None:
+        """Answer each put (``stored`` or its refusal) and push what was stored."""
+        if isinstance(results, StoreFailure):
+            log.error("%s (while storing %d envelopes)", results, len(queue))
+            for session, rid, _, _, _ in queue:
                 session.error(rid, "storage", "relay storage failure; try again later", False)
             return
-        for (session, rid, mailbox, data), result in zip(queue, results, strict=True):
+        stored = stored_bytes = 0
+        for (session, rid, mailbox, data, _), result in zip(queue, results, strict=True):
             if isinstance(result, RelayError):
                 session.error(rid, refusal_code(result), str(result), fatal=False)
                 continue
-            self.metrics.stored.inc()
-            self.metrics.stored_bytes.inc(len(data))
+            stored, stored_bytes = stored + 1, stored_bytes + len(data)
             session.send(encode("stored", rid=rid, seq=result))
             self.push(mailbox, result, data, session)
+        if stored:
+            self.metrics.stored.inc(stored)
+            self.metrics.stored_bytes.inc(stored_bytes)
 
     def push(self, mailbox: str, seq: int, data: bytes, sender: Session | None) -> None:
         """Send a new envelope to every connected session of the mailbox but its sender."""
         push = encode("push", seq=seq, data=data)
+        sent = 0
         for other in self.sessions.get(mailbox, ()):
             if other is not sender:
                 other.send(push)
-                self.metrics.deliver(1, len(data))
+                sent += 1
+        self.metrics.deliver(sent, sent * len(data))
 
     async def remote_put(self, mailbox: str, seq: int) -> None:
         """Another relay process stored an envelope: push it to the devices connected here."""
@@ -203,12 +236,25 @@ class Mailboxes:
                      fetch_reply=True)
 
     async def ack(self, session: Session, msg: Message, mailbox: str) -> None:
-        """Queue the ack for the writer (acks share commits, like puts) and answer it."""
+        """Queue the ack for the writer (acks share commits, like puts) and answer it; a
+        quiet one (no ``rid``, feature ``quiet_ack``) is only queued, never answered but
+        when refused."""
         seq = msg.get_int("seq")
+        rid = msg.opt_int("rid")
+        if rid is None:
+            if not session.extended:  # an older client never leaves it out
+                raise SessionFatal("malformed", "relay message ack lacks field rid")
+            self._ack_queue.append((mailbox, session.device, seq, session))
+            if self._acks_recorded is None:
+                self._acks_recorded = asyncio.get_running_loop().create_future()
+            if not session.inflight or session.inflight[-1] is not self._acks_recorded:
+                session.inflight.append(self._acks_recorded)
+            self._wake_writer()
+            return
         done: asyncio.Future[int | RelayError] = asyncio.get_running_loop().create_future()
         self._ack_queue.append((mailbox, session.device, seq, done))
         self._wake_writer()
         result = await done
         if isinstance(result, RelayError):
             raise Refused(refusal_code(result), str(result))
-        session.send(encode("acked", rid=msg.get_int("rid"), seq=seq))
+        session.send(encode("acked", rid=rid, seq=seq))

@@ -33,7 +33,7 @@ from typing import Any
 import psycopg
 
 from comentor.sync.errors import RelayError
-from comentor.sync.relay.backend import RemotePut, StoreFailure
+from comentor.sync.relay.backend import RemotePut, StoreFailure, Written
 from comentor.sync.relay.store import (
     Mailbox,
     bad_seq,
@@ -300,6 +300,24 @@ class PostgresBackend:
                                    "bytes = bytes + %s WHERE id = %s",
                                    (added, added_bytes, self._shard))
         return [results[i] for i in range(len(items))]
+
+    async def write(self, acks: list[tuple[str, bytes, int]], puts: list[tuple[str, bytes]],
+                    quota_envelopes: int, quota_bytes: int, max_total: int | None) -> Written:
+        """The acks' transaction, then the puts' (each part's failure is its own)."""
+        started = time.perf_counter()
+        acked: list[int | RelayError] | StoreFailure = []
+        stored: list[int | RelayError] | StoreFailure = []
+        try:
+            acked = await self.ack_many(acks) if acks else []
+        except StoreFailure as exc:
+            acked = exc
+        middle = time.perf_counter()
+        try:
+            stored = (await self.put_many(puts, quota_envelopes, quota_bytes, max_total)
+                      if puts else [])
+        except StoreFailure as exc:
+            stored = exc
+        return Written(acked, stored, middle - started, time.perf_counter() - middle)
 
     async def fetch(self, mailbox_id: str, since: int, max_envelopes: int, max_bytes: int
                     ) -> tuple[list[tuple[int, bytes]], bool]:

@@ -249,7 +249,8 @@ class RelayServer:
             session.send(encode("challenge", v=PROTOCOL_VERSION, nonce=session.nonce))
             async for frame in ws:
                 await self._serve_frame(session, frame)
-                await session.keep_up()
+                if session.inflight or session.backlogged:
+                    await session.keep_up()
         except SessionFatal as exc:
             session.error(None, exc.code, exc.message, fatal=True)
             close_code, close_reason = 1008, exc.message
@@ -275,7 +276,7 @@ class RelayServer:
                 self._signal(session, msg)
                 return
             rid = msg.opt_int("rid")
-            if msg.op != "put":
+            if msg.op != "put" and session.inflight:
                 await session.settle()  # answered after this connection's puts, seeing them
             if not session.bucket.take():
                 raise Refused("rate_limited", "too many requests; slow down")

@@ -14,10 +14,14 @@ Additions to protocol 1 are negotiated, never assumed: a client that offers the 
 subprotocol :data:`FEATURES_SUBPROTOCOL` reads a ``features`` list in ``welcome`` and
 may be sent the frames of those features (``signal``); a client that does not (an older
 comentor) gets exactly protocol 1, and a client only uses a feature the relay listed.
+``quiet_ack`` lets such a client send an ``ack`` without ``rid``, which the relay records
+without a reply (with two devices acking every envelope, ``acked`` frames were half the
+frames a busy relay wrote).
 """
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -47,8 +51,9 @@ PROTOCOL_VERSION = 1
 #: ``welcome.features`` and the frames of the features listed there.
 FEATURES_SUBPROTOCOL = "comentor-relay.features"
 #: What this relay offers beyond protocol 1: ``signal``, ephemeral messages forwarded to the
-#: mailbox's other connected devices and never stored (check-in presence).
-FEATURES = ("signal",)
+#: mailbox's other connected devices and never stored (check-in presence); ``quiet_ack``,
+#: an ``ack`` without ``rid`` gets no ``acked`` reply (a refusal: an ``error`` without ``rid``).
+FEATURES = ("signal", "quiet_ack")
 #: The largest ``signal`` payload forwarded (a wire bound, not a tunable limit: clients
 #: refuse larger ones); a larger one is dropped and counted, never an error.
 MAX_SIGNAL = 1024
@@ -141,6 +146,9 @@ class RelayLimits:
         return max(self.fetch_batch_bytes, self.max_envelope) + 16 * self.fetch_batch_envelopes + 4096
 
 
+_DEFAULT_LIMITS = RelayLimits()
+
+
 @dataclass(frozen=True)
 class Message:
     """One decoded, validated message: its operation and its (already type-checked) fields."""
@@ -184,6 +192,7 @@ _U63 = 2**63 - 1
 _RID: _Spec = ("int", 0, 2**31, True)
 
 
+@functools.lru_cache(maxsize=8)
 def _client_schema(lim: RelayLimits) -> dict[str, dict[str, _Spec]]:
     return {
         "hello": {
@@ -196,7 +205,8 @@ def _client_schema(lim: RelayLimits) -> dict[str, dict[str, _Spec]]:
         },
         "put": {"rid": _RID, "data": ("bytes", 1, lim.max_envelope, True)},
         "fetch": {"rid": _RID, "since": ("int", 0, _U63, True)},
-        "ack": {"rid": _RID, "seq": ("int", 0, _U63, True)},
+        # rid left out: a quiet ack (feature quiet_ack), recorded without a reply
+        "ack": {"rid": ("int", 0, 2**31, False), "seq": ("int", 0, _U63, True)},
         "pair_open": {"rid": _RID, "nameplate": ("int", 1, MAX_NAMEPLATE, False)},
         "pair_join": {"rid": _RID, "nameplate": ("int", 1, MAX_NAMEPLATE, True)},
         "pair_msg": {"data": ("bytes", 0, lim.max_pair_message, True)},
@@ -206,6 +216,7 @@ def _client_schema(lim: RelayLimits) -> dict[str, dict[str, _Spec]]:
     }
 
 
+@functools.lru_cache(maxsize=8)
 def _server_schema(lim: RelayLimits) -> dict[str, dict[str, _Spec]]:
     return {
         "challenge": {
@@ -333,14 +344,29 @@ def _decode(data: Any, schema: dict[str, dict[str, _Spec]], lim: RelayLimits, li
 
 def decode_client_message(data: Any, limits: RelayLimits | None = None) -> Message:
     """Validate a frame a client sent to the relay; raise ProtocolError on anything odd."""
-    lim = limits or RelayLimits()
-    return _decode(data, _client_schema(lim), lim, lim.client_frame_max)
+    global _last_client
+    lim = limits or _DEFAULT_LIMITS
+    last = _last_client
+    if last[0] is not lim:  # one relay has one limits object: skip hashing all its fields
+        last = _last_client = (lim, _client_schema(lim), lim.client_frame_max)
+    return _decode(data, last[1], lim, last[2])
 
 
 def decode_server_message(data: Any, limits: RelayLimits | None = None) -> Message:
     """Validate a frame the relay sent to a client; raise ProtocolError on anything odd."""
-    lim = limits or RelayLimits()
-    return _decode(data, _server_schema(lim), lim, lim.server_frame_max)
+    global _last_server
+    lim = limits or _DEFAULT_LIMITS
+    last = _last_server
+    if last[0] is not lim:
+        last = _last_server = (lim, _server_schema(lim), lim.server_frame_max)
+    return _decode(data, last[1], lim, last[2])
+
+
+# the limits last decoded with, their schema and frame limit, per direction (one tuple,
+# replaced whole: a thread decoding with other limits never sees a mix)
+_Cached = tuple[RelayLimits | None, dict[str, dict[str, _Spec]], int]
+_last_client: _Cached = (None, {}, 0)
+_last_server: _Cached = (None, {}, 0)
 
 
 class TokenBucket:

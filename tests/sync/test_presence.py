@@ -113,7 +113,7 @@ async def test_a_signal_reaches_the_other_devices_and_is_never_stored(
     got_a: list[bytes] = []
     a, b = await _client(relay, got_a), await _client(relay, got_b)
     try:
-        assert a.features == frozenset({"signal"})
+        assert a.features == frozenset({"signal", "quiet_ack"})
         payload = b"\xa7presence-note-payload" * 20
         assert await a.signal(payload)
         await _until(lambda: got_b, "the signal on the other device")
