@@ -107,6 +107,7 @@ if TYPE_CHECKING:
         checklist_from,
         confirm_partnership,
         onboarding,
+        parse_minutes,
         peer_checklist,
         start_partnership,
     )
@@ -179,7 +180,7 @@ __all__ = [
     # the review, "where we started, where we are" (issue 10)
     "parse_since", "render_review_html", "render_review_markdown", "Review", "review",
     # the first run of both partners: the peer checklist and the cadence (issue 10)
-    "CadenceChoice", "check_cadence_choice", "CHECKLIST_KEYS", "checklist_from",
+    "CadenceChoice", "check_cadence_choice", "parse_minutes", "CHECKLIST_KEYS", "checklist_from",
     "confirm_partnership", "Onboarding", "onboarding", "PEER_CHECKLIST", "PeerChecklist",
     "peer_checklist", "start_partnership",
     # a real backup, and restoring one as a new epoch (issue 10)
@@ -377,6 +378,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "checklist_from": ("_onboarding", "checklist_from"),
     "CadenceChoice": ("_onboarding", "CadenceChoice"),
     "check_cadence_choice": ("_onboarding", "check_cadence_choice"),
+    "parse_minutes": ("_onboarding", "parse_minutes"),
     "Onboarding": ("_onboarding", "Onboarding"),
     "onboarding": ("_onboarding", "onboarding"),
     "start_partnership": ("_onboarding", "start_partnership"),

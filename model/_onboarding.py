@@ -26,8 +26,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "PEER_CHECKLIST", "CHECKLIST_KEYS", "PeerChecklist", "peer_checklist", "checklist_from",
-    "CadenceChoice", "check_cadence_choice", "Onboarding", "onboarding", "start_partnership",
-    "confirm_partnership",
+    "CadenceChoice", "check_cadence_choice", "parse_minutes", "Onboarding", "onboarding",
+    "start_partnership", "confirm_partnership",
 ]
 
 # The one wording both partners see, in the app and on the command line.
@@ -115,6 +115,17 @@ class CadenceChoice:
     @property
     def changes(self) -> bool:
         return any(v is not None for v in (self.every, self.at, self.minutes, self.zone))
+
+
+def parse_minutes(text: str) -> int:
+    """The length of a check-in as typed (a prompt, a form field), checked: 5 to 600."""
+    try:
+        value = int(text.strip())
+    except ValueError:
+        raise ValidationError("the length is a whole number of minutes (5 to 600)",
+                              field="minutes") from None
+    check_cadence_choice(CadenceChoice(minutes=value))
+    return value
 
 
 def check_cadence_choice(choice: CadenceChoice) -> CadenceChoice:

@@ -30,6 +30,7 @@ from comentor.model import (
     confirm_partnership,
     onboarding,
     parse_every,
+    parse_minutes,
     parse_time,
     set_cadence,
     start_partnership,
@@ -73,20 +74,10 @@ def _ask_until(ask: Ask, prompt: str, default: str, check: Callable[[str], objec
         return answer
 
 
-def _minutes(text: str) -> int:
-    """The length as typed at the prompt, checked by the model's rule (5 to 600)."""
-    try:
-        value = int(text.strip())
-    except ValueError:
-        raise ValidationError("the length is a whole number of minutes (5 to 600)") from None
-    check_cadence_choice(CadenceChoice(minutes=value))
-    return value
-
-
 def _ask_cadence(ask: Ask, current: Cadence, every_text: str) -> CadenceChoice:
     every = _ask_until(ask, "How often do you meet?", every_text, parse_every)
     at = _ask_until(ask, "At what time?", current.at, parse_time)
-    minutes = _ask_until(ask, "For how many minutes?", str(current.minutes), _minutes)
+    minutes = _ask_until(ask, "For how many minutes?", str(current.minutes), parse_minutes)
     zone = _ask_until(ask, "In which time zone?", current.zone, check_zone)
     return CadenceChoice(every, at, int(minutes), zone)
 

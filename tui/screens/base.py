@@ -22,7 +22,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.css.query import NoMatches
 from textual.screen import Screen
-from textual.widgets import DataTable, Header, Static
+from textual.widgets import DataTable, Static
 
 from comentor.model import Close, Journal, close_item, delete_item, is_closed, item_kind, list_items
 
@@ -37,6 +37,7 @@ from ..text import one_line
 from ..undo import Deletion, deleted_message
 from ..widgets.item_table import Column, ItemTable
 from ..widgets.key_bar import KeyBar
+from ..widgets.title_bar import TitleBar
 
 __all__ = ["GatewayScreen", "ListScreen", "open_screen", "SCREEN_FOR_TABLE", "line"]
 
@@ -181,7 +182,7 @@ class ListScreen(GatewayScreen):
 
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield TitleBar()
         if self.INTRO:
             yield Static(self.INTRO, id="list-intro", markup=False)
         yield from self.compose_top()

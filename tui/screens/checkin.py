@@ -22,7 +22,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Header, OptionList, Static
+from textual.widgets import OptionList, Static
 
 from comentor.model import AgendaItem, start_checkin, timer_event
 
@@ -32,6 +32,7 @@ from ..modals.picker import KindPicker
 from ..widgets.agenda import AgendaList
 from ..widgets.key_bar import KeyBar
 from ..widgets.timer import CheckinTimer
+from ..widgets.title_bar import TitleBar
 from .baseline import baseline_form
 from .checkin_end import EndStepScreen
 from .checkin_forms import FORM_KINDS, cover_form, item_form
@@ -81,7 +82,7 @@ class CheckinScreen(AppAccess, Screen[None]):
         self.loads = 0
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield TitleBar()
         yield CheckinTimer(30, ("Me", "Partner"), clock=self.comentor.timer_clock(), id="timer")
         yield Static("", id="phase", markup=False)
         yield PresenceLine(id="presence")

@@ -16,7 +16,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import DataTable, Header, Label, Static
+from textual.widgets import DataTable, Label, Static
 
 from comentor import model
 from comentor.model import Conflict, Journal, physical_ms
@@ -27,6 +27,7 @@ from ..modals.form import FormModal
 from ..text import counted, inert, one_line
 from ..widgets.item_table import short
 from ..widgets.key_bar import KeyBar
+from ..widgets.title_bar import TitleBar
 from .base import GatewayScreen
 
 __all__ = ["ConflictsScreen", "keep_both_text", "merge_template"]
@@ -68,7 +69,7 @@ class ConflictsScreen(GatewayScreen):
         self.held: list[dict[str, Any]] = []
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield TitleBar()
         yield Label("Texts edited on both sides (pick a row, then W / O / M / B)",
                     classes="section-title")
         yield DataTable(id="conflicts", cursor_type="row", zebra_stripes=True)

@@ -17,7 +17,7 @@ from textual.containers import Grid, Horizontal, VerticalScroll
 from textual.css.query import NoMatches
 from textual.reactive import reactive
 from textual.screen import Screen
-from textual.widgets import Header, Static
+from textual.widgets import Static
 
 from comentor import model
 
@@ -28,6 +28,7 @@ from ..sync_bridge import SyncProgress, describe_last
 from ..text import counted, one_line
 from ..widgets.drift import DriftBadge
 from ..widgets.key_bar import KeyBar
+from ..widgets.title_bar import TitleBar
 
 __all__ = ["DashboardScreen"]
 
@@ -153,7 +154,7 @@ class DashboardScreen(AppAccess, Screen[None]):
             self.sub_title = self._subtitle(early)
             self.data = early
         panels = self._panels(early) if early is not None else {}
-        yield Header()
+        yield TitleBar()
         with Horizontal(id="top"):
             badge = DriftBadge(id="next-box")
             badge.border_title = "Schedule"

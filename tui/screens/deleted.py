@@ -16,7 +16,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.widgets import DataTable, Header, Static
+from textual.widgets import DataTable, Static
 
 from comentor import model
 from comentor.model import DeletedItem
@@ -24,6 +24,7 @@ from comentor.model import DeletedItem
 from ..text import counted, inert, one_line
 from ..widgets.item_table import Column, ItemTable
 from ..widgets.key_bar import KeyBar
+from ..widgets.title_bar import TitleBar
 from .base import GatewayScreen
 
 __all__ = ["DeletedScreen", "deleted_rows"]
@@ -63,7 +64,7 @@ class DeletedScreen(GatewayScreen):
         self.kind: str | None = None  # a table: only its items are shown; None: every kind
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield TitleBar()
         yield Static("Deleted by you or your partner. r brings the highlighted item back for "
                      "both of you; t shows one kind at a time.", id="deleted-intro", markup=False)
         yield ItemTable(COLUMNS, id="deleted")

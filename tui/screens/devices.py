@@ -14,7 +14,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.widgets import DataTable, Header, Label, Static
+from textual.widgets import DataTable, Label, Static
 
 from comentor.model import (
     PEER_CHECKLIST,
@@ -30,6 +30,7 @@ from ..modals.confirm import ConfirmModal
 from ..modals.fields import FieldSpec
 from ..modals.form import FormModal
 from ..widgets.key_bar import KeyBar
+from ..widgets.title_bar import TitleBar
 from .base import GatewayScreen
 
 __all__ = ["DevicesScreen", "removed_line"]
@@ -69,7 +70,7 @@ class DevicesScreen(GatewayScreen):
         self.partnership: dict[str, Any] = {}
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield TitleBar()
         with VerticalScroll(id="devices-body"):
             yield Label("Partnership", classes="section-title")
             yield Static("", id="partnership")

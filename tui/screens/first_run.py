@@ -23,7 +23,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Center, Horizontal, Vertical, VerticalScroll
 from textual.screen import Screen
-from textual.widgets import Button, Checkbox, Header, Input, Label, Static
+from textual.widgets import Button, Checkbox, Input, Label, Static
 
 from comentor.model import (
     PEER_CHECKLIST,
@@ -38,6 +38,7 @@ from ..app import AppAccess
 from ..widgets.cadence_fields import CadenceFields
 from ..widgets.key_bar import KeyBar
 from ..widgets.tick_box import checklist_boxes
+from ..widgets.title_bar import TitleBar
 
 __all__ = ["FirstRunScreen", "create_journal", "CHECKLIST", "UNTICKED_NOTE", "JOIN_NOTE"]
 
@@ -92,7 +93,7 @@ class FirstRunScreen(AppAccess, Screen[None]):
                 Binding("ctrl+o", "join", "Invited: join", priority=True)]
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield TitleBar()
         with VerticalScroll(id="scroll"), Center(), Vertical(id="box"):
             yield Static(
                 "Welcome to comentor: a private workspace for you and one co-mentoring partner.\n"

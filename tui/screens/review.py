@@ -18,7 +18,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import Header, Label, Static, TabbedContent, TabPane
+from textual.widgets import Label, Static, TabbedContent, TabPane
 
 from comentor import model
 from comentor.model import Journal, Review
@@ -29,6 +29,7 @@ from ..modals.form import FormModal
 from ..text import inert, one_line
 from ..widgets.key_bar import KeyBar
 from ..widgets.review_charts import TRACK_STYLES, CheckinStrip, GoalTrack, QuarterBars, TimeSplit
+from ..widgets.title_bar import TitleBar
 from .base import GatewayScreen
 
 __all__ = ["ReviewScreen", "check_review_path", "review_of", "GOAL_ROWS"]
@@ -96,7 +97,7 @@ class ReviewScreen(GatewayScreen):
         self.loads = 0
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield TitleBar()
         yield Static("loading…", id="review-head", markup=False)
         with TabbedContent(id="review-tabs"):
             with TabPane("Overview", id="tab-overview"), VerticalScroll():

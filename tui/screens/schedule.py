@@ -20,16 +20,25 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.widgets import Button, Header, Input, Label, Static
+from textual.widgets import Button, Input, Label, Static
 
 from comentor import model
-from comentor.model import Cadence, Journal, NextCheckin, check_zone, parse_every, parse_time
+from comentor.model import (
+    Cadence,
+    Journal,
+    NextCheckin,
+    check_zone,
+    parse_every,
+    parse_minutes,
+    parse_time,
+)
 from comentor.model.errors import JournalError
 
 from ..modals.fields import FieldSpec
 from ..modals.form import FormModal
-from ..widgets.cadence_fields import check_minutes_text, every_text, zone_suggester
+from ..widgets.cadence_fields import every_text, zone_suggester
 from ..widgets.key_bar import KeyBar
+from ..widgets.title_bar import TitleBar
 from .base import GatewayScreen
 
 __all__ = ["ScheduleScreen", "check_every", "check_at", "check_minutes", "check_path",
@@ -56,7 +65,7 @@ def check_at(text: Any) -> str | None:
 
 
 def check_minutes(text: Any) -> str | None:
-    return _message(check_minutes_text, text)
+    return _message(parse_minutes, text)
 
 
 def check_zone_text(text: Any) -> str | None:
@@ -105,7 +114,7 @@ class ScheduleScreen(GatewayScreen):
     ]
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield TitleBar()
         with VerticalScroll(id="schedule-body"):
             yield Static("", id="next")
             yield Static("", id="upcoming")

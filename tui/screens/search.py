@@ -14,13 +14,14 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import DataTable, Header, Input, Static
+from textual.widgets import DataTable, Input, Static
 
 from comentor import model
 from comentor.model import Journal
 
 from ..text import inert
 from ..widgets.key_bar import KeyBar
+from ..widgets.title_bar import TitleBar
 from .base import SCREEN_FOR_TABLE, GatewayScreen, open_screen
 
 __all__ = ["SearchScreen", "locate", "PAGE"]
@@ -75,7 +76,7 @@ class SearchScreen(GatewayScreen):
         self._loading = False  # a next page is on its way
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield TitleBar()
         yield Input(self.initial, placeholder="Search goals, asks, notes, stories…", id="search-input")
         yield Static("Type to search.", id="search-status")
         yield DataTable(id="results", cursor_type="row", zebra_stripes=True)

@@ -13,7 +13,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
-from textual.widgets import DataTable, Header, Label, Static
+from textual.widgets import DataTable, Label, Static
 
 from comentor import model
 from comentor.model import Journal, SkillsMatrix
@@ -23,6 +23,7 @@ from ..modals.form import FormModal
 from ..text import one_line
 from ..widgets.item_table import short
 from ..widgets.key_bar import KeyBar
+from ..widgets.title_bar import TitleBar
 from .base import GatewayScreen
 
 __all__ = ["SkillsScreen"]
@@ -51,7 +52,7 @@ class SkillsScreen(GatewayScreen):
         self.matrix: SkillsMatrix | None = None
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield TitleBar()
         yield Static("Where one partner's strength meets what the other wants to grow. "
                      "★ marks a match.", id="skills-intro")
         with Horizontal(id="matrices"):

@@ -14,7 +14,7 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import DataTable, Header, Static, TabbedContent, TabPane
+from textual.widgets import DataTable, Static, TabbedContent, TabPane
 
 from comentor import model
 from comentor.model import Journal
@@ -24,6 +24,7 @@ from ..modals.form import FormModal
 from ..text import inert, one_line
 from ..widgets.item_table import OWNER, Column, ItemTable, short
 from ..widgets.key_bar import KeyBar
+from ..widgets.title_bar import TitleBar
 from .base import ListScreen, line
 
 __all__ = ["WinsScreen"]
@@ -63,7 +64,7 @@ class WinsScreen(ListScreen):
         self.stories: dict[str, Any] = {}
 
     def compose(self) -> ComposeResult:
-        yield Header()
+        yield TitleBar()
         with TabbedContent(id="wins-tabs"):
             with TabPane("Wins", id="tab-wins"), Horizontal(id="list-body"):
                 yield ItemTable(self.COLUMNS, id="items")

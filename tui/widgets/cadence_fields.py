@@ -21,14 +21,14 @@ from textual.widgets import Input, Label, Static
 from comentor.model import (
     Cadence,
     CadenceChoice,
-    check_cadence_choice,
     check_zone,
     parse_every,
+    parse_minutes,
     parse_time,
 )
 from comentor.model.errors import ValidationError
 
-__all__ = ["CadenceFields", "every_text", "zone_suggester", "check_minutes_text"]
+__all__ = ["CadenceFields", "every_text", "zone_suggester"]
 
 
 def every_text(days: int) -> str:
@@ -36,20 +36,10 @@ def every_text(days: int) -> str:
     return f"{days // 7}w" if days % 7 == 0 else f"{days}d"
 
 
-def check_minutes_text(text: str) -> int:
-    """The length of a check-in as typed, checked (5 to 600 minutes)."""
-    try:
-        value = int(text.strip())
-    except ValueError:
-        raise ValidationError("The length is a whole number of minutes (5 to 600).") from None
-    check_cadence_choice(CadenceChoice(minutes=value))
-    return value
-
-
 _FIELDS: tuple[tuple[str, str, str, Callable[[str], object]], ...] = (
     ("every", "How often", "3w or 21d", parse_every),
     ("at", "At", "12:00", parse_time),
-    ("minutes", "Minutes", "30", check_minutes_text),
+    ("minutes", "Minutes", "30", parse_minutes),
     ("zone", "Time zone", "Europe/Berlin", check_zone),
 )
 
