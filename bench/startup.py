@@ -20,6 +20,10 @@ would compile everything on every run), after one warm-up run each, interleaved,
 sync off (no sockets). The large journal is five years of a partnership
 (`bench/gen_large.py`, cached under the temp dir; the first build takes minutes).
 
+comentor keeps the garbage collector off from its start to its first frame (tui/cli); a
+second minimal app does the same (`MINIMAL_SAME_GC`), on its own labelled line, with
+comentor's CPU ratios to it printed last: the plain minimal app stays the baseline.
+
     python bench/startup.py [--runs 5] [--ops 100000]
 """
 
@@ -52,6 +56,29 @@ class Minimal(App[None]):
         yield Static("hello")
         yield Footer()
 
+Minimal().run()
+"""
+
+# The same app with comentor's collector settings (tui/cli, tui/app.py run_app): no
+# collection from the start until the first frame, what is loaded by then frozen out of the
+# collector's sight, the collector back on just after that frame. Reported on its own line,
+# so a reader can set comentor's first frame beside either.
+MINIMAL_SAME_GC = """
+import gc
+gc.disable()
+from textual.app import App, ComposeResult
+from textual.widgets import Footer, Header, Static
+
+class Minimal(App[None]):
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static("hello")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.screen.call_after_refresh(gc.enable)
+
+gc.freeze()
 Minimal().run()
 """
 
@@ -161,6 +188,8 @@ def main() -> None:
     cases = {
         "minimal Textual app (Header, Static, Footer)": ([sys.executable, "-c", MINIMAL],
                                                          b"hello"),
+        "minimal app, comentor's collector settings": ([sys.executable, "-c", MINIMAL_SAME_GC],
+                                                       b"hello"),
         "comentor, demo journal": ([comentor, "--journal", str(demo)], b"Cadence:"),
         f"comentor, large journal ({args.ops:,} ops, {args.years} years)":
             ([comentor, "--journal", str(large)], b"Cadence:"),
@@ -176,8 +205,7 @@ def main() -> None:
             times[name].append(took)
             cpu[name].append(used)
             rss[name].append(mib)
-    base_names = list(cases)
-    base = base_names[0]
+    base, same_gc = list(cases)[:2]
     print(f"first frame with content and idle RSS, {args.runs} interleaved runs (fresh process "
           f"each, 120x36 pty), python {sys.version.split()[0]}, {os.cpu_count()} cpus, "
           f"load {os.getloadavg()[0]:.1f}")
@@ -193,6 +221,11 @@ def main() -> None:
               f"(x{used / statistics.median(cpu[base]):.2f}, per-run median "
               f"x{statistics.median(cpu_ratios):.2f});  RSS {mem:.0f} MiB "
               f"(x{mem / statistics.median(rss[base]):.2f})")
+    print(f"  CPU beside the minimal app with comentor's collector settings ({same_gc!r}):")
+    for name in list(cases)[2:]:
+        cpu_ratios = sorted(c / b for c, b in zip(cpu[name], cpu[same_gc], strict=True))
+        print(f"  {name:50s} per-run median x{statistics.median(cpu_ratios):.2f} "
+              f"(range {cpu_ratios[0]:.2f}-{cpu_ratios[-1]:.2f})")
     shutil.rmtree(tmp, ignore_errors=True)
 
 

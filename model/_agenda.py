@@ -9,10 +9,10 @@ same converged tables.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ._journal import iso
+from ._record import Record
 from ._schedule import cadence
 from .errors import ValidationError
 
@@ -27,12 +27,13 @@ __all__ = [
 SECTIONS = ("commitments", "challenges", "feedback", "asks", "goals", "talking_points")
 
 
-@dataclass(frozen=True)
-class AgendaItem:
+class AgendaItem(Record):
     """One line of the agenda: what to talk about, whose it is, and whether it was covered.
 
     `added_by` is who wrote the item (the owner of the device that made it); `new` says it
-    was added during this check-in, so a screen can mark what the partner just added.
+    was added during this check-in, so a screen can mark what the partner just added. (A
+    frozen record written out, not a dataclass: the dashboard's first read loads this
+    module; see _record.py.)
     """
 
     section: str
@@ -42,8 +43,24 @@ class AgendaItem:
     person: str
     detail: str
     covered: bool
-    added_by: str = ""
-    new: bool = False
+    added_by: str
+    new: bool
+    _fields = ("section", "table", "id", "text", "person", "detail", "covered", "added_by",
+               "new")
+
+    def __init__(self, section: str, table: str, id: str, text: str,  # noqa: A002
+                 person: str, detail: str, covered: bool, added_by: str = "",
+                 new: bool = False) -> None:
+        setattr_ = object.__setattr__
+        setattr_(self, "section", section)
+        setattr_(self, "table", table)
+        setattr_(self, "id", id)
+        setattr_(self, "text", text)
+        setattr_(self, "person", person)
+        setattr_(self, "detail", detail)
+        setattr_(self, "covered", covered)
+        setattr_(self, "added_by", added_by)
+        setattr_(self, "new", new)
 
 
 def last_session(j: Journal) -> dict[str, Any] | None:

@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ._checkin import current_session, goals_needing_update
+from ._agenda import current_session, goals_needing_update  # not _checkin: more than needed
 from ._entities import is_vague
 from ._queries import on_this_day, timeline
 from ._schedule import NextCheckin, cadence, next_checkin

@@ -8,19 +8,18 @@ devices learn each other's keys over a channel the spoken code authenticated.
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ._digest import blake2b
 from ._identity import device_id_for
 from ._ops import Operation, device_of, validate_fields
-from ._rotation import rotate_in_transaction
+from ._record import Record
 from ._store import row_to_op, version_vector
 from .errors import DemoJournalError, NotFoundError, ValidationError
 
 if TYPE_CHECKING:
     from ._journal import Journal
+    from ._peer import PeerDevice
 
 __all__ = [
     "PeerDevice", "PairedDevice", "Removal", "trust_device", "revoke_device", "devices",
@@ -29,25 +28,32 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
-class PeerDevice:
-    """What pairing tells one device about the other."""
-
-    device_id: str
-    sign_pk: bytes
-    box_pk: bytes
-    person: str
-    person_name: str
-    device_name: str
+# The records here are frozen records written out, not dataclasses (see _record.py), and
+# PeerDevice (a dataclass) is in _peer: the dashboard's first read and `status` load this
+# module for is_paired alone.
 
 
-@dataclass(frozen=True)
-class PairedDevice:
+def __getattr__(name: str) -> Any:
+    """:class:`PeerDevice`, from its own module on first use (see _peer.py)."""
+    if name == "PeerDevice":
+        from ._peer import PeerDevice
+
+        return PeerDevice
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+class PairedDevice(Record):
     """Another device this journal trusts: whom to sync with, and its key-agreement key."""
 
     device_id: str
     box_pk: bytes
     name: str
+    _fields = ("device_id", "box_pk", "name")
+
+    def __init__(self, device_id: str, box_pk: bytes, name: str) -> None:
+        object.__setattr__(self, "device_id", device_id)
+        object.__setattr__(self, "box_pk", box_pk)
+        object.__setattr__(self, "name", name)
 
 
 def is_paired(j: Journal) -> bool:
@@ -84,6 +90,8 @@ def ensure_syncable(j: Journal, action: str = "sync") -> None:
 
 
 def my_device_info(j: Journal) -> PeerDevice:
+    from ._peer import PeerDevice
+
     return PeerDevice(j.device_id, j.keys.sign_public, j.keys.box_public, j.me,
                       j.person_name(j.me), str((j.get("devices", j.device_id) or {}).get("name") or ""))
 
@@ -123,6 +131,10 @@ def revoke_device(j: Journal, device: str) -> None:
         raise ValidationError("this is the device you are using: revoke it from another device")
     if j.get("devices", device) is None:
         raise NotFoundError(f"no device with id {device}")
+    import json  # here, with the key's rotation: the dashboard and `status` only ask is_paired
+
+    from ._rotation import rotate_in_transaction
+
     seen = {r: s for r, s in version_vector(j.conn).items() if r.split(".")[0] == device}
     change = validate_fields("devices", device, {
         "revoked_at": j.now_iso(),
@@ -135,13 +147,17 @@ def revoke_device(j: Journal, device: str) -> None:
     j.raise_mark()
 
 
-@dataclass(frozen=True)
-class Removal:
+class Removal(Record):
     """This device was revoked: when (`at`, an ISO date-time) and by whom (`by`, the name of
     the person whose device revoked it). Its edits from then on reach no one."""
 
     at: str
     by: str
+    _fields = ("at", "by")
+
+    def __init__(self, at: str, by: str) -> None:
+        object.__setattr__(self, "at", at)
+        object.__setattr__(self, "by", by)
 
     @property
     def date(self) -> str:

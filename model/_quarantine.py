@@ -14,12 +14,12 @@ told how many of its operations a partner holds back and how far ahead they are
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ._clock import physical_ms
 from ._ops import Operation, device_of
 from ._projection import project
+from ._record import Record
 from ._store import insert_op, row_to_op
 from .errors import NotFoundError, UntrustedOperationError
 
@@ -102,13 +102,19 @@ def _release(journal: Journal, replica: str, seq: int) -> None:
     project(conn, op)
 
 
-@dataclass(frozen=True)
-class HeldBack:
-    """How many operations of one device this journal holds back, and the furthest ahead."""
+class HeldBack(Record):
+    """How many operations of one device this journal holds back, and the furthest ahead.
+    (A frozen record written out, not a dataclass: `status` loads this module; _record.py.)"""
 
     device: str
     count: int
     ahead_ms: int  # how far the furthest one is stamped ahead of this device's clock now
+    _fields = ("device", "count", "ahead_ms")
+
+    def __init__(self, device: str, count: int, ahead_ms: int) -> None:
+        object.__setattr__(self, "device", device)
+        object.__setattr__(self, "count", count)
+        object.__setattr__(self, "ahead_ms", ahead_ms)
 
 
 def held_back(journal: Journal) -> list[HeldBack]:

@@ -26,13 +26,13 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from nacl.exceptions import CryptoError
 from nacl.public import PrivateKey, PublicKey, SealedBox
 
 from ._ops import Value, device_of, new_row_id, stamp_of
+from ._record import Record
 
 if TYPE_CHECKING:
     from ._journal import Journal
@@ -53,17 +53,32 @@ ROTATION_TABLES = ("devices", "key_grants")  # all that is sent under a previous
 TRANSITION_DAYS = 30  # how long a previous key is kept at most
 
 
-@dataclass
+# Written out, not dataclasses (about 0.4 ms each as the module loads, and `status` loads
+# it through the receive path): see _record.py.
+
+
 class Adoption:
-    """What :func:`adopt_grants` did."""
+    """What :func:`adopt_grants` did (filled in as it goes)."""
 
-    adopted: bool = False  # this device switched to a key granted by another device
-    rotated: bool = False  # this device made a new rotation (its key had been exposed)
-    bad: int = 0  # grants addressed to this device that did not unseal to a 32-byte key
+    __slots__ = ("adopted", "rotated", "bad")
+
+    def __init__(self, adopted: bool = False, rotated: bool = False, bad: int = 0) -> None:
+        self.adopted = adopted  # this device switched to a key granted by another device
+        self.rotated = rotated  # this device made a new rotation (its key had been exposed)
+        self.bad = bad  # grants addressed to this device that did not unseal to a 32-byte key
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Adoption):
+            return NotImplemented
+        return (self.adopted, self.rotated, self.bad) == (other.adopted, other.rotated, other.bad)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, as the dataclass was
+
+    def __repr__(self) -> str:
+        return f"Adoption(adopted={self.adopted!r}, rotated={self.rotated!r}, bad={self.bad!r})"
 
 
-@dataclass(frozen=True)
-class _Grant:
+class _Grant(Record):
     """A partnership key sealed to one device, as a grant row holds it."""
 
     row: str
@@ -72,6 +87,17 @@ class _Grant:
     generation: str
     stamp: str
     author: str
+    _fields = ("row", "device", "sealed", "generation", "stamp", "author")
+
+    def __init__(self, row: str, device: str, sealed: bytes, generation: str, stamp: str,
+                 author: str) -> None:
+        setattr_ = object.__setattr__
+        setattr_(self, "row", row)
+        setattr_(self, "device", device)
+        setattr_(self, "sealed", sealed)
+        setattr_(self, "generation", generation)
+        setattr_(self, "stamp", stamp)
+        setattr_(self, "author", author)
 
 
 def _set_secret(j: Journal, name: str, value: bytes) -> None:

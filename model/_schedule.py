@@ -14,7 +14,6 @@ that the practice has lapsed. The boundaries are tested one day either side.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
@@ -27,6 +26,7 @@ from ._dates import (
     system_zone,
     zone_info,
 )
+from ._record import Record
 from .errors import ValidationError
 
 if TYPE_CHECKING:
@@ -42,26 +42,48 @@ ALARM_DEFAULT = 10  # minutes before a check-in that calendars remind (VALARM)
 _ALARM_MAX = 7 * 24 * 60
 
 
-@dataclass(frozen=True)
-class Cadence:
+# The records of this module are frozen records written out, not dataclasses (about 0.5 ms
+# each as the module loads, and the dashboard's first read and `status` load it): see
+# _record.py. Equality, hashing, repr and the refusal to change a field are a frozen
+# dataclass's.
+
+
+class Cadence(Record):
     """How often, at what wall-clock time and in which zone the check-ins happen.
 
     `alarm` is how many minutes before each check-in calendars remind; `sequence` and
     `modified_at` count and date the changes of the cadence (iCalendar SEQUENCE and
     LAST-MODIFIED, see :func:`series_version`). `zone_stored` is False for a cadence set
     before zones were kept: each machine then reads it in its own zone, so partners in two
-    zones disagree until one of them saves it.
+    zones disagree until one of them saves it. `zone` defaults to this machine's.
     """
 
-    every_days: int = 21
-    at: str = "12:00"
-    minutes: int = 30
-    start: dt.date | None = None
-    zone: str = field(default_factory=system_zone)
-    alarm: int = ALARM_DEFAULT
-    sequence: int = 0
-    modified_at: dt.datetime | None = None
-    zone_stored: bool = True
+    every_days: int
+    at: str
+    minutes: int
+    start: dt.date | None
+    zone: str
+    alarm: int
+    sequence: int
+    modified_at: dt.datetime | None
+    zone_stored: bool
+    _fields = ("every_days", "at", "minutes", "start", "zone", "alarm", "sequence",
+               "modified_at", "zone_stored")
+
+    def __init__(self, every_days: int = 21, at: str = "12:00", minutes: int = 30,
+                 start: dt.date | None = None, zone: str | None = None,
+                 alarm: int = ALARM_DEFAULT, sequence: int = 0,
+                 modified_at: dt.datetime | None = None, zone_stored: bool = True) -> None:
+        setattr_ = object.__setattr__
+        setattr_(self, "every_days", every_days)
+        setattr_(self, "at", at)
+        setattr_(self, "minutes", minutes)
+        setattr_(self, "start", start)
+        setattr_(self, "zone", system_zone() if zone is None else zone)
+        setattr_(self, "alarm", alarm)
+        setattr_(self, "sequence", sequence)
+        setattr_(self, "modified_at", modified_at)
+        setattr_(self, "zone_stored", zone_stored)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -81,8 +103,7 @@ class Cadence:
         return f"{format_every(self.every_days)} at {self.at} {self.zone}, {self.minutes} minutes"
 
 
-@dataclass(frozen=True)
-class NextCheckin:
+class NextCheckin(Record):
     """The next check-in: when (in the cadence's zone), and its drift state (on_time, due,
     overdue, lapsed)."""
 
@@ -90,6 +111,14 @@ class NextCheckin:
     state: str
     days_late: int
     session: str | None
+    _fields = ("due", "state", "days_late", "session")
+
+    def __init__(self, due: dt.datetime, state: str, days_late: int,
+                 session: str | None) -> None:
+        object.__setattr__(self, "due", due)
+        object.__setattr__(self, "state", state)
+        object.__setattr__(self, "days_late", days_late)
+        object.__setattr__(self, "session", session)
 
     def describe(self, today: dt.date) -> str:
         """When, in the cadence's zone (and this machine's time when it differs), and the
@@ -281,8 +310,7 @@ def series_version(j: Journal) -> tuple[int, dt.datetime | None]:
     return cad.sequence + len(held), max(moments) if moments else None
 
 
-@dataclass(frozen=True)
-class Reminder:
+class Reminder(Record):
     """The next check-in as `comentor remind` tells it: `due_now` when it is due within the
     window asked for, overdue, or just started by the partner (not when this person started
     it)."""
@@ -291,8 +319,19 @@ class Reminder:
     due: dt.datetime
     seconds: int  # until it is due; negative when overdue
     due_now: bool
-    started: bool = False
-    when: str = ""  # "12:00 Europe/Berlin", with the day when it is not today
+    started: bool
+    when: str  # "12:00 Europe/Berlin", with the day when it is not today
+    _fields = ("partner", "due", "seconds", "due_now", "started", "when")
+
+    def __init__(self, partner: str, due: dt.datetime, seconds: int, due_now: bool,
+                 started: bool = False, when: str = "") -> None:
+        setattr_ = object.__setattr__
+        setattr_(self, "partner", partner)
+        setattr_(self, "due", due)
+        setattr_(self, "seconds", seconds)
+        setattr_(self, "due_now", due_now)
+        setattr_(self, "started", started)
+        setattr_(self, "when", when)
 
     def line(self) -> str:
         """One line, such as "Check-in with Ben in 42 minutes (12:00 Europe/Berlin)"."""

@@ -7,11 +7,11 @@ baseline is missing) and returns plain data. The SQL stays here, next to the sch
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ._devices import is_paired
+from ._record import Record
 
 if TYPE_CHECKING:
     from ._journal import Journal
@@ -22,15 +22,24 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
-class Partnership:
-    """Who is in this journal's partnership, and in what state it is."""
+class Partnership(Record):
+    """Who is in this journal's partnership, and in what state it is. (A frozen record
+    written out, not a dataclass: the dashboard's first read loads it; see _record.py.)"""
 
     me: str  # this device's person id
     partner: str | None  # the other person's id, once known
     names: dict[str, str]  # every person ever known: id -> name ("?" when it has none)
     paired: bool  # see is_paired: the partnership key and a trusted device besides this one
     demo: bool  # a demo journal: never syncs, pairs or contacts a relay
+    _fields = ("me", "partner", "names", "paired", "demo")
+
+    def __init__(self, me: str, partner: str | None, names: dict[str, str], paired: bool,
+                 demo: bool) -> None:
+        object.__setattr__(self, "me", me)
+        object.__setattr__(self, "partner", partner)
+        object.__setattr__(self, "names", names)
+        object.__setattr__(self, "paired", paired)
+        object.__setattr__(self, "demo", demo)
 
     def name(self, person: str | None) -> str:
         return self.names.get(person or "", "?")
@@ -78,14 +87,20 @@ def stories(j: Journal, person: str | None = None) -> list[dict[str, Any]]:
     return j._rows("stories", "person = ?", (person,), order="created_at DESC, id DESC")
 
 
-@dataclass(frozen=True)
-class FeedbackTarget:
+class FeedbackTarget(Record):
     """Something feedback can be about: an open goal, an ask not closed, a current story."""
 
     table: str
     id: str
     person: str  # the owner's name
     text: str
+    _fields = ("table", "id", "person", "text")
+
+    def __init__(self, table: str, id: str, person: str, text: str) -> None:  # noqa: A002
+        object.__setattr__(self, "table", table)
+        object.__setattr__(self, "id", id)
+        object.__setattr__(self, "person", person)
+        object.__setattr__(self, "text", text)
 
 
 def feedback_targets(j: Journal) -> list[FeedbackTarget]:

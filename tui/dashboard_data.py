@@ -8,8 +8,6 @@ frame of the dashboard then already carries real data.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from comentor import model
 from comentor.model import Dashboard as DashboardData
 from comentor.model import Journal
@@ -23,12 +21,18 @@ def load_sync_details(j: Journal) -> tuple[int, int]:
     return len(model.conflicts(j)), len(model.quarantined(j))
 
 
-@dataclass
 class StartData:
-    """What the app needs before its first frame: the remembered theme and the dashboard."""
+    """What the app needs before its first frame: the remembered theme and the dashboard.
+    (A plain class: a dataclass costs its generated methods' compilation as the app starts.)"""
 
-    theme: str | None
-    dashboard: DashboardData
+    __slots__ = ("theme", "dashboard")
+
+    def __init__(self, theme: str | None, dashboard: DashboardData) -> None:
+        self.theme = theme
+        self.dashboard = dashboard
+
+    def __repr__(self) -> str:
+        return f"StartData(theme={self.theme!r}, dashboard={self.dashboard!r})"
 
 
 def load_start(j: Journal) -> StartData:

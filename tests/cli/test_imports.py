@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from comentor.tui.cli import _GROUPS
+from comentor.tui.cli import _GROUPS, app_arguments
 from comentor.tui.cli.parser import build_parser, commands_named
 
 # what a quick command must not load: the event loop, the network, the app, the CRDT
@@ -143,3 +143,84 @@ def test_help_and_mistakes_still_name_every_command(tmp_path: Path) -> None:
     assert wrong.returncode == 2 and "sync-relay" in wrong.stderr and "Traceback" not in wrong.stderr
     one = cli("add", "--help")
     assert one.returncode == 0 and "--horizon" in one.stdout
+
+
+@pytest.mark.parametrize(("argv", "journal"), [
+    ([], None),
+    (["--journal", "x.db"], "x.db"),
+    (["--journal=x.db"], "x.db"),
+    (["--journal="], ""),
+    (["--journal", ""], ""),
+    (["--journal=-odd.db"], "-odd.db"),  # after "=" argparse takes any value too
+])
+def test_a_command_line_that_only_opens_the_app_skips_argparse(
+        argv: list[str], journal: str | None) -> None:
+    args = app_arguments(argv)
+    assert args is not None and args.command is None and args.journal == journal
+    parsed = build_parser().parse_args(argv)  # what argparse would have made of it
+    assert (parsed.command, parsed.journal) == (args.command, args.journal)
+
+
+@pytest.mark.parametrize("argv", [
+    ["--journal"], ["--journal", "-x"], ["--journal", "a", "--journal", "b"], ["--jour", "a"],
+    ["--help"], ["-h"], ["status"], ["--journal", "x.db", "status"], ["x.db"],
+])
+def test_every_other_command_line_goes_through_argparse(argv: list[str]) -> None:
+    assert app_arguments(argv) is None
+
+
+def test_a_mistake_beside_the_app_path_gets_argparses_words(tmp_path: Path) -> None:
+    proc = subprocess.run([sys.executable, "-m", "comentor.tui.cli", "--journal"],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and "expected one argument" in proc.stderr
+
+
+def _run_app_in_a_terminal(argv: list[str], env: dict[str, str], marker: bytes) -> int:
+    """Run `argv` in a 120x36 pseudo-terminal until `marker` is on the screen, then press
+    ctrl+q; its exit status (the terminal's output is drained all along)."""
+    import fcntl
+    import select
+    import struct
+    import termios
+    import time
+
+    master, slave = os.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 36, 120, 0, 0))
+    proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, env=env,
+                            start_new_session=True)
+    os.close(slave)
+    seen = bytearray()
+    try:
+        deadline = time.monotonic() + 60  # a guard against a hang, not a measurement
+        quit_sent = False
+        while proc.poll() is None and time.monotonic() < deadline:
+            if select.select([master], [], [], 0.2)[0]:
+                try:
+                    seen += os.read(master, 1 << 16)
+                except OSError:
+                    break
+            if not quit_sent and marker in seen:
+                os.write(master, b"\x11")  # ctrl+q
+                quit_sent = True
+        assert quit_sent, bytes(seen[-2000:])
+        return proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(master)
+
+
+def test_the_app_opens_without_argparse(tmp_path: Path, journal_file: Path) -> None:
+    """`comentor --journal X` draws the dashboard and quits, never having loaded argparse
+    (nor gettext, which comes with it): the app's start takes the direct path in main."""
+    out = tmp_path / "modules.json"
+    env = dict(os.environ, TERM="xterm-256color")
+    env.pop("TEXTUAL", None)
+    status = _run_app_in_a_terminal(
+        [sys.executable, "-c", WRAPPER, str(out), "--journal", str(journal_file)], env,
+        b"Cadence:")
+    assert status == 0
+    loaded = {name.split(".")[0] for name in json.loads(out.read_text())}
+    assert "textual" in loaded  # it did open the app
+    assert not {"argparse", "gettext"} & loaded

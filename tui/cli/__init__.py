@@ -9,18 +9,20 @@ terminal unless COMENTOR_DEBUG is set.
 
 from __future__ import annotations
 
+import gc
 import importlib
 import os
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import argparse
 
     from comentor.model.errors import ComentorError
 
-__all__ = ["main", "commands_named"]
+__all__ = ["main", "commands_named", "app_arguments"]
 
 # which module handles each command (None: no command, open the app)
 _GROUPS: dict[str | None, str] = {
@@ -62,21 +64,52 @@ def commands_named(argv: Sequence[str]) -> frozenset[str] | None:
     return frozenset()
 
 
+def app_arguments(argv: Sequence[str]) -> SimpleNamespace | None:
+    """The arguments of a command line that only opens the app (`comentor`, `comentor
+    --journal PATH`, `comentor --journal=PATH`), as argparse would give them; None for any
+    other shape (help, a command, a mistake: the parser answers those, with its usual words).
+
+    The app's start skips argparse (its import, with gettext, and the parser's build: some
+    3 ms of CPU before the first frame), not its answers: a value that looks like an option after
+    `--journal ` is left to argparse, which refuses it as before. PATH is any bytes (file
+    names are never checked as text)."""
+    if not argv:
+        return SimpleNamespace(command=None, journal=None)
+    if len(argv) == 1 and argv[0].startswith("--journal="):
+        return SimpleNamespace(command=None, journal=argv[0].partition("=")[2])
+    if len(argv) == 2 and argv[0] == "--journal" and not argv[1].startswith("-"):
+        return SimpleNamespace(command=None, journal=argv[1])
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; returns the process exit status."""
-    commands = commands_named(sys.argv[1:] if argv is None else argv)
-    quick = bool(commands) and all(_GROUPS[name] in _QUICK for name in commands or ())
-    if quick:
-        from .deferred import defer
+    given = sys.argv[1:] if argv is None else argv
+    args: Any = app_arguments(given)
+    quick = False
+    collecting = gc.isenabled()
+    if args is not None:
+        # The app: no collection until its first frame (run_app turns the collector back on
+        # after it): what loads by then (the model, Textual) lives as long as the process,
+        # and the collector's passes over it while it loads are wasted (see bench/startup.py).
+        gc.disable()
+    else:
+        commands = commands_named(given)
+        quick = bool(commands) and all(_GROUPS[name] in _QUICK for name in commands or ())
+        if quick:
+            from .deferred import defer
 
-        defer()  # before argparse and the model are imported: see deferred.py
-    from .parser import build_parser, check_text_arguments
+            defer()  # before argparse and the model are imported: see deferred.py
+        from .parser import build_parser
 
-    args = build_parser(commands).parse_args(argv)
+        args = build_parser(commands).parse_args(argv)
     from comentor.model.errors import ComentorError
 
     try:
-        check_text_arguments(args)  # bytes that are not UTF-8: one line, not a Python error
+        if args.command is not None:
+            from .parser import check_text_arguments
+
+            check_text_arguments(args)  # bytes that are not UTF-8: one line, not a Python error
         module = importlib.import_module(f".{_GROUPS[args.command]}", __name__)
         result: int = module.HANDLERS[args.command](args)
         if quick and result == 0 and argv is None:  # this process's own command, done
@@ -105,6 +138,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 1
         print(f"comentor: unexpected error: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 70
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def _journal_state(exc: Exception, args: argparse.Namespace) -> ComentorError | None:

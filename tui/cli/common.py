@@ -3,14 +3,16 @@ when the device key is sealed), and printing JSON. Imports nothing heavy."""
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from comentor.model import Journal
 from comentor.model.errors import PassphraseError
+
+if TYPE_CHECKING:
+    import argparse  # the app's start has none (see main): the arguments' shape is enough
 
 __all__ = ["journal_path", "default_dir", "open_journal", "passphrase", "out", "text_arg"]
 

@@ -5,13 +5,16 @@ Textual is imported only here, and only once a command opens the app.
 
 from __future__ import annotations
 
-import argparse
+import gc
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from comentor.model.errors import ValidationError
 
 from .common import default_dir, journal_path
+
+if TYPE_CHECKING:
+    import argparse  # `comentor` alone opens the app without it (see main)
 
 __all__ = ["HANDLERS"]
 
@@ -51,12 +54,25 @@ def demo_path(args: argparse.Namespace) -> Path:
 
 
 def _open_app(path: Path) -> int:
-    from ..launch import Prefetch
+    """Start reading the first screen, import Textual meanwhile, run the app.
 
-    prefetch = Prefetch(path)  # reads the first screen while Textual is imported below
-    from ..app import run_app
+    The collector stays off until the first frame (run_app turns it back on after it):
+    what is loaded by then lives as long as the process, so its passes over it while Textual
+    and the model load are wasted (bench/startup.py shows a minimal app with the same setting
+    beside the plain one). `main` has it off already on the app's own path; this covers
+    `comentor demo` and the command lines argparse reads."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        from ..launch import Prefetch
 
-    return run_app(path, prefetch=prefetch)
+        prefetch = Prefetch(path)  # reads the first screen while Textual is imported below
+        from ..app import run_app
+
+        return run_app(path, prefetch=prefetch)
+    finally:
+        if collecting:
+            gc.enable()
 
 
 def cmd_app(args: argparse.Namespace) -> int:
