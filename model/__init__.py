@@ -41,6 +41,7 @@ if TYPE_CHECKING:
         new_item_defaults,
     )
     from ._clock import physical_ms
+    from ._conflicts import Conflict, conflicts
     from ._dashboard import Dashboard, dashboard
     from ._dates import check_zone, parse_date, parse_every, parse_time, system_zone
     from ._deleted import DeletedItem, deleted_items
@@ -127,7 +128,7 @@ if TYPE_CHECKING:
         timeline,
     )
     from ._queries import status as journal_status
-    from ._remote import ApplyResult, Conflict, conflicts
+    from ._remote import ApplyResult
     from ._repair import RepairReport, repair_journal
     from ._replaced import file_identity, let_go
     from ._review import Review, parse_since, review
@@ -342,8 +343,8 @@ _LAZY: dict[str, tuple[str, str]] = {
     "release_all_held": ("_quarantine", "release_all"),
     "file_identity": ("_replaced", "file_identity"),
     "let_go": ("_replaced", "let_go"),
-    "conflicts": ("_remote", "conflicts"),
-    "Conflict": ("_remote", "Conflict"),
+    "conflicts": ("_conflicts", "conflicts"),
+    "Conflict": ("_conflicts", "Conflict"),
     "ApplyResult": ("_remote", "ApplyResult"),
     "list_devices": ("_devices", "devices"),
     "revoke_device": ("_devices", "revoke_device"),

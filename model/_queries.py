@@ -97,8 +97,8 @@ def status(j: Journal) -> dict[str, Any]:
             "challenges": j._count("challenges", "status IN ('offered', 'accepted') "
                                    "AND person = ?", (pid,)),
         }
-    from ._remote import conflicts, quarantined  # here: the receive path is not needed
-    # to draw the dashboard or list items (about 10 ms of imports on every start)
+    from ._conflicts import conflicts  # here: not needed to draw the dashboard or list items
+    from ._quarantine import quarantined
 
     return {
         "me": j.person_name(j.me),

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import _forks as forks
 from ._identity import device_id_for, verify_signature
-from ._ops import Operation, stamp_of
+from ._ops import Operation
 from ._project_batch import store_and_project
 from ._projection import project, rebuild
 from ._quarantine import hold, quarantined, release_all_due
@@ -42,8 +42,6 @@ __all__ = [
     "apply_order",
     "check_trust",
     "quarantined",
-    "conflicts",
-    "Conflict",
     "MASS_DELETE_MIN",
 ]
 
@@ -362,49 +360,3 @@ def _apply_one(journal: Journal, op: Operation, result: ApplyResult,
     result.tables.add(op.table)
     result.authors.add(op.device)
     result.replicas.add(op.replica)
-
-
-@dataclass(frozen=True)
-class Conflict:
-    """Two versions of one text, made without either author seeing the other."""
-
-    table: str
-    row: str
-    field: str
-    winner: str
-    others: tuple[str, ...]
-
-
-def conflicts(journal: Journal) -> list[Conflict]:
-    """Every long text with more than one unseen version, on rows that are not deleted.
-
-    The candidates come from `text_conflicts`, which triggers on `text_heads` keep in step
-    with the heads (migration m008): the work grows with the texts edited at once, never
-    with the history, so `status` and the dashboard cost the same on a journal of years."""
-    conn = journal.conn
-    out = []
-    groups = conn.execute(
-        "SELECT tbl, row_id, field FROM text_conflicts ORDER BY tbl, row_id, field").fetchall()
-    for table, row, name in groups:
-        rec = journal.get(table, row)
-        if rec is None:
-            continue
-        clock = conn.execute(
-            "SELECT hlc, replica FROM field_clocks WHERE tbl = ? AND row_id = ? AND field = ?",
-            (table, row, name),
-        ).fetchone()
-        winner_stamp = stamp_of(int(clock[0]), str(clock[1])) if clock else ""
-        winner = str(rec.get(name) or "")
-        # a version equal to the one shown is no conflict (the same edit re-issued by two
-        # copies of a forked journal, see model/_forks.py, or the same words typed twice)
-        others = tuple(dict.fromkeys(
-            str(v or "")
-            for s, v in conn.execute(
-                "SELECT stamp, value FROM text_heads WHERE tbl = ? AND row_id = ? AND field = ? "
-                "ORDER BY stamp DESC", (table, row, name),
-            )
-            if s != winner_stamp and str(v or "") != winner
-        ))
-        if others:
-            out.append(Conflict(table, row, name, winner, others))
-    return out

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from comentor.model import _conflicts
 from comentor.model import _devices as devices
 from comentor.model import _quarantine as quarantine
 from comentor.model import _remote as remote
@@ -53,14 +54,14 @@ def test_concurrent_long_text_edits_keep_the_loser_as_conflict(pair: tuple[Journ
     a.put("goals", goal, detail="Ada's version")
     b.put("goals", goal, detail="Ben's version")
     sync_pair(a, b)
-    found_a, found_b = remote.conflicts(a), remote.conflicts(b)
+    found_a, found_b = _conflicts.conflicts(a), _conflicts.conflicts(b)
     assert len(found_a) == 1 and found_a == found_b
     both = {found_a[0].winner, *found_a[0].others}
     assert both == {"Ada's version", "Ben's version"}
     # resolving supersedes both versions, everywhere
     a.resolve_conflict("goals", goal, "detail", "Ada's and Ben's version")
     sync_pair(a, b)
-    assert remote.conflicts(a) == [] and remote.conflicts(b) == []
+    assert _conflicts.conflicts(a) == [] and _conflicts.conflicts(b) == []
     assert (b.get("goals", goal) or {})["detail"] == "Ada's and Ben's version"
 
 
@@ -72,7 +73,7 @@ def test_sequential_edits_raise_no_conflict(pair: tuple[Journal, Journal]) -> No
     sync_pair(a, b)
     a.put("goals", goal, detail="three")
     sync_pair(a, b)
-    assert remote.conflicts(a) == [] and remote.conflicts(b) == []
+    assert _conflicts.conflicts(a) == [] and _conflicts.conflicts(b) == []
 
 
 def test_delete_is_a_tombstone_that_can_be_undone(pair: tuple[Journal, Journal]) -> None:

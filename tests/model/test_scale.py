@@ -13,9 +13,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from comentor.model import _conflicts, testing
 from comentor.model import _remote as remote
 from comentor.model import _verify as verify
-from comentor.model import testing
 from comentor.model._journal import Journal
 from comentor.model._ops import Operation, device_of
 from comentor.model._projection import digest, rebuild
@@ -139,7 +139,7 @@ def _old_conflicts(j: Journal) -> list[remote.Conflict]:
                             "GROUP BY tbl, row_id, field HAVING count(*) > 1").fetchall()
     saved = j.conn.execute("SELECT tbl, row_id, field FROM text_conflicts").fetchall()
     assert sorted(saved) == sorted(groups)  # the kept set is the grouped one, always
-    return remote.conflicts(j)
+    return _conflicts.conflicts(j)
 
 
 _ACTIONS = st.lists(st.one_of(
@@ -184,7 +184,7 @@ def test_the_migration_fills_the_kept_conflicts_of_an_existing_journal(tmp_path:
     ada.put("goals", goal, detail="Ada's version")
     ben.put("goals", goal, detail="Ben's version")
     sync_pair(ada, ben)
-    before = remote.conflicts(ada)
+    before = _conflicts.conflicts(ada)
     assert len(before) == 1
     ada.close()
     raw = sqlite3.connect(tmp_path / "j0.db", isolation_level=None)
@@ -196,10 +196,10 @@ def test_the_migration_fills_the_kept_conflicts_of_an_existing_journal(tmp_path:
         raw.execute(stmt)  # the journal as the release before m008 left it
     raw.close()
     again = Journal.open(tmp_path / "j0.db")
-    assert remote.conflicts(again) == before
+    assert _conflicts.conflicts(again) == before
     assert again.conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'ops_devices'").fetchone()
     again.resolve_conflict("goals", goal, "detail", "settled")  # kept from here on
-    assert remote.conflicts(again) == []
+    assert _conflicts.conflicts(again) == []
 
 
 # ---------------------------------------------------------------------- signatures

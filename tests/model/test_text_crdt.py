@@ -12,8 +12,9 @@ from hypothesis import strategies as st
 
 from comentor import model
 from comentor.model import Journal, SharedText, map_offset
+from comentor.model._conflicts import conflicts
 from comentor.model._ops import MAX_OP_BYTES, encode_op
-from comentor.model._remote import apply_remote, conflicts
+from comentor.model._remote import apply_remote
 from comentor.model._store import iter_stored_ops
 from comentor.model.testing import sync_in_process
 

@@ -12,9 +12,9 @@ from typing import Any
 
 from textual.widgets import DataTable, Input, Static
 
+from comentor.model import _conflicts, testing
 from comentor.model import _entities as entities
 from comentor.model import _remote as remote
-from comentor.model import testing
 from comentor.model._journal import Journal
 from comentor.model._store import ops_since, version_vector
 from comentor.model.testing import paired_paths
@@ -39,7 +39,7 @@ def _conflicted(tmp_path: Path) -> tuple[Path, str]:
     a.put("goals", goal, detail="Maya: rent a room in March")
     b.put("goals", goal, detail="Jonas: start with a shared desk")
     testing.sync_in_process(a, b)
-    assert len(remote.conflicts(a)) == 1
+    assert len(_conflicts.conflicts(a)) == 1
     a.close()
     b.close()
     return pa, goal
@@ -150,7 +150,7 @@ async def test_conflict_keep_both(tmp_path: Path) -> None:
     j = Journal.open(path, now=fixed_now)
     detail = (j.get("goals", goal) or {})["detail"]
     assert "rent a room" in detail and "shared desk" in detail
-    assert remote.conflicts(j) == []
+    assert _conflicts.conflicts(j) == []
     j.close()
 
 
@@ -168,7 +168,7 @@ async def test_conflict_merge_by_hand(tmp_path: Path) -> None:
         await settle(pilot, app)
     j = Journal.open(path, now=fixed_now)
     assert (j.get("goals", goal) or {})["detail"] == "A shared desk now, a room in March."
-    assert remote.conflicts(j) == []
+    assert _conflicts.conflicts(j) == []
     j.close()
 
 
