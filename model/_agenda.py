@@ -43,24 +43,8 @@ class AgendaItem(Record):
     person: str
     detail: str
     covered: bool
-    added_by: str
-    new: bool
-    _fields = ("section", "table", "id", "text", "person", "detail", "covered", "added_by",
-               "new")
-
-    def __init__(self, section: str, table: str, id: str, text: str,  # noqa: A002
-                 person: str, detail: str, covered: bool, added_by: str = "",
-                 new: bool = False) -> None:
-        setattr_ = object.__setattr__
-        setattr_(self, "section", section)
-        setattr_(self, "table", table)
-        setattr_(self, "id", id)
-        setattr_(self, "text", text)
-        setattr_(self, "person", person)
-        setattr_(self, "detail", detail)
-        setattr_(self, "covered", covered)
-        setattr_(self, "added_by", added_by)
-        setattr_(self, "new", new)
+    added_by: str = ""
+    new: bool = False
 
 
 def last_session(j: Journal) -> dict[str, Any] | None:

@@ -27,16 +27,6 @@ class Conflict(Record):
     field: str
     winner: str
     others: tuple[str, ...]
-    _fields = ("table", "row", "field", "winner", "others")
-
-    def __init__(self, table: str, row: str, field: str, winner: str,
-                 others: tuple[str, ...]) -> None:
-        set_ = object.__setattr__
-        set_(self, "table", table)
-        set_(self, "row", row)
-        set_(self, "field", field)
-        set_(self, "winner", winner)
-        set_(self, "others", others)
 
 
 def conflicts(journal: Journal) -> list[Conflict]:

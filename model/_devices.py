@@ -48,12 +48,6 @@ class PairedDevice(Record):
     device_id: str
     box_pk: bytes
     name: str
-    _fields = ("device_id", "box_pk", "name")
-
-    def __init__(self, device_id: str, box_pk: bytes, name: str) -> None:
-        object.__setattr__(self, "device_id", device_id)
-        object.__setattr__(self, "box_pk", box_pk)
-        object.__setattr__(self, "name", name)
 
 
 def is_paired(j: Journal) -> bool:
@@ -153,11 +147,6 @@ class Removal(Record):
 
     at: str
     by: str
-    _fields = ("at", "by")
-
-    def __init__(self, at: str, by: str) -> None:
-        object.__setattr__(self, "at", at)
-        object.__setattr__(self, "by", by)
 
     @property
     def date(self) -> str:

@@ -59,11 +59,6 @@ class Mark(Record):
 
     epoch: int
     seq: int
-    _fields = ("epoch", "seq")
-
-    def __init__(self, epoch: int, seq: int) -> None:
-        object.__setattr__(self, "epoch", epoch)
-        object.__setattr__(self, "seq", seq)
 
 
 def _path(device_id: str) -> Path:

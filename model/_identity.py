@@ -64,11 +64,6 @@ class DeviceKeys(Record):
 
     sign_secret: bytes  # 32-byte Ed25519 seed
     box_secret: bytes  # 32-byte X25519 private key
-    _fields = ("sign_secret", "box_secret")
-
-    def __init__(self, sign_secret: bytes, box_secret: bytes) -> None:
-        object.__setattr__(self, "sign_secret", sign_secret)
-        object.__setattr__(self, "box_secret", box_secret)
 
     @classmethod
     def generate(cls, seed: bytes | None = None) -> DeviceKeys:
@@ -104,13 +99,6 @@ class SealedKeys(Record):
     opslimit: int
     memlimit: int
     box: bytes
-    _fields = ("salt", "opslimit", "memlimit", "box")
-
-    def __init__(self, salt: bytes, opslimit: int, memlimit: int, box: bytes) -> None:
-        object.__setattr__(self, "salt", salt)
-        object.__setattr__(self, "opslimit", opslimit)
-        object.__setattr__(self, "memlimit", memlimit)
-        object.__setattr__(self, "box", box)
 
 
 def seal_bytes(data: bytes, passphrase: str, *, fast: bool = False) -> SealedKeys:

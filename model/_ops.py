@@ -74,7 +74,6 @@ class Operation(Record):
     fields: dict[str, Value]
     bases: dict[str, list[str]]
     sig: bytes
-    _fields = ("replica", "seq", "hlc", "table", "row", "fields", "bases", "sig")
 
     def __init__(self, replica: str, seq: int, hlc: int, table: str, row: str,
                  fields: dict[str, Value], bases: dict[str, list[str]] | None = None,

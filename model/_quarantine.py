@@ -109,12 +109,6 @@ class HeldBack(Record):
     device: str
     count: int
     ahead_ms: int  # how far the furthest one is stamped ahead of this device's clock now
-    _fields = ("device", "count", "ahead_ms")
-
-    def __init__(self, device: str, count: int, ahead_ms: int) -> None:
-        object.__setattr__(self, "device", device)
-        object.__setattr__(self, "count", count)
-        object.__setattr__(self, "ahead_ms", ahead_ms)
 
 
 def held_back(journal: Journal) -> list[HeldBack]:

@@ -132,15 +132,6 @@ class SkillMatch(Record):
     learner: str
     grow: str
     score: float
-    _fields = ("helper", "strength", "learner", "grow", "score")
-
-    def __init__(self, helper: str, strength: str, learner: str, grow: str,
-                 score: float) -> None:
-        object.__setattr__(self, "helper", helper)
-        object.__setattr__(self, "strength", strength)
-        object.__setattr__(self, "learner", learner)
-        object.__setattr__(self, "grow", grow)
-        object.__setattr__(self, "score", score)
 
 
 class SkillsMatrix:

@@ -4,14 +4,16 @@
 loads: about 0.4 ms a class, plus `dataclasses` itself (and `copy`, `inspect`...). A quick
 command such as `comentor add` loads six such classes before it does anything, a tenth of
 its cost above the import floor (see docs/performance.md). The classes on that path derive
-from :class:`Record` instead and write their own ``__init__``: equality, hashing, `repr` and
-the refusal to change a field behave as a frozen dataclass's do (the same exception type,
-:class:`dataclasses.FrozenInstanceError`, loaded only when raised).
+from :class:`Record` instead: their fields are read from their annotations as the class is
+made (no source compiled), one shared constructor sets them, and equality, hashing, `repr`
+and the refusal to change a field behave as a frozen dataclass's do (the same exception
+type, :class:`dataclasses.FrozenInstanceError`, loaded only when raised). Type checkers see
+each record's constructor through ``dataclass_transform``.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar, dataclass_transform
 
 __all__ = ["Record"]
 
@@ -22,14 +24,46 @@ def _frozen(name: str) -> AttributeError:
     return FrozenInstanceError(f"cannot assign to field {name!r}")
 
 
+@dataclass_transform(frozen_default=True)
 class Record:
-    """Base of a frozen record whose fields, in order, are :attr:`_fields`.
+    """Base of a frozen record. Its fields are the subclass's annotated names, in order
+    (:attr:`_fields`), a default given as the class attribute of the same name; the type
+    checker sees the constructor a frozen dataclass would have.
 
-    A subclass sets its fields in ``__init__`` with ``object.__setattr__`` (as a frozen
-    dataclass's ``__init__`` does); afterwards every assignment or deletion raises.
+    The constructor below takes the fields by position or by name, as a dataclass's does; a
+    subclass whose fields need work on the way in (a default computed per instance) writes
+    its own ``__init__`` with ``object.__setattr__``. Afterwards every assignment or
+    deletion raises.
     """
 
-    _fields: tuple[str, ...] = ()
+    _fields: ClassVar[tuple[str, ...]] = ()
+    _defaults: ClassVar[dict[str, Any]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        own = tuple(name for name, kind in cls.__dict__.get("__annotations__", {}).items()
+                    if not name.startswith("_") and "ClassVar" not in str(kind))
+        cls._fields = cls._fields + own
+        cls._defaults = {**cls._defaults, **{name: cls.__dict__[name] for name in own
+                                              if name in cls.__dict__}}
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        names = self._fields
+        if len(args) > len(names):
+            raise TypeError(f"{type(self).__name__}() takes {len(names)} fields, "
+                            f"{len(args)} were given")
+        set_ = object.__setattr__
+        for name, value in zip(names, args, strict=False):
+            set_(self, name, value)
+        for name in names[len(args):]:
+            if name in kwargs:
+                set_(self, name, kwargs.pop(name))
+            elif name in self._defaults:
+                set_(self, name, self._defaults[name])
+            else:
+                raise TypeError(f"{type(self).__name__}() misses field {name!r}")
+        if kwargs:
+            raise TypeError(f"{type(self).__name__}() has no field {next(iter(kwargs))!r}")
 
     def _values(self) -> tuple[Any, ...]:
         return tuple([getattr(self, name) for name in self._fields])

@@ -87,17 +87,6 @@ class _Grant(Record):
     generation: str
     stamp: str
     author: str
-    _fields = ("row", "device", "sealed", "generation", "stamp", "author")
-
-    def __init__(self, row: str, device: str, sealed: bytes, generation: str, stamp: str,
-                 author: str) -> None:
-        setattr_ = object.__setattr__
-        setattr_(self, "row", row)
-        setattr_(self, "device", device)
-        setattr_(self, "sealed", sealed)
-        setattr_(self, "generation", generation)
-        setattr_(self, "stamp", stamp)
-        setattr_(self, "author", author)
 
 
 def _set_secret(j: Journal, name: str, value: bytes) -> None:

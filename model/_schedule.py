@@ -67,8 +67,6 @@ class Cadence(Record):
     sequence: int
     modified_at: dt.datetime | None
     zone_stored: bool
-    _fields = ("every_days", "at", "minutes", "start", "zone", "alarm", "sequence",
-               "modified_at", "zone_stored")
 
     def __init__(self, every_days: int = 21, at: str = "12:00", minutes: int = 30,
                  start: dt.date | None = None, zone: str | None = None,
@@ -111,14 +109,6 @@ class NextCheckin(Record):
     state: str
     days_late: int
     session: str | None
-    _fields = ("due", "state", "days_late", "session")
-
-    def __init__(self, due: dt.datetime, state: str, days_late: int,
-                 session: str | None) -> None:
-        object.__setattr__(self, "due", due)
-        object.__setattr__(self, "state", state)
-        object.__setattr__(self, "days_late", days_late)
-        object.__setattr__(self, "session", session)
 
     def describe(self, today: dt.date) -> str:
         """When, in the cadence's zone (and this machine's time when it differs), and the
@@ -319,19 +309,8 @@ class Reminder(Record):
     due: dt.datetime
     seconds: int  # until it is due; negative when overdue
     due_now: bool
-    started: bool
-    when: str  # "12:00 Europe/Berlin", with the day when it is not today
-    _fields = ("partner", "due", "seconds", "due_now", "started", "when")
-
-    def __init__(self, partner: str, due: dt.datetime, seconds: int, due_now: bool,
-                 started: bool = False, when: str = "") -> None:
-        setattr_ = object.__setattr__
-        setattr_(self, "partner", partner)
-        setattr_(self, "due", due)
-        setattr_(self, "seconds", seconds)
-        setattr_(self, "due_now", due_now)
-        setattr_(self, "started", started)
-        setattr_(self, "when", when)
+    started: bool = False
+    when: str = ""  # "12:00 Europe/Berlin", with the day when it is not today
 
     def line(self) -> str:
         """One line, such as "Check-in with Ben in 42 minutes (12:00 Europe/Berlin)"."""

@@ -68,25 +68,12 @@ class Field(Record):
     """
 
     kind: str
-    choices: tuple[str, ...]
-    ref: str
-    search: bool
-    low: int | None
-    high: int | None
-    max_bytes: int  # for kind bytes: the longest value accepted
-    _fields = ("kind", "choices", "ref", "search", "low", "high", "max_bytes")
-
-    def __init__(self, kind: str, choices: tuple[str, ...] = (), ref: str = "",
-                 search: bool = False, low: int | None = None, high: int | None = None,
-                 max_bytes: int = 64) -> None:
-        set_ = object.__setattr__
-        set_(self, "kind", kind)
-        set_(self, "choices", choices)
-        set_(self, "ref", ref)
-        set_(self, "search", search)
-        set_(self, "low", low)
-        set_(self, "high", high)
-        set_(self, "max_bytes", max_bytes)
+    choices: tuple[str, ...] = ()
+    ref: str = ""
+    search: bool = False
+    low: int | None = None
+    high: int | None = None
+    max_bytes: int = 64  # for kind bytes: the longest value accepted
 
 
 def _s(search: bool = True) -> Field:

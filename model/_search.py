@@ -36,13 +36,6 @@ class Hit(Record):
     row: str
     snippet: str
     rank: float
-    _fields = ("table", "row", "snippet", "rank")
-
-    def __init__(self, table: str, row: str, snippet: str, rank: float) -> None:
-        object.__setattr__(self, "table", table)
-        object.__setattr__(self, "row", row)
-        object.__setattr__(self, "snippet", snippet)
-        object.__setattr__(self, "rank", rank)
 
 
 class SearchPage(Record):
@@ -53,7 +46,6 @@ class SearchPage(Record):
     total: int
     offset: int
     ranked: bool  # best first; False: newest first (more than RANKED_MAX matches)
-    _fields = ("hits", "total", "offset", "ranked")
 
     def __init__(self, hits: list[Hit] | None = None, total: int = 0, offset: int = 0,
                  ranked: bool = True) -> None:

@@ -31,15 +31,6 @@ class Partnership(Record):
     names: dict[str, str]  # every person ever known: id -> name ("?" when it has none)
     paired: bool  # see is_paired: the partnership key and a trusted device besides this one
     demo: bool  # a demo journal: never syncs, pairs or contacts a relay
-    _fields = ("me", "partner", "names", "paired", "demo")
-
-    def __init__(self, me: str, partner: str | None, names: dict[str, str], paired: bool,
-                 demo: bool) -> None:
-        object.__setattr__(self, "me", me)
-        object.__setattr__(self, "partner", partner)
-        object.__setattr__(self, "names", names)
-        object.__setattr__(self, "paired", paired)
-        object.__setattr__(self, "demo", demo)
 
     def name(self, person: str | None) -> str:
         return self.names.get(person or "", "?")
@@ -94,13 +85,6 @@ class FeedbackTarget(Record):
     id: str
     person: str  # the owner's name
     text: str
-    _fields = ("table", "id", "person", "text")
-
-    def __init__(self, table: str, id: str, person: str, text: str) -> None:  # noqa: A002
-        object.__setattr__(self, "table", table)
-        object.__setattr__(self, "id", id)
-        object.__setattr__(self, "person", person)
-        object.__setattr__(self, "text", text)
 
 
 def feedback_targets(j: Journal) -> list[FeedbackTarget]:
