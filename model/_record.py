@@ -24,6 +24,12 @@ def _frozen(name: str) -> AttributeError:
     return FrozenInstanceError(f"cannot assign to field {name!r}")
 
 
+def _is_class_var(kind: object) -> bool:
+    """Whether an annotation (a string: every module here postpones them) names a ClassVar,
+    which is not a field."""
+    return isinstance(kind, str) and kind.startswith(("ClassVar", "typing.ClassVar"))
+
+
 @dataclass_transform(frozen_default=True)
 class Record:
     """Base of a frozen record. Its fields are the subclass's annotated names, in order
@@ -42,7 +48,7 @@ class Record:
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         own = tuple(name for name, kind in cls.__dict__.get("__annotations__", {}).items()
-                    if not name.startswith("_") and "ClassVar" not in str(kind))
+                    if not name.startswith("_") and not _is_class_var(kind))
         cls._fields = cls._fields + own
         cls._defaults = {**cls._defaults, **{name: cls.__dict__[name] for name in own
                                               if name in cls.__dict__}}
