@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ._clocks import field_clock
 from ._ops import stamp_of
 from ._record import Record
 
@@ -43,11 +44,8 @@ def conflicts(journal: Journal) -> list[Conflict]:
         rec = journal.get(table, row)
         if rec is None:
             continue
-        clock = conn.execute(
-            "SELECT hlc, replica FROM field_clocks WHERE tbl = ? AND row_id = ? AND field = ?",
-            (table, row, name),
-        ).fetchone()
-        winner_stamp = stamp_of(int(clock[0]), str(clock[1])) if clock else ""
+        clock = field_clock(conn, table, row, name)
+        winner_stamp = stamp_of(*clock) if clock else ""
         winner = str(rec.get(name) or "")
         # a version equal to the one shown is no conflict (the same edit re-issued by two
         # copies of a forked journal, see model/_forks.py, or the same words typed twice)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ._clock import physical_ms
+from ._clocks import field_clock
 from ._find import ITEM_TABLES, LOCAL_ITEM_TABLES
 from ._ops import device_of
 from .errors import NotFoundError
@@ -84,10 +85,7 @@ def deleted_items(j: Journal, kind: str | None = None) -> list[DeletedItem]:
 
 def _deleter(j: Journal, table: str, row: str, owners: dict[str, str]) -> tuple[str, str]:
     """Who made the operation that deleted the row (by its device) and when (its clock)."""
-    clock = j.conn.execute(
-        "SELECT hlc, replica FROM field_clocks WHERE tbl = ? AND row_id = ? AND field = 'deleted'",
-        (table, row),
-    ).fetchone()
+    clock = field_clock(j.conn, table, row, "deleted")
     if clock is None:
         return "?", ""
     moment = dt.datetime.fromtimestamp(physical_ms(int(clock[0])) / 1000, dt.UTC)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from ._clocks import field_clock
 from ._digest import blake2b
 from ._identity import device_id_for
 from ._ops import Operation, device_of, validate_fields
@@ -168,13 +169,10 @@ def removal(j: Journal) -> Removal | None:
     me = j.get("devices", j.device_id, include_deleted=True)
     if not me or not me.get("revoked_at"):
         return None
-    clock = j.conn.execute(
-        "SELECT replica FROM field_clocks WHERE tbl = 'devices' AND row_id = ? "
-        "AND field = 'revoked_at'", (j.device_id,),
-    ).fetchone()
+    clock = field_clock(j.conn, "devices", j.device_id, "revoked_at")
     by = "a partner's device"
     if clock is not None:
-        author = j.get("devices", device_of(str(clock[0])), include_deleted=True)
+        author = j.get("devices", device_of(clock[1]), include_deleted=True)
         if author is not None:
             by = j.person_name(author.get("person")) or by
     return Removal(str(me["revoked_at"]), by)

@@ -33,6 +33,7 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from ._clocks import COLUMN, dump, load
 from ._crdt import CRDT_FIELDS
 from ._ops import Operation
 from ._projection import project, row_body_sql
@@ -46,10 +47,6 @@ _LONG = {t: long_text_fields(t) for t in TABLES}
 _SEARCH = {t: searchable_fields(t) for t in TABLES}
 _CHUNK = 500  # ids per IN (...) list
 _STORE = "INSERT INTO ops (replica, seq, hlc, tbl, row_id, body, sig) VALUES (?, ?, ?, ?, ?, ?, ?)"
-_CLOCK = (
-    "INSERT INTO field_clocks (tbl, row_id, field, hlc, replica) VALUES (?, ?, ?, ?, ?) "
-    "ON CONFLICT(tbl, row_id, field) DO UPDATE SET hlc = excluded.hlc, replica = excluded.replica"
-)
 
 
 def store_and_project(conn: sqlite3.Connection, ops: Sequence[Operation]) -> None:
@@ -193,24 +190,20 @@ def _read(cur: sqlite3.Cursor, table: str, by_row: dict[str, list[Operation]]
     cols = "".join(f', "{c}"' for c in ("deleted", *search)) if search else ""
     rows: dict[str, _Row] = {}
     for part in _chunks(ids):
-        for found in cur.execute(
-                f'SELECT id{cols} FROM "{table}" WHERE id IN ({_marks(len(part))})', part):
+        for found in cur.execute(f'SELECT id, {COLUMN}{cols} FROM "{table}" '
+                                 f"WHERE id IN ({_marks(len(part))})", part):
             st = rows[str(found[0])] = _Row(True)
-            st.shown = dict(zip(("deleted", *search), found[1:], strict=False)) if search else {}
+            st.clocks = load(found[1])
+            st.shown = dict(zip(("deleted", *search), found[2:], strict=False)) if search else {}
     old = list(rows)
     for row in ids:
         rows.setdefault(row, _Row(False))
-    for part in _chunks(old):
-        for row, name, hlc, replica in cur.execute(
-            f"SELECT row_id, field, hlc, replica FROM field_clocks WHERE tbl = ? "
-            f"AND row_id IN ({_marks(len(part))})", (table, *part)):
-            rows[str(row)].clocks[str(name)] = (int(hlc), str(replica))
-        if search:
-            for row, docid in cur.execute(
+    for part in _chunks(old) if search else ():
+        for row, docid in cur.execute(
                 f"SELECT row_id, docid FROM search_docs WHERE tbl = ? "
                 f"AND row_id IN ({_marks(len(part))})", (table, *part)):
-                st = rows[str(row)]
-                st.doc, st.indexed = int(docid), True
+            st = rows[str(row)]
+            st.doc, st.indexed = int(docid), True
     return rows
 
 
@@ -225,29 +218,25 @@ def _bases(cur: sqlite3.Cursor, table: str, rows: list[str]) -> set[tuple[str, s
 
 
 def _write_rows(cur: sqlite3.Cursor, table: str, rows: dict[str, _Row]) -> None:
-    """Each row once: new rows inserted with their values, existing ones updated; then the
-    clocks of every field the run won."""
+    """Each row once: new rows inserted with their values, existing ones updated, the
+    field clocks with them (model/_clocks.py)."""
     inserts: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
     updates: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
-    clocks: list[tuple[str, str, str, int, str]] = []
     for row, st in rows.items():
         names = tuple(st.values)
-        values = tuple(st.values[n] for n in names)
+        values = (*(st.values[n] for n in names), dump(st.clocks))
         if st.exists:
             updates.setdefault(names, []).append((st.low, st.high, *values, row))
         else:
             inserts.setdefault(names, []).append((row, st.low, st.high, *values))
-        clocks.extend((table, row, n, st.clocks[n][0], st.clocks[n][1]) for n in names)
     for names, params in inserts.items():
-        cols = "".join(f', "{n}"' for n in names)
-        cur.executemany(f'INSERT INTO "{table}" (id, hlc_created, hlc_updated{cols}) '
-                        f"VALUES ({_marks(3 + len(names))})", params)
+        cols = "".join(f'"{n}", ' for n in names)
+        cur.executemany(f'INSERT INTO "{table}" (id, hlc_created, hlc_updated, {cols}{COLUMN}) '
+                        f"VALUES ({_marks(4 + len(names))})", params)
     for names, params in updates.items():
         sets = "".join(f', "{n}" = ?' for n in names)
         cur.executemany(f'UPDATE "{table}" SET hlc_created = min(hlc_created, ?), '
-                        f"hlc_updated = max(hlc_updated, ?){sets} WHERE id = ?", params)
-    if clocks:
-        cur.executemany(_CLOCK, clocks)
+                        f"hlc_updated = max(hlc_updated, ?){sets}, {COLUMN} = ? WHERE id = ?", params)
 
 
 def _reindex(cur: sqlite3.Cursor, changed: list[tuple[str, str, _Row]]) -> None:

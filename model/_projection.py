@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sqlite3
 
+from ._clocks import COLUMN, dump, row_clocks
 from ._crdt import merge_update, restore_value
 from ._fts import set_document
 from ._ops import Operation
@@ -19,7 +20,7 @@ from ._schema import TABLES, long_text_fields, searchable_fields
 __all__ = ["project", "reindex", "rebuild", "digest", "row_body_sql", "PROJECTION_TABLES"]
 
 PROJECTION_TABLES = tuple(TABLES)
-_DERIVED = ("field_clocks", "text_heads", "text_bases", "text_state")
+_DERIVED = ("text_heads", "text_bases", "text_state")  # the clocks go with the rows
 _LONG = {t: long_text_fields(t) for t in TABLES}
 _SEARCH = {t: searchable_fields(t) for t in TABLES}
 
@@ -33,26 +34,15 @@ def project(conn: sqlite3.Connection, op: Operation, *, index: bool = True) -> b
         "hlc_updated = max(hlc_updated, excluded.hlc_updated)",
         (row, op.hlc, op.hlc),
     )
-    clocks = {
-        str(f): (int(h), str(r))
-        for f, h, r in conn.execute(
-            "SELECT field, hlc, replica FROM field_clocks WHERE tbl = ? AND row_id = ?",
-            (table, row),
-        )
-    }
+    clocks = row_clocks(conn, table, row)
     stamp = (op.hlc, op.replica)
     winners = [name for name in op.fields if name not in clocks or stamp > clocks[name]]
     if winners:
-        sets = ", ".join(f'"{name}" = ?' for name in winners)
+        clocks.update((name, stamp) for name in winners)
+        sets = "".join(f'"{name}" = ?, ' for name in winners)
         conn.execute(
-            f'UPDATE "{table}" SET {sets} WHERE id = ?',
-            (*(op.fields[name] for name in winners), row),
-        )
-        conn.executemany(
-            "INSERT INTO field_clocks (tbl, row_id, field, hlc, replica) VALUES (?, ?, ?, ?, ?) "
-            "ON CONFLICT(tbl, row_id, field) DO UPDATE SET hlc = excluded.hlc, "
-            "replica = excluded.replica",
-            [(table, row, name, op.hlc, op.replica) for name in winners],
+            f'UPDATE "{table}" SET {sets}{COLUMN} = ? WHERE id = ?',
+            (*(op.fields[name] for name in winners), dump(clocks), row),
         )
     changed = bool(winners)
     for name in _LONG[table] & op.fields.keys():
@@ -137,9 +127,9 @@ def rebuild(conn: sqlite3.Connection) -> int:
 def digest(conn: sqlite3.Connection) -> dict[str, list[tuple[object, ...]]]:
     """Every readable table's rows (and open conflicts), sorted: equal digests, equal journals."""
     out: dict[str, list[tuple[object, ...]]] = {}
-    for table in PROJECTION_TABLES:
-        out[table] = sorted(
-            conn.execute(f'SELECT * FROM "{table}"').fetchall(), key=repr
-        )
+    for table in PROJECTION_TABLES:  # the fields, not the clocks (bookkeeping)
+        cur = conn.execute(f'SELECT * FROM "{table}"')
+        keep = [i for i, d in enumerate(cur.description) if d[0] != COLUMN]
+        out[table] = sorted((tuple(r[i] for i in keep) for r in cur.fetchall()), key=repr)
     out["text_heads"] = sorted(conn.execute("SELECT * FROM text_heads").fetchall())
     return out

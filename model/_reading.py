@@ -11,6 +11,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
+from ._clocks import strip
 from ._schema import TABLES
 from .errors import NotFoundError, ValidationError
 
@@ -33,7 +34,7 @@ class Reading:
         rec = cur.fetchone()
         if rec is None:
             return None
-        item = dict(zip([d[0] for d in cur.description], rec, strict=True))
+        item = strip(dict(zip([d[0] for d in cur.description], rec, strict=True)))
         if item["deleted"] and not include_deleted:
             return None
         return item
@@ -63,7 +64,7 @@ class Reading:
         sql += f" ORDER BY {order}" + ("" if limit is None else f" LIMIT {int(limit)}")
         cur = self.conn.execute(sql, params)
         cols = [d[0] for d in cur.description]
-        return [dict(zip(cols, r, strict=True)) for r in cur.fetchall()]
+        return [strip(dict(zip(cols, r, strict=True))) for r in cur.fetchall()]
 
     def _count(self, table: str, where: str = "", params: tuple[object, ...] = ()) -> int:
         """How many live rows of a synced table match (the model's queries only)."""

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 from nacl.exceptions import CryptoError
 from nacl.public import PrivateKey, PublicKey, SealedBox
 
+from ._clocks import COLUMN, load
 from ._ops import Value, device_of, new_row_id, stamp_of
 from ._record import Record
 
@@ -179,13 +180,17 @@ def rotate_key(j: Journal) -> None:
 
 def _grants(j: Journal) -> list[_Grant]:
     rows = j.conn.execute(
-        "SELECT g.id, g.device, g.sealed, g.generation, c.hlc, c.replica FROM key_grants g "
-        "JOIN field_clocks c ON c.tbl = 'key_grants' AND c.row_id = g.id AND c.field = 'sealed' "
-        "WHERE g.deleted = 0 AND g.sealed IS NOT NULL AND g.device IS NOT NULL "
-        "AND g.generation IS NOT NULL"
+        f"SELECT id, device, sealed, generation, {COLUMN} FROM key_grants "
+        "WHERE deleted = 0 AND sealed IS NOT NULL AND device IS NOT NULL "
+        "AND generation IS NOT NULL"
     ).fetchall()
-    return [_Grant(str(r), str(d), bytes(s), str(g), stamp_of(int(h), str(rep)),
-                   device_of(str(rep))) for r, d, s, g, h, rep in rows]
+    out = []
+    for r, d, s, g, clocks in rows:
+        clock = load(clocks).get("sealed")
+        if clock is not None:
+            out.append(_Grant(str(r), str(d), bytes(s), str(g), stamp_of(*clock),
+                              device_of(clock[1])))
+    return out
 
 
 def _generations(j: Journal, grants: list[_Grant]) -> dict[str, tuple[str, bool]]:

@@ -46,6 +46,7 @@ MIGRATION_RELEASES: tuple[tuple[str, str], ...] = (
     ("m006_forks", "0.2.0"),
     ("m007_calendar", "0.2.0"),
     ("m008_scale", "0.2.0"),
+    ("m009_row_clocks", "0.3.0"),
 )
 MIGRATION_NAMES = tuple(name for name, _ in MIGRATION_RELEASES)
 
@@ -320,7 +321,6 @@ _BASE_COLUMNS = {
     "quarantine": "replica seq hlc tbl row_id body sig received_at",
     "forks": "replica seq hlc tbl row_id body sig received_at reissued",
     "replica_state": "replica contig max_seq",
-    "field_clocks": "tbl row_id field hlc replica",
     "text_heads": "tbl row_id field stamp value",
     "text_bases": "tbl row_id field stamp",
     "text_state": "tbl row_id field state",
@@ -335,7 +335,7 @@ def expected_columns() -> dict[str, set[str]]:
     """Every table of an up-to-date journal and the columns the code relies on."""
     out = {table: set(cols.split()) for table, cols in _BASE_COLUMNS.items()}
     for table, fields in TABLES.items():
-        out[table] = {"id", "deleted", "hlc_created", "hlc_updated", *fields}
+        out[table] = {"id", "deleted", "hlc_created", "hlc_updated", "_clocks", *fields}
     return out
 
 

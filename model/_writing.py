@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import _epoch as epoch
 from ._clock import HybridClock
+from ._clocks import row_clocks
 from ._crdt import CRDT_FIELDS, edit_updates, seed_update, state_of, text_of
 from ._digest import blake2b
 from ._identity import DeviceKeys
@@ -189,24 +190,18 @@ class WritePath:
     def _bases_for(self, table: str, row: str, fields: dict[str, Value]) -> dict[str, list[str]]:
         """For each long text being set, the version this device currently shows."""
         bases: dict[str, list[str]] = {}
-        for name in long_text_fields(table) & fields.keys():
-            cur = self.conn.execute(
-                "SELECT hlc, replica FROM field_clocks WHERE tbl = ? AND row_id = ? AND field = ?",
-                (table, row, name),
-            ).fetchone()
-            if cur is not None:
-                bases[name] = [stamp_of(int(cur[0]), str(cur[1]))]
+        long = long_text_fields(table) & fields.keys()
+        clocks = row_clocks(self.conn, table, row) if long else {}
+        for name in long:
+            if name in clocks:
+                bases[name] = [stamp_of(*clocks[name])]
         return bases
 
     def _overwritten(self, table: str, row: str, fields: dict[str, Value]) -> int:
         """The highest stamp among the fields an edit sets: the edit must be stamped after
         it, even when it lies beyond the clock's allowed skew (see model/_clock.py)."""
-        names = list(fields)
-        found = self.conn.execute(
-            "SELECT max(hlc) FROM field_clocks WHERE tbl = ? AND row_id = ? AND field IN "
-            f"({', '.join('?' * len(names))})", (table, row, *names),
-        ).fetchone()
-        return int(found[0] or 0) if found else 0
+        clocks = row_clocks(self.conn, table, row)
+        return max((clocks[name][0] for name in fields if name in clocks), default=0)
 
     def _ensure_epoch(self) -> None:
         """Inside a write transaction: move to a new epoch if this file was restored or is a

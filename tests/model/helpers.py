@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 from comentor.model import _devices as devices
@@ -45,3 +46,21 @@ def sync_all(journals: list[Journal]) -> None:
             for b in journals:
                 if a is not b:
                     sync_pair(a, b)
+
+
+def undo_row_clocks(raw: sqlite3.Connection) -> None:
+    """Put a journal back as the release before m009 left it: the field clocks in a table
+    of their own, no `_clocks` column, m009 not recorded (model/_clocks.py)."""
+    from comentor.model._clocks import load
+    from comentor.model._schema import TABLES
+
+    raw.execute("CREATE TABLE field_clocks (tbl TEXT NOT NULL, row_id TEXT NOT NULL, "
+                "field TEXT NOT NULL, hlc INTEGER NOT NULL, replica TEXT NOT NULL, "
+                "PRIMARY KEY (tbl, row_id, field)) WITHOUT ROWID")
+    for table in TABLES:
+        rows = raw.execute(f'SELECT id, _clocks FROM "{table}"').fetchall()
+        raw.executemany("INSERT INTO field_clocks VALUES (?, ?, ?, ?, ?)", [
+            (table, row, name, hlc, replica)
+            for row, blob in rows for name, (hlc, replica) in load(blob).items()])
+        raw.execute(f'ALTER TABLE "{table}" DROP COLUMN _clocks')
+    raw.execute("DELETE FROM _sqlite_migrations WHERE name = 'm009_row_clocks'")

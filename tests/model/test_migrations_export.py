@@ -9,10 +9,12 @@ from pathlib import Path
 import pytest
 from sqlite_utils import Database
 
+from comentor.model import _clocks as clocks
 from comentor.model import _entities as e
 from comentor.model import _export as export
 from comentor.model import _migrations as migrations
 from comentor.model._journal import Journal
+from comentor.model._schema import TABLES
 from comentor.model._search import search
 from comentor.model.errors import NotAJournalError
 
@@ -40,6 +42,9 @@ def test_journal_from_every_earlier_schema_opens_and_upgrades(tmp_path: Path, st
                     src.execute("SELECT rowid, body FROM search_fts").fetchall(),
                 )
             continue
+        if table == "field_clocks":  # the clocks as a table of their own, before m009
+            db.conn.executemany("INSERT INTO field_clocks VALUES (?, ?, ?, ?, ?)", _clock_rows(src))
+            continue
         # only the columns the older schema has: later fields arrive with their migration
         cols = [c[1] for c in db.conn.execute(f'PRAGMA table_info("{table}")')]
         names = ", ".join(f'"{c}"' for c in cols)
@@ -50,10 +55,22 @@ def test_journal_from_every_earlier_schema_opens_and_upgrades(tmp_path: Path, st
     db.conn.close()
     j = Journal.open(old)
     assert migrations.pending(j.db) == 0
+    assert sorted(_clock_rows(j.conn)) == sorted(_clock_rows(src))  # m009 moved them whole
+    assert "field_clocks" not in j.db.table_names()
     assert [h.table for h in search(j, "guide")] == ["goals"]
     assert "revoked_seqs" in {c[1] for c in j.conn.execute('PRAGMA table_info("devices")')}
     e.add_goal(j, "Still writable")
     assert len(j.rows("goals")) == 2
+
+
+def _clock_rows(conn: sqlite3.Connection) -> list[tuple[str, str, str, int, str]]:
+    """Every field clock of a journal, as the rows of the table they had before m009."""
+    out = []
+    for table in TABLES:
+        for row, blob in conn.execute(f'SELECT id, _clocks FROM "{table}"'):
+            out.extend((table, row, f, h, r) for f, (h, r) in clocks.load(blob).items())
+    assert out
+    return out
 
 
 def test_a_file_that_is_not_a_journal_is_refused_untouched(tmp_path: Path) -> None:

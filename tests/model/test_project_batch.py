@@ -27,6 +27,7 @@ from comentor.model._journal import Journal
 from comentor.model._ops import Operation, stamp_of
 from comentor.model._project_batch import store_and_project
 from comentor.model._projection import digest, project
+from comentor.model._schema import TABLES
 from comentor.model._store import insert_op
 
 REPLICAS = ("aaaaaaaaaaaaaaaa.1", "bbbbbbbbbbbbbbbb.1", "cccccccccccccccc.2")
@@ -108,9 +109,10 @@ def _operations(script: list[tuple]) -> list[Operation]:  # type: ignore[type-ar
 def _state(j: Journal) -> dict[str, object]:
     conn = j.conn
     out: dict[str, object] = dict(digest(conn))
-    for table in ("field_clocks", "text_bases", "text_conflicts", "replica_state",
-                  "text_state", "ops"):
+    for table in ("text_bases", "text_conflicts", "replica_state", "text_state", "ops"):
         out[table] = sorted(conn.execute(f"SELECT * FROM {table}").fetchall(), key=repr)
+    for table in TABLES:  # the field clocks, byte for byte (digest leaves them out)
+        out[f"{table} clocks"] = sorted(conn.execute(f'SELECT id, _clocks FROM "{table}"'))
     out["documents"] = sorted(conn.execute(
         "SELECT d.tbl, d.row_id, f.body FROM search_docs d "
         "JOIN search_fts f ON f.rowid = d.docid").fetchall())

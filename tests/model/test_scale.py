@@ -22,7 +22,7 @@ from comentor.model._projection import digest, rebuild
 from comentor.model._store import insert_op, ops_since, version_vector
 from comentor.model.errors import UntrustedOperationError
 
-from .helpers import paired, sync_pair
+from .helpers import paired, sync_pair, undo_row_clocks
 
 
 # ---------------------------------------------------------------------- ops_since
@@ -188,6 +188,7 @@ def test_the_migration_fills_the_kept_conflicts_of_an_existing_journal(tmp_path:
     assert len(before) == 1
     ada.close()
     raw = sqlite3.connect(tmp_path / "j0.db", isolation_level=None)
+    undo_row_clocks(raw)
     for stmt in ("DROP TRIGGER text_heads_added", "DROP TRIGGER text_heads_removed",
                  "DROP TABLE text_conflicts", "DROP INDEX ops_devices", "DROP TABLE digest_marks",
                  "DROP INDEX wins_day", "DROP INDEX wins_date", "DROP INDEX commitments_created",
@@ -200,6 +201,35 @@ def test_the_migration_fills_the_kept_conflicts_of_an_existing_journal(tmp_path:
     assert again.conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'ops_devices'").fetchone()
     again.resolve_conflict("goals", goal, "detail", "settled")  # kept from here on
     assert _conflicts.conflicts(again) == []
+
+
+def test_the_clocks_move_into_the_rows_and_still_decide(tmp_path: Path) -> None:
+    clocks = [testing.FixedClock() for _ in range(3)]
+    ada, ben, cara = paired(tmp_path, ("Ada", "Ben", "Cara"), now=clocks)
+    goal = ada.put("goals", None, text="g", detail="start")
+    sync_pair(ada, cara)
+    for clock in clocks[:2]:
+        clock.advance(hours=1)
+    ada.put("goals", goal, detail="Ada's version")
+    ben.put("goals", goal, detail="Ben's version", status="met")
+    sync_pair(ada, ben)
+    clocks[2].advance(minutes=1)
+    cara.put("goals", goal, status="dropped")  # earlier than Ben's "met": it must lose
+    before, shown, kept = digest(ada.conn), _conflicts.conflicts(ada), ada.get("goals", goal)
+    assert kept is not None and kept["status"] == "met" and len(shown) == 1
+    ada.close()
+    raw = sqlite3.connect(tmp_path / "j0.db", isolation_level=None)
+    undo_row_clocks(raw)  # the journal as the release before m009 left it
+    raw.close()
+    again = Journal.open(tmp_path / "j0.db", now=clocks[0])
+    assert digest(again.conn) == before and _conflicts.conflicts(again) == shown
+    assert not again.conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE name = 'field_clocks'").fetchone()
+    sync_pair(again, cara)  # the moved clocks still decide
+    assert again.get("goals", goal) == kept
+    assert cara.get("goals", goal) == kept
+    for j in (again, ben, cara):
+        j.close()
 
 
 # ---------------------------------------------------------------------- signatures
