@@ -42,7 +42,7 @@ def _changes(j: Any, rng: random.Random, n: int, state: dict[str, list[str]],
     stamp = j.now_iso()
     for _ in range(n):
         roll = rng.random()
-        row = new_row_id()
+        row = new_row_id(now=j.now().timestamp())  # made when the walking clock says
         if roll < 0.02 or not state["goals"]:
             table, fields = "goals", {"person": person, "text": f"Goal {rng.randrange(10**6)}",
                                       "horizon": rng.choice(["near", "long"]), "status": "open",
@@ -144,7 +144,7 @@ def large_journal(ops: int = 100_000, years: int = 5, *, cache: Path | None = No
     """The cached large journal (built on first use)."""
     cache = cache or Path(tempfile.gettempdir()) / "comentor-bench"
     cache.mkdir(parents=True, exist_ok=True)
-    path = cache / f"large-v2-{ops}-{years}y-{dt.date.today().isoformat()}.db"
+    path = cache / f"large-v3-{ops}-{years}y-{dt.date.today().isoformat()}.db"
     if not path.exists():
         os.environ.setdefault("COMENTOR_STATE_DIR", str(cache / "state"))
         partial = path.with_suffix(".partial.db")

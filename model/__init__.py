@@ -112,6 +112,7 @@ if TYPE_CHECKING:
         peer_checklist,
         start_partnership,
     )
+    from ._ops import short_id
     from ._output import journal_files, write_file_safely
     from ._quarantine import quarantined
     from ._quarantine import release as release_held
@@ -192,7 +193,7 @@ __all__ = [
     "map_offset", "SharedText", "shared_text_state", "Splice", "time_balance", "TimeBalance",
     "TIMER_EVENTS", "timer_event", "timer_state", "TimerState", "write_text_updates",
     # deleted items and files the user names (issue 8)
-    "DeletedItem", "deleted_items", "item_kind", "journal_files", "write_file_safely",
+    "DeletedItem", "deleted_items", "item_kind", "short_id", "journal_files", "write_file_safely",
     # the check-in's rules: outcomes, new items, notes (issue 12)
     "add_checkin_item", "COVER_OUTCOMES", "new_item_defaults", "NEW_ITEM_KINDS",
     "set_checkin_notes",
@@ -249,6 +250,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "timer_state": ("_timer", "timer_state"),
     "DeletedItem": ("_deleted", "DeletedItem"),
     "item_kind": ("_edit", "item_kind"),
+    "short_id": ("_ops", "short_id"),
     "deleted_items": ("_deleted", "deleted_items"),
     "journal_files": ("_output", "journal_files"),
     "write_file_safely": ("_output", "write_file_safely"),

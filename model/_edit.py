@@ -24,7 +24,7 @@ from ._entities import (
     set_goal_status,
 )
 from ._find import LOCAL_ITEM_TABLES
-from ._ops import Value
+from ._ops import Value, short_id
 from ._schema import TABLES, long_text_fields
 from .errors import NotFoundError, ValidationError
 
@@ -177,11 +177,11 @@ def close_item(j: Journal, table: str, row: str, how: Close, result: str | None 
     if current is None:
         raise NotFoundError(f"no {_bare(table)} with id {row}", field="id")
     if current["deleted"]:
-        raise ValidationError(f"{_bare(table)} {row[:8]} is deleted: bring it back first",
+        raise ValidationError(f"{_bare(table)} {short_id(row)} is deleted: bring it back first",
                               field="id", table=table, row=row, state="deleted",
                               hint="undo-delete")
     if current.get("status") in _CLOSED[table]:
-        raise ValidationError(f"{_bare(table)} {row[:8]} is already {current['status']}",
+        raise ValidationError(f"{_bare(table)} {short_id(row)} is already {current['status']}",
                               field="id", table=table, row=row, state=current["status"])
     status = CLOSE_STATUS[how][table]
     if table == "commitments":
@@ -221,7 +221,7 @@ def _set_deleted(j: Journal, table: str, row: str, deleted: bool) -> None:
         raise ValidationError(f"unknown table {table!r}", field="table")
     if is_deleted(j, table, row) == deleted:
         state = "already deleted" if deleted else "not deleted"
-        raise ValidationError(f"{_bare(table)} {row[:8]} is {state}", field="id", table=table,
+        raise ValidationError(f"{_bare(table)} {short_id(row)} is {state}", field="id", table=table,
                               row=row, state="deleted" if deleted else "live")
     if table == "private_notes":
         j.set_private_note_deleted(row, deleted)

@@ -22,7 +22,7 @@ from ._health import JournalConnection, open_existing, open_new
 from ._identity import DeviceKeys, SealedKeys, seal, unseal
 from ._local import LocalData
 from ._ops import (
-    new_row_id,
+    new_person_id,
 )
 from ._reading import Reading
 from ._schema import FORMAT
@@ -140,7 +140,7 @@ class Journal(WritePath, LocalData, Reading):
         existing_person: str | None,
     ) -> None:
         keys = self.keys
-        person = existing_person or new_row_id(self._rand)
+        person = existing_person or new_person_id(self._rand)
         with self.transaction():
             meta = {"format": FORMAT, "device_id": self.device_id, "epoch": 0, "person": person}
             self.conn.executemany(

@@ -6,6 +6,7 @@ Private notes and drafts are still indexed for local search.
 
 from __future__ import annotations
 
+import datetime as dt
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
@@ -31,6 +32,9 @@ class LocalData:
     def now_iso(self) -> str:  # pragma: no cover
         raise NotImplementedError
 
+    def now(self) -> dt.datetime:  # pragma: no cover
+        raise NotImplementedError
+
     # settings -------------------------------------------------------------
     def setting(self, key: str, default: str | None = None) -> str | None:
         row = self.conn.execute("SELECT value FROM settings WHERE key = ?", (key,)).fetchone()
@@ -52,7 +56,7 @@ class LocalData:
                          about_id: str | None = None, session: str | None = None) -> str:
         """A note that stays on this device: never part of an operation or a backup to peers."""
         text = _check_text(text, LONG_TEXT_LIMIT)
-        note = new_row_id(self._rand)
+        note = new_row_id(self._rand, self.now().timestamp())
         stamp = self.now_iso()
         with self.transaction():
             self.conn.execute(
@@ -103,7 +107,7 @@ class LocalData:
     def add_draft(self, text: str) -> str:
         """A talking point kept private until :meth:`share_draft` makes it a synced item."""
         text = _check_text(text, TEXT_LIMIT)
-        draft = new_row_id(self._rand)
+        draft = new_row_id(self._rand, self.now().timestamp())
         with self.transaction():
             self.conn.execute(
                 "INSERT INTO talking_point_drafts (id, text, created_at) VALUES (?, ?, ?)",

@@ -13,6 +13,7 @@ import base64
 import datetime as dt
 import os
 import re
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -26,6 +27,8 @@ __all__ = [
     "Operation",
     "Value",
     "new_row_id",
+    "new_person_id",
+    "short_id",
     "stamp_of",
     "device_of",
     "is_replica_id",
@@ -41,11 +44,38 @@ _ROW_ID = re.compile(r"^[a-z0-9_-]{1,64}$")
 # `<device id>.<epoch>`: epochs were counters (1-6 digits) before they were random (15)
 _REPLICA = re.compile(r"^[a-z2-7]{16}\.[0-9]{1,15}$")
 _SIG_CONTEXT = b"comentor-op-v1"
+_ID_RANDOM = 46  # random bits at the end of a row id; the 34 before them count seconds
+_ID_SECONDS = 1 << (80 - _ID_RANDOM)
 
 
-def new_row_id(rand: Callable[[int], bytes] = os.urandom) -> str:
-    """A random, globally unique row id (80 bits, base32, 16 characters)."""
+def new_row_id(rand: Callable[[int], bytes] = os.urandom, now: float | None = None) -> str:
+    """A globally unique row id: 16 characters of base32hex (80 bits, `0-9a-v`, whose
+    order as text is the order of the numbers), the second it was made (34 bits, good until
+    the year 2514) and then 46 random bits.
+
+    Time first, so that rows made together sit together in every index keyed by a row id
+    (the row's own, its text versions, its search document): a first sync of a long
+    history then appends to them instead of writing about one random page per operation in
+    each (docs/performance.md). People see and type the random end (:func:`short_id`). Ids
+    made before were 80 random bits; both kinds live side by side. Ten random bytes are
+    drawn, as ever, and their leading bits kept, so a seeded stream (the demo's) stays where
+    it was."""
+    seconds = int(time.time() if now is None else now) % _ID_SECONDS
+    bits = seconds << _ID_RANDOM | int.from_bytes(rand(10), "big") >> (80 - _ID_RANDOM)
+    return base64.b32hexencode(bits.to_bytes(10, "big")).decode("ascii").lower()
+
+
+def new_person_id(rand: Callable[[int], bytes] = os.urandom) -> str:
+    """A person's id: 80 random bits in base32 (`a-z2-7`), as every id was before 0.3.0.
+    Made once per person, so nothing gains from time order, and pairing messages of every
+    release check a person id in this alphabet."""
     return base64.b32encode(rand(10)).decode("ascii").lower()
+
+
+def short_id(row: str) -> str:
+    """The part of a row id people see and type: its last eight characters (the random
+    end of an id made now, and as good as any eight of an older, wholly random one)."""
+    return row[-8:]
 
 
 def stamp_of(hlc: int, replica: str) -> str:

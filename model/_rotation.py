@@ -155,14 +155,15 @@ def rotate_in_transaction(j: Journal, changes: list[tuple[str, str, dict[str, Va
     Inside the caller's transaction; the caller calls ``j.raise_mark()`` after its commit.
     """
     key = os.urandom(32)
-    generation = new_row_id()
+    made = j.now().timestamp()
+    generation = new_row_id(now=made)
     now = j.now_iso()
     grants: list[tuple[str, str, dict[str, Value]]] = []
     for dev_id, d in sorted(_devices(j).items()):
         if dev_id in (j.device_id, exclude) or d.get("revoked_at") or not d.get("box_pk"):
             continue
         sealed = SealedBox(PublicKey(bytes(d["box_pk"]))).encrypt(key)
-        grants.append(("key_grants", new_row_id(), {
+        grants.append(("key_grants", new_row_id(now=made), {
             "device": dev_id, "sealed": bytes(sealed), "generation": generation,
             "created_at": now,
         }))

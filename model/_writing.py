@@ -9,6 +9,7 @@ device's high-water mark is raised after the commit. No other code writes synced
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import os
 import sqlite3
 from collections.abc import Callable
@@ -66,9 +67,11 @@ class WritePath:
 
         def now_iso(self) -> str: ...
 
+        def now(self) -> dt.datetime: ...
+
     def put(self, table: str, row: str | None = None, /, **fields: Value) -> str:
         """Set fields of a row (a new row when `row` is None); returns the row id."""
-        row = row or new_row_id(self._rand)
+        row = row or new_row_id(self._rand, self.now().timestamp())
         clean = validate_fields(table, row, fields)
         self.write([(table, row, clean)])
         return row

@@ -29,7 +29,7 @@ def test_add_list_done_drop_delete_undo(jpath: Path) -> None:
     assert {i["text"] for i in items} == {"Send the pitch", "Call the bank"}
     assert all({"id", "text", "owner", "status"} <= set(i) for i in items)
     assert {i["owner"] for i in items} == {"Ada"}
-    run(jpath, "done", c1[:8], "--result", "went well")
+    run(jpath, "done", c1[-8:], "--result", "went well")
     run(jpath, "drop", c2)
     assert json.loads(run(jpath, "list", "commitment", "--json").stdout) == []
     statuses = {i["id"]: i["status"] for i in json.loads(run(jpath, "list", "commitment", "--all", "--json").stdout)}

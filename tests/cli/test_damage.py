@@ -57,7 +57,7 @@ def hundred_items(path: Path) -> str:
 
 
 def _command(cmd: tuple[str, ...], goal: str) -> list[str]:
-    return [goal[:8] if part == "GOAL" else part for part in cmd]
+    return [goal[-8:] if part == "GOAL" else part for part in cmd]
 
 
 @pytest.mark.parametrize("chunk", range(5))

@@ -112,7 +112,7 @@ def test_the_partners_delete_is_listed_with_who_and_when_and_comes_back(tmp_path
     ada.close()
     ben.close()
 
-    assert "deleted" in run(ben_path, "delete", goal[:8]).stdout
+    assert "deleted" in run(ben_path, "delete", goal[-8:]).stdout
     ada, ben = Journal.open(ada_path), Journal.open(ben_path)
     sync_in_process(ada, ben)
     ada.close()
@@ -120,12 +120,12 @@ def test_the_partners_delete_is_listed_with_who_and_when_and_comes_back(tmp_path
 
     assert json.loads(run(ada_path, "list", "goal", "--json").stdout) == []
     listed = run(ada_path, "list", "goal", "--deleted").stdout.splitlines()
-    assert goal[:8] in listed[0] and "by Ben" in listed[0] and "Write the field guide" in listed[0]
+    assert goal[-8:] in listed[0] and "by Ben" in listed[0] and "Write the field guide" in listed[0]
     (item,) = json.loads(run(ada_path, "list", "goal", "--deleted", "--json").stdout)
     assert item["id"] == goal and item["deleted_by"] == "Ben" and item["owner"] == "Ada"
     assert item["deleted_at"].endswith("Z") and not item["local"]
 
-    assert "restored" in run(ada_path, "undo-delete", goal[:8]).stdout
+    assert "restored" in run(ada_path, "undo-delete", goal[-8:]).stdout
     assert [g["id"] for g in json.loads(run(ada_path, "list", "goal", "--json").stdout)] == [goal]
     assert "no deleted goal items" in run(ada_path, "list", "goal", "--deleted").stdout
 

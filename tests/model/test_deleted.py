@@ -22,6 +22,7 @@ from comentor.model import (
     is_closed,
     parse_date,
     restore_item,
+    short_id,
 )
 from comentor.model._journal import Journal
 from comentor.model.errors import NotFoundError, ValidationError
@@ -98,17 +99,28 @@ def test_repeats_write_nothing_and_say_why(journal: Journal) -> None:
         delete_item(journal, "goals", "nosuchgoal")
 
 
+def test_a_short_id_wins_over_the_time_its_items_share(journal: Journal) -> None:
+    made = [journal.put("goals", None, person=journal.me, text=f"Goal {i}", status="open")
+            for i in range(3)]
+    assert len({m[:6] for m in made}) == 1  # made in the same second: one time prefix
+    odd = "zzzzzzzz" + made[0][:8]  # an id whose short id is the others' time prefix
+    journal.put("wins", odd, person=journal.me, text="Win", date="2026-01-01")
+    assert find_item(journal, made[0][:4]) == ("wins", odd)
+    assert find_item(journal, short_id(made[1])[:4]) == ("goals", made[1])
+    assert find_item(journal, made[2][:12]) == ("goals", made[2])  # a whole id's start
+
+
 def test_an_ambiguous_prefix_lists_what_it_fits(journal: Journal) -> None:
     journal.put("goals", "zzqa0000000000g1", person=journal.me, text="Goal", status="open")
     journal.put("wins", "zzqa0000000000w1", person=journal.me, text="Win", date="2026-01-01")
     with pytest.raises(ValidationError) as err:
         find_item(journal, "zzqa")
-    assert "a goal zzqa00" in str(err.value) and "a win zzqa00" in str(err.value)
+    assert "a goal 000000g1" in str(err.value) and "a win 000000w1" in str(err.value)
     assert err.value.field("candidates") == [("goals", "zzqa0000000000g1"),
                                              ("wins", "zzqa0000000000w1")]
     assert find_item(journal, "zzqa", ("goals",)) == ("goals", "zzqa0000000000g1")
     draft = add_talking_point(journal, "Studio or not")
-    assert find_item(journal, draft[:6]) == ("talking_point_drafts", draft)
+    assert find_item(journal, draft[-8:-2]) == ("talking_point_drafts", draft)
     note = add_note(journal, "mine", private=True)
     with pytest.raises(NotFoundError):
         find_item(journal, note, ("goals",))  # a private note is not a goal

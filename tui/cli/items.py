@@ -57,7 +57,7 @@ def cmd_add(args: argparse.Namespace) -> int:
             new = m.add_ask(j, text, kind=args.ask_kind or "question", outcome=args.outcome)
             if m.is_vague(text, args.outcome):
                 print("note: this ask has no concrete outcome; add one with "
-                      f"`comentor edit {new[:8]} --outcome TEXT`", file=sys.stderr)
+                      f"`comentor edit {m.short_id(new)} --outcome TEXT`", file=sys.stderr)
         elif kind == "challenge":
             new = m.propose_challenge(j, text, due=args.due)
         elif kind == "win":
@@ -117,7 +117,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         for it in items:
             extra = f" due {one_line(it['due'])}" if it.get("due") else ""
             flag = " [vague]" if it.get("vague") else ""
-            print(f"{it['id'][:8]}  {_short(it.get('owner'), 14):14}  {_short(it['status'], 9):9}  "
+            print(f"{m.short_id(it['id'])}  {_short(it.get('owner'), 14):14}  {_short(it['status'], 9):9}  "
                   f"{_short(it['text'], 70)}{extra}{flag}")
     return 0
 
@@ -136,7 +136,7 @@ def _list_deleted(args: argparse.Namespace) -> int:
         return 0
     for d in gone:
         when = d.deleted_at[:16].replace("T", " ") if d.deleted_at else "on this device"
-        print(f"{d.id[:8]}  {_short(d.owner, 14):14}  deleted {when:16} by {_short(d.deleted_by, 14):14}"
+        print(f"{m.short_id(d.id)}  {_short(d.owner, 14):14}  deleted {when:16} by {_short(d.deleted_by, 14):14}"
               f"  {_short(d.text, 60)}")
     print(f"bring one back: comentor undo-delete ID ({counted(len(gone), 'deleted item')})")
     return 0
@@ -149,7 +149,7 @@ def cmd_done_drop(args: argparse.Namespace) -> int:
         # and an id of an item that is not closed is told so (never "no item")
         table, row = m.find_item(j, args.id)
         status = m.close_item(j, table, row, how, args.result)
-        print(f"{m.item_kind(table)} {row[:8]} {status}")
+        print(f"{m.item_kind(table)} {m.short_id(row)} {status}")
     return 0
 
 
@@ -162,8 +162,8 @@ def cmd_delete(args: argparse.Namespace) -> int:
         else:
             m.restore_item(j, table, row)
         verb = "deleted" if deleting else "restored"
-        hint = f" (undo: comentor undo-delete {row[:8]})" if deleting else ""
-        print(f"{m.item_kind(table)} {row[:8]} {verb}{hint}")
+        hint = f" (undo: comentor undo-delete {m.short_id(row)})" if deleting else ""
+        print(f"{m.item_kind(table)} {m.short_id(row)} {verb}{hint}")
     return 0
 
 
@@ -188,11 +188,11 @@ def cmd_edit(args: argparse.Namespace) -> int:
             m.edit_item(j, table, row, **changes)  # one operation: all of it, or none
         except ValidationError as exc:
             if exc.field("field") == "answer" and table != "asks":
-                raise ValidationError(f"--answer is for asks; {row[:8]} is "
+                raise ValidationError(f"--answer is for asks; {m.short_id(row)} is "
                                       f"{m.item_kind(table, article=True)}", field="answer") from None
             raise
         if table != "private_notes":
-            print(f"{m.item_kind(table)} {row[:8]} changed")
+            print(f"{m.item_kind(table)} {m.short_id(row)} changed")
     return 0
 
 

@@ -101,7 +101,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         if not page.hits:
             print("no matches")
         for h in page.hits:
-            print(f"{h.row[:8]}  {h.table:14}  {one_line(h.snippet)}")
+            print(f"{m.short_id(h.row)}  {h.table:14}  {one_line(h.snippet)}")
         if page.more:  # a page at a time: a word in every item never lists them all
             order = "" if page.ranked else ", newest first"
             print(f"showing {len(page.hits):,} of {page.total:,}{order} — use --limit N "
@@ -118,7 +118,7 @@ def cmd_conflicts(args: argparse.Namespace) -> int:
         if not found:
             print("no conflicts")
         for c in found:
-            print(f"{one_line(c.row[:8])} {c.table}.{c.field}\n  kept:  {one_line(c.winner)}")
+            print(f"{one_line(m.short_id(c.row))} {c.table}.{c.field}\n  kept:  {one_line(c.winner)}")
             for other in c.others:
                 print(f"  other: {one_line(other)}")
     return 0
@@ -145,7 +145,7 @@ def cmd_quarantine(args: argparse.Namespace) -> int:
         if not held:
             print("nothing held back")
         for o in held:
-            print(f"{one_line(o.replica)}:{o.seq}  {one_line(o.table)} {one_line(o.row[:8])}  "
+            print(f"{one_line(o.replica)}:{o.seq}  {one_line(o.table)} {one_line(m.short_id(o.row))}  "
                   "stamped far in the future")
     return 0
 

@@ -9,6 +9,7 @@ never drives the terminal.
 
 from __future__ import annotations
 
+from comentor.model import short_id
 from comentor.model.errors import ComentorError
 
 from ..text import one_line
@@ -30,7 +31,7 @@ def word(exc: ComentorError) -> str:
     hint = exc.field("hint")
     row = exc.field("row")
     if hint == "undo-delete" and isinstance(row, str):
-        message = f"{message}: `comentor undo-delete {row[:8]}`"
+        message = f"{message}: `comentor undo-delete {short_id(row)}`"
     elif isinstance(hint, str) and hint in _HINTS:
         message = f"{message}: {_HINTS[hint]}"
     instead = exc.field("instead")  # the field to set instead, named as its option
