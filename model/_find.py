@@ -50,9 +50,13 @@ def find_item(j: Journal, prefix: str, tables: tuple[str, ...] | None = None) ->
     if exact:
         return exact[0]
     # what people type is a short id: ids made in the same days share their first characters
-    # (the time), so a short id that starts like them must not be read as all of those
+    # (the time), so a short id that starts like them is not read as all of those; but one
+    # other item whose whole id starts so (an id shown whole, or by its start before 0.3.0)
+    # may be the one meant: then neither is picked
     shorts = [f for f in found if short_id(f[1]).startswith(raw)]
-    found = shorts or found
+    wholes = [f for f in found if f not in shorts]
+    if shorts and len(wholes) != 1:
+        found = shorts
     if not found:
         raise NotFoundError(f"no item with id {prefix}", field="id")
     if len(found) > 1:

@@ -13,6 +13,7 @@ from sqlite_utils.migrations import Migrations
 from ._fts import set_document
 from ._schema import (
     ADDED_BY,
+    MIGRATION_NAMES,
     MIGRATION_RELEASES,
     TABLE_ADDED_BY,
     TABLES,
@@ -27,8 +28,9 @@ MIGRATIONS = Migrations("comentor")
 _AFFINITY = {"int": "INTEGER", "bool": "INTEGER", "bytes": "BLOB"}
 
 
-def _projection_ddl(table: str) -> str:
-    """The table as the first schema had it: fields added later come with their migration."""
+def _projection_ddl(table: str, *, clocks: bool = False) -> str:
+    """The table as the first schema had it: fields added later come with their migration.
+    A table made after m009 has `clocks` set: it is made with its `_clocks` column."""
     cols = ", ".join(
         f'"{name}" {_AFFINITY.get(f.kind, "TEXT")}'
         for name, f in TABLES[table].items()
@@ -36,7 +38,8 @@ def _projection_ddl(table: str) -> str:
     )
     return (
         f'CREATE TABLE "{table}" (id TEXT PRIMARY KEY, deleted INTEGER NOT NULL DEFAULT 0, '
-        f"hlc_created INTEGER, hlc_updated INTEGER, {cols})"
+        f"hlc_created INTEGER, hlc_updated INTEGER, {cols}"
+        + (", _clocks BLOB)" if clocks else ")")
     )
 
 
@@ -212,15 +215,21 @@ _SCALE = (
 @MIGRATIONS()
 def m009_row_clocks(db: Database) -> None:
     """Field clocks in the row (issue 11, model/_clocks.py): each projected table gets a
-    `_clocks` column, filled from `field_clocks`, which goes. The table was the journal's
-    biggest (about four rows per received operation, keyed by random ids), and writing it
-    was a fifth of a first sync. A table added after this migration comes with the column."""
+    `_clocks` column, filled from `field_clocks`, which is emptied. The table was the
+    journal's biggest (about four rows per received operation, keyed by random ids), and
+    writing it was a fifth of a first sync. It stays, empty, because a comentor 0.2 still
+    reads an upgraded journal and its queries name it (they find no clocks instead of
+    failing). A table added after this migration is made with the column
+    (``_projection_ddl(table, clocks=True)``)."""
     from ._clocks import COLUMN, dump
 
-    for table in TABLES:
+    here = MIGRATION_NAMES.index("m009_row_clocks")
+    tables = [t for t in TABLES
+              if MIGRATION_NAMES.index(TABLE_ADDED_BY.get(t, "m001_initial")) < here]
+    for table in tables:
         db.execute(f'ALTER TABLE "{table}" ADD COLUMN {COLUMN} BLOB')
     conn = db.conn
-    for table in TABLES:
+    for table in tables:
         rows: list[tuple[bytes, str]] = []
         clocks: dict[str, tuple[int, str]] = {}
         current: str | None = None
@@ -238,7 +247,7 @@ def m009_row_clocks(db: Database) -> None:
         if current is not None:
             rows.append((dump(clocks), current))
         conn.executemany(f'UPDATE "{table}" SET {COLUMN} = ? WHERE id = ?', rows)
-    db.execute("DROP TABLE field_clocks")
+    db.execute("DELETE FROM field_clocks")
 
 
 SCHEMA_VERSION = len(MIGRATIONS._migrations)

@@ -321,6 +321,7 @@ _BASE_COLUMNS = {
     "quarantine": "replica seq hlc tbl row_id body sig received_at",
     "forks": "replica seq hlc tbl row_id body sig received_at reissued",
     "replica_state": "replica contig max_seq",
+    "field_clocks": "tbl row_id field hlc replica",  # empty since m009, for 0.2 readers
     "text_heads": "tbl row_id field stamp value",
     "text_bases": "tbl row_id field stamp",
     "text_state": "tbl row_id field state",

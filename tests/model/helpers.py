@@ -54,7 +54,7 @@ def undo_row_clocks(raw: sqlite3.Connection) -> None:
     from comentor.model._clocks import load
     from comentor.model._schema import TABLES
 
-    raw.execute("CREATE TABLE field_clocks (tbl TEXT NOT NULL, row_id TEXT NOT NULL, "
+    raw.execute("CREATE TABLE IF NOT EXISTS field_clocks (tbl TEXT NOT NULL, row_id TEXT NOT NULL, "
                 "field TEXT NOT NULL, hlc INTEGER NOT NULL, replica TEXT NOT NULL, "
                 "PRIMARY KEY (tbl, row_id, field)) WITHOUT ROWID")
     for table in TABLES:

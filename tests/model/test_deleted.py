@@ -108,6 +108,14 @@ def test_a_short_id_wins_over_the_time_its_items_share(journal: Journal) -> None
     assert find_item(journal, made[0][:4]) == ("wins", odd)
     assert find_item(journal, short_id(made[1])[:4]) == ("goals", made[1])
     assert find_item(journal, made[2][:12]) == ("goals", made[2])  # a whole id's start
+    # one item whose whole id starts so (an id from before 0.3.0, shown by its start then)
+    # against one whose short id does: neither is picked
+    journal.put("goals", "tiyqkluujty3fiwh", person=journal.me, text="Old", status="open")
+    journal.put("wins", "3b1g9s1ftiyq0000", person=journal.me, text="New", date="2026-01-01")
+    with pytest.raises(ValidationError) as err:
+        find_item(journal, "tiyq")
+    assert "ambiguous" in str(err.value)
+    assert find_item(journal, "tiyqk") == ("goals", "tiyqkluujty3fiwh")
 
 
 def test_an_ambiguous_prefix_lists_what_it_fits(journal: Journal) -> None:

@@ -101,7 +101,7 @@ class ConflictsScreen(GatewayScreen):
             for c in found:
                 rec = j.get(c.table, c.row) or {}
                 labels.append(f"{model.item_kind(c.table)}: "
-                              f"{short(one_line(rec.get('text') or c.row), 50)}")
+                              f"{short(one_line(rec.get('text') or model.short_id(c.row)), 50)}")
             held = []
             for op in model.quarantined(j):
                 dev = j.get("devices", op.device, include_deleted=True) or {}
