@@ -137,29 +137,22 @@ class SqliteBackend:
 
     async def write(self, acks: list[tuple[str, bytes, int]], puts: list[tuple[str, bytes]],
                     quota_envelopes: int, quota_bytes: int, max_total: int | None) -> Written:
-        """The acks' transaction, then the puts', in ONE hand-over to the store's thread:
-        under load the relay's cost per round (waking the thread, waking the loop when it
-        is done) is paid once, not twice."""
+        """The acks, then the puts, in ONE hand-over to the store's thread and one
+        transaction (:meth:`RelayStore.write_round`): under load the relay's cost per round
+        (waking the thread, waking the loop, a commit and its fsync) is paid once."""
         return await self._run(self._write_round, acks, puts, quota_envelopes, quota_bytes,
                                max_total)
 
     def _write_round(self, acks: list[tuple[str, bytes, int]], puts: list[tuple[str, bytes]],
                      quota_envelopes: int, quota_bytes: int, max_total: int | None) -> Written:
-        """On the store's thread: each part's failure is its own (the other still runs)."""
-        started = time.perf_counter()
-        acked: list[int | RelayError] | StoreFailure = []
-        stored: list[int | RelayError] | StoreFailure = []
+        """On the store's thread: one transaction, each part's failure its own."""
         try:
-            acked = self.store.ack_many(acks) if acks else []
-        except sqlite3.Error as exc:
-            acked = StoreFailure(f"relay storage failure: {exc}")
-        middle = time.perf_counter()
-        try:
-            stored = (self.store.put_many(puts, quota_envelopes, quota_bytes, max_total)
-                      if puts else [])
-        except sqlite3.Error as exc:
-            stored = StoreFailure(f"relay storage failure: {exc}")
-        return Written(acked, stored, middle - started, time.perf_counter() - middle)
+            (acked, ack_seconds), (stored, put_seconds) = self.store.write_round(
+                acks, puts, quota_envelopes, quota_bytes, max_total)
+        except sqlite3.Error as exc:  # the commit itself failed: neither part holds
+            failed = StoreFailure(f"relay storage failure: {exc}")
+            return Written(failed, failed)
+        return Written(_failure(acked), _failure(stored), ack_seconds, put_seconds)
 
     async def purge_expired(self, ttl: float) -> int:
         return await self._run(self.store.purge_expired, ttl)
@@ -188,6 +181,12 @@ class SqliteBackend:
             self._reader = None
         await asyncio.get_running_loop().run_in_executor(self._thread, self.store.close)
         self._thread.shutdown(wait=True)
+
+
+def _failure(part: list[int | RelayError] | sqlite3.Error
+             ) -> list[int | RelayError] | StoreFailure:
+    return (StoreFailure(f"relay storage failure: {part}") if isinstance(part, sqlite3.Error)
+            else part)
 
 
 async def open_backend(data_dir: Path | str, url: str | None,

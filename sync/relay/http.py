@@ -7,6 +7,10 @@ The WebSocket library answers a request it cannot parse as a handshake (any meth
 guessing, so :class:`RelayConnection` lets such requests through the parser and
 :func:`answer_http` replies ``405`` (``Allow: GET``) or ``426`` (``Sec-WebSocket-Version:
 13``, RFC 6455 §4.4).
+
+The same connection class lets the relay answer a frame as it arrives
+(:attr:`RelayConnection.on_frame`), without websockets' message queue and a wake-up of the
+read loop per frame, when the read loop has nothing queued before it.
 """
 
 from __future__ import annotations
@@ -17,7 +21,9 @@ from typing import Any
 
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import InvalidMessage
+from websockets.frames import Frame, Opcode
 from websockets.http11 import Request, Response
+from websockets.protocol import Event
 from websockets.server import ServerProtocol
 
 __all__ = ["SERVER_HEADER", "RelayConnection", "answer_http", "connection_class"]
@@ -36,6 +42,10 @@ class RelayConnection(ServerConnection):
     #: The largest frame before ``hello`` succeeds (a subclass per relay sets it from its
     #: limits, :func:`connection_class`); None keeps the server's ``max_size``.
     preauth_max_size: int | None = None
+    #: Called with a whole binary message as it arrives, while the read loop waits with
+    #: nothing queued; True when it answered the message (then the read loop never sees
+    #: it), False to queue it for the read loop as usual. Set once authenticated.
+    on_frame: Callable[[bytes], bool] | None = None
 
     def __init__(self, protocol: ServerProtocol, *args: Any, **kwargs: Any) -> None:
         # the protocol has been fed nothing yet: its parser can still be swapped
@@ -44,6 +54,19 @@ class RelayConnection(ServerConnection):
         if self.preauth_max_size is not None:
             protocol.max_message_size = self.preauth_max_size
         super().__init__(protocol, *args, **kwargs)
+
+    def process_event(self, event: Event) -> None:
+        """Hand a whole binary message to :attr:`on_frame` when nothing is queued before it
+        and the read loop waits for it, so that the order of requests is kept.
+
+        A message in one frame that is TEXT or BINARY cannot be part of a fragmented one
+        (the protocol refuses that before it is an event)."""
+        handler = self.on_frame
+        if (handler is not None and isinstance(event, Frame) and event.fin
+                and event.opcode is Opcode.BINARY and self.recv_messages.get_in_progress
+                and not len(self.recv_messages.frames) and handler(bytes(event.data))):
+            return
+        super().process_event(event)
 
     def allow_frames(self, max_size: int) -> None:
         """Raise the frame limit (after ``hello``: envelopes may now arrive)."""

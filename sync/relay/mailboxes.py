@@ -235,6 +235,18 @@ class Mailboxes:
         session.send(encode("envelopes", rid=msg.get_int("rid"), items=wire_items, more=more),
                      fetch_reply=True)
 
+    def quiet_ack(self, session: Session, msg: Message, mailbox: str) -> None:
+        """Queue an ack without ``rid`` (feature ``quiet_ack``) for the writer; its only
+        answer is a refusal. The connection's next request waits until it is recorded."""
+        if not session.extended:  # an older client never leaves it out
+            raise SessionFatal("malformed", "relay message ack lacks field rid")
+        self._ack_queue.append((mailbox, session.device, msg.get_int("seq"), session))
+        if self._acks_recorded is None:
+            self._acks_recorded = asyncio.get_running_loop().create_future()
+        if not session.inflight or session.inflight[-1] is not self._acks_recorded:
+            session.inflight.append(self._acks_recorded)
+        self._wake_writer()
+
     async def ack(self, session: Session, msg: Message, mailbox: str) -> None:
         """Queue the ack for the writer (acks share commits, like puts) and answer it; a
         quiet one (no ``rid``, feature ``quiet_ack``) is only queued, never answered but
@@ -242,14 +254,7 @@ class Mailboxes:
         seq = msg.get_int("seq")
         rid = msg.opt_int("rid")
         if rid is None:
-            if not session.extended:  # an older client never leaves it out
-                raise SessionFatal("malformed", "relay message ack lacks field rid")
-            self._ack_queue.append((mailbox, session.device, seq, session))
-            if self._acks_recorded is None:
-                self._acks_recorded = asyncio.get_running_loop().create_future()
-            if not session.inflight or session.inflight[-1] is not self._acks_recorded:
-                session.inflight.append(self._acks_recorded)
-            self._wake_writer()
+            self.quiet_ack(session, msg, mailbox)
             return
         done: asyncio.Future[int | RelayError] = asyncio.get_running_loop().create_future()
         self._ack_queue.append((mailbox, session.device, seq, done))

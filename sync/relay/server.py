@@ -10,12 +10,11 @@ bytes between exactly two parties for a short code id (:mod:`comentor.sync.relay
 
 This module owns connections: who may connect (per-client limits, counted by the address a
 trusted proxy names, :func:`comentor.sync.relay.settings.client_address`), the read loop
-and its backpressure, the relay's lifecycle, and ``signal`` (check-in presence): opaque
-bytes of at most 1 KiB forwarded at once to the mailbox's other connected devices that
-asked for features, never stored, rate-limited per connection; a signal too large, too
-fast, or for a device whose queue is backed up is dropped and counted, never an error. Mailbox operations are in
-:mod:`comentor.sync.relay.mailboxes`, ``/health`` and ``/metrics`` in
-:mod:`comentor.sync.relay.http` and :mod:`comentor.sync.relay.observe`.
+and its backpressure, and the relay's lifecycle. How each request is answered (and
+``signal``, check-in presence: opaque bytes of at most 1 KiB forwarded at once to the
+mailbox's other connected devices, never stored) is in :mod:`comentor.sync.relay.requests`;
+mailbox operations are in :mod:`comentor.sync.relay.mailboxes`, ``/health`` and
+``/metrics`` in :mod:`comentor.sync.relay.http` and :mod:`comentor.sync.relay.observe`.
 
 Nothing about content or mailbox ids is logged; ``/health`` and ``/metrics`` report counts.
 """
@@ -24,7 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import inspect
+import functools
 import json
 import signal
 import time
@@ -39,29 +38,27 @@ from websockets.http11 import Request, Response
 from websockets.typing import Subprotocol
 
 from comentor.sync._summary import resource_exhaustion_handler
-from comentor.sync.errors import ProtocolError, RelayError
+from comentor.sync.errors import RelayError
 from comentor.sync.relay.backend import Backend, SqliteBackend, StoreFailure, open_backend
-from comentor.sync.relay.connection import Refused, Session, SessionFatal
-from comentor.sync.relay.http import SERVER_HEADER, answer_http, connection_class
-from comentor.sync.relay.mailboxes import Mailboxes, refusal_code
+from comentor.sync.relay.connection import Session, SessionFatal
+from comentor.sync.relay.http import SERVER_HEADER, RelayConnection, answer_http, connection_class
+from comentor.sync.relay.mailboxes import Mailboxes
 from comentor.sync.relay.observe import RelayMetrics, log
 from comentor.sync.relay.rendezvous import Rendezvous
+from comentor.sync.relay.requests import Requests
 from comentor.sync.relay.settings import Network, RelaySettings, client_address, limit_key
 from comentor.sync.relay.store import RelayStore
 from comentor.sync.relay.wire import (
     FEATURES_SUBPROTOCOL,
-    MAX_SIGNAL,
     PROTOCOL_VERSION,
-    Message,
     RelayLimits,
-    decode_client_message,
     encode,
 )
 
 __all__ = ["RelayServer", "serve_forever"]
 
 
-class RelayServer:
+class RelayServer(Requests):
     """The relay server; ``clock`` (wall time, seconds) is injectable for expiry tests.
 
     ``trusted_proxy``: networks whose ``X-Forwarded-For`` names the client (see
@@ -245,6 +242,8 @@ class RelayServer:
         close_code, close_reason = 1000, ""
         timer = asyncio.get_running_loop().call_later(
             self.limits.hello_timeout, self._no_hello, session)
+        if isinstance(ws, RelayConnection):
+            ws.on_frame = functools.partial(self._frame_arrived, session)
         try:
             session.send(encode("challenge", v=PROTOCOL_VERSION, nonce=session.nonce))
             async for frame in ws:
@@ -252,11 +251,15 @@ class RelayServer:
                 if session.inflight or session.backlogged:
                     await session.keep_up()
         except SessionFatal as exc:
+            with contextlib.suppress(Exception):  # earlier puts are answered first, in order
+                await asyncio.wait_for(session.settle(), 5)
             session.error(None, exc.code, exc.message, fatal=True)
             close_code, close_reason = 1008, exc.message
         except ConnectionClosed:
             pass
         finally:
+            if isinstance(ws, RelayConnection):
+                ws.on_frame = None
             timer.cancel()
             self.ops.forget(session)
             self._rendezvous.leave(session)
@@ -267,85 +270,11 @@ class RelayServer:
             with contextlib.suppress(ConnectionClosed):
                 await session.finish(close_code, close_reason)
 
-    async def _serve_frame(self, session: Session, frame: str | bytes) -> None:
-        """Decode and answer one request; refusals keep the connection, SessionFatal ends it."""
-        rid: int | None = None
-        try:
-            msg = decode_client(frame, self.limits)
-            if msg.op == "signal":  # no reply, no store, its own budget: at once
-                self._signal(session, msg)
-                return
-            rid = msg.opt_int("rid")
-            if msg.op != "put" and session.inflight:
-                await session.settle()  # answered after this connection's puts, seeing them
-            if not session.bucket.take():
-                raise Refused("rate_limited", "too many requests; slow down")
-            await self._dispatch(session, msg)
-        except Refused as exc:
-            session.error(rid, exc.code, exc.message, fatal=False)
-        except StoreFailure as exc:
-            log.error("%s", exc)
-            session.error(rid, "storage", "relay storage failure; try again later", False)
-        except RelayError as exc:
-            session.error(rid, refusal_code(exc), str(exc), fatal=False)
-
-    def _signal(self, session: Session, msg: Message) -> None:
-        """Forward a signal to the mailbox's other connected devices that read signals
-        (never to an older client, never stored); drop and count what is too large, too
-        fast, or would back up a slow reader."""
-        if session.mailbox is None:
-            raise SessionFatal("order", "signal before hello: authenticate first")
-        data = msg.get_bytes("data")
-        if len(data) > MAX_SIGNAL:
-            self.signals.labels("too_large").inc()
-            return
-        if not session.signal_bucket.take():
-            self.signals.labels("rate_limited").inc()
-            return
-        frame = encode("signal", data=data)
-        for other in self._mailboxes.get(session.mailbox, ()):
-            if other is session or not other.extended:
-                continue
-            if other.backlogged:  # presence is worth less than the envelopes queued
-                self.signals.labels("backlog").inc()
-                continue
-            other.send(frame)
-            self.signals.labels("forwarded").inc()
-
     def _no_hello(self, session: Session) -> None:
         """Close a connection that neither authenticated nor asked to pair in time."""
         if session.mailbox is None and not session.pair_used:
             session.error(None, "timeout", "no hello in time; reconnect", fatal=True)
             session.close_soon(1008, "no hello in time")
-
-    async def _dispatch(self, session: Session, msg: Message) -> None:
-        op = msg.op
-        if op == "hello":
-            await self.ops.hello(session, msg)
-        elif op in ("put", "fetch", "ack"):
-            if session.mailbox is None:
-                raise SessionFatal("order", f"{op} before hello: authenticate first")
-            done = getattr(self, "_" + op)(session, msg, session.mailbox)
-            if inspect.isawaitable(done):  # a test relay may override these synchronously
-                await done
-        elif op in ("pair_open", "pair_join"):
-            if session.mailbox is not None or session.pair_used:
-                raise SessionFatal("order", f"{op} on a connection that is already in use: "
-                                            "one pairing per connection")
-            session.pair_used = True
-            (self._rendezvous.open if op == "pair_open" else self._rendezvous.join)(session, msg)
-        else:
-            self._rendezvous.relay(session, msg.get_bytes("data"))
-
-    # The mailbox operations, one method each so that a test relay can misbehave in one.
-    def _put(self, session: Session, msg: Message, mailbox: str) -> None:
-        self.ops.put(session, msg, mailbox)
-
-    async def _fetch(self, session: Session, msg: Message, mailbox: str) -> None:
-        await self.ops.fetch(session, msg, mailbox)
-
-    async def _ack(self, session: Session, msg: Message, mailbox: str) -> None:
-        await self.ops.ack(session, msg, mailbox)
 
 
 def _select_subprotocol(_conn: ServerConnection, offered: Sequence[Subprotocol]
@@ -353,14 +282,6 @@ def _select_subprotocol(_conn: ServerConnection, offered: Sequence[Subprotocol]
     """The features subprotocol when the client offers it; otherwise none (protocol 1 as
     it always was: a client that offers nothing is never refused)."""
     return Subprotocol(FEATURES_SUBPROTOCOL) if FEATURES_SUBPROTOCOL in offered else None
-
-
-def decode_client(frame: str | bytes, limits: RelayLimits) -> Message:
-    """A client frame, or SessionFatal("malformed") for anything the schema refuses."""
-    try:
-        return decode_client_message(frame, limits)
-    except ProtocolError as exc:
-        raise SessionFatal("malformed", str(exc)) from None
 
 
 def serve_forever(settings: RelaySettings, on_listening: Callable[[int], None] | None = None,

@@ -10,7 +10,8 @@ Sequence numbers come from a per-mailbox counter (``mailboxes.last_seq``), never
 ``MAX(seq)``, so a number is never reused after envelopes are deleted. Envelope counts and
 bytes are kept as running totals per mailbox and relay-wide (``totals``), updated in the
 same transaction as the envelopes: no write scans more rows than it writes, however much the
-relay holds. The schema is versioned (``PRAGMA user_version``) and migrated on open.
+relay holds. The schema is versioned (``PRAGMA user_version``) and migrated on open
+(:mod:`comentor.sync.relay.store_schema`).
 
 Calls are synchronous; the server makes them one at a time, in order, on a thread of
 their own (through :class:`comentor.sync.relay.backend.SqliteBackend`), so a commit's fsync
@@ -29,55 +30,13 @@ from pathlib import Path
 from typing import Any
 
 from comentor.sync.errors import RelayError
+from comentor.sync.relay.store_schema import SCHEMA_VERSION, Transaction, migrate
 
 __all__ = ["BadSeq", "Mailbox", "QuotaExceeded", "StorageFull", "RelayStore", "SCHEMA_VERSION",
            "bad_seq", "fetch_batch", "quota_exceeded", "storage_full"]
 
-SCHEMA_VERSION = 2
-
-_SCHEMA_V1 = """
-CREATE TABLE IF NOT EXISTS mailboxes (
-    id TEXT PRIMARY KEY,
-    verifier BLOB NOT NULL,
-    devices INTEGER NOT NULL,
-    created REAL NOT NULL,
-    last_seq INTEGER NOT NULL DEFAULT 0,
-    last_used REAL NOT NULL DEFAULT 0
-);
-CREATE TABLE IF NOT EXISTS envelopes (
-    mailbox TEXT NOT NULL,
-    seq INTEGER NOT NULL,
-    data BLOB NOT NULL,
-    created REAL NOT NULL,
-    PRIMARY KEY (mailbox, seq)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS envelopes_created ON envelopes (created);
-CREATE TABLE IF NOT EXISTS acks (
-    mailbox TEXT NOT NULL,
-    device BLOB NOT NULL,
-    seq INTEGER NOT NULL,
-    PRIMARY KEY (mailbox, device)
-) WITHOUT ROWID;
-"""
-
-# Version 2: running counts per mailbox and relay-wide, backfilled once from the envelopes.
-_SCHEMA_V2 = """
-ALTER TABLE mailboxes ADD COLUMN env_count INTEGER NOT NULL DEFAULT 0;
-ALTER TABLE mailboxes ADD COLUMN env_bytes INTEGER NOT NULL DEFAULT 0;
-CREATE INDEX IF NOT EXISTS mailboxes_last_used ON mailboxes (last_used);
-CREATE TABLE totals (
-    id INTEGER PRIMARY KEY CHECK (id = 1),
-    mailboxes INTEGER NOT NULL,
-    envelopes INTEGER NOT NULL,
-    bytes INTEGER NOT NULL
-);
-UPDATE mailboxes SET
-    env_count = (SELECT COUNT(*) FROM envelopes e WHERE e.mailbox = mailboxes.id),
-    env_bytes = (SELECT COALESCE(SUM(LENGTH(data)), 0) FROM envelopes e
-                 WHERE e.mailbox = mailboxes.id);
-INSERT INTO totals (id, mailboxes, envelopes, bytes)
-    SELECT 1, COUNT(*), COALESCE(SUM(env_count), 0), COALESCE(SUM(env_bytes), 0) FROM mailboxes;
-"""
+#: One part of a write round: its results (or the error that undid it) and its seconds.
+Part = tuple["list[int | RelayError] | sqlite3.Error", float]
 
 
 class QuotaExceeded(RelayError):
@@ -142,41 +101,17 @@ class RelayStore:
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.execute("PRAGMA foreign_keys=ON")
-            self._migrate()
+            migrate(self._db)
         except (OSError, sqlite3.Error) as exc:
             raise RelayError(f"cannot open relay data directory {path}: {exc}") from exc
         self._clock = clock
-
-    def _migrate(self) -> None:
-        """Bring the schema to :data:`SCHEMA_VERSION` (each step in one transaction)."""
-        version = int(self._db.execute("PRAGMA user_version").fetchone()[0])
-        if version > SCHEMA_VERSION:
-            raise RelayError(f"the relay database has schema version {version}, newer than "
-                             f"this relay ({SCHEMA_VERSION}): upgrade comentor")
-        if version < 1:
-            with self._write():
-                for statement in _SCHEMA_V1.split(";\n"):
-                    if statement.strip():
-                        self._db.execute(statement)
-                columns = {r[1] for r in self._db.execute("PRAGMA table_info(mailboxes)")}
-                if "last_used" not in columns:  # a database from before idle expiry
-                    self._db.execute(
-                        "ALTER TABLE mailboxes ADD COLUMN last_used REAL NOT NULL DEFAULT 0")
-                    self._db.execute("UPDATE mailboxes SET last_used = created")
-                self._db.execute("PRAGMA user_version = 1")
-        if version < 2:
-            with self._write():
-                for statement in _SCHEMA_V2.split(";\n"):
-                    if statement.strip():
-                        self._db.execute(statement)
-                self._db.execute("PRAGMA user_version = 2")
 
     def close(self) -> None:
         """Close the database; WAL contents are already durable."""
         self._db.close()
 
-    def _write(self, durable: bool = True) -> _Transaction:
-        return _Transaction(self._db, durable)
+    def _write(self, durable: bool = True) -> Transaction:
+        return Transaction(self._db, durable)
 
     def mailbox(self, mailbox_id: str) -> Mailbox | None:
         """The mailbox with this id, or None if nobody has claimed it."""
@@ -244,38 +179,43 @@ class RelayStore:
         bytes of the whole relay, so that many small mailboxes (anyone can claim one) cannot
         fill the operator's disk. Quotas are checked against the running counts.
         """
-        out: list[int | RelayError] = []
         with self._write():
-            total = self.total_bytes()
-            added = added_bytes = 0
-            for mailbox_id, data in items:
-                size = len(data)
-                if max_total is not None and total + size > max_total:
-                    out.append(storage_full())
-                    continue
-                row = self._db.execute(
-                    "UPDATE mailboxes SET last_seq = last_seq + 1, env_count = env_count + 1, "
-                    "env_bytes = env_bytes + ? WHERE id = ? AND env_count + 1 <= ? "
-                    "AND env_bytes + ? <= ? RETURNING last_seq",
-                    (size, mailbox_id, quota_envelopes, size, quota_bytes),
+            return self._put_items(items, quota_envelopes, quota_bytes, max_total)
+
+    def _put_items(self, items: list[tuple[str, bytes]], quota_envelopes: int,
+                   quota_bytes: int, max_total: int | None) -> list[int | RelayError]:
+        """:meth:`put_many` inside the caller's transaction."""
+        out: list[int | RelayError] = []
+        total = self.total_bytes()
+        added = added_bytes = 0
+        for mailbox_id, data in items:
+            size = len(data)
+            if max_total is not None and total + size > max_total:
+                out.append(storage_full())
+                continue
+            row = self._db.execute(
+                "UPDATE mailboxes SET last_seq = last_seq + 1, env_count = env_count + 1, "
+                "env_bytes = env_bytes + ? WHERE id = ? AND env_count + 1 <= ? "
+                "AND env_bytes + ? <= ? RETURNING last_seq",
+                (size, mailbox_id, quota_envelopes, size, quota_bytes),
+            ).fetchone()
+            if row is None:
+                known = self._db.execute(
+                    "SELECT env_count, env_bytes FROM mailboxes WHERE id = ?", (mailbox_id,)
                 ).fetchone()
-                if row is None:
-                    known = self._db.execute(
-                        "SELECT env_count, env_bytes FROM mailboxes WHERE id = ?", (mailbox_id,)
-                    ).fetchone()
-                    out.append(quota_exceeded(*known) if known
-                               else RelayError("relay refused: unknown mailbox"))
-                    continue
-                self._db.execute(
-                    "INSERT INTO envelopes (mailbox, seq, data, created) VALUES (?, ?, ?, ?)",
-                    (mailbox_id, int(row[0]), data, self._clock()),
-                )
-                total += size
-                added, added_bytes = added + 1, added_bytes + size
-                out.append(int(row[0]))
-            if added:
-                self._db.execute("UPDATE totals SET envelopes = envelopes + ?, "
-                                 "bytes = bytes + ? WHERE id = 1", (added, added_bytes))
+                out.append(quota_exceeded(*known) if known
+                           else RelayError("relay refused: unknown mailbox"))
+                continue
+            self._db.execute(
+                "INSERT INTO envelopes (mailbox, seq, data, created) VALUES (?, ?, ?, ?)",
+                (mailbox_id, int(row[0]), data, self._clock()),
+            )
+            total += size
+            added, added_bytes = added + 1, added_bytes + size
+            out.append(int(row[0]))
+        if added:
+            self._db.execute("UPDATE totals SET envelopes = envelopes + ?, "
+                             "bytes = bytes + ? WHERE id = 1", (added, added_bytes))
         return out
 
     def fetch(
@@ -330,25 +270,61 @@ class RelayStore:
         and an ack batch thus cost one fsync between them, not two. An ack that does not
         raise its device's mark frees nothing and stops after one statement.
         """
+        with self._write(durable=False):
+            return self._ack_items(items)
+
+    def _ack_items(self, items: list[tuple[str, bytes, int]]) -> list[int | RelayError]:
+        """:meth:`ack_many` inside the caller's transaction."""
         out: list[int | RelayError] = []
         boxes: dict[str, tuple[int, int] | None] = {}
         gone = gone_bytes = 0
-        with self._write(durable=False):
-            for mailbox_id, device, seq in items:
-                if mailbox_id not in boxes:
-                    row = self._db.execute("SELECT devices, last_seq FROM mailboxes WHERE id = ?",
-                                           (mailbox_id,)).fetchone()
-                    boxes[mailbox_id] = (int(row[0]), int(row[1])) if row else None
-                box = boxes[mailbox_id]
-                if box is None or seq > box[1]:
-                    out.append(bad_seq())
-                    continue
-                count, size = self._ack(mailbox_id, device, seq, box[0])
-                gone, gone_bytes = gone + count, gone_bytes + size
-                out.append(count)
-            if gone:
-                self._db.execute("UPDATE totals SET envelopes = envelopes - ?, bytes = bytes - ? "
-                                 "WHERE id = 1", (gone, gone_bytes))
+        for mailbox_id, device, seq in items:
+            if mailbox_id not in boxes:
+                row = self._db.execute("SELECT devices, last_seq FROM mailboxes WHERE id = ?",
+                                       (mailbox_id,)).fetchone()
+                boxes[mailbox_id] = (int(row[0]), int(row[1])) if row else None
+            box = boxes[mailbox_id]
+            if box is None or seq > box[1]:
+                out.append(bad_seq())
+                continue
+            count, size = self._ack(mailbox_id, device, seq, box[0])
+            gone, gone_bytes = gone + count, gone_bytes + size
+            out.append(count)
+        if gone:
+            self._db.execute("UPDATE totals SET envelopes = envelopes - ?, bytes = bytes - ? "
+                             "WHERE id = 1", (gone, gone_bytes))
+        return out
+
+    def write_round(self, acks: list[tuple[str, bytes, int]], puts: list[tuple[str, bytes]],
+                    quota_envelopes: int, quota_bytes: int, max_total: int | None
+                    ) -> tuple[Part, Part]:
+        """The acks (as :meth:`ack_many`), then the puts (as :meth:`put_many`), in ONE
+        transaction: one commit and one fsync for the relay's write round, and the pages
+        both parts change (the totals, the mailboxes' rows) written once. Each part runs in
+        a savepoint of its own, so a failure of one is its own (the other still commits).
+        A round without puts is not synced on its own, as :meth:`ack_many`.
+
+        Returns each part's results, or the error that undid it, and the seconds each took
+        (the commit counts with the puts).
+        """
+        started = time.perf_counter()
+        with self._write(durable=bool(puts)):
+            acked = self._part(self._ack_items, acks) if acks else []
+            middle = time.perf_counter()
+            stored = self._part(self._put_items, puts, quota_envelopes, quota_bytes,
+                                max_total) if puts else []
+        return (acked, middle - started), (stored, time.perf_counter() - middle)
+
+    def _part(self, work: Callable[..., list[int | RelayError]], *args: Any
+              ) -> list[int | RelayError] | sqlite3.Error:
+        self._db.execute("SAVEPOINT part")
+        try:
+            out = work(*args)
+        except sqlite3.Error as exc:
+            self._db.execute("ROLLBACK TO part")
+            self._db.execute("RELEASE part")
+            return exc
+        self._db.execute("RELEASE part")
         return out
 
     def _ack(self, mailbox_id: str, device: bytes, seq: int, devices: int) -> tuple[int, int]:
@@ -421,24 +397,3 @@ class RelayStore:
         mailboxes, envelopes, size = db.execute(
             "SELECT mailboxes, envelopes, bytes FROM totals WHERE id = 1").fetchone()
         return {"mailboxes": int(mailboxes), "envelopes": int(envelopes), "bytes": int(size)}
-
-
-class _Transaction:
-    """``BEGIN IMMEDIATE`` … ``COMMIT``, or ``ROLLBACK`` if the block raised; one that is
-    not ``durable`` commits without its own fsync (the next durable commit syncs it)."""
-
-    def __init__(self, db: sqlite3.Connection, durable: bool = True) -> None:
-        self._db = db
-        self._durable = durable
-
-    def __enter__(self) -> None:
-        if not self._durable:
-            self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("BEGIN IMMEDIATE")
-
-    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        try:
-            self._db.execute("ROLLBACK" if exc_type else "COMMIT")
-        finally:
-            if not self._durable:
-                self._db.execute("PRAGMA synchronous=FULL")

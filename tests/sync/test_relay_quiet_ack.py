@@ -4,6 +4,7 @@ writes: real relay, real sockets on 127.0.0.1, SQLite and PostgreSQL stores."""
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from comentor.sync.errors import RelayError
 from comentor.sync.keys import derive_mailbox, mailbox_signing_key
 from comentor.sync.mailbox.relay_client import RelayClient
 from comentor.sync.relay.server import RelayServer
+from comentor.sync.relay.store import RelayStore
 from comentor.sync.relay.wire import (
     FEATURES_SUBPROTOCOL,
     Message,
@@ -149,3 +151,64 @@ async def test_pipelined_requests_written_together_arrive_whole_and_in_order(
         for seq, (rid, size) in enumerate(zip(range(10, 10 + len(sizes)), sizes, strict=True), 1)]
     await sender.close()
     await reader.close()
+
+
+def _write_together(ws: ClientConnection, frames: list[bytes]) -> None:
+    """Several requests in one write to the socket, so that they reach the relay in one
+    read: some are answered as they arrive, the rest by the read loop, in order."""
+    for frame in frames:
+        ws.protocol.send_binary(frame)
+    ws.transport.write(b"".join(ws.protocol.data_to_send()))
+
+
+async def test_requests_in_one_write_are_answered_in_order(relay: RelayServer) -> None:
+    a = await _raw(relay, DEV_A, features=True)
+    b = await _raw(relay, DEV_B, features=True)
+    _write_together(a, [
+        encode("put", rid=1, data=b"one"), encode("put", rid=2, data=b"two"),
+        encode("ack", seq=2),  # quiet, naming a put of the same write: never refused
+        encode("fetch", rid=3, since=0),  # sees both puts
+        encode("put", rid=4, data=b"three"),
+    ])
+    replies = [await _next(a) for _ in range(4)]
+    assert [(m.op, m.get_int("rid")) for m in replies] == [
+        ("stored", 1), ("stored", 2), ("envelopes", 3), ("stored", 4)]
+    assert [seq for seq, _ in replies[2].items()] == [1, 2]
+    assert [(await _next(b)).get_int("seq") for _ in range(3)] == [1, 2, 3]
+    _write_together(b, [encode("ack", seq=3), encode("fetch", rid=5, since=0)])
+    fetched = await _next(b)
+    assert (fetched.op, [seq for seq, _ in fetched.items()]) == ("envelopes", [3])
+    assert (await relay.health_now())["envelopes"] == 1  # a has not acked its own third put
+    await a.close()
+    await b.close()
+
+
+async def test_a_malformed_frame_after_puts_in_one_write_ends_the_connection_after_them(
+        relay: RelayServer) -> None:
+    a = await _raw(relay, DEV_A, features=True)
+    _write_together(a, [encode("put", rid=1, data=b"kept"), b"\xc1 not msgpack",
+                        encode("put", rid=2, data=b"never read")])
+    assert ((await _next(a)).op, (await _next(a)).get_str("code")) == ("stored", "malformed")
+    await asyncio.wait_for(a.wait_closed(), 5)
+    assert (await relay.health_now())["envelopes"] == 1
+
+
+def test_a_round_is_one_transaction_whose_parts_fail_on_their_own(tmp_path: Path) -> None:
+    """Acks and puts of a write round commit together; a database error in the puts
+    (here a trigger, as a full disk would) undoes only the puts."""
+    store = RelayStore(tmp_path)
+    store.claim(MAILBOX, b"k" * 32, 2)
+    assert store.put_many([(MAILBOX, b"one"), (MAILBOX, b"two")], 100, 1 << 20) == [1, 2]
+    store._db.execute("CREATE TRIGGER no_room BEFORE INSERT ON envelopes "
+                      "BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END")
+    (acked, _), (stored, _) = store.write_round(
+        [(MAILBOX, DEV_A, 2), (MAILBOX, DEV_B, 1)], [(MAILBOX, b"three")], 100, 1 << 20, None)
+    assert acked == [0, 1]  # the second device's ack frees envelope 1
+    assert isinstance(stored, sqlite3.Error) and "full" in str(stored)
+    assert store.fetch(MAILBOX, 0, 10, 1 << 20)[0] == [(2, b"two")]
+    assert store.stats() == {"mailboxes": 1, "envelopes": 1, "bytes": 3}  # counts in step
+    assert store.mailbox(MAILBOX).last_seq == 2  # type: ignore[union-attr]
+    store._db.execute("DROP TRIGGER no_room")
+    (acked, _), (stored, _) = store.write_round([], [(MAILBOX, b"three")], 100, 1 << 20, None)
+    assert (acked, stored) == ([], [3])
+    store.close()

@@ -1,0 +1,113 @@
+"""The SQLite relay store's schema, its migrations, and its transactions.
+
+Split from :mod:`comentor.sync.relay.store`, which holds what the relay does with the
+tables; here is what the tables are and how one explicit transaction is opened and ended.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+
+from comentor.sync.errors import RelayError
+
+__all__ = ["SCHEMA_VERSION", "Transaction", "migrate"]
+
+SCHEMA_VERSION = 2
+
+
+_SCHEMA_V1 = """
+CREATE TABLE IF NOT EXISTS mailboxes (
+    id TEXT PRIMARY KEY,
+    verifier BLOB NOT NULL,
+    devices INTEGER NOT NULL,
+    created REAL NOT NULL,
+    last_seq INTEGER NOT NULL DEFAULT 0,
+    last_used REAL NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS envelopes (
+    mailbox TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    data BLOB NOT NULL,
+    created REAL NOT NULL,
+    PRIMARY KEY (mailbox, seq)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS envelopes_created ON envelopes (created);
+CREATE TABLE IF NOT EXISTS acks (
+    mailbox TEXT NOT NULL,
+    device BLOB NOT NULL,
+    seq INTEGER NOT NULL,
+    PRIMARY KEY (mailbox, device)
+) WITHOUT ROWID;
+"""
+
+# Version 2: running counts per mailbox and relay-wide, backfilled once from the envelopes.
+_SCHEMA_V2 = """
+ALTER TABLE mailboxes ADD COLUMN env_count INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE mailboxes ADD COLUMN env_bytes INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX IF NOT EXISTS mailboxes_last_used ON mailboxes (last_used);
+CREATE TABLE totals (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    mailboxes INTEGER NOT NULL,
+    envelopes INTEGER NOT NULL,
+    bytes INTEGER NOT NULL
+);
+UPDATE mailboxes SET
+    env_count = (SELECT COUNT(*) FROM envelopes e WHERE e.mailbox = mailboxes.id),
+    env_bytes = (SELECT COALESCE(SUM(LENGTH(data)), 0) FROM envelopes e
+                 WHERE e.mailbox = mailboxes.id);
+INSERT INTO totals (id, mailboxes, envelopes, bytes)
+    SELECT 1, COUNT(*), COALESCE(SUM(env_count), 0), COALESCE(SUM(env_bytes), 0) FROM mailboxes;
+"""
+
+
+def migrate(db: sqlite3.Connection) -> None:
+    """Bring the schema to :data:`SCHEMA_VERSION` (each step in one transaction)."""
+    version = int(db.execute("PRAGMA user_version").fetchone()[0])
+    if version > SCHEMA_VERSION:
+        raise RelayError(f"the relay database has schema version {version}, newer than "
+                         f"this relay ({SCHEMA_VERSION}): upgrade comentor")
+    if version < 1:
+        with Transaction(db):
+            for statement in _SCHEMA_V1.split(";\n"):
+                if statement.strip():
+                    db.execute(statement)
+            columns = {r[1] for r in db.execute("PRAGMA table_info(mailboxes)")}
+            if "last_used" not in columns:  # a database from before idle expiry
+                db.execute(
+                    "ALTER TABLE mailboxes ADD COLUMN last_used REAL NOT NULL DEFAULT 0")
+                db.execute("UPDATE mailboxes SET last_used = created")
+            db.execute("PRAGMA user_version = 1")
+    if version < 2:
+        with Transaction(db):
+            for statement in _SCHEMA_V2.split(";\n"):
+                if statement.strip():
+                    db.execute(statement)
+            db.execute("PRAGMA user_version = 2")
+
+
+class Transaction:
+    """``BEGIN IMMEDIATE`` … ``COMMIT``, or ``ROLLBACK`` if the block raised; one that is
+    not ``durable`` commits without its own fsync (the next durable commit syncs it)."""
+
+    def __init__(self, db: sqlite3.Connection, durable: bool = True) -> None:
+        self._db = db
+        self._durable = durable
+
+    def __enter__(self) -> None:
+        if not self._durable:
+            self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        try:
+            try:
+                self._db.execute("ROLLBACK" if exc_type else "COMMIT")
+            except sqlite3.Error:
+                if self._db.in_transaction:  # a failed COMMIT leaves it open: end it
+                    with contextlib.suppress(sqlite3.Error):
+                        self._db.execute("ROLLBACK")
+                raise
+        finally:
+            if not self._durable:
+                self._db.execute("PRAGMA synchronous=FULL")
