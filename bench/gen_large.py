@@ -140,11 +140,26 @@ def build(path: Path, ops: int, years: int, seed: int = 11) -> Path:
     return path
 
 
+def _schema_key() -> str:
+    """A digest of the code that shapes the file (schema and migrations), so that a cached
+    journal made by other code is never reused: the day alone did not tell (a migration
+    changed within a day once, and the cached file was refused as damaged)."""
+    import hashlib
+
+    import comentor.model
+
+    model = Path(comentor.model.__file__).parent
+    digest = hashlib.blake2b(digest_size=4)
+    for name in ("_schema.py", "_migrations.py"):
+        digest.update((model / name).read_bytes())
+    return digest.hexdigest()
+
+
 def large_journal(ops: int = 100_000, years: int = 5, *, cache: Path | None = None) -> Path:
     """The cached large journal (built on first use)."""
     cache = cache or Path(tempfile.gettempdir()) / "comentor-bench"
     cache.mkdir(parents=True, exist_ok=True)
-    path = cache / f"large-v3-{ops}-{years}y-{dt.date.today().isoformat()}.db"
+    path = cache / f"large-v3-{_schema_key()}-{ops}-{years}y-{dt.date.today().isoformat()}.db"
     if not path.exists():
         os.environ.setdefault("COMENTOR_STATE_DIR", str(cache / "state"))
         partial = path.with_suffix(".partial.db")

@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import base64
 import functools
-
-import nacl.exceptions
-import nacl.utils
-from nacl.public import PrivateKey
-from nacl.signing import SigningKey, VerifyKey
+from typing import TYPE_CHECKING
 
 from ._digest import blake2b
 from ._record import Record
 from .errors import PassphraseError
+
+if TYPE_CHECKING:  # PyNaCl loads on first use: opening and reading a journal never need it
+    from nacl.signing import SigningKey, VerifyKey
 
 __all__ = [
     "DeviceKeys",
@@ -42,16 +41,22 @@ def device_id_for(sign_public: bytes) -> str:
 
 @functools.lru_cache(maxsize=64)
 def _signer(seed: bytes) -> SigningKey:
+    from nacl.signing import SigningKey
+
     return SigningKey(seed)
 
 
 @functools.lru_cache(maxsize=256)
 def _verifier(sign_public: bytes) -> VerifyKey:
+    from nacl.signing import VerifyKey
+
     return VerifyKey(sign_public)
 
 
 def verify_signature(sign_public: bytes, message: bytes, signature: bytes) -> bool:
     """Check an Ed25519 signature; False for any malformed key or signature."""
+    import nacl.exceptions
+
     try:
         _verifier(sign_public).verify(message, signature)
     except (nacl.exceptions.BadSignatureError, nacl.exceptions.ValueError, TypeError, ValueError):
@@ -69,6 +74,9 @@ class DeviceKeys(Record):
     def generate(cls, seed: bytes | None = None) -> DeviceKeys:
         """Make fresh keys; a 32-byte seed makes them deterministic (demo journals only)."""
         if seed is None:
+            from nacl.public import PrivateKey
+            from nacl.signing import SigningKey
+
             return cls(bytes(SigningKey.generate()), bytes(PrivateKey.generate()))
         sign = blake2b(seed, digest_size=32, person=b"comentor-sign")
         box = blake2b(seed, digest_size=32, person=b"comentor-box")
@@ -76,10 +84,14 @@ class DeviceKeys(Record):
 
     @property
     def sign_public(self) -> bytes:
+        from nacl.signing import SigningKey
+
         return bytes(SigningKey(self.sign_secret).verify_key)
 
     @property
     def box_public(self) -> bytes:
+        from nacl.public import PrivateKey
+
         return bytes(PrivateKey(self.box_secret).public_key)
 
     @property
@@ -106,6 +118,7 @@ def seal_bytes(data: bytes, passphrase: str, *, fast: bool = False) -> SealedKey
     XSalsa20-Poly1305; `fast` lowers Argon2id's cost (tests only)."""
     import nacl.pwhash  # here: only a sealed key needs them, and every command opens
     import nacl.secret  # the journal
+    import nacl.utils
 
     salt = nacl.utils.random(nacl.pwhash.argon2id.SALTBYTES)
     if fast:
@@ -119,6 +132,7 @@ def seal_bytes(data: bytes, passphrase: str, *, fast: bool = False) -> SealedKey
 def open_sealed(sealed: SealedKeys, passphrase: str, what: str = "this device's key") -> bytes:
     """The bytes :func:`seal_bytes` sealed, or PassphraseError naming `what` for a wrong
     passphrase (or sealed bytes that were changed)."""
+    import nacl.exceptions
     import nacl.pwhash
     import nacl.secret
 

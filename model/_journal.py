@@ -71,15 +71,31 @@ class Journal(WritePath, LocalData, Reading):
         *,
         now: Clock | None = None,
         rand: Callable[[int], bytes] = os.urandom,
+        device_id: str | None = None,
     ) -> None:
         self.path = path
         self.conn = conn
         self.keys = keys
-        self.device_id = keys.device_id
+        self._device_id = device_id  # None: worked out from the keys when first asked
         self._now = now or _system_now
         self._rand = rand
         last = conn.execute("SELECT max(hlc) FROM ops").fetchone()[0] or 0
         self.clock = HybridClock(lambda: int(self._now().timestamp() * 1000), int(last))
+
+    @property
+    def device_id(self) -> str:
+        """This device's id: derived from its signing key (on first use: that loads PyNaCl).
+        An opened journal takes the id it says it belongs to (local_meta), the one its key
+        was stored under and made from (`_init_meta` writes both; a sealed key is checked
+        against it when unlocked), so opening and reading need no PyNaCl (the app's first
+        frame, `status`)."""
+        if self._device_id is None:
+            self._device_id = self.keys.device_id
+        return self._device_id
+
+    @device_id.setter
+    def device_id(self, value: str) -> None:
+        self._device_id = value
 
     # ------------------------------------------------------------------ opening
     @classmethod
@@ -206,6 +222,7 @@ class Journal(WritePath, LocalData, Reading):
                 raise conn.note_damage("it does not say which device it belongs to", check=False)
             if keys is None:
                 keys = _load_keys(conn, str(row[0]), passphrase)
+                return cls(path, conn, keys, now=now, rand=rand, device_id=str(row[0]))
             return cls(path, conn, keys, now=now, rand=rand)
         except BaseException:
             conn.close()

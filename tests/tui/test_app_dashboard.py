@@ -10,7 +10,7 @@ from comentor.model._journal import Journal
 from comentor.tui.app import ComentorApp
 from comentor.tui.catalog import CATALOG
 from comentor.tui.screens.checkin import CheckinScreen
-from comentor.tui.screens.dashboard import DashboardScreen
+from comentor.tui.screens.dashboard import DashboardScreen, Panel
 from comentor.tui.screens.first_run import FirstRunScreen
 from comentor.tui.widgets.drift import DriftBadge
 
@@ -30,11 +30,11 @@ async def test_dashboard_shows_overdue_and_demo_data(demo_path: Path) -> None:
         badge = app.screen.query_one(DriftBadge)
         assert badge.state == "overdue"
         assert "OVERDUE by 8 days" in str(badge.content)
-        mine = str(app.screen.query_one("#p-mine Static", Static).content)
-        theirs = str(app.screen.query_one("#p-theirs Static", Static).content)
+        mine = str(app.screen.query_one("#p-mine", Panel).content)
+        theirs = str(app.screen.query_one("#p-theirs", Panel).content)
         assert "Raise the day rate" in mine
         assert "Send Maya the pricing page draft" in theirs
-        asks = str(app.screen.query_one("#p-asks Static", Static).content)
+        asks = str(app.screen.query_one("#p-asks", Panel).content)
         assert "Any tips?" in asks and "vague" in asks
         sync = str(app.screen.query_one("#sync-box", Static).content)
         assert "demo journal: never syncs" in sync

@@ -16,7 +16,7 @@ from comentor.model import Journal
 from comentor.model.testing import paired_journals, sync_in_process
 from comentor.tui.app import ComentorApp
 from comentor.tui.modals.form import FormModal
-from comentor.tui.screens.dashboard import DashboardScreen
+from comentor.tui.screens.dashboard import DashboardScreen, Panel
 from comentor.tui.screens.feedback import FeedbackScreen
 from comentor.tui.screens.points import TalkingPointsScreen
 
@@ -49,7 +49,7 @@ async def test_an_overdue_commitment_is_marked_on_the_dashboard(pair: tuple[Path
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen)
                        and app.screen.loads, what="dashboard")
-        mine = str(app.screen.query_one("#p-mine Static", Static).content)
+        mine = str(app.screen.query_one("#p-mine", Panel).content)
         assert f"Send the pitch  overdue since {yesterday.isoformat()}" in mine
         assert f"Book the room  due {tomorrow.isoformat()}" in mine
         assert "Read the book" in mine and mine.count("overdue") == 1

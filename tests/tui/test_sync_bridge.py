@@ -25,7 +25,7 @@ from comentor.sync.pairing.codes import PairingCode, make_code, parse_code
 from comentor.sync.pairing.flow import InviteOptions, JoinOptions, invite, join
 from comentor.sync.pairing.protocol import WRONG_CODE
 from comentor.tui.app import ComentorApp
-from comentor.tui.screens.dashboard import DashboardScreen
+from comentor.tui.screens.dashboard import DashboardScreen, Panel
 from comentor.tui.screens.devices import DevicesScreen
 from comentor.tui.screens.pairing import InviteModal, JoinModal
 from comentor.tui.sync_bridge import describe_last
@@ -84,7 +84,7 @@ async def test_app_syncs_live_with_the_partner_over_the_lan(
                 jb.close()
             engine_b.notify_local_change()
             await wait_for(pilot, lambda: "pricing page draft" in str(
-                app.screen.query_one("#p-theirs Static", Static).content),
+                app.screen.query_one("#p-theirs", Panel).content),
                 timeout=10, what="B's commitment on A's dashboard")
             await wait_for(pilot, lambda: any("change" in m and "from Jonas" in m
                                               for m in _messages(app)),
@@ -134,7 +134,7 @@ async def test_app_syncs_through_the_relay(tmp_path: Path,
                 jb.close()
             await RelaySync(pb).sync_once()
             await wait_for(pilot, lambda: "workshop room" in str(
-                app.screen.query_one("#p-theirs Static", Static).content),
+                app.screen.query_one("#p-theirs", Panel).content),
                 timeout=10, what="B's commitment through the relay")
             assert any("through the relay" in m for m in _messages(app))
             await wait_for(pilot, lambda: "last reached via relay" in _sync_box(app),

@@ -13,7 +13,7 @@ from typing import Any
 from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
-from textual.containers import Grid, Horizontal, VerticalScroll
+from textual.containers import Horizontal
 from textual.css.query import NoMatches
 from textual.reactive import reactive
 from textual.screen import Screen
@@ -28,9 +28,10 @@ from ..sync_bridge import SyncProgress, describe_last
 from ..text import counted, one_line
 from ..widgets.drift import DriftBadge
 from ..widgets.key_bar import KeyBar
+from ..widgets.text_panel import TextPanel
 from ..widgets.title_bar import TitleBar
 
-__all__ = ["DashboardScreen"]
+__all__ = ["DashboardScreen", "Panel"]
 
 MAX_LINES = 12
 PANELS = (  # id and title while loading, in grid order
@@ -94,8 +95,8 @@ def _event(r: dict[str, Any]) -> Text:
     return t
 
 
-class Panel(VerticalScroll, can_focus=True):
-    """A titled, scrollable box of text lines."""
+class Panel(TextPanel):
+    """A titled, scrollable box of text lines (one widget: see widgets/text_panel.py)."""
 
     DEFAULT_CSS = """
     Panel {
@@ -108,19 +109,21 @@ class Panel(VerticalScroll, can_focus=True):
     """
 
     def __init__(self, title: str, text: Text | None = None, *, id: str) -> None:
-        super().__init__(id=id)
+        super().__init__("loading…" if text is None else text, id=id)
         self.border_title = title
-        self.body = Static("loading…" if text is None else text, markup=False)
-
-    def compose(self) -> ComposeResult:
-        yield self.body
 
 
 class DashboardScreen(AppAccess, Screen[None]):
     """Next check-in and drift, open items both ways, goals, wins and sync state."""
 
     DEFAULT_CSS = """
-    DashboardScreen #top { height: 4; }
+    DashboardScreen {
+        layout: grid;
+        grid-size: 3 3;
+        grid-rows: 4 1fr 1fr;
+        grid-gutter: 0 1;
+    }
+    DashboardScreen #top { height: 4; column-span: 3; }
     DashboardScreen #next-box {
         width: 2fr;
         border: round $primary;
@@ -131,11 +134,6 @@ class DashboardScreen(AppAccess, Screen[None]):
         border: round $primary;
         border-title-color: $text-primary;
         padding: 0 1;
-    }
-    DashboardScreen #panels {
-        grid-size: 3 2;
-        grid-gutter: 0 1;
-        height: 1fr;
     }
     """
 
@@ -166,10 +164,11 @@ class DashboardScreen(AppAccess, Screen[None]):
                           id="sync-box", markup=False)
             sync.border_title = "Sync"
             yield sync
-        with Grid(id="panels"):
-            for panel_id, loading_title in PANELS:
-                title, text = panels.get(panel_id, (loading_title, None))
-                yield Panel(title, text, id=panel_id)
+        # the panels are cells of the screen's own grid (a Grid container around them
+        # was one more widget to style, lay out and draw on the first frame)
+        for panel_id, loading_title in PANELS:
+            title, text = panels.get(panel_id, (loading_title, None))
+            yield Panel(title, text, id=panel_id)
         yield KeyBar()
 
     def on_mount(self) -> None:
@@ -238,7 +237,7 @@ class DashboardScreen(AppAccess, Screen[None]):
         for panel_id, (panel_title, text) in self._panels(data).items():
             panel = self.query_one(f"#{panel_id}", Panel)
             panel.border_title = panel_title
-            panel.body.update(text)
+            panel.update(text)
         self._show_sync(self.comentor.sync_state)
         self._loaded()
 

@@ -53,8 +53,9 @@ class DriftBadge(Static):
 
     def show(self, nxt: NextCheckin, cadence_text: str, *, demo: bool = False) -> None:
         self.state = nxt.state
+        attached = self.is_attached  # not yet (composed with the data): styled when mounted
         for s in STATE_STYLE:
-            self.set_class(s == nxt.state, f"-{s.replace('_', '-')}")
+            self.set_class(s == nxt.state, f"-{s.replace('_', '-')}", update=attached)
         text = Text()
         text.append("Next check-in  ", style="bold")
         text.append(nxt.due.strftime("%a %d %b %Y %H:%M"))
