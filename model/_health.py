@@ -222,9 +222,9 @@ def remember_damage(path: Path, detail: str) -> None:
 def _remembered_damage(path: Path) -> str | None:
     from ._epoch import state_dir
 
-    if not (state_dir() / "damaged").is_dir():  # the usual case: no note, nothing to hash
-        return None
     try:
+        if not (state_dir() / "damaged").is_dir():  # the usual case: no note, no hashing
+            return None
         text = _note_path(path).read_text(encoding="utf-8")
     except OSError:
         return None  # the usual case: no note, and json is not even loaded

@@ -63,10 +63,19 @@ class RelayConnection(ServerConnection):
         (the protocol refuses that before it is an event)."""
         handler = self.on_frame
         if (handler is not None and isinstance(event, Frame) and event.fin
-                and event.opcode is Opcode.BINARY and self.recv_messages.get_in_progress
-                and not len(self.recv_messages.frames) and handler(bytes(event.data))):
+                and event.opcode is Opcode.BINARY and self._reader_waits()
+                and handler(bytes(event.data))):
             return
         super().process_event(event)
+
+    def _reader_waits(self) -> bool:
+        """The read loop waits for a message and none is queued (websockets' message
+        assembler; any other shape of it, from another release, reads as "no": every frame
+        then goes through the read loop, as without the hook)."""
+        messages = self.recv_messages
+        frames = getattr(messages, "frames", None)
+        return getattr(messages, "get_in_progress", False) is True and frames is not None \
+            and len(frames) == 0
 
     def allow_frames(self, max_size: int) -> None:
         """Raise the frame limit (after ``hello``: envelopes may now arrive)."""

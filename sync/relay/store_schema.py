@@ -97,10 +97,17 @@ class Transaction:
     def __enter__(self) -> None:
         if not self._durable:
             self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            if not self._durable:  # every later commit must sync again
+                self._db.execute("PRAGMA synchronous=FULL")
+            raise
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
         try:
+            if exc_type and not self._db.in_transaction:
+                return  # SQLite rolled it back itself (a full disk): the error says why
             try:
                 self._db.execute("ROLLBACK" if exc_type else "COMMIT")
             except sqlite3.Error:

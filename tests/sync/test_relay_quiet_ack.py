@@ -212,3 +212,20 @@ def test_a_round_is_one_transaction_whose_parts_fail_on_their_own(tmp_path: Path
     (acked, _), (stored, _) = store.write_round([], [(MAILBOX, b"three")], 100, 1 << 20, None)
     assert (acked, stored) == ([], [3])
     store.close()
+
+
+def test_a_transaction_that_cannot_begin_leaves_commits_durable(tmp_path: Path) -> None:
+    """An ack batch commits without its own fsync; if its BEGIN fails (another writer holds
+    the file), the next commits must still sync."""
+    store = RelayStore(tmp_path)
+    store.claim(MAILBOX, b"k" * 32, 2)
+    store._db.execute("PRAGMA busy_timeout = 0")
+    other = sqlite3.connect(store.path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        store.ack_many([(MAILBOX, DEV_A, 0)])
+    other.execute("ROLLBACK")
+    other.close()
+    assert store._db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    assert store.put_many([(MAILBOX, b"after")], 100, 1 << 20) == [1]
+    store.close()

@@ -54,3 +54,14 @@ async def test_markup_is_shown_as_written() -> None:
     async with app.run_test(size=(40, 20)):
         panel = app.screen.query_one("#p", TextPanel)
         assert panel.render_line(0).text.rstrip() == "[b]not bold[/b]"
+
+
+async def test_a_panel_narrower_than_its_scrollbar_still_draws() -> None:
+    for width in (1, 2, 3):
+        app = _Box(LONG + " and a long last line")
+        app.CSS = f"TextPanel {{ height: 5; width: {width}; }}"
+        async with app.run_test(size=(40, 20)) as pilot:
+            panel = app.screen.query_one("#p", TextPanel)
+            await pilot.pause()
+            assert panel.virtual_size.width >= 1
+            assert len(panel.render_line(0).text) >= 1

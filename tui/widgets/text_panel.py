@@ -85,10 +85,11 @@ class TextPanel(ScrollView, can_focus=True):
         # border: the text is wrapped to that room, less a scrollbar when it does not fit,
         # and its lines are the scrollable size. The scrollbar is then in this layout.
         width, height = region.size
+        width = max(width, 1)  # wrapping to no width fails: a line too wide is cropped
         overflow = self.styles.overflow_y
         show = overflow == "scroll" or (overflow == "auto" and self._height(width) > height)
         if show:
-            width = max(width - self.styles.scrollbar_size_vertical, 0)
+            width = max(width - self.styles.scrollbar_size_vertical, 1)
         self._width = width
         self.set_reactive(Widget.virtual_size, Size(width, self._height(width)))
         self.set_reactive(Widget.show_vertical_scrollbar, show)
