@@ -10,7 +10,10 @@ binding, loaded on first use.
 
 from __future__ import annotations
 
-from _blake2 import blake2b as _blake2b
+try:
+    from _blake2 import blake2b as _blake2b
+except ImportError:  # an interpreter built without its own BLAKE2: hashlib's (OpenSSL's)
+    from hashlib import blake2b as _blake2b
 
 __all__ = ["blake2b", "sha256_hex"]
 
