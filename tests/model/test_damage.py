@@ -276,3 +276,14 @@ def test_a_repaired_journal_gets_the_rest_back_from_the_partner(tmp_path: Path) 
         mine = {g["text"] for g in again.rows("goals")}
         assert mine == {g["text"] for g in ben.rows("goals")} and len(mine) == 60
     ben.close()
+
+
+def test_a_damaged_device_key_is_refused_at_open(tmp_path: Path) -> None:
+    path = _filled(tmp_path / "j.db", goals=2)
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE local_keys SET sign_secret = x'0102'")
+    db.close()
+    with pytest.raises(DamagedJournalError) as caught:
+        Journal.open(path)
+    assert caught.value.field("detail") == "its device key is damaged"
+    assert "damaged" in str(caught.value) and "\n" not in str(caught.value)
