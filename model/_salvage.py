@@ -197,9 +197,12 @@ def own_keys(rows: list[Row], device: str | None) -> tuple[str | None, DeviceKey
     """This device's id, its keys (when not sealed), and its local_keys row."""
     for r in rows:
         if device is None and len(rows) == 1 or r[0] == device:
-            if not r[3] and isinstance(r[1], bytes) and isinstance(r[2], bytes):
-                return str(r[0]), DeviceKeys(r[1], r[2]), r
-            return str(r[0]), None, r
+            if r[3]:  # sealed: unlocked later with its passphrase
+                return str(r[0]), None, r
+            sign, box = r[1], r[2]
+            if isinstance(sign, bytes) and isinstance(box, bytes) and len(sign) == len(box) == 32:
+                return str(r[0]), DeviceKeys(sign, box), r
+            return str(r[0]), None, None  # damaged: this device cannot sign again
     return device, None, None
 
 

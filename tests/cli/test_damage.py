@@ -145,6 +145,21 @@ def test_repair_rebuilds_a_damaged_journal_into_a_new_file(tmp_path: Path) -> No
     assert again.returncode == 1 and "already exists" in again.stderr
 
 
+def test_a_damaged_device_key_is_refused_at_open_and_by_repair_plainly(tmp_path: Path) -> None:
+    path = tmp_path / "j.db"
+    hundred_items(path)
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE local_keys SET sign_secret = x'0102'")
+    conn.close()
+    for args in (("add", "goal", "x"), ("status",)):
+        proc = cli(path, *args)
+        assert proc.returncode == 1 and "is damaged" in proc.stderr
+        assert "unexpected" not in proc.stderr and len(proc.stderr.strip().splitlines()) == 1
+    proc = cli(path, "repair")
+    assert proc.returncode == 1 and "keys cannot be read" in proc.stderr
+    assert "comentor join" in proc.stderr and "unexpected" not in proc.stderr
+
+
 # ---------------------------------------------------------------- mounts (root only)
 def _mount(*args: str) -> bool:
     if os.geteuid() != 0 or shutil.which("mount") is None:
