@@ -203,16 +203,24 @@ class Session:
         queue and drop a client that did nothing wrong (docs/protocol.md allows pipelining).
         A client that never reads its replies simply stops being read.
         """
-        # puts in flight, whose replies all arrive at once after a commit: at most half the
-        # queue, so that they fit beside the backlog allowed below
-        if self.inflight:
-            room = max(1, self.limits.outbound_queue // 2)
-            self.inflight = [f for f in self.inflight if not f.done()]
-            while len(self.inflight) >= room:
+        if self.inflight and not self.room_for_puts(0):
+            while len(self.inflight) >= self._put_room:
                 await asyncio.shield(self.inflight.pop(0))
         while self.backlogged and not self._ended:
             self._progress.clear()
             await self._progress.wait()
+
+    @property
+    def _put_room(self) -> int:
+        # puts in flight, whose replies all arrive at once after a commit: at most half the
+        # queue, so that they fit beside the backlog :meth:`keep_up` allows
+        return max(1, self.limits.outbound_queue // 2)
+
+    def room_for_puts(self, more: int = 1) -> bool:
+        """Whether ``more`` puts fit beside those still in flight without waiting (those
+        answered are forgotten)."""
+        self.inflight = [f for f in self.inflight if not f.done()]
+        return len(self.inflight) + more < self._put_room
 
     async def settle(self) -> None:
         """Wait until this connection's puts are answered: a later request must see them

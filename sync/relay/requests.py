@@ -98,10 +98,8 @@ class Requests:
         if mailbox is None:
             return False
         if op == "put":
-            if session.inflight:
-                session.inflight = [f for f in session.inflight if not f.done()]
-                if len(session.inflight) + 1 >= max(1, self.limits.outbound_queue // 2):
-                    return False
+            if session.inflight and not session.room_for_puts():
+                return False
         elif op != "ack" or "rid" in msg.fields or not session.extended or session.puts_pending:
             return False  # (acks queue in order: a quiet ack waits only for earlier puts)
         if not session.bucket.take():
