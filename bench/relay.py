@@ -20,7 +20,9 @@ defaults): a store that slows down as it fills shows it in the second. ``--repea
 every server again, interleaved, so that drift on a shared machine hits all of them alike.
 "server cpu" is the user + system time of the server processes (all their threads) while
 the clients put, per envelope sent: on a shared machine a steadier measure of the work
-than the latencies. ``--profile PREFIX`` writes a cProfile of each relay's event-loop
+than the latencies. "clients" is the load generator's own CPU time per envelope (this
+process): it shares the cores with the server, and the relay's clients (the product's
+``RelayClient``) cost more than the forwarder's bare frames. ``--profile PREFIX`` writes a cProfile of each relay's event-loop
 thread (its CPU time, not its waits) for ``python -m pstats``.
 
     python bench/relay.py [--rates 800 2000] [--mailboxes 200] [--seconds 60] [--early 10]
@@ -198,7 +200,7 @@ class _Acker:
 
 
 async def _relay_load(ports: list[int], pids: list[int], mailboxes: int, seconds: float,
-                      rate: float) -> tuple[int, list[Sample], float, float]:
+                      rate: float) -> tuple[int, list[Sample], float, float, float]:
     samples: list[Sample] = []
     clients: list[tuple[RelayClient, _Acker]] = []
 
@@ -223,15 +225,15 @@ async def _relay_load(ports: list[int], pids: list[int], mailboxes: int, seconds
         acker.saw(await c.put(_payload()), received=False)  # held: the next ack covers it
 
     start = time.perf_counter()
-    sent, cpu = await _drive(clients, seconds, rate, put, pids)
+    sent, cpu, own = await _drive(clients, seconds, rate, put, pids)
     await asyncio.sleep(1.0)  # let the last pushes land
     for c, _ in clients:
         await c.close()
-    return sent, samples, start, cpu
+    return sent, samples, start, cpu, own
 
 
 async def _echo_load(ports: list[int], pids: list[int], mailboxes: int, seconds: float,
-                     rate: float) -> tuple[int, list[Sample], float, float]:
+                     rate: float) -> tuple[int, list[Sample], float, float, float]:
     samples: list[Sample] = []
     conns = []
     readers = []
@@ -258,17 +260,17 @@ async def _echo_load(ports: list[int], pids: list[int], mailboxes: int, seconds:
         await q.get()
 
     start = time.perf_counter()
-    sent, cpu = await _drive(conns, seconds, rate, put, pids)
+    sent, cpu, own = await _drive(conns, seconds, rate, put, pids)
     await asyncio.sleep(1.0)
     for ws, _ in conns:
         await ws.close()
     for t in readers:
         t.cancel()
-    return sent, samples, start, cpu
+    return sent, samples, start, cpu, own
 
 
 async def _drive(clients: list[Any], seconds: float, rate: float, put: Any, pids: list[int]
-                 ) -> tuple[int, float]:
+                 ) -> tuple[int, float, float]:
     """Each client sends `rate` envelopes per second for `seconds`, on a fixed timetable:
     its k-th put is due at start + its offset + k / rate, the offsets spread evenly.
 
@@ -278,9 +280,11 @@ async def _drive(clients: list[Any], seconds: float, rate: float, put: Any, pids
     wake-ups accumulate, the clients drift into step and send in bursts, and the latency
     of even the plain forwarder grew over a minute (0.3 to 1.0 ms at p50).
 
-    Returns the puts made and the servers' CPU time (user + system) meanwhile.
+    Returns the puts made, the servers' CPU time (user + system) meanwhile and the load
+    generator's own (this process: the clients).
     """
     cpu = _cpu_seconds(pids)
+    own = time.process_time()
     begin = time.perf_counter()
     end = begin + seconds
     period = 1.0 / rate
@@ -301,7 +305,7 @@ async def _drive(clients: list[Any], seconds: float, rate: float, put: Any, pids
             k = max(k + 1, int((time.perf_counter() - begin - offset) / period) + 1)
 
     await asyncio.gather(*(one(c, i * period / len(clients)) for i, c in enumerate(clients)))
-    return count, _cpu_seconds(pids) - cpu
+    return count, _cpu_seconds(pids) - cpu, time.process_time() - own
 
 
 def _window(samples: list[Sample], start: float, lo: float, hi: float
@@ -331,7 +335,7 @@ NAMES = {"sqlite": "relay, SQLite", "pg1": "relay, PostgreSQL x1",
 
 def _one_run(ctx: Any, kind: str, pg: str | None, mailboxes: int, seconds: float,
              total_rate: float, profile: str | None = None
-             ) -> tuple[int, list[Sample], float, float]:
+             ) -> tuple[int, list[Sample], float, float, float]:
     rate = total_rate / (2 * mailboxes)
     procs: list[Any] = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -381,7 +385,7 @@ def main() -> None:
             for total_rate in args.rates:
                 for run in range(args.repeat):
                     for kind in args.only:
-                        sent, samples, start, cpu = _one_run(
+                        sent, samples, start, cpu, own = _one_run(
                             ctx, kind, pg, mailboxes, args.seconds, total_rate, args.profile)
                         early = _window(samples, start, 0, args.early)
                         last = _window(samples, start, args.seconds - args.early, args.seconds)
@@ -389,6 +393,7 @@ def main() -> None:
                               f"{NAMES[kind]:<22} sent {sent / args.seconds:7.1f}/s  "
                               f"{_figures(early)} | {_figures(last)}  "
                               f"server cpu {cpu * 1e6 / max(sent, 1):5.0f} us/env "
+                              f"clients {own * 1e6 / max(sent, 1):4.0f} "
                               f"(load {os.getloadavg()[0]:.1f})", flush=True)
 
 
