@@ -17,8 +17,6 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import msgpack
-
 from ._record import Record
 from ._schema import LONG_TEXT_LIMIT, TABLES, TEXT_LIMIT
 from .errors import InvalidOperationError, ValidationError
@@ -144,6 +142,7 @@ class Operation(Record):
 
 
 def _pack(obj: Any) -> bytes:
+    import msgpack  # where used: see _clocks.py (reading a journal never packs)
     return msgpack.packb(obj, use_bin_type=True)
 
 
@@ -231,6 +230,8 @@ def decode_op(data: bytes) -> Operation:
     """Decode and validate an operation's wire form strictly; raise InvalidOperationError."""
     if not isinstance(data, bytes) or len(data) > MAX_OP_BYTES:
         raise _fail("too large or not bytes")
+    import msgpack
+
     try:
         obj = msgpack.unpackb(data, raw=False, use_list=True, strict_map_key=True)
     except Exception:  # msgpack raises many types for garbage

@@ -10,8 +10,6 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 
-import msgpack
-
 from ._ops import Operation, device_of
 from .errors import InvalidOperationError
 
@@ -33,6 +31,8 @@ def row_to_op(row: tuple[object, ...]) -> Operation:
     replica, seq, hlc, table, row_id, body, sig = row
     assert isinstance(body, bytes) and isinstance(sig, bytes)
     assert isinstance(seq, int) and isinstance(hlc, int)
+    import msgpack  # here, not at the top: reading a journal never unpacks (see _clocks.py)
+
     try:
         fields, bases = msgpack.unpackb(body, raw=False, use_list=True)
     except Exception:

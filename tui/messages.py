@@ -7,8 +7,7 @@ partner (the sync engine calls :meth:`ComentorApp.notify_journal_changed`), beco
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from textual.message import Message
 
@@ -26,9 +25,10 @@ class JournalChanged(Message):
         super().__init__()
 
 
-@dataclass(frozen=True)
-class SyncState:
-    """What the dashboard shows about sync; the sync engine sets it via the app."""
+class SyncState(NamedTuple):
+    """What the dashboard shows about sync; the sync engine sets it via the app. (A named
+    tuple, immutable and equal by value: the app loads it before its first frame, where a
+    frozen dataclass costs its generated methods' compilation.)"""
 
     online: bool = False
     last_sync: str | None = None

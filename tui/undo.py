@@ -9,8 +9,7 @@ from either partner, for whatever is older.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, NamedTuple, Protocol, runtime_checkable
 
 from comentor import model
 from comentor.model.errors import ValidationError
@@ -25,9 +24,10 @@ __all__ = ["Deletion", "Deletions", "ShowsItems", "UNDO_KEY", "deleted_message",
 UNDO_KEY = "u"  # the app's binding: one key, the same on every screen
 
 
-@dataclass(frozen=True)
-class Deletion:
-    """One item the app deleted: where it lives and a few words of it, for messages."""
+class Deletion(NamedTuple):
+    """One item the app deleted: where it lives and a few words of it, for messages. (A
+    named tuple: the app loads this module before its first frame, where a frozen dataclass
+    costs its generated methods' compilation.)"""
 
     table: str
     row: str

@@ -146,7 +146,7 @@ class DashboardScreen(AppAccess, Screen[None]):
     def compose(self) -> ComposeResult:
         # data read while Textual was loading: the widgets are built with it, so the first
         # layout is the last and the first frame shows everything. The title is set here,
-        # before the Header exists (setting it after mount races the Header).
+        # before the title bar is drawn (so its first frame has it).
         early = self._early = self.comentor.take_start_data()
         if early is not None:
             self.sub_title = self._subtitle(early)
