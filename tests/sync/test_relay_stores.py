@@ -170,6 +170,14 @@ def test_an_old_sqlite_relay_database_is_migrated_with_its_counts(tmp_path: Path
     assert store.usage("m") == (2, 5)
     assert store.put("m", b"z", 10, 100) == 3
     _counts_match(store)
+    # version 3: the envelopes moved into a rowid table, every one kept, in order
+    assert store.fetch("m", 0, 10, 1 << 20) == ([(1, b"\x01\x02"), (2, b"\x03\x04\x05"),
+                                                 (3, b"z")], False)
+    table = store._db.execute(
+        "SELECT sql FROM sqlite_master WHERE name = 'envelopes'").fetchone()[0]
+    assert "WITHOUT ROWID" not in table
+    assert store._db.execute("PRAGMA user_version").fetchone()[0] == 3
+    assert store._db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     store.close()
 
 
