@@ -92,27 +92,26 @@ def migrate(db: sqlite3.Connection) -> None:
                          f"this relay ({SCHEMA_VERSION}): upgrade comentor")
     if version < 1:
         with Transaction(db):
-            for statement in _SCHEMA_V1.split(";\n"):
-                if statement.strip():
-                    db.execute(statement)
+            _run_script(db, _SCHEMA_V1)
             columns = {r[1] for r in db.execute("PRAGMA table_info(mailboxes)")}
             if "last_used" not in columns:  # a database from before idle expiry
                 db.execute(
                     "ALTER TABLE mailboxes ADD COLUMN last_used REAL NOT NULL DEFAULT 0")
                 db.execute("UPDATE mailboxes SET last_used = created")
             db.execute("PRAGMA user_version = 1")
-    if version < 2:
-        with Transaction(db):
-            for statement in _SCHEMA_V2.split(";\n"):
-                if statement.strip():
-                    db.execute(statement)
-            db.execute("PRAGMA user_version = 2")
-    if version < 3:
-        with Transaction(db):
-            for statement in _SCHEMA_V3.split(";\n"):
-                if statement.strip():
-                    db.execute(statement)
-            db.execute("PRAGMA user_version = 3")
+    for target, script in ((2, _SCHEMA_V2), (3, _SCHEMA_V3)):
+        if version < target:
+            with Transaction(db):
+                _run_script(db, script)
+                db.execute(f"PRAGMA user_version = {target}")
+
+
+def _run_script(db: sqlite3.Connection, script: str) -> None:
+    """Each statement of ``script`` inside the caller's transaction (``executescript``
+    would commit it first)."""
+    for statement in script.split(";\n"):
+        if statement.strip():
+            db.execute(statement)
 
 
 class Transaction:
