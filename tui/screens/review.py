@@ -11,7 +11,7 @@ ctrl+o saves the same review as one self-contained HTML file (or Markdown) to ke
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.text import Text
 from textual import work
@@ -31,6 +31,9 @@ from ..widgets.key_bar import KeyBar
 from ..widgets.review_charts import TRACK_STYLES, CheckinStrip, GoalTrack, QuarterBars, TimeSplit
 from ..widgets.title_bar import TitleBar
 from .base import GatewayScreen
+
+if TYPE_CHECKING:
+    from textual.widget import AwaitMount
 
 __all__ = ["ReviewScreen", "check_review_path", "review_of", "GOAL_ROWS"]
 
@@ -145,6 +148,7 @@ class ReviewScreen(GatewayScreen):
 
     # ------------------------------------------------------------------ drawing
     def _show(self, r: Review) -> None:
+        """Draw the review; ``loads`` counts it once the new rows are mounted."""
         self.review = r
         self.sub_title = ("the last year" if r.is_year else "since the beginning") + " · " + \
             " & ".join(one_line(n) for n in r.names)
@@ -155,10 +159,16 @@ class ReviewScreen(GatewayScreen):
         self.query_one(QuarterBars).show(r)
         self.query_one(TimeSplit).show(r)
         self.query_one("#practice", Static).update(self._practice(r))
-        self._show_baselines(r)
-        self._show_goals(r)
+        baselines = self._show_baselines(r)
+        goals = self._show_goals(r)
         self.query_one("#stories", Static).update(self._stories(r))
-        self.loads += 1
+
+        async def mounted() -> None:
+            await baselines
+            await goals
+            self.loads += 1
+
+        self.call_next(mounted)
 
     @staticmethod
     def _practice(r: Review) -> Text:
@@ -178,7 +188,7 @@ class ReviewScreen(GatewayScreen):
         text.rstrip()
         return text
 
-    def _show_baselines(self, r: Review) -> None:
+    def _show_baselines(self, r: Review) -> AwaitMount:
         box = self.query_one("#baselines", Horizontal)
         box.remove_children()
         columns = []
@@ -211,9 +221,9 @@ class ReviewScreen(GatewayScreen):
             text.append("Wins recorded: ", style="bold")
             text.append(f"{b.wins}\n")
             columns.append(Static(text, markup=False))
-        box.mount_all(columns or [Static("No partners yet.", markup=False)])
+        return box.mount_all(columns or [Static("No partners yet.", markup=False)])
 
-    def _show_goals(self, r: Review) -> None:
+    def _show_goals(self, r: Review) -> AwaitMount:
         box = self.query_one("#goals", Vertical)
         box.remove_children()
         self.query_one("#box-goals").border_subtitle = f"{r.start} → {r.today}"
@@ -240,7 +250,7 @@ class ReviewScreen(GatewayScreen):
             if len(goals) > GOAL_ROWS:
                 rows.append(Label(f"… and {len(goals) - GOAL_ROWS} more (ctrl+o saves the whole "
                                   "review)", classes="goal-more"))
-        box.mount_all(rows)
+        return box.mount_all(rows)
 
     @staticmethod
     def _stories(r: Review) -> Text:
