@@ -114,7 +114,10 @@ def test_exit_codes_as_cron_and_systemd_see_them(pair_on_disk: tuple[Path, Path]
     set_due(ada, now - dt.timedelta(days=1, minutes=2))
     late = run(ada, "remind", "--within", "10m")
     assert late.stdout.startswith("Check-in with Ben was due ") and "ago" in late.stdout
-    set_due(ada, now - dt.timedelta(days=1) + dt.timedelta(hours=3))
+    # overdue since an earlier day, its time of day 3 hours ahead: quiet today. (Not "one
+    # day ago plus 3 hours": after 21:00 that lands on today's date, and the whole day a
+    # check-in was due reminds.)
+    set_due(ada, now - dt.timedelta(days=2) + dt.timedelta(hours=3))
     quiet = run(ada, "remind", "--within", "1h", ok=False)
     assert (quiet.returncode, quiet.stdout) == (1, "")
 
