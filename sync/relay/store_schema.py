@@ -104,6 +104,11 @@ def migrate(db: sqlite3.Connection) -> None:
             with Transaction(db):
                 _run_script(db, script)
                 db.execute(f"PRAGMA user_version = {target}")
+    if version < 3:
+        # the copy went through the write-ahead log (twice its size where SQLite is built
+        # with secure_delete, which rewrites every freed page): give that space back now,
+        # not when the relay stops
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
 
 
 def _run_script(db: sqlite3.Connection, script: str) -> None:

@@ -181,6 +181,47 @@ def test_an_old_sqlite_relay_database_is_migrated_with_its_counts(tmp_path: Path
     store.close()
 
 
+def test_a_version_2_relay_database_moves_its_envelopes_and_gives_the_log_back(
+        tmp_path: Path) -> None:
+    """Version 2 → 3 as an upgraded relay meets it: envelopes of several mailboxes, acks,
+    counts; every envelope kept in order, the counts unchanged, the log emptied after."""
+    import sqlite3
+
+    from comentor.sync.relay import store_schema
+
+    db = sqlite3.connect(tmp_path / "relay.sqlite3", isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    for script in (store_schema._SCHEMA_V1, store_schema._SCHEMA_V2):
+        db.executescript(script)
+    held = {f"{m:043x}": [os.urandom(1000 + m) for _ in range(30)] for m in range(4)}
+    for mailbox, items in held.items():
+        db.execute("INSERT INTO mailboxes (id, verifier, devices, created, last_seq, "
+                   "env_count, env_bytes) VALUES (?, x'00', 2, 1.0, ?, ?, ?)",
+                   (mailbox, len(items), len(items), sum(map(len, items))))
+        db.executemany("INSERT INTO envelopes VALUES (?, ?, ?, 1.0)",
+                       [(mailbox, seq, data) for seq, data in enumerate(items, 1)])
+        db.execute("INSERT INTO acks VALUES (?, ?, 3)", (mailbox, b"A" * 16))
+    db.execute("UPDATE totals SET mailboxes = 4, envelopes = 120, bytes = ?",
+               (sum(len(d) for items in held.values() for d in items),))
+    db.execute("PRAGMA user_version = 2")
+    before = RelayStore.read_stats(db)
+    db.close()
+
+    store = RelayStore(tmp_path)
+    wal = tmp_path / "relay.sqlite3-wal"
+    assert wal.stat().st_size == 0  # the copy's log is given back before the relay serves
+    assert store.stats() == before
+    for mailbox, items in held.items():
+        assert store.fetch(mailbox, 0, 100, 1 << 20) == (list(enumerate(items, 1)), False)
+        assert store.ack(mailbox, b"B" * 16, 5) == 3  # A acked 3 before: 1-3 go
+    _counts_match(store)
+    assert store._db.execute("PRAGMA user_version").fetchone()[0] == 3
+    store.close()
+    reopened = RelayStore(tmp_path)  # nothing left to migrate
+    assert reopened.stats()["envelopes"] == 120 - 12
+    reopened.close()
+
+
 # ------------------------------------------------ both stores for the other relay tests
 
 STORES = ("sqlite", "postgresql")
