@@ -239,8 +239,7 @@ async def _relay_load(ports: list[int], pids: list[int], mailboxes: int, seconds
         c, acker = pair
         acker.saw(await c.put(_payload()), received=False)  # held: the next ack covers it
 
-    start = time.perf_counter()
-    sent, cpu, own = await _drive(clients, seconds, rate, put, pids)
+    sent, cpu, own, start = await _drive(clients, seconds, rate, put, pids)
     await asyncio.sleep(1.0)  # let the last pushes land
     for c, _ in clients:
         await c.close()
@@ -274,8 +273,7 @@ async def _echo_load(ports: list[int], pids: list[int], mailboxes: int, seconds:
         await ws.send(_payload())
         await q.get()
 
-    start = time.perf_counter()
-    sent, cpu, own = await _drive(conns, seconds, rate, put, pids)
+    sent, cpu, own, start = await _drive(conns, seconds, rate, put, pids)
     await asyncio.sleep(1.0)
     for ws, _ in conns:
         await ws.close()
@@ -285,7 +283,7 @@ async def _echo_load(ports: list[int], pids: list[int], mailboxes: int, seconds:
 
 
 async def _drive(clients: list[Any], seconds: float, rate: float, put: Any, pids: list[int]
-                 ) -> tuple[int, float, float]:
+                 ) -> tuple[int, float, float, float]:
     """Each client sends `rate` envelopes per second for `seconds`, on a fixed timetable:
     its k-th put is due at start + its offset + k / rate, the offsets spread evenly.
 
@@ -295,16 +293,28 @@ async def _drive(clients: list[Any], seconds: float, rate: float, put: Any, pids
     wake-ups accumulate, the clients drift into step and send in bursts, and the latency
     of even the plain forwarder grew over a minute (0.3 to 1.0 ms at p50).
 
-    Returns the puts made, the servers' CPU time (user + system) meanwhile and the load
-    generator's own (this process: the clients).
+    Returns the puts made, the servers' CPU time (user + system) meanwhile, the load
+    generator's own (this process: the clients) and when the timetable began.
     """
     # No collector passes in the load generator while it measures: a pause here is a
     # latency of every push that arrives meanwhile, whichever server is measured (with a
     # list of tuples for the samples, full passes grew to 100 ms in a 60 s run). What the
     # run leaves in cycles is collected after it.
+    collecting = gc.isenabled()
     gc.collect()
     gc.freeze()
     gc.disable()
+    try:
+        return await _timetable(clients, seconds, rate, put, pids)
+    finally:
+        if collecting:
+            gc.enable()
+        gc.unfreeze()
+
+
+async def _timetable(clients: list[Any], seconds: float, rate: float, put: Any,
+                     pids: list[int]) -> tuple[int, float, float, float]:
+    """:func:`_drive`'s timetable itself."""
     cpu = _cpu_seconds(pids)
     own = time.process_time()
     begin = time.perf_counter()
@@ -326,13 +336,8 @@ async def _drive(clients: list[Any], seconds: float, rate: float, put: Any, pids
                 pass
             k = max(k + 1, int((time.perf_counter() - begin - offset) / period) + 1)
 
-    try:
-        await asyncio.gather(*(one(c, i * period / len(clients))
-                               for i, c in enumerate(clients)))
-    finally:
-        gc.enable()
-        gc.unfreeze()
-    return count, _cpu_seconds(pids) - cpu, time.process_time() - own
+    await asyncio.gather(*(one(c, i * period / len(clients)) for i, c in enumerate(clients)))
+    return count, _cpu_seconds(pids) - cpu, time.process_time() - own, begin
 
 
 def _window(samples: Samples, start: float, lo: float, hi: float
@@ -421,7 +426,7 @@ def main() -> None:
                               f"{NAMES[kind]:<22} sent {sent / args.seconds:7.1f}/s  "
                               f"{_figures(early)} | {_figures(last)}  "
                               f"server cpu {cpu * 1e6 / max(sent, 1):5.0f} us/env "
-                              f"clients {own * 1e6 / max(sent, 1):4.0f} "
+                              f"clients {own * 1e6 / max(sent, 1):4.0f} us/env "
                               f"(load {os.getloadavg()[0]:.1f})", flush=True)
 
 

@@ -161,5 +161,5 @@ class TitleBar(Widget):
         event.stop()
         if self._over_icon(event.x):
             await self.run_action("app.command_palette")
-        else:
+        elif event.x >= ICON_WIDTH:  # the icon does nothing when the palette is off
             self.toggle_class("-tall")
