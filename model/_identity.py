@@ -71,6 +71,15 @@ class DeviceKeys(Record):
     box_secret: bytes  # 32-byte X25519 private key
 
     @classmethod
+    def stored(cls, sign: object, box: object) -> DeviceKeys | None:
+        """The keys an unsealed local_keys row holds, or None when they are damaged (not
+        two 32-byte values): found when the journal is read, not at the first signature
+        (PyNaCl is not loaded to open a journal)."""
+        if isinstance(sign, bytes) and isinstance(box, bytes) and len(sign) == len(box) == 32:
+            return cls(sign, box)
+        return None
+
+    @classmethod
     def generate(cls, seed: bytes | None = None) -> DeviceKeys:
         """Make fresh keys; a 32-byte seed makes them deterministic (demo journals only)."""
         if seed is None:

@@ -347,10 +347,10 @@ def _load_keys(conn: JournalConnection, device_id: str, passphrase: str | None) 
     if row is None:
         raise conn.note_damage("it holds no key for its device", check=False)
     if not row[2]:
-        if not all(isinstance(v, bytes) and len(v) == 32 for v in row[:2]):
-            # found now, not at the first signature (PyNaCl is not loaded to open a journal)
+        keys = DeviceKeys.stored(row[0], row[1])
+        if keys is None:
             raise conn.note_damage("its device key is damaged", check=False)
-        return DeviceKeys(bytes(row[0]), bytes(row[1]))
+        return keys
     if passphrase is None:
         raise PassphraseError("this device's key is locked: give its passphrase")
     keys = unseal(SealedKeys(bytes(row[3]), int(row[4]), int(row[5]), bytes(row[6])), passphrase)

@@ -199,10 +199,10 @@ def own_keys(rows: list[Row], device: str | None) -> tuple[str | None, DeviceKey
         if device is None and len(rows) == 1 or r[0] == device:
             if r[3]:  # sealed: unlocked later with its passphrase
                 return str(r[0]), None, r
-            sign, box = r[1], r[2]
-            if isinstance(sign, bytes) and isinstance(box, bytes) and len(sign) == len(box) == 32:
-                return str(r[0]), DeviceKeys(sign, box), r
-            return str(r[0]), None, None  # damaged: this device cannot sign again
+            keys = DeviceKeys.stored(r[1], r[2])
+            if keys is None:  # damaged: this device cannot sign again
+                return str(r[0]), None, None
+            return str(r[0]), keys, r
     return device, None, None
 
 
