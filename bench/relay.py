@@ -22,7 +22,10 @@ every server again, interleaved, so that drift on a shared machine hits all of t
 the clients put, per envelope sent: on a shared machine a steadier measure of the work
 than the latencies. "clients" is the load generator's own CPU time per envelope (this
 process): it shares the cores with the server, and the relay's clients (the product's
-``RelayClient``) cost more than the forwarder's bare frames. ``--profile PREFIX`` writes a cProfile of each relay's event-loop
+``RelayClient``) cost more than the forwarder's bare frames. "steal" is the share of the
+machine's CPU time its hypervisor gave to other guests during a window: on a shared virtual
+machine it comes and goes within a run, and the latencies of every server follow it, so two
+windows compare fairly only at a like steal share. ``--profile PREFIX`` writes a cProfile of each relay's event-loop
 thread (its CPU time, not its waits) for ``python -m pstats``.
 
     python bench/relay.py [--rates 800 2000] [--mailboxes 200] [--seconds 60] [--early 10]
@@ -33,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import bisect
 import contextlib
 import gc
 import glob
@@ -74,10 +78,45 @@ class Samples:
 
     def __init__(self) -> None:
         self.when, self.latency = array("d"), array("d")
+        self.machine = StealClock()
 
     def add(self, when: float, latency: float) -> None:
         self.when.append(when)
         self.latency.append(latency)
+
+
+class StealClock:
+    """The machine's CPU time (all CPUs, from /proc/stat) and the part of it the hypervisor
+    gave to other guests ("steal"), sampled once a second while the clients put.
+
+    On the shared virtual machines these figures come from, steal came and went between 0
+    and 43 % of the CPU within one run, and both servers' latencies followed it (the relay
+    at 800/s: p50 about 2 ms and p99 about 4 ms at 0-2 % steal, 5 and 20-28 ms at 10-26 %):
+    a window's latency is only comparable with another's at a like steal share, so every
+    window reports its own.
+    """
+
+    def __init__(self) -> None:
+        self.when, self.steal, self.total = array("d"), array("d"), array("d")
+
+    def sample(self) -> None:
+        try:
+            with open("/proc/stat") as f:  # cpu user nice system idle iowait irq softirq steal
+                ticks = [int(x) for x in f.readline().split()[1:9]]
+        except (OSError, ValueError):  # not Linux: no column to show
+            return
+        self.when.append(time.perf_counter())
+        self.steal.append(ticks[7])
+        self.total.append(sum(ticks))
+
+    def share(self, lo: float, hi: float) -> float:
+        """Steal as a share of all CPU time between the samples nearest perf_counter lo and hi."""
+        if len(self.when) < 2:
+            return float("nan")
+        a = min(bisect.bisect_left(self.when, lo), len(self.when) - 2)
+        b = max(min(bisect.bisect_right(self.when, hi) - 1, len(self.when) - 1), a + 1)
+        total = self.total[b] - self.total[a]
+        return (self.steal[b] - self.steal[a]) / total if total else float("nan")
 
 
 
@@ -239,7 +278,7 @@ async def _relay_load(ports: list[int], pids: list[int], mailboxes: int, seconds
         c, acker = pair
         acker.saw(await c.put(_payload()), received=False)  # held: the next ack covers it
 
-    sent, cpu, own, start = await _drive(clients, seconds, rate, put, pids)
+    sent, cpu, own, start = await _drive(clients, seconds, rate, put, pids, samples)
     await asyncio.sleep(1.0)  # let the last pushes land
     for c, _ in clients:
         await c.close()
@@ -273,7 +312,7 @@ async def _echo_load(ports: list[int], pids: list[int], mailboxes: int, seconds:
         await ws.send(_payload())
         await q.get()
 
-    sent, cpu, own, start = await _drive(conns, seconds, rate, put, pids)
+    sent, cpu, own, start = await _drive(conns, seconds, rate, put, pids, samples)
     await asyncio.sleep(1.0)
     for ws, _ in conns:
         await ws.close()
@@ -282,8 +321,8 @@ async def _echo_load(ports: list[int], pids: list[int], mailboxes: int, seconds:
     return sent, samples, start, cpu, own
 
 
-async def _drive(clients: list[Any], seconds: float, rate: float, put: Any, pids: list[int]
-                 ) -> tuple[int, float, float, float]:
+async def _drive(clients: list[Any], seconds: float, rate: float, put: Any, pids: list[int],
+                 samples: Samples) -> tuple[int, float, float, float]:
     """Each client sends `rate` envelopes per second for `seconds`, on a fixed timetable:
     its k-th put is due at start + its offset + k / rate, the offsets spread evenly.
 
@@ -305,7 +344,7 @@ async def _drive(clients: list[Any], seconds: float, rate: float, put: Any, pids
     gc.freeze()
     gc.disable()
     try:
-        return await _timetable(clients, seconds, rate, put, pids)
+        return await _timetable(clients, seconds, rate, put, pids, samples.machine)
     finally:
         if collecting:
             gc.enable()
@@ -313,8 +352,8 @@ async def _drive(clients: list[Any], seconds: float, rate: float, put: Any, pids
 
 
 async def _timetable(clients: list[Any], seconds: float, rate: float, put: Any,
-                     pids: list[int]) -> tuple[int, float, float, float]:
-    """:func:`_drive`'s timetable itself."""
+                     pids: list[int], machine: StealClock) -> tuple[int, float, float, float]:
+    """:func:`_drive`'s timetable itself; ``machine`` is sampled once a second meanwhile."""
     cpu = _cpu_seconds(pids)
     own = time.process_time()
     begin = time.perf_counter()
@@ -336,7 +375,17 @@ async def _timetable(clients: list[Any], seconds: float, rate: float, put: Any,
                 pass
             k = max(k + 1, int((time.perf_counter() - begin - offset) / period) + 1)
 
+    async def sample() -> None:
+        k = 0
+        while True:
+            machine.sample()
+            k += 1
+            await asyncio.sleep(max(0.0, begin + k - time.perf_counter()))
+
+    sampler = asyncio.ensure_future(sample())
     await asyncio.gather(*(one(c, i * period / len(clients)) for i, c in enumerate(clients)))
+    sampler.cancel()
+    machine.sample()
     return count, _cpu_seconds(pids) - cpu, time.process_time() - own, begin
 
 
@@ -351,8 +400,8 @@ def _window(samples: Samples, start: float, lo: float, hi: float
     return len(lat) / (hi - lo), statistics.median(lat) * 1000, p99 * 1000
 
 
-def _figures(w: tuple[float, float, float]) -> str:
-    return f"{w[0]:7.1f}/s p50 {w[1]:7.1f} ms p99 {w[2]:8.1f} ms"
+def _figures(w: tuple[float, float, float], steal: float) -> str:
+    return f"{w[0]:7.1f}/s p50 {w[1]:7.1f} ms p99 {w[2]:8.1f} ms steal {steal * 100:3.0f}%"
 
 
 def _serve(ctx: Any, target: Any, *args: Any) -> tuple[Any, int]:
@@ -411,7 +460,8 @@ def main() -> None:
     late = f"{args.seconds - args.early:g}-{args.seconds:g} s"
     print(f"1 KiB envelopes, two clients per mailbox, {args.seconds:g} s per run, 127.0.0.1, "
           f"{os.cpu_count()} cpus; sent/s, then delivered/s, p50, p99 of put-to-push delay "
-          f"in 0-{args.early:g} s | in {late}", flush=True)
+          f"and the CPU share the hypervisor stole, in 0-{args.early:g} s | in {late}; "
+          f"then the ratios of the two windows", flush=True)
     with contextlib.ExitStack() as stack:
         pg = stack.enter_context(_postgres()) if {"pg1", "pg2"} & set(args.only) else None
         for mailboxes in args.mailboxes:
@@ -422,9 +472,13 @@ def main() -> None:
                             ctx, kind, pg, mailboxes, args.seconds, total_rate, args.profile)
                         early = _window(samples, start, 0, args.early)
                         last = _window(samples, start, args.seconds - args.early, args.seconds)
+                        steal = (samples.machine.share(start, start + args.early),
+                                 samples.machine.share(start + args.seconds - args.early,
+                                                       start + args.seconds))
                         print(f"{total_rate:6g}/s {mailboxes:>5} mailboxes run {run + 1}  "
                               f"{NAMES[kind]:<22} sent {sent / args.seconds:7.1f}/s  "
-                              f"{_figures(early)} | {_figures(last)}  "
+                              f"{_figures(early, steal[0])} | {_figures(last, steal[1])}  "
+                              f"late/early p50 {last[1] / early[1]:4.2f} p99 {last[2] / early[2]:4.2f}  "
                               f"server cpu {cpu * 1e6 / max(sent, 1):5.0f} us/env "
                               f"clients {own * 1e6 / max(sent, 1):4.0f} us/env "
                               f"(load {os.getloadavg()[0]:.1f})", flush=True)
