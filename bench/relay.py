@@ -25,7 +25,9 @@ process): it shares the cores with the server, and the relay's clients (the prod
 ``RelayClient``) cost more than the forwarder's bare frames. "steal" is the share of the
 machine's CPU time its hypervisor gave to other guests during a window: on a shared virtual
 machine it comes and goes within a run, and the latencies of every server follow it, so two
-windows compare fairly only at a like steal share. ``--profile PREFIX`` writes a cProfile of each relay's event-loop
+windows compare fairly only at a like steal share; each window also shows the servers' CPU
+time per delivery in it, which steal does not inflate: a store that slows down as it fills
+would show it there too. ``--profile PREFIX`` writes a cProfile of each relay's event-loop
 thread (its CPU time, not its waits) for ``python -m pstats``.
 
     python bench/relay.py [--rates 800 2000] [--mailboxes 200] [--seconds 60] [--early 10]
@@ -78,46 +80,60 @@ class Samples:
 
     def __init__(self) -> None:
         self.when, self.latency = array("d"), array("d")
-        self.machine = StealClock()
+        self.machine = MachineClock()
 
     def add(self, when: float, latency: float) -> None:
         self.when.append(when)
         self.latency.append(latency)
 
 
-class StealClock:
-    """The machine's CPU time (all CPUs, from /proc/stat) and the part of it the hypervisor
-    gave to other guests ("steal"), sampled once a second while the clients put.
+class MachineClock:
+    """Sampled once a second while the clients put: the machine's CPU time (all CPUs, from
+    /proc/stat), the part of it the hypervisor gave to other guests ("steal"), and the
+    server processes' own CPU time.
 
     On the shared virtual machines these figures come from, steal came and went between 0
-    and 43 % of the CPU within one run, and both servers' latencies followed it (the relay
-    at 800/s: p50 about 2 ms and p99 about 4 ms at 0-2 % steal, 5 and 20-28 ms at 10-26 %):
-    a window's latency is only comparable with another's at a like steal share, so every
-    window reports its own.
+    and 43 % of the CPU within one run, and every server's latency followed it (the relay
+    at 800/s: p50 about 2 ms and p99 about 4 ms at 0-2 % steal, 5 and 20-28 ms at 10-26 %;
+    the plain forwarder's p99 19 ms at 37 %, 1 ms at 0 %): a window's latency compares
+    with another's only at a like steal share, so every window reports its own, and the
+    server's CPU time per envelope in it, which steal does not inflate.
     """
 
     def __init__(self) -> None:
-        self.when, self.steal, self.total = array("d"), array("d"), array("d")
+        self.when, self.steal, self.total, self.server = (array("d") for _ in range(4))
 
-    def sample(self) -> None:
+    def sample(self, pids: list[int]) -> None:
         try:
             with open("/proc/stat") as f:  # cpu user nice system idle iowait irq softirq steal
                 ticks = [int(x) for x in f.readline().split()[1:9]]
-        except (OSError, ValueError):  # not Linux: no column to show
+            server = _cpu_seconds(pids)
+        except (OSError, ValueError, IndexError):  # not Linux: no columns to show
             return
         self.when.append(time.perf_counter())
         self.steal.append(ticks[7])
         self.total.append(sum(ticks))
+        self.server.append(server)
 
-    def share(self, lo: float, hi: float) -> float:
-        """Steal as a share of all CPU time between the samples nearest perf_counter lo and hi."""
+    def _span(self, lo: float, hi: float) -> tuple[int, int] | None:
+        """Indexes of the samples nearest perf_counter times lo and hi."""
         if len(self.when) < 2:
-            return float("nan")
+            return None
         a = min(bisect.bisect_left(self.when, lo), len(self.when) - 2)
-        b = max(min(bisect.bisect_right(self.when, hi) - 1, len(self.when) - 1), a + 1)
-        total = self.total[b] - self.total[a]
-        return (self.steal[b] - self.steal[a]) / total if total else float("nan")
+        return a, max(min(bisect.bisect_right(self.when, hi) - 1, len(self.when) - 1), a + 1)
 
+    def steal_share(self, lo: float, hi: float) -> float:
+        """Steal as a share of all the machine's CPU time between lo and hi."""
+        span = self._span(lo, hi)
+        if span is None or self.total[span[1]] == self.total[span[0]]:
+            return float("nan")
+        a, b = span
+        return (self.steal[b] - self.steal[a]) / (self.total[b] - self.total[a])
+
+    def server_seconds(self, lo: float, hi: float) -> float:
+        """The servers' CPU seconds between lo and hi."""
+        span = self._span(lo, hi)
+        return float("nan") if span is None else self.server[span[1]] - self.server[span[0]]
 
 
 def _raise_fd_limit() -> None:
@@ -352,7 +368,7 @@ async def _drive(clients: list[Any], seconds: float, rate: float, put: Any, pids
 
 
 async def _timetable(clients: list[Any], seconds: float, rate: float, put: Any,
-                     pids: list[int], machine: StealClock) -> tuple[int, float, float, float]:
+                     pids: list[int], machine: MachineClock) -> tuple[int, float, float, float]:
     """:func:`_drive`'s timetable itself; ``machine`` is sampled once a second meanwhile."""
     cpu = _cpu_seconds(pids)
     own = time.process_time()
@@ -378,14 +394,14 @@ async def _timetable(clients: list[Any], seconds: float, rate: float, put: Any,
     async def sample() -> None:
         k = 0
         while True:
-            machine.sample()
+            machine.sample(pids)
             k += 1
             await asyncio.sleep(max(0.0, begin + k - time.perf_counter()))
 
     sampler = asyncio.ensure_future(sample())
     await asyncio.gather(*(one(c, i * period / len(clients)) for i, c in enumerate(clients)))
     sampler.cancel()
-    machine.sample()
+    machine.sample(pids)
     return count, _cpu_seconds(pids) - cpu, time.process_time() - own, begin
 
 
@@ -400,8 +416,13 @@ def _window(samples: Samples, start: float, lo: float, hi: float
     return len(lat) / (hi - lo), statistics.median(lat) * 1000, p99 * 1000
 
 
-def _figures(w: tuple[float, float, float], steal: float) -> str:
-    return f"{w[0]:7.1f}/s p50 {w[1]:7.1f} ms p99 {w[2]:8.1f} ms steal {steal * 100:3.0f}%"
+def _figures(samples: Samples, start: float, lo: float, hi: float) -> str:
+    """A window's deliveries, latencies, steal share and server CPU per delivery."""
+    rate, p50, p99 = _window(samples, start, lo, hi)
+    steal = samples.machine.steal_share(start + lo, start + hi)
+    cpu = samples.machine.server_seconds(start + lo, start + hi) / max(rate * (hi - lo), 1)
+    return (f"{rate:7.1f}/s p50 {p50:6.1f} ms p99 {p99:6.1f} ms steal {steal * 100:3.0f}% "
+            f"cpu {cpu * 1e6:4.0f} us")
 
 
 def _serve(ctx: Any, target: Any, *args: Any) -> tuple[Any, int]:
@@ -460,8 +481,9 @@ def main() -> None:
     late = f"{args.seconds - args.early:g}-{args.seconds:g} s"
     print(f"1 KiB envelopes, two clients per mailbox, {args.seconds:g} s per run, 127.0.0.1, "
           f"{os.cpu_count()} cpus; sent/s, then delivered/s, p50, p99 of put-to-push delay "
-          f"and the CPU share the hypervisor stole, in 0-{args.early:g} s | in {late}; "
-          f"then the ratios of the two windows", flush=True)
+          f"the CPU share the hypervisor stole and the servers' CPU per delivery, in "
+          f"0-{args.early:g} s | in {late}; then the ratios of the two windows' latencies",
+          flush=True)
     with contextlib.ExitStack() as stack:
         pg = stack.enter_context(_postgres()) if {"pg1", "pg2"} & set(args.only) else None
         for mailboxes in args.mailboxes:
@@ -470,14 +492,13 @@ def main() -> None:
                     for kind in args.only:
                         sent, samples, start, cpu, own = _one_run(
                             ctx, kind, pg, mailboxes, args.seconds, total_rate, args.profile)
+                        lo = args.seconds - args.early
                         early = _window(samples, start, 0, args.early)
-                        last = _window(samples, start, args.seconds - args.early, args.seconds)
-                        steal = (samples.machine.share(start, start + args.early),
-                                 samples.machine.share(start + args.seconds - args.early,
-                                                       start + args.seconds))
+                        last = _window(samples, start, lo, args.seconds)
                         print(f"{total_rate:6g}/s {mailboxes:>5} mailboxes run {run + 1}  "
                               f"{NAMES[kind]:<22} sent {sent / args.seconds:7.1f}/s  "
-                              f"{_figures(early, steal[0])} | {_figures(last, steal[1])}  "
+                              f"{_figures(samples, start, 0, args.early)} | "
+                              f"{_figures(samples, start, lo, args.seconds)}  "
                               f"late/early p50 {last[1] / early[1]:4.2f} p99 {last[2] / early[2]:4.2f}  "
                               f"server cpu {cpu * 1e6 / max(sent, 1):5.0f} us/env "
                               f"clients {own * 1e6 / max(sent, 1):4.0f} us/env "
