@@ -13,10 +13,9 @@ same transaction as the envelopes: no write scans more rows than it writes, howe
 relay holds. The schema is versioned (``PRAGMA user_version``) and migrated on open
 (:mod:`comentor.sync.relay.store_schema`).
 
-Calls are synchronous; the server makes them one at a time, in order, on a thread of
-their own (through :class:`comentor.sync.relay.backend.SqliteBackend`), so a commit's fsync
-never holds up the event loop. PostgreSQL, for several relay processes, is
-:mod:`comentor.sync.relay.pgstore`.
+Calls are synchronous; the server makes them one at a time, in order, on its event loop's
+thread (through :class:`comentor.sync.relay.backend.SqliteBackend`, which says why).
+PostgreSQL, for several relay processes, is :mod:`comentor.sync.relay.pgstore`.
 """
 
 from __future__ import annotations
@@ -96,7 +95,7 @@ class RelayStore:
         try:
             path.mkdir(parents=True, exist_ok=True)
             self.path = path / "relay.sqlite3"
-            # used by one thread at a time (the backend's), not always the one that opened it
+            # used by one thread at a time: the relay's loop; tests may hand it over
             self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
@@ -355,17 +354,20 @@ class RelayStore:
                          "env_bytes = env_bytes - ? WHERE id = ?", (len(sizes), size, mailbox_id))
         return len(sizes), size
 
-    def purge_expired(self, ttl: float) -> int:
-        """Delete envelopes older than ``ttl`` seconds, acked or not; return how many."""
+    def purge_expired(self, ttl: float, limit: int | None = None) -> int:
+        """Delete envelopes older than ``ttl`` seconds, acked or not, oldest first and at
+        most ``limit`` of them (all if None); return how many."""
         with self._write():
             deleted = self._db.execute(
-                "DELETE FROM envelopes WHERE created < ? RETURNING mailbox, LENGTH(data)",
-                (self._clock() - ttl,)
+                "DELETE FROM envelopes WHERE rowid IN (SELECT rowid FROM envelopes "
+                "WHERE created < ? ORDER BY created LIMIT ?) RETURNING mailbox, LENGTH(data)",
+                (self._clock() - ttl, -1 if limit is None else limit)
             ).fetchall()
             return self._forget(deleted)
 
-    def purge_idle_mailboxes(self, idle_ttl: float) -> int:
-        """Delete mailboxes that hold no envelope and were not used for ``idle_ttl`` seconds.
+    def purge_idle_mailboxes(self, idle_ttl: float, limit: int | None = None) -> int:
+        """Delete mailboxes that hold no envelope and were not used for ``idle_ttl`` seconds
+        (at most ``limit`` of them, all if None).
 
         Their numbering starts again if the partners come back (clients reset their cursor
         when the relay holds fewer envelopes than they expect) and the first hello claims it
@@ -374,8 +376,9 @@ class RelayStore:
         cutoff = self._clock() - idle_ttl
         with self._write():
             gone = [r[0] for r in self._db.execute(
-                "DELETE FROM mailboxes WHERE last_used < ? AND env_count = 0 RETURNING id",
-                (cutoff,))]
+                "DELETE FROM mailboxes WHERE id IN (SELECT id FROM mailboxes "
+                "WHERE last_used < ? AND env_count = 0 LIMIT ?) RETURNING id",
+                (cutoff, -1 if limit is None else limit))]
             self._db.executemany("DELETE FROM acks WHERE mailbox = ?", [(m,) for m in gone])
             if gone:
                 self._db.execute("UPDATE totals SET mailboxes = mailboxes - ? WHERE id = 1",
@@ -385,11 +388,6 @@ class RelayStore:
     def stats(self) -> dict[str, int]:
         """Counts only, for the health endpoint: never ids, never contents (one row read)."""
         return self.read_stats(self._db)
-
-    def reader(self) -> sqlite3.Connection:
-        """A read-only connection to the same file (for counts read on another thread)."""
-        return sqlite3.connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True,
-                               check_same_thread=False)
 
     @staticmethod
     def read_stats(db: sqlite3.Connection) -> dict[str, int]:

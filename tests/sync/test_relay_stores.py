@@ -222,6 +222,53 @@ def test_a_version_2_relay_database_moves_its_envelopes_and_gives_the_log_back(
     reopened.close()
 
 
+async def test_an_expiry_sweep_runs_in_short_transactions_and_lets_the_loop_answer(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The SQLite relay's calls run on its event loop: a sweep of many expired envelopes
+    (or idle mailboxes) must come in batches with the loop free between them, and still
+    delete every one, oldest first, keeping the counts."""
+    from comentor.sync.relay import backend
+
+    monkeypatch.setattr(backend, "PURGE_BATCH", 4)
+    now = [1_700_000_000.0]
+    sqlite = backend.SqliteBackend(RelayStore(tmp_path, clock=lambda: now[0]))
+    boxes = [f"{i:064x}" for i in range(3)]
+    for box in boxes:
+        await sqlite.claim(box, b"k" * 32, 2)
+    for n in range(10):
+        await sqlite.put_many([(box, bytes([n]) * 50) for box in boxes], 100, 1 << 20, None)
+        now[0] += 1
+    now[0] += 1000
+    await sqlite.put_many([(boxes[0], b"late")], 100, 1 << 20, None)
+    turns = 0
+
+    async def other_work() -> None:
+        nonlocal turns
+        while True:
+            turns += 1
+            await asyncio.sleep(0)
+
+    other = asyncio.ensure_future(other_work())
+    await asyncio.sleep(0)
+    started = turns
+    assert await sqlite.purge_expired(500) == 30  # 8 batches of 4, the last one short
+    assert turns - started >= 7  # the loop ran between the batches
+    assert await sqlite.fetch(boxes[0], 0, 100, 1 << 20) == ([(11, b"late")], False)
+    _counts_match(sqlite.store)
+    assert (await sqlite.stats())["envelopes"] == 1
+
+    now[0] += 10_000
+    for n in range(6):
+        await sqlite.claim(f"{n + 10:064x}", b"k" * 32, 2)
+    await sqlite.purge_expired(1)  # the late envelope goes too: every mailbox is empty
+    assert await sqlite.purge_idle_mailboxes(500) == 3  # idle for long enough, in one batch
+    now[0] += 1000
+    assert await sqlite.purge_idle_mailboxes(500) == 6  # two batches
+    assert (await sqlite.stats())["mailboxes"] == 0
+    other.cancel()
+    await sqlite.close()
+
+
 # ------------------------------------------------ both stores for the other relay tests
 
 STORES = ("sqlite", "postgresql")
