@@ -30,8 +30,13 @@ time per delivery in it, which steal does not inflate: a store that slows down a
 would show it there too. ``--profile PREFIX`` writes a cProfile of each relay's event-loop
 thread (its CPU time, not its waits) for ``python -m pstats``.
 
+``--before TREE --only before sqlite`` runs the SQLite relay of another version beside this
+one (TREE holds comentor/{model,sync,tui}: for instance ``git worktree add /tmp/old HEAD~1;
+mkdir -p /tmp/tree/comentor; ln -s /tmp/old/{model,sync,tui} /tmp/tree/comentor/``).
+
     python bench/relay.py [--rates 800 2000] [--mailboxes 200] [--seconds 60] [--early 10]
-                          [--repeat 3] [--only sqlite pg1 pg2 forwarder] [--profile PREFIX]
+                          [--repeat 3] [--only sqlite pg1 pg2 forwarder before]
+                          [--profile PREFIX] [--before TREE]
 """
 
 from __future__ import annotations
@@ -433,11 +438,27 @@ def _serve(ctx: Any, target: Any, *args: Any) -> tuple[Any, int]:
 
 
 NAMES = {"sqlite": "relay, SQLite", "pg1": "relay, PostgreSQL x1",
-         "pg2": "relay, PostgreSQL x2", "forwarder": "plain WebSocket fwd"}
+         "pg2": "relay, PostgreSQL x2", "forwarder": "plain WebSocket fwd",
+         "before": "relay, SQLite (before)"}
+
+
+@contextlib.contextmanager
+def _code_from(tree: str | None) -> Iterator[None]:
+    """Children started meanwhile import comentor from ``tree`` (a folder that holds
+    comentor/{model,sync,tui}) instead of this checkout: a spawned child takes the
+    parent's sys.path as it is when it starts."""
+    if tree is None:
+        yield
+        return
+    sys.path.insert(0, tree)
+    try:
+        yield
+    finally:
+        sys.path.remove(tree)
 
 
 def _one_run(ctx: Any, kind: str, pg: str | None, mailboxes: int, seconds: float,
-             total_rate: float, profile: str | None = None
+             total_rate: float, profile: str | None = None, before: str | None = None
              ) -> tuple[int, Samples, float, float, float]:
     rate = total_rate / (2 * mailboxes)
     procs: list[Any] = []
@@ -446,11 +467,12 @@ def _one_run(ctx: Any, kind: str, pg: str | None, mailboxes: int, seconds: float
             proc, port = _serve(ctx, _run_forwarder)
             procs, ports, load = [proc], [port], _echo_load
         else:
-            store = _fresh_database(pg) if pg and kind != "sqlite" else None
+            store = _fresh_database(pg) if pg and kind in ("pg1", "pg2") else None
             count = 2 if kind == "pg2" else 1
-            started = [_serve(ctx, _run_relay, f"{tmp}/r{n}", store,
-                              f"{profile}.{kind}.{n}" if profile else None)
-                       for n in range(count)]
+            with _code_from(before if kind == "before" else None):
+                started = [_serve(ctx, _run_relay, f"{tmp}/r{n}", store,
+                                  f"{profile}.{kind}.{n}" if profile else None)
+                           for n in range(count)]
             procs, ports = [p for p, _ in started], [port for _, port in started]
             load = _relay_load
         try:
@@ -474,7 +496,12 @@ def main() -> None:
                     choices=list(NAMES))
     ap.add_argument("--profile", metavar="PREFIX",
                     help="cProfile each relay process into PREFIX.<server>.<n> (pstats)")
+    ap.add_argument("--before", metavar="TREE",
+                    help="server 'before': the SQLite relay with the code in TREE, a folder "
+                         "holding comentor/{model,sync,tui} (an A/B of two versions)")
     args = ap.parse_args()
+    if ("before" in args.only) != (args.before is not None):
+        ap.error("--before TREE and --only ... before go together")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # so that PostgreSQL is stopped
     _raise_fd_limit()
     ctx = mp.get_context("spawn")
@@ -491,7 +518,8 @@ def main() -> None:
                 for run in range(args.repeat):
                     for kind in args.only:
                         sent, samples, start, cpu, own = _one_run(
-                            ctx, kind, pg, mailboxes, args.seconds, total_rate, args.profile)
+                            ctx, kind, pg, mailboxes, args.seconds, total_rate, args.profile,
+                            args.before)
                         lo = args.seconds - args.early
                         early = _window(samples, start, 0, args.early)
                         last = _window(samples, start, lo, args.seconds)
