@@ -121,11 +121,19 @@ class MachineClock:
         self.server.append(server)
 
     def _span(self, lo: float, hi: float) -> tuple[int, int] | None:
-        """Indexes of the samples nearest perf_counter times lo and hi."""
-        if len(self.when) < 2:
+        """Indexes of the samples nearest perf_counter times lo and hi (at least one apart)."""
+        n = len(self.when)
+        if n < 2:
             return None
-        a = min(bisect.bisect_left(self.when, lo), len(self.when) - 2)
-        return a, max(min(bisect.bisect_right(self.when, hi) - 1, len(self.when) - 1), a + 1)
+
+        def nearest(t: float) -> int:
+            i = bisect.bisect_left(self.when, t)
+            if i == n or (i > 0 and t - self.when[i - 1] < self.when[i] - t):
+                return i - 1
+            return i
+
+        a = min(nearest(lo), n - 2)
+        return a, max(nearest(hi), a + 1)
 
     def steal_share(self, lo: float, hi: float) -> float:
         """Steal as a share of all the machine's CPU time between lo and hi."""
@@ -136,9 +144,14 @@ class MachineClock:
         return (self.steal[b] - self.steal[a]) / (self.total[b] - self.total[a])
 
     def server_seconds(self, lo: float, hi: float) -> float:
-        """The servers' CPU seconds between lo and hi."""
+        """The servers' CPU seconds in a window of hi - lo seconds at lo: their CPU rate
+        between the samples nearest lo and hi, times the window's length."""
         span = self._span(lo, hi)
-        return float("nan") if span is None else self.server[span[1]] - self.server[span[0]]
+        if span is None:
+            return float("nan")
+        a, b = span
+        rate = (self.server[b] - self.server[a]) / (self.when[b] - self.when[a])
+        return rate * (hi - lo)
 
 
 def _raise_fd_limit() -> None:
@@ -502,6 +515,11 @@ def main() -> None:
     args = ap.parse_args()
     if ("before" in args.only) != (args.before is not None):
         ap.error("--before TREE and --only ... before go together")
+    if args.before is not None:
+        args.before = os.path.abspath(args.before)
+        if not os.path.isfile(os.path.join(args.before, "comentor/sync/relay/server.py")):
+            ap.error(f"--before {args.before}: no comentor/sync/relay/server.py in it (the "
+                     "folder must hold comentor/{model,sync,tui})")
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))  # so that PostgreSQL is stopped
     _raise_fd_limit()
     ctx = mp.get_context("spawn")

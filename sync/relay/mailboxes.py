@@ -128,12 +128,12 @@ class Mailboxes:
                 await asyncio.shield(self._writer)
 
     async def _write(self) -> None:
-        """Record the queued acks in one transaction and store the queued puts in one more,
-        in one call to the store (one hand-over to its thread); answer the acks that wait,
-        answer and push the puts in order; repeat.
+        """Record the queued acks and store the queued puts in one transaction, in one call
+        to the store; answer the acks that wait, answer and push the puts in order; repeat
+        while more are queued (with PostgreSQL, the next round gathers while one commits).
 
-        While one round commits, the next one gathers: under load the relay's cost grows
-        with the number of commits, not of envelopes or acks. Acks go first: each names an
+        A round takes everything that arrived in one turn of the event loop: under load
+        the relay's cost grows with the number of commits, not of envelopes or acks. Acks go first: each names an
         envelope already stored (its number was only known once it was), the room they free
         is there for the puts that arrived with them (a quiet ack is not waited for), and
         the puts' commit syncs them to disk.

@@ -95,8 +95,11 @@ class RelayStore:
         try:
             path.mkdir(parents=True, exist_ok=True)
             self.path = path / "relay.sqlite3"
-            # used by one thread at a time: the relay's loop; tests may hand it over
-            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            # Used on the relay's event loop, which must never wait long on a lock: the file
+            # has one writer (this process); if another writer holds it (a second relay on
+            # the same folder, an operator's shell), a call fails after a short wait with
+            # "database is locked" instead of holding every connection for 5 s.
+            self._db = sqlite3.connect(self.path, isolation_level=None, timeout=0.25)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.execute("PRAGMA foreign_keys=ON")

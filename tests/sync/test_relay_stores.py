@@ -263,10 +263,29 @@ async def test_an_expiry_sweep_runs_in_short_transactions_and_lets_the_loop_answ
     await sqlite.purge_expired(1)  # the late envelope goes too: every mailbox is empty
     assert await sqlite.purge_idle_mailboxes(500) == 3  # idle for long enough, in one batch
     now[0] += 1000
+    started = turns
     assert await sqlite.purge_idle_mailboxes(500) == 6  # two batches
+    assert turns - started >= 1
     assert (await sqlite.stats())["mailboxes"] == 0
     other.cancel()
     await sqlite.close()
+
+
+def test_a_limited_expiry_sweep_takes_the_oldest_envelopes_first(tmp_path: Path) -> None:
+    now = [1_700_000_000.0]
+    store = RelayStore(tmp_path, clock=lambda: now[0])
+    box = "ab" * 32
+    store.claim(box, b"k" * 32, 2)
+    for n in range(10):  # stored in arrival order, each a second older than the next
+        store.put_many([(box, bytes([n]) * 10)], 100, 1 << 20, None)
+        now[0] += 1
+    store._db.execute("UPDATE envelopes SET created = created - 2 * seq")  # now newest first
+    now[0] += 1000
+    assert store.purge_expired(500, limit=4) == 4
+    left = [seq for seq, _ in store.fetch(box, 0, 100, 1 << 20)[0]]
+    assert left == [1, 2, 3, 4, 5, 6]  # the four with the oldest stamps (7-10) went
+    _counts_match(store)
+    store.close()
 
 
 # ------------------------------------------------ both stores for the other relay tests
