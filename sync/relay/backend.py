@@ -88,8 +88,8 @@ class SqliteBackend:
     for the commit that checkpoints the write-ahead log, every 1,000 pages or so); the
     frames that arrive meanwhile wait in the sockets' buffers and make the next round.
     Measured against the same calls on a thread of their own (the design before): at
-    800 envelopes a second the relay used 0.75-0.80x the CPU per envelope and its p50
-    fell from about 2 to 1 ms; at 2,000/s 0.92x the CPU (docs/performance.md). The hand-over
+    800 envelopes a second the relay used 0.72-0.80x the CPU per envelope and its p50 fell
+    from 1.2-1.9 to 0.8-1.0 ms; at 2,000/s 0.93-0.95x the CPU (docs/performance.md). The hand-over
     cost more than the overlap gained: waking the thread, then the loop, for each round,
     and three runnable threads (the loop, the store's, the clients') sharing the cores.
     What could hold the loop long is cut into short transactions: an expiry sweep deletes

@@ -133,10 +133,10 @@ class Mailboxes:
         while more are queued (with PostgreSQL, the next round gathers while one commits).
 
         A round takes everything that arrived in one turn of the event loop: under load
-        the relay's cost grows with the number of commits, not of envelopes or acks. Acks go first: each names an
-        envelope already stored (its number was only known once it was), the room they free
-        is there for the puts that arrived with them (a quiet ack is not waited for), and
-        the puts' commit syncs them to disk.
+        the relay's cost grows with the number of commits, not of envelopes or acks. Acks
+        go first: each names an envelope already stored (its number was only known once it
+        was), the room they free is there for the puts that arrived with them (a quiet ack
+        is not waited for), and the puts' commit syncs them to disk.
         """
         lim = self.limits
         while self._put_queue or self._ack_queue:
