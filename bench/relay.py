@@ -434,9 +434,11 @@ def _window(samples: Samples, start: float, lo: float, hi: float
     return len(lat) / (hi - lo), statistics.median(lat) * 1000, p99 * 1000
 
 
-def _figures(samples: Samples, start: float, lo: float, hi: float) -> str:
-    """A window's deliveries, latencies, steal share and server CPU per delivery."""
-    rate, p50, p99 = _window(samples, start, lo, hi)
+def _figures(samples: Samples, start: float, lo: float, hi: float,
+             window: tuple[float, float, float]) -> str:
+    """A window's deliveries, latencies (its :func:`_window`), steal share and server CPU
+    per delivery."""
+    rate, p50, p99 = window
     steal = samples.machine.steal_share(start + lo, start + hi)
     cpu = samples.machine.server_seconds(start + lo, start + hi) / max(rate * (hi - lo), 1)
     return (f"{rate:7.1f}/s p50 {p50:6.1f} ms p99 {p99:6.1f} ms steal {steal * 100:3.0f}% "
@@ -543,8 +545,8 @@ def main() -> None:
                         last = _window(samples, start, lo, args.seconds)
                         print(f"{total_rate:6g}/s {mailboxes:>5} mailboxes run {run + 1}  "
                               f"{NAMES[kind]:<22} sent {sent / args.seconds:7.1f}/s  "
-                              f"{_figures(samples, start, 0, args.early)} | "
-                              f"{_figures(samples, start, lo, args.seconds)}  "
+                              f"{_figures(samples, start, 0, args.early, early)} | "
+                              f"{_figures(samples, start, lo, args.seconds, last)}  "
                               f"late/early p50 {last[1] / early[1]:4.2f} p99 {last[2] / early[2]:4.2f}  "
                               f"server cpu {cpu * 1e6 / max(sent, 1):5.0f} us/env "
                               f"clients {own * 1e6 / max(sent, 1):4.0f} us/env "

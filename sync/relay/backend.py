@@ -162,7 +162,7 @@ class SqliteBackend:
         while True:
             gone = self._call(sweep, ttl, PURGE_BATCH)
             total += gone
-            if gone < PURGE_BATCH or gone == 0:
+            if gone < PURGE_BATCH:
                 return total
             await asyncio.sleep(0)
 
