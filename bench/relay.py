@@ -64,6 +64,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from _machine import ticks  # bench/, the script's own folder
 from websockets.asyncio.client import connect
 from websockets.asyncio.server import ServerConnection, serve
 
@@ -109,15 +110,16 @@ class MachineClock:
         self.when, self.steal, self.total, self.server = (array("d") for _ in range(4))
 
     def sample(self, pids: list[int]) -> None:
+        machine = ticks()
         try:
-            with open("/proc/stat") as f:  # cpu user nice system idle iowait irq softirq steal
-                ticks = [int(x) for x in f.readline().split()[1:9]]
             server = _cpu_seconds(pids)
         except (OSError, ValueError, IndexError):  # not Linux: no columns to show
             return
+        if machine is None:
+            return
         self.when.append(time.perf_counter())
-        self.steal.append(ticks[7])
-        self.total.append(sum(ticks))
+        self.steal.append(machine[0])
+        self.total.append(machine[1])
         self.server.append(server)
 
     def _span(self, lo: float, hi: float) -> tuple[int, int] | None:

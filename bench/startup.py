@@ -176,6 +176,7 @@ def main() -> None:
     os.environ.setdefault("COMENTOR_STATE_DIR", str(tmp / "state"))
     env = _child_env(tmp / "pycache")
     sys.path.insert(0, str(HERE))
+    from _machine import Steal
     from gen_large import large_journal
 
     from comentor.model._demo import create_demo
@@ -196,6 +197,7 @@ def main() -> None:
     }
     for argv, marker in cases.values():  # warm the disk and bytecode caches once
         run_once(argv, marker, env)
+    steal = Steal()
     times: dict[str, list[float]] = {name: [] for name in cases}
     rss: dict[str, list[float]] = {name: [] for name in cases}
     cpu: dict[str, list[float]] = {name: [] for name in cases}
@@ -208,7 +210,7 @@ def main() -> None:
     base, same_gc = list(cases)[:2]
     print(f"first frame with content and idle RSS, {args.runs} interleaved runs (fresh process "
           f"each, 120x36 pty), python {sys.version.split()[0]}, {os.cpu_count()} cpus, "
-          f"load {os.getloadavg()[0]:.1f}")
+          f"load {os.getloadavg()[0]:.1f}, steal {steal.percent()} (see bench/_machine.py)")
     for name in cases:
         ratios = sorted(t / b for t, b in zip(times[name], times[base], strict=True))
         cpu_ratios = sorted(c / b for c, b in zip(cpu[name], cpu[base], strict=True))

@@ -40,16 +40,20 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from _machine import Steal  # bench/, the script's own folder
+
 from comentor.model import testing
 from comentor.model._journal import Journal
 
 
 @dataclass
 class Timed:
-    """One whole process: wall seconds and its peak resident memory (MiB)."""
+    """One whole process: wall seconds, its peak resident memory (MiB) and the machine's
+    steal while it ran (as printed)."""
 
     seconds: float
     peak_mib: float
+    steal: str = "?"
 
 
 def run_timed(argv: list[str], env: dict[str, str] | None = None,
@@ -58,6 +62,7 @@ def run_timed(argv: list[str], env: dict[str, str] | None = None,
     as GNU time reports it (the parent's own rusage would mix all its children)."""
     os.sync()  # neither side pays for the other's writeback (a pull writes 100,000 files)
     with tempfile.NamedTemporaryFile("r", suffix=".rss") as rss:
+        steal = Steal()
         start = time.perf_counter()
         proc = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", rss.name, *argv], env=env,
                               cwd=cwd, capture_output=True)
@@ -66,7 +71,7 @@ def run_timed(argv: list[str], env: dict[str, str] | None = None,
             raise RuntimeError(f"{argv} failed ({proc.returncode}):\n{proc.stdout.decode()}\n"
                                f"{proc.stderr.decode()}")
         peak = int(rss.read().split()[-1]) / 1024
-    return Timed(took, peak)
+    return Timed(took, peak, steal.percent())
 
 
 def child_env(state: Path) -> dict[str, str]:
@@ -280,8 +285,9 @@ def main() -> int:
                 shutil.copytree(big_template, clone, symlinks=True)
                 theirs = git_pull(clone)
                 results["first"].append((ours, theirs))
-                print(f"run {r + 1}: first sync {ms(ours.seconds)} ({ours.peak_mib:.0f} MiB), "
-                      f"git pull {ms(theirs.seconds)} ({theirs.peak_mib:.0f} MiB)", flush=True)
+                print(f"run {r + 1}: first sync {ms(ours.seconds)} ({ours.peak_mib:.0f} MiB, "
+                      f"steal {ours.steal}), git pull {ms(theirs.seconds)} "
+                      f"({theirs.peak_mib:.0f} MiB, steal {theirs.steal})", flush=True)
                 # let both sides settle (the serving process finishes its side of the big
                 # exchange for a moment after the client has what it needs): one untimed
                 # sync and one untimed pull with nothing new
