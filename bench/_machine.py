@@ -17,10 +17,10 @@ def ticks() -> tuple[int, int] | None:
     """(steal, all) CPU ticks since boot, summed over the CPUs; None off Linux."""
     try:
         with open("/proc/stat") as f:  # cpu user nice system idle iowait irq softirq steal
-            ticks = [int(x) for x in f.readline().split()[1:9]]
+            counts = [int(x) for x in f.readline().split()[1:9]]
     except (OSError, ValueError):
         return None
-    return (ticks[7], sum(ticks)) if len(ticks) == 8 else None
+    return (counts[7], sum(counts)) if len(counts) == 8 else None
 
 
 class Steal:
