@@ -62,6 +62,7 @@ EDITABLE: dict[str, tuple[str, ...]] = {
     "stories": ("text",),
     "skills": ("text", "kind", "direction"),
     "private_notes": ("text",),
+    "talking_point_drafts": ("text",),
 }
 
 _DATES = ("due", "target", "date")
@@ -125,12 +126,18 @@ def edit_item(j: Journal, table: str, row: str, **changes: str | int | None) -> 
     for name in changes:
         if name not in allowed:
             raise _not_here(table, name)
-    if table == "private_notes":
-        j.edit_private_note(row, str(changes["text"] or ""))
+    if table in ("private_notes", "talking_point_drafts"):  # this device's own, unsynced
+        found = j.conn.execute(f"SELECT deleted FROM {table} WHERE id = ?", (row,)).fetchone()
+        if found is not None and found[0]:
+            raise _deleted(table, row)
+        edit = j.edit_private_note if table == "private_notes" else j.edit_draft
+        edit(row, str(changes["text"] or ""))
         return
     current = j.get(table, row, include_deleted=True)
     if current is None:
         raise ValidationError(f"no {_bare(table)} with id {row}", field="id")
+    if current["deleted"]:  # as closing it is: what is in the bin stays as it went in
+        raise _deleted(table, row)
     fields: dict[str, Value] = {}
     for name, value in changes.items():
         if name == "answer":
@@ -155,6 +162,13 @@ def edit_item(j: Journal, table: str, row: str, **changes: str | int | None) -> 
         j.put(table, row, **fields)
 
 
+def _deleted(table: str, row: str) -> ValidationError:
+    """The refusal to change or close a deleted item (undo the deletion first)."""
+    return ValidationError(f"{_bare(table)} {short_id(row)} is deleted: bring it back first",
+                           field="id", table=table, row=row, state="deleted",
+                           hint="undo-delete")
+
+
 def is_closed(table: str, status: str | None) -> bool:
     """Whether an item of `table` with `status` is closed (done or dropped, in its kind's
     words): what :func:`close_item` refuses, so an interface can say so before asking how
@@ -177,9 +191,7 @@ def close_item(j: Journal, table: str, row: str, how: Close, result: str | None 
     if current is None:
         raise NotFoundError(f"no {_bare(table)} with id {row}", field="id")
     if current["deleted"]:
-        raise ValidationError(f"{_bare(table)} {short_id(row)} is deleted: bring it back first",
-                              field="id", table=table, row=row, state="deleted",
-                              hint="undo-delete")
+        raise _deleted(table, row)
     if current.get("status") in _CLOSED[table]:
         raise ValidationError(f"{_bare(table)} {short_id(row)} is already {current['status']}",
                               field="id", table=table, row=row, state=current["status"])

@@ -115,6 +115,16 @@ class LocalData:
             )
         return draft
 
+    def edit_draft(self, draft: str, text: str) -> None:
+        """Change a draft talking point's text (it stays on this device until shared)."""
+        text = _check_text(text, TEXT_LIMIT)
+        with self.transaction():
+            cur = self.conn.execute(
+                "UPDATE talking_point_drafts SET text = ? WHERE id = ?", (text, draft)
+            )
+            if cur.rowcount == 0:
+                raise NotFoundError(f"no draft talking point with id {draft}")
+
     def drafts(self) -> list[dict[str, Any]]:
         return _dicts(self.conn.execute(
             "SELECT * FROM talking_point_drafts WHERE deleted = 0 ORDER BY created_at, id"

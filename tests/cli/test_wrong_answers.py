@@ -106,6 +106,50 @@ def test_feedback_on_nothing_is_refused(jpath: Path) -> None:
     assert snapshot(jpath) == before
 
 
+def test_an_option_of_another_kind_is_refused_never_dropped(jpath: Path) -> None:
+    """`add win --private` used to add a win shared with the partner: an option the kind
+    does not take is refused, and nothing is written."""
+    before = snapshot(jpath)
+    refused(run(jpath, "add", "win", "Shipped", "--private", ok=False),
+            "--private does not apply to a win: it is for a note")
+    refused(run(jpath, "add", "goal", "Ship", "--due", "+1w", ok=False),
+            "--due does not apply to a goal: it is for a commitment or a challenge")
+    refused(run(jpath, "add", "story", "Mine", "--progress", "0", ok=False),
+            "--progress does not apply to a story")
+    refused(run(jpath, "add", "win", "Shipped", "--horizon", "near", ok=False),
+            "--horizon does not apply to a win")
+    assert snapshot(jpath) == before
+    run(jpath, "add", "note", "Mine alone", "--private")
+    run(jpath, "add", "goal", "Ship", "--horizon", "long", "--target", "+1y")
+    run(jpath, "add", "feedback", "Push", "--kind", "push")
+    assert [n["text"] for n in json.loads(run(jpath, "list", "private", "--json").stdout)] == [
+        "Mine alone"]
+    assert json.loads(run(jpath, "list", "goal", "--json").stdout)[0]["horizon"] == "long"
+
+
+def test_a_deleted_item_is_not_changed(jpath: Path) -> None:
+    """Editing an item in the bin is refused, as closing it is: undo the deletion first."""
+    goal = run(jpath, "add", "goal", "Ship").stdout.strip()
+    note = run(jpath, "add", "note", "Mine", "--private").stdout.strip()
+    for item in (goal, note):
+        run(jpath, "delete", item)
+    before = snapshot(jpath)
+    for item in (goal, note):
+        refused(run(jpath, "edit", item, "Changed", ok=False), "is deleted: bring it back first")
+    assert snapshot(jpath) == before
+    run(jpath, "undo-delete", goal)
+    assert "changed" in run(jpath, "edit", goal, "Changed").stdout
+
+
+def test_a_draft_talking_point_is_edited_like_a_shared_one(jpath: Path) -> None:
+    """A draft has text; `edit` used to say it had no field 'text'."""
+    draft = run(jpath, "add", "point", "Ask about the offsite").stdout.strip()
+    assert run(jpath, "edit", draft, "Ask about the spring offsite").stdout.startswith("draft ")
+    drafts = json.loads(run(jpath, "list", "draft", "--json").stdout)
+    assert [d["text"] for d in drafts] == ["Ask about the spring offsite"]
+    refused(run(jpath, "edit", draft, " ", ok=False), "nothing to change")
+
+
 def test_a_win_cannot_be_dated_tomorrow(jpath: Path) -> None:
     before = snapshot(jpath)
     refused(run(jpath, "add", "win", "Signed", "--date", "tomorrow", ok=False),

@@ -17,6 +17,7 @@ from comentor.model.errors import ValidationError
 
 from .common import journal_path, open_journal, out, text_arg
 from .common import passphrase as ask_passphrase
+from .parser import ADD_KINDS
 
 __all__ = ["HANDLERS"]
 
@@ -45,12 +46,50 @@ def cmd_init(args: argparse.Namespace) -> int:
     return 0
 
 
+# the options of `add` (argparse's names) and the kinds they belong to: an option given
+# with another kind is refused, never dropped (a win added with --private would otherwise
+# be shared with the partner)
+_ADD_OPTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "horizon": ("--horizon", ("goal",)), "target": ("--target", ("goal",)),
+    "due": ("--due", ("commitment", "challenge")),
+    "follow_up": ("--follow-up", ("commitment",)),
+    "ask_kind": ("--kind", ("ask", "feedback")), "outcome": ("--outcome", ("ask",)),
+    "private": ("--private", ("note",)),
+    "goal": ("--goal", ("update",)), "progress": ("--progress", ("update",)),
+    "on": ("--on", ("feedback",)), "date": ("--date", ("win",)),
+    "grow": ("--grow", ("skill",)), "experience": ("--experience", ("skill",)),
+    "share": ("--share", ("point", "talking-point")),
+}
+
+
+def _check_add_options(kind: str, args: argparse.Namespace) -> None:
+    """Refuse an unknown kind, or an option that the kind does not take, before anything
+    is written."""
+    if kind not in (*ADD_KINDS, "talking-point"):
+        raise ValidationError(f"unknown kind {args.kind!r}: add one of {', '.join(ADD_KINDS)}")
+    for dest, (flag, kinds) in _ADD_OPTIONS.items():
+        value = getattr(args, dest, None)
+        if value is None or value is False or kind in kinds:
+            continue
+        takes = " or ".join(_a(k) for k in kinds if k != "talking-point")
+        raise ValidationError(f"{flag} does not apply to {_a(kind)}: it is for {takes}",
+                              option=dest)
+
+
+def _a(kind: str) -> str:
+    """`kind` with its article, as a sentence names it ("an update", but "feedback")."""
+    if kind == "feedback":
+        return kind
+    return ("an " if kind[0] in "aeiou" else "a ") + ("point" if kind == "talking-point" else kind)
+
+
 def cmd_add(args: argparse.Namespace) -> int:
     kind = args.kind.lower()
+    _check_add_options(kind, args)
     with open_journal(args) as j:
         text = text_arg(args)
         if kind == "goal":
-            new = m.add_goal(j, text, horizon=args.horizon, target=args.target)
+            new = m.add_goal(j, text, horizon=args.horizon or "near", target=args.target)
         elif kind == "commitment":
             new = m.add_commitment(j, text, due=args.due, follow_up=args.follow_up)
         elif kind == "ask":
@@ -83,12 +122,8 @@ def cmd_add(args: argparse.Namespace) -> int:
         elif kind == "skill":
             new = m.add_skill(j, text, direction="grow" if args.grow else "strength",
                               kind="experience" if args.experience else "skill")
-        elif kind in ("point", "talking-point"):
+        else:  # point or talking-point: _check_add_options refused every other word
             new = m.add_talking_point(j, text, shared=args.share)
-        else:
-            raise ValidationError(f"unknown kind {args.kind!r}: add one of "
-                                  "goal, commitment, ask, challenge, win, note, update, feedback, "
-                                  "story, skill, point")
         print(new)
     return 0
 
@@ -191,8 +226,7 @@ def cmd_edit(args: argparse.Namespace) -> int:
                 raise ValidationError(f"--answer is for asks; {m.short_id(row)} is "
                                       f"{m.item_kind(table, article=True)}", field="answer") from None
             raise
-        if table != "private_notes":
-            print(f"{m.item_kind(table)} {m.short_id(row)} changed")
+        print(f"{m.item_kind(table)} {m.short_id(row)} changed")
     return 0
 
 

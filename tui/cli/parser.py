@@ -48,7 +48,7 @@ def build_parser(commands: Collection[str] | None = None) -> argparse.ArgumentPa
     s = sub.add_parser("add", help="add an item: " + ", ".join(ADD_KINDS))
     s.add_argument("kind", metavar="KIND", help=", ".join(ADD_KINDS))
     s.add_argument("text", metavar="TEXT", nargs="+")
-    s.add_argument("--horizon", choices=["near", "long"], default="near", help="goal horizon")
+    s.add_argument("--horizon", choices=["near", "long"], help="goal horizon (default near)")
     s.add_argument("--target", metavar="DATE", help="goal target date")
     s.add_argument("--due", metavar="DATE", help="due date: YYYY-MM-DD, tomorrow, +2w, friday")
     s.add_argument("--follow-up", metavar="TEXT", help="the question to ask at the next check-in")
