@@ -55,6 +55,7 @@ __all__ = ["BackupReport", "RestoreReport", "SEALED_MAGIC", "Ask", "backup_journ
 SEALED_MAGIC = b"comentor-backup-sealed-1\n"
 _LIMITS = struct.Struct(">QQ")
 _SALT = nacl.pwhash.argon2id.SALTBYTES
+_BOX_EXTRA = 24 + 16  # XSalsa20-Poly1305's nonce and tag around the sealed bytes
 _MADE_AT = "backup_made_at"  # local_meta key in the copy only: when the backup was made
 ASIDE = ".before-restore"
 
@@ -179,12 +180,23 @@ def _unseal(data: bytes, source: Path, ask: Ask | None) -> bytes:
             <= nacl.pwhash.argon2id.MEMLIMIT_SENSITIVE):
         raise NotAJournalError(f"the backup {source} has a damaged header: it cannot be "
                                "restored", path=str(source))
+    box = data[head + _SALT:]
+    # the box is a 24-byte nonce, a 16-byte tag and the journal file, which SQLite always
+    # writes in whole pages (512 bytes or a multiple): a copy cut short is told from a
+    # wrong passphrase before one is asked for
+    if len(box) < _BOX_EXTRA + 512 or (len(box) - _BOX_EXTRA) % 512:
+        raise NotAJournalError(f"the backup {source} is cut short or damaged: it cannot be "
+                               "restored", path=str(source))
     secret = ask("backup") if ask else None
     if not secret:
         raise PassphraseError(f"the backup {source} is sealed: its passphrase is needed",
                               path=str(source))
-    sealed = SealedKeys(data[head:head + _SALT], ops, mem, data[head + _SALT:])
-    return open_sealed(sealed, secret, what=f"the backup {source}")
+    sealed = SealedKeys(data[head:head + _SALT], ops, mem, box)
+    try:
+        return open_sealed(sealed, secret, what=f"the backup {source}")
+    except PassphraseError:  # the tag does not say which: a changed byte fails the same way
+        raise PassphraseError(f"wrong passphrase for the backup {source}, or the file was "
+                              "changed after it was written", path=str(source)) from None
 
 
 # ---------------------------------------------------------------------- restore

@@ -160,6 +160,16 @@ def test_a_sealed_backup_needs_its_passphrase_and_shows_no_text(tmp_path: Path) 
     refused(run(target, "restore", str(backup), ok=False, **NO_TTY,
                 env={"COMENTOR_PASSPHRASE": "wrong horse"}), "wrong passphrase")
     assert not target.exists()
+    # a copy cut short is told apart before any passphrase; a changed byte cannot be
+    cut, changed = tmp_path / "cut.bak", tmp_path / "changed.bak"
+    cut.write_bytes(data[:-1000])  # 1,000 bytes: never a whole number of pages
+    changed.write_bytes(data[:-100] + bytes([data[-100] ^ 1]) + data[-99:])
+    refused(run(target, "restore", str(cut), ok=False, **NO_TTY,
+                env={"COMENTOR_PASSPHRASE": "correct horse"}), "is cut short or damaged")
+    refused(run(target, "restore", str(changed), ok=False, **NO_TTY,
+                env={"COMENTOR_PASSPHRASE": "correct horse"}),
+            "or the file was changed after it was written")
+    assert not target.exists()
     run(target, "restore", str(backup), env={"COMENTOR_PASSPHRASE": "correct horse"}, **NO_TTY)
     assert texts(target, "goal") == {"Negotiate the conference budget"}
     assert "reorg" in run(target, "search", "reorg").stdout
