@@ -86,30 +86,44 @@ CREATE INDEX envelopes_created ON envelopes (created);
 
 
 def migrate(db: sqlite3.Connection) -> None:
-    """Bring the schema to :data:`SCHEMA_VERSION` (each step in one transaction)."""
-    version = int(db.execute("PRAGMA user_version").fetchone()[0])
+    """Bring the schema to :data:`SCHEMA_VERSION` (each step in one transaction).
+
+    Each step reads the version again inside its transaction: a second relay started on
+    the same folder at the same moment waits for the first one's step and then finds it
+    done, instead of running it twice (version 2's columns cannot be added twice)."""
+    version = _version(db)
     if version > SCHEMA_VERSION:
         raise RelayError(f"the relay database has schema version {version}, newer than "
                          f"this relay ({SCHEMA_VERSION}): upgrade comentor")
-    if version < 1:
+    moved = False
+    for target, script in ((1, _SCHEMA_V1), (2, _SCHEMA_V2), (3, _SCHEMA_V3)):
+        if version >= target:
+            continue
         with Transaction(db):
-            _run_script(db, _SCHEMA_V1)
-            columns = {r[1] for r in db.execute("PRAGMA table_info(mailboxes)")}
-            if "last_used" not in columns:  # a database from before idle expiry
-                db.execute(
-                    "ALTER TABLE mailboxes ADD COLUMN last_used REAL NOT NULL DEFAULT 0")
-                db.execute("UPDATE mailboxes SET last_used = created")
-            db.execute("PRAGMA user_version = 1")
-    for target, script in ((2, _SCHEMA_V2), (3, _SCHEMA_V3)):
-        if version < target:
-            with Transaction(db):
+            version = _version(db)
+            if version < target:
                 _run_script(db, script)
+                if target == 1:
+                    _add_last_used(db)
                 db.execute(f"PRAGMA user_version = {target}")
-    if version < 3:
+                version, moved = target, True
+    if moved:
         # the copy went through the write-ahead log (and, where SQLite is built with
         # secure_delete, every page it freed): give that space back now, not when the
         # relay stops
         db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+
+
+def _version(db: sqlite3.Connection) -> int:
+    return int(db.execute("PRAGMA user_version").fetchone()[0])
+
+
+def _add_last_used(db: sqlite3.Connection) -> None:
+    """A database from before idle expiry has mailboxes without ``last_used``."""
+    columns = {r[1] for r in db.execute("PRAGMA table_info(mailboxes)")}
+    if "last_used" not in columns:
+        db.execute("ALTER TABLE mailboxes ADD COLUMN last_used REAL NOT NULL DEFAULT 0")
+        db.execute("UPDATE mailboxes SET last_used = created")
 
 
 def _run_script(db: sqlite3.Connection, script: str) -> None:

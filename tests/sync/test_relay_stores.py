@@ -222,6 +222,54 @@ def test_a_version_2_relay_database_moves_its_envelopes_and_gives_the_log_back(
     reopened.close()
 
 
+def test_a_relay_that_waited_for_another_ones_migration_finds_it_done(tmp_path: Path) -> None:
+    """Two relays opening one version-1 database at once: the second reads the version,
+    waits for the first one's write lock, and must then find the steps done rather than
+    run them again (version 2 adds columns, which fails the second time)."""
+    import sqlite3
+    import threading
+
+    from comentor.sync.relay import store_schema
+
+    path = tmp_path / "relay.sqlite3"
+    first = sqlite3.connect(path, isolation_level=None)
+    first.execute("PRAGMA journal_mode=WAL")
+    first.executescript(store_schema._SCHEMA_V1)
+    first.execute("PRAGMA user_version = 1")
+    first.execute("BEGIN IMMEDIATE")  # the first relay's migration holds the write lock
+
+    second = sqlite3.connect(path, isolation_level=None, timeout=30,
+                             check_same_thread=False)
+    waiting = threading.Event()
+    second.set_trace_callback(lambda sql: waiting.set() if "BEGIN" in sql else None)
+    failure: list[BaseException] = []
+
+    def open_second() -> None:
+        try:
+            store_schema.migrate(second)
+        except BaseException as exc:  # noqa: BLE001 - reported by the test below
+            failure.append(exc)
+
+    thread = threading.Thread(target=open_second)
+    thread.start()
+    assert waiting.wait(30)  # it read version 1 and asks for the lock the first one holds
+    for script in (store_schema._SCHEMA_V2, store_schema._SCHEMA_V3):
+        for statement in script.split(";\n"):
+            if statement.strip():
+                first.execute(statement)
+    first.execute(f"PRAGMA user_version = {store_schema.SCHEMA_VERSION}")
+    first.execute("COMMIT")
+    thread.join(30)
+    assert not thread.is_alive()
+    assert failure == []
+    assert second.execute("PRAGMA user_version").fetchone()[0] == store_schema.SCHEMA_VERSION
+    second.close()
+    first.close()
+    store = RelayStore(tmp_path)  # and the relay opens it as it stands
+    assert store.stats()["envelopes"] == 0
+    store.close()
+
+
 async def test_an_expiry_sweep_runs_in_short_transactions_and_lets_the_loop_answer(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The SQLite relay's calls run on its event loop: a sweep of many expired envelopes
