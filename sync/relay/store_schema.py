@@ -89,18 +89,19 @@ def migrate(db: sqlite3.Connection) -> None:
     """Bring the schema to :data:`SCHEMA_VERSION` (each step in one transaction).
 
     Each step reads the version again inside its transaction: a second relay started on
-    the same folder at the same moment waits for the first one's step and then finds it
-    done, instead of running it twice (version 2's columns cannot be added twice)."""
+    the same folder at the same moment, once it has the write lock, finds the first one's
+    step done instead of running it again (version 2's columns cannot be added twice). One
+    that waits longer than its busy timeout (0.25 s, see store.py) for a long step fails
+    with "database is locked" and changes nothing."""
     version = _version(db)
-    if version > SCHEMA_VERSION:
-        raise RelayError(f"the relay database has schema version {version}, newer than "
-                         f"this relay ({SCHEMA_VERSION}): upgrade comentor")
+    _check_not_newer(version)
     moved = False
     for target, script in ((1, _SCHEMA_V1), (2, _SCHEMA_V2), (3, _SCHEMA_V3)):
         if version >= target:
             continue
         with Transaction(db):
             version = _version(db)
+            _check_not_newer(version)  # a newer relay moved it meanwhile
             if version < target:
                 _run_script(db, script)
                 if target == 1:
@@ -116,6 +117,12 @@ def migrate(db: sqlite3.Connection) -> None:
 
 def _version(db: sqlite3.Connection) -> int:
     return int(db.execute("PRAGMA user_version").fetchone()[0])
+
+
+def _check_not_newer(version: int) -> None:
+    if version > SCHEMA_VERSION:
+        raise RelayError(f"the relay database has schema version {version}, newer than "
+                         f"this relay ({SCHEMA_VERSION}): upgrade comentor")
 
 
 def _add_last_used(db: sqlite3.Connection) -> None:

@@ -148,6 +148,8 @@ def test_a_draft_talking_point_is_edited_like_a_shared_one(jpath: Path) -> None:
     drafts = json.loads(run(jpath, "list", "draft", "--json").stdout)
     assert [d["text"] for d in drafts] == ["Ask about the spring offsite"]
     refused(run(jpath, "edit", draft, " ", ok=False), "nothing to change")
+    run(jpath, "delete", draft)  # discarded
+    refused(run(jpath, "edit", draft, "Again", ok=False), "was shared or discarded")
 
 
 def test_a_win_cannot_be_dated_tomorrow(jpath: Path) -> None:
