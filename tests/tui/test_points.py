@@ -44,3 +44,26 @@ async def test_the_points_screen_is_one_key_away(demo_path: Path) -> None:
         await pilot.press("o")
         await settle(pilot, app)
         assert isinstance(app.screen, TalkingPointsScreen)
+
+
+async def test_a_draft_is_edited_in_place_and_stays_private(demo_path: Path) -> None:
+    """`e` on a draft used to say "discard it and write a new one"; it edits it, and the
+    change is no operation (the draft is still only on this device)."""
+    app = Harness(demo_path, TalkingPointsScreen())
+    before = op_count(demo_path)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        table = app.screen.table  # type: ignore[attr-defined]
+        draft = next(k for k, it in table.items.items() if it.get("draft"))
+        assert table.select_id(draft)
+        await pilot.press("e")
+        await settle(pilot, app)
+        fill(app.screen, text="Am I ready to hire a second designer?")  # type: ignore[arg-type]
+        await pilot.press("ctrl+s")
+        await settle(pilot, app)
+    assert op_count(demo_path) == before
+    j = Journal.open(demo_path, now=fixed_now)
+    try:
+        assert [d["text"] for d in j.drafts()] == ["Am I ready to hire a second designer?"]
+    finally:
+        j.close()

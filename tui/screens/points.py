@@ -69,19 +69,18 @@ class TalkingPointsScreen(ListScreen):
                    after=self._refocus)
 
     def edit_form(self, item: dict[str, Any]) -> FormModal | None:
-        if item.get("draft"):
-            self.notify("Discard the draft (X) and write a new one, or share it first.",
-                        markup=False)
-            return None
-        return FormModal("Edit talking point", [
+        title = "Edit draft (only on this device)" if item.get("draft") else "Edit talking point"
+        return FormModal(title, [
             FieldSpec("text", "Point", value=item.get("text") or "", validate=required("point")),
         ])
 
     def save_edit(self, item: dict[str, Any], values: dict[str, Any]) -> None:
-        def edit(j: Journal) -> None:
-            model.edit_item(j, "talking_points", item["id"], text=values["text"])
+        table = "talking_point_drafts" if item.get("draft") else "talking_points"
 
-        self.write(edit, message="Talking point changed")
+        def edit(j: Journal) -> None:
+            model.edit_item(j, table, item["id"], text=values["text"])
+
+        self.write(edit, message="Draft changed" if item.get("draft") else "Talking point changed")
 
     def action_share(self) -> None:
         item = self.need_selection()
