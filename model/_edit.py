@@ -131,9 +131,8 @@ def edit_item(j: Journal, table: str, row: str, **changes: str | int | None) -> 
         if found is not None and found[0] and table == "talking_point_drafts":
             # sharing a draft also takes it away: bringing it back would make a second copy
             raise ValidationError(f"draft {short_id(row)} was shared or discarded: edit the "
-                                  "shared point (`comentor list point`), or bring a discarded "
-                                  "draft back first", field="id", table=table, row=row,
-                                  state="deleted")
+                                  "shared talking point, or bring a discarded draft back first",
+                                  field="id", table=table, row=row, state="deleted")
         if found is not None and found[0]:
             raise _deleted(table, row)
         edit = j.edit_private_note if table == "private_notes" else j.edit_draft

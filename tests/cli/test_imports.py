@@ -49,7 +49,7 @@ def journal_file(tmp_path: Path) -> Path:
     subprocess.run([sys.executable, "-m", "comentor.tui.cli", "--journal", str(path), "init",
                     "--name", "Ada"], check=True, capture_output=True, timeout=60)
     subprocess.run([sys.executable, "-m", "comentor.tui.cli", "--journal", str(path), "add",
-                    "goal", "Ship the thing", "--due", "+2w"],
+                    "goal", "Ship the thing", "--target", "+2w"],
                    check=True, capture_output=True, timeout=60)
     return path
 
