@@ -33,8 +33,8 @@ def find_item(j: Journal, prefix: str, tables: tuple[str, ...] | None = None) ->
     """
     raw = (prefix or "").strip().lower()
     if len(raw) < 3 or not raw.replace("-", "").replace("_", "").isalnum() or not raw.isascii():
-        raise ValidationError(f"not a valid id: {prefix!r} (give at least 3 characters)",
-                              field="id")
+        raise ValidationError(f"not a valid id: {prefix!r} (an id is letters and digits: give "
+                              "at least 3 of them)", field="id")
     like = raw.replace("_", "\\_") + "%"
     found: list[tuple[str, str]] = []
     for table in tables or ITEM_TABLES + LOCAL_ITEM_TABLES:
@@ -58,7 +58,7 @@ def find_item(j: Journal, prefix: str, tables: tuple[str, ...] | None = None) ->
     if shorts and len(wholes) != 1:
         found = shorts
     if not found:
-        raise NotFoundError(f"no item with id {prefix}", field="id")
+        raise _not_found(j, prefix, tables)
     if len(found) > 1:
         from ._edit import kind_name
 
@@ -67,3 +67,22 @@ def find_item(j: Journal, prefix: str, tables: tuple[str, ...] | None = None) ->
                               + (", …" if len(found) > 4 else "") + "): give more characters",
                               field="id", candidates=found)
     return found[0]
+
+
+def _not_found(j: Journal, prefix: str, tables: tuple[str, ...] | None) -> NotFoundError:
+    """No such item among `tables`; when the id is one item of another kind, say which
+    kind it is and which one was wanted (an update's --goal given a win's id)."""
+    if tables:
+        from ._edit import kind_name
+
+        try:
+            other, _ = find_item(j, prefix)
+        except (NotFoundError, ValidationError):
+            pass
+        else:
+            wanted = [kind_name(t) for t in tables]
+            named = (", ".join(wanted[:-1]) + " or " + wanted[-1]) if len(wanted) > 1 \
+                else wanted[0]
+            return NotFoundError(f"{prefix} is {kind_name(other)}, not {named}", field="id",
+                                 table=other)
+    return NotFoundError(f"no item with id {prefix}", field="id")

@@ -152,6 +152,20 @@ def test_a_draft_talking_point_is_edited_like_a_shared_one(jpath: Path) -> None:
     refused(run(jpath, "edit", draft, "Again", ok=False), "was shared or discarded")
 
 
+def test_an_id_of_another_kind_is_named_as_such(jpath: Path) -> None:
+    """`add update --goal <a win's id>` said "no item with id": the item is there, of
+    another kind, and the message says so; an id that is nowhere still says that."""
+    win = run(jpath, "add", "win", "Signed").stdout.strip()[-8:]
+    before = snapshot(jpath)
+    refused(run(jpath, "add", "update", "Moved", "--goal", win, ok=False),
+            f"{win} is a win, not a goal")
+    refused(run(jpath, "add", "feedback", "Try it", "--on", win, ok=False),
+            f"{win} is a win, not a goal, an ask or a story")
+    refused(run(jpath, "add", "update", "Moved", "--goal", "zzzz9999", ok=False),
+            "no item with id zzzz9999")
+    assert snapshot(jpath) == before
+
+
 def test_a_win_cannot_be_dated_tomorrow(jpath: Path) -> None:
     before = snapshot(jpath)
     refused(run(jpath, "add", "win", "Signed", "--date", "tomorrow", ok=False),
