@@ -111,11 +111,11 @@ class MachineClock:
 
     def sample(self, pids: list[int]) -> None:
         machine = ticks()
+        if machine is None:  # not Linux: no columns to show
+            return
         try:
             server = _cpu_seconds(pids)
-        except (OSError, ValueError, IndexError):  # not Linux: no columns to show
-            return
-        if machine is None:
+        except (OSError, ValueError, IndexError):
             return
         self.when.append(time.perf_counter())
         self.steal.append(machine[0])

@@ -128,12 +128,13 @@ def edit_item(j: Journal, table: str, row: str, **changes: str | int | None) -> 
             raise _not_here(table, name)
     if table in ("private_notes", "talking_point_drafts"):  # this device's own, unsynced
         found = j.conn.execute(f"SELECT deleted FROM {table} WHERE id = ?", (row,)).fetchone()
-        if found is not None and found[0] and table == "talking_point_drafts":
-            # sharing a draft also takes it away: bringing it back would make a second copy
-            raise ValidationError(f"draft {short_id(row)} was shared or discarded: edit the "
-                                  "shared talking point, or bring a discarded draft back first",
-                                  field="id", table=table, row=row, state="deleted")
         if found is not None and found[0]:
+            if table == "talking_point_drafts":
+                # sharing a draft also takes it away: bringing it back would copy it
+                raise ValidationError(f"draft {short_id(row)} was shared or discarded: edit "
+                                      "the shared talking point, or bring a discarded draft "
+                                      "back first", field="id", table=table, row=row,
+                                      state="deleted")
             raise _deleted(table, row)
         edit = j.edit_private_note if table == "private_notes" else j.edit_draft
         edit(row, str(changes["text"] or ""))
