@@ -22,7 +22,7 @@ from comentor.model import Journal
 from comentor.model.testing import FixedClock, paired_journals, sync_in_process
 from comentor.tui.app import ComentorApp
 from comentor.tui.modals.form import FormModal
-from comentor.tui.screens.checkin import CheckinScreen
+from comentor.tui.screens.checkin import CheckinScreen, load_checkin
 from comentor.tui.screens.checkin_end import EndStepScreen
 from comentor.tui.screens.dashboard import DashboardScreen
 from comentor.tui.widgets.agenda import AgendaList
@@ -243,3 +243,36 @@ async def test_viewing_the_checkin_changes_neither_status_nor_schedule(demo_path
         await wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen))
     with Journal.open(demo_path, now=lambda: NOW) as j:
         assert look(j) == before
+
+
+async def test_a_change_during_the_first_read_is_shown(
+        pair: tuple[Path, Path, FixedClock]) -> None:
+    """The partner's item that lands while the check-in screen is still on its first read
+    (the read done, the screen not yet drawn) reaches the agenda: the screen reads again
+    instead of dropping the change because it had nothing shown yet."""
+    ada_path, _, clock = pair
+    app = ComentorApp(ada_path, now=clock)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen)
+                       and app.screen.loads)
+        read_async = app.gateway.read_async
+        late: list[bool] = []
+
+        async def read_then_change(fn: Any, *args: Any, **kwargs: Any) -> Any:
+            state = await read_async(fn, *args, **kwargs)
+            if fn is load_checkin and not late:
+                late.append(True)
+                await on(app, lambda j: model.add_commitment(j, "A late commitment"))
+                app.notify_journal_changed("remote")
+                await pilot.pause(0.2)  # the message reaches the screen before the read lands
+            return state
+
+        app.gateway.read_async = read_then_change  # type: ignore[method-assign]
+        await pilot.press("c")
+        await wait_for(pilot, lambda: isinstance(app.screen, CheckinScreen)
+                       and app.screen.state is not None, what="check-in loaded")
+        screen = app.screen
+        assert isinstance(screen, CheckinScreen) and late
+        await wait_for(pilot, lambda: screen.state is not None and any(
+            i.text == "A late commitment" for i in screen.state.agenda), timeout=5.0,
+            what="the late commitment on the agenda")

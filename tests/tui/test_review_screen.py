@@ -121,3 +121,47 @@ async def test_markup_in_user_text_is_shown_as_typed(tmp_path: Path) -> None:
             == [f"Ada {marked}"]
         shown = " ".join(str(s.content) for s in screen.query("#baselines Static"))
         assert f"Role: {marked}" in shown and f"Story {marked}" in shown
+
+
+async def test_one_read_per_opening_and_no_doubled_rows(tmp_path: Path) -> None:
+    """Opening a screen reads the journal once (Textual's first ScreenResume follows the
+    mount's own load), and two loads close together (a partner's change, then `y`) leave
+    one set of rows, never the first's and the second's side by side."""
+    from comentor import model
+    from comentor.model import Journal
+
+    from .screen_harness import Harness
+    from .screen_harness import fixed_now as harness_now
+
+    path = tmp_path / "journal.db"
+    j = Journal.create(path, "Ada", now=harness_now)
+    model.add_goal(j, "Ship the thing")
+    j.close()
+    screen = ReviewScreen()
+    reads: list[bool] = []
+    load = screen._load
+
+    def counted(year: bool) -> None:
+        reads.append(year)
+        load(year)
+
+    screen._load = counted  # type: ignore[method-assign]
+    app = Harness(path, screen)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: screen.loads > 0, what="review")
+        await settle(pilot, app)
+        assert reads == [False] and screen.loads == 1
+        review = screen.review
+        assert review is not None
+        for _ in range(3):
+            screen._show(review)
+        await wait_for(pilot, lambda: screen.loads == 2, what="the newest show")
+        await settle(pilot, app)
+        assert screen.loads == 2  # the two older shows never mounted their rows
+        assert [str(label.content) for label in screen.query(".goal-person").results(Label)] \
+            == ["Ada"]
+        assert len(screen.query(GoalTrack)) == 1
+        assert len(screen.query("#baselines > Static")) == 1
+        await pilot.press("ctrl+r")
+        await wait_for(pilot, lambda: screen.loads == 3, what="reload")
+        assert reads == [False, False]

@@ -144,7 +144,9 @@ class CheckinScreen(AppAccess, Screen[None]):
 
     @on(JournalChanged)
     def _journal_changed(self) -> None:
-        if self.state is not None:
+        # also while the first read is under way: it may have read before this change
+        # (the partner's ask arriving as the screen opens), and reload() reads once more
+        if self.is_mounted:
             self.reload()
 
     def show(self, state: CheckinState) -> None:

@@ -33,7 +33,7 @@ from ..widgets.title_bar import TitleBar
 from .base import GatewayScreen
 
 if TYPE_CHECKING:
-    from textual.widget import AwaitMount
+    from textual.widget import Widget
 
 __all__ = ["ReviewScreen", "check_review_path", "review_of", "GOAL_ROWS"]
 
@@ -98,6 +98,7 @@ class ReviewScreen(GatewayScreen):
         self.review: Review | None = None
         self.year = False
         self.loads = 0
+        self._shown = 0  # which _show is the newest: an older one never mounts its rows
 
     def compose(self) -> ComposeResult:
         yield TitleBar()
@@ -149,6 +150,8 @@ class ReviewScreen(GatewayScreen):
     # ------------------------------------------------------------------ drawing
     def _show(self, r: Review) -> None:
         """Draw the review; ``loads`` counts it once the new rows are mounted."""
+        self._shown += 1
+        shown = self._shown
         self.review = r
         self.sub_title = ("the last year" if r.is_year else "since the beginning") + " · " + \
             " & ".join(one_line(n) for n in r.names)
@@ -159,16 +162,22 @@ class ReviewScreen(GatewayScreen):
         self.query_one(QuarterBars).show(r)
         self.query_one(TimeSplit).show(r)
         self.query_one("#practice", Static).update(self._practice(r))
-        baselines = self._show_baselines(r)
-        goals = self._show_goals(r)
         self.query_one("#stories", Static).update(self._stories(r))
+        self.query_one("#box-goals").border_subtitle = f"{r.start} → {r.today}"
+        baselines = self._baseline_columns(r)
+        goals = self._goal_rows(r)
 
-        async def mounted() -> None:
-            await baselines
-            await goals
+        async def replace() -> None:
+            # two loads close together (a partner's change, then `y`) would otherwise
+            # interleave: the second's rows mounted before the first's were gone
+            for box, rows in (("#baselines", baselines), ("#goals", goals)):
+                await self.query_one(box).remove_children()
+                if shown != self._shown:
+                    return  # a newer _show removes whatever is mounted, this one's too
+                await self.query_one(box).mount_all(rows)
             self.loads += 1
 
-        self.call_next(mounted)
+        self.call_next(replace)
 
     @staticmethod
     def _practice(r: Review) -> Text:
@@ -188,10 +197,9 @@ class ReviewScreen(GatewayScreen):
         text.rstrip()
         return text
 
-    def _show_baselines(self, r: Review) -> AwaitMount:
-        box = self.query_one("#baselines", Horizontal)
-        box.remove_children()
-        columns = []
+    @staticmethod
+    def _baseline_columns(r: Review) -> list[Widget]:
+        columns: list[Widget] = []
         for b in r.baselines:
             text = Text()
             text.append(f"{one_line(b.name)}\n", style="bold")
@@ -221,13 +229,11 @@ class ReviewScreen(GatewayScreen):
             text.append("Wins recorded: ", style="bold")
             text.append(f"{b.wins}\n")
             columns.append(Static(text, markup=False))
-        return box.mount_all(columns or [Static("No partners yet.", markup=False)])
+        return columns or [Static("No partners yet.", markup=False)]
 
-    def _show_goals(self, r: Review) -> AwaitMount:
-        box = self.query_one("#goals", Vertical)
-        box.remove_children()
-        self.query_one("#box-goals").border_subtitle = f"{r.start} → {r.today}"
-        rows: list[Any] = []
+    @staticmethod
+    def _goal_rows(r: Review) -> list[Widget]:
+        rows: list[Widget] = []
         if not r.goals:
             rows.append(Static("No goals in this period.", markup=False))
         for name in r.names:
@@ -250,7 +256,7 @@ class ReviewScreen(GatewayScreen):
             if len(goals) > GOAL_ROWS:
                 rows.append(Label(f"… and {len(goals) - GOAL_ROWS} more (ctrl+o saves the whole "
                                   "review)", classes="goal-more"))
-        return box.mount_all(rows)
+        return rows
 
     @staticmethod
     def _stories(r: Review) -> Text:
