@@ -16,9 +16,10 @@ if TYPE_CHECKING:  # zoneinfo is imported where it is used: it costs every comma
 
 __all__ = [
     "parse_date", "parse_every", "parse_time", "parse_datetime_local", "format_every",
-    "system_zone", "check_zone", "zone_info",
+    "system_zone", "check_zone", "zone_info", "EARLIEST",
 ]
 
+EARLIEST = dt.date(1900, 1, 1)  # no date typed into a journal is older
 _REL = re.compile(r"^\+?(\d{1,4})\s*([dwmy])$")
 _DAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 
@@ -50,12 +51,16 @@ def parse_date(text: str, today: dt.date) -> dt.date:
     try:
         if len(raw) != 10:
             raise ValueError(raw)
-        return dt.date.fromisoformat(raw)
+        day = dt.date.fromisoformat(raw)
     except ValueError:
         raise ValidationError(
             f"bad date {text!r}: use YYYY-MM-DD, today, tomorrow, a weekday or +N d/w/m/y "
             "(e.g. +2w, +1y)"
         ) from None
+    if day < EARLIEST:  # "0026-05-01" for 2026: taken, it made a review of 2,000 years
+        raise ValidationError(f"bad date {text!r}: dates start in {EARLIEST.year} here "
+                              f"(write the year in full, like {today.year})")
+    return day
 
 
 def _years_later(day: dt.date, years: int) -> dt.date:

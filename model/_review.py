@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ._dates import _years_later, parse_date
+from ._dates import EARLIEST, _years_later, parse_date
 from ._queries import goal_progress
 from ._schedule import cadence
 from ._timer import recent_splits
@@ -288,7 +288,9 @@ def _first_day(j: Journal, since: dt.date | None, today: dt.date) -> dt.date:
         *(_date(r.get("started_at")) for r in j._rows(
             "sessions", "status = 'done'", order="started_at")[:1]),
         *(_date(r.get("recorded_at")) for r in j._rows("baselines", order="recorded_at")[:1]),
-        *(_date(r.get("date")) for r in j._rows("wins", order="date")[:1]),
+        # a win dated before 1900 (a mistyped year an older version took) starts nothing
+        *(_date(r.get("date")) for r in j._rows(
+            "wins", "date >= ?", (EARLIEST.isoformat(),), order="date", limit=1)),
     ) if d is not None]
     first = min(found) if found else today
     return min(today, max(since, first) if since else first)

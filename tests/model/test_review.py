@@ -221,7 +221,8 @@ def test_since_reads_dates_and_times_ago(text: str, expected: dt.date) -> None:
     assert model.parse_since(text, dt.date(2025, 4, 15)) == expected
 
 
-@pytest.mark.parametrize("text", ["+1y", "tomorrow", "2030-01-01", "last year", "", "2025-13-01"])
+@pytest.mark.parametrize("text", ["+1y", "tomorrow", "2030-01-01", "last year", "", "2025-13-01",
+                                  "0025-01-01"])
 def test_since_refuses_the_future_and_nonsense_in_one_line(text: str) -> None:
     with pytest.raises(ValidationError) as err:
         model.parse_since(text, dt.date(2025, 4, 15))
@@ -395,3 +396,17 @@ def test_wins_chart_labels_never_overlap_with_many_quarters() -> None:
     assert 'class="value"' not in svg  # bars of 4 px: the counts are in each bar's title
     few = wins_svg(quarters[:4], ("Ada", "Ben"), "Wins per quarter")
     assert few.count('class="axis"') == 4 and 'class="value"' in few
+
+
+def test_a_mistyped_year_starts_no_review_of_centuries(journal: Journal) -> None:
+    """"0026-05-01" for 2026 is refused in one line, and a win stored with such a date (by
+    a version that took it) does not pull the review's start back 2,000 years."""
+    with pytest.raises(ValidationError, match="dates start in 1900") as err:
+        model.add_win(journal, "Shipped", date="0026-05-01")
+    assert "\n" not in str(err.value) and not journal._rows("wins")
+    assert model.add_win(journal, "Old times", date="1900-01-01")
+    first = model.review(journal).start
+    assert first == dt.date(1900, 1, 1)
+    journal.put("wins", None, person=journal.me, text="Typo", date="0026-05-01",
+                created_at=journal.now_iso())
+    assert model.review(journal).start == first
