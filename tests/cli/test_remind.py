@@ -78,7 +78,8 @@ def test_the_window_is_read_or_refused() -> None:
     assert [within(t) for t in ("45", "30m", "1h", "1h30m", "1h30", "2 h 5", "2d", "90 min",
                                 "2 hours")] == [
         dt.timedelta(minutes=m) for m in (45, 30, 60, 90, 90, 125, 2880, 90, 120)]
-    for bad in ("", "soon", "1h x", "-1h", "1w", "40d", "h", "2d30", "1h300", "30m15"):
+    for bad in ("", "soon", "1h x", "-1h", "1w", "40d", "h", "2d30", "1h300", "30m15", "8h1h",
+                "30m2h", "1d1d"):
         with pytest.raises(ValidationError):
             within(bad)
 

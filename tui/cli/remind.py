@@ -38,6 +38,8 @@ def parse_within(text: str) -> dt.timedelta:
         for found in _PART.finditer(raw):
             if raw[pos:found.start()].strip():
                 break
+            if unit and "dhm".index(found.group(2)[0]) <= "dhm".index(unit):
+                break  # "8h1h" or "30m2h": each unit once, largest first, as a clock reads
             unit = found.group(2)[0]
             minutes += int(found.group(1)) * _UNIT[unit]
             pos = found.end()
