@@ -88,6 +88,10 @@ def checklist_from(ticks: Iterable[str]) -> dict[str, bool]:
     names: list[str] = []
     for tick in ticks:
         names += [n.strip().lower().replace("-", "_") for n in str(tick).split(",") if n.strip()]
+    if "none" in names and set(names) != {"none"}:  # which one was meant? ask, record nothing
+        others = ", ".join(sorted(set(names) - {"none"}))
+        raise ValidationError(f"'none' ticks no box, yet {others} was given too: give either",
+                              field="tick")
     answers = dict.fromkeys(CHECKLIST_KEYS, False)
     for name in names:
         if name == "all":

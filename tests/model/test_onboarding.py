@@ -27,6 +27,10 @@ def test_ticks_are_named_and_a_typo_is_an_error_not_a_no() -> None:
         "outside_company": True, "outside_market": False, "similar_stage": True}
     with pytest.raises(ValidationError, match="unknown checklist box 'outside_compny'.*all or none"):
         checklist_from(["outside_compny"])
+    assert not any(checklist_from(["none", "none"]).values())
+    for both in (["none", "all"], ["outside_market,none"]):  # which was meant? neither is guessed
+        with pytest.raises(ValidationError, match="'none' ticks no box, yet .* given too"):
+            checklist_from(both)
 
 
 def test_the_joiner_sees_what_arrived_and_confirming_writes_only_what_changed(
