@@ -16,12 +16,36 @@ from pathlib import Path
 from .errors import DiskFullError, JournalError, JournalExistsError, ReadOnlyJournalError
 
 __all__ = ["companions", "building_path", "fold_wal", "publish", "remove_with_companions",
-           "os_error", "read_only", "disk_full"]
+           "os_error", "read_only", "disk_full", "taken"]
 
 
 def companions(path: Path) -> list[Path]:
     """The files SQLite keeps beside a database: -wal, -shm and -journal."""
     return [path.with_name(path.name + suffix) for suffix in ("-wal", "-shm", "-journal")]
+
+
+def taken(path: Path) -> JournalExistsError | None:
+    """Why a new journal cannot be put at `path` (something non-empty is there), or None.
+
+    A journal (any SQLite file) and anything else are told apart: "a journal already
+    exists" about a spreadsheet would send its owner looking for a journal that is not there.
+    """
+    if path.is_dir():
+        return JournalExistsError(f"{path} is a folder: give a file name for the journal")
+    try:
+        if path.stat().st_size == 0:
+            return None
+        with path.open("rb") as f:
+            head = f.read(16)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        return JournalExistsError(f"{path} is there and cannot be read ({exc.strerror}): "
+                                  "nothing was written")
+    if head == b"SQLite format 3\0":
+        return JournalExistsError(f"a journal already exists at {path}")
+    return JournalExistsError(f"{path} already exists and is not a journal: nothing was "
+                              "written; give another path or move that file away")
 
 
 def building_path(path: Path) -> Path:
@@ -66,14 +90,15 @@ def fold_wal(conn: sqlite3.Connection) -> None:
 def publish(building: Path, path: Path) -> None:
     """Put a finished journal (closed, its -wal folded in) in its place in one step, never
     over another journal."""
+    there = taken(path)
+    if there is not None:
+        raise there
     if path.exists():
-        if path.stat().st_size > 0:
-            raise JournalExistsError(f"a journal already exists at {path}")
         path.unlink()
     try:
         os.link(building, path)
     except FileExistsError:
-        raise JournalExistsError(f"a journal already exists at {path}") from None
+        raise taken(path) or JournalExistsError(f"a journal already exists at {path}") from None
     except OSError:  # a filesystem without hard links
         os.replace(building, path)
     try:

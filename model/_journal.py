@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ._clock import HybridClock
-from ._files import building_path, fold_wal, os_error, publish, remove_with_companions
+from ._files import building_path, fold_wal, os_error, publish, remove_with_companions, taken
 from ._health import JournalConnection, open_existing, open_new
 from ._identity import DeviceKeys, SealedKeys, seal, unseal
 from ._local import LocalData
@@ -31,7 +31,6 @@ from ._writing import WritePath
 from .errors import (
     DiskFullError,
     JournalError,
-    JournalExistsError,
     JournalLockedError,
     JournalMissingError,
     NotAJournalError,
@@ -124,8 +123,9 @@ class Journal(WritePath, LocalData, Reading):
         name = name.strip()
         if not name or len(name) > 80:
             raise ValidationError("a name is needed (at most 80 characters)")
-        if path.exists() and path.stat().st_size > 0:
-            raise JournalExistsError(f"a journal already exists at {path}")
+        there = taken(path)
+        if there is not None:
+            raise there
         keys = keys or DeviceKeys.generate(key_seed)
         # built beside its place and moved there whole: a failure (a full disk) leaves no
         # empty or half-made file behind to be mistaken for a journal

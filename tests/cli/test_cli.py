@@ -119,7 +119,10 @@ def test_missing_not_a_journal_and_locked(tmp_path: Path, jpath: Path) -> None:
     assert proc.returncode == 1 and "not a comentor journal" in proc.stderr
     assert other.read_text() == "not a database"
     proc = run(jpath, "init", "--name", "Again", ok=False)
-    assert "already exists" in proc.stderr
+    assert "a journal already exists" in proc.stderr
+    proc = run(other, "init", "--name", "Ada", ok=False)  # something else: say so, keep it
+    assert proc.returncode == 1 and "already exists and is not a journal" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and other.read_text() == "not a database"
     locker = sqlite3.connect(jpath, isolation_level=None)
     locker.execute("BEGIN IMMEDIATE")
     try:
