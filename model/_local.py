@@ -174,7 +174,8 @@ def _check_text(text: str, limit: int) -> str:
     if not text:
         raise ValidationError("the text is empty")
     if len(text) > limit:
-        raise ValidationError(f"the text is longer than {limit} characters")
+        raise ValidationError(f"the text is longer than {limit:,} characters ({len(text):,} "
+                              "given): shorten it, or split it in two")
     return text
 
 

@@ -25,3 +25,27 @@ def test_no_model_message_names_a_flag() -> None:
     found = [f"{path.name}:{line}: {text}" for path in sorted(MODEL.glob("*.py"))
              for line, text in raised_texts(path) if FLAG.search(text)]
     assert found == [], "\n".join(found)
+
+
+def test_an_over_long_text_is_named_by_what_it_is(tmp_path: Path) -> None:
+    """"the text of a note", not "notes.text": the table's name is nothing a person typed."""
+    import pytest
+
+    from comentor import model
+    from comentor.model import Journal
+    from comentor.model.errors import ValidationError
+
+    j = Journal.create(tmp_path / "j.db", "Ada")
+    try:
+        for add, what, limit in (
+                (lambda: model.add_note(j, "x" * 100_001), "the text of a note", "100,000"),
+                (lambda: model.add_goal(j, "x" * 2_001), "the text of a goal", "2,000"),
+                (lambda: model.add_note(j, "x" * 100_001, private=True), "the text", "100,000")):
+            with pytest.raises(ValidationError) as err:
+                add()
+            said = str(err.value)
+            assert said.startswith(f"{what} is longer than {limit} characters (")
+            assert "." not in said.split(" is ")[0] and "\n" not in said
+        assert not j._rows("notes") and not j._rows("goals")
+    finally:
+        j.close()
