@@ -59,7 +59,7 @@ def export_ics(j: Journal, *, todos: bool = False, with_agenda: bool = True) -> 
     stamp = j.now().astimezone(dt.UTC).replace(microsecond=0)
     event = Event()
     event.add("uid", series_uid(j))
-    event.add("summary", f"Co-mentoring check-in: {_pair(j)}")
+    event.add("summary", _safe(f"Co-mentoring check-in: {_pair(j)}"))
     event.add("dtstamp", stamp)
     start = nxt.due  # aware, in the cadence's zone: written with its TZID
     event.add("dtstart", start)
@@ -74,7 +74,7 @@ def export_ics(j: Journal, *, todos: bool = False, with_agenda: bool = True) -> 
     description = f"comentor check-in, {cad.describe()}."
     if with_agenda:
         description += "\n\n" + _agenda_text(j, nxt.due)
-    event.add("description", description)
+    event.add("description", _safe(description))
     alarm = Alarm()
     alarm.add("action", "DISPLAY")
     alarm.add("description", f"Co-mentoring check-in in {cad.alarm} minutes" if cad.alarm
@@ -115,6 +115,18 @@ def _agenda_text(j: Journal, due: dt.datetime) -> str:
     return "\n".join(lines)
 
 
+# RFC 5545 §3.3.11: a TEXT value holds no control character but a tab (a line break is
+# written escaped, as \n). One a partner typed would make calendars refuse the whole file,
+# so each becomes U+FFFD, as Markdown's export does with U+0000.
+_CONTROLS = {c: "\ufffd" for c in (*range(0x00, 0x09), *range(0x0B, 0x20), 0x7F)}
+
+
+def _safe(text: str) -> str:
+    """A TEXT value without the control characters iCalendar forbids (tab and line break
+    stay: icalendar writes the break escaped)."""
+    return text.replace("\r\n", "\n").replace("\r", "\n").translate(_CONTROLS)
+
+
 def _flat(text: str) -> str:
     """One line of user text: a line break would only split an agenda line in two."""
     return " ".join(str(text).split())
@@ -131,7 +143,8 @@ def _todos(j: Journal, stamp: dt.datetime) -> list[Any]:
             todo = Todo()
             todo.add("uid", f"{table}-{row['id']}@comentor")
             who = j.person_name(row.get("person")) if row.get("person") else ""
-            todo.add("summary", f"{word}{f' ({who})' if who else ''}: {_flat(row.get('text') or '')}")
+            todo.add("summary", _safe(f"{word}{f' ({who})' if who else ''}: "
+                                      f"{_flat(row.get('text') or '')}"))
             todo.add("dtstamp", stamp)
             todo.add("due", dt.date.fromisoformat(str(row["due"])))
             status = _TODO_STATUS.get(str(row.get("status") or "open"), "NEEDS-ACTION")
@@ -140,7 +153,7 @@ def _todos(j: Journal, stamp: dt.datetime) -> list[Any]:
                 todo.add("completed", _utc(str(row["closed_at"])))
             follow = row.get("follow_up")
             if follow:
-                todo.add("description", f"Follow-up: {follow}")
+                todo.add("description", _safe(f"Follow-up: {follow}"))
             if row.get("hlc_updated"):
                 moment = dt.datetime.fromtimestamp(physical_ms(int(row["hlc_updated"])) / 1000,
                                                    dt.UTC).replace(microsecond=0)

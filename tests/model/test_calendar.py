@@ -196,6 +196,24 @@ def test_todos_carry_due_commitments_and_challenges_and_no_text_escapes(pair) ->
     assert mine == {str(t["UID"]) for t in cal.walk("VTODO")}
 
 
+def test_control_characters_typed_never_reach_the_file(pair) -> None:  # type: ignore[no-untyped-def]
+    """RFC 5545 TEXT holds no control character but a tab: one in a partner's text would make
+    a calendar refuse the whole file. Each becomes U+FFFD; tabs and line breaks are kept
+    (a line break written escaped), a CR LF typed reads as one line break."""
+    ada, ben, _ = pair
+    model.add_commitment(ada, "Bell\x07 and\x1b[31m red\x7f", due="2026-03-20",
+                         follow_up="one\r\ntwo\tcols\x00")
+    model.add_commitment(ada, "Clean one", due="2026-03-21")
+    sync_in_process(ada, ben)
+    raw = model.export_ics(ben, todos=True)
+    body = raw.replace(b"\r\n", b"")  # the file's own line ends (and folds) aside
+    assert [b for b in body if b < 0x20 and b != 0x09 or b == 0x7F] == []
+    todos = {str(t["SUMMARY"]): t for t in Calendar.from_ical(raw).walk("VTODO")}
+    bell = todos["Commitment (Ada): Bell\ufffd and\ufffd[31m red\ufffd"]
+    assert str(bell["DESCRIPTION"]) == "Follow-up: one\ntwo\tcols\ufffd"
+    assert "Commitment (Ada): Clean one" in todos
+
+
 def test_a_bad_zone_or_alarm_is_one_clear_line_and_changes_nothing(journal: Journal) -> None:
     model.set_cadence(journal, every="2w", zone="America/New_York")
     before = journal.conn.execute("SELECT count(*) FROM ops").fetchone()
