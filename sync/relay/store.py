@@ -34,6 +34,9 @@ from comentor.sync.relay.store_schema import SCHEMA_VERSION, Transaction, migrat
 __all__ = ["BadSeq", "Mailbox", "QuotaExceeded", "StorageFull", "RelayStore", "SCHEMA_VERSION",
            "bad_seq", "fetch_batch", "quota_exceeded", "storage_full"]
 
+BUSY_WAIT = 0.25  # seconds a call on the event loop waits for another writer's lock
+OPEN_WAIT = 120.0  # seconds opening waits for another relay's migration of the same folder
+
 #: One part of a write round: its results (or the error that undid it) and its seconds.
 Part = tuple["list[int | RelayError] | sqlite3.Error", float]
 
@@ -95,15 +98,18 @@ class RelayStore:
         try:
             path.mkdir(parents=True, exist_ok=True)
             self.path = path / "relay.sqlite3"
-            # Used on the relay's event loop, which must never wait long on a lock: the file
-            # has one writer (this process); if another writer holds it (a second relay on
-            # the same folder, an operator's shell), a call fails after a short wait with
-            # "database is locked" instead of holding every connection for 5 s.
-            self._db = sqlite3.connect(self.path, isolation_level=None, timeout=0.25)
+            # Opening waits as long as another relay's migration of the same folder may
+            # take (version 3 copies every envelope); nothing is served yet.
+            self._db = sqlite3.connect(self.path, isolation_level=None, timeout=OPEN_WAIT)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.execute("PRAGMA foreign_keys=ON")
             migrate(self._db)
+            # Then it is used on the relay's event loop, which must never wait long on a
+            # lock: the file has one writer (this process); if another writer holds it (a
+            # second relay on the same folder, an operator's shell), a call fails after a
+            # short wait with "database is locked" instead of holding every connection.
+            self._db.execute(f"PRAGMA busy_timeout = {int(BUSY_WAIT * 1000)}")
         except (OSError, sqlite3.Error) as exc:
             raise RelayError(f"cannot open relay data directory {path}: {exc}") from exc
         self._clock = clock

@@ -90,9 +90,9 @@ def migrate(db: sqlite3.Connection) -> None:
 
     Each step reads the version again inside its transaction: a second relay started on
     the same folder at the same moment, once it has the write lock, finds the first one's
-    step done instead of running it again (version 2's columns cannot be added twice). One
-    that waits longer than its busy timeout (0.25 s, see store.py) for a long step fails
-    with "database is locked" and changes nothing."""
+    step done instead of running it again (version 2's columns cannot be added twice). A
+    relay waits up to ``OPEN_WAIT`` (store.py) for such a step; past it, opening fails with
+    "database is locked" and changes nothing."""
     version = _version(db)
     _check_not_newer(version)
     moved = False

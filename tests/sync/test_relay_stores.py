@@ -393,3 +393,41 @@ async def test_postgres_running_counts_stay_exact(pg_url: str) -> None:
                                        "bytes": real[2]}
     finally:
         await store.close()
+
+
+def test_a_relay_opening_waits_out_a_long_migration_then_keeps_its_short_wait(
+        tmp_path: Path) -> None:
+    """A second relay started while the first copies every envelope (version 3) waits for
+    it, well past the 0.25 s an event-loop call waits, and opens the result; once open,
+    a call on its loop waits only the short time for another writer."""
+    import sqlite3
+    import threading
+    import time
+
+    from comentor.sync.relay import store as relay_store
+    from comentor.sync.relay import store_schema
+
+    path = tmp_path / "relay.sqlite3"
+    first = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    first.execute("PRAGMA journal_mode=WAL")
+    for script in (store_schema._SCHEMA_V1, store_schema._SCHEMA_V2):
+        first.executescript(script)
+    first.execute("PRAGMA user_version = 2")
+    first.execute("BEGIN IMMEDIATE")  # the first relay's long step holds the write lock
+    release = threading.Timer(1.0, lambda: first.execute("COMMIT"))
+    release.start()
+    t = time.monotonic()
+    store = RelayStore(tmp_path)  # version 2 → 3 after the lock is free
+    waited = time.monotonic() - t
+    release.join()
+    assert waited >= 0.9 > relay_store.BUSY_WAIT
+    assert store._db.execute("PRAGMA user_version").fetchone()[0] == store_schema.SCHEMA_VERSION
+    assert store._db.execute("PRAGMA busy_timeout").fetchone()[0] == 250
+    first.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            store._db.execute("BEGIN IMMEDIATE")
+    finally:
+        first.execute("ROLLBACK")
+    store.close()
+    first.close()
