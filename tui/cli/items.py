@@ -17,7 +17,7 @@ from comentor.model.errors import ValidationError
 
 from .common import journal_path, open_journal, out, text_arg
 from .common import passphrase as ask_passphrase
-from .parser import ADD_KINDS
+from .parser import ADD_KINDS, ADD_OPTIONS
 
 __all__ = ["HANDLERS"]
 
@@ -46,28 +46,14 @@ def cmd_init(args: argparse.Namespace) -> int:
     return 0
 
 
-# the options of `add` (argparse's names) and the kinds they belong to: an option given
-# with another kind is refused, never dropped (a win added with --private would otherwise
-# be shared with the partner)
-_ADD_OPTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "horizon": ("--horizon", ("goal",)), "target": ("--target", ("goal",)),
-    "due": ("--due", ("commitment", "challenge")),
-    "follow_up": ("--follow-up", ("commitment",)),
-    "ask_kind": ("--kind", ("ask", "feedback")), "outcome": ("--outcome", ("ask",)),
-    "private": ("--private", ("note",)),
-    "goal": ("--goal", ("update",)), "progress": ("--progress", ("update",)),
-    "on": ("--on", ("feedback",)), "date": ("--date", ("win",)),
-    "grow": ("--grow", ("skill",)), "experience": ("--experience", ("skill",)),
-    "share": ("--share", ("point", "talking-point")),
-}
-
-
 def _check_add_options(kind: str, args: argparse.Namespace) -> None:
-    """Refuse an unknown kind, or an option that the kind does not take, before anything
-    is written."""
+    """Refuse an unknown kind, or an option that the kind does not take (parser.ADD_OPTIONS
+    says which take which), before anything is written: an option given with another kind
+    is never dropped (a win added with --private would otherwise be shared)."""
     if kind not in (*ADD_KINDS, "talking-point"):
         raise ValidationError(f"unknown kind {args.kind!r}: add one of {', '.join(ADD_KINDS)}")
-    for dest, (flag, kinds) in _ADD_OPTIONS.items():
+    for flag, kinds, options in ADD_OPTIONS:
+        dest = options.get("dest") or flag[2:].replace("-", "_")
         value = getattr(args, dest, None)
         if value is None or value is False or kind in kinds:
             continue

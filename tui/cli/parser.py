@@ -17,14 +17,44 @@ from typing import Any
 
 from . import commands_named  # (its home: main asks it before argparse loads)
 
-__all__ = ["build_parser", "ADD_KINDS", "check_text_arguments", "commands_named",
-           "add_first_run_arguments"]
+__all__ = ["build_parser", "ADD_KINDS", "ADD_OPTIONS", "check_text_arguments",
+           "commands_named", "add_first_run_arguments"]
 
 # arguments that name files: any bytes the file system allows are fine there
 _PATHS = frozenset({"journal", "output", "data", "dir", "file"})
 
 ADD_KINDS = ("goal", "commitment", "ask", "challenge", "win", "note", "update", "feedback",
              "story", "skill", "point")
+
+#: The options of `add`, each with the kinds that take it (declared once: the parser is
+#: built from it, and `add` refuses an option given with another kind: tui/cli/items.py).
+ADD_OPTIONS: tuple[tuple[str, tuple[str, ...], dict[str, Any]], ...] = (
+    ("--horizon", ("goal",), {"choices": ["near", "long"],
+                              "help": "goal horizon (default near)"}),
+    ("--target", ("goal",), {"metavar": "DATE", "help": "goal target date"}),
+    ("--due", ("commitment", "challenge"),
+     {"metavar": "DATE", "help": "due date: YYYY-MM-DD, tomorrow, +2w, friday"}),
+    ("--follow-up", ("commitment",),
+     {"metavar": "TEXT", "help": "the question to ask at the next check-in"}),
+    ("--kind", ("ask", "feedback"),
+     {"dest": "ask_kind", "metavar": "KIND",
+      "help": "ask: introduction|project|question|feedback|other; "
+              "feedback: perspective|suggestion|push"}),
+    ("--outcome", ("ask",), {"metavar": "TEXT", "help": "ask: the concrete outcome you want"}),
+    ("--private", ("note",), {"action": "store_true",
+                              "help": "note: keep it on this device only"}),
+    ("--goal", ("update",), {"metavar": "ID", "help": "update: the goal it is about"}),
+    ("--progress", ("update",), {"type": int, "metavar": "PERCENT",
+                                 "help": "update: progress 0-100"}),
+    ("--on", ("feedback",), {"metavar": "ID",
+                             "help": "feedback: the goal, ask or story it is about"}),
+    ("--date", ("win",), {"metavar": "DATE", "help": "win: when it happened (default today)"}),
+    ("--grow", ("skill",), {"action": "store_true", "help": "skill: one you want to grow"}),
+    ("--experience", ("skill",), {"action": "store_true",
+                                  "help": "skill: an experience, not a skill"}),
+    ("--share", ("point", "talking-point"),
+     {"action": "store_true", "help": "point: share it with your partner now"}),
+)
 
 
 def build_parser(commands: Collection[str] | None = None) -> argparse.ArgumentParser:
@@ -48,22 +78,8 @@ def build_parser(commands: Collection[str] | None = None) -> argparse.ArgumentPa
     s = sub.add_parser("add", help="add an item: " + ", ".join(ADD_KINDS))
     s.add_argument("kind", metavar="KIND", help=", ".join(ADD_KINDS))
     s.add_argument("text", metavar="TEXT", nargs="+")
-    s.add_argument("--horizon", choices=["near", "long"], help="goal horizon (default near)")
-    s.add_argument("--target", metavar="DATE", help="goal target date")
-    s.add_argument("--due", metavar="DATE", help="due date: YYYY-MM-DD, tomorrow, +2w, friday")
-    s.add_argument("--follow-up", metavar="TEXT", help="the question to ask at the next check-in")
-    s.add_argument("--kind", dest="ask_kind", metavar="KIND",
-                   help="ask: introduction|project|question|feedback|other; "
-                        "feedback: perspective|suggestion|push")
-    s.add_argument("--outcome", metavar="TEXT", help="ask: the concrete outcome you want")
-    s.add_argument("--private", action="store_true", help="note: keep it on this device only")
-    s.add_argument("--goal", metavar="ID", help="update: the goal it is about")
-    s.add_argument("--progress", type=int, metavar="PERCENT", help="update: progress 0-100")
-    s.add_argument("--on", metavar="ID", help="feedback: the goal, ask or story it is about")
-    s.add_argument("--date", metavar="DATE", help="win: when it happened (default today)")
-    s.add_argument("--grow", action="store_true", help="skill: one you want to grow")
-    s.add_argument("--experience", action="store_true", help="skill: an experience, not a skill")
-    s.add_argument("--share", action="store_true", help="point: share it with your partner now")
+    for flag, _kinds, options in ADD_OPTIONS:
+        s.add_argument(flag, **options)
 
     s = sub.add_parser("list", help="list items of one kind")
     s.add_argument("kind", metavar="KIND")
