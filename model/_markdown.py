@@ -33,6 +33,7 @@ _PUNCT = re.compile(r"([!\"#$%&'()*+,\-./:;<=>?@\[\\\]^_`{|}~])")
 # §6.7: a backslash at the end of a line is a hard line break. Unlike two trailing spaces it
 # survives editors that trim lines, and it never ends a paragraph or a list item.
 HARD_BREAK = "\\"
+NBSP = "\u00a0"  # a line's indentation: CommonMark keeps it, where it drops leading spaces
 
 
 def escape_inline(text: str) -> str:
@@ -55,13 +56,20 @@ def block(text: str, indent: str = "  ") -> str:
     Each line is escaped with :func:`escape_inline`; lines are joined by hard line breaks,
     so they show as the lines that were typed; continuation lines start with `indent` (the
     content column of the list item the text is in: two spaces under ``- `` at the top
-    level). Blank lines are trimmed at both ends and a run of them becomes one empty line
-    inside the same paragraph, so a blank line can neither end the list item nor turn its
-    list loose. Empty text gives "".
+    level). The indentation of each line but the first (the spaces and tabs it starts with,
+    a tab counted as four) is kept as as many no-break spaces (U+00A0): a space there would
+    be dropped by every renderer, and with it the shape of a nested list typed into a note;
+    the first line follows a label on the same line and is not indented. Blank lines
+    are trimmed at both ends and a run of them becomes one empty line inside the same
+    paragraph, so a blank line can neither end the list item nor turn its list loose.
+    Empty text gives "".
     """
     lines: list[str] = []
     for raw in (text or "").splitlines():
         line = escape_inline(raw)
+        if line and lines:  # the first line follows a label: nothing to line up with
+            lead = raw[:len(raw) - len(raw.lstrip(" \t"))]
+            line = NBSP * (len(lead) + 3 * lead.count("\t")) + line
         if line or (lines and lines[-1]):
             lines.append(line)
     while lines and not lines[-1]:

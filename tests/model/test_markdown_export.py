@@ -60,10 +60,14 @@ PLAIN_NAMES = ("Ada Plain", "Ben Plain")
 
 def shown(text: str) -> str:
     """What a text of several lines reads as once rendered: each line with its whitespace
-    folded, blank lines trimmed at both ends and a run of them kept as one."""
+    folded, the indentation of all but the first kept (as no-break spaces, a tab as four),
+    blank lines trimmed at both ends and a run of them kept as one."""
     lines: list[str] = []
     for raw in text.splitlines():
         line = " ".join(raw.replace("\0", "\ufffd").split())
+        if line and lines:
+            lead = raw[:len(raw) - len(raw.lstrip(" \t"))]
+            line = "\u00a0" * (lead.count(" ") + 4 * lead.count("\t")) + line
         if line or (lines and lines[-1]):
             lines.append(line)
     while lines and not lines[-1]:
@@ -333,6 +337,16 @@ def test_block_stays_inside_its_list_item(text: str, name: str, depth: int) -> N
     assert {c.type for c in inlines[0].children or []} <= {
         "text", "strong_open", "strong_close", "hardbreak"}
     assert list(_bold(tokens)) == [folded]
+
+
+def test_a_nested_list_typed_into_a_note_keeps_its_shape() -> None:
+    """Leading spaces would be dropped by every renderer: they are kept as no-break spaces,
+    so the sub-items still stand to the right, and nothing becomes a list or code."""
+    typed = "Plan:\n  - ask Ben\n    - about pricing\n\t- a tab in"
+    html = MD.render("\n".join(item(f"{who('Ada')}: {block(typed)}")))
+    assert html.count("<li>") == 1 and "<code>" not in html and "<pre>" not in html
+    assert ("Plan:<br />\n\u00a0\u00a0- ask Ben<br />\n\u00a0\u00a0\u00a0\u00a0- about pricing"
+            "<br />\n\u00a0\u00a0\u00a0\u00a0- a tab in") in html
 
 
 def test_block_of_nothing_is_nothing() -> None:
