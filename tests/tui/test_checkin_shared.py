@@ -264,7 +264,12 @@ async def test_a_change_during_the_first_read_is_shown(
                 late.append(True)
                 await on(app, lambda j: model.add_commitment(j, "A late commitment"))
                 app.notify_journal_changed("remote")
-                await pilot.pause(0.2)  # the message reaches the screen before the read lands
+                screen = app.screen
+                assert isinstance(screen, CheckinScreen)
+                # the screen takes the message while its read is still under way (an
+                # older screen dropped it here and never read again)
+                await wait_for(pilot, lambda: screen._reload_wanted, timeout=5.0,
+                               what="the change noted during the first read")
             return state
 
         app.gateway.read_async = read_then_change  # type: ignore[method-assign]

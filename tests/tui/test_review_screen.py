@@ -141,9 +141,9 @@ async def test_one_read_per_opening_and_no_doubled_rows(tmp_path: Path) -> None:
     reads: list[bool] = []
     load = screen._load
 
-    def counted(year: bool) -> None:
+    def counted(year: bool, asked: int) -> None:
         reads.append(year)
-        load(year)
+        load(year, asked)
 
     screen._load = counted  # type: ignore[method-assign]
     app = Harness(path, screen)
@@ -165,3 +165,7 @@ async def test_one_read_per_opening_and_no_doubled_rows(tmp_path: Path) -> None:
         await pilot.press("ctrl+r")
         await wait_for(pilot, lambda: screen.loads == 3, what="reload")
         assert reads == [False, False]
+        # a read that finished after a newer one was asked for is never drawn
+        drawn = screen._shown
+        screen._show(review, asked=screen._asked - 1)
+        assert screen._shown == drawn

@@ -95,8 +95,7 @@ class GatewayScreen(AppAccess, Screen[None]):
         self.focus_id = focus
         # Textual sends ScreenResume right after the first Mount too; that one is already
         # covered by the mount's load, and a second read of a large journal is wasted work
-        self._resumed = False
-        self._skip_resume = False
+        self._skip_resume = True
 
     @property
     def gateway(self) -> JournalGateway:
@@ -104,11 +103,9 @@ class GatewayScreen(AppAccess, Screen[None]):
 
     def on_mount(self) -> None:
         self.title = self.SCREEN_TITLE
-        self._skip_resume = not self._resumed
         self.refresh_data()
 
     def on_screen_resume(self) -> None:
-        self._resumed = True
         if self._skip_resume:
             self._skip_resume = False
         elif self.is_mounted:

@@ -18,6 +18,7 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.widget import MountError
 from textual.widgets import Label, Static, TabbedContent, TabPane
 
 from comentor import model
@@ -99,6 +100,7 @@ class ReviewScreen(GatewayScreen):
         self.year = False
         self.loads = 0
         self._shown = 0  # which _show is the newest: an older one never mounts its rows
+        self._asked = 0  # which read is the newest: an older one is never drawn
 
     def compose(self) -> ComposeResult:
         yield TitleBar()
@@ -131,25 +133,31 @@ class ReviewScreen(GatewayScreen):
         # GatewayScreen.on_mount runs too (Textual calls each class's handler) and loads
 
     def refresh_data(self) -> None:
-        self._load(self.year)
+        self._asked += 1
+        self._load(self.year, self._asked)
 
     @work(thread=True, exclusive=True, group="load")
-    def _load(self, year: bool) -> None:
+    def _load(self, year: bool, asked: int) -> None:
         try:
             found = self.gateway.read(review_of, year)
         except Exception as exc:  # noqa: BLE001 - shown in place, never a crash
             self.app.call_from_thread(self.error, str(exc))
             return
-        self.app.call_from_thread(self._show, found)
+        self.app.call_from_thread(self._show, found, asked)
 
     def action_toggle_year(self) -> None:
         self.year = not self.year
         self.notify("The last year" if self.year else "Since the beginning", markup=False)
-        self._load(self.year)
+        self.refresh_data()
 
     # ------------------------------------------------------------------ drawing
-    def _show(self, r: Review) -> None:
-        """Draw the review; ``loads`` counts it once the new rows are mounted."""
+    def _show(self, r: Review, asked: int | None = None) -> None:
+        """Draw the review read for request `asked`; ``loads`` counts it once the new rows
+        are mounted. A read that an exclusive worker could not stop (a thread runs on)
+        and that lands after a newer one was asked for is dropped: `y` then a partner's
+        change must end on the year, not on whichever read finished last."""
+        if asked is not None and asked != self._asked:
+            return
         self._shown += 1
         shown = self._shown
         self.review = r
@@ -167,14 +175,19 @@ class ReviewScreen(GatewayScreen):
         baselines = self._baseline_columns(r)
         goals = self._goal_rows(r)
 
+        boxes = self.query_one("#baselines"), self.query_one("#goals")
+
         async def replace() -> None:
-            # two loads close together (a partner's change, then `y`) would otherwise
-            # interleave: the second's rows mounted before the first's were gone
-            for box, rows in (("#baselines", baselines), ("#goals", goals)):
-                await self.query_one(box).remove_children()
-                if shown != self._shown:
-                    return  # a newer _show removes whatever is mounted, this one's too
-                await self.query_one(box).mount_all(rows)
+            # two draws close together would otherwise interleave: the second's rows
+            # mounted before the first's were gone
+            try:
+                for box, rows in zip(boxes, (baselines, goals), strict=True):
+                    await box.remove_children()
+                    if shown != self._shown or not self.is_attached:
+                        return  # a newer draw removes what is mounted; a closed screen has none
+                    await box.mount_all(rows)
+            except MountError:  # the screen closed (escape) while its rows were mounting
+                return
             self.loads += 1
 
         self.call_next(replace)
