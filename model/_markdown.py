@@ -56,25 +56,31 @@ def block(text: str, indent: str = "  ") -> str:
     Each line is escaped with :func:`escape_inline`; lines are joined by hard line breaks,
     so they show as the lines that were typed; continuation lines start with `indent` (the
     content column of the list item the text is in: two spaces under ``- `` at the top
-    level). The indentation of each line but the first (the spaces and tabs it starts with,
-    a tab counted as four) is kept as as many no-break spaces (U+00A0): a space there would
-    be dropped by every renderer, and with it the shape of a nested list typed into a note;
-    the first line follows a label on the same line and is not indented. Blank lines
-    are trimmed at both ends and a run of them becomes one empty line inside the same
-    paragraph, so a blank line can neither end the list item nor turn its list loose.
-    Empty text gives "".
+    level). How far each line but the first stands in from the least indented line (the
+    whitespace it starts with, a tab counted as four) is kept as as many no-break spaces
+    (U+00A0): a space there would be dropped by every renderer, and with it the shape of a
+    nested list typed into a note. The first line follows a label on the same line, so it
+    is not indented. Blank lines are trimmed at both ends and a run of them becomes one
+    empty line inside the same paragraph, so a blank line can neither end the list item
+    nor turn its list loose. Empty text gives "".
     """
+    typed = [(escape_inline(raw), _width(raw)) for raw in (text or "").splitlines()]
+    base = min((width for line, width in typed if line), default=0)
     lines: list[str] = []
-    for raw in (text or "").splitlines():
-        line = escape_inline(raw)
+    for line, width in typed:
         if line and lines:  # the first line follows a label: nothing to line up with
-            lead = raw[:len(raw) - len(raw.lstrip(" \t"))]
-            line = NBSP * (len(lead) + 3 * lead.count("\t")) + line
+            line = NBSP * (width - base) + line
         if line or (lines and lines[-1]):
             lines.append(line)
     while lines and not lines[-1]:
         lines.pop()
     return (HARD_BREAK + "\n" + indent).join(lines)
+
+
+def _width(raw: str) -> int:
+    """How far a typed line stands in: its leading whitespace, a tab counted as four."""
+    lead = raw[:len(raw) - len(raw.lstrip())]
+    return len(lead) + 3 * lead.count("\t")
 
 
 def who(name: str | None) -> str:

@@ -60,14 +60,18 @@ PLAIN_NAMES = ("Ada Plain", "Ben Plain")
 
 def shown(text: str) -> str:
     """What a text of several lines reads as once rendered: each line with its whitespace
-    folded, the indentation of all but the first kept (as no-break spaces, a tab as four),
-    blank lines trimmed at both ends and a run of them kept as one."""
+    folded; each line but the first standing in by as many no-break spaces as it stood in
+    from the least indented line (a tab as four); blank lines trimmed at both ends and a
+    run of them kept as one."""
+    rows = text.splitlines()
+    folded = [" ".join(raw.replace("\0", "\ufffd").split()) for raw in rows]
+    widths = [len(raw) - len(raw.lstrip()) + 3 * raw[:len(raw) - len(raw.lstrip())].count("\t")
+              for raw in rows]
+    base = min((w for f, w in zip(folded, widths, strict=True) if f), default=0)
     lines: list[str] = []
-    for raw in text.splitlines():
-        line = " ".join(raw.replace("\0", "\ufffd").split())
+    for line, width in zip(folded, widths, strict=True):
         if line and lines:
-            lead = raw[:len(raw) - len(raw.lstrip(" \t"))]
-            line = "\u00a0" * (lead.count(" ") + 4 * lead.count("\t")) + line
+            line = "\u00a0" * (width - base) + line
         if line or (lines and lines[-1]):
             lines.append(line)
     while lines and not lines[-1]:
@@ -340,13 +344,22 @@ def test_block_stays_inside_its_list_item(text: str, name: str, depth: int) -> N
 
 
 def test_a_nested_list_typed_into_a_note_keeps_its_shape() -> None:
-    """Leading spaces would be dropped by every renderer: they are kept as no-break spaces,
-    so the sub-items still stand to the right, and nothing becomes a list or code."""
-    typed = "Plan:\n  - ask Ben\n    - about pricing\n\t- a tab in"
-    html = MD.render("\n".join(item(f"{who('Ada')}: {block(typed)}")))
-    assert html.count("<li>") == 1 and "<code>" not in html and "<pre>" not in html
-    assert ("Plan:<br />\n\u00a0\u00a0- ask Ben<br />\n\u00a0\u00a0\u00a0\u00a0- about pricing"
-            "<br />\n\u00a0\u00a0\u00a0\u00a0- a tab in") in html
+    """Leading spaces would be dropped by every renderer: how far each line stands in from
+    the least indented one is kept as no-break spaces, so sub-items still stand to the
+    right, siblings stay level, and nothing becomes a list or code."""
+    nb = "\u00a0"
+
+    def rendered(typed: str) -> str:
+        html = MD.render("\n".join(item(f"{who('Ada')}: {block(typed)}")))
+        assert html.count("<li>") == 1 and "<code>" not in html and "<pre>" not in html
+        return html
+
+    assert (f"Plan:<br />\n{nb * 2}- ask Ben<br />\n{nb * 4}- about pricing<br />\n"
+            f"{nb * 4}- a tab in") in rendered("Plan:\n  - ask Ben\n    - about pricing\n\t- a tab in")
+    # the same indentation on every line is no indentation; siblings stay level
+    assert "- one<br />\n- two<br />\n" + nb * 2 + "- under two</li>" in rendered(
+        "  - one\n  - two\n    - under two")
+    assert "first<br />\nsecond</li>" in rendered("\tfirst\n\tsecond")
 
 
 def test_block_of_nothing_is_nothing() -> None:
