@@ -77,7 +77,7 @@ _FIELD_NAMES = {"target": "its target date", "date": "its date", "due": "its due
 
 _NAMES = {"stories": "story", "feedback": "feedback", "private_notes": "private note",
           "talking_points": "talking point", "talking_point_drafts": "draft",
-          "sessions": "check-in"}
+          "sessions": "check-in", "people": "person"}
 
 
 def kind_name(table: str) -> str:

@@ -176,10 +176,11 @@ def _check_value(table: str, name: str, value: Value) -> Value:
             raise ValidationError(f"{table}.{name} must be text")
         limit = LONG_TEXT_LIMIT if kind == "text" else TEXT_LIMIT
         if len(value) > limit:
-            from ._edit import kind_name  # only here: _edit imports this module
+            from ._edit import item_kind  # only here: _edit imports this module
 
-            raise ValidationError(f"the {name} of {kind_name(table)} is longer than {limit:,} "
-                                  f"characters ({len(value):,} given): shorten it, or split it in two")
+            raise ValidationError(
+                f"the {name.replace('_', ' ')} of this {item_kind(table)} is longer than "
+                f"{limit:,} characters ({len(value):,} given): shorten it, or split it in two")
         if kind == "enum" and value not in spec.choices:
             raise ValidationError(
                 f"{name} must be one of {', '.join(c for c in spec.choices if c)}, not {value!r}"

@@ -28,7 +28,8 @@ def test_no_model_message_names_a_flag() -> None:
 
 
 def test_an_over_long_text_is_named_by_what_it_is(tmp_path: Path) -> None:
-    """"the text of a note", not "notes.text": the table's name is nothing a person typed."""
+    """"the text of this note", not "notes.text": table and field names are nothing a person
+    typed."""
     import pytest
 
     from comentor import model
@@ -38,14 +39,16 @@ def test_an_over_long_text_is_named_by_what_it_is(tmp_path: Path) -> None:
     j = Journal.create(tmp_path / "j.db", "Ada")
     try:
         for add, what, limit in (
-                (lambda: model.add_note(j, "x" * 100_001), "the text of a note", "100,000"),
-                (lambda: model.add_goal(j, "x" * 2_001), "the text of a goal", "2,000"),
+                (lambda: model.add_note(j, "x" * 100_001), "the text of this note", "100,000"),
+                (lambda: model.add_goal(j, "x" * 2_001), "the text of this goal", "2,000"),
+                (lambda: model.add_commitment(j, "Call", follow_up="x" * 2_001),
+                 "the follow up of this commitment", "2,000"),
                 (lambda: model.add_note(j, "x" * 100_001, private=True), "the text", "100,000")):
             with pytest.raises(ValidationError) as err:
                 add()
             said = str(err.value)
             assert said.startswith(f"{what} is longer than {limit} characters (")
             assert "." not in said.split(" is ")[0] and "\n" not in said
-        assert not j._rows("notes") and not j._rows("goals")
+        assert not j._rows("notes") and not j._rows("goals") and not j._rows("commitments")
     finally:
         j.close()
