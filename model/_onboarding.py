@@ -88,10 +88,6 @@ def checklist_from(ticks: Iterable[str]) -> dict[str, bool]:
     names: list[str] = []
     for tick in ticks:
         names += [n.strip().lower().replace("-", "_") for n in str(tick).split(",") if n.strip()]
-    if "none" in names and set(names) != {"none"}:  # which one was meant? ask, record nothing
-        others = ", ".join(sorted(set(names) - {"none"}))
-        raise ValidationError(f"'none' ticks no box, yet {others} was given too: give either",
-                              field="tick")
     answers = dict.fromkeys(CHECKLIST_KEYS, False)
     for name in names:
         if name == "all":
@@ -104,6 +100,10 @@ def checklist_from(ticks: Iterable[str]) -> dict[str, bool]:
             raise ValidationError(
                 f"unknown checklist box {name!r}: use {', '.join(CHECKLIST_KEYS)}, all or none",
                 field="tick")
+    if "none" in names and any(answers.values()):  # which was meant? ask, record nothing
+        others = " and ".join(repr(n) for n in dict.fromkeys(names) if n != "none")
+        raise ValidationError(f"'none' cannot go with {others}: give 'none' alone, or only "
+                              "the boxes to tick", field="tick")
     return answers
 
 

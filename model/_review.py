@@ -235,7 +235,9 @@ def parse_since(text: str, today: dt.date) -> dt.date:
                                   option="since") from None
     try:
         day = parse_date(text, today)
-    except ValidationError:  # its hint proposes "+1y", which reads forward: say ours
+    except ValidationError as exc:  # its hint proposes "+1y", which reads forward: say ours
+        if f"dates start in {EARLIEST.year}" in str(exc):  # the form was right, the year not
+            raise ValidationError(str(exc), option="since") from None
         raise ValidationError(f"bad date {text!r}: give YYYY-MM-DD or a time ago, like 1y "
                               "(a year in review), 6m or 2w", option="since") from None
     if day > today:
@@ -286,8 +288,9 @@ def _first_day(j: Journal, since: dt.date | None, today: dt.date) -> dt.date:
     found = [d for d in (
         _date((j.get("partnership", "partnership") or {}).get("created_at")),
         *(_date(r.get("started_at")) for r in j._rows(
-            "sessions", "status = 'done'", order="started_at")[:1]),
-        *(_date(r.get("recorded_at")) for r in j._rows("baselines", order="recorded_at")[:1]),
+            "sessions", "status = 'done'", order="started_at", limit=1)),
+        *(_date(r.get("recorded_at")) for r in j._rows("baselines", order="recorded_at",
+                                                      limit=1)),
         # a win dated before 1900 (a mistyped year an older version took) starts nothing
         *(_date(r.get("date")) for r in j._rows(
             "wins", "date >= ?", (EARLIEST.isoformat(),), order="date", limit=1)),

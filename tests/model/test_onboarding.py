@@ -29,8 +29,11 @@ def test_ticks_are_named_and_a_typo_is_an_error_not_a_no() -> None:
         checklist_from(["outside_compny"])
     assert not any(checklist_from(["none", "none"]).values())
     for both in (["none", "all"], ["outside_market,none"]):  # which was meant? neither is guessed
-        with pytest.raises(ValidationError, match="'none' ticks no box, yet .* given too"):
+        with pytest.raises(ValidationError, match="'none' cannot go with '.*': give 'none' "
+                                                  "alone, or only the boxes to tick"):
             checklist_from(both)
+    with pytest.raises(ValidationError, match="unknown checklist box 'outside_compny'"):
+        checklist_from(["none", "outside_compny"])  # a typo beside 'none' is called a typo
 
 
 def test_the_joiner_sees_what_arrived_and_confirming_writes_only_what_changed(

@@ -410,3 +410,5 @@ def test_a_mistyped_year_starts_no_review_of_centuries(journal: Journal) -> None
     journal.put("wins", None, person=journal.me, text="Typo", date="0026-05-01",
                 created_at=journal.now_iso())
     assert model.review(journal).start == first
+    with pytest.raises(ValidationError, match="dates start in 1900"):
+        model.parse_since("0025-01-01", dt.date(2025, 4, 15))

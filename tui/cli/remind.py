@@ -48,7 +48,8 @@ def parse_within(text: str) -> dt.timedelta:
             minutes, pos = minutes + int(rest), len(raw)  # 1h30: the minutes, as on a clock
         if pos == 0 or raw[pos:].strip():
             raise ValidationError(f"bad --within {text!r}: use minutes, hours or days, "
-                                  "like 30m, 1h, 1h30m or 2d", option="within")
+                                  "each once and the largest first, like 30m, 1h, 1h30m or 2d",
+                                  option="within")
     if not 0 <= minutes <= _LONGEST:
         raise ValidationError("--within is at most 31 days", option="within")
     return dt.timedelta(minutes=minutes)
