@@ -32,6 +32,11 @@ def taken(path: Path) -> JournalExistsError | None:
     """
     if path.is_dir():
         return JournalExistsError(f"{path} is a folder: give a file name for the journal")
+    if path.is_symlink() and not path.exists():
+        return JournalExistsError(f"{path} is a link to {os.readlink(path)}, which is not "
+                                  "there: give the link's target, or remove the link")
+    if path.exists() and not path.is_file():  # a pipe or a device: never replaced
+        return JournalExistsError(f"{path} is not an ordinary file: give another path")
     try:
         if path.stat().st_size == 0:
             return None

@@ -123,6 +123,15 @@ def test_missing_not_a_journal_and_locked(tmp_path: Path, jpath: Path) -> None:
     proc = run(other, "init", "--name", "Ada", ok=False)  # something else: say so, keep it
     assert proc.returncode == 1 and "already exists and is not a journal" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1 and other.read_text() == "not a database"
+    link = tmp_path / "link.db"
+    link.symlink_to(tmp_path / "gone" / "j.db")
+    proc = run(link, "init", "--name", "Ada", ok=False)
+    assert proc.returncode == 1 and "which is not there" in proc.stderr and link.is_symlink()
+    fifo = tmp_path / "pipe.db"
+    os.mkfifo(fifo)
+    proc = run(fifo, "init", "--name", "Ada", ok=False)
+    assert proc.returncode == 1 and "not an ordinary file" in proc.stderr
+    assert fifo.is_fifo()
     locker = sqlite3.connect(jpath, isolation_level=None)
     locker.execute("BEGIN IMMEDIATE")
     try:
