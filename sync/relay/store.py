@@ -98,21 +98,37 @@ class RelayStore:
         try:
             path.mkdir(parents=True, exist_ok=True)
             self.path = path / "relay.sqlite3"
-            # Opening waits as long as another relay's migration of the same folder may
-            # take (version 3 copies every envelope); nothing is served yet.
-            self._db = sqlite3.connect(self.path, isolation_level=None, timeout=OPEN_WAIT)
+            # Used on the relay's event loop, which must never wait long on a lock: the file
+            # has one writer (this process); if another writer holds it (a second relay on
+            # the same folder, an operator's shell), a call fails after a short wait with
+            # "database is locked" instead of holding every connection.
+            self._db = sqlite3.connect(self.path, isolation_level=None, timeout=BUSY_WAIT)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
             self._db.execute("PRAGMA foreign_keys=ON")
-            migrate(self._db)
-            # Then it is used on the relay's event loop, which must never wait long on a
-            # lock: the file has one writer (this process); if another writer holds it (a
-            # second relay on the same folder, an operator's shell), a call fails after a
-            # short wait with "database is locked" instead of holding every connection.
-            self._db.execute(f"PRAGMA busy_timeout = {int(BUSY_WAIT * 1000)}")
+            self._migrate(path)
         except (OSError, sqlite3.Error) as exc:
             raise RelayError(f"cannot open relay data directory {path}: {exc}") from exc
         self._clock = clock
+
+    def _migrate(self, path: Path) -> None:
+        """Bring the schema up to date, waiting up to ``OPEN_WAIT`` for another relay that
+        is doing it on the same folder (version 3 copies every envelope). Nothing is served
+        yet, so waiting is fine; it waits in short steps, so Ctrl-C still stops it."""
+        deadline = time.monotonic() + OPEN_WAIT
+        while True:
+            try:
+                migrate(self._db)
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc):
+                    raise
+                if time.monotonic() >= deadline:
+                    raise RelayError(
+                        f"cannot open relay data directory {path}: another process has held "
+                        f"its database for {OPEN_WAIT:.0f} s (a relay upgrading it?); try "
+                        "again when it is done") from None
+            time.sleep(BUSY_WAIT)
 
     def close(self) -> None:
         """Close the database; WAL contents are already durable."""

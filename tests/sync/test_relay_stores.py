@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from comentor.sync.errors import RelayError
 from comentor.sync.relay.store import RelayStore
 
 __all__ = ["postgres", "pg_url", "pg_binaries", "parametrize_stores", "relay_store"]
@@ -399,7 +400,8 @@ def test_a_relay_opening_waits_out_a_long_migration_then_keeps_its_short_wait(
         tmp_path: Path) -> None:
     """A second relay started while the first copies every envelope (version 3) waits for
     it, well past the 0.25 s an event-loop call waits, and opens the result; once open,
-    a call on its loop waits only the short time for another writer."""
+    a call on its loop waits only the short time for another writer. One that never gets
+    the lock gives up with one line saying why."""
     import sqlite3
     import threading
     import time
@@ -430,4 +432,13 @@ def test_a_relay_opening_waits_out_a_long_migration_then_keeps_its_short_wait(
     finally:
         first.execute("ROLLBACK")
     store.close()
+    first.execute("PRAGMA user_version = 2")  # as if a newer relay were yet to move it
+    first.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(relay_store, "OPEN_WAIT", 0.5)
+            with pytest.raises(RelayError, match="another process has held its database"):
+                RelayStore(tmp_path)
+    finally:
+        first.execute("ROLLBACK")
     first.close()
