@@ -236,7 +236,7 @@ def parse_since(text: str, today: dt.date) -> dt.date:
     try:
         day = parse_date(text, today)
     except ValidationError as exc:  # its hint proposes "+1y", which reads forward: say ours
-        if f"dates start in {EARLIEST.year}" in str(exc):  # the form was right, the year not
+        if len(raw) == 10 and _date(raw) is not None:  # the form was right, the year too early
             raise ValidationError(str(exc), option="since") from None
         raise ValidationError(f"bad date {text!r}: give YYYY-MM-DD or a time ago, like 1y "
                               "(a year in review), 6m or 2w", option="since") from None

@@ -121,7 +121,7 @@ class RelayStore:
                 migrate(self._db)
                 return
             except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc):
+                if exc.sqlite_errorcode not in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
                     raise
                 if time.monotonic() >= deadline:
                     raise RelayError(
