@@ -5,6 +5,7 @@ in review, ctrl+o saves the same review as one HTML file, and the palette offers
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from textual.widgets import Label
 
@@ -139,13 +140,14 @@ async def test_one_read_per_opening_and_no_doubled_rows(tmp_path: Path) -> None:
     j.close()
     screen = ReviewScreen()
     reads: list[bool] = []
-    load = screen._load
+    fetch = screen.fetch
 
-    def counted(year: bool, asked: int) -> None:
-        reads.append(year)
-        load(year, asked)
+    def counted(kind: str, read: Any, show: Any, failed: Any = None) -> None:
+        if kind == "load":
+            reads.append(screen.year)
+        fetch(kind, read, show, failed)
 
-    screen._load = counted  # type: ignore[method-assign]
+    screen.fetch = counted  # type: ignore[method-assign]
     app = Harness(path, screen)
     async with app.run_test(size=SIZE) as pilot:
         await wait_for(pilot, lambda: screen.loads > 0, what="review")
@@ -167,5 +169,5 @@ async def test_one_read_per_opening_and_no_doubled_rows(tmp_path: Path) -> None:
         assert reads == [False, False]
         # a read that finished after a newer one was asked for is never drawn
         drawn = screen._shown
-        screen._show(review, asked=screen._asked - 1)
+        screen._arrived("load", screen._asked["load"] - 1, screen._show, review)
         assert screen._shown == drawn

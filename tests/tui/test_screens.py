@@ -349,3 +349,60 @@ async def test_private_notes_stay_local(demo_path: Path) -> None:
     j.close()
     assert "Ask Jonas about the sabbatical" in texts
     assert op_count(demo_path) == before  # nothing became an operation
+
+
+async def test_a_read_landing_after_a_newer_one_is_not_shown(demo_path: Path) -> None:
+    """An exclusive thread worker cannot stop a read already under way, so two reads can hand
+    their results back out of order. The list and the detail pane show only the newest read
+    asked for: `t` then a partner's change ends on all items, a quick run down the list on
+    the last item's detail."""
+    app = Harness(demo_path, GoalsScreen())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        screen = app.screen
+        assert isinstance(screen, GoalsScreen)
+        shown = dict(screen.table.items)
+        assert len(shown) >= 2
+        first, second = list(shown.values())[:2]
+        await pilot.press("down")
+        await settle(pilot, app)
+        assert screen.table.selected_id == second["id"]
+        detail = str(screen.query_one("#detail", Static).content)
+        assert second["text"] in detail
+
+        # the reads asked before the newest ones come back last: neither is drawn
+        stale_detail = screen._asked["detail"] - 1
+        screen._arrived("detail", stale_detail, lambda d: screen.show_detail(first, d),
+                        (first["text"], []))
+        stale_list = screen._asked["load"] - 1
+        screen._arrived("load", stale_list, screen._show, (screen.today, [first]))
+        await settle(pilot, app)
+        assert set(screen.table.items) == set(shown)
+        assert str(screen.query_one("#detail", Static).content) == detail
+
+        # the newest is drawn
+        screen._arrived("detail", screen._asked["detail"], lambda d: screen.show_detail(first, d),
+                        ("the newest read", []))
+        await settle(pilot, app)
+        assert str(screen.query_one("#detail", Static).content) == "the newest read"
+
+
+async def test_a_detail_that_cannot_be_read_says_why_in_the_pane(demo_path: Path) -> None:
+    """A goal's detail is its text and its progress history; when the read fails, the pane
+    shows the one-line reason instead (it once tried to unpack the message and crashed)."""
+    app = Harness(demo_path, GoalsScreen())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        screen = app.screen
+        assert isinstance(screen, GoalsScreen)
+
+        def refuse(j: Journal, item: dict[str, Any]) -> Any:
+            raise ValueError("the journal is locked by another program")
+
+        screen.load_detail = refuse  # type: ignore[method-assign]
+        await pilot.press("down")
+        await settle(pilot, app)
+        assert app.return_code is None and app.screen is screen
+        assert str(screen.query_one("#detail", Static).content) == \
+            "the journal is locked by another program"
+        assert screen.query_one(ProgressChart).history == []

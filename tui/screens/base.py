@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Sequence
-from typing import Any, ClassVar, cast
+from typing import Any, ClassVar, TypeVar, cast
 
 from rich.console import RenderableType
 from rich.text import Text
@@ -40,6 +40,8 @@ from ..widgets.key_bar import KeyBar
 from ..widgets.title_bar import TitleBar
 
 __all__ = ["GatewayScreen", "ListScreen", "open_screen", "SCREEN_FOR_TABLE", "line"]
+
+T = TypeVar("T")
 
 # where an item of a synced table is shown (catalog names)
 SCREEN_FOR_TABLE = {
@@ -96,6 +98,7 @@ class GatewayScreen(AppAccess, Screen[None]):
         # Textual sends ScreenResume right after the first Mount too; that one is already
         # covered by the mount's load, and a second read of a large journal is wasted work
         self._skip_resume = True
+        self._asked: dict[str, int] = {}  # per kind of read, the number of the newest asked
 
     @property
     def gateway(self) -> JournalGateway:
@@ -113,6 +116,38 @@ class GatewayScreen(AppAccess, Screen[None]):
 
     def refresh_data(self) -> None:
         """Reload from the journal."""
+
+    def fetch(self, kind: str, read: Callable[[Journal], T], show: Callable[[T], None],
+              failed: Callable[[str], None] | None = None) -> None:
+        """Run `read` through the gateway in a thread worker, then `show` its result on the UI
+        thread; a refusal goes to `failed` as its one-line message (by default a
+        notification).
+
+        Only the newest read of each `kind` is shown. The worker is exclusive, but a thread
+        that is already reading cannot be stopped, and two reads can hand their results back
+        out of order: `t` (all items) then a partner's change must end on all items, and a
+        quick run down the list on the last item's detail, not on whichever read came last.
+        """
+        asked = self._asked[kind] = self._asked.get(kind, 0) + 1
+
+        def run() -> None:
+            try:
+                found = self.gateway.read(read)
+            except Exception as exc:  # noqa: BLE001 - shown in place, never a crash
+                self.app.call_from_thread(self._arrived, kind, asked, failed or self.error,
+                                          str(exc))
+                return
+            self.app.call_from_thread(self._arrived, kind, asked, show, found)
+
+        self.run_worker(run, thread=True, exclusive=True, group=kind)
+
+    def newest(self, kind: str, asked: int) -> bool:
+        """Whether read number `asked` of `kind` is still the newest asked for."""
+        return self._asked.get(kind) == asked
+
+    def _arrived(self, kind: str, asked: int, show: Callable[[Any], None], found: Any) -> None:
+        if self.newest(kind, asked) and self.is_attached:
+            show(found)
 
     @on(JournalChanged)
     def _journal_changed(self, event: JournalChanged) -> None:
@@ -224,28 +259,20 @@ class ListScreen(GatewayScreen):
 
     # ------------------------------------------------------------------ loading (UI)
     def refresh_data(self) -> None:
-        self._load()
-
-    @work(thread=True, exclusive=True, group="load")
-    def _load(self) -> None:
         def fetch(j: Journal) -> tuple[Any, list[dict[str, Any]]]:
             return j.today(), self.load(j)
 
-        try:
-            today, items = self.gateway.read(fetch)
-        except Exception as exc:  # noqa: BLE001 - shown in place, never a crash
-            self.app.call_from_thread(self.error, str(exc))
-            return
-        self.app.call_from_thread(self._show, today, items)
+        self.fetch("load", fetch, self._show)
 
-    def _show(self, today: Any, items: list[dict[str, Any]]) -> None:
+    def _show(self, found: tuple[Any, list[dict[str, Any]]]) -> None:
+        today, items = found
         self.today = today
         focus = None
         if not self._loaded and self.focus_id:
             focus = self.focus_id
             if not any(i["id"] == focus for i in items) and not self.show_all:
                 self.show_all = True  # the item asked for is closed: show everything
-                self._load()
+                self.refresh_data()
                 return
         self._loaded = True
         self.table.set_items(items, focus=focus)
@@ -270,15 +297,9 @@ class ListScreen(GatewayScreen):
         if item is None:
             self.show_detail(None, None)
             return
-        self._fetch_detail(item)
-
-    @work(thread=True, exclusive=True, group="detail")
-    def _fetch_detail(self, item: dict[str, Any]) -> None:
-        try:
-            data = self.gateway.read(self.load_detail, item)
-        except Exception as exc:  # noqa: BLE001 - shown in place, never a crash
-            data = Text(str(exc), style="red")
-        self.app.call_from_thread(self.show_detail, item, data)
+        self.fetch("detail", lambda j: self.load_detail(j, item),
+                   lambda data: self.show_detail(item, data),
+                   lambda message: self.show_detail(item, Text(message, style="red")))
 
     def show_detail(self, item: dict[str, Any] | None, data: Any) -> None:
         try:

@@ -12,7 +12,6 @@ import datetime as dt
 from typing import Any, ClassVar
 
 from rich.text import Text
-from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -91,10 +90,6 @@ class ConflictsScreen(GatewayScreen):
 
     # ------------------------------------------------------------------ loading
     def refresh_data(self) -> None:
-        self._load()
-
-    @work(thread=True, exclusive=True, group="load")
-    def _load(self) -> None:
         def fetch(j: Journal) -> tuple[list[Conflict], list[str], list[dict[str, Any]]]:
             found = model.conflicts(j)
             labels = []
@@ -113,12 +108,7 @@ class ConflictsScreen(GatewayScreen):
                              "stamp": stamp.astimezone().strftime("%Y-%m-%d %H:%M")})
             return found, labels, held
 
-        try:
-            found, labels, held = self.gateway.read(fetch)
-        except Exception as exc:  # noqa: BLE001 - shown in place, never a crash
-            self.app.call_from_thread(self.error, str(exc))
-            return
-        self.app.call_from_thread(self._show, found, labels, held)
+        self.fetch("load", fetch, lambda found: self._show(*found))
 
     def _show(self, found: list[Conflict], labels: list[str],
               held: list[dict[str, Any]]) -> None:

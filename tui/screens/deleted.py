@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from rich.text import Text
-from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
@@ -77,16 +76,7 @@ class DeletedScreen(GatewayScreen):
         return self.query_one("#deleted", ItemTable)
 
     def refresh_data(self) -> None:
-        self._load()
-
-    @work(thread=True, exclusive=True, group="load")
-    def _load(self) -> None:
-        try:
-            items = self.gateway.read(model.deleted_items)
-        except Exception as exc:  # noqa: BLE001 - shown in place, never a crash
-            self.app.call_from_thread(self.error, str(exc))
-            return
-        self.app.call_from_thread(self._show, deleted_rows(items))
+        self.fetch("load", lambda j: deleted_rows(model.deleted_items(j)), self._show)
 
     def _show(self, items: list[dict[str, Any]]) -> None:
         self.items = items

@@ -10,7 +10,6 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from rich.text import Text
-from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
@@ -85,10 +84,6 @@ class DevicesScreen(GatewayScreen):
                                                            "Safety number", "State")
 
     def refresh_data(self) -> None:
-        self._load()
-
-    @work(thread=True, exclusive=True, group="load")
-    def _load(self) -> None:
         def fetch(j: Journal) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, Any]]:
             state = partnership_state(j)
             gone = device_removal(j)
@@ -98,12 +93,7 @@ class DevicesScreen(GatewayScreen):
                     "removed": removed_line(gone.notice()) if gone else None}
             return j.get("partnership", "partnership") or {}, list_devices(j), info
 
-        try:
-            partnership, found, info = self.gateway.read(fetch)
-        except Exception as exc:  # noqa: BLE001 - shown in place, never a crash
-            self.app.call_from_thread(self.error, str(exc))
-            return
-        self.app.call_from_thread(self._show, partnership, found, info)
+        self.fetch("load", fetch, lambda found: self._show(*found))
 
     def _show(self, partnership: dict[str, Any], found: list[dict[str, Any]],
               info: dict[str, Any]) -> None:

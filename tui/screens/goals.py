@@ -84,7 +84,8 @@ class GoalsScreen(ListScreen):
         return text, model.goal_progress(j, item["id"])
 
     def show_detail(self, item: dict[str, Any] | None, data: Any) -> None:
-        text, history = data if item is not None else (None, [])
+        # (text, history); a read that failed gives its message alone
+        text, history = data if isinstance(data, tuple) else (data, [])
         super().show_detail(item, text)
         self.query_one("#goal-chart", ProgressChart).show(history)
 

@@ -100,7 +100,6 @@ class ReviewScreen(GatewayScreen):
         self.year = False
         self.loads = 0
         self._shown = 0  # which _show is the newest: an older one never mounts its rows
-        self._asked = 0  # which read is the newest: an older one is never drawn
 
     def compose(self) -> ComposeResult:
         yield TitleBar()
@@ -133,17 +132,8 @@ class ReviewScreen(GatewayScreen):
         # GatewayScreen.on_mount runs too (Textual calls each class's handler) and loads
 
     def refresh_data(self) -> None:
-        self._asked += 1
-        self._load(self.year, self._asked)
-
-    @work(thread=True, exclusive=True, group="load")
-    def _load(self, year: bool, asked: int) -> None:
-        try:
-            found = self.gateway.read(review_of, year)
-        except Exception as exc:  # noqa: BLE001 - shown in place, never a crash
-            self.app.call_from_thread(self.error, str(exc))
-            return
-        self.app.call_from_thread(self._show, found, asked)
+        year = self.year
+        self.fetch("load", lambda j: review_of(j, year), self._show)
 
     def action_toggle_year(self) -> None:
         self.year = not self.year
@@ -151,13 +141,9 @@ class ReviewScreen(GatewayScreen):
         self.refresh_data()
 
     # ------------------------------------------------------------------ drawing
-    def _show(self, r: Review, asked: int | None = None) -> None:
-        """Draw the review read for request `asked`; ``loads`` counts it once the new rows
-        are mounted. A read that an exclusive worker could not stop (a thread runs on)
-        and that lands after a newer one was asked for is dropped: `y` then a partner's
-        change must end on the year, not on whichever read finished last."""
-        if asked is not None and asked != self._asked:
-            return
+    def _show(self, r: Review) -> None:
+        """Draw the review; ``loads`` counts it once the new rows are mounted. Only the
+        newest read comes here (``fetch``): `y` then a partner's change ends on the year."""
         self._shown += 1
         shown = self._shown
         self.review = r

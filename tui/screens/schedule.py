@@ -141,20 +141,11 @@ class ScheduleScreen(GatewayScreen):
               "zone": check_zone_text, "alarm": check_alarm}
 
     def refresh_data(self) -> None:
-        self._load()
-
-    @work(thread=True, exclusive=True, group="load")
-    def _load(self) -> None:
         def fetch(j: Journal) -> tuple[Any, ...]:
             return (model.cadence(j), model.next_checkin(j), model.upcoming_checkins(j, 6),
                     j.today())
 
-        try:
-            cad, nxt, dates, today = self.gateway.read(fetch)
-        except Exception as exc:  # noqa: BLE001 - shown in place, never a crash
-            self.app.call_from_thread(self.error, str(exc))
-            return
-        self.app.call_from_thread(self._show, cad, nxt, dates, today)
+        self.fetch("load", fetch, lambda found: self._show(*found))
 
     def _show(self, cad: Cadence, nxt: NextCheckin, dates: list[dt.datetime],
               today: dt.date) -> None:

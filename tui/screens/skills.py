@@ -9,7 +9,6 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from rich.text import Text
-from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
@@ -72,20 +71,11 @@ class SkillsScreen(GatewayScreen):
                                                           "Who wants to grow", "Growth area")
 
     def refresh_data(self) -> None:
-        self._load()
-
-    @work(thread=True, exclusive=True, group="load")
-    def _load(self) -> None:
         def fetch(j: Journal) -> tuple[SkillsMatrix, list[str]]:
             order = [name for _, name in model.partnership_state(j).people]
             return model.skills_matrix(j), order
 
-        try:
-            matrix, order = self.gateway.read(fetch)
-        except Exception as exc:  # noqa: BLE001 - shown in place, never a crash
-            self.app.call_from_thread(self.error, str(exc))
-            return
-        self.app.call_from_thread(self._show, matrix, order)
+        self.fetch("load", fetch, lambda found: self._show(*found))
 
     def _show(self, matrix: SkillsMatrix, order: list[str]) -> None:
         self.matrix = matrix
