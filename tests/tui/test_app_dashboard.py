@@ -126,3 +126,37 @@ async def test_first_run_creates_the_journal(tmp_path: Path) -> None:
         assert checklist is not None
         assert checklist["outside_company"] and checklist["outside_market"]
         assert checklist["similar_stage"]
+
+
+async def test_the_dashboard_reads_once_per_return_and_draws_only_the_newest_read(
+        demo_path: Path) -> None:
+    """Coming back to the dashboard reads it once (the resume that follows its first mount
+    reads nothing more), and a read that hands its result back after a newer one was asked
+    for is never drawn."""
+    app = ComentorApp(demo_path, now=fixed_now)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: _loaded(app), what="dashboard data")
+        screen = app.screen
+        assert isinstance(screen, DashboardScreen) and screen.data is not None
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        loads = screen.loads
+        screen.reload()
+        stale = (screen._asked or {})["dashboard"] - 1
+        screen._arrived("dashboard", stale, screen._reloaded, screen.data)
+        assert screen.loads == loads  # the older read is dropped
+        await wait_for(pilot, lambda: screen.loads == loads + 1, what="the newest read")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert screen.loads == loads + 1
+
+        await pilot.press("c")
+        await wait_for(pilot, lambda: isinstance(app.screen, CheckinScreen) and app.screen.loads,
+                       what="check-in")
+        await pilot.press("escape", "d")
+        await wait_for(pilot, lambda: app.screen is screen and screen.loads == loads + 2,
+                       what="the dashboard read again")
+        for _ in range(3):
+            await app.workers.wait_for_complete()
+            await pilot.pause()
+        assert screen.loads == loads + 2

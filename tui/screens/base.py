@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Sequence
-from typing import Any, ClassVar, TypeVar, cast
+from typing import Any, ClassVar, cast
 
 from rich.console import RenderableType
 from rich.text import Text
@@ -21,12 +21,10 @@ from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.css.query import NoMatches
-from textual.screen import Screen
 from textual.widgets import DataTable, Static
 
 from comentor.model import Close, Journal, close_item, delete_item, is_closed, item_kind, list_items
 
-from ..app import AppAccess
 from ..data import JournalGateway
 from ..messages import JournalChanged
 from ..modals.confirm import ConfirmModal
@@ -38,10 +36,9 @@ from ..undo import Deletion, deleted_message
 from ..widgets.item_table import Column, ItemTable
 from ..widgets.key_bar import KeyBar
 from ..widgets.title_bar import TitleBar
+from .reads import ReadingScreen
 
 __all__ = ["GatewayScreen", "ListScreen", "open_screen", "SCREEN_FOR_TABLE", "line"]
-
-T = TypeVar("T")
 
 # where an item of a synced table is shown (catalog names)
 SCREEN_FOR_TABLE = {
@@ -80,8 +77,9 @@ def open_screen(app: App[Any], name: str, focus: str | None = None) -> bool:
     return True
 
 
-class GatewayScreen(AppAccess, Screen[None]):
-    """A screen that reads and writes through the app's gateway, off the UI thread.
+class GatewayScreen(ReadingScreen):
+    """A screen that reads and writes through the app's gateway, off the UI thread
+    (reads with :meth:`~.reads.ReadingScreen.fetch`).
 
     `self.comentor` is the running app, typed; `self.gateway` its journal gateway.
     """
@@ -95,10 +93,6 @@ class GatewayScreen(AppAccess, Screen[None]):
     def __init__(self, focus: str | None = None) -> None:
         super().__init__()
         self.focus_id = focus
-        # Textual sends ScreenResume right after the first Mount too; that one is already
-        # covered by the mount's load, and a second read of a large journal is wasted work
-        self._skip_resume = True
-        self._asked: dict[str, int] = {}  # per kind of read, the number of the newest asked
 
     @property
     def gateway(self) -> JournalGateway:
@@ -109,45 +103,11 @@ class GatewayScreen(AppAccess, Screen[None]):
         self.refresh_data()
 
     def on_screen_resume(self) -> None:
-        if self._skip_resume:
-            self._skip_resume = False
-        elif self.is_mounted:
+        if not self.first_resume() and self.is_mounted:
             self.refresh_data()
 
     def refresh_data(self) -> None:
         """Reload from the journal."""
-
-    def fetch(self, kind: str, read: Callable[[Journal], T], show: Callable[[T], None],
-              failed: Callable[[str], None] | None = None) -> None:
-        """Run `read` through the gateway in a thread worker, then `show` its result on the UI
-        thread; a refusal goes to `failed` as its one-line message (by default a
-        notification).
-
-        Only the newest read of each `kind` is shown. The worker is exclusive, but a thread
-        that is already reading cannot be stopped, and two reads can hand their results back
-        out of order: `t` (all items) then a partner's change must end on all items, and a
-        quick run down the list on the last item's detail, not on whichever read came last.
-        """
-        asked = self._asked[kind] = self._asked.get(kind, 0) + 1
-
-        def run() -> None:
-            try:
-                found = self.gateway.read(read)
-            except Exception as exc:  # noqa: BLE001 - shown in place, never a crash
-                self.app.call_from_thread(self._arrived, kind, asked, failed or self.error,
-                                          str(exc))
-                return
-            self.app.call_from_thread(self._arrived, kind, asked, show, found)
-
-        self.run_worker(run, thread=True, exclusive=True, group=kind)
-
-    def newest(self, kind: str, asked: int) -> bool:
-        """Whether read number `asked` of `kind` is still the newest asked for."""
-        return self._asked.get(kind) == asked
-
-    def _arrived(self, kind: str, asked: int, show: Callable[[Any], None], found: Any) -> None:
-        if self.newest(kind, asked) and self.is_attached:
-            show(found)
 
     @on(JournalChanged)
     def _journal_changed(self, event: JournalChanged) -> None:

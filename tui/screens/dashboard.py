@@ -11,17 +11,15 @@ from __future__ import annotations
 from typing import Any
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal
 from textual.css.query import NoMatches
 from textual.reactive import reactive
-from textual.screen import Screen
 from textual.widgets import Static
 
 from comentor import model
 
-from ..app import AppAccess
 from ..dashboard_data import DashboardData, load_sync_details
 from ..messages import DashboardLoaded, JournalChanged, SyncState
 from ..sync_bridge import SyncProgress, describe_last
@@ -30,6 +28,7 @@ from ..widgets.drift import DriftBadge
 from ..widgets.key_bar import KeyBar
 from ..widgets.text_panel import TextPanel
 from ..widgets.title_bar import TitleBar
+from .reads import ReadingScreen
 
 __all__ = ["DashboardScreen", "Panel"]
 
@@ -113,7 +112,7 @@ class Panel(TextPanel):
         self.border_title = title
 
 
-class DashboardScreen(AppAccess, Screen[None]):
+class DashboardScreen(ReadingScreen):
     """Next check-in and drift, open items both ways, goals, wins and sync state."""
 
     DEFAULT_CSS = """
@@ -140,7 +139,6 @@ class DashboardScreen(AppAccess, Screen[None]):
     loads: reactive[int] = reactive(0)
     data: DashboardData | None = None
     _early: DashboardData | None = None
-    _resumed = False
     progress: tuple[int, int] = (0, 0)  # a long sync: received, expected
 
     def compose(self) -> ComposeResult:
@@ -188,34 +186,25 @@ class DashboardScreen(AppAccess, Screen[None]):
     def on_screen_resume(self) -> None:
         # coming back from another screen: read again (the first resume follows the mount,
         # which has just read or shown the data)
-        if self._resumed:
+        if not self.first_resume():
             self.reload()
-        self._resumed = True
 
     @on(JournalChanged)
     def _journal_changed(self) -> None:
         self.reload()
 
-    @work(thread=True, exclusive=True, group="dashboard")
     def reload(self) -> None:
-        try:
-            data = self.comentor.gateway.read(model.dashboard)
-        except Exception as exc:  # noqa: BLE001 - shown, never a crash
-            self.app.call_from_thread(self._failed, f"{type(exc).__name__}: {exc}")
-            return
-        self.app.call_from_thread(self.show, data)
-        self._counts()
+        """Read everything the dashboard shows, then the sync box's counts."""
+        self.fetch("dashboard", model.dashboard, self._reloaded, self._failed)
 
-    @work(thread=True, exclusive=True, group="dashboard-counts")
+    def _reloaded(self, data: DashboardData) -> None:
+        self.show(data)
+        self.load_counts()
+
     def load_counts(self) -> None:
-        self._counts()
-
-    def _counts(self) -> None:
-        try:
-            counts = self.comentor.gateway.read(load_sync_details)
-        except Exception:  # noqa: BLE001 - the counts are a nicety; the rest is shown
-            return
-        self.app.call_from_thread(self._show_counts, *counts)
+        # the counts are a nicety: when they cannot be read, the rest is shown
+        self.fetch("dashboard-counts", load_sync_details,
+                   lambda counts: self._show_counts(*counts), lambda _message: None)
 
     def _show_counts(self, conflicts: int, held: int) -> None:
         if self.data is not None:
