@@ -20,7 +20,9 @@ __all__ = [
 ]
 
 EARLIEST = dt.date(1900, 1, 1)  # no date typed into a journal is older
-_REL = re.compile(r"^\+?(\d{1,4})\s*([dwmy])$")
+# Digits are ASCII only ([0-9], never \d): \d takes any script's digits ("١٢:٣٠"), which
+# would be stored as typed, half-normalised, and read by no one else the same way.
+_REL = re.compile(r"^\+?([0-9]{1,4})\s*([dwmy])$")
 _DAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 
 
@@ -49,7 +51,7 @@ def parse_date(text: str, today: dt.date) -> dt.date:
         except (ValueError, OverflowError):
             raise ValidationError(f"bad date {text!r}: that is too far ahead") from None
     try:
-        if len(raw) != 10:
+        if len(raw) != 10 or not raw.isascii():  # 0-9 only, as above, whatever Python allows
             raise ValueError(raw)
         day = dt.date.fromisoformat(raw)
     except ValueError:
@@ -77,7 +79,7 @@ def parse_every(text: str) -> int:
     """A cadence such as 3w, 21d or 2 weeks, in days (1 to 365)."""
     raw = (text or "").strip().lower().replace("weeks", "w").replace("week", "w")
     raw = raw.replace("days", "d").replace("day", "d").replace(" ", "")
-    m = re.match(r"^(\d{1,3})([dw])$", raw)
+    m = re.match(r"^([0-9]{1,3})([dw])$", raw)
     if not m:
         raise ValidationError(f"bad cadence {text!r}: use a number of days or weeks, like 3w or 21d")
     days = int(m.group(1)) * (7 if m.group(2) == "w" else 1)
@@ -95,7 +97,7 @@ def format_every(days: int) -> str:
 
 def parse_time(text: str) -> str:
     """A local time of day, HH:MM (24 hours)."""
-    m = re.match(r"^(\d{1,2}):(\d{2})$", (text or "").strip())
+    m = re.match(r"^([0-9]{1,2}):([0-9]{2})$", (text or "").strip())
     if not m or int(m.group(1)) > 23 or int(m.group(2)) > 59:
         raise ValidationError(f"bad time {text!r}: use HH:MM, like 12:00")
     return f"{int(m.group(1)):02d}:{m.group(2)}"

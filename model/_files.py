@@ -11,12 +11,13 @@ from __future__ import annotations
 import errno
 import os
 import sqlite3
+import stat
 from pathlib import Path
 
 from .errors import DiskFullError, JournalError, JournalExistsError, ReadOnlyJournalError
 
 __all__ = ["companions", "building_path", "fold_wal", "publish", "remove_with_companions",
-           "os_error", "read_only", "disk_full", "taken"]
+           "os_error", "read_only", "disk_full", "taken", "read_ordinary"]
 
 
 def companions(path: Path) -> list[Path]:
@@ -51,6 +52,27 @@ def taken(path: Path) -> JournalExistsError | None:
         return JournalExistsError(f"a journal already exists at {path}")
     return JournalExistsError(f"{path} already exists and is not a journal: nothing was "
                               "written; give another path or move that file away")
+
+
+def read_ordinary(path: Path, limit: int | None = None) -> bytes | None:
+    """The bytes of the ordinary file at `path` (at most `limit`), or None when something
+    else is there (a pipe, a device, a folder), which is then refused as "not an ordinary
+    file", as :func:`taken` refuses it.
+
+    A pipe would block on opening and a device (/dev/zero) would never end: the file is
+    opened without waiting and told by what was opened (a look beforehand could be outrun
+    by a swap), and no more is read than it held when it was opened. Raises OSError.
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            return None
+        size = info.st_size if limit is None else min(limit, info.st_size)
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            return handle.read(size)
+    finally:
+        os.close(fd)
 
 
 def building_path(path: Path) -> Path:

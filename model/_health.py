@@ -30,7 +30,7 @@ from typing import Any
 from urllib.parse import quote
 
 from ._digest import sha256_hex
-from ._files import companions, disk_full, read_only
+from ._files import companions, disk_full, read_only, read_ordinary
 from ._schema import FORMAT
 from .errors import (
     DamagedJournalError,
@@ -134,6 +134,10 @@ def explain_sqlite_error(exc: BaseException, path: Path) -> JournalError | None:
         return disk_full(path)
     if code == sqlite3.SQLITE_READONLY:
         return read_only(path)
+    if code == sqlite3.SQLITE_CANTOPEN:  # read-only: open_existing then opens it for reading
+        return ReadOnlyJournalError(
+            f"cannot open or create the journal {path}: its folder is missing or cannot be "
+            "written (or the file name is too long)", path=str(path))
     if code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
         return JournalLockedError(f"the journal {path} is locked by another program",
                                   path=str(path))
@@ -289,10 +293,12 @@ def _holds_marker(path: Path) -> bool:
 def _check_bytes(path: Path) -> None:
     """Before SQLite reads it: something else, or a damaged journal?"""
     try:
-        with open(path, "rb") as f:
-            head = f.read(100)
+        head = read_ordinary(path, 100)
     except OSError as exc:
         raise JournalError(f"cannot read {path}: {exc.strerror}", path=str(path)) from None
+    if head is None:  # a pipe would hang the command, a device feed it forever
+        raise NotAJournalError(f"{path} is not an ordinary file: give the path of a journal "
+                               "file", path=str(path))
     if not head:
         raise NotAJournalError(f"{path} is an empty file, not a comentor journal",
                                path=str(path))

@@ -18,7 +18,7 @@ from typing import Any
 
 from ._clock import HybridClock
 from ._files import building_path, fold_wal, os_error, publish, remove_with_companions, taken
-from ._health import JournalConnection, open_existing, open_new
+from ._health import JournalConnection, explain_sqlite_error, open_existing, open_new
 from ._identity import DeviceKeys, SealedKeys, seal, unseal
 from ._local import LocalData
 from ._ops import (
@@ -147,6 +147,11 @@ class Journal(WritePath, LocalData, Reading):
             raise _not_made(os_error(exc, path), path) from None
         except DiskFullError as exc:
             raise _not_made(exc, path) from None
+        except sqlite3.Error as exc:  # SQLite could not make the file (a folder not writable)
+            why = explain_sqlite_error(exc, path)
+            if why is None:
+                raise
+            raise _not_made(why, path) from None
         finally:
             remove_with_companions(building)
         return cls.open(path, keys=keys, now=now, rand=rand)

@@ -98,6 +98,9 @@ class SyncService:
         if folder is None:
             j.set_setting(SYNC_FOLDER, None)
             return None
+        if not str(folder).strip():  # Path("") is ".": the folder the command ran in
+            raise OptionError("no sync folder given: name the shared folder to sync through",
+                              option="sync_folder")
         ensure_syncable(j, "folder")
         path = check_folder(folder).resolve()
         j.set_setting(SYNC_FOLDER, str(path))

@@ -151,7 +151,12 @@ def _journal_state(exc: Exception, args: argparse.Namespace) -> ComentorError | 
     if not isinstance(exc, sqlite3.DatabaseError):
         return None
     from comentor.model import explain_sqlite_error
+    from comentor.model.errors import ValidationError
 
     from .common import journal_path
 
-    return explain_sqlite_error(exc, journal_path(args))
+    try:
+        path = journal_path(args)
+    except ValidationError:  # an empty --journal: not a journal's error to explain
+        return None
+    return explain_sqlite_error(exc, path)

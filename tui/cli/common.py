@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from comentor.model import Journal
-from comentor.model.errors import PassphraseError
+from comentor.model.errors import PassphraseError, ValidationError
 
 if TYPE_CHECKING:
     import argparse  # the app's start has none (see main): the arguments' shape is enough
@@ -25,8 +25,23 @@ def default_dir() -> Path:
 
 
 def journal_path(args: argparse.Namespace) -> Path:
-    """--journal, then $COMENTOR_JOURNAL, then the platform's user data directory."""
-    given = getattr(args, "journal", None) or os.environ.get("COMENTOR_JOURNAL")
+    """--journal, then $COMENTOR_JOURNAL, then the platform's user data directory.
+
+    An empty --journal is refused, never read as "not given": a script whose variable came
+    out empty (`--journal "$J"`) would otherwise write to the default, real journal. An
+    empty $COMENTOR_JOURNAL stays "not set", as shells write it (`COMENTOR_JOURNAL= cmd`);
+    one of only spaces names no file anyone meant, and is refused too.
+    """
+    given = getattr(args, "journal", None)
+    if given is not None and not given.strip():
+        raise ValidationError("--journal is empty: give the journal file's path, or leave "
+                              "the option out to use the default journal", option="journal")
+    env = os.environ.get("COMENTOR_JOURNAL")
+    if not given and env and not env.strip():
+        raise ValidationError("COMENTOR_JOURNAL holds only spaces: set it to the journal "
+                              "file's path, or unset it to use the default journal",
+                              option="journal")
+    given = given or env
     if given:
         return Path(given).expanduser()
     return default_dir() / "journal.db"

@@ -12,6 +12,7 @@ import json
 import signal
 from typing import Any
 
+from ..text import one_line
 from .sync import service_for
 
 __all__ = ["add_parsers", "HANDLERS"]
@@ -71,7 +72,7 @@ def cmd_relay(args: argparse.Namespace) -> int:
             if url is None:
                 print("this journal no longer syncs through a relay")
                 return 0
-            print(f"this journal syncs through the relay at {url}")
+            print(f"this journal syncs through the relay at {one_line(url)}")
             if url.startswith("ws://") and not url.startswith(("ws://127.", "ws://localhost")):
                 print("note: ws:// is not encrypted in transit (envelopes still are); prefer wss://")
             return 0
@@ -79,7 +80,7 @@ def cmd_relay(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps({"relay_url": url}))
         else:
-            print(url or "no relay configured (comentor relay use URL)")
+            print(one_line(url) if url else "no relay configured (comentor relay use URL)")
         return 0
     finally:
         j.close()
@@ -108,7 +109,7 @@ def _serve(args: argparse.Namespace) -> int:
     logging.getLogger("websockets").setLevel(logging.WARNING)
 
     def listening(port: int) -> None:
-        where = settings.store or f"data in {settings.data}"
+        where = one_line(settings.store or f"data in {settings.data}")
         print(f"relay listening on ws://{settings.host}:{port} ({where}); Ctrl-C to stop",
               flush=True)
 
@@ -131,13 +132,13 @@ def cmd_folder(args: argparse.Namespace) -> int:
             if path is None:
                 print("this journal no longer syncs through a folder")
             else:
-                print(f"this journal syncs through encrypted files in {path}")
+                print(f"this journal syncs through encrypted files in {one_line(path)}")
             return 0
         folder = SyncService.settings(j).sync_folder
         if args.json:
             print(json.dumps({"sync_folder": folder}))
         else:
-            print(folder or "no sync folder configured (comentor folder use DIR)")
+            print(one_line(folder) if folder else "no sync folder configured (comentor folder use DIR)")
         return 0
     finally:
         j.close()

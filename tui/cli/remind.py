@@ -23,7 +23,9 @@ from .common import open_journal
 
 __all__ = ["HANDLERS", "cmd_remind", "parse_within"]
 
-_PART = re.compile(r"(\d{1,5})\s*(minutes?|mins?|m|hours?|hrs?|h|days?|d)")
+# ASCII digits only: "²" passes str.isdigit (then int() fails on it) and "١" passes \d;
+# a window is written in 0-9, and anything else is a bad --within
+_PART = re.compile(r"([0-9]{1,5})\s*(minutes?|mins?|m|hours?|hrs?|h|days?|d)")
 _UNIT = {"d": 1440, "h": 60, "m": 1}
 _LONGEST = 31 * 1440  # a month ahead: a longer window is a typo, not a reminder
 
@@ -31,7 +33,7 @@ _LONGEST = 31 * 1440  # a month ahead: a longer window is a typo, not a reminder
 def parse_within(text: str) -> dt.timedelta:
     """A window such as 30m, 1h, 1h30m, 1h30, 2d or 45 (minutes), at most 31 days."""
     raw = (text or "").strip().lower()
-    if raw.isdigit():
+    if raw.isascii() and raw.isdigit():
         minutes = int(raw)
     else:
         pos, minutes, unit = 0, 0, ""
