@@ -29,7 +29,15 @@ from urllib.parse import quote
 
 import nacl.pwhash
 
-from ._files import building_path, companions, fold_wal, os_error, publish, remove_with_companions
+from ._files import (
+    building_path,
+    companions,
+    fold_wal,
+    os_error,
+    publish,
+    read_ordinary,
+    remove_with_companions,
+)
 from ._health import SQLITE_MAGIC, open_existing
 from ._identity import SealedKeys, open_sealed, seal_bytes
 from ._journal import Journal, iso
@@ -138,7 +146,7 @@ def backup_journal(source: str | os.PathLike[str], output: str | os.PathLike[str
         conn.close()
     if passphrase:
         data = _seal(data, passphrase, fast_kdf)
-    target = write_file_safely(output, data, protect=journal_files(source))
+    target = write_file_safely(output, data, protect=journal_files(source), replace_data=True)
     return BackupReport(source, target, bool(passphrase), len(data), items, local)
 
 
@@ -207,11 +215,7 @@ def restore_backup(source: str | os.PathLike[str], target: str | os.PathLike[str
     `force`, and then kept as `<name>.before-restore`."""
     source, target = Path(source), Path(target)
     occupied = _check_places(source, target, force)
-    try:
-        data = source.read_bytes()
-    except OSError as exc:
-        raise JournalError(f"cannot read the backup {source}: {exc.strerror}",
-                           path=str(source)) from None
+    data = _read_backup(source)
     sealed = data.startswith(SEALED_MAGIC)
     if sealed:
         data = _unseal(data, source, ask)
@@ -244,9 +248,14 @@ def _check_places(source: Path, target: Path, force: bool) -> bool:
         raise JournalMissingError(f"no backup at {source}", path=str(source))
     if source.is_dir():
         raise NotAJournalError(f"{source} is a folder, not a comentor backup", path=str(source))
+    if not source.is_file():
+        raise _not_ordinary(source)
     if target.is_dir():
         raise ValidationError(f"{target} is a folder: name the journal file to restore to",
                               option="journal")
+    if target.exists() and not target.is_file():  # a pipe or a device: never replaced
+        raise ValidationError(f"{target} is not an ordinary file: name the journal file to "
+                              "restore to", option="journal")
     for part in journal_files(target):
         with contextlib.suppress(OSError):
             if os.path.samefile(source, part):
@@ -260,6 +269,27 @@ def _check_places(source: Path, target: Path, force: bool) -> bool:
             f"(it is kept as {target.name}{ASIDE}), restore again", path=str(target),
             instead="force")
     return occupied
+
+
+def _not_ordinary(source: Path) -> NotAJournalError:
+    return NotAJournalError(f"{source} is not an ordinary file: give the path of a backup "
+                            "file", path=str(source))
+
+
+def _read_backup(source: Path) -> bytes:
+    """The backup's bytes: only an ordinary file's, and no more than it held when opened
+    (a pipe would hang the restore; /dev/zero would fill the memory)."""
+    try:
+        data = read_ordinary(source)
+    except OSError as exc:
+        raise JournalError(f"cannot read the backup {source}: {exc.strerror}",
+                           path=str(source)) from None
+    except MemoryError:
+        raise JournalError(f"the backup {source} is too large to restore on this machine",
+                           path=str(source)) from None
+    if data is None:  # swapped for a pipe or a device since _check_places looked
+        raise _not_ordinary(source)
+    return data
 
 
 def _write_new(path: Path, data: bytes) -> None:

@@ -136,7 +136,9 @@ def cover_item(j: Journal, session: str, table: str, item: str, outcome: str | N
         if chosen == "accepted":
             entities.respond_challenge(j, item, True)  # taken up: open, not closed
         else:
-            _close(j, table, item, "done" if chosen == "done" else "drop", note)
+            # a declined challenge keeps no follow-up: the note stays in the check-in's record
+            _close(j, table, item, "done" if chosen == "done" else "drop",
+                   note if chosen == "done" else None)
         return cover(j, session, table, item, _with(chosen, note))
     if table == "goals":
         owner = _owner(j, table, item)

@@ -148,6 +148,8 @@ def edit_item(j: Journal, table: str, row: str, **changes: str | int | None) -> 
     for name, value in changes.items():
         if name == "answer":
             fields.update(answer_fields(j, str(value or "")))
+            if current.get("status") in _CLOSED[table]:
+                del fields["status"]  # a closed ask stays closed: its answer changes
         elif name == "text":
             fields["text"] = required_text(str(value or ""), _bare(table))
         elif name in _DATES:
@@ -182,11 +184,21 @@ def is_closed(table: str, status: str | None) -> bool:
     return status in _CLOSED.get(table, ())
 
 
+# how it went, for a kind that keeps no result: where the words belong instead
+_NO_RESULT = {
+    "goals": "a goal keeps no result: add an update to it to say how it went "
+             "(nothing was changed)",
+    "asks": "an ask keeps no result: its answer says how it went (edit ID --answer TEXT); "
+            "nothing was changed",
+}
+
+
 def close_item(j: Journal, table: str, row: str, how: Close, result: str | None = None) -> str:
     """Close an item with the status its kind uses for `how` ("done" or "drop").
 
     A commitment is done or dropped, a goal met or dropped, a challenge done or declined,
-    an ask closed either way. `result` (how it went) is kept by commitments and challenges.
+    an ask closed either way. `result` (how it went) is kept by commitments and challenges
+    done; given for any other, it is refused (field "result"), never dropped unsaid.
     Returns the status set. An item already closed (either way) or deleted is refused
     and nothing is written (field "state"): reopen or restore it first.
     """
@@ -202,6 +214,11 @@ def close_item(j: Journal, table: str, row: str, how: Close, result: str | None 
         raise ValidationError(f"{_bare(table)} {short_id(row)} is already {current['status']}",
                               field="id", table=table, row=row, state=current["status"])
     status = CLOSE_STATUS[how][table]
+    if result is not None and not (table == "commitments"
+                                   or (table == "challenges" and status == "done")):
+        raise ValidationError(_NO_RESULT[table] if table != "challenges" else
+                              "a declined challenge keeps no result: nothing was changed",
+                              field="result", table=table)
     if table == "commitments":
         close_commitment(j, row, status, result)
     elif table == "goals":

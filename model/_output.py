@@ -5,7 +5,9 @@ shared-memory file, a device (`/dev/full`), a folder or a FIFO. Writing there wo
 the journal or hang. So a target must be a regular file or not exist yet, and must not be
 any file of an open journal; the data goes to a temporary file beside it, is flushed to
 disk, and replaces the target in one rename; on any failure the temporary file is removed
-and the target is untouched.
+and the target is untouched. Nor does an export replace a database or a sealed backup (the
+partner's journal, the copy `restore` keeps, last week's backup): only a backup may replace
+an older backup, and it checks that it is not a journal itself.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ._files import companions
+from ._health import SQLITE_MAGIC
 from .errors import ValidationError
 
 __all__ = ["journal_files", "write_file_safely"]
@@ -36,12 +39,31 @@ def _same_file(a: Path, b: Path) -> bool:
         return os.path.abspath(a) == os.path.abspath(b)
 
 
+def _held_data(target: Path) -> str | None:
+    """What `target` holds that no export may replace (a database: a journal or a backup,
+    or a sealed backup), or None."""
+    from ._backup import SEALED_MAGIC  # the backup writes through this module
+
+    try:
+        with open(target, "rb") as handle:
+            head = handle.read(max(len(SQLITE_MAGIC), len(SEALED_MAGIC)))
+    except OSError:
+        return None  # missing or unreadable: the checks below say what they must
+    if head.startswith(SQLITE_MAGIC):
+        return "a database (a journal, or a backup of one)"
+    if head.startswith(SEALED_MAGIC):
+        return "a sealed backup"
+    return None
+
+
 def write_file_safely(path: str | os.PathLike[str], data: bytes, *,
-                      protect: Iterable[Path] = ()) -> Path:
+                      protect: Iterable[Path] = (), replace_data: bool = False) -> Path:
     """Write `data` to `path` atomically; refuse a path that is not a plain file to replace.
 
-    `protect` lists files that must never be written (the open journal's files). Raises a
-    ValidationError (field "output") with one line saying why; nothing is changed then.
+    `protect` lists files that must never be written (the open journal's files). A file
+    that holds a database or a sealed backup is replaced only with `replace_data` (a backup
+    replacing an older one). Raises a ValidationError (field "output") with one line saying
+    why; nothing is changed then.
     """
     target = Path(path).expanduser()
     for guarded in protect:
@@ -57,6 +79,10 @@ def write_file_safely(path: str | os.PathLike[str], data: bytes, *,
     if info is not None and not stat.S_ISREG(info.st_mode):
         kind = "a folder" if stat.S_ISDIR(info.st_mode) else "not a regular file"
         raise ValidationError(f"cannot write {target}: it is {kind}", option="output")
+    held = None if info is None or replace_data else _held_data(target)
+    if held is not None:
+        raise ValidationError(f"{target} is {held}, which an export never replaces: choose "
+                              "another file name", option="output")
     folder = target.parent if str(target.parent) else Path(".")
     tmp_name = None
     try:

@@ -3,7 +3,10 @@
 Item text arrives by sync from the partner's device. Printed as is, an ESC or CSI sequence
 in it would move the cursor, retitle the window or worse. Every C0 and C1 control character
 (and DEL) is shown escaped, as ``\\x1b``; line breaks become " ⏎ " where a view has one line
-per item, and stay where a view shows whole texts.
+per item, and stay where a view shows whole texts. So are the bidirectional embedding,
+override and isolate marks (U+202A-U+202E, U+2066-U+2069): in a terminal that reorders
+right-to-left text, one of them makes the rest of the line read otherwise than it is
+("Trojan source"); letters of any script are untouched.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ __all__ = ["inert", "one_line", "escape_controls", "counted"]
 
 _KEEP_MULTILINE = {"\n"}
 _CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f]")  # Unicode's Cc: C0, DEL and C1
+_BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
 def _escape(char: str) -> str:
@@ -30,7 +34,7 @@ def inert(text: object, *, keep_newlines: bool = True) -> str:
             out.append(char)
         elif char == "\t":
             out.append("    " if keep_newlines else " ")
-        elif unicodedata.category(char) == "Cc":
+        elif char in _BIDI or unicodedata.category(char) == "Cc":
             out.append(_escape(char))
         else:
             out.append(char)

@@ -136,10 +136,16 @@ def test_close_uses_the_status_of_each_kind(tmp_path: Path, clock: Any, table: s
         "asks": lambda: model.add_ask(a, "Intro"),
     }
     first, second = makers[table](), makers[table]()
-    assert model.close_item(a, table, first, "done", "went well") == done
+    kept = {"commitments": "result", "challenges": "follow_up"}.get(table)
+    if not kept:  # how it went, where nothing keeps it: refused, never dropped unsaid
+        before = row(a, table, first)
+        with pytest.raises(ValidationError) as refused:
+            model.close_item(a, table, first, "done", "went well")
+        assert refused.value.field("field") == "result"
+        assert row(a, table, first) == before
+    assert model.close_item(a, table, first, "done", "went well" if kept else None) == done
     assert model.close_item(a, table, second, "drop") == drop
     assert (row(a, table, first)["status"], row(a, table, second)["status"]) == (done, drop)
-    kept = {"commitments": "result", "challenges": "follow_up"}.get(table)
     if kept:
         assert row(a, table, first)[kept] == "went well"
 

@@ -57,12 +57,12 @@ def cmd_backup(args: argparse.Namespace) -> int:
     secret = _new_passphrase() if args.passphrase else None
     report = m.backup_journal(source, args.output, passphrase=secret)
     how = "sealed with a passphrase" if report.sealed else "not sealed"
-    print(f"Backed up {source} to {report.target} ({_size(report.size)}, {how})")
+    print(f"Backed up {one_line(source)} to {one_line(report.target)} ({_size(report.size)}, {how})")
     print(f"It holds {describe_items(report.items)}; {describe_local(report.local)}")
     if not report.sealed:
         print("Anyone who has this file can read your private notes and use this device's "
               "keys: keep it where only you can read it, or back up with --passphrase")
-    print(f"To bring it back: comentor restore {report.target}")
+    print(f"To bring it back: comentor restore {one_line(report.target)}")
     return 0
 
 
@@ -70,11 +70,11 @@ def cmd_restore(args: argparse.Namespace) -> int:
     target = journal_path(args)
     report = m.restore_backup(args.file, target, ask=_ask, force=args.force)
     made = f", made {report.made_at}" if report.made_at else ""
-    print(f"Restored {report.source}{made} to {report.target}: "
+    print(f"Restored {one_line(report.source)}{made} to {one_line(report.target)}: "
           f"{one_line(report.person)}'s journal on {one_line(report.device)}")
     print(f"It holds {describe_items(report.items)}; {describe_local(report.local)}")
     if report.before is not None:
-        print(f"The journal it replaced is kept as {report.before}")
+        print(f"The journal it replaced is kept as {one_line(report.before)}")
     print(f"This copy writes under a new replica id ({report.replica}), so nothing it writes "
           "can clash with what this device wrote after the backup")
     print("Next: sync with your partner (comentor sync, sync-folder or sync-relay) to bring "

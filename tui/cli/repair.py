@@ -13,7 +13,7 @@ from typing import Any
 
 from comentor import model as m
 
-from ..text import counted
+from ..text import counted, one_line
 from .common import journal_path
 
 __all__ = ["HANDLERS", "describe_items", "describe_local"]
@@ -56,9 +56,9 @@ def cmd_repair(args: argparse.Namespace) -> int:
     report = m.repair_journal(source, args.output)
     new = report.target
     if report.verdict == "ok":
-        print(f"{source} passes SQLite's check; rebuilt it anyway into {new}")
+        print(f"{one_line(source)} passes SQLite's check; rebuilt it anyway into {one_line(new)}")
     else:
-        print(f"Rebuilt {source} into {new} (the damaged file is left as it was)")
+        print(f"Rebuilt {one_line(source)} into {one_line(new)} (the damaged file is left as it was)")
     print(f"Recovered {counted(report.operations, 'operation')}, each signed by its device "
           f"and verified: {describe_items(report.items)}")
     if report.held:
@@ -74,8 +74,9 @@ def cmd_repair(args: argparse.Namespace) -> int:
         print("Could not read: " + ", ".join(_LOCAL_NAMES.get(t, t) for t in report.lost))
     if not report.local.get("local_secrets"):
         print("The partnership key was not recovered: pair with your partner again to sync")
-    print(f"Next: look at it (comentor list goal --journal {new}), then move the damaged file "
-          f"aside and put {new.name} in its place; then sync with your partner")
+    print(f"Next: look at it (comentor list goal --journal {one_line(new)}), then move the "
+          f"damaged file aside and put {one_line(new.name)} in its place; then sync with your "
+          "partner")
     return 0
 
 

@@ -131,7 +131,8 @@ def cmd_quarantine(args: argparse.Namespace) -> int:
             return 0
         if args.release:
             replica, _, seq = args.release.rpartition(":")
-            if not replica or not seq.isdigit():
+            # ASCII digits only ('²' is a digit to isdigit, not to int), within SQLite's range
+            if not replica or not (seq.isascii() and seq.isdigit()) or int(seq) >= 2 ** 63:
                 raise ValidationError("give the operation as REPLICA:SEQ, as listed")
             m.release_held(j, replica, int(seq))
             print(f"released {one_line(args.release)}")
