@@ -278,8 +278,12 @@ def _not_ordinary(source: Path) -> NotAJournalError:
 
 def _read_backup(source: Path) -> bytes:
     """The backup's bytes: only an ordinary file's, and no more than it held when opened
-    (a pipe would hang the restore; /dev/zero would fill the memory)."""
+    (a pipe would hang the restore; /dev/zero would fill the memory); a file that does not
+    begin as a backup does is refused before the rest of it is read (a disk image)."""
     try:
+        head = read_ordinary(source, max(len(SEALED_MAGIC), len(SQLITE_MAGIC)))
+        if head is not None and not head.startswith((SEALED_MAGIC, SQLITE_MAGIC)):
+            raise NotAJournalError(f"{source} is not a comentor backup", path=str(source))
         data = read_ordinary(source)
     except OSError as exc:
         raise JournalError(f"cannot read the backup {source}: {exc.strerror}",

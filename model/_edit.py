@@ -186,8 +186,8 @@ def is_closed(table: str, status: str | None) -> bool:
 
 # how it went, for a kind that keeps no result: where the words belong instead
 _NO_RESULT = {
-    "goals": "a goal keeps no result: add an update to it to say how it went "
-             "(nothing was changed)",
+    "goals": "a goal keeps no result: say how it went in an update (add update TEXT "
+             "--goal ID); nothing was changed",
     "asks": "an ask keeps no result: its answer says how it went (edit ID --answer TEXT); "
             "nothing was changed",
 }
@@ -217,7 +217,8 @@ def close_item(j: Journal, table: str, row: str, how: Close, result: str | None 
     if result is not None and not (table == "commitments"
                                    or (table == "challenges" and status == "done")):
         raise ValidationError(_NO_RESULT[table] if table != "challenges" else
-                              "a declined challenge keeps no result: nothing was changed",
+                              "a declined challenge keeps no result: note why in the "
+                              "check-in instead; nothing was changed",
                               field="result", table=table)
     if table == "commitments":
         close_commitment(j, row, status, result)

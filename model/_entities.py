@@ -134,7 +134,12 @@ def answer_fields(j: Journal, answer: str, person: str | None = None) -> dict[st
 
 
 def answer_ask(j: Journal, ask: str, answer: str, *, person: str | None = None) -> None:
-    j.put("asks", ask, **answer_fields(j, answer, person))
+    """Answer an ask; a closed one stays closed (its answer changes), open or answered
+    ones are answered."""
+    fields = answer_fields(j, answer, person)
+    if (j.get("asks", ask) or {}).get("status") == "closed":
+        del fields["status"]
+    j.put("asks", ask, **fields)
 
 
 def close_ask(j: Journal, ask: str) -> None:

@@ -136,8 +136,9 @@ def explain_sqlite_error(exc: BaseException, path: Path) -> JournalError | None:
         return read_only(path)
     if code == sqlite3.SQLITE_CANTOPEN:  # read-only: open_existing then opens it for reading
         return ReadOnlyJournalError(
-            f"cannot open or create the journal {path}: its folder is missing or cannot be "
-            "written (or the file name is too long)", path=str(path))
+            f"SQLite cannot open a file of the journal {path}: is its folder there and "
+            "writable (and the temporary folder too), and the file name not too long?",
+            path=str(path))
     if code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
         return JournalLockedError(f"the journal {path} is locked by another program",
                                   path=str(path))

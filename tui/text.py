@@ -19,6 +19,7 @@ __all__ = ["inert", "one_line", "escape_controls", "counted"]
 _KEEP_MULTILINE = {"\n"}
 _CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f]")  # Unicode's Cc: C0, DEL and C1
 _BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+_PRINTED = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")  # and the marks
 
 
 def _escape(char: str) -> str:
@@ -48,8 +49,9 @@ def one_line(text: object) -> str:
 
 
 def escape_controls(text: str, *, keep: str = "\t\n\r", json: bool = False) -> str:
-    """Only the control characters escaped (all but `keep`), nothing else changed: for whole
-    documents printed to a terminal (an export, JSON), whose layout must stay as it is.
+    """Only the control characters (all but `keep`) and the direction marks escaped,
+    nothing else changed: for whole documents printed to a terminal (an export, JSON),
+    whose layout must stay as it is.
 
     With `json`, escapes are JSON's own (``\u001b``), so the document stays valid JSON.
     """
@@ -59,7 +61,7 @@ def escape_controls(text: str, *, keep: str = "\t\n\r", json: bool = False) -> s
             return char
         return f"\\u{ord(char):04x}" if json else _escape(char)
 
-    return _CONTROLS.sub(escaped, text)
+    return _PRINTED.sub(escaped, text)
 
 
 def counted(n: int, one: str, many: str | None = None) -> str:

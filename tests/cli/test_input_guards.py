@@ -102,8 +102,8 @@ def test_init_where_sqlite_cannot_make_the_file_says_so(tmp_path: Path) -> None:
     # as a folder that cannot be written gives it (root writes any folder)
     target = tmp_path / ("a" * 240 + ".db")
     proc = run(target, "init", "--name", "Ada", ok=False)
-    refused(proc, "cannot open or create the journal")
-    assert "folder is missing or cannot be written" in proc.stderr
+    refused(proc, "SQLite cannot open a file of the journal")
+    assert "is its folder there and writable" in proc.stderr
     assert list(tmp_path.iterdir()) == []
 
 
@@ -114,7 +114,7 @@ def test_init_in_a_read_only_folder_says_so(tmp_path: Path) -> None:
     folder.chmod(0o555)
     try:
         refused(run(folder / "new.db", "init", "--name", "Ada", ok=False),
-                "cannot open or create the journal")
+                "SQLite cannot open a file of the journal")
         assert list(folder.iterdir()) == []
     finally:
         folder.chmod(0o755)

@@ -117,3 +117,6 @@ def test_bidirectional_overrides_in_user_text_are_shown_escaped(jpath: Path) -> 
     assert "\u202e" not in listed and "\\u202e" in listed
     found = run(jpath, "search", "invoice").stdout
     assert "\u202e" not in found
+    for printed in (run(jpath, "export", "md").stdout, run(jpath, "export", "json").stdout):
+        assert "\u202e" not in printed and "\\u202e" in printed
+    json.loads(run(jpath, "export", "json").stdout)  # still valid JSON

@@ -200,3 +200,15 @@ def test_an_empty_cadence_change_names_no_flag(journal: Journal) -> None:
     with pytest.raises(ValidationError) as err:
         model.set_cadence(journal)
     assert err.value.field("field") == "cadence" and "--" not in str(err.value)
+
+
+def test_answering_a_closed_ask_keeps_it_closed(journal: Journal) -> None:
+    """The app's answer key and the CLI's `edit --answer` alike: a closed ask's answer
+    changes, and it stays closed; an open one becomes answered."""
+    closed, still_open = model.add_ask(journal, "Intro to Priya"), model.add_ask(journal, "Help")
+    model.close_item(journal, "asks", closed, "done")
+    model.answer_ask(journal, closed, "Priya, at Leeds Books")
+    model.answer_ask(journal, still_open, "Sam does")
+    assert (row(journal, "asks", closed)["status"], row(journal, "asks", closed)["answer"]) \
+        == ("closed", "Priya, at Leeds Books")
+    assert row(journal, "asks", still_open)["status"] == "answered"

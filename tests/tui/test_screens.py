@@ -370,19 +370,23 @@ async def test_a_read_landing_after_a_newer_one_is_not_shown(demo_path: Path) ->
         detail = str(screen.query_one("#detail", Static).content)
         assert second["text"] in detail
 
-        # the reads asked before the newest ones come back last: neither is drawn
-        stale_detail = screen._asked["detail"] - 1
+        # two reads of each kind asked; the older ones come back last: neither is drawn
+        screen._load_detail()
+        stale_detail = (screen._asked or {})["detail"]
+        screen._load_detail()
         screen._arrived("detail", stale_detail, lambda d: screen.show_detail(first, d),
                         (first["text"], []))
-        stale_list = screen._asked["load"] - 1
+        screen.refresh_data()
+        stale_list = (screen._asked or {})["load"]
+        screen.refresh_data()
         screen._arrived("load", stale_list, screen._show, (screen.today, [first]))
         await settle(pilot, app)
         assert set(screen.table.items) == set(shown)
         assert str(screen.query_one("#detail", Static).content) == detail
 
         # the newest is drawn
-        screen._arrived("detail", screen._asked["detail"], lambda d: screen.show_detail(first, d),
-                        ("the newest read", []))
+        screen._arrived("detail", (screen._asked or {})["detail"],
+                        lambda d: screen.show_detail(first, d), ("the newest read", []))
         await settle(pilot, app)
         assert str(screen.query_one("#detail", Static).content) == "the newest read"
 

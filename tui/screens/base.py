@@ -255,6 +255,7 @@ class ListScreen(GatewayScreen):
     def _load_detail(self) -> None:
         item = self.selected
         if item is None:
+            self.forget("detail")  # a read under way for an item now gone is not drawn
             self.show_detail(None, None)
             return
         self.fetch("detail", lambda j: self.load_detail(j, item),

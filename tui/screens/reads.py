@@ -63,6 +63,12 @@ class ReadingScreen(AppAccess, Screen[None]):
 
         self.run_worker(run, thread=True, exclusive=True, group=kind)
 
+    def forget(self, kind: str) -> None:
+        """Draw none of the reads of `kind` under way (the screen shows something else)."""
+        if self._asked is None:
+            self._asked = {}
+        self._asked[kind] = self._asked.get(kind, 0) + 1
+
     def newest(self, kind: str, number: int) -> bool:
         """Whether read `number` of `kind` is still the newest asked for."""
         return (self._asked or {}).get(kind) == number

@@ -103,7 +103,7 @@ class SearchScreen(GatewayScreen):
             page = (self.gateway.read(model.search_page, text, PAGE, offset) if text.strip()
                     else model.SearchPage())
         except Exception as exc:  # noqa: BLE001 - shown in place, never a crash
-            self.app.call_from_thread(self.error, str(exc))
+            self.app.call_from_thread(self.read_failed, str(exc))
             return
         self.app.call_from_thread(self._show, text, page)
 
