@@ -47,9 +47,7 @@ class ReadingScreen(AppAccess, Screen[None]):
         `kind`), then `show` its result on the UI thread, unless a newer read of the same
         kind was asked for meanwhile; a refusal goes to `failed` as its one-line message
         (by default a notification)."""
-        if self._asked is None:
-            self._asked = {}
-        number = self._asked[kind] = self._asked.get(kind, 0) + 1
+        number = self._ask(kind)
         gateway = self.comentor.gateway
 
         def run() -> None:
@@ -65,9 +63,14 @@ class ReadingScreen(AppAccess, Screen[None]):
 
     def forget(self, kind: str) -> None:
         """Draw none of the reads of `kind` under way (the screen shows something else)."""
+        self._ask(kind)
+
+    def _ask(self, kind: str) -> int:
+        """The number of a new read of `kind`: every one before it is now out of date."""
         if self._asked is None:
             self._asked = {}
-        self._asked[kind] = self._asked.get(kind, 0) + 1
+        number = self._asked[kind] = self._asked.get(kind, 0) + 1
+        return number
 
     def newest(self, kind: str, number: int) -> bool:
         """Whether read `number` of `kind` is still the newest asked for."""
