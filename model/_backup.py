@@ -30,6 +30,7 @@ from urllib.parse import quote
 import nacl.pwhash
 
 from ._files import (
+    SQLITE_MAGIC,
     building_path,
     companions,
     fold_wal,
@@ -38,7 +39,7 @@ from ._files import (
     read_ordinary,
     remove_with_companions,
 )
-from ._health import SQLITE_MAGIC, open_existing
+from ._health import open_existing
 from ._identity import SealedKeys, open_sealed, seal_bytes
 from ._journal import Journal, iso
 from ._output import journal_files, write_file_safely

@@ -147,9 +147,7 @@ def edit_item(j: Journal, table: str, row: str, **changes: str | int | None) -> 
     fields: dict[str, Value] = {}
     for name, value in changes.items():
         if name == "answer":
-            fields.update(answer_fields(j, str(value or "")))
-            if current.get("status") in _CLOSED[table]:
-                del fields["status"]  # a closed ask stays closed: its answer changes
+            fields.update(answer_fields(j, str(value or ""), status=current.get("status")))
         elif name == "text":
             fields["text"] = required_text(str(value or ""), _bare(table))
         elif name in _DATES:
@@ -190,6 +188,8 @@ _NO_RESULT = {
              "--goal ID); nothing was changed",
     "asks": "an ask keeps no result: its answer says how it went (edit ID --answer TEXT); "
             "nothing was changed",
+    "challenges": "a declined challenge keeps no result: note why in the check-in instead; "
+                  "nothing was changed",
 }
 
 
@@ -214,12 +214,8 @@ def close_item(j: Journal, table: str, row: str, how: Close, result: str | None 
         raise ValidationError(f"{_bare(table)} {short_id(row)} is already {current['status']}",
                               field="id", table=table, row=row, state=current["status"])
     status = CLOSE_STATUS[how][table]
-    if result is not None and not (table == "commitments"
-                                   or (table == "challenges" and status == "done")):
-        raise ValidationError(_NO_RESULT[table] if table != "challenges" else
-                              "a declined challenge keeps no result: note why in the "
-                              "check-in instead; nothing was changed",
-                              field="result", table=table)
+    if result is not None and table != "commitments" and (table, status) != ("challenges", "done"):
+        raise ValidationError(_NO_RESULT[table], field="result", table=table)
     if table == "commitments":
         close_commitment(j, row, status, result)
     elif table == "goals":

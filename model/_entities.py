@@ -127,19 +127,21 @@ def add_ask(j: Journal, text: str, *, kind: str = "question", outcome: str | Non
                  outcome=(outcome or "").strip() or None, status="open", created_at=j.now_iso())
 
 
-def answer_fields(j: Journal, answer: str, person: str | None = None) -> dict[str, Value]:
-    """What answering an ask sets: the answer, who gave it and when (used by edits too)."""
-    return {"answer": required_text(answer, "answer", "answer"), "status": "answered",
-            "answered_by": _person(j, person), "answered_at": j.now_iso()}
+def answer_fields(j: Journal, answer: str, person: str | None = None, *,
+                  status: str | None = None) -> dict[str, Value]:
+    """What answering an ask whose status is `status` sets: the answer, who gave it and
+    when (used by edits too), and "answered" unless it is closed: a closed ask stays
+    closed, its answer changes."""
+    fields: dict[str, Value] = {"answer": required_text(answer, "answer", "answer"),
+                                "answered_by": _person(j, person), "answered_at": j.now_iso()}
+    if status != "closed":
+        fields["status"] = "answered"
+    return fields
 
 
 def answer_ask(j: Journal, ask: str, answer: str, *, person: str | None = None) -> None:
-    """Answer an ask; a closed one stays closed (its answer changes), open or answered
-    ones are answered."""
-    fields = answer_fields(j, answer, person)
-    if (j.get("asks", ask) or {}).get("status") == "closed":
-        del fields["status"]
-    j.put("asks", ask, **fields)
+    status = (j.get("asks", ask) or {}).get("status")
+    j.put("asks", ask, **answer_fields(j, answer, person, status=status))
 
 
 def close_ask(j: Journal, ask: str) -> None:

@@ -16,8 +16,11 @@ from pathlib import Path
 
 from .errors import DiskFullError, JournalError, JournalExistsError, ReadOnlyJournalError
 
-__all__ = ["companions", "building_path", "fold_wal", "publish", "remove_with_companions",
+__all__ = ["SQLITE_MAGIC", "companions", "building_path", "fold_wal", "publish", "remove_with_companions",
            "os_error", "read_only", "disk_full", "taken", "read_ordinary"]
+
+
+SQLITE_MAGIC = b"SQLite format 3\x00"  # how every SQLite database file begins
 
 
 def companions(path: Path) -> list[Path]:
@@ -48,7 +51,7 @@ def taken(path: Path) -> JournalExistsError | None:
     except OSError as exc:
         return JournalExistsError(f"{path} is there and cannot be read ({exc.strerror}): "
                                   "nothing was written")
-    if head == b"SQLite format 3\0":
+    if head == SQLITE_MAGIC:
         return JournalExistsError(f"a journal already exists at {path}")
     return JournalExistsError(f"{path} already exists and is not a journal: nothing was "
                               "written; give another path or move that file away")

@@ -30,7 +30,7 @@ from typing import Any
 from urllib.parse import quote
 
 from ._digest import sha256_hex
-from ._files import companions, disk_full, read_only, read_ordinary
+from ._files import SQLITE_MAGIC, companions, disk_full, read_only, read_ordinary
 from ._schema import FORMAT
 from .errors import (
     DamagedJournalError,
@@ -46,7 +46,6 @@ __all__ = ["JournalConnection", "QUICK_CHECK_MAX_BYTES", "damaged",
            "explain_sqlite_error", "open_existing", "open_new", "quick_check", "remember_damage"]
 
 QUICK_CHECK_MAX_BYTES = 32 * 1024 * 1024  # about 40 ms of checking at most, on every open
-SQLITE_MAGIC = b"SQLite format 3\x00"
 _MARKER_SCAN_BYTES = 1024 * 1024  # local_meta is made first: its rows sit near the start
 _LOW_SPACE = 64 * 1024  # below this much free space a write is refused as "the disk is full"
 

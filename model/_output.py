@@ -20,8 +20,7 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
-from ._files import companions
-from ._health import SQLITE_MAGIC
+from ._files import SQLITE_MAGIC, companions, read_ordinary
 from .errors import ValidationError
 
 __all__ = ["journal_files", "write_file_safely"]
@@ -45,8 +44,7 @@ def _held_data(target: Path) -> str | None:
     from ._backup import SEALED_MAGIC  # the backup writes through this module
 
     try:
-        with open(target, "rb") as handle:
-            head = handle.read(max(len(SQLITE_MAGIC), len(SEALED_MAGIC)))
+        head = read_ordinary(target, max(len(SQLITE_MAGIC), len(SEALED_MAGIC))) or b""
     except OSError:
         return None  # missing or unreadable: the checks below say what they must
     if head.startswith(SQLITE_MAGIC):

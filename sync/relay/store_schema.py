@@ -92,7 +92,7 @@ def migrate(db: sqlite3.Connection) -> None:
     the same folder at the same moment, once it has the write lock, finds the first one's
     step done instead of running it again (version 2's columns cannot be added twice). A
     relay waits up to ``OPEN_WAIT`` (store.py) for such a step; past it, opening fails with
-    "database is locked" and changes nothing."""
+    one line saying another process holds the database, and changes nothing."""
     version = _version(db)
     _check_not_newer(version)
     moved = False

@@ -195,7 +195,7 @@ class DashboardScreen(ReadingScreen):
 
     def reload(self) -> None:
         """Read everything the dashboard shows, then the sync box's counts."""
-        self.fetch("dashboard", model.dashboard, self._reloaded, self._failed)
+        self.fetch("dashboard", model.dashboard, self._reloaded)
 
     def _reloaded(self, data: DashboardData) -> None:
         self.show(data)
@@ -210,9 +210,6 @@ class DashboardScreen(ReadingScreen):
         if self.data is not None:
             self.data.conflicts, self.data.quarantined = conflicts, held
             self._show_sync(self.comentor.sync_state)
-
-    def _failed(self, message: str) -> None:
-        self.notify(f"Could not read the journal: {message}", severity="error", markup=False)
 
     @staticmethod
     def _subtitle(data: DashboardData) -> str:
