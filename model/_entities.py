@@ -8,6 +8,7 @@ raw fields, so both get the same defaults and the same messages.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import TYPE_CHECKING
 
 from ._ops import Value
@@ -22,18 +23,35 @@ __all__ = [
     "propose_challenge", "respond_challenge", "complete_challenge", "add_win", "write_story",
     "add_skill", "record_baseline", "add_note", "add_talking_point", "share_draft",
     "confirm_checklist", "is_vague", "answer_fields", "required_text", "date_value",
-    "past_date",
+    "past_date", "is_blank",
 ]
 
 VAGUE_WORDS = {"help", "advice", "anything", "something", "stuff", "thoughts", "ideas", "tbd", "?"}
+# words that say nothing of the outcome by themselves ("a call" names one: "call")
+_FILLER = {"a", "an", "the", "some", "any", "me", "my", "your", "our", "us", "with", "on",
+           "for", "to", "of", "and", "or", "in", "about", "please", "pls", "just", "maybe",
+           "general", "more", "etc"}
+_WORD = re.compile(r"\w+|\?")
+
+
+def is_blank(text: str | None) -> bool:
+    """Whether a reader would see nothing: empty, spaces, or only invisible format characters
+    (a zero-width space, a direction mark), which ``str.strip`` keeps."""
+    text = (text or "").strip()
+    if not text:
+        return True
+    if text.isprintable():  # nearly every text: no character to look up
+        return False
+    import unicodedata  # here: the common path never needs it
+
+    return all(ch.isspace() or unicodedata.category(ch) == "Cf" for ch in text)
 
 
 def required_text(text: str, what: str = "text", field: str = "text") -> str:
     """The text stripped; an empty one is refused, naming `what` was left empty."""
-    text = (text or "").strip()
-    if not text:
+    if is_blank(text):
         raise ValidationError(f"the {what} is empty", field=field)
-    return text
+    return text.strip()
 
 
 def date_value(j: Journal, value: str | dt.date | None, field: str = "date") -> str | None:
@@ -113,18 +131,21 @@ def carry_commitment(j: Journal, commitment: str, due: str | dt.date | None,
 
 
 def is_vague(text: str, outcome: str | None) -> bool:
-    """An ask with no concrete outcome (or one that is only a filler word) is vague."""
-    out = (outcome or "").strip().lower()
-    if len(out) < 8:
-        return True
-    return set(out.replace(".", " ").split()) <= VAGUE_WORDS
+    """An ask is vague when its outcome names nothing concrete: none, or only filler and
+    words like "help" or "advice" ("some advice?"). A short outcome can be concrete ("a
+    call", "an intro to Sam", or a few characters of a language that needs no more), so
+    length alone decides nothing; a Latin word under three letters alone ("ok") names none."""
+    concrete = [w for w in _WORD.findall((outcome or "").lower())
+                if w not in VAGUE_WORDS and w not in _FILLER]
+    return all(w.isascii() and len(w) < 3 for w in concrete)
 
 
 def add_ask(j: Journal, text: str, *, kind: str = "question", outcome: str | None = None,
             person: str | None = None) -> str:
     return j.put("asks", None, person=_person(j, person), kind=kind,
                  text=required_text(text, "ask"),
-                 outcome=(outcome or "").strip() or None, status="open", created_at=j.now_iso())
+                 outcome=None if is_blank(outcome) else (outcome or "").strip(),
+                 status="open", created_at=j.now_iso())
 
 
 def answer_fields(j: Journal, answer: str, person: str | None = None, *,

@@ -170,9 +170,11 @@ class LocalData:
 
 
 def _check_text(text: str, limit: int) -> str:
-    text = (text or "").strip()
-    if not text:
+    from ._entities import is_blank  # here: _entities is only needed to write
+
+    if is_blank(text):
         raise ValidationError("the text is empty")
+    text = text.strip()
     if len(text) > limit:
         raise ValidationError(f"the text is longer than {limit:,} characters ({len(text):,} "
                               "given): shorten it, or split it in two")

@@ -33,7 +33,7 @@ from ._projection import rebuild
 from ._schema import FORMAT, TABLES
 from ._store import insert_op
 from ._upgrade import migrate_journal
-from .errors import JournalError, JournalExistsError, JournalMissingError
+from .errors import JournalError, JournalExistsError, JournalMissingError, NotAJournalError
 
 __all__ = ["RepairReport", "count_items", "repair_journal"]
 
@@ -58,8 +58,11 @@ def repair_journal(source: str | Path, target: str | Path | None = None) -> Repa
     """Rebuild the journal at `source` into a new file at `target` (by default beside it,
     named `<name>-repaired<suffix>`), never touching `source`; returns what was recovered."""
     source = Path(source)
-    if not source.is_file():
+    if not source.exists():
         raise JournalMissingError(f"no journal at {source}", hint="init", path=str(source))
+    if not source.is_file():  # a folder, a pipe, a device: nothing to copy and read
+        raise NotAJournalError(f"{source} is not an ordinary file: give the path of the "
+                               "damaged journal file", path=str(source))
     target = Path(target) if target else source.with_name(f"{source.stem}-repaired{source.suffix}")
     _check_target(source, target)
     try:

@@ -89,7 +89,7 @@ def test_restore_onto_a_pipe_is_refused_before_it_starts(jpath: Path, tmp_path: 
 
 
 def test_a_pipe_as_the_journal_is_refused_without_waiting(fifo: Path) -> None:
-    for command in (["status"], ["list", "goal"], ["add", "note", "x"]):
+    for command in (["status"], ["list", "goal"], ["add", "note", "x"], ["repair"]):
         refused(run(fifo, *command, ok=False), "pipe.db is not an ordinary file")
     with pytest.raises(NotAJournalError):
         model.Journal.open(fifo)
@@ -158,9 +158,10 @@ def test_folder_paths_never_drive_the_terminal(jpath: Path, tmp_path: Path) -> N
 @pytest.mark.parametrize("given", [["--journal", ""], ["--journal", "  "], ["--journal="]])
 def test_an_empty_journal_option_is_refused_not_the_default(tmp_path: Path,
                                                            given: list[str]) -> None:
-    for command in (["init", "--name", "Ada"], ["add", "note", "x"], ["status"]):
+    for command in (["init", "--name", "Ada"], ["add", "note", "x"], ["status"],
+                    ["demo", "--status"]):
         refused(comentor(tmp_path, *given, *command), "--journal is empty")
-    assert not default_journal().exists() and list(tmp_path.iterdir()) == []
+    assert not default_journal().parent.exists() and list(tmp_path.iterdir()) == []
 
 
 def test_an_empty_journal_variable_is_unset_and_one_of_spaces_is_refused(

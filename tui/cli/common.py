@@ -14,7 +14,7 @@ from comentor.model.errors import PassphraseError, ValidationError
 if TYPE_CHECKING:
     import argparse  # the app's start has none (see main): the arguments' shape is enough
 
-__all__ = ["journal_path", "default_dir", "open_journal", "passphrase", "out", "text_arg"]
+__all__ = ["journal_path", "given_journal", "default_dir", "open_journal", "passphrase", "out", "text_arg"]
 
 
 def default_dir() -> Path:
@@ -22,6 +22,15 @@ def default_dir() -> Path:
     import platformdirs
 
     return Path(platformdirs.user_data_dir("comentor", appauthor=False))
+
+
+def given_journal(args: argparse.Namespace) -> str | None:
+    """--journal as given, or None when it was left out; an empty one is refused."""
+    given: str | None = getattr(args, "journal", None)
+    if given is not None and not given.strip():
+        raise ValidationError("--journal is empty: give the journal file's path, or leave "
+                              "the option out to use the default journal", option="journal")
+    return given
 
 
 def journal_path(args: argparse.Namespace) -> Path:
@@ -32,10 +41,7 @@ def journal_path(args: argparse.Namespace) -> Path:
     empty $COMENTOR_JOURNAL stays "not set", as shells write it (`COMENTOR_JOURNAL= cmd`);
     one of only spaces names no file anyone meant, and is refused too.
     """
-    given = getattr(args, "journal", None)
-    if given is not None and not given.strip():
-        raise ValidationError("--journal is empty: give the journal file's path, or leave "
-                              "the option out to use the default journal", option="journal")
+    given = given_journal(args)
     env = os.environ.get("COMENTOR_JOURNAL")
     if not given and env and not env.strip():
         raise ValidationError("COMENTOR_JOURNAL holds only spaces: set it to the journal "

@@ -196,8 +196,13 @@ def cmd_edit(args: argparse.Namespace) -> int:
         if text:
             changes["text"] = text
         for name in ("due", "target", "date"):
-            if getattr(args, name, None):
-                changes[name] = getattr(args, name)
+            value = getattr(args, name, None)
+            if value is None:
+                continue
+            if table == "wins" and name == "date" and not value.strip():
+                raise ValidationError("a win keeps its date: give the day it happened",
+                                      field="date")
+            changes[name] = value  # "" clears a due or target date
         if args.outcome is not None:
             changes["outcome"] = args.outcome
         if args.answer:

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from comentor.model.errors import ValidationError
 
-from .common import default_dir, journal_path
+from .common import default_dir, given_journal, journal_path
 
 if TYPE_CHECKING:
     import argparse  # `comentor` alone opens the app without it (see main)
@@ -43,9 +43,10 @@ def demo_path(args: argparse.Namespace) -> Path:
     """
     from comentor.model import is_demo_journal
 
-    if not args.journal:
+    given = given_journal(args)
+    if given is None:
         return default_dir() / "demo.db"
-    path = Path(args.journal).expanduser()
+    path = Path(given).expanduser()
     if path.exists() and not is_demo_journal(path):
         raise ValidationError(f"{path} is a real journal, not a demo: `comentor demo` never "
                               "opens it (leave out --journal, or name a new file)",

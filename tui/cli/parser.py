@@ -101,8 +101,9 @@ def build_parser(commands: Collection[str] | None = None) -> argparse.ArgumentPa
     s = sub.add_parser("edit", help="change an item's text or dates")
     s.add_argument("id", metavar="ID")
     s.add_argument("text", metavar="TEXT", nargs="*")
-    s.add_argument("--due", metavar="DATE", help="commitment or challenge: its due date")
-    s.add_argument("--target", metavar="DATE", help="goal: its target date")
+    s.add_argument("--due", metavar="DATE",
+                   help='commitment or challenge: its due date ("" clears it)')
+    s.add_argument("--target", metavar="DATE", help='goal: its target date ("" clears it)')
     s.add_argument("--date", metavar="DATE", help="win: when it happened")
     s.add_argument("--outcome", metavar="TEXT")
     s.add_argument("--answer", metavar="TEXT", help="ask: your answer")
@@ -126,8 +127,9 @@ def build_parser(commands: Collection[str] | None = None) -> argparse.ArgumentPa
 
     s = sub.add_parser("export", help="export as Markdown, JSON or iCalendar")
     s.add_argument("format", choices=["md", "json", "ics"])
-    s.add_argument("-o", "--output", metavar="FILE", help="write to FILE instead of stdout")
-    s.add_argument("--private", action="store_true", help="include private notes")
+    s.add_argument("-o", "--output", metavar="FILE",
+                   help="write to FILE instead of stdout (- is stdout)")
+    s.add_argument("--private", action="store_true", help="md, json: include private notes")
     s.add_argument("--todos", action="store_true",
                    help="ics: commitments and challenges with a due date as to-dos")
     s.add_argument("--no-agenda", action="store_true",
@@ -180,7 +182,7 @@ def build_parser(commands: Collection[str] | None = None) -> argparse.ArgumentPa
                         "(default: the beginning)")
     s.add_argument("-o", "--output", metavar="FILE",
                    help="write FILE.md (Markdown) or FILE.html (one self-contained page) "
-                        "instead of printing")
+                        "instead of printing (- prints)")
 
     import importlib
 

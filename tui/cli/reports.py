@@ -73,6 +73,10 @@ def cmd_schedule(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     if args.format != "ics" and (args.todos or args.no_agenda):
         raise ValidationError("--todos and --no-agenda are for the calendar: export ics")
+    if args.format == "ics" and args.private:
+        raise ValidationError("--private is for export md and export json: the calendar "
+                              "never carries a private note")
+    to_stdout = args.output in (None, "-")  # "-": standard output, as tools write it
     with open_journal(args) as j:
         if args.format == "ics":
             data = m.export_ics(j, todos=args.todos, with_agenda=not args.no_agenda)
@@ -80,7 +84,7 @@ def cmd_export(args: argparse.Namespace) -> int:
             data = m.export_json(j, private=args.private).encode("utf-8")
         else:
             data = m.export_markdown(j, private=args.private).encode("utf-8")
-    if args.output:
+    if not to_stdout:
         # never the journal itself, its -wal or -shm, a device or a folder; atomic
         written = m.write_file_safely(args.output, data,
                                       protect=m.journal_files(journal_path(args)))

@@ -31,7 +31,8 @@ def format_for(output: str) -> str | None:
 
 def cmd_review(args: argparse.Namespace) -> int:
     """Print the review as Markdown, or write it to -o FILE.md / FILE.html."""
-    kind = format_for(args.output) if args.output else "md"
+    to_stdout = args.output in (None, "-")  # "-": standard output, as tools write it
+    kind = "md" if to_stdout else format_for(args.output)
     if kind is None:  # checked before the journal is opened: nothing is read or written
         print(f"comentor: review -o {one_line(args.output)}: the file name must end in .md "
               "(Markdown) or .html (one self-contained page)", file=sys.stderr)
@@ -40,7 +41,7 @@ def cmd_review(args: argparse.Namespace) -> int:
         since = m.parse_since(args.since, j.today()) if args.since else None
         found = m.review(j, since)
     text = m.render_review_html(found) if kind == "html" else m.render_review_markdown(found)
-    if args.output:
+    if not to_stdout:
         # never the journal itself, its -wal or -shm, a device or a folder; atomic
         written = m.write_file_safely(args.output, text.encode("utf-8"),
                                       protect=m.journal_files(journal_path(args)))

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from comentor.model import parse_date
+from comentor.model import is_blank, parse_date
 from comentor.model.errors import JournalError
 
 __all__ = [
@@ -65,7 +65,7 @@ def required(what: str) -> Validator:
     """Reject empty text with a message naming the field."""
 
     def check(value: Any) -> str | None:
-        return None if _text(value) else f"The {what} is empty: write something."
+        return f"The {what} is empty: write something." if is_blank(str(value or "")) else None
 
     return check
 
