@@ -37,6 +37,7 @@ from comentor.model.replication import (
     revocation_ops,
     version_vector,
 )
+from comentor.sync._collector import BULK_OPS, collector_paused
 from comentor.sync._journal import ReadAhead, Received, gather
 from comentor.sync._report import HeldBy, TransportOutcome
 from comentor.sync.errors import (
@@ -302,6 +303,9 @@ class LiveSession:
         recv: asyncio.Future[Received] | None = None
         # the next batch is decoded and its signatures checked while this one applies
         incoming = ReadAhead(self.channel.recv, self._decode, self.j)
+        bulk = contextlib.ExitStack()  # a large exchange runs without the collector's passes
+        if self._expected >= BULK_OPS:
+            bulk.enter_context(collector_paused())
         try:
             while True:
                 if once and self.exchanged.is_set():
@@ -331,7 +335,10 @@ class LiveSession:
                     await self._apply(await gather(got, incoming, left))
                 else:
                     await self._handle(msg)
+                if self._peer_done or self.report.received >= self._expected:
+                    bulk.close()  # caught up: a live session collects as usual
         finally:
+            bulk.close()
             finished.cancel()
             await incoming.close()
             # the session may end (or be cancelled when the engine stops) while a read is
