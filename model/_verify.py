@@ -129,35 +129,49 @@ class Signatures:
         return list(self._futures)
 
 
-def _keys(journal: Journal, ops: Sequence[Operation]) -> dict[str, bytes]:
-    """Per author, the key its signatures are checked with ahead: the one the journal
-    records, else the one a device record in the batch introduces (either only when the
-    author's id is that key's hash)."""
-    keys: dict[str, bytes] = {}
+def _introduce(ops: Sequence[Operation], known: dict[str, bytes]) -> None:
+    """Add to `known` the keys the device records among `ops` introduce, each only when
+    the device's id is that key's hash."""
     for op in ops:
         if op.table == "devices":
             key = op.fields.get("sign_pk")
             if isinstance(key, bytes) and device_id_for(key) == op.row:
-                keys.setdefault(op.row, key)
+                known.setdefault(op.row, key)
+
+
+def _keys(journal: Journal, ops: Sequence[Operation], known: dict[str, bytes]
+          ) -> dict[str, bytes]:
+    """Per author, the key its signatures are checked with ahead: the one the journal
+    records, else the one a device record introduces (`known`: in this batch, or in an
+    earlier one not yet applied); each only when the author's id is that key's hash."""
+    keys: dict[str, bytes] = {}
     for device in {op.device for op in ops}:
         rec = journal.get("devices", device, include_deleted=True)
         key = rec.get("sign_pk") if rec else None
         if isinstance(key, bytes) and device_id_for(key) == device:
             keys[device] = key
+        elif device in known:
+            keys[device] = known[device]
     return keys
 
 
-def check_ahead(journal: Journal, ops: Sequence[Operation]) -> Signatures:
+def check_ahead(journal: Journal, ops: Sequence[Operation],
+                introduced: dict[str, bytes] | None = None) -> Signatures:
     """Start checking the signatures of `ops` in the worker processes, in this order (the
     order they will be applied in); returns at once. Reads the journal on the caller's
-    thread."""
+    thread. A reader that prepares several batches before the first is applied passes the
+    same `introduced` dict with each: the device records of the first batch (a first sync
+    sends them first) then cover the authors of the next ones, which the journal does not
+    record yet."""
+    known = {} if introduced is None else introduced
+    _introduce(ops, known)  # whether or not this batch is checked ahead itself
     checks = Signatures()
     if len(ops) < MIN_AHEAD:
         return checks
     pool = _executor()
     if pool is None:
         return checks
-    keys = _keys(journal, ops)
+    keys = _keys(journal, ops, known)
     jobs = [(op, keys[op.device]) for op in ops if op.device in keys]
     start, size = 0, 0
     try:

@@ -73,11 +73,14 @@ def ops_since(j: Journal, known: dict[str, int], *, limit: int = 500) -> list[Op
     return forks.with_forks(j.conn, _ops_since(j.conn, known, limit=limit), known)
 
 
-def check_signatures(j: Journal, ops: list[Operation]) -> Signatures:
+def check_signatures(j: Journal, ops: list[Operation],
+                     introduced: dict[str, bytes] | None = None) -> Signatures:
     """Start checking the signatures of a received batch on the other cores and return at
     once: pass the result to :func:`apply_remote` (``signatures=``), so the checks of the
-    next batch run while this one applies (model/_verify.py). The verdicts are the same."""
-    return _check_ahead(j, apply_order(ops))
+    next batch run while this one applies (model/_verify.py). The verdicts are the same.
+    `introduced`: one dict kept over the batches of an exchange, for the device keys that
+    batches read ahead introduce before they are applied."""
+    return _check_ahead(j, apply_order(ops), introduced)
 
 
 def issued(j: Journal) -> int:

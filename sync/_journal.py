@@ -87,6 +87,7 @@ class ReadAhead:
         self._queue: asyncio.Queue[Received | BaseException] = asyncio.Queue(maxsize=1)
         self._task: asyncio.Task[None] | None = None
         self._next: Received | BaseException | None = None  # looked at by more(), not taken
+        self._introduced: dict[str, bytes] = {}  # device keys of the batches read so far
 
     async def recv(self) -> Received:
         """The next message (cancelling this wait loses nothing)."""
@@ -140,7 +141,7 @@ class ReadAhead:
             ops = decode_ops(msg)
         except Exception as exc:  # noqa: BLE001 - raised when the batch's turn comes
             return Received(msg, error=exc)
-        return Received(msg, ops, check_signatures(self._journal, ops))
+        return Received(msg, ops, check_signatures(self._journal, ops, self._introduced))
 
     async def close(self) -> None:
         """Stop reading ahead."""

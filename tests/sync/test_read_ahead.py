@@ -11,8 +11,9 @@ import pytest
 
 from comentor.model import _verify as verify
 from comentor.model._journal import Journal
+from comentor.model._ops import encode_op
 from comentor.model.replication import apply_remote, ops_since, version_vector
-from comentor.model.testing import paired_journals
+from comentor.model.testing import pair_in_process, paired_journals, sync_in_process
 from comentor.sync._journal import ReadAhead
 from comentor.sync.errors import ProtocolError, TransportError
 from comentor.sync.wire.changeset import Done, OpsBatch, batches, decode, encode
@@ -131,3 +132,42 @@ async def test_gathering_waits_no_longer_than_its_limit(
         assert [g.msg.n for g in await receiving.gather(first, incoming)] == [1]
     finally:
         await incoming.close()
+
+
+async def test_a_device_a_batch_read_ahead_introduces_is_checked_ahead_in_the_next(
+        tmp_path: Path) -> None:
+    """A first sync: the first batch brings the device records, and the batches read ahead
+    before it applies are by devices the journal does not record yet; their signatures are
+    still checked on the other cores (with the key the first batch introduced), not one by
+    one on the journal's thread."""
+    ada, ben = paired_journals(tmp_path, ("Ada", "Ben"))
+    laptop = Journal.create(tmp_path / "laptop.db", "Ben", joining=True, person=ben.me)
+    pair_in_process(ben, laptop)  # Ada's journal has never heard of it
+    laptop.write([("wins", f"w{i:04d}", {"text": f"win {i}"})
+                  for i in range(verify.MIN_AHEAD + 40)])
+    sync_in_process(ben, laptop)
+    ops = ops_since(ben, version_vector(ada), limit=5000)
+    cut = max(i for i, op in enumerate(ops) if op.table == "devices") + 1
+    assert any(op.row == laptop.device_id for op in ops[:cut])  # its record comes first
+    later = [op for op in ops[cut:] if op.device == laptop.device_id]
+    assert len(later) > verify.MIN_AHEAD
+    frames = [encode(OpsBatch(1, [encode_op(op) for op in ops[:cut]])),
+              encode(OpsBatch(2, [encode_op(op) for op in ops[cut:]])), encode(Done(2))]
+    incoming = ReadAhead(_feed(frames), decode, ada)  # type: ignore[arg-type]
+    try:
+        first = await incoming.recv()
+        second = await incoming.recv()  # read ahead: the first is not applied yet
+        assert ada.get("devices", laptop.device_id) is None
+        assert second.signatures is not None
+        key = laptop.keys.sign_public
+        theirs = [op for op in second.operations() if op.device == laptop.device_id]
+        assert len(theirs) == len(later)
+        assert all(second.signatures.ok(op, key) is True for op in theirs)
+        apply_remote(ada, first.operations(), signatures=first.signatures)
+        result = apply_remote(ada, second.operations(), signatures=second.signatures)
+        assert result.applied == len(ops) - cut
+    finally:
+        await incoming.close()
+    assert len(ada.rows("wins")) == verify.MIN_AHEAD + 40
+    for j in (ada, ben, laptop):
+        j.close()
