@@ -133,12 +133,18 @@ class Operation(Record):
 
     def body(self) -> bytes:
         """The canonical encoding of fields and bases, as stored in the ops table."""
-        return _pack([sorted(self.fields.items()), sorted(self.bases.items())])
+        packed = self.__dict__.get("_body")  # kept by decode_op, which packed it already
+        if packed is None:
+            return _pack([sorted(self.fields.items()), sorted(self.bases.items())])
+        return packed  # type: ignore[no-any-return]
 
     def signed_bytes(self) -> bytes:
         """The exact bytes the author's Ed25519 key signs."""
-        head = _pack([1, self.replica, self.seq, self.hlc, self.table, self.row])
-        return _SIG_CONTEXT + head + self.body()
+        head = self.__dict__.get("_head")  # [replica, seq, hlc, table, row], as decode_op packed it
+        if head is None:
+            head = _pack([self.replica, self.seq, self.hlc, self.table, self.row])
+        # an array of six (0x96) whose first item is the format, 1; then the five
+        return _SIG_CONTEXT + b"\x96\x01" + head[1:] + self.body()
 
 
 def _pack(obj: Any) -> bytes:
@@ -268,8 +274,14 @@ def decode_op(data: bytes) -> Operation:
             raise _fail("bad base stamp")
         base_map[name] = list(stamps)
     op = Operation(replica, seq, hlc, table, row, clean, base_map, sig)
-    if encode_op(op) != data:
+    # the canonical form, from the same two packings the signature check and the log need
+    # (an array is its header and its items one after another): each is packed once
+    head = _pack([replica, seq, hlc, table, row])
+    body = _pack([sorted(clean.items()), sorted(base_map.items())])
+    if data != b"\x98" + head[1:] + body[1:] + b"\xc4\x40" + sig:
         raise _fail("not in canonical form")
+    object.__setattr__(op, "_head", head)
+    object.__setattr__(op, "_body", body)
     return op
 
 
