@@ -133,15 +133,15 @@ class Operation(Record):
 
     def body(self) -> bytes:
         """The canonical encoding of fields and bases, as stored in the ops table."""
-        packed = self.__dict__.get("_body")  # kept by decode_op, which packed it already
+        packed: bytes | None = self.__dict__.get("_body")  # kept by decode_op, which packed it
         if packed is None:
             return _pack([sorted(self.fields.items()), sorted(self.bases.items())])
-        return packed  # type: ignore[no-any-return]
+        return packed
 
     def signed_bytes(self) -> bytes:
         """The exact bytes the author's Ed25519 key signs."""
-        head = self.__dict__.get("_head")  # [replica, seq, hlc, table, row], as decode_op packed it
-        if head is None:
+        head: bytes | None = self.__dict__.get("_head")  # [replica, seq, hlc, table, row]
+        if head is None:  # not decoded from the wire (decode_op keeps the one it packed)
             head = _pack([self.replica, self.seq, self.hlc, self.table, self.row])
         # an array of six (0x96) whose first item is the format, 1; then the five
         return _SIG_CONTEXT + b"\x96\x01" + head[1:] + self.body()
