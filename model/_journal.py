@@ -119,9 +119,11 @@ class Journal(WritePath, LocalData, Reading):
         `keys` uses keys made beforehand (pairing makes them before the journal exists);
         `person` makes this a second device of an existing person (no new person row).
         """
+        from ._entities import is_blank  # here: opening a journal never needs it
+
         path = Path(path)
         name = name.strip()
-        if not name or len(name) > 80:
+        if is_blank(name) or len(name) > 80:  # an invisible name is no name
             raise ValidationError("a name is needed (at most 80 characters)")
         there = taken(path)
         if there is not None:

@@ -21,6 +21,7 @@ from textual.widgets import Button, Checkbox, Input, Static
 
 from comentor.model import CadenceChoice, cadence, peer_checklist, start_partnership
 from comentor.model._journal import Journal
+from comentor.model.errors import ValidationError
 from comentor.tui.app import ComentorApp
 from comentor.tui.screens.dashboard import DashboardScreen
 from comentor.tui.screens.first_run import FirstRunScreen
@@ -204,3 +205,20 @@ async def test_the_joiner_sees_the_inviters_checklist_and_cadence_and_confirms(
         assert box.all_ticked and box.by == "Bo"
         cad = cadence(jb)
         assert (cad.every_days, cad.at, cad.minutes, cad.zone) == (14, "09:30", 45, "Europe/Berlin")
+
+
+@pytest.mark.parametrize("name", ["\u200b", "\u200e\u200f", " \u2060 "])
+async def test_a_name_of_invisible_characters_is_no_name(tmp_path: Path, name: str) -> None:
+    path = tmp_path / "journal.db"
+    app = ComentorApp(path, now=fixed_now)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, FirstRunScreen), what="first run")
+        app.screen.query_one("#name", Input).value = name
+        for key in ("outside_company", "outside_market", "similar_stage"):
+            await pilot.click(f"#{key}")
+        await pilot.press("ctrl+s")
+        await pilot.pause()
+        assert isinstance(app.screen, FirstRunScreen) and not path.exists()
+        assert "Your name is needed." in _text(app, "#name-error")
+    with pytest.raises(ValidationError, match="a name is needed"):
+        Journal.create(tmp_path / "other.db", name)

@@ -30,6 +30,7 @@ from comentor.model import (
     Cadence,
     CadenceChoice,
     Journal,
+    is_blank,
     start_partnership,
 )
 from comentor.model.errors import JournalError
@@ -127,7 +128,7 @@ class FirstRunScreen(AppAccess, Screen[None]):
     def _typed_name(self) -> str | None:
         """The name typed, or None (the reason shown under the field)."""
         name = self.query_one("#name", Input).value.strip()
-        if not name:
+        if is_blank(name):  # spaces or invisible characters only: no name to show
             self._say("#name-error", "Your name is needed.")
             self.query_one("#name", Input).focus()
             return None
