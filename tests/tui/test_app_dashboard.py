@@ -119,7 +119,7 @@ async def test_first_run_creates_the_journal(tmp_path: Path) -> None:
         await pilot.click("#create")
         await wait_for(pilot, lambda: _loaded(app), what="dashboard after first run")
         sync = str(app.screen.query_one("#sync-box", Static).content)
-        assert "not paired" in sync
+        assert "not paired" in sync and "press p, then i to invite" in sync  # the app's keys
     with Journal.open(path) as j:
         assert j.person_name(j.me) == "Ada Lovelace"
         checklist = j.get("partnership", "partnership")

@@ -302,6 +302,10 @@ async def test_wins_timeline_and_a_new_story_version(demo_path: Path) -> None:
         await settle(pilot, app)
         screen = app.screen
         assert isinstance(screen, WinsScreen)
+        assert app.focused is screen.table  # the list, not the tabs: down moves through wins
+        first = screen.table.selected_id
+        await pilot.press("down")
+        assert screen.table.selected_id not in (None, first)
         assert screen.query_one("#timeline", DataTable).row_count >= 8
         stories = str(screen.query_one("#stories-text", Static).content)
         assert "The researcher teams call when they need to know why people leave." in stories

@@ -286,7 +286,7 @@ class DashboardScreen(ReadingScreen):
             text.append("\nJonas is fictional", style="dim")
         elif not data.paired:
             text.append("not paired", style="bold yellow")
-            text.append("\nrun `comentor invite`", style="dim")
+            text.append("\npress p, then i to invite", style="dim")
         else:
             last = describe_last(state.last_sync or data.last_sync,
                                  self.comentor.clock())

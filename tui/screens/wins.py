@@ -46,6 +46,7 @@ def _not_after(today: dt.date) -> Validator:
 
 class WinsScreen(ListScreen):
     TOGGLE = False
+    AUTO_FOCUS = "#items"  # the list, not the tabs above it: up and down move through wins
     SCREEN_TITLE = "Wins & story"
     TABLE = "wins"
     KIND = "win"
@@ -145,7 +146,8 @@ class WinsScreen(ListScreen):
         item = item or {}
         return [
             FieldSpec("text", "The win", value=item.get("text", ""), validate=required("win")),
-            FieldSpec("date", "When (YYYY-MM-DD, today; empty = today)", value=item.get("date") or "",
+            FieldSpec("date", "When (YYYY-MM-DD, today; empty = "
+                      + ("unchanged)" if item else "today)"), value=item.get("date") or "",
                       validate=_not_after(self.today)),
             FieldSpec("detail", "Detail (optional)", "textarea", item.get("detail") or ""),
         ]
