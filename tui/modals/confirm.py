@@ -20,13 +20,21 @@ class ConfirmModal(ModalScreen[bool]):
 
     DEFAULT_CSS = """
     ConfirmModal { align: center middle; }
+    /* never wider than the terminal: on 60 or 40 columns both answers stay on screen */
     ConfirmModal > #confirm-dialog {
-        width: 64; height: auto; max-height: 80%;
+        width: 64; max-width: 95%; height: auto; max-height: 80%;
         border: thick $warning; background: $surface; padding: 1 2;
     }
     ConfirmModal #confirm-title { text-style: bold; margin-bottom: 1; }
+    ConfirmModal #confirm-message { height: auto; }
     ConfirmModal #confirm-buttons { height: auto; margin-top: 1; align-horizontal: right; }
     ConfirmModal Button { margin-left: 1; }
+    /* narrow or short: the whole terminal, less padding, smaller buttons, so the question
+       and both answers fit on 40x15 */
+    ConfirmModal.-narrow > #confirm-dialog { max-width: 100%; padding: 0 1; }
+    ConfirmModal.-narrow Button { min-width: 8; }
+    ConfirmModal.-short > #confirm-dialog { max-height: 100%; padding: 0 1; }
+    ConfirmModal.-short #confirm-title { margin-bottom: 0; }
     """
 
     BINDINGS = [
@@ -34,6 +42,8 @@ class ConfirmModal(ModalScreen[bool]):
         Binding("n", "answer(False)", "No"),
         Binding("escape", "answer(False)", "Cancel"),
     ]
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (60, "-normal")]
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (20, "-tall")]
 
     def __init__(self, message: str, *, title: str = "Are you sure?",
                  yes_label: str = "Yes", no_label: str = "No") -> None:

@@ -6,7 +6,11 @@ under its field and the form stays open: nothing reaches the journal until every
 passes. Without a `submit` function the form hands its values back (None if cancelled) and
 the screen writes; with one, the form runs `submit(journal, values)` as one write on the
 journal's thread (a check-in's outcome, a baseline) and, if the journal refuses it, stays
-open with the journal's one-line message instead of a crash.
+open with the journal's one-line message instead of a crash (unless the refusal is about
+the item itself, gone or already closed: then it closes and says so). A list screen that
+writes in its own words gives a `plan` instead: it turns the checked values into that write
+when Save is pressed, and the form runs it the same way, so a refused save never loses what
+was typed.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -26,12 +31,15 @@ from comentor.model import Journal
 from comentor.model.errors import JournalError
 
 from ..app import AppAccess
+from ..text import one_line
 from ..widgets.tick_box import TickBox
 from .fields import FieldSpec
 
-__all__ = ["FormModal", "Submit"]
+__all__ = ["FormModal", "Plan", "Submit"]
 
 Submit = Callable[[Journal, dict[str, Any]], Any]
+# the values, checked, to the write that saves them (None: nothing to write, the form closes)
+Plan = Callable[[dict[str, Any]], "Submit | None"]
 
 
 class FormModal(AppAccess, ModalScreen[Any]):
@@ -43,10 +51,13 @@ class FormModal(AppAccess, ModalScreen[Any]):
 
     DEFAULT_CSS = """
     FormModal { align: center middle; }
+    /* never wider than the terminal: on 60 or 40 columns the Save button stays on screen */
     FormModal > #form-dialog {
-        width: 80; height: auto; max-height: 90%;
+        width: 80; max-width: 95%; height: auto; max-height: 90%;
         border: thick $primary; background: $surface; padding: 1 2;
     }
+    FormModal.-narrow > #form-dialog { max-width: 100%; padding: 0 1; }
+    FormModal.-narrow #form-buttons Button { min-width: 10; }
     FormModal #form-title { text-style: bold; margin-bottom: 1; }
     FormModal #form-note { color: $text-muted; }
     FormModal .form-label { margin-top: 1; color: $text-muted; }
@@ -66,7 +77,10 @@ class FormModal(AppAccess, ModalScreen[Any]):
     }
     FormModal #form-error { color: $text-error; text-style: bold; margin-top: 1; }
     FormModal #form-error.-empty { display: none; }
-    FormModal #form-buttons { height: auto; margin-top: 1; align-horizontal: right; }
+    /* docked: on a short terminal the fields scroll and Save stays in sight */
+    FormModal #form-buttons {
+        dock: bottom; height: auto; margin-top: 1; align-horizontal: right;
+    }
     FormModal #form-buttons Button { margin-left: 1; }
     """
 
@@ -74,13 +88,17 @@ class FormModal(AppAccess, ModalScreen[Any]):
         Binding("ctrl+s", "submit", "Save"),
         Binding("escape", "cancel", "Cancel"),
     ]
+    # below 60 columns the dialog takes the whole width, with smaller padding and buttons
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (60, "-normal")]
 
     def __init__(self, title: str, fields: Sequence[FieldSpec], submit: Submit | None = None,
-                 *, note: str = "", submit_label: str = "Save") -> None:
+                 *, note: str = "", submit_label: str = "Save", plan: Plan | None = None) -> None:
         super().__init__()
         self.form_title = title
         self.fields = list(fields)
         self.submit_fn = submit
+        # set by the screen that shows the form (see the module's docstring); wins over submit
+        self.plan: Plan | None = plan
         self.note = note
         self._submit_label = submit_label
         self.saving = False
@@ -99,8 +117,8 @@ class FormModal(AppAccess, ModalScreen[Any]):
                 yield Static("", id=f"error-{spec.name}", classes="field-error -empty", markup=False)
                 if spec.hint is not None:
                     yield Static("", id=f"hint-{spec.name}", classes="field-hint -empty", markup=False)
-            if self.submit_fn is not None:
-                yield Static("", id="form-error", classes="-empty", markup=False)
+            # always there (hidden while empty): a plan may be given after the form is made
+            yield Static("", id="form-error", classes="-empty", markup=False)
             with Horizontal(id="form-buttons"):
                 yield Button("Cancel", id="form-cancel")
                 yield Button(self._submit_label, id="form-submit", variant="primary")
@@ -111,7 +129,10 @@ class FormModal(AppAccess, ModalScreen[Any]):
             return TextArea(str(spec.value or ""), id=wid, soft_wrap=True)
         if spec.kind == "select":
             value = spec.value if any(v == spec.value for _, v in spec.options) else Select.NULL
-            return Select(list(spec.options), value=value, id=wid, allow_blank=value is Select.NULL)
+            # a label is often user text (a goal, a partner's name): a Text is shown as typed,
+            # where a str would be read as markup and "[/]" would crash the drop-down
+            options = [(Text(one_line(label)), v) for label, v in spec.options]
+            return Select(options, value=value, id=wid, allow_blank=value is Select.NULL)
         if spec.kind == "checkbox":
             return TickBox(spec.label, value=bool(spec.value), id=wid)  # state in the text
         return Input(str(spec.value or ""), placeholder=spec.placeholder, id=wid)
@@ -207,17 +228,24 @@ class FormModal(AppAccess, ModalScreen[Any]):
             return
         problems = self.errors()
         if problems:
-            if self.submit_fn is not None:
+            if self.submit_fn is not None or self.plan is not None:
                 self._form_error("Nothing saved: fix the lines in red.")
             first = next(iter(problems))
             self.query_one(f"#field-{first}").focus()
             return
-        if self.submit_fn is None:
-            self.dismiss(self.result())
+        values = self.result()
+        submit = self.submit_fn
+        if self.plan is not None:
+            submit = self.plan(values)
+            if submit is None:  # the screen has nothing to write (and said why, if anything)
+                self.dismiss(None)
+                return
+        if submit is None:
+            self.dismiss(values)
             return
         self._form_error("")
         self.saving = True
-        self._write(self.submit_fn, self.result())
+        self._write(submit, values)
 
     def action_cancel(self) -> None:
         self.dismiss(None)
@@ -228,13 +256,24 @@ class FormModal(AppAccess, ModalScreen[Any]):
         try:
             result = self.comentor.gateway.write(submit, values)
         except JournalError as exc:
-            self.app.call_from_thread(self._failed, str(exc))
+            if exc.field("field") == "id":  # the item is gone or closed: no typing fixes that
+                self.app.call_from_thread(self._gone, str(exc))
+            else:
+                self.app.call_from_thread(self._failed, str(exc))
             return
         except Exception as exc:  # noqa: BLE001 - a form never crashes the app
             self.app.call_from_thread(self._failed, f"could not save: {type(exc).__name__}: {exc}")
             return
         self.app.call_from_thread(self.dismiss, result if result is not None else True)
 
+    def _gone(self, message: str) -> None:
+        """Refused for the item itself (deleted, or closed elsewhere on a list not yet
+        reloaded), not for what was typed: the form closes and the message stays in sight."""
+        self.dismiss(None)
+        self.app.notify(message, title="Not saved", severity="error", markup=False)
+
     def _failed(self, message: str) -> None:
         self.saving = False
         self._form_error(f"Nothing saved: {message}")
+        # below the last field: brought into view in a form long enough to scroll
+        self.query_one("#form-error", Static).scroll_visible(animate=False)

@@ -4,15 +4,17 @@ A screen says what to load and how to describe an item; the base class does the 
 same way everywhere: reads and writes go through the app's JournalGateway in thread workers
 (the interface never waits on the disk), a write that the journal refuses shows its one-line
 message and changes nothing, and a delete can be taken back with `u` on any screen (the
-app keeps it: :mod:`comentor.tui.undo`). Item actions use keys that no screen of the catalog
-opens (Shift+letter where the natural letter is one), so a global key is never shadowed.
+app keeps it: :mod:`comentor.tui.undo`). A form's save is run by the form itself
+(:meth:`GatewayScreen.open_form`), so a refusal keeps the form open with what was typed.
+Item actions use keys that no screen of the catalog opens (Shift+letter where the natural
+letter is one), so a global key is never shadowed.
 """
 
 from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Sequence
-from typing import Any, ClassVar, cast
+from typing import Any, ClassVar, NamedTuple, cast
 
 from rich.console import RenderableType
 from rich.text import Text
@@ -30,7 +32,7 @@ from ..messages import JournalChanged
 from ..modals.confirm import ConfirmModal
 from ..modals.detail import DetailModal
 from ..modals.fields import FieldSpec
-from ..modals.form import FormModal
+from ..modals.form import FormModal, Submit
 from ..text import one_line
 from ..undo import Deletion, deleted_message
 from ..widgets.item_table import Column, ItemTable
@@ -38,7 +40,8 @@ from ..widgets.key_bar import KeyBar
 from ..widgets.title_bar import TitleBar
 from .reads import ReadingScreen
 
-__all__ = ["GatewayScreen", "ListScreen", "open_screen", "SCREEN_FOR_TABLE", "line"]
+__all__ = ["GatewayScreen", "ListScreen", "PlannedWrite", "open_screen", "SCREEN_FOR_TABLE",
+           "line", "NEEDS_PARTNER"]
 
 # where an item of a synced table is shown (catalog names)
 SCREEN_FOR_TABLE = {
@@ -47,6 +50,20 @@ SCREEN_FOR_TABLE = {
     "skills": "skills", "private_notes": "notes", "schedule": "schedule", "devices": "devices",
     "talking_points": "points",
 }
+
+
+# kinds of item that only a paired journal can hold, and the model's words when it refuses
+# one (model.propose_challenge): said before the form opens, not after it was typed
+NEEDS_PARTNER = {"challenges": "a challenge is proposed to your partner: pair first"}
+
+
+class PlannedWrite(NamedTuple):
+    """A write a screen asked for while its form was being saved: run by the form instead."""
+
+    fn: Callable[..., Any]
+    args: tuple[Any, ...]
+    message: str
+    after: Callable[[Any], None] | None
 
 
 def line(label: str, value: Any) -> Text:
@@ -93,6 +110,7 @@ class GatewayScreen(ReadingScreen):
     def __init__(self, focus: str | None = None) -> None:
         super().__init__()
         self.focus_id = focus
+        self._planned: list[PlannedWrite] | None = None  # while a form's save is planned
 
     @property
     def gateway(self) -> JournalGateway:
@@ -126,10 +144,21 @@ class GatewayScreen(ReadingScreen):
     def error(self, message: str) -> None:
         self.notify(message, title="Not saved", severity="error", markup=False)
 
-    @work(thread=True, group="write")
     def write(self, fn: Callable[..., Any], *args: Any, message: str = "",
               after: Callable[[Any], None] | None = None) -> None:
-        """Run a journal write; on refusal show the journal's message, change nothing."""
+        """Run a journal write; on refusal show the journal's message, change nothing.
+
+        Called while a form's save is planned (:meth:`open_form`), the write is only noted:
+        the form runs it, so a refusal keeps the form and its text.
+        """
+        if self._planned is not None:
+            self._planned.append(PlannedWrite(fn, args, message, after))
+            return
+        self._write_now(fn, *args, message=message, after=after)
+
+    @work(thread=True, group="write")
+    def _write_now(self, fn: Callable[..., Any], *args: Any, message: str = "",
+                   after: Callable[[Any], None] | None = None) -> None:
         try:
             result = self.gateway.write(fn, *args)
         except Exception as exc:  # noqa: BLE001 - shown in place, never a crash
@@ -143,6 +172,44 @@ class GatewayScreen(ReadingScreen):
         if after is not None:
             after(result)
         self.refresh_data()
+
+    def open_form(self, form: FormModal, save: Callable[[dict[str, Any]], None]) -> None:
+        """Show `form`; on Save, `save(values)` says what to write (by calling self.write)
+        and the form runs that write itself: if the journal refuses it, the form stays open
+        with the journal's message and everything typed, instead of closing and losing it.
+        """
+        planned: list[PlannedWrite] = []
+
+        def plan(values: dict[str, Any]) -> Submit | None:
+            # on the UI thread, at once: no other write of this screen can slip in between
+            planned.clear()
+            self._planned = planned
+            try:
+                save(values)
+            finally:
+                self._planned = None
+            if not planned:
+                return None  # nothing to write (save said why, if anything)
+            return lambda j, _values: [w.fn(j, *w.args) for w in planned]
+
+        def done(result: Any) -> None:
+            if isinstance(result, list):  # saved: each write's message and follow-up
+                for write, written in zip(planned, result, strict=True):
+                    self._written(written, write.message, write.after)
+
+        form.plan = plan
+        self.app.push_screen(form, done)
+
+    def deleted(self, table: str, item_id: str, text: object) -> None:
+        """Delete one item at once: the app keeps it, so `u` brings it back from any screen
+        (and Recently deleted lists it), and the notification says so."""
+        deletion = Deletion.of(table, item_id, text)
+        self.write(delete_item, table, item_id, after=lambda _: self._deleted(deletion))
+
+    def _deleted(self, deletion: Deletion) -> None:
+        self.comentor.deletions.push(deletion)
+        self.app.refresh_bindings()
+        self.notify(deleted_message(deletion), markup=False, timeout=10)
 
 
 class ListScreen(GatewayScreen):
@@ -179,6 +246,7 @@ class ListScreen(GatewayScreen):
         self.show_all = False
         self.today: Any = None
         self._loaded = False
+        self.new_refused: str | None = None  # why N cannot add here now (read with the list)
 
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
@@ -219,13 +287,19 @@ class ListScreen(GatewayScreen):
 
     # ------------------------------------------------------------------ loading (UI)
     def refresh_data(self) -> None:
-        def fetch(j: Journal) -> tuple[Any, list[dict[str, Any]]]:
-            return j.today(), self.load(j)
+        def fetch(j: Journal) -> tuple[Any, list[dict[str, Any]], str | None]:
+            return j.today(), self.load(j), self.refuse_new(j)
 
         self.fetch("load", fetch, self._show)
 
-    def _show(self, found: tuple[Any, list[dict[str, Any]]]) -> None:
-        today, items = found
+    def refuse_new(self, j: Journal) -> str | None:
+        """Why a new item cannot be added here now (None if it can), read with the list: said
+        when N is pressed, before anything is typed. The model refuses it anyway."""
+        needs_partner = NEEDS_PARTNER.get(self.TABLE)
+        return needs_partner if needs_partner and j.partner() is None else None
+
+    def _show(self, found: tuple[Any, list[dict[str, Any]], str | None]) -> None:
+        today, items, self.new_refused = found
         self.today = today
         focus = None
         if not self._loaded and self.focus_id:
@@ -285,13 +359,9 @@ class ListScreen(GatewayScreen):
 
     def form(self, title: str, fields: Sequence[FieldSpec],
              then: Callable[[dict[str, Any]], None], *, submit_label: str = "Save") -> None:
-        """Show a form; `then(values)` runs only once every field is valid."""
-
-        def done(values: dict[str, Any] | None) -> None:
-            if values is not None:
-                then(values)
-
-        self.app.push_screen(FormModal(title, fields, submit_label=submit_label), done)
+        """Show a form; `then(values)` runs only once every field is valid, and what it
+        writes is saved by the form (:meth:`open_form`: a refusal keeps the form)."""
+        self.open_form(FormModal(title, fields, submit_label=submit_label), then)
 
     def need_selection(self) -> dict[str, Any] | None:
         item = self.selected
@@ -301,9 +371,12 @@ class ListScreen(GatewayScreen):
 
     # ------------------------------------------------------------------ actions
     def action_new(self) -> None:
+        if self.new_refused:
+            self.notify(self.new_refused, severity="warning", markup=False)
+            return
         form = self.new_form()
         if form is not None:
-            self.app.push_screen(form, lambda v: self.save_new(v) if v is not None else None)
+            self.open_form(form, self.save_new)
 
     def action_edit(self) -> None:
         item = self.need_selection()
@@ -311,7 +384,7 @@ class ListScreen(GatewayScreen):
             return
         form = self.edit_form(item)
         if form is not None:
-            self.app.push_screen(form, lambda v: self.save_edit(item, v) if v is not None else None)
+            self.open_form(form, lambda values: self.save_edit(item, values))
 
     def action_open(self) -> None:
         content = self.query_one("#detail", Static).content
@@ -321,9 +394,6 @@ class ListScreen(GatewayScreen):
     def action_toggle_all(self) -> None:
         self.show_all = not self.show_all
         self.refresh_data()
-
-    def delete_item(self, j: Journal, item_id: str) -> None:
-        delete_item(j, self.TABLE, item_id)
 
     def confirm_write(self, question: str, fn: Callable[..., Any], *args: Any,
                       message: str = "") -> None:
@@ -357,13 +427,7 @@ class ListScreen(GatewayScreen):
         item = self.need_selection()
         if item is None or not self.TABLE:
             return
-        deletion = Deletion.of(self.TABLE, item["id"], item.get("text"))
-        self.write(self.delete_item, item["id"], after=lambda _: self._deleted(deletion))
-
-    def _deleted(self, deletion: Deletion) -> None:
-        self.comentor.deletions.push(deletion)
-        self.app.refresh_bindings()
-        self.notify(deleted_message(deletion), markup=False, timeout=10)
+        self.deleted(self.TABLE, item["id"], item.get("text"))
 
     def focus_item(self, table: str, row: str) -> None:
         """After an undo: the cursor goes to the item when this screen lists its kind."""

@@ -122,8 +122,7 @@ class FeedbackScreen(ListScreen):
             self.notify(f"Only {one_line(item.get('to_name')) or 'its receiver'} answers "
                         "this feedback.", markup=False)
             return
-        self.app.push_screen(self.answer_form(item),
-                             lambda v: self.save_edit(item, v) if v is not None else None)
+        self.open_form(self.answer_form(item), lambda values: self.save_edit(item, values))
 
     def edit_form(self, item: dict[str, Any]) -> FormModal:
         if item.get("for_me"):
