@@ -53,7 +53,10 @@ def _parse(value: str | None) -> dt.datetime | None:
 @dataclass(frozen=True)
 class CheckinStatus:
     """Where the check-in stands: `phase` is planned (nobody started it), started or ended
-    (the session the caller was showing has been ended, by either partner)."""
+    (the session the caller was showing has been ended, by either partner). `notes` are the
+    shared notes added to it as items, (who, text) oldest first: the check-in screen shows
+    them, so a note added there is seen where it was added (a session's few, read by the
+    session, never the whole table on every reload)."""
 
     phase: str
     session: str | None
@@ -63,6 +66,7 @@ class CheckinStatus:
     started_at: dt.datetime | None = None
     ended_by: str = ""
     ended_by_name: str = ""
+    notes: tuple[tuple[str, str], ...] = ()
 
     def started_by_partner(self, me: str) -> bool:
         return self.phase == "started" and bool(self.started_by) and self.started_by != me
@@ -86,11 +90,13 @@ def checkin_status(j: Journal, session: str | None = None) -> CheckinStatus:
     if rec is None:
         return CheckinStatus("planned", None, due)
     phase = "ended" if rec.get("status") == "done" else "started"
+    notes = tuple((j.person_name(n.get("person")), str(n.get("text") or ""))
+                  for n in j._rows("notes", "session = ?", (str(rec["id"]),)))
     return CheckinStatus(
         phase, str(rec["id"]), _parse(rec.get("planned_at")) or due,
         str(rec.get("started_by") or ""), j.person_name(rec.get("started_by")),
         _parse(rec.get("started_at")), str(rec.get("ended_by") or ""),
-        j.person_name(rec.get("ended_by")),
+        j.person_name(rec.get("ended_by")), notes,
     )
 
 

@@ -39,7 +39,7 @@ from .checkin_forms import FORM_KINDS, cover_form, item_form
 from .checkin_notes import CheckinNotes
 from .checkin_presence import PresenceLine
 from .checkin_state import CheckinState, load_checkin
-from .checkin_text import banner_text, key_name, phase_line
+from .checkin_text import banner_text, item_commands, key_name, need_live_text, phase_line
 
 __all__ = ["CheckinScreen", "CheckinState", "load_checkin"]
 
@@ -53,7 +53,8 @@ class CheckinScreen(AppAccess, Screen[None]):
     }
     CheckinScreen #banner.-show { display: block; }
     CheckinScreen #phase { height: auto; padding: 0 1; background: $primary 15%; }
-    CheckinScreen #notes { height: 12; }
+    CheckinScreen #agenda { height: 3fr; min-height: 5; }
+    CheckinScreen #notes { height: 2fr; min-height: 5; max-height: 12; }
     CheckinScreen #save-state { height: 1; color: $text-muted; padding: 0 1; dock: bottom; }
     """
 
@@ -168,6 +169,7 @@ class CheckinScreen(AppAccess, Screen[None]):
         if self._changed("agenda", (state.agenda, state.outcomes)):
             agenda.show(state.agenda, state.outcomes)
         self.notes.show(state.session, state.notes_state, state.private_text, self.live)
+        self.notes.show_items(status.notes)
         presence = self.query_one(PresenceLine)
         presence.context(state.session, agenda.items)
         presence.tell(state.session, agenda.selected_id)
@@ -234,9 +236,7 @@ class CheckinScreen(AppAccess, Screen[None]):
         if self.live:
             return True
         phase = self.state.status.phase if self.state else "planned"
-        self.notify(f"Join the check-in first ({self.key_for('join')})." if phase == "started"
-                    else f"Start the check-in first ({self.key_for('start')}): looking at it "
-                    "starts nothing.", timeout=3, markup=False)
+        self.notify(need_live_text(phase, self.key_for), timeout=3, markup=False)
         return False
 
     # ------------------------------------------------------------------ timer
@@ -307,21 +307,26 @@ class CheckinScreen(AppAccess, Screen[None]):
             self.reload()
 
     # ------------------------------------------------------------------ new items
+    def _kinds(self) -> tuple[str, ...]:
+        """The kinds of item that can be added now: a challenge needs a partner, and a
+        note belongs to a started check-in (before it, there is none to hold it)."""
+        partner = bool(self.state and self.state.partner)
+        return tuple(k for k in FORM_KINDS
+                     if (k != "challenge" or partner) and (k != "note" or self.live))
+
     def action_add_item(self, kind: str = "") -> None:
         if self.state is None:
             return
         if not kind:
-            kinds = FORM_KINDS if self.state.partner else tuple(k for k in FORM_KINDS
-                                                                 if k != "challenge")
-            if not self.live:
-                kinds = tuple(k for k in kinds if k != "note")
-            self.app.push_screen(KindPicker(kinds), self._kind_picked)
+            self.app.push_screen(KindPicker(self._kinds()), self._kind_picked)
             return
         self._kind_picked(kind)
 
     def _kind_picked(self, kind: str | None) -> None:
         st = self.state
         if not kind or st is None:
+            return
+        if kind == "note" and not self._need_live():  # the palette's way in, too
             return
         try:
             form = item_form(kind, today=self.comentor.today(), me=st.me, partner=st.partner,
@@ -338,13 +343,9 @@ class CheckinScreen(AppAccess, Screen[None]):
             self.reload()
 
     def palette_commands(self) -> list[tuple[str, str, str]]:
-        """Extra commands for the palette: one per kind of new item."""
-        out = []
-        for k in FORM_KINDS:
-            words = k.replace("_", " ")
-            out.append((f"New {words}", f"Add {'an' if k[0] in 'aeiou' else 'a'} {words} "
-                        "without leaving the check-in", f"add_item('{k}')"))
-        return out
+        """Extra commands for the palette: one per kind of new item that can be added now
+        (the picker's rule: the palette is no way around it)."""
+        return item_commands(self._kinds())
 
     # ------------------------------------------------------------------ baselines
     def action_baseline(self) -> None:
@@ -411,7 +412,7 @@ class CheckinScreen(AppAccess, Screen[None]):
             if "summary" in kwargs:
                 self.app.screen.show_summary(kwargs["summary"])
             return
-        self.app.push_screen(EndStepScreen(st.session, **kwargs), self._ended)
+        self.app.push_screen(EndStepScreen(st.session, zone=st.zone, **kwargs), self._ended)
 
     def _ended(self, finished: bool | None) -> None:
         if finished:

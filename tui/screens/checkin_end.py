@@ -5,12 +5,15 @@ or past date is a red line under the field and nothing is stored). Once stored, 
 shows the shared summary (:func:`comentor.model.end_summary`): covered, carried and dropped
 items, the new commitments of each partner, the challenges proposed and the time split.
 When the partner ends the check-in, this screen opens on the same summary at once, so both
-leave the call knowing what they promised.
+leave the call knowing what they promised. The date is typed, proposed and shown in the
+cadence's zone, named beside it: the one the schedule is kept in for both partners, so the
+time stored reads as the time typed.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from rich.text import Text
 from textual import on, work
@@ -18,7 +21,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
 from textual.screen import ModalScreen
-from textual.widgets import Button, Input, Label, Static
+from textual.widgets import Button, Input, Static
 
 from comentor.model import EndSummary, Journal, end_checkin, parse_when
 from comentor.model.errors import JournalError, ValidationError
@@ -26,6 +29,17 @@ from comentor.model.errors import JournalError, ValidationError
 from ..app import AppAccess
 
 __all__ = ["EndStepScreen", "finish", "summary_text"]
+
+
+def _zone(name: str) -> tuple[dt.tzinfo, str]:
+    """The zone called ``name`` and how it is named; this machine's when none is given."""
+    if name:
+        try:
+            return ZoneInfo(name), name
+        except (ZoneInfoNotFoundError, ValueError):
+            pass
+    local = dt.datetime.now().astimezone()
+    return local.tzinfo or dt.UTC, local.tzname() or "local time"
 
 
 def finish(j: Journal, session: str, when: str, notes: str | None) -> EndSummary:
@@ -54,12 +68,15 @@ class EndStepScreen(AppAccess, ModalScreen[bool]):
 
     def __init__(self, session: str, *, covered: int = 0, total: int = 0,
                  proposed: dt.datetime | None = None, notes: str | None = None,
-                 summary: EndSummary | None = None) -> None:
+                 summary: EndSummary | None = None, zone: str = "") -> None:
+        """``zone``: the cadence's IANA zone, the one the date is typed and shown in."""
         super().__init__()
         self.session = session
         self.covered = summary.covered if summary else covered
         self.total = summary.total if summary else total
-        self.proposed = summary.next_at if summary else (proposed or dt.datetime.now())
+        self.tz, self.zone = _zone(zone)
+        self.proposed = (summary.next_at if summary else (proposed or dt.datetime.now(dt.UTC))
+                         ).astimezone(self.tz)
         self.notes = notes
         self.summary: EndSummary | None = None
         self._initial = summary
@@ -71,7 +88,9 @@ class EndStepScreen(AppAccess, ModalScreen[bool]):
             yield Static(f"Covered {self.covered} of {self.total} agenda items"
                          + (f"; {left} stay on the next agenda." if left else "."),
                          id="end-covered", markup=False)
-            yield Label("Next check-in (proposed from the cadence; YYYY-MM-DD [HH:MM], +3w, friday)")
+            # a Static, not a Label: a long zone name wraps instead of cutting the hint off
+            yield Static(f"Next check-in, {self.zone} time (from the cadence; "
+                         "YYYY-MM-DD [HH:MM], +3w, friday)", id="next-label", markup=False)
             yield Input(self.proposed.strftime("%Y-%m-%d %H:%M"), id="next-date")
             yield Static("", id="next-error", markup=False)
             yield Static("", id="end-summary")
@@ -130,12 +149,12 @@ class EndStepScreen(AppAccess, ModalScreen[bool]):
     def show_summary(self, summary: EndSummary) -> None:
         """Show the shared summary (the same on both screens) and offer the way out."""
         self.summary = summary
-        self.query_one("#end-summary", Static).update(summary_text(summary))
+        self.query_one("#end-summary", Static).update(summary_text(summary, self.tz, self.zone))
         self.query_one("#end-covered", Static).update(
             f"Covered {summary.covered} of {summary.total} agenda items"
             + (f"; {summary.left} stay on the next agenda." if summary.left else "."))
         date_input = self.query_one("#next-date", Input)
-        date_input.value = summary.next_at.astimezone().strftime("%Y-%m-%d %H:%M")
+        date_input.value = summary.next_at.astimezone(self.tz).strftime("%Y-%m-%d %H:%M")
         date_input.disabled = True
         self.query_one("#end-back", Button).display = False
         store = self.query_one("#end-store", Button)
@@ -151,12 +170,16 @@ def _minutes(seconds: int) -> str:
     return f"{seconds // 60} min {seconds % 60:02d} s"
 
 
-def summary_text(summary: EndSummary) -> Text:
-    """The end step's summary, worded the same on both screens."""
+def summary_text(summary: EndSummary, tz: dt.tzinfo | None = None, zone: str = "") -> Text:
+    """The end step's summary, worded the same on both screens; the next date in ``tz``
+    (named ``zone``), this machine's zone when none is given."""
+    if tz is None:
+        tz, zone = _zone(zone)
     out = Text()
     out.append("\nEnded" + (f" by {summary.ended_by}" if summary.ended_by else "") + ". ",
                style="bold green")
-    out.append(f"Next check-in: {summary.next_at.astimezone().strftime('%a %d %b %Y %H:%M')}\n\n")
+    when = summary.next_at.astimezone(tz).strftime("%a %d %b %Y %H:%M")
+    out.append(f"Next check-in: {when} {zone}".rstrip() + "\n\n")
     for title, items in (("Carried to the next check-in", summary.carried),
                          ("Dropped", summary.dropped)):
         if items:

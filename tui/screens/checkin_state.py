@@ -2,8 +2,10 @@
 
 Looking at the check-in starts nothing: with no check-in started, the state is the planned
 one (the agenda as it stands, the time balance of the last check-ins); once either partner
-started it, it is that check-in's shared state (timer, covered items, notes); once the
-check-in the screen was showing has ended, it carries the shared summary.
+started it, it is that check-in's shared state (timer, covered items, notes, and the notes
+added to it as items, in ``status.notes``); once the check-in the screen was showing has
+ended, it carries the shared summary. The next date is typed and shown in the cadence's
+zone (``zone``), the one both partners' schedules are kept in.
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ class CheckinState:
     summary: EndSummary | None = None
     goals: list[tuple[str, str]] = field(default_factory=list)  # (label, id): updates
     targets: list[tuple[str, str]] = field(default_factory=list)  # (label, "table:id")
+    zone: str = ""  # the cadence's IANA zone: the next date is typed and shown in it
 
     @property
     def session(self) -> str | None:
@@ -79,9 +82,10 @@ def load_checkin(j: Journal, session: str | None = None) -> CheckinState:
     partner = j.partner()
     private = j.private_notes(sid) if sid else []
     targets = feedback_targets(j)
+    cad = cadence(j)
     return CheckinState(
         status=status,
-        minutes=int(rec.get("minutes") or cadence(j).minutes),
+        minutes=int(rec.get("minutes") or cad.minutes),
         me=(j.me, j.person_name(j.me)),
         partner=(partner, j.person_name(partner)) if partner else None,
         agenda=agenda(j, sid),
@@ -97,4 +101,5 @@ def load_checkin(j: Journal, session: str | None = None) -> CheckinState:
         goals=[(f"{t.person}: {t.text}", t.id) for t in targets if t.table == "goals"],
         targets=[(f"{t.table.rstrip('s')} · {t.person}: {t.text}", f"{t.table}:{t.id}")
                  for t in targets],
+        zone=cad.zone,
     )

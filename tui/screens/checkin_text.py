@@ -7,14 +7,14 @@ the check-in's ``BINDINGS`` is named right in every sentence; the screen passes 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from rich.text import Text
 from textual.binding import Binding
 
 from .checkin_state import CheckinState
 
-__all__ = ["key_name", "phase_line", "banner_text"]
+__all__ = ["key_name", "phase_line", "banner_text", "need_live_text", "item_commands"]
 
 Keys = Callable[[str], str]  # action -> the key a person presses for it
 
@@ -58,3 +58,20 @@ def banner_text(state: CheckinState, joined: bool, key: Keys) -> str:
         return (f"First check-in of the partnership: record the baselines of {who} "
                 f"(press {key('baseline')}).")
     return ""
+
+
+def need_live_text(phase: str, key: Keys) -> str:
+    """Why an action of a started check-in does nothing yet: join it, or start it."""
+    if phase == "started":
+        return f"Join the check-in first ({key('join')})."
+    return f"Start the check-in first ({key('start')}): looking at it starts nothing."
+
+
+def item_commands(kinds: Sequence[str]) -> list[tuple[str, str, str]]:
+    """The palette's commands to add an item of each of ``kinds``: (title, help, action)."""
+    out = []
+    for k in kinds:
+        words = k.replace("_", " ")
+        out.append((f"New {words}", f"Add {'an' if k[0] in 'aeiou' else 'a'} {words} "
+                    "without leaving the check-in", f"add_item('{k}')"))
+    return out

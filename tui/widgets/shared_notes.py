@@ -2,7 +2,8 @@
 
 It holds a :class:`comentor.model.SharedText`, a CRDT replica of the text: what the person
 types becomes updates (posted as :class:`SharedTextArea.Edited`, which the screen writes to
-the journal); what the partner typed arrives as the journal's merged state and is applied in
+the journal), each batch numbered in :attr:`SharedTextArea.typed` so the screen can tell
+whether all of it is stored (a message posted while the screen closes is never delivered); what the partner typed arrives as the journal's merged state and is applied in
 place as splices, so this person's cursor stays on the same character while the other types.
 """
 
@@ -24,14 +25,16 @@ class SharedTextArea(TextArea):
     class Edited(Message):
         """The person typed: these CRDT updates are to be stored (in any order)."""
 
-        def __init__(self, area: SharedTextArea, updates: list[bytes]) -> None:
+        def __init__(self, area: SharedTextArea, updates: list[bytes], typed: int = 0) -> None:
             self.area = area
             self.updates = updates
+            self.typed = typed  # the area's `typed` once these updates were made
             super().__init__()
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes, soft_wrap=True)
         self.shared: SharedText | None = None
+        self.typed = 0  # batches of the person's typing made into updates so far
 
     def load_shared(self, state: bytes) -> None:
         """Start over on the journal's state (a new check-in, or the first load)."""
@@ -72,12 +75,20 @@ class SharedTextArea(TextArea):
         self.cursor_location = self._document().get_location_from_index(
             min(map_offset(cursor, splices), len(self.shared.text)))
 
-    def _take_typing(self) -> None:
+    def take_typing(self) -> list[bytes]:
+        """Make what the person typed since the last call into updates (counted in
+        :attr:`typed`) and return them, posting nothing: for a screen that is closing."""
         if self.shared is None:
-            return
+            return []
         updates = self.shared.edit(self.text)
         if updates:
-            self.post_message(self.Edited(self, updates))
+            self.typed += 1
+        return updates
+
+    def _take_typing(self) -> None:
+        updates = self.take_typing()
+        if updates:
+            self.post_message(self.Edited(self, updates, self.typed))
 
     @on(TextArea.Changed)
     def _changed(self, event: TextArea.Changed) -> None:
