@@ -414,3 +414,16 @@ async def test_a_detail_that_cannot_be_read_says_why_in_the_pane(demo_path: Path
         assert str(screen.query_one("#detail", Static).content) == \
             "the journal is locked by another program"
         assert screen.query_one(ProgressChart).history == []
+
+
+async def test_reopening_an_open_goal_says_it_is_open(demo_path: Path) -> None:
+    app = Harness(demo_path, GoalsScreen())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        screen = app.screen
+        assert isinstance(screen, GoalsScreen) and screen.selected is not None
+        assert screen.selected["status"] == "open"
+        await pilot.press("O")
+        await pilot.pause()
+        assert app.screen is screen  # no question asked
+        assert any("open already" in str(n.message) for n in app._notifications)

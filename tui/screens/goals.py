@@ -157,7 +157,9 @@ class GoalsScreen(ListScreen):
 
     def action_reopen(self) -> None:
         item = self.need_selection()
-        if item is not None and item.get("status") != "open":
+        if item is not None and item.get("status") == "open":
+            self.notify("This goal is open already.")
+        elif item is not None:
             self.confirm_write(f"Reopen the goal “{one_line(item.get('text'))[:60]}”?",
                                model.set_goal_status, item["id"], "open",
                                message="Goal reopened")
