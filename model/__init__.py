@@ -150,7 +150,7 @@ if TYPE_CHECKING:
     )
     from ._schedule import propose_next as propose_next_checkin
     from ._schedule import upcoming as upcoming_checkins
-    from ._search import SEARCH_LIMIT, Hit, SearchPage, search, search_page
+    from ._search import SEARCH_LIMIT, Hit, SearchPage, search, search_label, search_page
     from ._shared_text import (
         SharedText,
         Splice,
@@ -210,7 +210,7 @@ __all__ = [
     "covered_items", "create_demo", "current_checkin", "DEMO_SEED", "DeviceKeys", "drift_state",
     "end_checkin", "EndSummary", "ensure_syncable", "export_ics", "export_json",
     "export_markdown", "find_item", "goal_progress", "goals_needing_update", "Hit",
-    "SearchPage", "search_page", "SEARCH_LIMIT",
+    "SearchPage", "search_label", "search_page", "SEARCH_LIMIT",
     "is_blank", "is_first_checkin", "is_paired", "is_vague", "iso", "Journal", "journal_status", "KINDS",
     "last_checkin", "list_devices", "list_items", "next_checkin", "NextCheckin", "on_this_day",
     "parse_date", "parse_every", "parse_time", "parse_when", "PeerDevice", "physical_ms",
@@ -365,6 +365,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "Hit": ("_search", "Hit"),
     "SearchPage": ("_search", "SearchPage"),
     "search_page": ("_search", "search_page"),
+    "search_label": ("_search", "search_label"),
     "SEARCH_LIMIT": ("_search", "SEARCH_LIMIT"),
     "find_item": ("_find", "find_item"),
     "parse_date": ("_dates", "parse_date"),

@@ -24,6 +24,7 @@ from ._entities import (
     set_goal_status,
 )
 from ._find import LOCAL_ITEM_TABLES
+from ._kinds import item_kind, kind_name
 from ._ops import Value, short_id
 from ._schema import TABLES, long_text_fields
 from .errors import NotFoundError, ValidationError
@@ -74,24 +75,6 @@ _DEFAULTS = {("asks", "kind"): "question", ("goals", "horizon"): "near",
 _INSTEAD = {("goals", "due"): "target", ("wins", "due"): "date", ("commitments", "target"): "due",
             ("challenges", "target"): "due"}
 _FIELD_NAMES = {"target": "its target date", "date": "its date", "due": "its due date"}
-
-_NAMES = {"stories": "story", "feedback": "feedback", "private_notes": "private note",
-          "talking_points": "talking point", "talking_point_drafts": "draft",
-          "sessions": "check-in", "people": "person"}
-
-
-def kind_name(table: str) -> str:
-    """'a goal', 'an ask', 'a private note': the kind of item a table holds, for messages."""
-    name = _NAMES.get(table) or table.removesuffix("s").replace("_", " ")
-    return ("an " if name[0] in "aeiou" else "a ") + name
-
-
-def item_kind(table: str, *, article: bool = False) -> str:
-    """'goal', 'story', 'private note' (with `article`: 'a goal', 'an ask'): the kind of
-    item a table holds, for messages."""
-    named = kind_name(table)
-    return named if article else named.split(" ", 1)[1]
-
 
 _bare = item_kind
 

@@ -60,7 +60,7 @@ def find_item(j: Journal, prefix: str, tables: tuple[str, ...] | None = None) ->
     if not found:
         raise _not_found(j, prefix, tables)
     if len(found) > 1:
-        from ._edit import kind_name
+        from ._kinds import kind_name
 
         shown = ", ".join(f"{kind_name(t)} {short_id(r)}" for t, r in found[:4])
         raise ValidationError(f"id {prefix} is ambiguous ({shown}"
@@ -73,7 +73,7 @@ def _not_found(j: Journal, prefix: str, tables: tuple[str, ...] | None) -> NotFo
     """No such item among `tables`; when the id is one item of another kind, say which
     kind it is and which one was wanted (an update's --goal given a win's id)."""
     if tables:
-        from ._edit import kind_name
+        from ._kinds import kind_name
 
         try:
             other, _ = find_item(j, prefix)

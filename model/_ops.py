@@ -182,7 +182,7 @@ def _check_value(table: str, name: str, value: Value) -> Value:
             raise ValidationError(f"{table}.{name} must be text")
         limit = LONG_TEXT_LIMIT if kind == "text" else TEXT_LIMIT
         if len(value) > limit:
-            from ._edit import item_kind  # only here: _edit imports this module
+            from ._kinds import item_kind  # only here: a refusal names the kind
 
             raise ValidationError(
                 f"the {name.replace('_', ' ')} of this {item_kind(table)} is longer than "

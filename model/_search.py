@@ -6,6 +6,19 @@ quoted and prefix-matched, so quotes, colons or a lone asterisk cannot cause an 
 Results come a page at a time (`limit`, `offset`), and :func:`search_page` says how many
 there are in all: a word that matches every item of a journal of years costs a count and
 one page, never a list of every match (see :data:`RANKED_MAX` for the order).
+
+Only what a person wrote as an item of the practice is a result (:data:`RESULT_TABLES`):
+the index also holds documents of bookkeeping rows (people's names, the outcome word of
+each item covered in a check-in), which no screen shows as items of their own. Journals
+hold those documents already, so they are left out when searching, not by a migration;
+the app and `comentor search` read the same results.
+
+A match is marked in its snippet with characters a person does not type (:data:`_OPEN`,
+:data:`_CLOSE`, chosen here and nowhere else) and the marks never leave this module: a
+:class:`Hit` carries its text as written and the matches as offsets, so no bracket or
+other character of the item's own text is ever taken for a mark. An item that holds one of
+those two characters after all (pasted, or sent by a peer) has its snippet made again with
+marks it does not hold.
 """
 
 from __future__ import annotations
@@ -14,28 +27,67 @@ import re
 from typing import TYPE_CHECKING
 
 from ._record import Record
+from ._schema import TABLES, searchable_fields
 from .errors import ValidationError
 
 if TYPE_CHECKING:
     from ._journal import Journal
 
-__all__ = ["Hit", "SearchPage", "SEARCH_LIMIT", "RANKED_MAX", "search", "search_count",
-           "search_page", "fts_query"]
+__all__ = ["Hit", "SearchPage", "SEARCH_LIMIT", "RANKED_MAX", "RESULT_TABLES", "marked",
+           "search", "search_count", "search_page", "search_label", "fts_query"]
 
 SEARCH_LIMIT = 50  # results per page, unless asked otherwise
 RANKED_MAX = 10_000  # more matches than this come newest first (see search_page)
 _MAX_LIMIT = 10_000
 
+# The tables whose documents are results: the items a person wrote (a check-in's notes and
+# the notes added to it included), and private notes, which are indexed on this device only.
+RESULT_TABLES = frozenset({
+    "goals", "updates", "commitments", "asks", "feedback", "challenges", "wins", "stories",
+    "skills", "baselines", "sessions", "notes", "talking_points", "private_notes",
+})
+# Every other table the index covers is bookkeeping (people and the partnership by name, a
+# check-in item by its outcome): read from the schema, so a table added later stays out
+# until it is named above. Fixed words, so they are written into the SQL, never user input.
+_HIDDEN = tuple(sorted(t for t in TABLES if searchable_fields(t) and t not in RESULT_TABLES))
+_HIDDEN_SQL = ", ".join(f"'{t}'" for t in _HIDDEN) or "NULL"
+# Counting joins nothing: each match is looked up among the few bookkeeping documents, a
+# fraction of what reading each match's row in search_docs costs (measured at 263,000
+# matches: about 20 ms more than the bare count, where the join cost 80).
+_SHOWN = f"search_fts.rowid NOT IN (SELECT docid FROM search_docs WHERE tbl IN ({_HIDDEN_SQL}))"
+
+# a result's kind where the item's own name says too little: a check-in is found by its
+# notes, and a note is one added to a check-in
+_CALLED = {"sessions": "check-in notes", "notes": "check-in note"}
+
+
+def search_label(table: str) -> str:
+    """What a result from `table` is called, in the app and by `comentor search`: the kind
+    of item messages name ("goal", "talking point"), never a table's name."""
+    from ._kinds import item_kind  # here: a search that prints no kind never loads it
+
+    return _CALLED.get(table) or item_kind(table)
+
+
+# FTS5's marks around a match (STX, ETX): control characters no one types into an item, as
+# they would a bracket. An item that holds one is rare enough to cost a query of its own.
+_OPEN, _CLOSE = "\x02", "\x03"
+_HOLDS_MARKS = "instr(search_fts.body, char(2)) + instr(search_fts.body, char(3)) > 0"
+_SNIPPET = "snippet(search_fts, 0, ?, ?, '…', 12)"  # the marks, as parameters
+
 
 class Hit(Record):
-    """One match: the item's table and id, a snippet with the match in [brackets], and its
-    rank (FTS5's bm25: lower is better). A frozen record, as a frozen dataclass behaves:
-    `comentor search` loads no dataclasses (see _record.py)."""
+    """One match: the item's table and id, a snippet of its text as written (no marks in
+    it), its rank (FTS5's bm25: lower is better) and `marks`, the (start, end) offsets of
+    the words matched in the snippet, for an interface to show them its own way. A frozen
+    record, as a frozen dataclass behaves: `comentor search` loads no dataclasses (see
+    _record.py)."""
 
     table: str
     row: str
     snippet: str
     rank: float
+    marks: tuple[tuple[int, int], ...] = ()
 
 
 class SearchPage(Record):
@@ -70,6 +122,47 @@ def fts_query(text: str) -> str:
     return " ".join(quoted)
 
 
+def marked(snippet: str, open_: str = _OPEN,
+           close: str = _CLOSE) -> tuple[str, tuple[tuple[int, int], ...]]:
+    """An FTS5 snippet's text without the marks, and where the marked matches are in it.
+
+    Every `open_` and `close` in `snippet` must be a mark (see :func:`_spare_marks`). A close
+    without an open, or an open never closed, marks nothing.
+    """
+    text: list[str] = []
+    marks: list[tuple[int, int]] = []
+    start: int | None = None
+    at = 0
+    for part in re.split(f"({re.escape(open_)}|{re.escape(close)})", snippet):
+        if part == open_:
+            start = at
+        elif part == close:
+            if start is not None and at > start:
+                marks.append((start, at))
+            start = None
+        else:
+            text.append(part)
+            at += len(part)
+    return "".join(text), tuple(marks)
+
+
+def _spare_marks(body: str) -> tuple[str, str]:
+    """Two characters of Unicode's private use area that `body` does not hold."""
+    spare = (chr(c) for c in range(0xE000, 0xF900) if chr(c) not in body)
+    return next(spare), next(spare)
+
+
+def _remarked(j: Journal, query: str, docid: int) -> tuple[str, tuple[tuple[int, int], ...]]:
+    """The snippet of an item whose text holds :data:`_OPEN` or :data:`_CLOSE`, made again
+    with marks it does not hold, so its text stays exactly as written."""
+    body = j.conn.execute("SELECT body FROM search_fts WHERE rowid = ?", (docid,)).fetchone()
+    open_, close = _spare_marks(str(body[0] if body else ""))
+    row = j.conn.execute(
+        f"SELECT {_SNIPPET} FROM search_fts "
+        "WHERE search_fts MATCH ? AND rowid = ?", (open_, close, query, docid)).fetchone()
+    return marked(str(row[0] if row else ""), open_, close)
+
+
 def _page_bounds(limit: int, offset: int) -> None:
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= _MAX_LIMIT:
         raise ValidationError(f"the limit must be a whole number from 1 to {_MAX_LIMIT:,}",
@@ -93,15 +186,18 @@ def search_page(j: Journal, text: str, limit: int = SEARCH_LIMIT,
     total = _count(j, query)
     ranked = total <= RANKED_MAX
     rows = j.conn.execute(
-        "SELECT d.tbl, d.row_id, snippet(search_fts, 0, '[', ']', '…', 12), rank "
+        f"SELECT d.tbl, d.row_id, {_SNIPPET}, rank, d.docid, {_HOLDS_MARKS} "
         "FROM search_fts JOIN search_docs d ON d.docid = search_fts.rowid "
-        "WHERE search_fts MATCH ? ORDER BY "
+        f"WHERE search_fts MATCH ? AND d.tbl NOT IN ({_HIDDEN_SQL}) ORDER BY "
         # FTS5 itself orders by rank, so only the page's snippets are made (a second key
         # would sort every match, snippet and all); ties come in the same order each time
         + ("rank" if ranked else "search_fts.rowid DESC") + " LIMIT ? OFFSET ?",
-        (query, limit, offset),
+        (_OPEN, _CLOSE, query, limit, offset),
     ).fetchall() if offset < total else []
-    hits = [Hit(str(t), str(r), str(s), float(rank)) for t, r, s, rank in rows]
+    hits = []
+    for table, row, snippet, rank, docid, holds_marks in rows:
+        shown, marks = _remarked(j, query, docid) if holds_marks else marked(str(snippet))
+        hits.append(Hit(str(table), str(row), shown, float(rank), marks))
     return SearchPage(hits, total, offset, ranked)
 
 
@@ -111,12 +207,13 @@ def search(j: Journal, text: str, limit: int = SEARCH_LIMIT, offset: int = 0) ->
 
 
 def search_count(j: Journal, text: str) -> int:
-    """How many items match `text`."""
+    """How many items match `text` (results only: see :data:`RESULT_TABLES`)."""
     query = fts_query(text)
     return _count(j, query) if query else 0
 
 
 def _count(j: Journal, query: str) -> int:
     row = j.conn.execute(
-        "SELECT count(*) FROM search_fts WHERE search_fts MATCH ?", (query,)).fetchone()
+        f"SELECT count(*) FROM search_fts WHERE search_fts MATCH ? AND {_SHOWN}",
+        (query,)).fetchone()
     return int(row[0])

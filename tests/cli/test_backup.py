@@ -136,8 +136,8 @@ def test_backup_restore_sync_loses_nothing_and_reuses_no_sequence_number(
     new_replica = replica(restored)
     assert any(r == new_replica for r, _ in ops(ben))  # what it wrote after the restore
     # the private note came back with the backup, and never left the device
-    assert "private_notes" in run(restored, "search", "thought", env=env).stdout
-    assert "private_notes" not in run(ben, "search", "thought").stdout
+    assert "private note" in run(restored, "search", "thought", env=env).stdout
+    assert "private note" not in run(ben, "search", "thought").stdout
 
 
 def test_a_sealed_backup_needs_its_passphrase_and_shows_no_text(tmp_path: Path) -> None:

@@ -105,7 +105,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         if not page.hits:
             print("no matches")
         for h in page.hits:
-            print(f"{m.short_id(h.row)}  {h.table:14}  {one_line(h.snippet)}")
+            print(f"{m.short_id(h.row)}  {m.search_label(h.table):14}  {one_line(h.snippet)}")
         if page.more:  # a page at a time: a word in every item never lists them all
             order = "" if page.ranked else ", newest first"
             print(f"showing {len(page.hits):,} of {page.total:,}{order} — use --limit N "

@@ -1,57 +1,151 @@
-"""Search everything: results as you type, Enter opens the item on its own screen.
+"""Search everything: results as you type, Enter opens the item where it is shown.
 
 What is typed never reaches FTS5 as query syntax (model.search quotes every word), and each
 keystroke's search runs in an exclusive worker, so only the latest one shows. Results come a
 page at a time (:data:`PAGE`): the next page loads when the cursor reaches the last row, or
 with ctrl+n, so a word found in every item of a journal of years never lists them all.
+
+The model returns only items (`RESULT_TABLES` in model/_search.py), each labelled here as
+people say it; :func:`locate` says where each kind is really shown, a tab of a screen
+included (a baseline on the Review's Baselines tab, a story on the Story tab of Wins &
+story), and what no screen shows (a past check-in's notes) is said in place: Enter never
+claims a screen that does not show it.
 """
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+import re
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.widgets import DataTable, Input, Static
+from textual.widgets import DataTable, Input, Static, TabbedContent
 
 from comentor import model
 from comentor.model import Journal
 
-from ..text import inert
+from ..text import inert, one_line
 from ..widgets.key_bar import KeyBar
 from ..widgets.title_bar import TitleBar
 from .base import SCREEN_FOR_TABLE, GatewayScreen, open_screen
 
-__all__ = ["SearchScreen", "locate", "PAGE"]
+if TYPE_CHECKING:
+    from textual.screen import Screen
+
+__all__ = ["SearchScreen", "Place", "locate", "label", "PAGE"]
 
 PAGE = 50  # results per page
+_SAID_MAX = 400  # characters of a note said in place of a screen
 
-LABELS = {"goals": "goal", "updates": "update", "asks": "ask", "commitments": "commitment",
-          "challenges": "challenge", "feedback": "feedback", "wins": "win", "stories": "story",
-          "skills": "skill", "private_notes": "private note", "notes": "session note",
-          "talking_points": "talking point", "baselines": "baseline", "sessions": "check-in",
-          "talking_point_drafts": "draft"}
+# what a result is called where the model's name of the kind (item_kind) says too little:
+# a check-in matches by its notes, and a note is one added to a check-in
+# kinds shown on a tab of their screen other than the one it opens on
+_TABS = {"baselines": ("review", "tab-baselines"), "stories": ("wins", "tab-story")}
 
 
-def locate(j: Journal, table: str, row: str) -> tuple[str | None, str | None]:
-    """The screen that shows a hit, and the item to put the cursor on there."""
+def label(table: str) -> str:
+    """A kind as people say it: never a table's name, even for a kind added later."""
+    return model.search_label(table)
+
+
+class Place(NamedTuple):
+    """Where a hit is shown: a catalog screen, the item to put the cursor on and the tab to
+    open there; or, when no screen shows it (`screen` None), what to say instead."""
+
+    screen: str | None
+    item: str | None = None
+    tab: str | None = None
+    said: str = ""
+    title: str = ""
+
+
+def locate(j: Journal, table: str, row: str) -> Place:
+    """Where a hit is really shown (read on the gateway's thread)."""
+    if table in _TABS:
+        name, tab = _TABS[table]
+        return Place(name, None, tab)
+    if table in ("sessions", "notes"):
+        return _checkin_place(j, table, row)
     shown, item = model.owning_item(j, table, row)
-    return SCREEN_FOR_TABLE.get(shown), item
+    screen = SCREEN_FOR_TABLE.get(shown)
+    if screen is None:
+        return Place(None, said=f"No screen shows this {label(table)}.")
+    return Place(screen, item)
 
 
-def _snippet(text: str) -> Text:
-    """Render the [match] markers of an FTS snippet as highlights, never as markup."""
+def _checkin_place(j: Journal, table: str, row: str) -> Place:
+    """A check-in's notes, and the notes added to it, are on the check-in screen while it
+    runs; a past check-in has no screen, so its text is said where the search is."""
+    rec = j.get(table, row) or {}
+    session = row if table == "sessions" else str(rec.get("session") or "")
+    running = model.current_checkin(j)
+    if session and running is not None and running.get("id") == session:
+        return Place("checkin")
+    held = (j.get("sessions", session) if session else None) or {}
+    day = str(held.get("started_at") or held.get("planned_at") or "")[:10]
+    of = f"the check-in of {day}" if day else "a check-in"
+    if table == "sessions":
+        title, text = f"Notes of {of}", rec.get("notes")
+        where = "No screen shows a past check-in's notes: `comentor export md` has them."
+    else:
+        who = one_line(j.person_name(rec.get("person"))) if rec.get("person") else ""
+        title = (f"{who}'s note" if who else "A note") + (f" from {of}" if session else "")
+        text = rec.get("text")
+        where = ("No screen shows the notes of a past check-in" if session else
+                 "No screen shows a note kept outside a check-in") + \
+            ": `comentor list note` lists them."
+    said = one_line(text)
+    if len(said) > _SAID_MAX:
+        said = said[:_SAID_MAX - 1] + "…"
+    return Place(None, said=f"{said}\n({where})", title=title)
+
+
+def _snippet(hit: model.Hit) -> Text:
+    """The hit's snippet with its matches highlighted at the offsets the model gives: the
+    text is never read as markup, and none of its own characters (a "[beta]" typed in a
+    goal) is taken for a mark."""
+    pieces: list[tuple[str, bool]] = []
+    at = 0
+    for start, end in hit.marks:
+        pieces += [(hit.snippet[at:start], False), (hit.snippet[start:end], True)]
+        at = end
+    pieces.append((hit.snippet[at:], False))
     out = Text()
-    rest = inert(" ".join(text.split()))
-    while "[" in rest and "]" in rest[rest.index("["):]:
-        before, _, tail = rest.partition("[")
-        hit, _, rest = tail.partition("]")
-        out.append(before)
-        out.append(hit, style="bold reverse")
-    out.append(rest)
+    for n, (part, matched) in enumerate(pieces):
+        # on one line: each run of white space one space, as a table cell has no lines (a
+        # match is a word, never ending in space, so no two runs meet across pieces)
+        part = re.sub(r"\s+", " ", part)
+        if n == 0:
+            part = part.lstrip()
+        if n == len(pieces) - 1:
+            part = part.rstrip()
+        out.append(inert(part, keep_newlines=False), style="bold reverse" if matched else "")
     return out
+
+
+def _open_tab(screen: Screen[Any], tab: str, tries: int = 50) -> None:
+    """Show `tab` of a screen just pushed, with the focus in it.
+
+    The screen's tabs are mounted, and the first one shown, a few refreshes after the push:
+    a tab chosen earlier would lose to the first, so this waits a refresh at a time. The
+    focus moves into the tab, since a tab whose widget has the focus is shown again (the
+    screen's first table, focused as it opened, would bring its own tab back).
+    """
+    found = screen.query(TabbedContent)
+    if not (found and found.first().active):
+        if tries and screen.is_attached:
+            screen.call_after_refresh(_open_tab, screen, tab, tries - 1)
+        return
+    tabs = found.first()
+    panes = tabs.query(f"TabPane#{tab}")
+    if not panes:
+        return
+    tabs.active = tab
+    target = next((w for w in panes.first().query("*") if w.can_focus), None)
+    if target is not None:
+        target.focus()
 
 
 class SearchScreen(GatewayScreen):
@@ -119,8 +213,7 @@ class SearchScreen(GatewayScreen):
         self._loading = False
         self.page, self._shown = page, text
         for hit in page.hits:
-            table.add_row(LABELS.get(hit.table, hit.table), _snippet(hit.snippet),
-                          key=str(len(self.hits)))
+            table.add_row(label(hit.table), _snippet(hit), key=str(len(self.hits)))
             self.hits.append(hit)
         self._describe(text)
 
@@ -166,10 +259,13 @@ class SearchScreen(GatewayScreen):
 
     @work(thread=True, exclusive=True, group="jump")
     def jump(self, table: str, row: str) -> None:
-        screen, item = self.gateway.read(locate, table, row)
-        self.app.call_from_thread(self._jump, screen, item, table)
+        place = self.gateway.read(locate, table, row)
+        self.app.call_from_thread(self._jump, place, table)
 
-    def _jump(self, screen: str | None, item: str | None, table: str) -> None:
-        if screen is None or not open_screen(self.app, screen, item):
-            self.notify(f"A {LABELS.get(table, table)} is shown on the check-in screen.",
-                        markup=False)
+    def _jump(self, place: Place, table: str) -> None:
+        if place.screen is not None and open_screen(self.app, place.screen, place.item):
+            if place.tab:
+                _open_tab(self.app.screen, place.tab)
+            return
+        said = place.said or f"No screen shows this {label(table)}."
+        self.notify(said, title=place.title, markup=False, timeout=12 if place.title else 5)
