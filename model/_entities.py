@@ -32,19 +32,24 @@ _FILLER = {"a", "an", "the", "some", "any", "me", "my", "your", "our", "us", "wi
            "for", "to", "of", "and", "or", "in", "about", "please", "pls", "just", "maybe",
            "general", "more", "etc"}
 _WORD = re.compile(r"\w+|\?")
+# letters that draw no mark: the Hangul fillers and the blank Braille pattern
+_DRAWS_NOTHING = frozenset("\u115f\u1160\u3164\uffa0\u2800")
 
 
 def is_blank(text: str | None) -> bool:
-    """Whether a reader would see nothing: empty, spaces, or only invisible format characters
-    (a zero-width space, a direction mark), which ``str.strip`` keeps."""
+    """Whether a reader would see nothing: empty, spaces, or only characters that draw
+    nothing, which ``str.strip`` keeps: format characters (a zero-width space, a direction
+    mark), variation selectors, and the fillers that Hangul and Braille define as blank."""
     text = (text or "").strip()
     if not text:
         return True
-    if text.isprintable():  # nearly every text: no character to look up
+    if text.isascii():  # most texts: a printable ASCII character always shows
         return False
-    import unicodedata  # here: the common path never needs it
+    import unicodedata  # here: an ASCII text never needs it
 
-    return all(ch.isspace() or unicodedata.category(ch) == "Cf" for ch in text)
+    return all(ch.isspace() or ch in _DRAWS_NOTHING or unicodedata.category(ch) == "Cf"
+               or 0xFE00 <= ord(ch) <= 0xFE0F or 0xE0100 <= ord(ch) <= 0xE01EF
+               for ch in text)
 
 
 def required_text(text: str, what: str = "text", field: str = "text") -> str:
@@ -134,10 +139,12 @@ def is_vague(text: str, outcome: str | None) -> bool:
     """An ask is vague when its outcome names nothing concrete: none, or only filler and
     words like "help" or "advice" ("some advice?"). A short outcome can be concrete ("a
     call", "an intro to Sam", or a few characters of a language that needs no more), so
-    length alone decides nothing; a Latin word under three letters alone ("ok") names none."""
-    concrete = [w for w in _WORD.findall((outcome or "").lower())
-                if w not in VAGUE_WORDS and w not in _FILLER]
-    return all(w.isascii() and len(w) < 3 for w in concrete)
+    length alone decides nothing; a Latin word under three letters alone ("ok") names none,
+    unless it is written in capitals (an acronym: "a CV", "my PR")."""
+    concrete = [w for w in _WORD.findall(outcome or "")
+                if w.lower() not in VAGUE_WORDS and w.lower() not in _FILLER]
+    return all(w.isascii() and len(w) < 3 and not (len(w) > 1 and w.isupper())
+               for w in concrete)
 
 
 def add_ask(j: Journal, text: str, *, kind: str = "question", outcome: str | None = None,

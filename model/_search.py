@@ -50,7 +50,7 @@ RESULT_TABLES = frozenset({
 # check-in item by its outcome): read from the schema, so a table added later stays out
 # until it is named above. Fixed words, so they are written into the SQL, never user input.
 _HIDDEN = tuple(sorted(t for t in TABLES if searchable_fields(t) and t not in RESULT_TABLES))
-_HIDDEN_SQL = ", ".join(f"'{t}'" for t in _HIDDEN) or "NULL"
+_HIDDEN_SQL = ", ".join(f"'{t}'" for t in _HIDDEN) or "''"  # (NULL would hide every row)
 # Counting joins nothing: each match is looked up among the few bookkeeping documents, a
 # fraction of what reading each match's row in search_docs costs (measured at 263,000
 # matches: about 20 ms more than the bare count, where the join cost 80).
@@ -147,8 +147,12 @@ def marked(snippet: str, open_: str = _OPEN,
 
 
 def _spare_marks(body: str) -> tuple[str, str]:
-    """Two characters of Unicode's private use area that `body` does not hold."""
-    spare = (chr(c) for c in range(0xE000, 0xF900) if chr(c) not in body)
+    """Two private-use characters that `body` does not hold: from the area of the Basic
+    Multilingual Plane, else from plane 15's (65,534 more than a text of 100,000 characters
+    can use up along with the other)."""
+    used = set(body)
+    spare = (chr(c) for c in (*range(0xE000, 0xF900), *range(0xF0000, 0xFFFFE))
+             if chr(c) not in used)
     return next(spare), next(spare)
 
 

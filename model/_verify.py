@@ -16,7 +16,8 @@ its key, the mass-deletion guard, quarantine, forks) still runs in order inside 
 transaction, so a bad signature anywhere in a batch rejects it exactly as before. A
 signature is checked ahead only with a key that belongs to its author by construction (a
 device id is a hash of its key, see ``device_id_for``): the key the journal records, or the
-key a device record in the same batch introduces. When the batch applies, a result counts
+key a device record introduces, in the same batch or in an earlier one of the exchange that
+is read ahead but not applied yet (``introduced``). When the batch applies, a result counts
 only for the very operation it was computed for, and only if the author is then recorded
 with that same key; anything else is verified there and then, as before.
 """

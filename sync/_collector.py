@@ -11,10 +11,12 @@ a first sync of a million operations peaks at the same memory as with it (60 MiB
 exchange leaves no cyclic garbage worth a pass, and what little there is goes at the first
 collection after the pause.
 
-The collector is one per process, and a pause may overlap another (two sessions receiving
-at once, the app's own start): pauses are counted, the last one to end resumes the
-collector, and only a collector that was running when the first one began (the app keeps
-it off until its first frame, and turns it on then whatever the pauses).
+The collector is one per process: in the app, the interface's thread runs without it too
+while a large exchange is received (a first sync), and collects once the exchange is done.
+A pause may overlap another (two sessions receiving at once, the app's own start): pauses
+are counted, the last one to end resumes the collector, and only a collector that was
+running when the first one began (the app keeps it off until its first frame, and turns it
+on then whatever the pauses).
 """
 
 from __future__ import annotations

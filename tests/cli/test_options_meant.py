@@ -67,7 +67,7 @@ def test_private_is_refused_for_the_calendar(jpath: Path, tmp_path: Path) -> Non
 
 
 @pytest.mark.parametrize("text", ["\u200b", " \u200b\u200d ", "\ufeff", "\u2066\u2069",
-                                  "\u200b\n\u200b"])
+                                  "\u200b\n\u200b", "\u3164", "\u2800", "\ufe0f"])
 def test_a_text_of_invisible_characters_is_empty(jpath: Path, text: str) -> None:
     before = snapshot(jpath)
     refused(run(jpath, "add", "goal", text, ok=False), "the goal is empty")
@@ -85,7 +85,7 @@ def test_visible_text_is_not_blank() -> None:
 
 
 @pytest.mark.parametrize("outcome", ["a call", "an intro to Sam", "一次介绍", "a 30 min call",
-                                     "review of my PR"])
+                                     "review of my PR", "a CV", "my PR"])
 def test_a_short_concrete_outcome_is_not_vague(outcome: str) -> None:
     assert not model.is_vague("Can we talk?", outcome)
 

@@ -62,6 +62,15 @@ def test_an_item_holding_the_mark_characters_keeps_them_and_only_the_match_is_ma
     assert odd.snippet.rstrip() == "\ue000\ue001\ue003 quokka\x02" and _matched(odd) == ["quokka"]
 
 
+def test_an_item_holding_every_private_use_character_is_still_found(journal: Journal) -> None:
+    """A partner can send a text that holds the whole private-use area of the Basic
+    Multilingual Plane and a mark character: its snippet takes marks from plane 15's."""
+    crowded = "".join(chr(c) for c in range(0xE000, 0xF900)) + " quokka\x02"
+    e.add_goal(journal, "x", detail=crowded)
+    [hit] = search(journal, "quokka")
+    assert _matched(hit) == ["quokka"] and "\x02" in hit.snippet
+
+
 def test_marked_reads_pairs_only() -> None:
     assert _search.marked("a \x02b\x03 c") == ("a b c", ((2, 3),))
     assert _search.marked("\x03a \x02b") == ("a b", ())  # a close first, an open never closed

@@ -11,8 +11,15 @@ import pytest
 
 from comentor.model import _verify as verify
 from comentor.model._journal import Journal
-from comentor.model._ops import encode_op
-from comentor.model.replication import apply_remote, ops_since, version_vector
+from comentor.model._ops import Operation, encode_op
+from comentor.model.errors import UntrustedOperationError
+from comentor.model.replication import (
+    ReceivedBatch,
+    apply_remote,
+    apply_remote_many,
+    ops_since,
+    version_vector,
+)
 from comentor.model.testing import pair_in_process, paired_journals, sync_in_process
 from comentor.sync._journal import ReadAhead
 from comentor.sync.errors import ProtocolError, TransportError
@@ -169,5 +176,45 @@ async def test_a_device_a_batch_read_ahead_introduces_is_checked_ahead_in_the_ne
     finally:
         await incoming.close()
     assert len(ada.rows("wins")) == verify.MIN_AHEAD + 40
+    for j in (ada, ben, laptop):
+        j.close()
+
+
+async def test_a_key_from_a_batch_that_is_refused_lets_nothing_in(tmp_path: Path) -> None:
+    """The first batch introduces the laptop's key but is refused (one operation in it is
+    forged): the next batch, checked ahead with that key, is still refused when it applies,
+    since the journal records no such device."""
+    ada, ben = paired_journals(tmp_path, ("Ada", "Ben"))
+    laptop = Journal.create(tmp_path / "laptop.db", "Ben", joining=True, person=ben.me)
+    pair_in_process(ben, laptop)
+    laptop.write([("wins", f"w{i:04d}", {"text": f"win {i}"})
+                  for i in range(verify.MIN_AHEAD + 40)])
+    sync_in_process(ben, laptop)
+    ops = ops_since(ben, version_vector(ada), limit=5000)
+    cut = max(i for i, op in enumerate(ops) if op.table == "devices") + 1
+    head = list(ops[:cut])
+    victim = next(i for i, op in enumerate(head) if op.row != laptop.device_id)
+    op = head[victim]
+    head[victim] = Operation(op.replica, op.seq, op.hlc, op.table, op.row, op.fields, op.bases,
+                             bytes(64))  # a signature that does not verify
+    frames = [encode(OpsBatch(1, [encode_op(o) for o in head])),
+              encode(OpsBatch(2, [encode_op(o) for o in ops[cut:]])), encode(Done(2))]
+    incoming = ReadAhead(_feed(frames), decode, ada)  # type: ignore[arg-type]
+    try:
+        first = await incoming.recv()
+        second = await incoming.recv()
+        assert second.signatures is not None
+        key = laptop.keys.sign_public
+        theirs = [o for o in second.operations() if o.device == laptop.device_id]
+        assert theirs and all(second.signatures.ok(o, key) is True for o in theirs)
+        results, error = apply_remote_many(ada, [
+            ReceivedBatch(first.operations(), (), first.signatures),
+            ReceivedBatch(second.operations(), (), second.signatures)])
+        assert results == [] and isinstance(error, UntrustedOperationError)
+        with pytest.raises(UntrustedOperationError, match="not paired"):
+            apply_remote(ada, second.operations(), signatures=second.signatures)
+    finally:
+        await incoming.close()
+    assert ada.get("devices", laptop.device_id) is None and not ada.rows("wins")
     for j in (ada, ben, laptop):
         j.close()

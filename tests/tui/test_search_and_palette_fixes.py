@@ -181,7 +181,7 @@ def test_comentor_search_prints_the_text_as_typed_and_no_bookkeeping(demo_path: 
     model.add_goal(j, "Ship zebraword v2 [beta] of the site")
     j.close()
     [line] = _cli(demo_path, "search", "zebraword").splitlines()
-    assert line.rstrip().endswith("  goal            Ship zebraword v2 [beta] of the site")
+    assert line.rstrip().endswith("  goal            Ship [zebraword] v2 [beta] of the site")
     assert "\\x0" not in line
     assert _cli(demo_path, "search", "updated").splitlines() == ["no matches"]
     assert "people" not in _cli(demo_path, "search", "Maya")

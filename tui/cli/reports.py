@@ -96,16 +96,27 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bracketed(hit: m.Hit) -> str:
+    """A hit's snippet on one line, each matched word in [brackets]."""
+    text, at = hit.snippet, 0
+    parts: list[str] = []
+    for start, end in hit.marks:
+        parts += [one_line(text[at:start]), "[", one_line(text[start:end]), "]"]
+        at = end
+    return "".join([*parts, one_line(text[at:])])
+
+
 def cmd_search(args: argparse.Namespace) -> int:
     with open_journal(args) as j:
         page = m.search_page(j, " ".join(args.query), limit=args.limit)
-        if args.json:
-            out([{"table": h.table, "id": h.row, "snippet": h.snippet} for h in page.hits])
+        if args.json:  # the snippet as written, and where the matched words are in it
+            out([{"table": h.table, "id": h.row, "snippet": h.snippet,
+                  "marks": [list(mark) for mark in h.marks]} for h in page.hits])
             return 0
         if not page.hits:
             print("no matches")
         for h in page.hits:
-            print(f"{m.short_id(h.row)}  {m.search_label(h.table):14}  {one_line(h.snippet)}")
+            print(f"{m.short_id(h.row)}  {m.search_label(h.table):14}  {_bracketed(h)}")
         if page.more:  # a page at a time: a word in every item never lists them all
             order = "" if page.ranked else ", newest first"
             print(f"showing {len(page.hits):,} of {page.total:,}{order} — use --limit N "

@@ -39,7 +39,7 @@ def _zone(name: str) -> tuple[dt.tzinfo, str]:
         except (ZoneInfoNotFoundError, ValueError):
             pass
     local = dt.datetime.now().astimezone()
-    return local.tzinfo or dt.UTC, local.tzname() or "local time"
+    return local.tzinfo or dt.UTC, local.tzname() or "local"  # "local time" in the label
 
 
 def finish(j: Journal, session: str, when: str, notes: str | None) -> EndSummary:

@@ -101,9 +101,10 @@ class CheckinNotes(AppAccess, Horizontal):
         self._stored_typed = 0  # the shared area's batches up to this one are stored
         self._sending = False  # a write of shared notes is on its way to the journal
         self._saved_private = ""
-        # (session, text): what a private write stores when it runs, so a write that lands
-        # late never puts back older text, nor one check-in's text into another
-        self._latest_private: tuple[str | None, str] = (None, "")
+        # per check-in, what a private write stores when it runs: a write that lands late
+        # never puts back older text, nor one check-in's text into another, and a write
+        # for a check-in no longer shown still stores that check-in's newest text
+        self._latest_private: dict[str, str] = {}
         self._note_items: tuple[tuple[str, str], ...] = ()
         # held, not queried: when the pane is unmounted its children are already gone
         self._shared_area = SharedTextArea(id="shared-notes")
@@ -133,13 +134,14 @@ class CheckinNotes(AppAccess, Horizontal):
         partner's typing merged in place; editable only while ``live``."""
         shared, private = self._shared_area, self._private_area
         if session != self.session:
+            if self.session is not None and not self._flushed:
+                self._queue_pending(self.session)  # the last keys of the one shown before
             self.session = session
             shared.load_shared(shared_state)
             self._outbox = []  # never another check-in's keys into this one
             self._stored_typed = self._outbox_typed = shared.typed
             private.load_text(private_text)
             self._saved_private = private_text
-            self._latest_private = (session, private_text)
         else:
             shared.merge_shared(shared_state)
         shared.read_only = private.read_only = not live
@@ -222,7 +224,7 @@ class CheckinNotes(AppAccess, Horizontal):
             return
         private = self._private_area.text
         if private != self._saved_private:
-            self._latest_private = (self.session, private)
+            self._latest_private[self.session] = private
             self._save_private(self.session)
 
     def flush(self) -> None:
@@ -230,12 +232,18 @@ class CheckinNotes(AppAccess, Horizontal):
         and with it the save timer and the write workers): the shared notes as the whole
         state of this replica (merging it again changes nothing, so a batch already on its
         way does no harm), the private notes as they read now."""
-        session, gateway = self.session, self._gateway
-        if session is None or gateway is None:
+        if self.session is None or self._gateway is None:
             return
-        area = self._shared_area
-        area.take_typing()  # keys not yet made into updates (no message reaches us now)
         self._flushed = True  # a batch that lands now sends nothing more: all goes here
+        self._queue_pending(self.session)
+
+    def _queue_pending(self, session: str) -> None:
+        """Queue on the journal's thread what is not yet stored of check-in `session`, the
+        one shown (when the pane goes away, or before another check-in is shown in it)."""
+        gateway, area = self._gateway, self._shared_area
+        if gateway is None:
+            return
+        area.take_typing()  # keys not yet made into updates (no message reaches us now)
         if area.shared is not None and area.typed > self._stored_typed:
             self._stored_typed, self._outbox = area.typed, []
             queue_write(gateway, self.app, write_text_updates, "sessions", session,
@@ -243,7 +251,7 @@ class CheckinNotes(AppAccess, Horizontal):
         private = self._private_area.text
         if private != self._saved_private:
             self._saved_private = private
-            self._latest_private = (session, private)
+            self._latest_private[session] = private
             queue_write(gateway, self.app, self._store_private, session)
 
     def pending(self) -> tuple[str | None, str | None]:
@@ -257,10 +265,10 @@ class CheckinNotes(AppAccess, Horizontal):
     def _store_private(self, j: Journal, session: str) -> str:
         """On the journal's thread: store the private notes as they read now (a write that
         runs late stores the newest text, never older), and return the text stored."""
-        for_session, text = self._latest_private
-        if for_session == session:
+        text = self._latest_private.get(session)
+        if text is not None:
             set_checkin_notes(j, session, private=text)
-        return text
+        return text or ""
 
     @work(thread=True, group="checkin-notes")
     def _save_private(self, session: str) -> None:

@@ -39,8 +39,6 @@ __all__ = ["SearchScreen", "Place", "locate", "label", "PAGE"]
 PAGE = 50  # results per page
 _SAID_MAX = 400  # characters of a note said in place of a screen
 
-# what a result is called where the model's name of the kind (item_kind) says too little:
-# a check-in matches by its notes, and a note is one added to a check-in
 # kinds shown on a tab of their screen other than the one it opens on
 _TABS = {"baselines": ("review", "tab-baselines"), "stories": ("wins", "tab-story")}
 
