@@ -2,10 +2,10 @@
 
 A screen says what to load and how to describe an item; the base class does the rest the
 same way everywhere: reads and writes go through the app's JournalGateway in thread workers
-(the interface never waits on the disk), a write that the journal refuses shows its one-line
-message and changes nothing, and a delete can be taken back with `u` on any screen (the
-app keeps it: :mod:`comentor.tui.undo`). A form's save is run by the form itself
-(:meth:`GatewayScreen.open_form`), so a refusal keeps the form open with what was typed.
+(:class:`~.gateway.GatewayScreen`: the interface never waits on the disk), a write that the
+journal refuses shows its one-line message and changes nothing, and a delete can be taken
+back with `u` on any screen (the app keeps it: :mod:`comentor.tui.undo`). A form's save is
+run by the form itself, so a refusal keeps the form open with what was typed.
 Item actions use keys that no screen of the catalog opens (Shift+letter where the natural
 letter is one), so a global key is never shadowed.
 """
@@ -14,31 +14,27 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Sequence
-from typing import Any, ClassVar, NamedTuple, cast
+from typing import Any, ClassVar, cast
 
 from rich.console import RenderableType
 from rich.text import Text
-from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, VerticalScroll
 from textual.css.query import NoMatches
 from textual.widgets import DataTable, Static
 
-from comentor.model import Close, Journal, close_item, delete_item, is_closed, item_kind, list_items
+from comentor.model import Close, Journal, close_item, is_closed, item_kind, list_items
 
-from ..data import JournalGateway
-from ..messages import JournalChanged
 from ..modals.confirm import ConfirmModal
 from ..modals.detail import DetailModal
 from ..modals.fields import FieldSpec
-from ..modals.form import FormModal, Submit
+from ..modals.form import FormModal
 from ..text import one_line
-from ..undo import Deletion, deleted_message
 from ..widgets.item_table import Column, ItemTable
 from ..widgets.key_bar import KeyBar
 from ..widgets.title_bar import TitleBar
-from .reads import ReadingScreen
+from .gateway import GatewayScreen, PlannedWrite
 
 __all__ = ["GatewayScreen", "ListScreen", "PlannedWrite", "open_screen", "SCREEN_FOR_TABLE",
            "line", "NEEDS_PARTNER"]
@@ -55,15 +51,6 @@ SCREEN_FOR_TABLE = {
 # kinds of item that only a paired journal can hold, and the model's words when it refuses
 # one (model.propose_challenge): said before the form opens, not after it was typed
 NEEDS_PARTNER = {"challenges": "a challenge is proposed to your partner: pair first"}
-
-
-class PlannedWrite(NamedTuple):
-    """A write a screen asked for while its form was being saved: run by the form instead."""
-
-    fn: Callable[..., Any]
-    args: tuple[Any, ...]
-    message: str
-    after: Callable[[Any], None] | None
 
 
 def line(label: str, value: Any) -> Text:
@@ -92,124 +79,6 @@ def open_screen(app: App[Any], name: str, focus: str | None = None) -> bool:
         screen = cls()
     app.push_screen(screen)
     return True
-
-
-class GatewayScreen(ReadingScreen):
-    """A screen that reads and writes through the app's gateway, off the UI thread
-    (reads with :meth:`~.reads.ReadingScreen.fetch`).
-
-    `self.comentor` is the running app, typed; `self.gateway` its journal gateway.
-    """
-
-    SCREEN_TITLE: ClassVar[str] = ""
-    BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("escape", "back", "Back"),
-        Binding("ctrl+r", "reload", "Reload", show=False),
-    ]
-
-    def __init__(self, focus: str | None = None) -> None:
-        super().__init__()
-        self.focus_id = focus
-        self._planned: list[PlannedWrite] | None = None  # while a form's save is planned
-
-    @property
-    def gateway(self) -> JournalGateway:
-        return self.comentor.gateway
-
-    def on_mount(self) -> None:
-        self.title = self.SCREEN_TITLE
-        self.refresh_data()
-
-    def on_screen_resume(self) -> None:
-        if not self.first_resume() and self.is_mounted:
-            self.refresh_data()
-
-    def refresh_data(self) -> None:
-        """Reload from the journal."""
-
-    @on(JournalChanged)
-    def _journal_changed(self, event: JournalChanged) -> None:
-        # this screen's own writes reload when they finish, other screens' on resume;
-        # the partner's operations (or anything not local) reload at once
-        if event.source != "local" and self.is_mounted:
-            self.refresh_data()
-
-    def action_reload(self) -> None:
-        self.refresh_data()
-
-    def action_back(self) -> None:
-        if len(self.app.screen_stack) > 1:
-            self.app.pop_screen()
-
-    def error(self, message: str) -> None:
-        self.notify(message, title="Not saved", severity="error", markup=False)
-
-    def write(self, fn: Callable[..., Any], *args: Any, message: str = "",
-              after: Callable[[Any], None] | None = None) -> None:
-        """Run a journal write; on refusal show the journal's message, change nothing.
-
-        Called while a form's save is planned (:meth:`open_form`), the write is only noted:
-        the form runs it, so a refusal keeps the form and its text.
-        """
-        if self._planned is not None:
-            self._planned.append(PlannedWrite(fn, args, message, after))
-            return
-        self._write_now(fn, *args, message=message, after=after)
-
-    @work(thread=True, group="write")
-    def _write_now(self, fn: Callable[..., Any], *args: Any, message: str = "",
-                   after: Callable[[Any], None] | None = None) -> None:
-        try:
-            result = self.gateway.write(fn, *args)
-        except Exception as exc:  # noqa: BLE001 - shown in place, never a crash
-            self.app.call_from_thread(self.error, str(exc))
-            return
-        self.app.call_from_thread(self._written, result, message, after)
-
-    def _written(self, result: Any, message: str, after: Callable[[Any], None] | None) -> None:
-        if message:
-            self.notify(message, markup=False)
-        if after is not None:
-            after(result)
-        self.refresh_data()
-
-    def open_form(self, form: FormModal, save: Callable[[dict[str, Any]], None]) -> None:
-        """Show `form`; on Save, `save(values)` says what to write (by calling self.write)
-        and the form runs that write itself: if the journal refuses it, the form stays open
-        with the journal's message and everything typed, instead of closing and losing it.
-        """
-        planned: list[PlannedWrite] = []
-
-        def plan(values: dict[str, Any]) -> Submit | None:
-            # on the UI thread, at once: no other write of this screen can slip in between
-            planned.clear()
-            self._planned = planned
-            try:
-                save(values)
-            finally:
-                self._planned = None
-            if not planned:
-                return None  # nothing to write (save said why, if anything)
-            return lambda j, _values: [w.fn(j, *w.args) for w in planned]
-
-        def done(result: Any) -> None:
-            if isinstance(result, list):  # saved: each write's message and follow-up
-                for write, written in zip(planned, result, strict=True):
-                    self._written(written, write.message, write.after)
-
-        form.plan = plan
-        self.app.push_screen(form, done)
-
-    def deleted(self, table: str, item_id: str, text: object) -> None:
-        """Delete one item at once: the app keeps it, so `u` brings it back from any screen
-        (and Recently deleted lists it), and the notification says so."""
-        deletion = Deletion.of(table, item_id, text)
-        self.write(delete_item, table, item_id, after=lambda _: self._deleted(deletion))
-
-    def _deleted(self, deletion: Deletion) -> None:
-        self.comentor.deletions.push(deletion)
-        self.app.refresh_bindings()
-        self.notify(deleted_message(deletion), markup=False, timeout=10)
 
 
 class ListScreen(GatewayScreen):
