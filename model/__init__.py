@@ -68,6 +68,7 @@ if TYPE_CHECKING:
         restore_item,
     )
     from ._entities import (
+        NEEDS_PARTNER,
         add_ask,
         add_commitment,
         add_feedback,
@@ -211,7 +212,7 @@ __all__ = [
     "end_checkin", "EndSummary", "ensure_syncable", "export_ics", "export_json",
     "export_markdown", "find_item", "goal_progress", "goals_needing_update", "Hit",
     "SearchPage", "search_label", "search_page", "SEARCH_LIMIT",
-    "is_blank", "is_first_checkin", "is_paired", "is_vague", "iso", "Journal", "journal_status", "KINDS",
+    "is_blank", "NEEDS_PARTNER", "is_first_checkin", "is_paired", "is_vague", "iso", "Journal", "journal_status", "KINDS",
     "last_checkin", "list_devices", "list_items", "next_checkin", "NextCheckin", "on_this_day",
     "parse_date", "parse_every", "parse_time", "parse_when", "PeerDevice", "physical_ms",
     "system_zone", "check_zone", "series_version", "remind_due", "Reminder",
@@ -303,6 +304,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "share_draft": ("_entities", "share_draft"),
     "confirm_checklist": ("_entities", "confirm_checklist"),
     "is_blank": ("_entities", "is_blank"),
+    "NEEDS_PARTNER": ("_entities", "NEEDS_PARTNER"),
     "is_vague": ("_entities", "is_vague"),
     "AgendaItem": ("_agenda", "AgendaItem"),
     "EndSummary": ("_checkin", "EndSummary"),

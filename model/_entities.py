@@ -23,9 +23,11 @@ __all__ = [
     "propose_challenge", "respond_challenge", "complete_challenge", "add_win", "write_story",
     "add_skill", "record_baseline", "add_note", "add_talking_point", "share_draft",
     "confirm_checklist", "is_vague", "answer_fields", "required_text", "date_value",
-    "past_date", "is_blank",
+    "past_date", "is_blank", "NEEDS_PARTNER",
 ]
 
+# why a challenge cannot be proposed yet (the app says it before its form opens)
+NEEDS_PARTNER = "a challenge is proposed to your partner: pair first"
 VAGUE_WORDS = {"help", "advice", "anything", "something", "stuff", "thoughts", "ideas", "tbd", "?"}
 # words that say nothing of the outcome by themselves ("a call" names one: "call")
 _FILLER = {"a", "an", "the", "some", "any", "me", "my", "your", "our", "us", "with", "on",
@@ -200,7 +202,7 @@ def propose_challenge(j: Journal, text: str, *, to_person: str | None = None,
     """A challenge is proposed by one partner to the other, who accepts or declines it."""
     taker = to_person or j.partner()
     if taker is None:
-        raise ValidationError("a challenge is proposed to your partner: pair first", hint="pair")
+        raise ValidationError(NEEDS_PARTNER, hint="pair")
     return j.put("challenges", None, proposer=_person(j, proposer), person=taker,
                  text=required_text(text, "challenge"), status="offered",
                  due=date_value(j, due, "due"),

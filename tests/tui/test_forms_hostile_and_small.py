@@ -267,6 +267,22 @@ async def test_a_skill_is_edited_deleted_brought_back_and_opened(demo_path: Path
         assert (screen.selected or {}).get("id") == skill["id"]
 
 
+async def test_skill_keys_act_on_nothing_unseen_while_the_matches_have_the_focus(
+        demo_path: Path) -> None:
+    app = Harness(demo_path, SkillsScreen())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        screen = app.screen
+        assert isinstance(screen, SkillsScreen)
+        skill = _put_on(screen, "Public speaking")
+        screen.query_one("#matches", DataTable).focus()
+        await pilot.pause()
+        await pilot.press("X")
+        await settle(pilot, app)
+        assert rows(demo_path, "skills", "id = ?", (skill["id"],))  # not deleted
+        assert _notes(app)[-1] == "Select an item first."
+
+
 async def test_skill_keys_on_an_empty_matrix_say_to_select_first(tmp_path: Path) -> None:
     path = tmp_path / "fresh.db"
     Journal.create(path, "Ada", now=fixed_now).close()

@@ -24,6 +24,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.css.query import NoMatches
 from textual.widgets import DataTable, Static
 
+from comentor.model import NEEDS_PARTNER as CHALLENGE_NEEDS_PARTNER
 from comentor.model import Close, Journal, close_item, is_closed, item_kind, list_items
 
 from ..modals.confirm import ConfirmModal
@@ -50,7 +51,7 @@ SCREEN_FOR_TABLE = {
 
 # kinds of item that only a paired journal can hold, and the model's words when it refuses
 # one (model.propose_challenge): said before the form opens, not after it was typed
-NEEDS_PARTNER = {"challenges": "a challenge is proposed to your partner: pair first"}
+NEEDS_PARTNER = {"challenges": CHALLENGE_NEEDS_PARTNER}
 
 
 def line(label: str, value: Any) -> Text:

@@ -60,7 +60,7 @@ class SkillsScreen(GatewayScreen):
         self.matrix: SkillsMatrix | None = None
         # the skill in each cell of the two tables: (table, row, column) -> skill
         self.cells: dict[tuple[int, int, int], Skill] = {}
-        self._last_table = 0  # the table the keys act on while the matches have the focus
+        self._last_table = 0  # the matrix table focused last
 
     def compose(self) -> ComposeResult:
         yield TitleBar()
@@ -161,8 +161,12 @@ class SkillsScreen(GatewayScreen):
 
     @property
     def selected(self) -> Skill | None:
-        """The skill in the cell under the cursor of the table last focused (None on an
-        empty cell)."""
+        """The skill in the cell under the cursor of the focused table (None on an empty
+        cell, or while the focus is elsewhere, such as the matches: nothing unseen is
+        edited or deleted)."""
+        focused = self.focused
+        if not (isinstance(focused, DataTable) and (focused.id or "").startswith("matrix-")):
+            return None
         table = self.query_one(f"#matrix-{self._last_table}", DataTable)
         at = table.cursor_coordinate
         return self.cells.get((self._last_table, at.row, at.column))
