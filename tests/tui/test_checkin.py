@@ -17,19 +17,9 @@ from comentor.tui.screens.dashboard import DashboardScreen
 from comentor.tui.widgets.agenda import AgendaList
 from comentor.tui.widgets.timer import CheckinTimer
 
-from .helpers import NOW, wait_for
+from .helpers import NOW, open_checkin, wait_for
 
 SIZE = (120, 36)
-
-
-async def _open_checkin(app: ComentorApp, pilot) -> CheckinScreen:  # type: ignore[no-untyped-def]
-    await wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen) and app.screen.loads)
-    await pilot.press("c")
-    await wait_for(pilot, lambda: isinstance(app.screen, CheckinScreen) and app.screen.loads,
-                   what="check-in loaded")
-    screen = app.screen
-    assert isinstance(screen, CheckinScreen)
-    return screen
 
 
 def _covered(screen: CheckinScreen) -> int:
@@ -65,7 +55,7 @@ async def test_full_checkin_flow(demo_path: Path) -> None:
     clock = FixedClock(NOW)
     app = ComentorApp(demo_path, now=clock)
     async with app.run_test(size=SIZE) as pilot:
-        screen = await _open_checkin(app, pilot)
+        screen = await open_checkin(app, pilot)
         assert screen.state is not None and screen.state.status.phase == "planned"
         total = len(screen.state.agenda)
         assert total > 5
@@ -230,7 +220,7 @@ async def test_first_checkin_records_both_baselines(tmp_path: Path) -> None:
     bob.close()
     app = ComentorApp(path, now=lambda: NOW)
     async with app.run_test(size=SIZE) as pilot:
-        screen = await _open_checkin(app, pilot)
+        screen = await open_checkin(app, pilot)
         assert screen.state.first  # type: ignore[union-attr]
         banner = screen.query_one("#banner", Static)
         assert banner.display and "Ada and Bob" in str(banner.content)

@@ -24,22 +24,9 @@ from comentor.tui.screens.checkin_end import EndStepScreen
 from comentor.tui.screens.dashboard import DashboardScreen
 from comentor.tui.widgets.agenda import AgendaList
 
-from .helpers import fixed_now, wait_for
+from .helpers import fixed_now, open_checkin, wait_for
 
 SIZE = (120, 36)
-
-
-async def _open_checkin(app: ComentorApp, pilot, start: bool = True) -> CheckinScreen:  # type: ignore[no-untyped-def]
-    await wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen) and app.screen.loads)
-    await pilot.press("c")
-    await wait_for(pilot, lambda: isinstance(app.screen, CheckinScreen) and app.screen.loads,
-                   what="check-in loaded")
-    screen = app.screen
-    assert isinstance(screen, CheckinScreen)
-    if start:
-        await pilot.press("r")
-        await wait_for(pilot, lambda: screen.live, what="check-in started")
-    return screen
 
 
 async def _type_notes(pilot, screen: CheckinScreen) -> None:  # type: ignore[no-untyped-def]
@@ -67,7 +54,7 @@ async def test_notes_are_kept_when_the_screen_is_left_at_once(demo_path: Path,
     back shows them."""
     app = ComentorApp(demo_path, now=fixed_now)
     async with app.run_test(size=SIZE) as pilot:
-        screen = await _open_checkin(app, pilot)
+        screen = await open_checkin(app, pilot, start=True)
         session = screen.state.session if screen.state else None
         assert session is not None
         await _type_notes(pilot, screen)
@@ -88,7 +75,7 @@ async def test_notes_are_kept_when_the_app_quits_at_once(demo_path: Path) -> Non
     """ctrl+q right after typing: the notes are in the journal once the app has exited."""
     app = ComentorApp(demo_path, now=fixed_now)
     async with app.run_test(size=SIZE) as pilot:
-        screen = await _open_checkin(app, pilot)
+        screen = await open_checkin(app, pilot, start=True)
         session = screen.state.session if screen.state else None
         assert session is not None
         await _type_notes(pilot, screen)
@@ -101,7 +88,7 @@ async def test_notes_are_kept_when_the_app_quits_at_once(demo_path: Path) -> Non
 async def test_a_note_added_in_the_checkin_is_shown_there(demo_path: Path) -> None:
     app = ComentorApp(demo_path, now=fixed_now)
     async with app.run_test(size=SIZE) as pilot:
-        screen = await _open_checkin(app, pilot)
+        screen = await open_checkin(app, pilot, start=True)
         items = screen.query_one("#note-items", Static)
         assert not items.display  # no note yet: no room taken
         await pilot.press("i")
@@ -127,7 +114,7 @@ async def test_a_note_needs_a_started_checkin_from_the_palette_too(demo_path: Pa
     and its action, run anyway, says to start first and stores nothing."""
     app = ComentorApp(demo_path, now=fixed_now)
     async with app.run_test(size=SIZE) as pilot:
-        screen = await _open_checkin(app, pilot, start=False)
+        screen = await open_checkin(app, pilot)
         titles = [title for title, _, _ in screen.palette_commands()]
         assert "New note" not in titles and "New goal" in titles
         await app.run_action("add_item('note')", screen)
@@ -147,7 +134,7 @@ async def test_the_agenda_keeps_rows_on_a_small_terminal(demo_path: Path,
                                                          size: tuple[int, int]) -> None:
     app = ComentorApp(demo_path, now=fixed_now)
     async with app.run_test(size=size) as pilot:
-        screen = await _open_checkin(app, pilot, start=False)
+        screen = await open_checkin(app, pilot)
         await pilot.pause()
         agenda = screen.query_one(AgendaList)
         notes = screen.query_one("#notes")
@@ -158,7 +145,7 @@ async def test_the_agenda_keeps_rows_on_a_small_terminal(demo_path: Path,
 async def test_the_notes_keep_their_height_on_a_large_terminal(demo_path: Path) -> None:
     app = ComentorApp(demo_path, now=fixed_now)
     async with app.run_test(size=SIZE) as pilot:
-        screen = await _open_checkin(app, pilot, start=False)
+        screen = await open_checkin(app, pilot)
         await pilot.pause()
         assert screen.query_one("#notes").outer_size.height == 12
 
@@ -170,7 +157,7 @@ async def test_the_end_step_names_the_zone_of_the_next_date(demo_path: Path) -> 
         model.set_cadence(j, zone="Pacific/Auckland")
     app = ComentorApp(demo_path, now=fixed_now)
     async with app.run_test(size=SIZE) as pilot:
-        await _open_checkin(app, pilot)
+        await open_checkin(app, pilot, start=True)
         await pilot.press("e")
         await wait_for(pilot, lambda: isinstance(app.screen, EndStepScreen)
                        and app.screen.query("#next-date"), what="end step")
@@ -193,7 +180,7 @@ async def test_shared_notes_typed_last_are_kept(demo_path: Path, leave: tuple[st
     batch on its way are stored too when the screen goes, or the app quits, right away."""
     app = ComentorApp(demo_path, now=fixed_now)
     async with app.run_test(size=SIZE) as pilot:
-        screen = await _open_checkin(app, pilot)
+        screen = await open_checkin(app, pilot, start=True)
         session = screen.state.session if screen.state else None
         assert session is not None
         screen.query_one("#shared-notes", TextArea).focus()

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Button, DataTable, Input, Select, Static, TextArea
 
@@ -33,7 +32,7 @@ from comentor.tui.screens.skills import SkillsScreen
 
 from .helpers import wait_for
 from .screen_harness import Harness, fixed_now
-from .test_screens import SIZE, op_count, rows, settle
+from .test_screens import SIZE, fill, op_count, rows, settle
 
 
 def _notes(app: Harness) -> list[str]:
@@ -43,15 +42,6 @@ def _notes(app: Harness) -> list[str]:
 def _shown(app: Harness) -> str:
     """The text on the terminal, line by line."""
     return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
-
-
-def _fill(form: Screen[Any], **values: str) -> None:
-    for name, value in values.items():
-        widget = form.query_one(f"#field-{name}")
-        if isinstance(widget, TextArea):
-            widget.text = value
-        elif isinstance(widget, Input):
-            widget.value = value
 
 
 async def _open_select(pilot: Any, app: Harness, select: Select[Any]) -> None:
@@ -125,7 +115,7 @@ async def test_a_refused_save_keeps_the_form_and_what_was_typed(
         await settle(pilot, app)
         form = app.screen
         assert isinstance(form, FormModal)
-        _fill(form, **values)
+        fill(form, **values)
         await pilot.press("ctrl+s")
         await settle(pilot, app)
         assert app.screen is form  # still open
@@ -146,11 +136,11 @@ async def test_a_form_saved_after_a_refusal_closes_and_writes(demo_path: Path) -
         await settle(pilot, app)
         form = app.screen
         assert isinstance(form, FormModal)
-        _fill(form, text="c" * 2001)
+        fill(form, text="c" * 2001)
         await pilot.press("ctrl+s")
         await settle(pilot, app)
         assert app.screen is form
-        _fill(form, text="Send the proposal by Friday")
+        fill(form, text="Send the proposal by Friday")
         await pilot.press("ctrl+s")
         await settle(pilot, app)
         assert not isinstance(app.screen, FormModal)
@@ -241,7 +231,7 @@ async def test_a_skill_is_edited_deleted_brought_back_and_opened(demo_path: Path
         form = app.screen
         assert isinstance(form, FormModal)
         assert form.query_one("#field-text", Input).value == "Public speaking"
-        _fill(form, text="Public speaking [/] to big rooms")
+        fill(form, text="Public speaking [/] to big rooms")
         await pilot.press("ctrl+s")
         await settle(pilot, app)
         assert app.screen is screen

@@ -34,18 +34,13 @@ from .base import SCREEN_FOR_TABLE, GatewayScreen, open_screen
 if TYPE_CHECKING:
     from textual.screen import Screen
 
-__all__ = ["SearchScreen", "Place", "locate", "label", "PAGE"]
+__all__ = ["SearchScreen", "Place", "locate", "PAGE"]
 
 PAGE = 50  # results per page
 _SAID_MAX = 400  # characters of a note said in place of a screen
 
 # kinds shown on a tab of their screen other than the one it opens on
 _TABS = {"baselines": ("review", "tab-baselines"), "stories": ("wins", "tab-story")}
-
-
-def label(table: str) -> str:
-    """A kind as people say it: never a table's name, even for a kind added later."""
-    return model.search_label(table)
 
 
 class Place(NamedTuple):
@@ -69,7 +64,7 @@ def locate(j: Journal, table: str, row: str) -> Place:
     shown, item = model.owning_item(j, table, row)
     screen = SCREEN_FOR_TABLE.get(shown)
     if screen is None:
-        return Place(None, said=f"No screen shows this {label(table)}.")
+        return Place(None, said=f"No screen shows this {model.search_label(table)}.")
     return Place(screen, item)
 
 
@@ -211,7 +206,7 @@ class SearchScreen(GatewayScreen):
         self._loading = False
         self.page, self._shown = page, text
         for hit in page.hits:
-            table.add_row(label(hit.table), _snippet(hit), key=str(len(self.hits)))
+            table.add_row(model.search_label(hit.table), _snippet(hit), key=str(len(self.hits)))
             self.hits.append(hit)
         self._describe(text)
 
@@ -265,5 +260,5 @@ class SearchScreen(GatewayScreen):
             if place.tab:
                 _open_tab(self.app.screen, place.tab)
             return
-        said = place.said or f"No screen shows this {label(table)}."
+        said = place.said or f"No screen shows this {model.search_label(table)}."
         self.notify(said, title=place.title, markup=False, timeout=12 if place.title else 5)
