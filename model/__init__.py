@@ -116,6 +116,7 @@ if TYPE_CHECKING:
     )
     from ._ops import short_id
     from ._output import journal_files, write_file_safely
+    from ._past_checkins import PastCheckin, checkin_record, past_checkins
     from ._quarantine import quarantined
     from ._quarantine import release as release_held
     from ._quarantine import release_all as release_all_held
@@ -194,6 +195,8 @@ __all__ = [
     "answer_feedback", "CheckinStatus", "checkin_status", "end_summary", "FEEDBACK_RESPONSES",
     "map_offset", "SharedText", "shared_text_state", "Splice", "time_balance", "TimeBalance",
     "TIMER_EVENTS", "timer_event", "timer_state", "TimerState", "write_text_updates",
+    # past check-ins: the list, and the record of one
+    "PastCheckin", "past_checkins", "checkin_record",
     # deleted items and files the user names (issue 8)
     "DeletedItem", "deleted_items", "item_kind", "short_id", "journal_files", "write_file_safely",
     # the check-in's rules: outcomes, new items, notes (issue 12)
@@ -251,6 +254,9 @@ _LAZY: dict[str, tuple[str, str]] = {
     "timer_event": ("_timer", "timer_event"),
     "timer_state": ("_timer", "timer_state"),
     "DeletedItem": ("_deleted", "DeletedItem"),
+    "PastCheckin": ("_past_checkins", "PastCheckin"),
+    "past_checkins": ("_past_checkins", "past_checkins"),
+    "checkin_record": ("_past_checkins", "checkin_record"),
     "item_kind": ("_edit", "item_kind"),
     "short_id": ("_ops", "short_id"),
     "deleted_items": ("_deleted", "deleted_items"),

@@ -20,7 +20,7 @@ from ._queries import goal_progress
 if TYPE_CHECKING:
     from ._journal import Journal
 
-__all__ = ["Context", "partnership", "SHARED", "private"]
+__all__ = ["Context", "partnership", "SHARED", "private", "checkin_section", "HELD_WORDS"]
 
 _ORDER = "created_at, hlc_created"
 _TOP, _SUB = indent(0), indent(1)
@@ -301,39 +301,47 @@ def _split(ctx: Context, raw: object) -> str:
                      f"({round(100 * split[p] / total)} %)" for p in order)
 
 
+HELD_WORDS = {"done": "held", "open": "in progress", "skipped": "skipped"}
+
+
+def checkin_section(j: Journal, ctx: Context, s: dict[str, Any], level: int = 3) -> list[str]:
+    """One check-in (a row of `sessions`): its status, who started and ended it, the time
+    split, the next date, each item covered with its outcome, and its shared notes."""
+    lines: list[str] = []
+    facts = _words(HELD_WORDS.get(str(s.get("status") or ""), "planned"),
+                   f"planned for {day(s['planned_at'])}" if s.get("planned_at") else "",
+                   f"{s['minutes']} minutes" if s.get("minutes") else "")
+    lines += item(f"Status: {facts}")
+    if s.get("started_by") or s.get("ended_by"):
+        lines += item(_upper(_words(f"started by {ctx.who(s['started_by'])}"
+                             if s.get("started_by") else "",
+                             f"ended by {ctx.who(s['ended_by'])}"
+                             if s.get("ended_by") else "")))
+    split = _split(ctx, s.get("split"))
+    if split:
+        lines += item(f"Time: {split}")
+    if s.get("next_at"):
+        lines += item(f"Next check-in set for {day(s['next_at'])}")
+    covered = j._rows("session_items", "session = ?", (s["id"],),
+                      order="covered_at, hlc_created")
+    children: list[str] = []
+    for r in covered:
+        children += _item_line(j, ctx, str(r.get("item_table") or ""),
+                               str(r.get("item_id") or ""), str(r.get("outcome") or ""))
+    lines += item(f"Covered: {len(covered)} item{'s' if len(covered) != 1 else ''}",
+                  children=children)
+    if s.get("notes"):
+        lines += item("Notes:", _text(s, "notes"))
+    when = day(s.get("started_at") or s.get("planned_at") or s.get("created_at")) or "?"
+    return section(f"Check-in of {when}", lines, level=level)
+
+
 def checkins(j: Journal, ctx: Context) -> list[str]:
     out: list[str] = []
     held = j._rows("sessions", "status != 'planned'",
                    order="coalesce(started_at, planned_at, created_at), hlc_created")
-    state = {"done": "held", "open": "in progress", "skipped": "skipped"}
     for s in held:
-        lines: list[str] = []
-        facts = _words(state.get(str(s.get("status") or ""), "planned"),
-                       f"planned for {day(s['planned_at'])}" if s.get("planned_at") else "",
-                       f"{s['minutes']} minutes" if s.get("minutes") else "")
-        lines += item(f"Status: {facts}")
-        if s.get("started_by") or s.get("ended_by"):
-            lines += item(_upper(_words(f"started by {ctx.who(s['started_by'])}"
-                                 if s.get("started_by") else "",
-                                 f"ended by {ctx.who(s['ended_by'])}"
-                                 if s.get("ended_by") else "")))
-        split = _split(ctx, s.get("split"))
-        if split:
-            lines += item(f"Time: {split}")
-        if s.get("next_at"):
-            lines += item(f"Next check-in set for {day(s['next_at'])}")
-        covered = j._rows("session_items", "session = ?", (s["id"],),
-                          order="covered_at, hlc_created")
-        children: list[str] = []
-        for r in covered:
-            children += _item_line(j, ctx, str(r.get("item_table") or ""),
-                                   str(r.get("item_id") or ""), str(r.get("outcome") or ""))
-        lines += item(f"Covered: {len(covered)} item{'s' if len(covered) != 1 else ''}",
-                      children=children)
-        if s.get("notes"):
-            lines += item("Notes:", _text(s, "notes"))
-        when = day(s.get("started_at") or s.get("planned_at") or s.get("created_at")) or "?"
-        out += section(f"Check-in of {when}", lines, level=3)
+        out += checkin_section(j, ctx, s)
     return ["## Check-ins", "", *out] if out else []
 
 

@@ -28,6 +28,8 @@ CATALOG: tuple[ScreenEntry, ...] = (
                 "Next check-in, open items and sync state"),
     ScreenEntry("checkin", "checkin", "CheckinScreen", "c", "Check-in",
                 "The guided check-in with timer and agenda"),
+    ScreenEntry("history", "past_checkins", "PastCheckinsScreen", "l", "Past check-ins",
+                "Every check-in held: what it covered, its notes and outcomes"),
     ScreenEntry("goals", "goals", "GoalsScreen", "g", "Goals", "Goals and their progress"),
     ScreenEntry("asks", "asks", "AsksScreen", "a", "Asks", "Asks for help, both ways"),
     ScreenEntry("commitments", "commitments", "CommitmentsScreen", "m", "Commitments",

@@ -14,7 +14,7 @@ from typing import Any
 from rich.text import Text
 from textual.command import CommandList, CommandPalette
 from textual.content import Content
-from textual.widgets import DataTable, Input, Static, TabbedContent
+from textual.widgets import DataTable, Input, Markdown, Static, TabbedContent
 
 from comentor import model
 from comentor.model._journal import Journal
@@ -24,6 +24,7 @@ from comentor.tui.app import ComentorApp
 from comentor.tui.palette import ComentorCommands
 from comentor.tui.screens.checkin import CheckinScreen
 from comentor.tui.screens.goals import GoalsScreen
+from comentor.tui.screens.past_checkins import PastCheckinsScreen
 from comentor.tui.screens.review import ReviewScreen
 from comentor.tui.screens.search import SearchScreen
 from comentor.tui.screens.wins import WinsScreen
@@ -116,20 +117,37 @@ async def test_a_story_opens_on_the_story_tab(demo_path: Path) -> None:
         assert wins.query_one(TabbedContent).active == "tab-story"  # and it stays
 
 
-async def test_a_past_checkins_notes_are_said_in_place_not_sent_to_the_checkin(
+async def test_a_past_checkins_notes_open_on_past_checkins_not_the_checkin(
         demo_path: Path) -> None:
     app = Harness(demo_path, SearchScreen())
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot, app)
-        screen, table = await _search(pilot, app, "underquoting")
+        _screen, table = await _search(pilot, app, "underquoting")
         assert _rows(table)[0][0] == "check-in notes"
         await _enter_on(pilot, app, table, 0)
-        assert app.screen is screen  # no screen shows a past check-in
+        past = app.screen
+        assert isinstance(past, PastCheckinsScreen)  # not the check-in screen
+        await wait_for(pilot, lambda: "underquoting" in _record(past), what="the record")
+        assert "Check-in of " in _record(past)
+        assert not app._notifications  # nothing said: the notes are shown
+
+
+async def test_a_note_outside_any_checkin_is_said_in_place(demo_path: Path) -> None:
+    j = Journal.open(demo_path, now=fixed_now)
+    model.add_note(j, "platypusword: the lease is signed")
+    j.close()
+    app = Harness(demo_path, SearchScreen())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        screen, table = await _search(pilot, app, "platypusword")
+        await _enter_on(pilot, app, table, 0)
+        assert app.screen is screen
         note = list(app._notifications)[-1]
-        assert note.title.startswith("Notes of the check-in of ")
-        assert "the same pattern of underquoting" in note.message
-        assert "No screen shows" in note.message
-        assert "check-in screen" not in note.message
+        assert "the lease is signed" in note.message and "No screen shows" in note.message
+
+
+def _record(screen: PastCheckinsScreen) -> str:
+    return screen.query_one("#past-record", Markdown).source
 
 
 async def test_a_note_of_the_running_checkin_opens_the_checkin(demo_path: Path) -> None:

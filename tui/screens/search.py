@@ -8,8 +8,8 @@ with ctrl+n, so a word found in every item of a journal of years never lists the
 The model returns only items (`RESULT_TABLES` in model/_search.py), each labelled here as
 people say it; :func:`locate` says where each kind is really shown, a tab of a screen
 included (a baseline on the Review's Baselines tab, a story on the Story tab of Wins &
-story), and what no screen shows (a past check-in's notes) is said in place: Enter never
-claims a screen that does not show it.
+story, a past check-in's notes on Past check-ins), and what no screen shows (a note kept
+outside any check-in) is said in place: Enter never claims a screen that does not show it.
 """
 
 from __future__ import annotations
@@ -70,29 +70,21 @@ def locate(j: Journal, table: str, row: str) -> Place:
 
 def _checkin_place(j: Journal, table: str, row: str) -> Place:
     """A check-in's notes, and the notes added to it, are on the check-in screen while it
-    runs; a past check-in has no screen, so its text is said where the search is."""
+    runs, and on Past check-ins after; a note kept outside any check-in has no screen, so
+    its text is said where the search is."""
     rec = j.get(table, row) or {}
     session = row if table == "sessions" else str(rec.get("session") or "")
     running = model.current_checkin(j)
     if session and running is not None and running.get("id") == session:
         return Place("checkin")
-    held = (j.get("sessions", session) if session else None) or {}
-    day = str(held.get("started_at") or held.get("planned_at") or "")[:10]
-    of = f"the check-in of {day}" if day else "a check-in"
-    if table == "sessions":
-        title, text = f"Notes of {of}", rec.get("notes")
-        where = "No screen shows a past check-in's notes: `comentor export md` has them."
-    else:
-        who = one_line(j.person_name(rec.get("person"))) if rec.get("person") else ""
-        title = (f"{who}'s note" if who else "A note") + (f" from {of}" if session else "")
-        text = rec.get("text")
-        where = ("No screen shows the notes of a past check-in" if session else
-                 "No screen shows a note kept outside a check-in") + \
-            ": `comentor list note` lists them."
-    said = one_line(text)
+    if session:
+        return Place("history", session)
+    who = one_line(j.person_name(rec.get("person"))) if rec.get("person") else ""
+    said = one_line(rec.get("text"))
     if len(said) > _SAID_MAX:
         said = said[:_SAID_MAX - 1] + "…"
-    return Place(None, said=f"{said}\n({where})", title=title)
+    where = "No screen shows a note kept outside a check-in: `comentor list note` lists them."
+    return Place(None, said=f"{said}\n({where})", title=f"{who}'s note" if who else "A note")
 
 
 def _snippet(hit: model.Hit) -> Text:
