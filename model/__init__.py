@@ -158,6 +158,7 @@ if TYPE_CHECKING:
         Splice,
         map_offset,
         shared_text_state,
+        write_text_state,
         write_text_updates,
     )
     from ._timer import (
@@ -195,6 +196,7 @@ __all__ = [
     "answer_feedback", "CheckinStatus", "checkin_status", "end_summary", "FEEDBACK_RESPONSES",
     "map_offset", "SharedText", "shared_text_state", "Splice", "time_balance", "TimeBalance",
     "TIMER_EVENTS", "timer_event", "timer_state", "TimerState", "write_text_updates",
+    "write_text_state",
     # past check-ins: the list, and the record of one
     "PastCheckin", "past_checkins", "checkin_record",
     # deleted items and files the user names (issue 8)
@@ -247,6 +249,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "map_offset": ("_shared_text", "map_offset"),
     "shared_text_state": ("_shared_text", "shared_text_state"),
     "write_text_updates": ("_shared_text", "write_text_updates"),
+    "write_text_state": ("_shared_text", "write_text_state"),
     "TIMER_EVENTS": ("_timer", "TIMER_EVENTS"),
     "TimeBalance": ("_timer", "TimeBalance"),
     "TimerState": ("_timer", "TimerState"),

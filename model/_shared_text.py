@@ -28,7 +28,8 @@ from .errors import ValidationError
 if TYPE_CHECKING:
     from ._journal import Journal
 
-__all__ = ["Splice", "SharedText", "shared_text_state", "write_text_updates", "map_offset"]
+__all__ = ["Splice", "SharedText", "shared_text_state", "write_text_updates", "write_text_state",
+           "map_offset"]
 
 
 @dataclass(frozen=True)
@@ -146,3 +147,30 @@ def write_text_updates(j: Journal, table: str, row: str, updates: list[bytes]) -
     changes += [j.text_update(table, row, field, u) for u in updates]
     j.write(changes)
 
+
+
+def write_text_state(j: Journal, table: str, row: str, state: bytes) -> bool:
+    """Store what an editor's whole replica `state` holds that the journal lacks, as one
+    update of the difference; nothing when it holds nothing new. Returns whether it wrote.
+
+    What an editor that is going away sends: some of its updates may still be on their way
+    to the journal, or may have failed, so it sends all it has, and only the part the
+    journal does not hold becomes an operation (the whole state each time grew the log by
+    the whole text at every leave). New means characters the journal has not seen (its
+    state vector grows) or deletions it has not applied (its text changes)."""
+    from pycrdt import Doc, Text
+
+    _target(table)
+    have: Doc[Any] = Doc()
+    stored = shared_text_state(j, table, row)
+    if stored:
+        have.apply_update(stored)
+    text = have.get(ROOT, type=Text)
+    seen, shown = bytes(have.get_state()), str(text)
+    have.apply_update(state)
+    if bytes(have.get_state()) == seen and str(text) == shown:
+        return False
+    mine: Doc[Any] = Doc()
+    mine.apply_update(state)
+    write_text_updates(j, table, row, [bytes(mine.get_update(seen))])
+    return True

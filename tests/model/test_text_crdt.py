@@ -211,3 +211,40 @@ def _deliver(j: Journal, ops: list) -> None:  # type: ignore[type-arg]
     for batch in (devices, rest):
         if batch:
             apply_remote(j, batch, allow_mass_delete=True)
+
+
+def _text_ops(j: Journal) -> tuple[int, int]:
+    count, size = j.conn.execute(
+        "SELECT count(*), coalesce(sum(length(body)), 0) FROM ops WHERE tbl = 'text_updates'"
+    ).fetchone()
+    return int(count), int(size)
+
+
+def test_an_editors_whole_state_stores_only_what_the_journal_lacks(trio: list[Journal]) -> None:
+    """What an editor going away sends (its whole replica): nothing when the journal has
+    it all; else one operation of the difference, not the whole text again."""
+    ada, ben, _ = trio
+    session = model.start_checkin(ada)
+    editor = SharedText(model.shared_text_state(ada, "sessions", session))
+    long = "a long agreement about pricing, " * 200
+    model.write_text_updates(ada, "sessions", session, editor.edit(long))
+    before = _text_ops(ada)
+    assert model.write_text_state(ada, "sessions", session, editor.state()) is False
+    assert _text_ops(ada) == before  # nothing new: nothing written
+    editor.edit(long + "and a tail")  # typed, never sent on its own
+    assert model.write_text_state(ada, "sessions", session, editor.state()) is True
+    count, size = _text_ops(ada)
+    assert count == before[0] + 1 and size - before[1] < len(editor.state()) // 10
+    assert _notes(ada, session) == long + "and a tail"
+    editor.edit(long[:-10] + "and a tail")  # a deletion only
+    assert model.write_text_state(ada, "sessions", session, editor.state()) is True
+    assert _notes(ada, session) == long[:-10] + "and a tail"
+    # the partner typed meanwhile: both survive, and the difference carries nothing of his
+    sync_in_process(ada, ben)
+    model.set_checkin_notes(ben, session, shared="Ben: " + _notes(ben, session))
+    sync_in_process(ada, ben)
+    editor.edit("Ada: " + editor.text)
+    assert model.write_text_state(ada, "sessions", session, editor.state()) is True
+    sync_in_process(ada, ben)
+    assert _notes(ada, session) == _notes(ben, session)
+    assert _notes(ada, session).startswith(("Ada: Ben: ", "Ben: Ada: "))

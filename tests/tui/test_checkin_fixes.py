@@ -192,3 +192,34 @@ async def test_shared_notes_typed_last_are_kept(demo_path: Path, leave: tuple[st
         if app.is_running:
             await wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen), what="left")
     assert _stored(demo_path, session)[1] == "a date"  # the app closed the journal after all
+
+
+async def test_keys_sent_on_leaving_add_only_themselves_to_the_log(demo_path: Path) -> None:
+    """Leaving with keys not yet stored sends the editor's whole replica; the journal keeps
+    only what it lacks, so a long text is not written again at every leave."""
+    long = "We agreed to raise the day rate and to say no to unpaid pilots. " * 60
+    with Journal.open(demo_path, now=fixed_now) as j:
+        session = model.start_checkin(j)
+        model.set_checkin_notes(j, session, shared=long)
+        before = _text_bytes(j)
+    app = ComentorApp(demo_path, now=fixed_now)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_checkin(app, pilot)
+        area = screen.query_one("#shared-notes", TextArea)
+        await wait_for(pilot, lambda: area.text == long, what="the notes shown")
+        area.focus()
+        area.move_cursor(area.document.end)
+        await pilot.pause()
+        app.gateway.read_later(lambda _j: time.sleep(2))  # the keys wait in the outbox
+        await pilot.press(*"Done.")
+        await pilot.press("escape", "d")
+        await wait_for(pilot, lambda: isinstance(app.screen, DashboardScreen), what="left")
+    assert _stored(demo_path, session)[1] == long + "Done."
+    with Journal.open(demo_path, now=fixed_now) as j:
+        assert _text_bytes(j) - before < len(long) // 4
+
+
+def _text_bytes(j: Journal) -> int:
+    return int(j.conn.execute("SELECT coalesce(sum(length(body)), 0) FROM ops "
+                              "WHERE tbl = 'text_updates'").fetchone()[0])
+

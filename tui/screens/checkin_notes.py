@@ -29,7 +29,7 @@ from textual.message import Message
 from textual.timer import Timer
 from textual.widgets import Static, TextArea
 
-from comentor.model import Journal, set_checkin_notes, write_text_updates
+from comentor.model import Journal, set_checkin_notes, write_text_state, write_text_updates
 
 from ..app import AppAccess
 from ..data import JournalGateway
@@ -230,8 +230,9 @@ class CheckinNotes(AppAccess, Horizontal):
     def flush(self) -> None:
         """Queue what is not yet stored, without waiting for it (the screen is going away,
         and with it the save timer and the write workers): the shared notes as the whole
-        state of this replica (merging it again changes nothing, so a batch already on its
-        way does no harm), the private notes as they read now."""
+        state of this replica, of which the journal stores only what it lacks
+        (``write_text_state``: a batch already on its way, or lost, does no harm), the
+        private notes as they read now."""
         if self.session is None or self._gateway is None:
             return
         self._flushed = True  # a batch that lands now sends nothing more: all goes here
@@ -246,8 +247,8 @@ class CheckinNotes(AppAccess, Horizontal):
         area.take_typing()  # keys not yet made into updates (no message reaches us now)
         if area.shared is not None and area.typed > self._stored_typed:
             self._stored_typed, self._outbox = area.typed, []
-            queue_write(gateway, self.app, write_text_updates, "sessions", session,
-                        [area.shared.state()])
+            queue_write(gateway, self.app, write_text_state, "sessions", session,
+                        area.shared.state())
         private = self._private_area.text
         if private != self._saved_private:
             self._saved_private = private
