@@ -149,6 +149,7 @@ if TYPE_CHECKING:
         remind_due,
         series_version,
         set_cadence,
+        when_text,
     )
     from ._schedule import propose_next as propose_next_checkin
     from ._schedule import upcoming as upcoming_checkins
@@ -196,7 +197,7 @@ __all__ = [
     "answer_feedback", "CheckinStatus", "checkin_status", "end_summary", "FEEDBACK_RESPONSES",
     "map_offset", "SharedText", "shared_text_state", "Splice", "time_balance", "TimeBalance",
     "TIMER_EVENTS", "timer_event", "timer_state", "TimerState", "write_text_updates",
-    "write_text_state",
+    "write_text_state", "when_text",
     # past check-ins: the list, and the record of one
     "PastCheckin", "past_checkins", "checkin_record",
     # deleted items and files the user names (issue 8)
@@ -250,6 +251,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "shared_text_state": ("_shared_text", "shared_text_state"),
     "write_text_updates": ("_shared_text", "write_text_updates"),
     "write_text_state": ("_shared_text", "write_text_state"),
+    "when_text": ("_schedule", "when_text"),
     "TIMER_EVENTS": ("_timer", "TIMER_EVENTS"),
     "TimeBalance": ("_timer", "TimeBalance"),
     "TimerState": ("_timer", "TimerState"),

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 __all__ = [
     "Cadence", "NextCheckin", "cadence", "set_cadence", "next_checkin", "upcoming",
     "drift_state", "propose_next", "parse_when", "system_zone", "series_version",
-    "ALARM_DEFAULT", "Reminder", "remind_due",
+    "ALARM_DEFAULT", "Reminder", "remind_due", "when_text",
 ]
 
 ALARM_DEFAULT = 10  # minutes before a check-in that calendars remind (VALARM)
@@ -113,7 +113,7 @@ class NextCheckin(Record):
     def describe(self, today: dt.date) -> str:
         """When, in the cadence's zone (and this machine's time when it differs), and the
         drift in words. `today` is kept for callers; the drift is already counted."""
-        when = self.due.strftime("%a %d %b %Y %H:%M") + _elsewhere(self.due)
+        when = when_text(self.due, "%a %d %b %Y %H:%M")
         if self.state == "on_time":
             days = -self.days_late
             return f"{when} (in {days} day{'s' if days != 1 else ''})"
@@ -122,6 +122,13 @@ class NextCheckin(Record):
         late = self.days_late
         word = "overdue" if self.state == "overdue" else "lapsed"
         return f"{when} ({word}: {late} day{'s' if late != 1 else ''} late)"
+
+
+def when_text(due: dt.datetime, fmt: str = "%a %d %b %H:%M") -> str:
+    """A time of the schedule as people read it: in the cadence's zone (the zone `due` is
+    in), naming that zone and this machine's time beside it when they differ ("Tue 08 Dec
+    12:00 Europe/Berlin, 06:00 here"), so both partners read the same instant."""
+    return due.strftime(fmt) + _elsewhere(due)
 
 
 def _elsewhere(due: dt.datetime) -> str:

@@ -150,6 +150,22 @@ async def test_the_notes_keep_their_height_on_a_large_terminal(demo_path: Path) 
         assert screen.query_one("#notes").outer_size.height == 12
 
 
+async def test_the_phase_line_names_the_zone_of_the_planned_time(
+        demo_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The planned time is read in the cadence's zone, named, with this machine's beside it
+    (it was this machine's time, unnamed: a partner elsewhere read another hour)."""
+    import comentor.model._schedule as schedule
+
+    monkeypatch.setattr(schedule, "system_zone", lambda: "Europe/Lisbon")
+    with Journal.open(demo_path, now=fixed_now) as j:
+        model.set_cadence(j, zone="Pacific/Auckland")
+    app = ComentorApp(demo_path, now=fixed_now)
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_checkin(app, pilot)
+        phase = str(screen.query_one("#phase", Static).content)
+        assert "Pacific/Auckland, " in phase and " here" in phase
+
+
 # ---------------------------------------------------------------- 4. the end step's zone
 async def test_the_end_step_names_the_zone_of_the_next_date(demo_path: Path) -> None:
     """Typed in the cadence's zone, shown in it before and after storing, and named."""

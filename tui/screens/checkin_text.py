@@ -12,6 +12,8 @@ from collections.abc import Callable, Sequence
 from rich.text import Text
 from textual.binding import Binding
 
+from comentor.model import when_text
+
 from .checkin_state import CheckinState
 
 __all__ = ["key_name", "phase_line", "banner_text", "need_live_text", "item_commands"]
@@ -29,7 +31,7 @@ def key_name(binding: Binding, display: Callable[[Binding], str]) -> str:
 def phase_line(state: CheckinState, key: Keys) -> Text:
     """Planned, in progress (started by whom) or ended, and the time balance."""
     status, out = state.status, Text()
-    due = status.due.astimezone().strftime("%a %d %b %H:%M")
+    due = when_text(status.due)  # in the cadence's zone, this machine's time beside it
     if status.phase == "planned":
         out.append("Planned ", style="bold")
         out.append(f"for {due}: nothing has started. Browse the agenda and prepare talking "
