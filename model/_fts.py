@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 
-__all__ = ["set_document"]
+__all__ = ["set_document", "index_drafts"]
 
 
 def set_document(conn: sqlite3.Connection, table: str, row: str, body: str | None) -> None:
@@ -30,3 +30,11 @@ def set_document(conn: sqlite3.Connection, table: str, row: str, body: str | Non
     else:
         docid = found[0]
     conn.execute("INSERT INTO search_fts (rowid, body) VALUES (?, ?)", (docid, body))
+
+
+def index_drafts(conn: sqlite3.Connection) -> None:
+    """A search document for every talking-point draft not deleted (they are found by
+    search on this device, as private notes are): run by a migration and by a repair."""
+    for draft, text in conn.execute(
+            "SELECT id, text FROM talking_point_drafts WHERE deleted = 0").fetchall():
+        set_document(conn, "talking_point_drafts", str(draft), str(text))

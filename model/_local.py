@@ -113,6 +113,7 @@ class LocalData:
                 "INSERT INTO talking_point_drafts (id, text, created_at) VALUES (?, ?, ?)",
                 (draft, text, self.now_iso()),
             )
+            set_document(self.conn, "talking_point_drafts", draft, text)
         return draft
 
     def edit_draft(self, draft: str, text: str) -> None:
@@ -124,6 +125,7 @@ class LocalData:
             )
             if cur.rowcount == 0:
                 raise NotFoundError(f"no draft talking point with id {draft}")
+            set_document(self.conn, "talking_point_drafts", draft, text)
 
     def drafts(self) -> list[dict[str, Any]]:
         return _dicts(self.conn.execute(
@@ -149,6 +151,9 @@ class LocalData:
             )
             if cur.rowcount == 0:
                 raise NotFoundError(f"no draft talking point with id {draft}")
+            text = None if deleted else self.conn.execute(
+                "SELECT text FROM talking_point_drafts WHERE id = ?", (draft,)).fetchone()[0]
+            set_document(self.conn, "talking_point_drafts", draft, text)
 
     # sync cursors -----------------------------------------------------------
     def cursor(self, peer: str, channel: str) -> str | None:

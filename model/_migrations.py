@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
-from ._fts import set_document
+from ._fts import index_drafts, set_document
 from ._schema import (
     ADDED_BY,
     MIGRATION_NAMES,
@@ -248,6 +248,13 @@ def m009_row_clocks(db: Database) -> None:
             rows.append((dump(clocks), current))
         conn.executemany(f'UPDATE "{table}" SET {COLUMN} = ? WHERE id = ?', rows)
     db.execute("DELETE FROM field_clocks")
+
+
+@MIGRATIONS()
+def m010_draft_search(db: Database) -> None:
+    """Talking-point drafts are found by search, as private notes are (this device only):
+    the drafts a journal holds already get their search documents."""
+    index_drafts(db.conn)
 
 
 SCHEMA_VERSION = len(MIGRATIONS._migrations)

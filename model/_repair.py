@@ -27,7 +27,7 @@ from pathlib import Path
 from . import _salvage as salvage
 from ._epoch import new_epoch
 from ._files import building_path, companions, fold_wal, os_error, publish, remove_with_companions
-from ._fts import set_document
+from ._fts import index_drafts, set_document
 from ._health import open_new, quick_check
 from ._projection import rebuild
 from ._schema import FORMAT, TABLES
@@ -154,6 +154,7 @@ def _build(found: salvage.Found, building: Path, report: RepairReport) -> None:
         for note, text in conn.execute(
                 "SELECT id, text FROM private_notes WHERE deleted = 0").fetchall():
             set_document(conn, "private_notes", str(note), str(text))
+        index_drafts(conn)
         rebuild(conn)
         conn.execute("COMMIT")
         verdict = quick_check(conn)

@@ -47,6 +47,7 @@ MIGRATION_RELEASES: tuple[tuple[str, str], ...] = (
     ("m007_calendar", "0.2.0"),
     ("m008_scale", "0.2.0"),
     ("m009_row_clocks", "0.3.0"),
+    ("m010_draft_search", "0.3.1"),
 )
 MIGRATION_NAMES = tuple(name for name, _ in MIGRATION_RELEASES)
 

@@ -1,4 +1,5 @@
-"""Full-text search over every text field (SQLite FTS5), private notes included locally.
+"""Full-text search over every text field (SQLite FTS5), private notes and talking-point
+drafts included locally.
 
 What a person types is never passed to FTS5 as query syntax: it is split into words, each
 quoted and prefix-matched, so quotes, colons or a lone asterisk cannot cause an error.
@@ -41,10 +42,12 @@ RANKED_MAX = 10_000  # more matches than this come newest first (see search_page
 _MAX_LIMIT = 10_000
 
 # The tables whose documents are results: the items a person wrote (a check-in's notes and
-# the notes added to it included), and private notes, which are indexed on this device only.
+# the notes added to it included), and private notes and talking-point drafts, which are
+# indexed on this device only.
 RESULT_TABLES = frozenset({
     "goals", "updates", "commitments", "asks", "feedback", "challenges", "wins", "stories",
     "skills", "baselines", "sessions", "notes", "talking_points", "private_notes",
+    "talking_point_drafts",
 })
 # Every other table the index covers is bookkeeping (people and the partnership by name, a
 # check-in item by its outcome): read from the schema, so a table added later stays out
@@ -58,7 +61,8 @@ _SHOWN = f"search_fts.rowid NOT IN (SELECT docid FROM search_docs WHERE tbl IN (
 
 # a result's kind where the item's own name says too little: a check-in is found by its
 # notes, and a note is one added to a check-in
-_CALLED = {"sessions": "check-in notes", "notes": "check-in note"}
+_CALLED = {"sessions": "check-in notes", "notes": "check-in note",
+           "talking_point_drafts": "draft talking point"}
 
 
 def search_label(table: str) -> str:

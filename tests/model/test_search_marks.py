@@ -112,6 +112,26 @@ def test_a_checkin_items_outcome_and_a_name_are_not_found(journal: Journal) -> N
 def test_every_indexed_table_is_a_result_or_bookkeeping_on_purpose() -> None:
     """A table the index covers is either a result or one of the three bookkeeping
     tables: a new searchable table must be named in RESULT_TABLES to show."""
-    indexed = {t for t in TABLES if searchable_fields(t)} | {"private_notes"}
+    indexed = {t for t in TABLES if searchable_fields(t)} | {"private_notes",
+                                                             "talking_point_drafts"}
     assert indexed - _search.RESULT_TABLES == BOOKKEEPING
     assert _search.RESULT_TABLES <= indexed
+
+
+def test_drafts_are_found_as_long_as_they_are_drafts(journal: Journal) -> None:
+    """A talking-point draft (this device only) is found by search like a private note:
+    after an edit by its new words, not once discarded, again once restored, and once
+    shared as the talking point it became."""
+    draft = journal.add_draft("Raise the wombatword rate")
+    [hit] = search(journal, "wombatword")
+    assert (hit.table, hit.row) == ("talking_point_drafts", draft)
+    assert _search.search_label(hit.table) == "draft talking point"
+    journal.edit_draft(draft, "Raise the koalaword rate")
+    assert search(journal, "wombatword") == []
+    assert [h.row for h in search(journal, "koalaword")] == [draft]
+    journal.discard_draft(draft)
+    assert search(journal, "koalaword") == []
+    journal.restore_draft(draft)
+    assert [h.row for h in search(journal, "koalaword")] == [draft]
+    point = e.share_draft(journal, draft)
+    assert [(h.table, h.row) for h in search(journal, "koalaword")] == [("talking_points", point)]

@@ -25,6 +25,7 @@ from comentor.tui.palette import ComentorCommands
 from comentor.tui.screens.checkin import CheckinScreen
 from comentor.tui.screens.goals import GoalsScreen
 from comentor.tui.screens.past_checkins import PastCheckinsScreen
+from comentor.tui.screens.points import TalkingPointsScreen
 from comentor.tui.screens.review import ReviewScreen
 from comentor.tui.screens.search import SearchScreen
 from comentor.tui.screens.wins import WinsScreen
@@ -115,6 +116,21 @@ async def test_a_story_opens_on_the_story_tab(demo_path: Path) -> None:
                        what="the Story tab")
         await settle(pilot, app)
         assert wins.query_one(TabbedContent).active == "tab-story"  # and it stays
+
+
+async def test_a_draft_opens_on_talking_points_with_the_cursor_on_it(demo_path: Path) -> None:
+    j = Journal.open(demo_path, now=fixed_now)
+    draft = j.add_draft("Ask Jonas about the emuword pricing")
+    j.close()
+    app = Harness(demo_path, SearchScreen())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        _screen, table = await _search(pilot, app, "emuword")
+        assert [kind for kind, _ in _rows(table)] == ["draft talking point"]
+        await _enter_on(pilot, app, table, 0)
+        points = app.screen
+        assert isinstance(points, TalkingPointsScreen)
+        await wait_for(pilot, lambda: points.table.selected_id == draft, what="the draft")
 
 
 async def test_a_past_checkins_notes_open_on_past_checkins_not_the_checkin(

@@ -45,7 +45,7 @@ SCREEN_FOR_TABLE = {
     "goals": "goals", "updates": "goals", "asks": "asks", "commitments": "commitments",
     "challenges": "challenges", "feedback": "feedback", "wins": "wins", "stories": "wins",
     "skills": "skills", "private_notes": "notes", "schedule": "schedule", "devices": "devices",
-    "talking_points": "points",
+    "talking_points": "points", "talking_point_drafts": "points",
 }
 
 
