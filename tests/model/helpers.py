@@ -50,7 +50,8 @@ def sync_all(journals: list[Journal]) -> None:
 
 def undo_row_clocks(raw: sqlite3.Connection) -> None:
     """Put a journal back as the release before m009 left it: the field clocks in a table
-    of their own, no `_clocks` column, m009 not recorded (model/_clocks.py)."""
+    of their own, no `_clocks` column, m009 and what came after it not recorded
+    (model/_clocks.py; m010 only indexes drafts, which it does again)."""
     from comentor.model._clocks import load
     from comentor.model._schema import TABLES
 
@@ -63,4 +64,5 @@ def undo_row_clocks(raw: sqlite3.Connection) -> None:
             (table, row, name, hlc, replica)
             for row, blob in rows for name, (hlc, replica) in load(blob).items()])
         raw.execute(f'ALTER TABLE "{table}" DROP COLUMN _clocks')
-    raw.execute("DELETE FROM _sqlite_migrations WHERE name = 'm009_row_clocks'")
+    raw.execute("DELETE FROM _sqlite_migrations WHERE name IN ('m009_row_clocks', "
+                "'m010_draft_search')")
