@@ -92,6 +92,7 @@ def one(size: int, run: int, extra: dict[str, str]) -> dict[str, object]:
         scale._comentor(sender, "serve", "--host", "127.0.0.1", "--port", "0",
                         "--no-discovery"),
         stdout=subprocess.PIPE, text=True, env=env, start_new_session=True)
+    sync: subprocess.Popen[bytes] | None = None
     try:
         assert serve.stdout is not None
         port = int(serve.stdout.readline().split()[2].rstrip(";").rsplit(":", 1)[1])
@@ -101,10 +102,12 @@ def one(size: int, run: int, extra: dict[str, str]) -> dict[str, object]:
         busy: list[int] = []
         last, tick = _busy(), time.perf_counter()
         start = time.perf_counter()
-        sync = subprocess.Popen(
-            scale._comentor(receiver, "sync", "--peer", f"127.0.0.1:{port}", "--once",
-                            "--timeout", "3600"),
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        errors = sender.parent / "sync.err"
+        with errors.open("w") as err:  # a file, not a pipe: a chatty failure cannot block
+            sync = subprocess.Popen(
+                scale._comentor(receiver, "sync", "--peer", f"127.0.0.1:{port}", "--once",
+                                "--timeout", "3600"),
+                env=env, stdout=subprocess.DEVNULL, stderr=err)
         while sync.poll() is None:
             _threads(sync.pid, recv)
             _threads(serve.pid, sent)
@@ -114,8 +117,11 @@ def one(size: int, run: int, extra: dict[str, str]) -> dict[str, object]:
                 busy.append(round(100 * (1 - (now[1] - last[1]) / max(1, now[0] - last[0]))))
                 last, tick = now, time.perf_counter()
         wall = time.perf_counter() - start
-        assert sync.returncode == 0, sync.stderr.read() if sync.stderr else ""
+        assert sync.returncode == 0, errors.read_text()
     finally:
+        if sync is not None and sync.poll() is None:
+            sync.kill()
+            sync.wait()
         os.killpg(serve.pid, signal.SIGINT)
         serve.wait()
     pid = sync.pid
@@ -154,7 +160,9 @@ def main() -> None:
         verify_only()
         return
     variant = dict(pair.split("=", 1) for pair in args.env)
-    settings = [("plain", {})] + ([("with " + " ".join(args.env), variant)] if variant else [])
+    settings: list[tuple[str, dict[str, str]]] = [("plain", {})]
+    if variant:
+        settings.append(("with " + " ".join(args.env), variant))
     walls: dict[str, list[float]] = {name: [] for name, _ in settings}
     for run in range(args.runs):
         order = settings if run % 2 == 0 else settings[::-1]

@@ -92,8 +92,9 @@ def checkin_status(j: Journal, session: str | None = None) -> CheckinStatus:
     phase = "ended" if rec.get("status") == "done" else "started"
     notes = tuple((j.person_name(n.get("person")), str(n.get("text") or ""))
                   for n in j._rows("notes", "session = ?", (str(rec["id"]),)))
+    planned = _parse(rec.get("planned_at"))  # stored in UTC: read in the cadence's zone
     return CheckinStatus(
-        phase, str(rec["id"]), _parse(rec.get("planned_at")) or due,
+        phase, str(rec["id"]), planned.astimezone(due.tzinfo) if planned else due,
         str(rec.get("started_by") or ""), j.person_name(rec.get("started_by")),
         _parse(rec.get("started_at")), str(rec.get("ended_by") or ""),
         j.person_name(rec.get("ended_by")), notes,

@@ -13,6 +13,7 @@ import sqlite3
 
 from ._clocks import COLUMN, dump, row_clocks
 from ._crdt import merge_update, restore_value
+from ._find import LOCAL_ITEM_TABLES
 from ._fts import set_document
 from ._ops import Operation
 from ._schema import TABLES, long_text_fields, searchable_fields
@@ -23,7 +24,7 @@ PROJECTION_TABLES = tuple(TABLES)
 _DERIVED = ("text_heads", "text_bases", "text_state")  # the clocks go with the rows
 _LONG = {t: long_text_fields(t) for t in TABLES}
 _SEARCH = {t: searchable_fields(t) for t in TABLES}
-
+_LOCAL_SQL = ", ".join(f"'{t}'" for t in LOCAL_ITEM_TABLES)  # fixed names, never input
 
 def project(conn: sqlite3.Connection, op: Operation, *, index: bool = True) -> bool:
     """Apply one operation to the projection; True when any visible field changed."""
@@ -105,11 +106,13 @@ def rebuild(conn: sqlite3.Connection) -> int:
         conn.execute(f'DELETE FROM "{table}"')
     for table in _DERIVED:
         conn.execute(f"DELETE FROM {table}")
+    # the documents of this device's own items (private notes, drafts) stay: no operation
+    # holds them, so replaying the log could not make them again
     conn.execute(
-        "DELETE FROM search_fts WHERE rowid IN "
-        "(SELECT docid FROM search_docs WHERE tbl != 'private_notes')"
+        f"DELETE FROM search_fts WHERE rowid IN (SELECT docid FROM search_docs WHERE tbl NOT IN "
+        f"({_LOCAL_SQL}))"
     )
-    conn.execute("DELETE FROM search_docs WHERE tbl != 'private_notes'")
+    conn.execute(f"DELETE FROM search_docs WHERE tbl NOT IN ({_LOCAL_SQL})")
     count = 0
     touched: set[tuple[str, str]] = set()
     for op in iter_stored_ops(conn):

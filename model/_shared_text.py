@@ -148,7 +148,6 @@ def write_text_updates(j: Journal, table: str, row: str, updates: list[bytes]) -
     j.write(changes)
 
 
-
 def write_text_state(j: Journal, table: str, row: str, state: bytes) -> bool:
     """Store what an editor's whole replica `state` holds that the journal lacks, as one
     update of the difference; nothing when it holds nothing new. Returns whether it wrote.
@@ -161,6 +160,14 @@ def write_text_state(j: Journal, table: str, row: str, state: bytes) -> bool:
     from pycrdt import Doc, Text
 
     _target(table)
+    if not state:
+        return False
+    mine: Doc[Any] = Doc()
+    try:
+        mine.apply_update(state)
+    except Exception:  # noqa: BLE001 - pycrdt raises several kinds for bytes it cannot read
+        raise ValidationError("the shared text's state cannot be read: nothing was stored",
+                              table=table) from None
     have: Doc[Any] = Doc()
     stored = shared_text_state(j, table, row)
     if stored:
@@ -170,7 +177,5 @@ def write_text_state(j: Journal, table: str, row: str, state: bytes) -> bool:
     have.apply_update(state)
     if bytes(have.get_state()) == seen and str(text) == shown:
         return False
-    mine: Doc[Any] = Doc()
-    mine.apply_update(state)
     write_text_updates(j, table, row, [bytes(mine.get_update(seen))])
     return True

@@ -135,3 +135,26 @@ def test_drafts_are_found_as_long_as_they_are_drafts(journal: Journal) -> None:
     assert [h.row for h in search(journal, "koalaword")] == [draft]
     point = e.share_draft(journal, draft)
     assert [(h.table, h.row) for h in search(journal, "koalaword")] == [("talking_points", point)]
+
+
+def test_drafts_stay_found_after_a_rebuild_and_a_repair(journal: Journal) -> None:
+    """Replaying the log (a fork undone) and repairing the file rebuild the index from the
+    operations; drafts and private notes have none, and keep their documents."""
+    from comentor.model._projection import rebuild
+    from comentor.model._repair import repair_journal
+
+    journal.add_draft("Bring up the quokkaword offer")
+    journal.add_private_note("quokkaword: he hesitated")
+    with journal.transaction():
+        rebuild(journal.conn)
+    assert sorted(h.table for h in search(journal, "quokkaword")) == [
+        "private_notes", "talking_point_drafts"]
+    path = journal.path
+    journal.close()
+    report = repair_journal(path)
+    repaired = Journal.open(report.target)
+    try:
+        assert sorted(h.table for h in search(repaired, "quokkaword")) == [
+            "private_notes", "talking_point_drafts"]
+    finally:
+        repaired.close()

@@ -16,6 +16,7 @@ from comentor.model._conflicts import conflicts
 from comentor.model._ops import MAX_OP_BYTES, encode_op
 from comentor.model._remote import apply_remote
 from comentor.model._store import iter_stored_ops
+from comentor.model.errors import ValidationError
 from comentor.model.testing import sync_in_process
 
 from .helpers import paired
@@ -248,3 +249,14 @@ def test_an_editors_whole_state_stores_only_what_the_journal_lacks(trio: list[Jo
     sync_in_process(ada, ben)
     assert _notes(ada, session) == _notes(ben, session)
     assert _notes(ada, session).startswith(("Ada: Ben: ", "Ben: Ada: "))
+
+
+def test_an_editors_state_that_is_empty_or_unreadable_stores_nothing(
+        trio: list[Journal]) -> None:
+    ada = trio[0]
+    session = model.start_checkin(ada)
+    before = _text_ops(ada)
+    assert model.write_text_state(ada, "sessions", session, b"") is False
+    with pytest.raises(ValidationError, match="cannot be read"):
+        model.write_text_state(ada, "sessions", session, b"\xff\x00garbage")
+    assert _text_ops(ada) == before

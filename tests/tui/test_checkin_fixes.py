@@ -164,6 +164,12 @@ async def test_the_phase_line_names_the_zone_of_the_planned_time(
         screen = await open_checkin(app, pilot)
         phase = str(screen.query_one("#phase", Static).content)
         assert "Pacific/Auckland, " in phase and " here" in phase
+        await pilot.press("r")  # started: the time it was planned for, read the same way
+        await wait_for(pilot, lambda: screen.live, what="check-in started")
+        started = str(screen.query_one("#phase", Static).content)
+        assert started.startswith("In progress") and "Pacific/Auckland, " in started
+        planned = phase.split("for ", 1)[1].split(":", 1)[0]
+        assert f"planned for {planned}" in started  # the same hour as before it started
 
 
 # ---------------------------------------------------------------- 4. the end step's zone

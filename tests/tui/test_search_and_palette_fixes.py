@@ -148,6 +148,24 @@ async def test_a_past_checkins_notes_open_on_past_checkins_not_the_checkin(
         assert not app._notifications  # nothing said: the notes are shown
 
 
+async def test_a_note_of_a_checkin_never_held_is_said_in_place(demo_path: Path) -> None:
+    """Past check-ins lists only check-ins held: a note of a planned one is not sent there
+    (its list would show another check-in's record as if it were the hit)."""
+    j = Journal.open(demo_path, now=fixed_now)
+    planned = j.put("sessions", None, status="planned", planned_at="2027-01-05T12:00:00Z",
+                    created_at=j.now_iso())
+    model.add_note(j, "wallabyword: bring the contract", session=planned)
+    j.close()
+    app = Harness(demo_path, SearchScreen())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        screen, table = await _search(pilot, app, "wallabyword")
+        await _enter_on(pilot, app, table, 0)
+        assert app.screen is screen
+        note = list(app._notifications)[-1]
+        assert "bring the contract" in note.message and "not held" in note.message
+
+
 async def test_a_note_outside_any_checkin_is_said_in_place(demo_path: Path) -> None:
     j = Journal.open(demo_path, now=fixed_now)
     model.add_note(j, "platypusword: the lease is signed")

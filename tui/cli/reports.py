@@ -116,7 +116,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         if not page.hits:
             print("no matches")
         for h in page.hits:
-            print(f"{m.short_id(h.row)}  {m.search_label(h.table):14}  {_bracketed(h)}")
+            print(f"{m.short_id(h.row)}  {m.search_label(h.table):19}  {_bracketed(h)}")
         if page.more:  # a page at a time: a word in every item never lists them all
             order = "" if page.ranked else ", newest first"
             print(f"showing {len(page.hits):,} of {page.total:,}{order} — use --limit N "

@@ -52,6 +52,7 @@ class PastCheckinsScreen(GatewayScreen):
                                            padding: 0 1; }
     PastCheckinsScreen #past-record { margin: 0; }
     """
+
     def __init__(self, focus: str | None = None) -> None:
         super().__init__(focus)
         self.shown_id: str | None = None  # the check-in whose record is on screen

@@ -70,21 +70,30 @@ def locate(j: Journal, table: str, row: str) -> Place:
 
 def _checkin_place(j: Journal, table: str, row: str) -> Place:
     """A check-in's notes, and the notes added to it, are on the check-in screen while it
-    runs, and on Past check-ins after; a note kept outside any check-in has no screen, so
-    its text is said where the search is."""
+    runs, and on Past check-ins after; a note kept outside any check-in, or in a check-in
+    that was never held or was deleted, has no screen, so its text is said where the search
+    is."""
     rec = j.get(table, row) or {}
     session = row if table == "sessions" else str(rec.get("session") or "")
     running = model.current_checkin(j)
     if session and running is not None and running.get("id") == session:
         return Place("checkin")
-    if session:
+    held = (j.get("sessions", session) if session else None) or {}
+    if held.get("status") not in (None, "planned"):  # listed on Past check-ins
         return Place("history", session)
     who = one_line(j.person_name(rec.get("person"))) if rec.get("person") else ""
-    said = one_line(rec.get("text"))
+    text = rec.get("notes") if table == "sessions" else rec.get("text")
+    said = one_line(text)
     if len(said) > _SAID_MAX:
         said = said[:_SAID_MAX - 1] + "…"
-    where = "No screen shows a note kept outside a check-in: `comentor list note` lists them."
-    return Place(None, said=f"{said}\n({where})", title=f"{who}'s note" if who else "A note")
+    if table == "sessions" or session:  # a check-in not held (planned, or deleted)
+        title = "Notes of a check-in" if table == "sessions" else (
+            f"{who}'s note" if who else "A note")
+        where = "No screen shows a check-in that was not held: `comentor export md` has it."
+    else:
+        title = f"{who}'s note" if who else "A note"
+        where = "No screen shows a note kept outside a check-in: `comentor list note` lists it."
+    return Place(None, said=f"{said}\n({where})", title=title)
 
 
 def _snippet(hit: model.Hit) -> Text:
