@@ -116,7 +116,14 @@ if TYPE_CHECKING:
     )
     from ._ops import short_id
     from ._output import journal_files, write_file_safely
-    from ._past_checkins import PastCheckin, checkin_record, past_checkins
+    from ._past_checkins import (
+        OUTSIDE,
+        PastCheckin,
+        checkin_record,
+        outside_notes,
+        outside_record,
+        past_checkins,
+    )
     from ._quarantine import quarantined
     from ._quarantine import release as release_held
     from ._quarantine import release_all as release_all_held
@@ -199,7 +206,8 @@ __all__ = [
     "TIMER_EVENTS", "timer_event", "timer_state", "TimerState", "write_text_updates",
     "write_text_state", "when_text",
     # past check-ins: the list, and the record of one
-    "PastCheckin", "past_checkins", "checkin_record",
+    "PastCheckin", "past_checkins", "checkin_record", "OUTSIDE", "outside_notes",
+    "outside_record",
     # deleted items and files the user names (issue 8)
     "DeletedItem", "deleted_items", "item_kind", "short_id", "journal_files", "write_file_safely",
     # the check-in's rules: outcomes, new items, notes (issue 12)
@@ -262,6 +270,9 @@ _LAZY: dict[str, tuple[str, str]] = {
     "PastCheckin": ("_past_checkins", "PastCheckin"),
     "past_checkins": ("_past_checkins", "past_checkins"),
     "checkin_record": ("_past_checkins", "checkin_record"),
+    "OUTSIDE": ("_past_checkins", "OUTSIDE"),
+    "outside_notes": ("_past_checkins", "outside_notes"),
+    "outside_record": ("_past_checkins", "outside_record"),
     "item_kind": ("_edit", "item_kind"),
     "short_id": ("_ops", "short_id"),
     "deleted_items": ("_deleted", "deleted_items"),

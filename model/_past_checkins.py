@@ -4,7 +4,9 @@ The check-in screen shows the check-in under way; once it ends, what it covered,
 shared notes and the notes added during it were readable only in an export. Here each one
 is listed (newest first) and its record is one short Markdown document, made by the same
 section the Markdown export writes for it (one wording, one escaping of user text), with
-the notes added during it and, from this device only, the writer's private notes on it.
+the notes added during it and, from this device only, the writer's private notes on it. Shared notes kept outside any check-in (`comentor add
+note` between two) are one more entry, :data:`OUTSIDE`, so that every shared note has a
+place in the app.
 """
 
 from __future__ import annotations
@@ -19,7 +21,10 @@ from .errors import NotFoundError
 if TYPE_CHECKING:
     from ._journal import Journal
 
-__all__ = ["PastCheckin", "past_checkins", "checkin_record"]
+__all__ = ["PastCheckin", "past_checkins", "checkin_record", "OUTSIDE", "outside_notes",
+           "outside_record"]
+
+OUTSIDE = "outside"  # the entry of the notes kept outside any check-in (no row has this id)
 
 
 class PastCheckin(Record):
@@ -68,3 +73,23 @@ def checkin_record(j: Journal, session: str) -> str:
         for line in item(f"{day(n.get('created_at'))}: {block(str(n.get('text') or ''))}")],
         level=3)
     return "\n".join(lines).rstrip() + "\n"
+
+
+def outside_notes(j: Journal) -> tuple[int, str]:
+    """How many shared notes belong to no check-in, and the day of the newest ("" when
+    none)."""
+    count, newest = j.conn.execute(
+        "SELECT count(*), max(created_at) FROM notes WHERE deleted = 0 "
+        "AND (session IS NULL OR session = '')").fetchone()
+    return int(count), str(newest or "")[:10]
+
+
+def outside_record(j: Journal) -> str:
+    """The shared notes kept outside any check-in, as Markdown, oldest first."""
+    ctx = Context.of(j)
+    kept = j._rows("notes", "session IS NULL OR session = ''", order="created_at, hlc_created")
+    lines = section("Notes kept outside any check-in", [
+        line for n in kept for line in item(
+            f"{day(n.get('created_at'))}, {ctx.who(n.get('person'))}: "
+            f"{block(str(n.get('text') or ''))}")], level=2)
+    return "\n".join(lines).rstrip() + "\n" if lines else "No note kept outside a check-in.\n"

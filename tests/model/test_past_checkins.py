@@ -82,3 +82,15 @@ def test_the_export_says_the_same_of_each_check_in(tmp_path: Path) -> None:
     record = model.checkin_record(j, ids["first"])
     section = record.split("\n### ", 1)[0].replace("## Check-in", "### Check-in", 1)
     assert section.strip() in exported
+
+
+def test_notes_kept_outside_every_check_in_have_their_own_record(tmp_path: Path) -> None:
+    j, _ = _journal(tmp_path)
+    assert model.outside_notes(j) == (1, "2026-11-26")  # "a note of no check-in"
+    record = model.outside_record(j)
+    assert record.startswith("## Notes kept outside any check-in\n")
+    assert "a note of no check" in record and "no meetings on Fridays" not in record
+    [note] = [n for n in j.rows("notes") if not n.get("session")]
+    model.delete_item(j, "notes", note["id"])
+    assert model.outside_notes(j) == (0, "")
+    assert model.outside_record(j) == "No note kept outside a check-in.\n"

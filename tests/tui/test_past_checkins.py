@@ -45,6 +45,8 @@ def _two_checkins(tmp_path: Path) -> tuple[Path, dict[str, str]]:
     second = model.start_checkin(ada)
     model.set_checkin_notes(ada, second, shared="Second: the launch")
     model.end_checkin(ada, second)
+    model.add_note(ben, "Between the two: call the printer")  # in no check-in
+    sync_in_process(ada, ben)
     ada.close()
     ben.close()
     return ada_path, {"first": first, "second": second}
@@ -57,7 +59,11 @@ async def test_each_checkin_held_is_listed_and_its_record_follows_the_cursor(
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot, app)
         assert app.screen.sub_title == "2 check-ins"
-        assert len(_rows(app)) == 2 and all("held" in r for r in _rows(app))
+        rows = _rows(app)
+        assert len(rows) == 3 and "no check-in" in rows[0] and all("held" in r for r in rows[1:])
+        # first, the notes kept outside every check-in
+        await wait_for(pilot, lambda: "call the printer" in _record(app), what="their record")
+        await pilot.press("down")
         assert app.screen.table.selected_id == ids["second"]  # newest first
         await wait_for(pilot, lambda: "Second\\: the launch" in _record(app), what="the record")
         await pilot.press("down")

@@ -166,18 +166,20 @@ async def test_a_note_of_a_checkin_never_held_is_said_in_place(demo_path: Path) 
         assert "bring the contract" in note.message and "not held" in note.message
 
 
-async def test_a_note_outside_any_checkin_is_said_in_place(demo_path: Path) -> None:
+async def test_a_note_outside_any_checkin_opens_with_the_others_kept_so(demo_path: Path) -> None:
     j = Journal.open(demo_path, now=fixed_now)
     model.add_note(j, "platypusword: the lease is signed")
     j.close()
     app = Harness(demo_path, SearchScreen())
     async with app.run_test(size=SIZE) as pilot:
         await settle(pilot, app)
-        screen, table = await _search(pilot, app, "platypusword")
+        _screen, table = await _search(pilot, app, "platypusword")
         await _enter_on(pilot, app, table, 0)
-        assert app.screen is screen
-        note = list(app._notifications)[-1]
-        assert "the lease is signed" in note.message and "No screen shows" in note.message
+        past = app.screen
+        assert isinstance(past, PastCheckinsScreen)
+        await wait_for(pilot, lambda: "the lease is signed" in _record(past), what="the notes")
+        assert past.table.selected_id == model.OUTSIDE
+        assert "Notes kept outside any check-in" in _record(past)
 
 
 def _record(screen: PastCheckinsScreen) -> str:
@@ -233,7 +235,7 @@ def test_comentor_search_prints_the_text_as_typed_and_no_bookkeeping(demo_path: 
     model.add_goal(j, "Ship zebraword v2 [beta] of the site")
     j.close()
     [line] = _cli(demo_path, "search", "zebraword").splitlines()
-    assert line.rstrip().endswith("  goal            Ship [zebraword] v2 [beta] of the site")
+    assert line.rstrip().endswith("  goal                 Ship [zebraword] v2 [beta] of the site")
     assert "\\x0" not in line
     assert _cli(demo_path, "search", "updated").splitlines() == ["no matches"]
     assert "people" not in _cli(demo_path, "search", "Maya")

@@ -1,4 +1,5 @@
-"""Past check-ins: every check-in held, newest first, and the record of the highlighted one.
+"""Past check-ins: every check-in held, newest first, and the record of the highlighted one
+(first, when there are any, the shared notes kept outside every check-in).
 
 The record is what the check-in left: its status and who started and ended it, the time
 each partner spoke, the next date set, each item covered with its outcome, the shared notes,
@@ -34,10 +35,16 @@ EMPTY = ("No check-in held yet. Each one you hold is kept here: what you covered
          "notes and what you agreed.")
 
 
-def past_rows(items: list[PastCheckin]) -> list[dict[str, Any]]:
-    """The table's rows (no user text in them: days, states and counts)."""
-    return [{"id": c.id, "day": c.day or "?", "status": c.status, "covered": str(c.covered),
-             "notes": "yes" if c.notes or c.has_notes else "—"} for c in items]
+def past_rows(items: list[PastCheckin], outside: tuple[int, str] = (0, "")
+              ) -> list[dict[str, Any]]:
+    """The table's rows (no user text in them: days, states and counts); first, when there
+    are any, the shared notes kept outside every check-in (`outside`: their count and the
+    day of the newest)."""
+    rows = [{"id": model.OUTSIDE, "day": outside[1] or "?", "status": "no check-in",
+             "covered": "—", "notes": str(outside[0])}] if outside[0] else []
+    return rows + [{"id": c.id, "day": c.day or "?", "status": c.status,
+                    "covered": str(c.covered), "notes": "yes" if c.notes or c.has_notes
+                    else "—"} for c in items]
 
 
 class PastCheckinsScreen(GatewayScreen):
@@ -60,7 +67,8 @@ class PastCheckinsScreen(GatewayScreen):
     def compose(self) -> ComposeResult:
         yield TitleBar()
         yield Static("Every check-in you held, newest first: what it covered, its notes and "
-                     "what you agreed. tab moves to the record to scroll it.",
+                     "what you agreed (and the notes either of you kept outside one). tab "
+                     "moves to the record to scroll it.",
                      id="past-intro", markup=False)
         with Horizontal(id="past-body"):
             yield ItemTable(COLUMNS, id="past")
@@ -73,12 +81,13 @@ class PastCheckinsScreen(GatewayScreen):
         return self.query_one("#past", ItemTable)
 
     def refresh_data(self) -> None:
-        self.fetch("load", lambda j: past_rows(model.past_checkins(j)), self._show)
+        self.fetch("load", lambda j: past_rows(model.past_checkins(j), model.outside_notes(j)),
+                   self._show)
 
     def _show(self, rows: list[dict[str, Any]]) -> None:
         self.table.set_items(rows, focus=self.focus_id or self.shown_id)
         self.focus_id = None
-        self.sub_title = counted(len(rows), "check-in")
+        self.sub_title = counted(sum(r["id"] != model.OUTSIDE for r in rows), "check-in")
         self.shown_id = None  # drawn again: the rows may have changed under it
         self._show_record()
 
@@ -95,8 +104,9 @@ class PastCheckinsScreen(GatewayScreen):
             self.forget("record")
             self._draw(EMPTY)
             return
-        self.fetch("record", lambda j: model.checkin_record(j, sid), self._draw,
-                   failed=self._draw)
+        read = model.outside_record if sid == model.OUTSIDE else (
+            lambda j: model.checkin_record(j, sid))
+        self.fetch("record", read, self._draw, failed=self._draw)
 
     def _draw(self, text: str) -> None:
         # the Markdown keeps a note's control characters as typed (an export is the user's

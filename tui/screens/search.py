@@ -8,8 +8,8 @@ with ctrl+n, so a word found in every item of a journal of years never lists the
 The model returns only items (`RESULT_TABLES` in model/_search.py), each labelled here as
 people say it; :func:`locate` says where each kind is really shown, a tab of a screen
 included (a baseline on the Review's Baselines tab, a story on the Story tab of Wins &
-story, a past check-in's notes on Past check-ins), and what no screen shows (a note kept
-outside any check-in) is said in place: Enter never claims a screen that does not show it.
+story, a past check-in's notes on Past check-ins), and what no screen shows (a note of a
+check-in never held) is said in place: Enter never claims a screen that does not show it.
 """
 
 from __future__ import annotations
@@ -70,29 +70,26 @@ def locate(j: Journal, table: str, row: str) -> Place:
 
 def _checkin_place(j: Journal, table: str, row: str) -> Place:
     """A check-in's notes, and the notes added to it, are on the check-in screen while it
-    runs, and on Past check-ins after; a note kept outside any check-in, or in a check-in
-    that was never held or was deleted, has no screen, so its text is said where the search
-    is."""
+    runs, and on Past check-ins after, as are the notes kept outside every check-in; a note
+    of a check-in that was never held or was deleted has no screen, so its text is said
+    where the search is."""
     rec = j.get(table, row) or {}
     session = row if table == "sessions" else str(rec.get("session") or "")
     running = model.current_checkin(j)
-    if session and running is not None and running.get("id") == session:
+    if not session:  # kept outside every check-in: their own entry on Past check-ins
+        return Place("history", model.OUTSIDE)
+    if running is not None and running.get("id") == session:
         return Place("checkin")
-    held = (j.get("sessions", session) if session else None) or {}
+    held = j.get("sessions", session) or {}
     if held.get("status") not in (None, "planned"):  # listed on Past check-ins
         return Place("history", session)
     who = one_line(j.person_name(rec.get("person"))) if rec.get("person") else ""
-    text = rec.get("notes") if table == "sessions" else rec.get("text")
-    said = one_line(text)
+    said = one_line(rec.get("notes") if table == "sessions" else rec.get("text"))
     if len(said) > _SAID_MAX:
         said = said[:_SAID_MAX - 1] + "…"
-    if table == "sessions" or session:  # a check-in not held (planned, or deleted)
-        title = "Notes of a check-in" if table == "sessions" else (
-            f"{who}'s note" if who else "A note")
-        where = "No screen shows a check-in that was not held: `comentor export md` has it."
-    else:
-        title = f"{who}'s note" if who else "A note"
-        where = "No screen shows a note kept outside a check-in: `comentor list note` lists it."
+    title = "Notes of a check-in" if table == "sessions" else (
+        f"{who}'s note" if who else "A note")
+    where = "No screen shows a check-in that was not held: `comentor export md` has it."
     return Place(None, said=f"{said}\n({where})", title=title)
 
 
