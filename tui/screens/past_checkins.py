@@ -11,7 +11,7 @@ by Textual's Markdown widget with links left closed: nothing in a note can open 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
@@ -29,7 +29,7 @@ from .gateway import GatewayScreen
 __all__ = ["PastCheckinsScreen", "past_rows", "EMPTY"]
 
 COLUMNS = (Column("day", "Day", width=10), Column("status", "Status", width=11),
-           Column("covered", "Covered", width=7), Column("notes", "Notes", width=5))
+           Column("covered", "Items", width=5), Column("notes", "Notes", width=5))
 
 EMPTY = ("No check-in held yet. Each one you hold is kept here: what you covered, its "
          "notes and what you agreed.")
@@ -54,11 +54,17 @@ class PastCheckinsScreen(GatewayScreen):
     DEFAULT_CSS = """
     PastCheckinsScreen #past-intro { color: $text-muted; padding: 0 1; height: auto; }
     PastCheckinsScreen #past-body { height: 1fr; }
-    PastCheckinsScreen ItemTable { width: 2fr; min-width: 30; }
-    PastCheckinsScreen #past-record-pane { width: 3fr; border-left: solid $primary-darken-2;
+    PastCheckinsScreen ItemTable { width: 41; }
+    PastCheckinsScreen #past-record-pane { width: 1fr; border-left: solid $primary-darken-2;
                                            padding: 0 1; }
     PastCheckinsScreen #past-record { margin: 0; }
+    PastCheckinsScreen.-narrow #past-body { layout: vertical; }
+    PastCheckinsScreen.-narrow ItemTable { width: 1fr; height: 2fr; }
+    PastCheckinsScreen.-narrow #past-record-pane { height: 3fr; border-left: none;
+                                                   border-top: solid $primary-darken-2; }
     """
+    # beside each other from 90 columns; narrower, the record goes under the list
+    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-narrow"), (90, "-wide")]
 
     def __init__(self, focus: str | None = None) -> None:
         super().__init__(focus)
