@@ -11,7 +11,7 @@ by Textual's Markdown widget with links left closed: nothing in a note can open 
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
@@ -64,7 +64,7 @@ class PastCheckinsScreen(GatewayScreen):
                                                    border-top: solid $primary-darken-2; }
     """
     # beside each other from 90 columns; narrower, the record goes under the list
-    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-narrow"), (90, "-wide")]
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (90, "-wide")]
 
     def __init__(self, focus: str | None = None) -> None:
         super().__init__(focus)
