@@ -1,4 +1,5 @@
-"""Snapshots of the dashboard, the check-in and the skills matrix at 120x36.
+"""Snapshots of the dashboard, the check-in, the skills matrix, the review and past
+check-ins at 120x36.
 
 The demo journal is seeded and the clock fixed, the timer starts paused and no text cursor
 is focused, so the pictures are the same on every run. Update with `--snapshot-update`.
@@ -69,6 +70,21 @@ def test_review_snapshot(snap_compare: Any, demo_path: Path) -> None:
         await wait_for(pilot, lambda: type(pilot.app.screen).__name__ == "ReviewScreen"
                        and pilot.app.screen.loads > 0, what="review")
         await pilot.pause()
+        await pilot.app.workers.wait_for_complete()
+        await pilot.pause()
+
+    assert snap_compare(_app(demo_path), terminal_size=SIZE, run_before=run_before)
+
+
+def test_past_checkins_snapshot(snap_compare: Any, demo_path: Path) -> None:
+    """Past check-ins (`l`): the check-ins held, newest first, and the record of the newest
+    as the Markdown export writes it, side by side at this width."""
+    async def run_before(pilot: Any) -> None:
+        await _dashboard_ready(pilot)
+        await pilot.press("l")
+        await wait_for(pilot, lambda: type(pilot.app.screen).__name__ == "PastCheckinsScreen"
+                       and "Check-in of" in pilot.app.screen.query_one("#past-record").source,
+                       what="a record")
         await pilot.app.workers.wait_for_complete()
         await pilot.pause()
 
