@@ -78,11 +78,24 @@ def parse_interfaces(values: str | Iterable[str] | None = None,
 
 
 def check_relay_url(url: str) -> str:
-    """A relay address must be ws:// or wss:// with a host; returns it stripped."""
+    """A relay address must be ws:// or wss:// with a host and, if it names one, a port
+    from 1 to 65535; returns it stripped. Checked where it is typed, so that an address
+    with a typo is never stored (every later sync failed on it, deep in the WebSocket
+    client)."""
+    from urllib.parse import urlsplit
+
     url = (url or "").strip()
-    if not url.startswith(("ws://", "wss://")) or len(url.split("://", 1)[1]) < 1 or len(url) > 500:
-        raise RelayError(f"not a relay address: {url!r} (expected ws://HOST:PORT or wss://HOST)",
-                         option="relay_url")
+    expected = "expected ws://HOST:PORT or wss://HOST"
+    if not url.startswith(("ws://", "wss://")) or len(url) > 500:
+        raise RelayError(f"not a relay address: {url!r} ({expected})", option="relay_url")
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        raise RelayError(f"not a relay address: {url!r} (its port must be a number from 1 "
+                         "to 65535)", option="relay_url") from None
+    if not parts.hostname or port == 0 or any(c.isspace() for c in url):
+        raise RelayError(f"not a relay address: {url!r} ({expected})", option="relay_url")
     return url
 
 

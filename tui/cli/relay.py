@@ -98,7 +98,14 @@ def _serve(args: argparse.Namespace) -> int:
     if settings.data is None:
         settings = dataclasses.replace(settings, data=state_dir() / "relay")
     assert settings.data is not None
-    settings.data.mkdir(parents=True, exist_ok=True)
+    try:
+        settings.data.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # a file in the way, no permission: said in one line
+        from comentor.sync.errors import OptionError
+
+        why = exc.strerror or type(exc).__name__
+        raise OptionError(f"--data {one_line(str(settings.data))} cannot be the relay's data "
+                          f"folder: {why.lower()}", option="data") from None
     # one line per event on stderr; the WebSocket library's per-connection chatter stays out
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))

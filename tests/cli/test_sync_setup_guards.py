@@ -1,0 +1,38 @@
+"""What a sync set-up refuses in one line, changing nothing (found by a QA pass with real
+commands): a relay address with a bad port, `relay serve` on a data path that cannot be a
+folder, revoking a device twice."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from .helpers import refused, run, snapshot
+
+
+@pytest.fixture
+def jpath(tmp_path: Path) -> Path:
+    path = tmp_path / "j.db"
+    run(path, "init", "--name", "Ada")
+    return path
+
+
+@pytest.mark.parametrize("url", ["ws://127.0.0.1:notaport", "ws://127.0.0.1:99999",
+                                 "ws://127.0.0.1:0", "ws://:8765", "wss://"])
+def test_a_relay_address_with_a_bad_port_or_host_is_never_stored(jpath: Path, url: str) -> None:
+    before = snapshot(jpath)
+    refused(run(jpath, "relay", "use", url, ok=False), "not a relay address")
+    assert snapshot(jpath) == before
+    assert json.loads(run(jpath, "relay", "show", "--json").stdout) == {"relay_url": None}
+
+
+def test_relay_serve_on_a_data_path_that_cannot_be_a_folder_is_refused(tmp_path: Path) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    for data in (blocker, blocker / "below"):
+        proc = run(tmp_path / "unused.db", "relay", "serve", "--host", "127.0.0.1", "--port",
+                   "0", "--data", str(data), ok=False)
+        refused(proc, "cannot be the relay's data folder")
+    assert blocker.read_text() == "not a folder"
