@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 __all__ = [
     "PeerDevice", "PairedDevice", "Removal", "trust_device", "revoke_device", "devices",
     "safety_number", "set_partnership_key", "my_device_info", "is_paired", "paired_devices",
-    "ensure_syncable", "removal", "revocation_ops",
+    "ensure_syncable", "removal", "revocation_ops", "is_last_device",
 ]
 
 
@@ -124,8 +124,12 @@ def revoke_device(j: Journal, device: str) -> None:
     """
     if device == j.device_id:
         raise ValidationError("this is the device you are using: revoke it from another device")
-    if j.get("devices", device) is None:
+    rec = j.get("devices", device)
+    if rec is None:
         raise NotFoundError(f"no device with id {device}")
+    if rec.get("revoked_at"):  # again would rotate the key again, and move the cut-off
+        raise ValidationError(f"this device was revoked already, on "
+                              f"{str(rec['revoked_at'])[:10]}: nothing changed")
     import json  # here, with the key's rotation: the dashboard and `status` only ask is_paired
 
     from ._rotation import rotate_in_transaction
@@ -187,6 +191,16 @@ def revocation_ops(j: Journal, device: str) -> list[Operation]:
     return [op for op in map(row_to_op, rows) if "revoked_at" in op.fields]
 
 
+def is_last_device(j: Journal, device: str) -> bool:
+    """Whether `device` is the only device of its owner not revoked: revoking it leaves
+    that person no way to sync with this journal until they pair again."""
+    rec = j.get("devices", device)
+    if rec is None or rec.get("revoked_at"):
+        return False
+    return not any(d["id"] != device and d.get("person") == rec.get("person")
+                   and not d.get("revoked_at") for d in j._rows("devices"))
+
+
 def devices(j: Journal) -> list[dict[str, Any]]:
     out = []
     for d in j._rows("devices", order="added_at"):
@@ -197,6 +211,12 @@ def devices(j: Journal) -> list[dict[str, Any]]:
             safety_number(j.keys.sign_public, bytes(d["sign_pk"])) if d.get("sign_pk") else ""
         )
         out.append(item)
+    trusted: dict[object, int] = {}
+    for d in out:
+        if not d.get("revoked_at"):
+            trusted[d.get("person")] = trusted.get(d.get("person"), 0) + 1
+    for d in out:  # revoking it would leave its owner no device (see is_last_device)
+        d["last_of_owner"] = not d.get("revoked_at") and trusted.get(d.get("person")) == 1
     return out
 
 

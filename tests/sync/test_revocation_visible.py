@@ -46,8 +46,15 @@ def test_devices_lists_and_revokes(partnership: tuple[Path, Path]) -> None:
     assert found["removed"] is None
     cli(ada, "devices", "revoke", "zz", code=1)
     said = cli(ada, "devices", "revoke", phone[:6])
-    assert said.startswith("revoked Ben's ben-phone")
+    assert said.startswith("revoked ben-phone (Ben, ")
+    assert "that was Ben's last device" in said  # he can come back only by pairing anew
     assert "ben-phone  revoked " in cli(ada, "devices")
+    with Journal.open(ada) as j:
+        before = j.conn.execute("SELECT count(*) FROM ops").fetchone()[0]
+    again = cli(ada, "devices", "revoke", phone[:6], code=1)  # not a second rotation
+    assert "revoked already" in again and len(again.strip().splitlines()) == 1
+    with Journal.open(ada) as j:
+        assert j.conn.execute("SELECT count(*) FROM ops").fetchone()[0] == before
     assert "this is the device you are using" in cli(
         ada, "devices", "revoke", next(d["id"] for d in found["devices"]
                                        if d["name"] == "ada-laptop"), code=1)

@@ -53,10 +53,16 @@ def cmd_devices(args: argparse.Namespace) -> int:
     with open_journal(args) as j:
         if getattr(args, "action", None) == "revoke":
             d = _find(m.list_devices(j), args.id)
+            last = bool(d["last_of_owner"])
             m.revoke_device(j, str(d["id"]))
-            print(f"revoked {one_line(d['owner'])}'s {one_line(d.get('name') or 'device')} "
-                  f"({str(d['id'])[:12]}): its changes are refused from now on, and the "
+            owner = one_line(d["owner"])
+            print(f"revoked {one_line(d.get('name') or 'the device')} ({owner}, "
+                  f"{str(d['id'])[:12]}): its changes are refused from now on, and the "
                   "partnership key was changed; it is told when it next syncs")
+            if last:
+                print(f"note: that was {owner}'s last device: {owner} can sync with this "
+                      "journal again only by pairing anew (`comentor invite`, then "
+                      "`comentor join` on their side)")
             return 0
         found = m.list_devices(j)
         gone = m.device_removal(j)

@@ -173,7 +173,9 @@ class DevicesScreen(GatewayScreen):
             if yes:
                 self.write(revoke_device, d["id"], message=f"Revoked {d.get('name') or d['id']}")
 
+        last = (f" It is {d['owner']}'s last device: they can sync with you again only by "
+                "pairing anew.") if d.get("last_of_owner") else ""
         self.app.push_screen(ConfirmModal(
             f"Revoke “{d.get('name')}” of {d['owner']}? Its changes will be refused from now on, "
-            "on every paired device. Do this for a lost or stolen device.",
+            f"on every paired device. Do this for a lost or stolen device.{last}",
             title="Revoke a device", yes_label="Revoke"), answer)
