@@ -90,12 +90,18 @@ def _info(j: Journal, mode: str, with_key: bool) -> PairingInfo:
     return PairingInfo(mode, record, j.partnership_key() if with_key else None)
 
 
+_PARTNER_WANTED = ("the other side is pairing a partner, not one of your own devices: both "
+                   "sides must choose the same")
+_DEVICE_WANTED = ("the other side is adding one of its own devices, not pairing a partner: "
+                  "both sides must choose the same")
+
+
 def _mismatch(mine: str) -> PairingError:
+    """Each side's sentence from its own side (`told`: what the other side is told; a
+    refusal's text is never sent as this side words it, see protocol._reason)."""
     if mine == "device":
-        return PairingError("the other side is pairing a partner, not one of your own devices: "
-                            "both sides must choose the same", option="device")
-    return PairingError("the other side is adding one of its own devices, not pairing a "
-                        "partner: both sides must choose the same", option="device")
+        return PairingError(_PARTNER_WANTED, option="device", told=_DEVICE_WANTED)
+    return PairingError(_DEVICE_WANTED, option="device", told=_PARTNER_WANTED)
 
 
 def _check_peer(j: Journal, mine: str, info: PairingInfo) -> None:
@@ -104,20 +110,26 @@ def _check_peer(j: Journal, mine: str, info: PairingInfo) -> None:
     if info.mode != mine:
         raise _mismatch(mine)
     if peer.device_id == j.device_id:
-        raise PairingError("this is the same device: pair with another one")
+        same = "this is the same device: pair with another one"
+        raise PairingError(same, told=same)
     if mine == "device":
         if peer.person != j.me:
             raise PairingError("adding your own device pairs two devices of the same person, "
                                f"but this journal belongs to {j.person_name(j.me)}, "
-                               f"not {peer.person_name}", option="device")
+                               f"not {peer.person_name}", option="device",
+                               told="the other device belongs to someone else: adding your "
+                               "own device pairs two devices of the same person")
         return
     if peer.person == j.me:
-        raise PairingError("that device is already yours: add it as your own device instead",
-                           option="device")
+        yours = "that device is already yours: add it as your own device instead"
+        raise PairingError(yours, option="device", told=yours)
     partner = j.partner()
     if partner is not None and partner != peer.person:
+        # the other side is told that much, never whose partnership it is
         raise PairingError(f"this journal already has a partner ({j.person_name(partner)}): "
-                           "a partnership is for two people")
+                           "a partnership is for two people",
+                           told="the other journal already has a partner: a partnership is "
+                           "for two people")
 
 
 def _result(j: Journal, peer: PairingInfo, created: bool) -> PairResult:

@@ -34,6 +34,7 @@ from nacl.bindings import (
 )
 from nacl.exceptions import CryptoError
 
+from comentor.model.errors import ComentorError
 from comentor.sync.errors import PairingError, ProtocolError, SyncError
 from comentor.sync.pairing.codes import PairingCode
 from comentor.sync.pairing.messages import (
@@ -183,8 +184,14 @@ class _Session:
 
 
 def _reason(exc: Exception) -> str:
-    text = str(exc).replace("\n", " ").strip() or type(exc).__name__
-    return text[:300]
+    """What the other side is told of a refusal: the sentence the error words for it
+    (`told`: from the other side's point of view, with no name of this journal's people),
+    else a general one. This side's own message may name people or files, and says "this
+    journal" of this side: sent as it was, it told a stranger who one's partner is."""
+    told = exc.field("told") if isinstance(exc, ComentorError) else None
+    if isinstance(told, str) and told.strip():
+        return " ".join(told.split())[:300]
+    return "it could not accept this pairing (it says why on its side)"
 
 
 async def run_inviter(

@@ -207,10 +207,22 @@ async def test_tampered_sealed_box_is_rejected() -> None:
 
 async def test_refusal_reaches_the_joiner_and_nothing_is_committed() -> None:
     code = make_code()
-    a, b, calls = await run_pair(code, code, accept_raises=PairingError("not today"))
+    a, b, calls = await run_pair(code, code, accept_raises=PairingError("not today",
+                                                                         told="not today"))
     assert isinstance(a, PairingError)
     assert isinstance(b, PairingError) and "refused to pair: not today" in str(b)
     assert calls == ["prepare", "accept"]
+
+
+async def test_a_refusal_says_nothing_of_this_side_but_what_it_words_for_the_other() -> None:
+    """A refusal's own message may name this journal's people or files: the other side
+    hears only the sentence made for it, or a general one."""
+    code = make_code()
+    _a, b, calls = await run_pair(code, code, accept_raises=PairingError(
+        "journal /home/ada/journal.db is busy: Ada's partner Bo is syncing"))
+    assert isinstance(b, PairingError) and "could not accept this pairing" in str(b)
+    assert "Bo" not in str(b) and "/home" not in str(b)
+    assert calls == ["prepare", "accept"]  # refused there: nothing committed
 
 
 async def test_silent_peer_times_out_clearly() -> None:
@@ -334,8 +346,10 @@ async def test_flow_refuses_a_third_person(tmp_path: Path, journal: Journal) -> 
     _, (j2, _) = await _pair(journal, tmp_path / "b.db", None)
     j2.close()
     inv, joined = await _pair(journal, tmp_path / "c.db", None, name="Cy")
-    assert isinstance(inv, PairingError) and "already has a partner" in str(inv)
-    assert isinstance(joined, PairingError) and "already has a partner" in str(joined)
+    assert isinstance(inv, PairingError) and "already has a partner (Bo)" in str(inv)
+    # the stranger is told, from its side, that much and never whose partnership it is
+    assert isinstance(joined, PairingError)
+    assert "the other journal already has a partner" in str(joined) and "Bo" not in str(joined)
     assert not (tmp_path / "c.db").exists()
     assert len(_device_ids(journal)) == 2
 
@@ -353,8 +367,10 @@ async def test_flow_mode_mismatch_is_refused(tmp_path: Path, journal: Journal) -
                                inv, return_exceptions=True)
     joined, invited = res
     assert isinstance(joined, PairingError) and joined.field("option") == "device"
-    # the inviter hears the joiner's refusal, in the joiner's words
+    # the inviter hears the joiner's refusal, worded from the inviter's side: it invited to
+    # add a device, and the joiner pairs a partner
     assert isinstance(invited, PairingError) and "choose the same" in str(invited)
+    assert "the other side is pairing a partner" in str(invited)
     assert not (tmp_path / "b.db").exists()
 
 
