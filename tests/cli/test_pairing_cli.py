@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from comentor.model._journal import Journal
+from comentor.sync import SyncService
 from comentor.sync.pairing.codes import WORDS, parse_code
 from comentor.sync.pairing.protocol import WRONG_CODE
 
@@ -248,6 +249,11 @@ async def test_pairing_through_a_real_relay(tmp_path: Path) -> None:
             a_path, b_path, url, (_env(tmp_path, "a"), _env(tmp_path, "b")))
         _assert_paired(a_path, b_path, invited, joined)
         assert "through the relay" in invited.out
+        # both now sync through the relay they met at: `comentor sync` finds the partner
+        for path, said in ((a_path, invited.out), (b_path, joined.out)):
+            assert f"now syncs through the relay at {url}" in said
+            with Journal.open(path) as j:
+                assert SyncService.settings(j).relay_url == url
         # Wrong code through the relay: both fail, nothing written.
         c_path = tmp_path / "c.db"
         _make(c_path, "Cy").close()

@@ -17,6 +17,7 @@ import argparse
 import sys
 from typing import Any
 
+from ..text import one_line
 from .parser import add_first_run_arguments
 
 __all__ = ["add_parsers", "HANDLERS", "cmd_invite", "cmd_join"]
@@ -90,6 +91,7 @@ def cmd_invite(args: argparse.Namespace) -> int:
         result = asyncio.run(invite(j, opts, on_code, on_status=lambda m: print(
             m, file=sys.stderr, flush=True)))
         _print_result(result)
+        _remember_relay(j, args.relay)
         _serve_first_sync(args, j, result, port)
     finally:
         j.close()
@@ -122,6 +124,19 @@ def _serve_first_sync(args: argparse.Namespace, j: Any, result: Any, port: int) 
         j.path, j.keys, device=result.peer.device_id, host=args.host, port=port,
         interfaces=args.lan_interface, relay=args.relay, stop=stop))
     _said_first_sync(done, who, f"{who} gets everything at the next sync")
+
+
+def _remember_relay(j: Any, relay: str | None) -> None:
+    """A relay both sides just met through is the one they sync through next, unless this
+    journal already has one: `comentor sync` and the app then find each other there (the
+    pairing's promise of "the next sync" held only on one network before)."""
+    from comentor.sync import SyncService
+
+    if not relay or SyncService.settings(j).relay_url:
+        return
+    url = SyncService.use_relay(j, relay)
+    _say(f"This journal now syncs through the relay at {one_line(str(url))} "
+         "(`comentor relay use` changes it).")
 
 
 def _said_first_sync(done: Any, who: str, later: str) -> None:
@@ -162,6 +177,7 @@ def cmd_join(args: argparse.Namespace) -> int:
         if result.created:
             _say(f"Created this device's journal at {path}.")
         _print_result(result)
+        _remember_relay(j, args.relay)
         _join_first_sync(args, j, result, opts.peer)
         if not result.own_device:
             _say()
