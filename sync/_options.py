@@ -160,7 +160,8 @@ class SyncOptions:
     ) -> SyncOptions:
         """Options from a command's arguments; interfaces default to the environment's."""
         if not 0 < timeout <= MAX_TIMEOUT:
-            raise OptionError(f"the time limit must be between 0 and {MAX_TIMEOUT:g} seconds",
+            raise OptionError(f"the time limit must be more than 0 and at most {MAX_TIMEOUT:g} "
+                              "seconds",
                               option="timeout")
         if folder_interval <= 0:
             raise OptionError("the folder interval must be a positive number of seconds",

@@ -147,7 +147,7 @@ def add_options(parser: argparse.ArgumentParser) -> None:
     for name, f in _LIMITS.items():
         kind = float if isinstance(f.default, float) else int
         limits.add_argument(_option(name), type=kind, metavar="N", dest=f"limit_{name}",
-                            help=f"default {f.default:g}")
+                            help=f"default {f.default}")  # as typed: 1048576, not 1.04858e+06
 
 
 def _from_file(path: Path) -> dict[str, Any]:

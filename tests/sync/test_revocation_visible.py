@@ -44,6 +44,9 @@ def test_devices_lists_and_revokes(partnership: tuple[Path, Path]) -> None:
     found = json.loads(cli(ada, "devices", "--json"))
     phone = next(d["id"] for d in found["devices"] if d["name"] == "ben-phone")
     assert found["removed"] is None
+    for d in found["devices"]:  # what a script acts on, none of the journal's bookkeeping
+        assert "hlc_created" not in d and "deleted" not in d and "revoked_seqs" not in d
+        assert (d["safety_number"] is None) == d["this_device"]
     cli(ada, "devices", "revoke", "zz", code=1)
     said = cli(ada, "devices", "revoke", phone[:6])
     assert said.startswith("revoked ben-phone (Ben, ")

@@ -49,6 +49,19 @@ def _find(found: list[dict[str, Any]], wanted: str) -> dict[str, Any]:
     return hits[0]
 
 
+_PUBLIC = ("id", "name", "owner", "person", "added_at", "revoked_at", "this_device",
+           "last_of_owner")
+
+
+def _public(d: dict[str, Any]) -> dict[str, Any]:
+    """A device as `devices --json` gives it: what a script can act on, not the journal's
+    bookkeeping (clocks, the revocation's cut-off); a safety number only for another
+    device (one's own compared with itself means nothing)."""
+    shown = {k: d.get(k) for k in _PUBLIC}
+    shown["safety_number"] = None if d.get("this_device") else d.get("safety_number")
+    return shown
+
+
 def cmd_devices(args: argparse.Namespace) -> int:
     with open_journal(args) as j:
         if getattr(args, "action", None) == "revoke":
@@ -68,8 +81,7 @@ def cmd_devices(args: argparse.Namespace) -> int:
         gone = m.device_removal(j)
         if args.json:
             out({"removed": {"at": gone.at, "by": gone.by} if gone else None,
-                 "devices": [{k: v for k, v in d.items() if k != "revoked_seqs"}
-                             for d in found]})
+                 "devices": [_public(d) for d in found]})
             return 0
         if gone is not None:
             print(gone.notice())
