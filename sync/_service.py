@@ -14,10 +14,10 @@ from __future__ import annotations
 import datetime as dt
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from comentor.model.errors import ComentorError, DemoJournalError, PassphraseError
 from comentor.model.replication import DeviceKeys, Removal, ensure_syncable, is_paired, removal
@@ -151,7 +151,9 @@ class SyncService:
         ``only``: one transport, tried even if it is not configured (so that it fails
         saying so). ``once``: the LAN part ends after the first complete exchange; else it
         stays live for ``options.timeout`` seconds (or until ``stop`` is set), reporting
-        each exchange to ``on_synced`` and each problem to ``on_error``. A transport's
+        each exchange to ``on_synced`` and each problem to ``on_error``. ``stop`` set
+        (Ctrl-C) also cuts a relay sync short and starts no further transport: the report
+        then holds only those that ran. A transport's
         failure is recorded in its outcome and the next one runs; a locked key or a demo
         journal stops everything at once, and so does a device that knows it was revoked
         (:class:`RemovedError`). Call :meth:`SyncReport.raise_if_failed` to fail when every
@@ -162,13 +164,15 @@ class SyncService:
         keys, relay, folder = self.prepare()
         runs: dict[str, Callable[[], TransportOutcome]] = {
             "LAN": lambda: self._lan(keys, once, stop, on_synced, on_error),
-            "relay": lambda: self._relay(keys, relay),
+            "relay": lambda: self._relay(keys, relay, stop),
             "folder": lambda: self._folder(keys, folder),
         }
         configured = {"LAN": True, "relay": bool(relay), "folder": bool(folder)}
         chosen = [only] if only else [v for v in VIAS if configured[v]]
         report = SyncReport()
         for via in chosen:
+            if stop is not None and stop.is_set():
+                break  # interrupted: whatever has not started yet does not start
             try:
                 outcome = runs[via]()
             except (PassphraseError, DemoJournalError):
@@ -220,7 +224,13 @@ class SyncService:
             (stop or threading.Event()).wait(o.timeout)
         finally:
             engine.stop()
-        if not exchanges:
+        if not exchanges:  # say why: stopped early, or nobody answered in time
+            if stop is not None and stop.is_set():
+                raise engine.last_error or TransportError(
+                    "stopped before a partner device was reached")
+            if peer is not None:  # "try --peer" would be no help: it was given
+                raise engine.last_error or TransportError(
+                    f"no sync with {peer[0]}:{peer[1]} within {o.timeout:g} s")
             raise engine.last_error or TransportError(
                 f"no partner device found within {o.timeout:g} s", hint="peer")
         total = TransportOutcome("LAN")
@@ -228,14 +238,15 @@ class SyncService:
             total.merge(outcome)
         return total
 
-    def _relay(self, keys: DeviceKeys, url: str | None) -> TransportOutcome:
-        import asyncio
+    def _relay(self, keys: DeviceKeys, url: str | None,
+               stop: threading.Event | None = None) -> TransportOutcome:
+        import asyncio  # here, not at the top: most commands that load this never need it
 
         from comentor.sync.mailbox.relay_sync import RelaySync
 
         rs = RelaySync(self.journal_path, url, keys=keys,
                        allow_mass_delete=self.options.allow_mass_delete)
-        return asyncio.run(rs.sync_once())
+        return asyncio.run(_unless_stopped(rs.sync_once(), stop, "the relay"))
 
     def _folder(self, keys: DeviceKeys, folder: str | None) -> TransportOutcome:
         from comentor.sync.mailbox.folder import FolderSync
@@ -285,3 +296,20 @@ class SyncService:
         live = LiveSync(self, callbacks)
         live.start()
         return live
+
+
+async def _unless_stopped(work: Coroutine[Any, Any, TransportOutcome],
+                          stop: threading.Event | None, what: str) -> TransportOutcome:
+    """Run ``work``, cancelled as soon as ``stop`` is set: a relay slow to answer must not
+    keep an interrupted sync waiting (cancelled, as Ctrl-C cancels ``asyncio.run``)."""
+    import asyncio
+
+    task = asyncio.ensure_future(work)
+    while stop is not None and not task.done():
+        await asyncio.wait({task}, timeout=0.1)
+        if stop.is_set() and not task.done():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            if task.cancelled():
+                raise TransportError(f"stopped before the sync through {what} was complete")
+    return await task

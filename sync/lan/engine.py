@@ -36,7 +36,7 @@ from comentor.sync._journal import open_for_sync
 from comentor.sync._options import parse_interfaces
 from comentor.sync._report import SyncStatus, TransportOutcome
 from comentor.sync._summary import EventSummary, resource_exhaustion_handler
-from comentor.sync.errors import ListenError, SyncError, TransportError
+from comentor.sync.errors import ListenError, SyncError, TransportError, network_reason
 from comentor.sync.lan.discovery import LanDiscovery
 from comentor.sync.lan.handshake import accept
 from comentor.sync.lan.peers import LanPeers, OnPresence
@@ -168,11 +168,12 @@ class SyncEngine(LanPeers, LanDiscovery):
         try:
             return fut.result(timeout + 5)
         except TimeoutError:
-            fut.cancel()
             if peer is None and not self._found:
                 raise TransportError(f"no partner device found on this network within "
                                      f"{timeout:.3g} s", hint="peer") from None
             raise TransportError(f"no complete sync within {timeout:.3g} s") from None
+        finally:  # also on Ctrl-C here: the attempt ends with the engine (see _sync_once)
+            fut.cancel()
 
     # ------------------------------------------------------------------ engine thread
     def _thread_main(self, ready: threading.Event, failure: list[BaseException]) -> None:
@@ -237,9 +238,7 @@ class SyncEngine(LanPeers, LanDiscovery):
                 await asyncio.wait_for(self._server.wait_closed(), 2)
 
     def _spawn(self, coro: Any) -> None:
-        task = asyncio.ensure_future(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._own(asyncio.ensure_future(coro))
 
     def _journal(self) -> Journal:
         assert self._j is not None
@@ -346,10 +345,7 @@ class SyncEngine(LanPeers, LanDiscovery):
 
     async def _on_connection(self, reader: asyncio.StreamReader,
                              writer: asyncio.StreamWriter) -> None:
-        me = asyncio.current_task()
-        if me is not None:  # so that stop() cancels it with the rest
-            self._tasks.add(me)
-            me.add_done_callback(self._tasks.discard)
+        self._own(asyncio.current_task())  # so that stop() cancels it with the rest
         try:
             await self._answer(reader, writer)
         except asyncio.CancelledError:
@@ -386,7 +382,7 @@ class SyncEngine(LanPeers, LanDiscovery):
             self._error(f"sync with {device.name or device.device_id} ({address}) ended: {exc}",
                         exc)
         except OSError as exc:
-            self._error(f"sync with {address} ended: {exc}")
+            self._error(f"sync with {address} ended: {network_reason(exc)}")
 
     # ------------------------------------------------------------------ callbacks
     def _set_status(self, status: SyncStatus) -> None:

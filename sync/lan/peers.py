@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from comentor.model.errors import JournalError
 from comentor.model.replication import PairedDevice, device_record, paired_devices, removal
 from comentor.sync._report import TransportOutcome
-from comentor.sync.errors import SyncError
+from comentor.sync.errors import SyncError, network_reason
 from comentor.sync.lan.handshake import connect
 from comentor.sync.wire.changeset import PresenceFrame
 
@@ -50,6 +50,7 @@ class LanPeers:
     _loop: asyncio.AbstractEventLoop | None
     _sessions: dict[str, LiveSession]
     _found: dict[str, tuple[str, int]]
+    _tasks: set[asyncio.Task[Any]]  # what the engine's stop() cancels and awaits
 
     def _journal(self) -> Journal:
         raise NotImplementedError
@@ -103,6 +104,13 @@ class LanPeers:
             self._peer_protocol.pop(device, None)
         return False
 
+    def _own(self, task: asyncio.Task[Any] | None) -> None:
+        """Count ``task`` among the engine's: stop() cancels and awaits it, so that none is
+        left pending when the loop closes (asyncio prints "Task was destroyed" for those)."""
+        if task is not None:
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
     # ------------------------------------------------------------------ dialing
     def _candidates(self, device_id: str | None = None) -> list[PairedDevice]:
         j = self._journal()
@@ -144,7 +152,7 @@ class LanPeers:
             except (SyncError, JournalError) as exc:
                 self._error(f"sync with {host}:{port}: {exc}", exc)
             except OSError as exc:
-                self._error(f"sync with {host}:{port}: {exc}")
+                self._error(f"sync with {host}:{port}: {network_reason(exc)}")
             if device_id is not None and self._found.get(device_id) != (host, port):
                 return  # the device moved or left; discovery starts a new maintainer
             if removal(self._journal()) is not None:
@@ -153,6 +161,10 @@ class LanPeers:
 
     async def _sync_once(self, peer: tuple[str, int] | None,
                          timeout: float) -> TransportOutcome:
+        """The engine's ``sync_once`` on its loop: one of the engine's tasks, so that an
+        attempt its caller gave up on (Ctrl-C) is cancelled and awaited when the engine
+        stops, not left pending for asyncio to complain about as the loop closes."""
+        self._own(asyncio.current_task())
         async with asyncio.timeout(timeout):
             if peer is not None:
                 return await self._connect_and_run(peer[0], peer[1], True)

@@ -115,12 +115,18 @@ def _stamp() -> str:
 
 
 @contextlib.contextmanager
-def _until_signal(stop: threading.Event) -> Iterator[None]:
-    """Ctrl-C and SIGTERM set ``stop`` (a clean end) instead of interrupting."""
-    previous = {sig: signal.signal(sig, lambda *_: stop.set())
-                for sig in (signal.SIGINT, signal.SIGTERM)}
+def _until_signal(stop: threading.Event) -> Iterator[list[int]]:
+    """Ctrl-C and SIGTERM set ``stop`` (a clean end) instead of interrupting; yields the
+    signals received, so that the command can still say it was interrupted."""
+    received: list[int] = []
+
+    def on_signal(signum: int, _frame: object) -> None:
+        received.append(signum)
+        stop.set()
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        yield
+        yield received
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
@@ -158,7 +164,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
-    """The LAN, then the relay and the folder (if configured); fails only if nothing synced."""
+    """The LAN, then the relay and the folder (if configured); fails only if nothing synced.
+
+    Ctrl-C ends it as ``comentor: interrupted``, exit 130 (what :func:`main` makes of a
+    KeyboardInterrupt, as with ``--once``), and starts nothing more; SIGTERM likewise, as
+    ``terminated``, exit 143. What synced before the signal is still printed.
+    """
     from comentor.sync import SyncOptions
 
     from .wording import word
@@ -166,20 +177,28 @@ def cmd_sync(args: argparse.Namespace) -> int:
     options = SyncOptions.parse(peers=args.peer, interfaces=args.lan_interface, listen_port=0,
                                 timeout=args.timeout, allow_mass_delete=args.allow_mass_delete)
     service = service_for(args, options)
-    if args.once:
+    signals: list[int] = []
+    if args.once:  # Ctrl-C raises KeyboardInterrupt, and the service lets it through
         report = service.sync(once=True)
     else:
         stop = threading.Event()
-        with _until_signal(stop):
+        with _until_signal(stop) as signals:
             report = service.sync(once=False, stop=stop, on_error=_warn,
                                   on_synced=lambda o: _say(f"{_stamp()} {o.line()}"))
     for outcome in report.outcomes:
+        if signals and outcome.error is not None:
+            continue  # cut short by the signal: its failures are not the news
         if outcome.error is not None:
             if outcome.via != "LAN":
                 _say(f"{outcome.via}: {word(outcome.error)}")
         elif args.once or outcome.via != "LAN":  # a lasting LAN sync printed as it went
             for line in outcome.lines():
                 _say(line)
+    if signal.SIGINT in signals:
+        raise KeyboardInterrupt
+    if signals:
+        _warn("terminated")
+        return 128 + signal.SIGTERM
     report.raise_if_failed()
     for outcome in report.warnings:  # the relay's and the folder's are printed above
         if outcome.via == "LAN" and outcome.error is not None:
