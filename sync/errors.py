@@ -40,6 +40,7 @@ __all__ = [
     "OptionError",
     "OutdatedPeerError",
     "RemovedError",
+    "network_reason",
 ]
 
 
@@ -83,3 +84,21 @@ class OutdatedPeerError(ProtocolError):
 class RemovedError(SyncError):
     """This device was revoked (``at``, ``by``): nothing it writes reaches the partnership
     any more, so sync refuses, saying when and by whom."""
+
+
+def network_reason(exc: BaseException) -> str:
+    """Why a connection failed, in words a person reads ("nothing answers there"), not
+    Python's ("[Errno 111] Connect call failed ('127.0.0.1', 9)")."""
+    import socket
+
+    if isinstance(exc, ConnectionRefusedError):
+        return "nothing is listening there (connection refused)"
+    if isinstance(exc, TimeoutError):
+        return "no answer in time"
+    if isinstance(exc, socket.gaierror):
+        return "that host name is not known"
+    if isinstance(exc, ConnectionResetError | BrokenPipeError):
+        return "the other end closed the connection"
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror[:1].lower() + exc.strerror[1:]
+    return str(exc) or type(exc).__name__

@@ -14,7 +14,7 @@ import hmac
 from typing import TYPE_CHECKING
 
 from comentor.model.replication import PairedDevice, device_ids, device_record, paired_devices
-from comentor.sync.errors import HandshakeError, SyncError, TransportError
+from comentor.sync.errors import HandshakeError, SyncError, TransportError, network_reason
 from comentor.sync.wire.channel import (
     SecureChannel,
     handshake_initiator,
@@ -45,7 +45,7 @@ async def connect(
         try:
             reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), timeout)
         except (OSError, TimeoutError) as exc:
-            raise TransportError(f"cannot reach {host}:{port}: {exc or 'timed out'}") from None
+            raise TransportError(f"cannot reach {host}:{port}: {network_reason(exc)}") from None
         try:
             channel = await handshake_initiator(
                 reader, writer, journal.keys.box_secret, device.box_pk, PROLOGUE, timeout

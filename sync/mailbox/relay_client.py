@@ -28,7 +28,7 @@ from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidURI
 from websockets.typing import Subprotocol
 
-from comentor.sync.errors import ProtocolError, RelayError
+from comentor.sync.errors import ProtocolError, RelayError, network_reason
 from comentor.sync.keys import mailbox_signing_key
 from comentor.sync.relay.wire import (
     FEATURES_SUBPROTOCOL,
@@ -80,8 +80,9 @@ class _Link:
                 timeout,
             )
         except (TimeoutError, OSError, InvalidHandshake, InvalidURI) as exc:
-            detail = str(exc) or type(exc).__name__
-            raise RelayError(f"cannot reach the relay at {url}: {detail}") from None
+            detail = network_reason(exc)
+            raise RelayError(f"cannot reach the relay at {url}: {detail}",
+                             unreachable=True) from None
         try:
             first = decode_server_message(await asyncio.wait_for(ws.recv(), timeout), limits)
         except (TimeoutError, ConnectionClosed, ProtocolError) as exc:

@@ -30,7 +30,7 @@ from comentor.model.replication import (
     trust_device,
 )
 from comentor.sync._options import Peer, parse_interfaces
-from comentor.sync.errors import PairingError, RelayError, TransportError
+from comentor.sync.errors import PairingError, RelayError, TransportError, network_reason
 from comentor.sync.keys import nameplate_tag
 from comentor.sync.lan import discovery
 from comentor.sync.pairing.codes import PairingCode, make_code
@@ -311,6 +311,8 @@ async def _connect(
         try:
             relay = await RelayClient().pair_join(code.nameplate, opts.relay)
         except RelayError as exc:
+            if exc.field("unreachable"):  # no code is at fault: a fresh one would not help
+                raise PairingError(str(exc), option="relay") from None
             raise PairingError(f"{exc} (ask your partner for a fresh code if it persists)") from None
         return relay, relay.close
     if opts.peer:
@@ -331,6 +333,7 @@ async def _connect(
         reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), opts.timeout)
     except (OSError, TimeoutError) as exc:
         raise PairingError(f"cannot reach the inviting device at {host}:{port} "
-                           f"({exc or 'timed out'}): is `comentor invite` still waiting?") from None
+                           f"({network_reason(exc)}): is `comentor invite` still waiting?"
+                           ) from None
     ch = StreamChannel(reader, writer)
     return ch, ch.close

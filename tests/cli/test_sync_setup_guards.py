@@ -36,3 +36,34 @@ def test_relay_serve_on_a_data_path_that_cannot_be_a_folder_is_refused(tmp_path:
                    "0", "--data", str(data), ok=False)
         refused(proc, "cannot be the relay's data folder")
     assert blocker.read_text() == "not a folder"
+
+
+def test_joining_through_a_relay_that_is_not_there_says_so_in_plain_words(
+        tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    joiner = tmp_path / "b.db"
+    proc = run(joiner, "join", "7-orbit-candle-harbor", "--name", "Bo", "--relay",
+               f"ws://127.0.0.1:{port}", "--timeout", "5", ok=False)
+    refused(proc, "cannot reach the relay")
+    assert "nothing is listening there" in proc.stderr
+    assert "fresh code" not in proc.stderr and "Errno" not in proc.stderr  # no code at fault
+    assert not joiner.exists()
+
+
+def test_a_peer_that_is_not_there_is_said_in_plain_words(tmp_path: Path) -> None:
+    import socket
+
+    from comentor.model.testing import paired_journals
+
+    paired_journals(tmp_path, ("Ada", "Ben"), close=True)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = run(tmp_path / "ada.db", "sync", "--peer", f"127.0.0.1:{port}", "--once",
+               "--timeout", "5", ok=False)
+    refused(proc, f"cannot reach 127.0.0.1:{port}: nothing is listening there")
+    assert "Errno" not in proc.stderr
