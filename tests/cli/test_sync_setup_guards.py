@@ -67,3 +67,43 @@ def test_a_peer_that_is_not_there_is_said_in_plain_words(tmp_path: Path) -> None
                "--timeout", "5", ok=False)
     refused(proc, f"cannot reach 127.0.0.1:{port}: nothing is listening there")
     assert "Errno" not in proc.stderr
+
+
+def test_pairing_options_that_would_ignore_each_other_are_refused(tmp_path: Path) -> None:
+    ada = tmp_path / "ada.db"
+    run(ada, "init", "--name", "Ada")
+    before = snapshot(ada)
+    refused(run(ada, "invite", "--relay", "ws://127.0.0.1:8765", "--port", "47000",
+                ok=False), "--relay and --port do not go together")
+    assert snapshot(ada) == before
+    joiner = tmp_path / "bo.db"
+    refused(run(joiner, "join", "7-orbit-candle-harbor", "--name", "Bo", "--relay",
+                "ws://127.0.0.1:8765", "--peer", "127.0.0.1:47000", ok=False),
+            "--relay and --peer do not go together")
+    assert not joiner.exists()
+
+
+def test_serve_refuses_an_unpaired_journal_as_sync_does(jpath: Path) -> None:
+    proc = run(jpath, "serve", "--host", "127.0.0.1", "--port", "0", "--no-discovery",
+               ok=False)
+    refused(proc, "this journal is not paired yet")
+
+
+def test_every_transports_failure_goes_to_stderr(tmp_path: Path) -> None:
+    import socket
+
+    from comentor.model.testing import paired_journals
+
+    paired_journals(tmp_path, ("Ada", "Ben"), close=True)
+    ada, shared = tmp_path / "ada.db", tmp_path / "shared"
+    shared.mkdir()
+    run(ada, "folder", "use", str(shared))
+    shared.rmdir()  # the USB stick is gone
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = run(ada, "sync", "--peer", f"127.0.0.1:{port}", "--once", "--timeout", "5",
+               ok=False)
+    assert proc.returncode == 1 and proc.stdout == ""
+    assert "LAN" in proc.stderr or "cannot reach" in proc.stderr
+    assert "folder: " in proc.stderr and "does not exist" in proc.stderr

@@ -75,6 +75,9 @@ def cmd_invite(args: argparse.Namespace) -> int:
 
     if args.timeout <= 0:
         raise _err("--timeout must be a positive number of seconds")
+    if args.relay and args.port:  # one of them would be ignored without a word
+        raise _err("--relay and --port do not go together: through a relay nothing listens "
+                   "on a port here; give one of them")
     # the first sync after pairing is served on the same port, so pick it now
     port = args.port or (0 if args.relay else _free_port(args.host))
     opts = InviteOptions(timeout=args.timeout, device=args.device, relay=args.relay,
@@ -163,6 +166,9 @@ def cmd_join(args: argparse.Namespace) -> int:
 
     if args.timeout <= 0:
         raise _err("--timeout must be a positive number of seconds")
+    if args.relay and args.peer:  # one of them would be ignored without a word
+        raise _err("--relay and --peer do not go together: meet through the relay, or "
+                   "connect to the inviting device directly; give one of them")
     code = parse_code(args.code)
     check_first_run(args)  # a bad --every or --tick: said before pairing
     path = journal_path(args)

@@ -150,8 +150,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         if not stop.is_set():
             _say(f"{_stamp()} received {count} operations from {name or 'partner'}")
 
-    engine = service_for(args, options).serve(on_synced=synced, on_applied=applied,
-                                              on_error=_warn)
+    service = service_for(args, options)
+    service.prepare()  # an unpaired, revoked or demo journal is refused, as by `sync`
+    engine = service.serve(on_synced=synced, on_applied=applied, on_error=_warn)
     _say(f"listening on {args.host}:{engine.port}; Ctrl-C to stop")
     try:
         with _until_signal(stop):
@@ -189,8 +190,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
         if signals and outcome.error is not None:
             continue  # cut short by the signal: its failures are not the news
         if outcome.error is not None:
-            if outcome.via != "LAN":
-                _say(f"{outcome.via}: {word(outcome.error)}")
+            if outcome.via != "LAN":  # on stderr, as the LAN's: a failure, not a result
+                _warn(f"{outcome.via}: {word(outcome.error)}")
         elif args.once or outcome.via != "LAN":  # a lasting LAN sync printed as it went
             for line in outcome.lines():
                 _say(line)
