@@ -375,6 +375,8 @@ class SyncEngine(LanPeers, LanDiscovery):
                 return
             await self._run_session(session, address, once=False)
         except SyncError as exc:
+            if exc.field("closed") and session.exchanged.is_set():
+                return  # a partner's sync that ended after its exchange: nothing went wrong
             if not self._note_version(session):  # an older peer reconnects in its version
                 self._error(f"sync with {device.name or device.device_id} ({address}) "
                             f"ended: {exc}", exc)

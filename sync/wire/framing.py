@@ -24,7 +24,8 @@ async def read_frame(reader: asyncio.StreamReader, max_size: int = MAX_FRAME_SIZ
         header = await reader.readexactly(_HEADER)
     except asyncio.IncompleteReadError as exc:
         if not exc.partial:
-            raise TransportError("the other device closed the connection") from exc
+            raise TransportError("the other device closed the connection",
+                                 closed=True) from exc
         raise ProtocolError("connection closed in the middle of a frame header") from exc
     except (OSError, asyncio.LimitOverrunError) as exc:
         raise TransportError(f"connection failed: {exc}") from exc

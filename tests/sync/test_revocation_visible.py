@@ -112,3 +112,4 @@ def test_a_revoked_device_is_told_through_a_folder(partnership: tuple[Path, Path
     gone = device_removal(j)
     assert gone is not None and gone.by == "Ada"
     j.close()
+

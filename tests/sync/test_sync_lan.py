@@ -351,3 +351,20 @@ def test_a_device_revoked_during_a_live_session_gets_nothing_more(tmp_path: Path
         a.close()
         b.close()
     assert any("revoked" in m for m in errors), errors
+
+
+def test_serve_says_nothing_wrong_when_a_partners_sync_ends_as_planned(tmp_path: Path) -> None:
+    """A lasting `comentor sync` ends at its --timeout by closing the connection after its
+    exchange: the serving side counts that as the end of a sync, not as a failure."""
+    from comentor.model.testing import paired_journals
+
+    paired_journals(tmp_path, ("Ada", "Ben"), close=True)
+    serve = Serve(tmp_path / "ada.db", "--no-discovery")
+    try:
+        done = run("--journal", str(tmp_path / "ben.db"), "sync", "--peer",
+                   f"127.0.0.1:{serve.port}", "--timeout", "2")
+        assert done.returncode == 0, done.stderr
+    finally:
+        _code, out, err = serve.stop()
+    assert "synced with Ben" in out
+    assert "closed the connection" not in err and "ended:" not in err, err
