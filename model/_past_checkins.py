@@ -4,9 +4,9 @@ The check-in screen shows the check-in under way; once it ends, what it covered,
 shared notes and the notes added during it were readable only in an export. Here each one
 is listed (newest first) and its record is one short Markdown document, made by the same
 section the Markdown export writes for it (one wording, one escaping of user text), with
-the notes added during it and, from this device only, the writer's private notes on it. Shared notes kept outside any check-in (`comentor add
-note` between two) are one more entry, :data:`OUTSIDE`, so that every shared note has a
-place in the app.
+the notes added during it and, from this device only, the writer's private notes on it.
+Shared notes kept outside any check-in (`comentor add note` between two) are one more
+entry, :data:`OUTSIDE`, so that every shared note has a place in the app.
 """
 
 from __future__ import annotations
