@@ -78,9 +78,9 @@ def wait_for_connection(proc: subprocess.Popen[str], listener: socket.socket,
     pytest.fail("sync never connected")
 
 
-def interrupt(proc: subprocess.Popen[str]) -> tuple[int, str, str, float]:
-    """Ctrl-C: the exit status, stdout, stderr, and how long the process took to end."""
-    start = time.monotonic()
+def interrupt(proc: subprocess.Popen[str]) -> tuple[int, str, str]:
+    """Ctrl-C: the exit status, stdout and stderr (a sync still running 30 s after the
+    signal fails the test)."""
     proc.send_signal(signal.SIGINT)
     try:
         out, err = proc.communicate(timeout=30)
@@ -88,14 +88,16 @@ def interrupt(proc: subprocess.Popen[str]) -> tuple[int, str, str, float]:
         proc.kill()
         out, err = proc.communicate()
         pytest.fail(f"sync did not end after Ctrl-C: {out!r} {err!r}")
-    return proc.returncode, out, err, time.monotonic() - start
+    return proc.returncode, out, err
 
 
-def assert_interrupted(code: int, err: str, took: float) -> None:
+def assert_interrupted(code: int, err: str) -> None:
+    """Said in one line with the usual exit status. How long it took is not asserted (these
+    machines are shared: no timed assertion); a sync that never ends after the signal fails
+    in :func:`interrupt`."""
     assert code == 130, err
     assert err.strip().splitlines()[-1] == "comentor: interrupted", err
     assert not any(noise in err for noise in NOISE), err
-    assert took < 10, took
 
 
 def connected(listener: socket.socket) -> bool:
@@ -112,8 +114,8 @@ def test_once_interrupted_says_so_and_nothing_else(ada: Path) -> None:
     with silent_listener() as partner:
         proc = start_sync(ada, "--once", "--peer", f"127.0.0.1:{port_of(partner)}")
         with wait_for_connection(proc, partner):
-            code, out, err, took = interrupt(proc)
-    assert_interrupted(code, err, took)
+            code, out, err = interrupt(proc)
+    assert_interrupted(code, err)
     assert err.strip().splitlines() == ["comentor: interrupted"]
     assert out == ""
 
@@ -122,8 +124,8 @@ def test_a_lasting_sync_interrupted_says_interrupted_not_nobody_found(ada: Path)
     with silent_listener() as partner:
         proc = start_sync(ada, "--peer", f"127.0.0.1:{port_of(partner)}", "--timeout", "30")
         with wait_for_connection(proc, partner):
-            code, out, err, took = interrupt(proc)
-    assert_interrupted(code, err, took)
+            code, out, err = interrupt(proc)
+    assert_interrupted(code, err)
     assert err.strip().splitlines() == ["comentor: interrupted"]  # not "no partner found"
     assert out == ""
 
@@ -136,9 +138,9 @@ def test_after_ctrl_c_neither_relay_nor_folder_syncs(ada: Path, tmp_path: Path) 
         run(ada, "relay", "use", f"ws://127.0.0.1:{port_of(relay)}")
         proc = start_sync(ada, "--peer", f"127.0.0.1:{port_of(partner)}", "--timeout", "30")
         with wait_for_connection(proc, partner):
-            code, _, err, took = interrupt(proc)
+            code, _, err = interrupt(proc)
         assert not connected(relay), "the relay sync started after Ctrl-C"
-    assert_interrupted(code, err, took)
+    assert_interrupted(code, err)
     assert err.strip().splitlines() == ["comentor: interrupted"]
     assert [p for p in shared.rglob("*") if p.is_file()] == [], "the folder synced after Ctrl-C"
 
@@ -154,6 +156,6 @@ def test_ctrl_c_while_the_relay_syncs_cuts_it_short_and_skips_the_folder(
         run(ada, "relay", "use", f"ws://127.0.0.1:{port_of(relay)}")
         proc = start_sync(ada, "--peer", f"127.0.0.1:{port_of(refused)}", "--timeout", "1")
         with wait_for_connection(proc, relay):  # the LAN gave up; the relay is under way
-            code, _, err, took = interrupt(proc)
-    assert_interrupted(code, err, took)
+            code, _, err = interrupt(proc)
+    assert_interrupted(code, err)
     assert [p for p in shared.rglob("*") if p.is_file()] == [], "the folder synced after Ctrl-C"
