@@ -8,6 +8,7 @@ devices learn each other's keys over a channel the spoken code authenticated.
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import TYPE_CHECKING, Any
 
 from ._clocks import field_clock
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
 __all__ = [
     "PeerDevice", "PairedDevice", "Removal", "trust_device", "revoke_device", "devices",
     "safety_number", "set_partnership_key", "my_device_info", "is_paired", "paired_devices",
-    "ensure_syncable", "removal", "revocation_ops", "is_last_device",
+    "ensure_syncable", "removal", "revocation_ops",
 ]
 
 
@@ -191,16 +192,6 @@ def revocation_ops(j: Journal, device: str) -> list[Operation]:
     return [op for op in map(row_to_op, rows) if "revoked_at" in op.fields]
 
 
-def is_last_device(j: Journal, device: str) -> bool:
-    """Whether `device` is the only device of its owner not revoked: revoking it leaves
-    that person no way to sync with this journal until they pair again."""
-    rec = j.get("devices", device)
-    if rec is None or rec.get("revoked_at"):
-        return False
-    return not any(d["id"] != device and d.get("person") == rec.get("person")
-                   and not d.get("revoked_at") for d in j._rows("devices"))
-
-
 def devices(j: Journal) -> list[dict[str, Any]]:
     out = []
     for d in j._rows("devices", order="added_at"):
@@ -211,11 +202,10 @@ def devices(j: Journal) -> list[dict[str, Any]]:
             safety_number(j.keys.sign_public, bytes(d["sign_pk"])) if d.get("sign_pk") else ""
         )
         out.append(item)
-    trusted: dict[object, int] = {}
+    trusted = Counter(d.get("person") for d in out if not d.get("revoked_at"))
+    # `last_of_owner`: the only device of its owner not revoked; revoking it leaves that
+    # person no way to sync with this journal until they pair again
     for d in out:
-        if not d.get("revoked_at"):
-            trusted[d.get("person")] = trusted.get(d.get("person"), 0) + 1
-    for d in out:  # revoking it would leave its owner no device (see is_last_device)
         d["last_of_owner"] = not d.get("revoked_at") and trusted.get(d.get("person")) == 1
     return out
 

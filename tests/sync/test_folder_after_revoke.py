@@ -15,7 +15,6 @@ import pytest
 
 from comentor.model import _devices as devices
 from comentor.model import _entities as e
-from comentor.model import testing
 from comentor.model._journal import Journal
 from comentor.model.replication import previous_key
 from comentor.model.testing import paired_journals
@@ -32,12 +31,8 @@ def goals(j: Journal) -> set[str]:
 
 def three_devices(tmp_path: Path) -> tuple[Journal, Journal, Journal, Path]:
     """Ada, her laptop and Ben, all synced through one shared folder."""
-    ada, ben = paired_journals(tmp_path, sync=False)
-    laptop = Journal.create(tmp_path / "laptop.db", "Ada", joining=True, person=ada.me,
-                            device_name="laptop")
-    testing.pair_in_process(ada, laptop)
-    devices.trust_device(laptop, devices.my_device_info(ben))
-    devices.trust_device(ben, devices.my_device_info(laptop))
+    ada, ben, laptop = paired_journals(tmp_path, ("Ada", "Ben", "Ada"), sync=False,
+                                       device_names=("desk", "phone", "laptop"))
     shared = tmp_path / "shared"
     shared.mkdir()
     e.add_goal(ada, "before the revocation")

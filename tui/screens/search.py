@@ -75,9 +75,9 @@ def _checkin_place(j: Journal, table: str, row: str) -> Place:
     where the search is."""
     rec = j.get(table, row) or {}
     session = row if table == "sessions" else str(rec.get("session") or "")
-    running = model.current_checkin(j)
     if not session:  # kept outside every check-in: their own entry on Past check-ins
         return Place("history", model.OUTSIDE)
+    running = model.current_checkin(j)
     if running is not None and running.get("id") == session:
         return Place("checkin")
     held = j.get("sessions", session) or {}
