@@ -64,17 +64,25 @@ def _once(path: Path, keys: DeviceKeys | None, options: SyncOptions,
 
 def joiner_first_sync(path: Path, keys: DeviceKeys | None, *, peer: tuple[str, int] | None = None,
                       relay: str | None = None, interfaces: list[str] | None = None,
-                      seconds: float = FIRST_SYNC_SECONDS,
+                      seconds: float = FIRST_SYNC_SECONDS, inviter: str = "",
                       stop: threading.Event | None = None) -> FirstSync:
     """Sync once with the inviter, trying again until ``seconds`` have passed.
 
     Over the LAN: ``peer`` first (the address paired with), then whatever zeroconf finds;
-    through ``relay``: until the inviter's change sets are in the mailbox."""
-    from comentor.sync import SyncOptions
+    through ``relay``: until this journal holds what the inviter (``inviter``, its device
+    id) held when it sealed its latest envelope. The mailbox is the partnership's, so it may
+    also hold envelopes the inviter left for the others before this device existed: their
+    changes start in the middle of its history and cannot be applied yet, and stopping at
+    them would report a first sync that brought nothing. When the time is up, whatever did
+    arrive is reported."""
+
+    from comentor.sync import SyncOptions, TransportOutcome
 
     stop = stop or threading.Event()
     deadline = time.monotonic() + seconds
     error = "no partner device answered"
+    moved = TransportOutcome("relay")
+    claimed: dict[str, dict[str, int]] = {}
     while not stop.is_set():
         left = deadline - time.monotonic()
         if left <= 0:
@@ -83,10 +91,13 @@ def joiner_first_sync(path: Path, keys: DeviceKeys | None, *, peer: tuple[str, i
         try:
             if relay:
                 outcome = _once(path, keys, SyncOptions(relay_url=relay, timeout=attempt), "relay")
-                if outcome.ok and outcome.received:
-                    return FirstSync(outcome.received, outcome.sent, "relay")
                 if outcome.error is not None:
                     error = str(outcome.error)
+                else:
+                    moved = moved.merge(outcome)
+                    claimed.update(outcome.claimed)
+                    if moved.received and _caught_up(path, keys, inviter, claimed):
+                        return FirstSync(moved.received, moved.sent, "relay")
             else:
                 for target in ([peer] if peer else []) + [None]:
                     options = SyncOptions.parse(interfaces=interfaces, listen_port=0,
@@ -102,7 +113,26 @@ def joiner_first_sync(path: Path, keys: DeviceKeys | None, *, peer: tuple[str, i
         except ComentorError as exc:  # a locked key, a demo journal: trying again is no use
             return FirstSync(error=str(exc))
         stop.wait(0.3)
+    if moved.received:
+        return FirstSync(moved.received, moved.sent, "relay")
     return FirstSync(error=error)
+
+
+def _caught_up(path: Path, keys: DeviceKeys | None, inviter: str,
+               claimed: dict[str, dict[str, int]]) -> bool:
+    """Whether the journal holds every change the inviter said it held (without a word
+    from the inviter, or without knowing who it is: whether anything arrived at all)."""
+    from comentor.model import Journal
+    from comentor.model.replication import version_vector
+
+    if not inviter:
+        return True
+    vector = claimed.get(inviter)
+    if vector is None:
+        return False
+    with Journal.open(path, keys=keys) as j:
+        held = version_vector(j)
+    return all(held.get(replica, 0) >= seq for replica, seq in vector.items())
 
 
 def after_joining(path: Path, keys: DeviceKeys | None, result: PairResult, *,
@@ -112,7 +142,8 @@ def after_joining(path: Path, keys: DeviceKeys | None, result: PairResult, *,
     device, or when the journal cannot be read: the partnership screen asks it later)."""
     from comentor.model import Journal, onboarding
 
-    synced = joiner_first_sync(path, keys, peer=peer, relay=relay, stop=stop)
+    synced = joiner_first_sync(path, keys, peer=peer, relay=relay,
+                               inviter=result.peer.device_id, stop=stop)
     if result.own_device:
         return synced, None
     try:

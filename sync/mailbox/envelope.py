@@ -269,6 +269,7 @@ def _decode_body(raw: bytes) -> Contents:
 #   ("envelopes", "<ch>:sent")    the version vector it has already shipped (optimistic)
 #   ("envelopes", "<ch>:state")   its version vector when it last sent an envelope
 #   ("envelopes", "<ch>:resend")  devices to ask, in the next envelope, to send again
+#   ("envelopes", "<ch>:readers") the devices its last envelope was sealed for
 #   (<device>, "env-<ch>:in")     last envelope number processed from that device
 #   (<device>, "env-<ch>:peer")   that device's last vector and how many of ours it has seen
 # Every cursor moved by a received envelope is written in the transaction that applies it.

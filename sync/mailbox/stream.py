@@ -68,6 +68,7 @@ class Outgoing:
     state: str
     resend: tuple[str, ...]
     full: dict[str, int] | None = None  # replicas still to send whole, after this one
+    readers: tuple[str, ...] = ()  # the devices it was sealed for
 
 
 def _dominates(have: dict[str, int], want: dict[str, int]) -> bool:
@@ -164,6 +165,11 @@ class Exchange:
 
     def _resend(self) -> list[str]:
         return [str(d) for d in json.loads(self._get(_OWN, self._own("resend"), "[]"))]
+
+    def _readers(self) -> set[str] | None:
+        """The devices our last envelope was sealed for (None before the first one)."""
+        raw = self._get(_OWN, self._own("readers"), "")
+        return {str(d) for d in json.loads(raw)} if raw else None
 
     def _full(self) -> dict[str, int]:
         """Replicas to send whole, and from where: some device holds other versions of them
@@ -306,6 +312,7 @@ class Exchange:
         r = self.report
         r.received += 1
         r.note_applied(res)
+        r.claimed[dev] = dict(c.vector)
         if res.forked - set(full):  # the others lack our versions of those replicas
             self._only([self._full_cursor({**full, **dict.fromkeys(res.forked, 0)})])
         if res.key_changed:
@@ -358,6 +365,13 @@ class Exchange:
         vec = version_vector(self.j)
         vectors = [self.peer(d)[0] for d in others]
         sent = self._sent()
+        before = self._readers()
+        if before is not None and set(others) - before:
+            # a device joined since the last envelope (it was just paired, or another device
+            # brought its record): what was shipped before never reached it, so everything it
+            # lacks goes now, without waiting for it to ask (a first sync through a relay
+            # would otherwise bring it only what is written from now on)
+            sent = {}
         whole = self._full()
         base = {r: max(min(v.get(r, 0) for v in vectors), sent.get(r, 0)) for r in vec}
         base.update(whole)  # a fork: every version, from the start (or where the last left)
@@ -405,7 +419,7 @@ class Exchange:
         contents = Contents(header.sender, seq, vec, seen, resend, tuple(ops), header.digests,
                             header.held)
         data = seal(self.key, self.mailbox, self.channel, contents, self.j.keys.sign)
-        return Outgoing(seq, data, len(ops), new_sent, state, resend, left)
+        return Outgoing(seq, data, len(ops), new_sent, state, resend, left, tuple(others))
 
     def _heartbeat_due(self, others: list[str]) -> bool:
         """Whether to send an envelope with no news, so a lost last envelope is noticed.
@@ -428,5 +442,6 @@ class Exchange:
             self.j.write_cursor(_OWN, self._own("state"), out.state)
             self.j.write_cursor(_OWN, self._own("sent_at"), f"{time.time():.3f}")
             self.j.write_cursor(_OWN, self._own("resend"), json.dumps(left))
+            self.j.write_cursor(_OWN, self._own("readers"), json.dumps(sorted(out.readers)))
         self.report.sent += 1
         self.report.sent_ops += out.ops

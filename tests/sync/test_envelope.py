@@ -186,6 +186,35 @@ def test_stream_replay_gap_and_forged_ops(tmp_path: Path) -> None:
     assert any("not a paired device" in r for r in eb.report.rejected)
 
 
+def test_a_device_paired_later_gets_everything_in_the_next_envelope(tmp_path: Path) -> None:
+    """What was shipped before a device joined never reached it: the next envelope carries
+    the whole journal at once, not only what is new (it would otherwise have to ask)."""
+    a, b = paired_journals(tmp_path, sync=False)
+    ea = Exchange(a, "folder")
+    e.add_goal(a, "before")
+    first = ea.prepare()
+    assert first is not None
+    ea.confirm(first)
+    assert Exchange(b, "folder").receive(first.data) == "applied"
+    e.add_goal(a, "between")  # shipped to b alone: optimistic, nothing asked again
+    out = ea.prepare()
+    assert out is not None and out.ops == 1
+    ea.confirm(out)
+    laptop = Journal.create(tmp_path / "laptop.db", "Ada", joining=True)
+    testing.pair_in_process(a, laptop)
+    e.add_goal(a, "after")
+    ea = Exchange(a, "folder")
+    out = ea.prepare()
+    assert out is not None
+    ea.confirm(out)
+    el = Exchange(laptop, "folder")
+    assert el.receive(out.data) == "applied"
+    assert {g["text"] for g in laptop.rows("goals")} == {"before", "between", "after"}
+    e.add_goal(a, "later")  # once it was shipped to every reader, only what is new goes
+    nxt = ea.prepare()
+    assert nxt is not None and nxt.ops == 1
+
+
 def _counters(ex: Exchange, other: str) -> tuple[int, int, tuple[dict[str, int], int], str]:
     return ex.out_seq(), ex.last_in(other), ex.peer(other), json.dumps(ex._resend())
 

@@ -201,7 +201,8 @@ def _join_first_sync(args: argparse.Namespace, j: Any, result: Any,
     who = _short_who(result)
     _say(f"Syncing once with {who} (Ctrl-C skips this)...")
     done = interruptible(lambda stop: joiner_first_sync(
-        j.path, j.keys, peer=peer, relay=args.relay, interfaces=args.lan_interface, stop=stop))
+        j.path, j.keys, peer=peer, relay=args.relay, interfaces=args.lan_interface,
+        inviter=result.peer.device_id, stop=stop))
     _said_first_sync(done, who, f"{who}'s journal arrives at the next sync")
 
 
