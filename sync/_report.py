@@ -78,9 +78,9 @@ class TransportOutcome:
     gaps: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     tables: set[str] = field(default_factory=set)
-    # relay and folder: per sending device, the version vector its latest applied envelope
-    # carried (what it held when it sealed it): how a first sync knows it has caught up
-    claimed: dict[str, dict[str, int]] = field(default_factory=dict)
+    # relay and folder, after the round: per other device that has sent an envelope, how
+    # many of the operations it said it held (in its latest one) this journal still lacks
+    lacking: dict[str, int] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -154,8 +154,8 @@ class TransportOutcome:
         self.gaps += other.gaps
         self.notes += other.notes
         self.tables |= other.tables
-        for device, vector in other.claimed.items():  # this report's own word comes first
-            self.claimed.setdefault(device, vector)
+        for device, count in other.lacking.items():  # this report's own word comes first
+            self.lacking.setdefault(device, count)
         for held in other.held_back:
             self.note_held(held)
         return self

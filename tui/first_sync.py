@@ -75,14 +75,12 @@ def joiner_first_sync(path: Path, keys: DeviceKeys | None, *, peer: tuple[str, i
     changes start in the middle of its history and cannot be applied yet, and stopping at
     them would report a first sync that brought nothing. When the time is up, whatever did
     arrive is reported."""
-
     from comentor.sync import SyncOptions, TransportOutcome
 
     stop = stop or threading.Event()
     deadline = time.monotonic() + seconds
     error = "no partner device answered"
     moved = TransportOutcome("relay")
-    claimed: dict[str, dict[str, int]] = {}
     while not stop.is_set():
         left = deadline - time.monotonic()
         if left <= 0:
@@ -95,8 +93,10 @@ def joiner_first_sync(path: Path, keys: DeviceKeys | None, *, peer: tuple[str, i
                     error = str(outcome.error)
                 else:
                     moved = moved.merge(outcome)
-                    claimed.update(outcome.claimed)
-                    if moved.received and _caught_up(path, keys, inviter, claimed):
+                    # caught up: all the inviter's latest envelope said it held is here now
+                    # (not knowing the inviter: whatever arrived first)
+                    caught_up = outcome.lacking.get(inviter) == 0 if inviter else True
+                    if moved.received and caught_up:
                         return FirstSync(moved.received, moved.sent, "relay")
             else:
                 for target in ([peer] if peer else []) + [None]:
@@ -116,23 +116,6 @@ def joiner_first_sync(path: Path, keys: DeviceKeys | None, *, peer: tuple[str, i
     if moved.received:
         return FirstSync(moved.received, moved.sent, "relay")
     return FirstSync(error=error)
-
-
-def _caught_up(path: Path, keys: DeviceKeys | None, inviter: str,
-               claimed: dict[str, dict[str, int]]) -> bool:
-    """Whether the journal holds every change the inviter said it held (without a word
-    from the inviter, or without knowing who it is: whether anything arrived at all)."""
-    from comentor.model import Journal
-    from comentor.model.replication import version_vector
-
-    if not inviter:
-        return True
-    vector = claimed.get(inviter)
-    if vector is None:
-        return False
-    with Journal.open(path, keys=keys) as j:
-        held = version_vector(j)
-    return all(held.get(replica, 0) >= seq for replica, seq in vector.items())
 
 
 def after_joining(path: Path, keys: DeviceKeys | None, result: PairResult, *,

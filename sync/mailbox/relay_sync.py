@@ -227,6 +227,7 @@ class RelaySync:
                 ex = self._exchange(j)
             self._end_transition(j, ex)
             self.last_sync = time.time()
+            ex.report.lacking = ex.lacking()
             for r in extra:
                 ex.report.merge(r)
             return ex.report

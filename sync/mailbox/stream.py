@@ -184,6 +184,17 @@ class Exchange:
         """Every other paired, unrevoked device: the readers of this channel."""
         return sorted(d.device_id for d in paired_devices(self.j))
 
+    def lacking(self) -> dict[str, int]:
+        """Per other device that has sent us an envelope: how many of the operations its
+        latest one said it held this journal lacks (0: caught up with it)."""
+        held = version_vector(self.j)
+        out = {}
+        for device in self.others():
+            vector = self.peer(device)[0]
+            if vector:
+                out[device] = sum(max(0, n - held.get(r, 0)) for r, n in vector.items())
+        return out
+
     def readers(self) -> list[str]:
         """Who an envelope of ours is for: the other paired devices and, on a previous key's
         mailbox (devices and key grants only), the devices revoked since, which still hold
@@ -312,7 +323,6 @@ class Exchange:
         r = self.report
         r.received += 1
         r.note_applied(res)
-        r.claimed[dev] = dict(c.vector)
         if res.forked - set(full):  # the others lack our versions of those replicas
             self._only([self._full_cursor({**full, **dict.fromkeys(res.forked, 0)})])
         if res.key_changed:

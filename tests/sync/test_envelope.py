@@ -197,19 +197,24 @@ def test_a_device_paired_later_gets_everything_in_the_next_envelope(tmp_path: Pa
     ea.confirm(first)
     assert Exchange(b, "folder").receive(first.data) == "applied"
     e.add_goal(a, "between")  # shipped to b alone: optimistic, nothing asked again
-    out = ea.prepare()
-    assert out is not None and out.ops == 1
-    ea.confirm(out)
+    between = ea.prepare()
+    assert between is not None and between.ops == 1
+    ea.confirm(between)
     laptop = Journal.create(tmp_path / "laptop.db", "Ada", joining=True)
     testing.pair_in_process(a, laptop)
+    el = Exchange(laptop, "folder")
+    assert el.lacking() == {}  # nothing heard from Ada yet
+    # an envelope left before the laptop existed: it says what Ada held, not all of it
+    assert el.receive(between.data) == "applied"
+    assert el.lacking()[a.device_id] > 0
     e.add_goal(a, "after")
     ea = Exchange(a, "folder")
     out = ea.prepare()
     assert out is not None
     ea.confirm(out)
-    el = Exchange(laptop, "folder")
     assert el.receive(out.data) == "applied"
     assert {g["text"] for g in laptop.rows("goals")} == {"before", "between", "after"}
+    assert el.lacking() == {a.device_id: 0}
     e.add_goal(a, "later")  # once it was shipped to every reader, only what is new goes
     nxt = ea.prepare()
     assert nxt is not None and nxt.ops == 1
