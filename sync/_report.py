@@ -129,8 +129,11 @@ class TransportOutcome:
             return []
         if self.via == "LAN":
             return [self.line()]
-        head = (f"{self.via}: received {self.received} envelope(s), applied {self.applied} "
-                f"change(s); sent {self.sent} envelope(s) with {self.sent_ops} change(s)")
+        if self.received or self.sent:
+            head = (f"{self.via}: received {self.received} envelope(s), applied {self.applied} "
+                    f"change(s); sent {self.sent} envelope(s) with {self.sent_ops} change(s)")
+        else:
+            head = f"{self.via}: nothing new either way"
         extra = []
         if self.replays:
             extra.append(f"{self.via}: ignored {self.replays} replayed envelope(s)")

@@ -30,7 +30,13 @@ from comentor.model.replication import (
     trust_device,
 )
 from comentor.sync._options import Peer, parse_interfaces
-from comentor.sync.errors import PairingError, RelayError, TransportError, network_reason
+from comentor.sync.errors import (
+    PairingError,
+    RelayError,
+    SyncError,
+    TransportError,
+    network_reason,
+)
 from comentor.sync.keys import nameplate_tag
 from comentor.sync.lan import discovery
 from comentor.sync.pairing.codes import PairingCode, make_code
@@ -38,6 +44,10 @@ from comentor.sync.pairing.messages import PairingInfo
 from comentor.sync.pairing.protocol import Channel, StreamChannel, run_inviter, run_joiner
 
 __all__ = ["InviteOptions", "JoinOptions", "PairResult", "invite", "join"]
+
+# how long a LAN connection may take to send its first pairing message (a joiner sends it at
+# once) before it is dropped as a stray one, and the code waits for the next
+_STRAY_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -199,14 +209,19 @@ async def _invite_lan(
     opts: InviteOptions, on_code: Callable[[PairingCode, str], None],
     on_status: Callable[[str], None],
 ) -> PairingInfo:
-    loop = asyncio.get_running_loop()
-    first: asyncio.Future[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = loop.create_future()
+    waiting: asyncio.Queue[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = asyncio.Queue()
+    spent = False  # a connection has tested a guess of the code: one attempt only
 
     async def on_connect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        if first.done():  # the code is spent: one attempt only
+        if spent:
             writer.close()
             return
-        first.set_result((reader, writer))
+        waiting.put_nowait((reader, writer))
+
+    def attempted() -> None:
+        nonlocal spent
+        spent = True
+        server.close()  # stop listening at once: the single attempt has begun
 
     try:
         server = await asyncio.start_server(on_connect, opts.host, opts.port)
@@ -214,6 +229,7 @@ async def _invite_lan(
         raise TransportError(f"cannot listen on {opts.host}:{opts.port}: {exc}") from None
     port = int(server.sockets[0].getsockname()[1])
     advert: discovery.Advertisement | None = None
+    deadline = asyncio.get_running_loop().time() + opts.timeout
     try:
         on_code(code, f"on port {port}")
         interfaces = parse_interfaces(opts.interfaces)
@@ -226,20 +242,31 @@ async def _invite_lan(
         except TransportError as exc:
             on_status(f"Not announced on the network ({exc}): your partner can connect "
                       f"to this device's address, port {port}")
-        try:
-            reader, writer = await asyncio.wait_for(first, opts.timeout)
-        except TimeoutError:
-            raise _expired(opts.timeout) from None
-        server.close()  # stop listening at once: the single attempt has begun
-        if advert is not None:
-            await advert.close()
-        channel = StreamChannel(reader, writer)
-        try:
-            return await run_inviter(channel, code, info, accept, opts.step_timeout)
-        finally:
-            await channel.close()
+        while True:
+            left = deadline - asyncio.get_running_loop().time()
+            try:
+                reader, writer = await asyncio.wait_for(waiting.get(), max(left, 0))
+            except TimeoutError:
+                raise _expired(opts.timeout) from None
+            channel = StreamChannel(reader, writer)
+            try:
+                return await run_inviter(channel, code, info, accept, opts.step_timeout,
+                                         first_timeout=min(opts.step_timeout, _STRAY_SECONDS),
+                                         on_attempt=attempted)
+            except SyncError:
+                if spent:
+                    raise
+                # it never sent the message that tests the code (a port scan, a browser,
+                # another program): nothing was guessed, so the code stays good
+                host = (writer.get_extra_info("peername") or ("another device",))[0]
+                on_status(f"Ignored a connection from {host} that was not a pairing "
+                          "attempt; the code is still good")
+            finally:
+                await channel.close()
     finally:
         server.close()
+        while not waiting.empty():  # connections that came while an attempt ran
+            waiting.get_nowait()[1].close()
         if advert is not None:
             await advert.close()
 

@@ -97,6 +97,7 @@ class _Session:
         self.spake = cls(code.password, idA=_ID_INVITER, idB=_ID_JOINER)
         self.send_n = self.recv_n = 0
         self.keys: dict[str, bytes] = {}
+        self.on_attempt: Callable[[], None] | None = None
 
     async def _recv(self) -> tuple[str, bytes]:
         timeout, self.first_timeout = self.first_timeout or self.timeout, None
@@ -132,6 +133,8 @@ class _Session:
         kind, theirs = await self._recv()
         if kind != "pake":
             raise ProtocolError("pairing messages out of order")
+        if self.on_attempt is not None:  # from here on a guess of the code is being tested
+            self.on_attempt()
         try:
             key = self.spake.finish(theirs)
         except Exception:  # spake2 raises ValueError, OffSides, ReflectionThwarted, ...
@@ -201,6 +204,7 @@ async def run_inviter(
     accept: Callable[[PairingInfo], Awaitable[None] | None],
     timeout: float = 30.0,
     first_timeout: float | None = None,
+    on_attempt: Callable[[], None] | None = None,
 ) -> PairingInfo:
     """Pair as the inviter; ``info`` must carry the partnership key.
 
@@ -208,11 +212,14 @@ async def run_inviter(
     raises (any SyncError or JournalError-like exception with a user-facing message) to
     refuse, or records the peer. Only when it returns does the joiner hear ``ok``.
     ``first_timeout`` bounds the wait for the joiner's first message (a relay rendezvous
-    waits for the whole life of the code).
+    waits for the whole life of the code). ``on_attempt()`` runs when the joiner's SPAKE2
+    message arrived: from then on the attempt tests a guess of the code, and its failure
+    must spend the code; a failure before it tested nothing.
     """
     if info.partnership_key is None or len(info.partnership_key) != 32:
         raise PairingError("this journal has no partnership key to share yet")
     session = _Session(channel, code, True, timeout, first_timeout)
+    session.on_attempt = on_attempt
     await session.exchange_and_confirm()
     await session.send_sealed(info.to_wire())
     peer = await session.expect_info()

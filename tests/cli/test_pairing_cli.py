@@ -200,16 +200,27 @@ async def test_second_device_of_the_same_person(tmp_path: Path) -> None:
         assert _devices(b_path)[ja.device_id] == ja.me
 
 
-async def test_vanished_peer_spends_the_code(tmp_path: Path) -> None:
-    a_path = tmp_path / "a.db"
+async def test_stray_connections_do_not_spend_the_code(tmp_path: Path) -> None:
+    """A connection that leaves, or sends something that is not a pairing message, tested
+    no guess of the code: the invitation goes on waiting, and the real joiner pairs."""
+    a_path, b_path = tmp_path / "a.db", tmp_path / "b.db"
     _make(a_path, "Ada").close()
     port = _free_port()
-    inv = await Inviter.start(a_path, ["--host", "127.0.0.1", "--port", str(port)],
-                              _env(tmp_path, "a"))
+    inv = await Inviter.start(a_path, ["--host", "127.0.0.1", "--port", str(port),
+                                       "--timeout", "30"], _env(tmp_path, "a"))
     _, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.close()  # gone before saying anything
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")  # not a pairing message
+    await writer.drain()
+    assert await reader.read() != b"x"  # until the inviter drops it
     writer.close()
+    joined = await run_cli(b_path, ["join", inv.code, "--name", "Bo", "--peer",
+                                    f"127.0.0.1:{port}"], _env(tmp_path, "b"))
     invited = await inv.finish()
-    assert invited.rc != 0 and "went away" in invited.err and "fresh code" in invited.err
+    _assert_paired(a_path, b_path, invited, joined)
+    assert invited.err.count("Ignored a connection from 127.0.0.1 that was not a pairing "
+                             "attempt; the code is still good") == 2, invited.err
 
 
 async def test_invitation_expires(tmp_path: Path) -> None:

@@ -115,6 +115,9 @@ def test_the_folder_alone_syncs_two_journals(tmp_path: Path) -> None:
     assert report.ok and report.outcomes[0].via == "folder"
     assert any(line.startswith("folder: received 1 envelope") for line in report.lines())
     assert "Signed the lease" in _texts(pa, "wins")
+    SyncService(pb, SyncOptions(sync_folder=str(shared))).sync(only="folder")  # Ada's ack
+    again = SyncService(pb, SyncOptions(sync_folder=str(shared))).sync(only="folder")
+    assert again.lines() == ["folder: nothing new either way"]
     j = Journal.open(pa)  # a one-shot sync (what `comentor sync` runs) says when it reached
     try:
         settings = SyncService.settings(j)
