@@ -112,6 +112,10 @@ def status(j: Journal) -> dict[str, Any]:
         "quarantined": len(quarantined(j)),
         "paired": is_paired(j),
         "demo": j.is_demo,
+        # kept by the sync layer in this device's settings (never synced): when this device
+        # last completed an exchange, how, and the relay and folder it syncs through
+        "sync": {"last": j.setting("last_sync"), "via": j.setting("last_via"),
+                 "relay": j.setting("relay_url"), "folder": j.setting("sync_folder")},
     }
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import sqlite3
 import threading
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
@@ -266,11 +267,21 @@ class SyncService:
             if on_applied is not None and result.applied:
                 on_applied(result.applied, name)
 
+        def synced(outcome: TransportOutcome) -> None:
+            # `status` and the dashboard say when a partner device was last reached
+            try:
+                self._remember("LAN")
+            except (ComentorError, sqlite3.Error) as exc:  # the next exchange records it
+                if on_error is not None:
+                    on_error(f"last sync not saved: {exc}")
+            if on_synced is not None:
+                on_synced(outcome)
+
         o = self.options
         engine = SyncEngine(
             self.journal_path, keys=self.keys, passphrase=self.passphrase,
             interfaces=o.interfaces, listen_host=o.listen_host, listen_port=o.listen_port,
-            discover=o.discover, allow_mass_delete=o.allow_mass_delete, on_synced=on_synced,
+            discover=o.discover, allow_mass_delete=o.allow_mass_delete, on_synced=synced,
             on_applied=applied, on_error=on_error,
         )
         engine.start()

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import datetime as dt
 import os
 import threading
 import time
@@ -40,7 +39,7 @@ if TYPE_CHECKING:
 
     from .app import ComentorApp
 
-__all__ = ["SyncBridge", "SyncProgress", "sync_disabled", "describe_last", "restart_sync",
+__all__ = ["SyncBridge", "SyncProgress", "sync_disabled", "restart_sync",
            "PROGRESS_MIN"]
 
 PROGRESS_MIN = 200  # a sync this large (in operations) shows its progress
@@ -62,30 +61,6 @@ class SyncProgress(Message):
     def __init__(self, done: int, total: int, name: str = "") -> None:
         self.done, self.total, self.name = done, total, name
         super().__init__()
-
-
-def describe_last(last_sync: str | None, now: dt.datetime) -> str:
-    """'2 min ago (11:58)' for a stored time; the text itself if it is not a time."""
-    if not last_sync:
-        return "never"
-    try:
-        when = dt.datetime.fromisoformat(last_sync.replace("Z", "+00:00"))
-    except ValueError:
-        return last_sync
-    if when.tzinfo is None:
-        when = when.astimezone()
-    local, ago = when.astimezone(), (now - when).total_seconds()
-    clock = local.strftime("%H:%M") if local.date() == now.astimezone().date() \
-        else local.strftime("%Y-%m-%d %H:%M")
-    if ago < 60:
-        rel = "just now"
-    elif ago < 3600:
-        rel = f"{int(ago // 60)} min ago"
-    elif ago < 86400:
-        rel = f"{int(ago // 3600)} h ago"
-    else:
-        rel = f"{int(ago // 86400)} days ago"
-    return f"{rel} ({clock})"
 
 
 def _read_state(j: Journal) -> tuple[SyncSettings, Any]:

@@ -147,6 +147,24 @@ def test_unpaired_journal_is_refused(tmp_path: Path) -> None:
     assert got.returncode == 1 and "cannot reach" in got.stderr and got.stderr.count("\n") == 1
 
 
+def test_serve_records_the_last_sync_that_status_shows(tmp_path: Path) -> None:
+    a, b = tmp_path / "a.db", tmp_path / "b.db"
+    pair_with_commands(a, b)
+    with Journal.open(a) as j:  # whatever the first sync after pairing recorded
+        j.set_setting("last_sync", None)
+    assert "Last sync: never; syncs over the LAN\n" in run("--journal", str(a), "status").stdout
+    serve = Serve(a, "--no-discovery")
+    try:
+        got = run("--journal", str(b), "sync", "--peer", f"127.0.0.1:{serve.port}", "--once")
+        assert got.returncode == 0, got.stderr
+    finally:
+        serve.stop()
+    for path in (a, b):
+        shown = run("--journal", str(path), "status").stdout
+        assert re.search(r"Last sync: just now \(\d\d:\d\d\) over the LAN; syncs over the "
+                         r"LAN\n", shown), shown
+
+
 def test_zeroconf_on_loopback(tmp_path: Path) -> None:
     a, b = tmp_path / "a.db", tmp_path / "b.db"
     pair_with_commands(a, b)

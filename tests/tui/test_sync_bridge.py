@@ -28,7 +28,7 @@ from comentor.tui.app import ComentorApp
 from comentor.tui.screens.dashboard import DashboardScreen, Panel
 from comentor.tui.screens.devices import DevicesScreen
 from comentor.tui.screens.pairing import InviteModal, JoinModal
-from comentor.tui.sync_bridge import describe_last
+from comentor.tui.when import describe_last
 
 from .helpers import wait_for
 

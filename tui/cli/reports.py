@@ -33,11 +33,27 @@ def cmd_status(args: argparse.Namespace) -> int:
             print(f"{one_line(person)}: {counted(n['commitments'], 'open commitment')}, "
                   f"{counted(n['asks'], 'open ask')}, {counted(n['goals'], 'goal')}, "
                   f"{counted(n['challenges'], 'challenge')}")
+        if st["paired"] and not st["demo"]:
+            print(_sync_line(st["sync"]))
         if st["conflicts"]:
             print(f"{counted(st['conflicts'], 'conflict')} to look at (comentor conflicts)")
         if st["quarantined"]:
             print(f"{counted(st['quarantined'], 'operation')} held back (comentor quarantine)")
     return 0
+
+
+def _sync_line(sync: dict[str, Any]) -> str:
+    """'Last sync: 2 h ago (11:58) over the LAN; relay ws://…; folder /…' (this device)."""
+    import datetime as dt
+
+    from ..when import describe_last
+
+    text = f"Last sync: {describe_last(sync['last'], dt.datetime.now(dt.UTC))}"
+    if sync["last"] and sync["via"]:
+        text += " over the LAN" if sync["via"] == "LAN" else f" through the {sync['via']}"
+    ways = ["the LAN"] + [f"{name} {one_line(str(sync[name]))}" for name in ("relay", "folder")
+                          if sync[name]]
+    return f"{text}; syncs over {', '.join(ways)}"
 
 
 def cmd_schedule(args: argparse.Namespace) -> int:

@@ -22,8 +22,9 @@ from comentor import model
 
 from ..dashboard_data import DashboardData, load_sync_details
 from ..messages import DashboardLoaded, JournalChanged, SyncState
-from ..sync_bridge import SyncProgress, describe_last
+from ..sync_bridge import SyncProgress
 from ..text import counted, one_line
+from ..when import describe_last
 from ..widgets.drift import DriftBadge
 from ..widgets.key_bar import KeyBar
 from ..widgets.text_panel import TextPanel
