@@ -47,10 +47,18 @@ def write_frame(writer: asyncio.StreamWriter, data: bytes) -> None:
     writer.write(len(data).to_bytes(_HEADER, "big") + bytes(data))
 
 
+_CLOSE_SECONDS = 2.0  # a peer that stopped reading cannot hold a closing side longer
+
+
 async def close_stream(writer: asyncio.StreamWriter) -> None:
-    """Close a connection; errors while closing are of no interest."""
+    """Close a connection; errors while closing are of no interest. A graceful close waits
+    for the unsent bytes to leave, which a peer that stopped reading (or a dead link) can
+    make last minutes: after two seconds the connection is dropped instead, so a stop or
+    a Ctrl-C never waits on the other side."""
     writer.close()
     try:
-        await writer.wait_closed()
+        await asyncio.wait_for(writer.wait_closed(), _CLOSE_SECONDS)
+    except TimeoutError:
+        writer.transport.abort()
     except OSError:
         pass

@@ -423,3 +423,27 @@ async def test_the_hello_differs_on_every_connection() -> None:
         await server.wait_closed()
     assert len(hellos) == 2 and hellos[0] != hellos[1]
     assert all(key_hint(INIT_PK, h[:16]) == h[16:] for h in hellos)
+
+
+async def test_closing_does_not_wait_on_a_peer_that_stopped_reading() -> None:
+    """A graceful close waits for unsent bytes to leave; a peer that never reads would hold
+    it for ever (a stop or Ctrl-C of a sync hung on it). The connection is dropped instead."""
+    from comentor.sync.wire.framing import close_stream
+
+    held: list[asyncio.StreamWriter] = []
+
+    async def never_read(_r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+        held.append(w)
+
+    server = await asyncio.start_server(never_read, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        _, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"x" * (64 << 20))  # far more than both sockets' buffers hold
+        async with asyncio.timeout(30):  # a hang, not a speed: it returned at all
+            await close_stream(writer)
+        assert writer.transport.is_closing()
+    finally:
+        for w in held:
+            w.transport.abort()
+        server.close()
