@@ -154,10 +154,9 @@ def backup_journal(source: str | os.PathLike[str], output: str | os.PathLike[str
 def _refuse_a_journal(output: Path) -> None:
     """A backup may replace an older backup, never a journal (another partner's, another
     device's): a typo in `-o` must not cost a journal."""
-    try:
-        with open(output, "rb") as handle:
-            if handle.read(len(SQLITE_MAGIC)) != SQLITE_MAGIC:
-                return
+    try:  # never open() it: a FIFO there would block until a writer came
+        if (read_ordinary(output, len(SQLITE_MAGIC)) or b"") != SQLITE_MAGIC:
+            return  # not a database, or not an ordinary file: write_file_safely refuses it
     except OSError:
         return  # missing, or not readable: write_file_safely says what it must
     try:  # immutable: reads the file as it is, makes no -wal or -shm beside it

@@ -7,7 +7,8 @@ any file of an open journal; the data goes to a temporary file beside it, is flu
 disk, and replaces the target in one rename; on any failure the temporary file is removed
 and the target is untouched. Nor does an export replace a database or a sealed backup (the
 partner's journal, the copy `restore` keeps, last week's backup): only a backup may replace
-an older backup, and it checks that it is not a journal itself.
+an older backup, and it checks that it is not a journal itself. No write replaces a file
+SQLite keeps beside a database (another journal's -wal holds its latest changes).
 """
 
 from __future__ import annotations
@@ -36,6 +37,29 @@ def _same_file(a: Path, b: Path) -> bool:
         return os.path.samefile(a, b)
     except OSError:
         return os.path.abspath(a) == os.path.abspath(b)
+
+
+_COMPANIONS = ("-wal", "-shm", "-journal")
+_WAL_MAGIC = (b"\x37\x7f\x06\x82", b"\x37\x7f\x06\x83")  # a write-ahead log's first bytes
+
+
+def _part_of_a_database(target: Path) -> Path | None:
+    """The database whose companion file `target` is (its -wal, -shm or -journal beside a
+    SQLite file), or None. Such a file can hold a journal's latest changes, not yet in the
+    database itself: replacing it loses them, whatever it looks like."""
+    for suffix in _COMPANIONS:
+        if target.name.endswith(suffix) and len(target.name) > len(suffix):
+            base = target.with_name(target.name[: -len(suffix)])
+            try:
+                if (read_ordinary(base, len(SQLITE_MAGIC)) or b"") == SQLITE_MAGIC:
+                    return base
+            except OSError:
+                pass
+    try:
+        head = read_ordinary(target, 4) or b""
+    except OSError:
+        return None
+    return target if head in _WAL_MAGIC else None
 
 
 def _held_data(target: Path) -> str | None:
@@ -77,6 +101,11 @@ def write_file_safely(path: str | os.PathLike[str], data: bytes, *,
     if info is not None and not stat.S_ISREG(info.st_mode):
         kind = "a folder" if stat.S_ISDIR(info.st_mode) else "not a regular file"
         raise ValidationError(f"cannot write {target}: it is {kind}", option="output")
+    base = _part_of_a_database(target)
+    if base is not None:  # not even a backup replaces one
+        raise ValidationError(f"{target} is part of the database {base.name} (its latest "
+                              "changes may be there): choose another file name",
+                              option="output")
     held = None if info is None or replace_data else _held_data(target)
     if held is not None:
         raise ValidationError(f"{target} is {held}, which an export never replaces: choose "

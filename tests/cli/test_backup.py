@@ -187,6 +187,24 @@ def test_a_locked_device_key_is_restored_locked(tmp_path: Path) -> None:
     assert texts(target, "goal", secret) == {"Locked away"}
 
 
+def test_a_sealed_backup_of_a_locked_key_with_its_own_passphrase_restores_from_cron(
+        tmp_path: Path) -> None:
+    """Two secrets and no terminal: the backup's passphrase has a variable of its own."""
+    journal, sealed = tmp_path / "j.db", tmp_path / "sealed.bak"
+    device = {"COMENTOR_PASSPHRASE": "device secret"}
+    both = {**device, "COMENTOR_BACKUP_PASSPHRASE": "backup secret"}
+    run(journal, "init", "--name", "Ada", "--lock", env=device)
+    run(journal, "add", "goal", "Locked away", env=device)
+    run(journal, "backup", "-o", str(sealed), "--passphrase", env=both, **NO_TTY)
+    target = tmp_path / "restored.db"
+    refused(run(target, "restore", str(sealed), ok=False, env=device, **NO_TTY),
+            "wrong passphrase for the backup")
+    run(target, "restore", str(sealed), env=both, **NO_TTY)
+    assert texts(target, "goal", device) == {"Locked away"}
+    refused(run(journal, "backup", "-o", "-", ok=False), "a backup is written to a file")
+    assert not (tmp_path / "-").exists() and not Path("-").exists()
+
+
 @pytest.mark.parametrize("suffix", ["", "-wal", "-shm"])
 def test_backup_never_writes_over_the_journal(tmp_path: Path, suffix: str) -> None:
     journal = tmp_path / "j.db"
@@ -219,6 +237,55 @@ def test_backup_replaces_an_older_backup_but_never_another_journal(tmp_path: Pat
     run(restored, "restore", str(backup))
     assert texts(restored, "goal") == {"Newer"}
     refused(run(journal, "backup", "-o", str(restored), ok=False), "not a backup")
+
+
+_UNCHECKPOINTED = """
+import os, sys
+from comentor.model import Journal, add_goal
+j = Journal.open(sys.argv[1])
+j.conn.execute("PRAGMA wal_autocheckpoint = 0")
+add_goal(j, "Only in the WAL")
+os._exit(0)  # no checkpoint, no close: the change lives in the -wal file alone
+"""
+
+
+@pytest.mark.parametrize("command", [["export", "md"], ["export", "ics"], ["backup"]])
+@pytest.mark.parametrize("suffix", ["-wal", "-shm"])
+def test_no_write_replaces_another_journals_wal_or_shm(tmp_path: Path, command: list[str],
+                                                       suffix: str) -> None:
+    """Ben's journal's latest change is still in its -wal: writing over that file (a typo
+    in -o) would lose it. Every command that writes a file the user names refuses."""
+    journal, other = tmp_path / "j.db", tmp_path / "other.db"
+    run(journal, "init", "--name", "Ada")
+    run(other, "init", "--name", "Ben")
+    subprocess.run([sys.executable, "-c", _UNCHECKPOINTED, str(other)], check=True)
+    target = tmp_path / f"other.db{suffix}"
+    assert target.exists()
+    before = target.read_bytes()
+    refused(run(journal, *command, "-o", str(target), ok=False),
+            "is part of the database other.db")
+    assert target.read_bytes() == before
+    assert "Only in the WAL" in texts(other, "goal")
+
+
+def test_backup_to_a_fifo_is_refused_not_a_hang(tmp_path: Path) -> None:
+    journal, fifo = tmp_path / "j.db", tmp_path / "pipe"
+    run(journal, "init", "--name", "Ada")
+    os.mkfifo(fifo)
+    refused(run(journal, "backup", "-o", str(fifo), ok=False), "not a regular file")
+    assert fifo.is_fifo()
+
+
+def test_a_full_output_says_so_in_one_line(tmp_path: Path) -> None:
+    journal = tmp_path / "j.db"
+    run(journal, "init", "--name", "Ada")
+    for command in (["export", "md"], ["export", "json"], ["status"]):
+        with open("/dev/full", "w") as full:
+            got = subprocess.run(
+                [sys.executable, "-m", "comentor.tui.cli", "--journal", str(journal), *command],
+                stdout=full, stderr=subprocess.PIPE, text=True, timeout=60)
+        assert (got.returncode, got.stderr) == (
+            1, "comentor: cannot write the output: the disk is full\n"), command
 
 
 def test_restore_refuses_what_it_must_not_replace(tmp_path: Path) -> None:

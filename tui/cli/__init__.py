@@ -9,6 +9,7 @@ terminal unless COMENTOR_DEBUG is set.
 
 from __future__ import annotations
 
+import errno
 import gc
 import importlib
 import os
@@ -127,20 +128,49 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except OSError as exc:
+        reason = _OUTPUT_ERRORS.get(exc.errno or 0)
+        if reason is None or os.environ.get("COMENTOR_DEBUG"):
+            return _unexpected(exc, args)
+        _drop_stdout()  # what is still buffered would fail again as the process exits
+        print(f"comentor: cannot write the output: {reason}", file=sys.stderr)
+        return 1
     except Exception as exc:  # last line of defence: one line, never a traceback
-        if os.environ.get("COMENTOR_DEBUG"):
-            raise
-        known = _journal_state(exc, args)
-        if known is not None:  # SQLite's error about the journal file, told by its code
-            from .wording import word
-
-            print(f"comentor: {word(known)}", file=sys.stderr)
-            return 1
-        print(f"comentor: unexpected error: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 70
+        return _unexpected(exc, args)
     finally:
         if collecting:
             gc.enable()
+
+
+# errors of writing the output (stdout full, a failing disk or pipe), in words
+_OUTPUT_ERRORS = {errno.ENOSPC: "the disk is full", errno.EDQUOT: "the disk quota is used up",
+                  errno.EFBIG: "the file would be too large", errno.EIO: "an input/output error"}
+
+
+def _unexpected(exc: Exception, args: Any) -> int:
+    """The last line of defence: one line, never a traceback (with COMENTOR_DEBUG, the
+    traceback)."""
+    if os.environ.get("COMENTOR_DEBUG"):
+        raise exc
+    known = _journal_state(exc, args)
+    if known is not None:  # SQLite's error about the journal file, told by its code
+        from .wording import word
+
+        print(f"comentor: {word(known)}", file=sys.stderr)
+        return 1
+    print(f"comentor: unexpected error: {type(exc).__name__}: {exc}", file=sys.stderr)
+    return 70
+
+
+def _drop_stdout() -> None:
+    """Point stdout at /dev/null, so that the interpreter's final flush of what could not
+    be written does not print a second, Python-worded error."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # no real stdout (a test's capture)
+        pass
 
 
 def _journal_state(exc: Exception, args: argparse.Namespace) -> ComentorError | None:

@@ -23,28 +23,36 @@ from .repair import describe_items, describe_local
 __all__ = ["HANDLERS"]
 
 _ENV = "COMENTOR_PASSPHRASE"
+# a backup's own passphrase, when it differs from the device key's (a cron job backing up
+# a locked journal needs both): else $COMENTOR_PASSPHRASE answers for the backup too
+_BACKUP_ENV = "COMENTOR_BACKUP_PASSPHRASE"
+_ENVS = {"backup": (_BACKUP_ENV, _ENV), "device": (_ENV,)}
 _PROMPTS = {"backup": "Passphrase of the backup: ", "device": "Passphrase of this device's key: "}
 
 
 def _new_passphrase() -> str:
-    """The passphrase to seal a backup with: $COMENTOR_PASSPHRASE, or typed twice."""
-    secret = ask_passphrase("Passphrase for the backup: ")
+    """The passphrase to seal a backup with: $COMENTOR_BACKUP_PASSPHRASE, else
+    $COMENTOR_PASSPHRASE, else typed twice."""
+    secret = ask_passphrase("Passphrase for the backup: ", _ENVS["backup"])
     if secret is None:
-        raise PassphraseError(f"--passphrase needs a passphrase: set {_ENV} or run in a terminal")
+        raise PassphraseError(f"--passphrase needs a passphrase: set {_BACKUP_ENV} (or "
+                              f"{_ENV}) or run in a terminal")
     if not secret:
         raise ValidationError("an empty passphrase seals nothing: nothing was written",
                               option="passphrase")
-    if _ENV not in os.environ and ask_passphrase("The same passphrase again: ") != secret:
+    typed = not any(name in os.environ for name in _ENVS["backup"])
+    if typed and ask_passphrase("The same passphrase again: ") != secret:
         raise ValidationError("the two passphrases differ: nothing was written",
                               option="passphrase")
     return secret
 
 
 def _ask(what: str) -> str | None:
-    secret = ask_passphrase(_PROMPTS.get(what, "Passphrase: "))
+    secret = ask_passphrase(_PROMPTS.get(what, "Passphrase: "), _ENVS.get(what, (_ENV,)))
     if secret is None:
         sealed = "the backup is sealed" if what == "backup" else "its device key is locked"
-        raise PassphraseError(f"{sealed}: set {_ENV} or run in a terminal")
+        raise PassphraseError(f"{sealed}: set {_ENVS.get(what, (_ENV,))[0]} or run in a "
+                              "terminal")
     return secret
 
 
@@ -54,6 +62,9 @@ def _size(n: int) -> str:
 
 def cmd_backup(args: argparse.Namespace) -> int:
     source = journal_path(args)
+    if args.output == "-":
+        raise ValidationError("a backup is written to a file: name one with -o (only an "
+                              "export writes to standard output)", option="output")
     secret = _new_passphrase() if args.passphrase else None
     report = m.backup_journal(source, args.output, passphrase=secret)
     how = "sealed with a passphrase" if report.sealed else "not sealed"

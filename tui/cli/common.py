@@ -53,11 +53,14 @@ def journal_path(args: argparse.Namespace) -> Path:
     return default_dir() / "journal.db"
 
 
-def passphrase(prompt: str = "Passphrase: ") -> str | None:
-    """$COMENTOR_PASSPHRASE, else a prompt when a terminal is there to answer, else None."""
-    env = os.environ.get("COMENTOR_PASSPHRASE")
-    if env is not None:
-        return env
+def passphrase(prompt: str = "Passphrase: ",
+               env: tuple[str, ...] = ("COMENTOR_PASSPHRASE",)) -> str | None:
+    """The first of the `env` variables that is set, else a prompt when a terminal is there
+    to answer, else None."""
+    for name in env:
+        value = os.environ.get(name)
+        if value is not None:
+            return value
     if sys.stdin.isatty():
         import getpass  # here: only a sealed key asks
 
