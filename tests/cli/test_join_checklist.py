@@ -103,6 +103,18 @@ async def test_join_prints_the_inviters_checklist_and_cadence_and_confirms(
         assert box.all_ticked and box.by == "Bo"
         cad = cadence(j)  # the inviter's zone, not the joiner's machine's
         assert (cad.every_days, cad.at, cad.minutes, cad.zone) == (14, "09:30", 45, "Europe/Berlin")
+    # Bo pairs again with Ada (say, after a revocation) and says nothing new: the answers
+    # on record are Bo's own, and the lines about them agree
+    port = _free_port()
+    inv = await Inviter.start(a_path, ["--host", "127.0.0.1", "--port", str(port),
+                                       "--timeout", "20"], _env_in(tmp_path, "a", "Europe/Berlin"))
+    again = await run_cli(b_path, ["join", inv.code, "--peer", f"127.0.0.1:{port}"],
+                          _env_in(tmp_path, "b", "America/New_York"))
+    await inv.finish()
+    assert again.rc == 0, again.err
+    assert "The peer checklist, as Bo answered it:" in again.out
+    assert "not answered yet" not in again.out
+    assert "Peer checklist: kept as you answered it" in again.out
 
 
 async def test_join_through_a_relay_keeps_the_cadence_and_records_nothing_unasked(

@@ -107,6 +107,14 @@ def _say_ticks(answers: Mapping[str, bool] | None, who: str) -> None:
           f"{left} box{'es' if left != 1 else ''} left unticked. {RECORDS_WHAT}")
 
 
+def _say_kept_ticks(mine: bool) -> None:
+    if mine:
+        print("Peer checklist: kept as you answered it (change it in the app: Partnership & "
+              "devices, C; or with --tick).")
+    else:
+        _say_ticks(None, "you")
+
+
 def check_first_run(args: argparse.Namespace) -> None:
     """Refuse bad flags (`--every 3x`, `--tick typo`) before anything is written."""
     check_cadence_choice(_flags_choice(args))
@@ -167,14 +175,17 @@ def confirm_joining(args: argparse.Namespace, j: Journal, ask: Ask | None = None
                 days = info.cadence.every_days
                 every = f"{days // 7}w" if days % 7 == 0 else f"{days}d"
                 choice = _ask_cadence(ask, info.cadence, every)
+    # joining again (a new device, a new pairing): the answers on record may be this
+    # person's own, and "not answered yet" would contradict the lines just printed
+    mine = info.checklist.confirmed and info.checklist.by == j.person_name(j.me)
     if answers is None and not choice.changes:
-        _say_ticks(None, "you")
+        _say_kept_ticks(mine)
         print(f"Cadence kept: {info.cadence.describe()}")
         return
     if answers is None:  # only the cadence changes: the checklist stays as recorded
         cad = set_cadence(j, every=choice.every, at=choice.at, minutes=choice.minutes,
                           zone=choice.zone)
-        _say_ticks(None, "you")
+        _say_kept_ticks(mine)
     else:
         cad = confirm_partnership(j, answers, choice)
         _say_ticks(answers, "you")
