@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 __all__ = ["SyncService", "SyncSettings", "RELAY_URL", "SYNC_FOLDER", "LAST_SYNC", "LAST_VIA"]
 
 RELAY_URL, SYNC_FOLDER, LAST_SYNC, LAST_VIA = "relay_url", "sync_folder", "last_sync", "last_via"
+LAN_SEARCH_SECONDS = 6.0  # zeroconf answers within a second or two on a working network
 
 OnOutcome = Callable[[TransportOutcome], None]
 OnText = Callable[[str], None]
@@ -163,13 +164,16 @@ class SyncService:
         if only is not None and only not in VIAS:
             raise OptionError(f"unknown transport {only!r}", option="only")
         keys, relay, folder = self.prepare()
+        configured = {"LAN": True, "relay": bool(relay), "folder": bool(folder)}
+        chosen = [only] if only else [v for v in VIAS if configured[v]]
+        # with a relay or a folder to try next, a partner device that zeroconf has not found
+        # within a few seconds is not on this network: go on, rather than wait the timeout
+        search = LAN_SEARCH_SECONDS if once and len(chosen) > 1 else None
         runs: dict[str, Callable[[], TransportOutcome]] = {
-            "LAN": lambda: self._lan(keys, once, stop, on_synced, on_error),
+            "LAN": lambda: self._lan(keys, once, stop, on_synced, on_error, search),
             "relay": lambda: self._relay(keys, relay, stop),
             "folder": lambda: self._folder(keys, folder),
         }
-        configured = {"LAN": True, "relay": bool(relay), "folder": bool(folder)}
-        chosen = [only] if only else [v for v in VIAS if configured[v]]
         report = SyncReport()
         for via in chosen:
             if stop is not None and stop.is_set():
@@ -195,7 +199,8 @@ class SyncService:
             j.close()
 
     def _lan(self, keys: DeviceKeys, once: bool, stop: threading.Event | None,
-             on_synced: OnOutcome | None, on_error: OnText | None) -> TransportOutcome:
+             on_synced: OnOutcome | None, on_error: OnText | None,
+             search: float | None = None) -> TransportOutcome:
         from comentor.sync.lan.engine import SyncEngine
 
         o = self.options
@@ -219,7 +224,7 @@ class SyncService:
         engine.start()
         try:
             if once:
-                return engine.sync_once(peer, o.timeout)
+                return engine.sync_once(peer, o.timeout, find_within=search)
             for host, port in o.peers:
                 engine.add_peer(host, port)
             (stop or threading.Event()).wait(o.timeout)

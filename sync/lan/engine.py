@@ -157,20 +157,23 @@ class SyncEngine(LanPeers, LanDiscovery):
             raise SyncError("start the sync engine first")
         loop.call_soon_threadsafe(self._spawn, self._maintain(host, port))
 
-    def sync_once(self, peer: tuple[str, int] | None = None,
-                  timeout: float = 30.0) -> TransportOutcome:
-        """Connect to ``peer`` (or the first partner device found by zeroconf), exchange
-        everything, and return what moved. Blocks the calling thread, not the engine."""
+    def sync_once(self, peer: tuple[str, int] | None = None, timeout: float = 30.0,
+                  find_within: float | None = None) -> TransportOutcome:
+        """Connect to ``peer`` (or the first partner device found by zeroconf within
+        ``find_within`` seconds), exchange everything, and return what moved. Blocks the
+        calling thread, not the engine."""
         loop = self._loop
         if loop is None:
             raise SyncError("start the sync engine first")
-        fut = asyncio.run_coroutine_threadsafe(self._sync_once(peer, timeout), loop)
+        fut = asyncio.run_coroutine_threadsafe(self._sync_once(peer, timeout, find_within),
+                                               loop)
         try:
             return fut.result(timeout + 5)
         except TimeoutError:
             if peer is None and not self._found:
+                searched = min(timeout, find_within or timeout)
                 raise TransportError(f"no partner device found on this network within "
-                                     f"{timeout:.3g} s", hint="peer") from None
+                                     f"{searched:.3g} s", hint="peer") from None
             raise TransportError(f"no complete sync within {timeout:.3g} s") from None
         finally:  # also on Ctrl-C here: the attempt ends with the engine (see _sync_once)
             fut.cancel()

@@ -159,16 +159,22 @@ class LanPeers:
                 return  # this device was revoked (and told so): nothing to sync any more
             await asyncio.sleep(RETRY)
 
-    async def _sync_once(self, peer: tuple[str, int] | None,
-                         timeout: float) -> TransportOutcome:
+    async def _sync_once(self, peer: tuple[str, int] | None, timeout: float,
+                         find_within: float | None = None) -> TransportOutcome:
         """The engine's ``sync_once`` on its loop: one of the engine's tasks, so that an
         attempt its caller gave up on (Ctrl-C) is cancelled and awaited when the engine
-        stops, not left pending for asyncio to complain about as the loop closes."""
+        stops, not left pending for asyncio to complain about as the loop closes. With
+        ``find_within``, a search that has found no partner device by then ends early
+        (TimeoutError) while a found one still gets the whole ``timeout``."""
         self._own(asyncio.current_task())
+        loop = asyncio.get_running_loop()
+        give_up = None if find_within is None else loop.time() + find_within
         async with asyncio.timeout(timeout):
             if peer is not None:
                 return await self._connect_and_run(peer[0], peer[1], True)
             while True:
                 for device_id, (host, port) in list(self._found.items()):
                     return await self._connect_and_run(host, port, True, device_id)
+                if give_up is not None and loop.time() >= give_up:
+                    raise TimeoutError
                 await asyncio.sleep(0.2)

@@ -118,6 +118,13 @@ def test_the_folder_alone_syncs_two_journals(tmp_path: Path) -> None:
     SyncService(pb, SyncOptions(sync_folder=str(shared))).sync(only="folder")  # Ada's ack
     again = SyncService(pb, SyncOptions(sync_folder=str(shared))).sync(only="folder")
     assert again.lines() == ["folder: nothing new either way"]
+    # with a folder to try next, the LAN's search for a partner device (none here) ends
+    # after a few seconds instead of the whole timeout, and the folder then runs
+    report = SyncService(pa, SyncOptions.parse(sync_folder=str(shared),
+                                               interfaces="127.0.0.1")).sync(once=True)
+    lan, folder = report.outcomes
+    assert "no partner device found on this network within 6 s" in str(lan.error)
+    assert folder.via == "folder" and folder.ok
     j = Journal.open(pa)  # a one-shot sync (what `comentor sync` runs) says when it reached
     try:
         settings = SyncService.settings(j)
