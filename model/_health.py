@@ -31,6 +31,7 @@ from urllib.parse import quote
 
 from ._digest import sha256_hex
 from ._files import SQLITE_MAGIC, companions, disk_full, read_only, read_ordinary
+from ._held import held_here, hold, release
 from ._schema import FORMAT
 from .errors import (
     DamagedJournalError,
@@ -75,6 +76,14 @@ class JournalConnection(sqlite3.Connection):
 
     path: Path
     refusal: JournalError | None = None
+    _held: tuple[int, int] | None = None  # see _held.py: released once, on close
+
+    def close(self) -> None:
+        held, self._held = self._held, None
+        try:
+            super().close()
+        finally:
+            release(held)
 
     def cursor(self, factory: Any = None) -> Any:
         return super().cursor(factory or _GuardedCursor)
@@ -256,6 +265,7 @@ def _connect(target: str, path: Path, *, uri: bool = False) -> JournalConnection
                            factory=JournalConnection, uri=uri)
     assert isinstance(conn, JournalConnection)
     conn.path = path
+    conn._held = hold(path)
     conn.text_factory = bytes.decode  # strict UTF-8, as fast as the default: bad text raises
     return conn
 
@@ -291,7 +301,11 @@ def _holds_marker(path: Path) -> bool:
 
 
 def _check_bytes(path: Path) -> None:
-    """Before SQLite reads it: something else, or a damaged journal?"""
+    """Before SQLite reads it: something else, or a damaged journal? Not when this process
+    already holds a connection to the file: closing the descriptor we would read it with
+    drops that connection's locks (see _held.py), and the file passed this check then."""
+    if held_here(path):
+        return
     try:
         head = read_ordinary(path, 100)
     except OSError as exc:

@@ -22,6 +22,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from ._files import SQLITE_MAGIC, companions, read_ordinary
+from ._held import held_here
 from .errors import ValidationError
 
 __all__ = ["journal_files", "write_file_safely"]
@@ -50,6 +51,8 @@ def _part_of_a_database(target: Path) -> Path | None:
     for suffix in _COMPANIONS:
         if target.name.endswith(suffix) and len(target.name) > len(suffix):
             base = target.with_name(target.name[: -len(suffix)])
+            if held_here(base):  # open in this process: a journal, and not to be read raw
+                return base
             try:
                 if (read_ordinary(base, len(SQLITE_MAGIC)) or b"") == SQLITE_MAGIC:
                     return base
