@@ -10,6 +10,13 @@ its own key), copies the local-only data it can read (this device's keys, the pa
 key, private notes, drafts, settings), replays the operations into a new journal beside the
 old one, and reports what it recovered and what it could not.
 
+Before any of that, the copy meets the checks opening a journal makes (health.py,
+upgrade.py): a journal a newer comentor made or changed is refused, since rebuilding it as
+this version's journal would drop what the newer one added (its columns, its tables, its
+mark) and let this version write to it; a sealed backup is refused with the way to restore
+it; and a file that is no journal at all is called so when nothing can be rebuilt from it.
+Where damage keeps those checks from reading the marks, repair goes on as it always has.
+
 Sync cursors stay behind on purpose: the next sync asks every peer from the start, so what
 the damage took and a partner still holds comes back. The new journal starts a new epoch
 (a fresh replica id): this device's lost operations may live on at a partner, and a
@@ -23,17 +30,24 @@ import sqlite3
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import quote
 
+from . import _health as health
 from . import _salvage as salvage
 from ._epoch import new_epoch
 from ._files import building_path, companions, fold_wal, os_error, publish, remove_with_companions
 from ._fts import index_drafts, set_document
-from ._health import open_new, quick_check
 from ._projection import rebuild
 from ._schema import FORMAT, TABLES
 from ._store import insert_op
-from ._upgrade import migrate_journal
-from .errors import JournalError, JournalExistsError, JournalMissingError, NotAJournalError
+from ._upgrade import bring_up_to_date, migrate_journal
+from .errors import (
+    JournalError,
+    JournalExistsError,
+    JournalMissingError,
+    NewerJournalError,
+    NotAJournalError,
+)
 
 __all__ = ["RepairReport", "count_items", "repair_journal"]
 
@@ -65,24 +79,92 @@ def repair_journal(source: str | Path, target: str | Path | None = None) -> Repa
                                "damaged journal file", path=str(source))
     target = Path(target) if target else source.with_name(f"{source.stem}-repaired{source.suffix}")
     _check_target(source, target)
+    report: RepairReport | None = None
     try:
+        # the copy holds the journal and its keys: removed however the repair ends
         with tempfile.TemporaryDirectory(prefix=".comentor-repair-", dir=target.parent) as tmp:
-            copy = Path(tmp) / "damaged.db"
-            shutil.copyfile(source, copy)
-            wal = companions(source)[0]
-            if wal.exists():
-                shutil.copyfile(wal, companions(copy)[0])
-            found = salvage.read_copy(copy)
-            report = RepairReport(source, target, verdict=found.verdict)
-            building = building_path(target)
             try:
-                _build(found, building, report)
-                publish(building, target)
-            finally:
-                remove_with_companions(building)
+                report = _repair_copy(source, target, Path(tmp) / "damaged.db")
+            except MemoryError:
+                # leaving this handler lets go of all the salvage held: the copy can then
+                # be removed, and the error below raised
+                report = None
     except OSError as exc:
         raise os_error(exc, target) from None
+    if report is None:
+        raise JournalError(f"{source} is too large to repair with the memory this machine has: "
+                           "nothing was written", path=str(source))
     return report
+
+
+def _repair_copy(source: Path, target: Path, copy: Path) -> RepairReport:
+    """Copy the damaged file (and its -wal) to `copy`, check it, read it, and build the
+    repaired journal at `target`."""
+    shutil.copyfile(source, copy)
+    wal = companions(source)[0]
+    if wal.exists():
+        shutil.copyfile(wal, companions(copy)[0])
+    not_a_journal = _as_opening_sees_it(source, copy)
+    found = salvage.read_copy(copy)
+    report = RepairReport(source, target, verdict=found.verdict)
+    building = building_path(target)
+    try:
+        _build(found, building, report, not_a_journal)
+        publish(building, target)
+    finally:
+        remove_with_companions(building)
+    return report
+
+
+def _as_opening_sees_it(source: Path, copy: Path) -> NotAJournalError | None:
+    """Run the checks opening a journal makes (health.py's on its bytes and its format
+    mark, upgrade.py's on its record of schema changes), on a read-only connection to the
+    copy, so that repair refuses what opening would refuse as newer, in the same terms.
+
+    Raises NewerJournalError for a journal a newer comentor made or changed, and
+    NotAJournalError for a sealed backup (restored, not repaired). Returns the refusal of
+    a file that is no journal at all, raised only if nothing can be rebuilt from it (a
+    badly damaged journal can look like no journal at its start); None for a journal, or
+    for one whose damage keeps the checks from reading its marks (repaired as ever)."""
+    try:
+        health._check_bytes(source)
+        # named as the source, so that what the checks say (and remember) is about it
+        conn = health._connect(f"file:{quote(str(copy.absolute()))}?mode=ro", source, uri=True)
+        try:
+            health._check_format(conn)
+            # read-only: a journal that is not up to date fails at the upgrade's first
+            # write, and the repaired journal is brought up to date instead
+            bring_up_to_date(conn)
+            newer = conn.refusal
+        finally:
+            conn.close()
+    except NewerJournalError as exc:
+        newer = exc
+    except NotAJournalError as exc:
+        if _is_sealed_backup(copy):
+            raise NotAJournalError(
+                f"{source} is a sealed comentor backup, not a damaged journal: restore it "
+                "instead (it asks for the backup's passphrase)",
+                path=str(source), hint="restore") from None
+        return exc.with_traceback(None)
+    except (JournalError, sqlite3.Error, UnicodeDecodeError):
+        return None  # damage: repair reads whatever it can
+    if isinstance(newer, NewerJournalError):
+        needs = newer.field("needs")
+        by = f"comentor {needs}" if needs else "a newer comentor"
+        raise NewerJournalError(
+            f"the journal {source} was written by {by}: this version would lose what that one "
+            "added, so nothing was repaired; update comentor on this device, then repair it",
+            **{**newer.fields, "path": str(source)}) from None
+    return None
+
+
+def _is_sealed_backup(copy: Path) -> bool:
+    """Whether the file begins as a sealed backup does (backup.py's mark)."""
+    from ._backup import SEALED_MAGIC  # here: backup.py imports this module
+
+    with open(copy, "rb") as handle:
+        return handle.read(len(SEALED_MAGIC)) == SEALED_MAGIC
 
 
 def _check_target(source: Path, target: Path) -> None:
@@ -98,12 +180,18 @@ def _check_target(source: Path, target: Path) -> None:
 
 
 # ---------------------------------------------------------------------- building
-def _build(found: salvage.Found, building: Path, report: RepairReport) -> None:
+def _build(found: salvage.Found, building: Path, report: RepairReport,
+           not_a_journal: NotAJournalError | None = None) -> None:
+    """Replay what verifies into a new journal at `building`, with the local data found;
+    without this device's keys nothing is built: a file that is no journal at all is
+    called so (`not_a_journal`), anything else is a journal whose keys are lost."""
     meta = salvage.local_meta(found)
     device = meta.get("device_id") if isinstance(meta.get("device_id"), str) else None
     key_rows = salvage.key_rows(found, device if isinstance(device, str) else None)
     device, own, key_row = salvage.own_keys(key_rows, device if isinstance(device, str) else None)
     if device is None or key_row is None:
+        if not_a_journal is not None:
+            raise not_a_journal
         raise JournalError(f"this device's keys cannot be read from {report.source}, so it "
                            "cannot be rebuilt as this device", path=str(report.source),
                            hint="pair-again")
@@ -128,7 +216,7 @@ def _build(found: salvage.Found, building: Path, report: RepairReport) -> None:
     meta.update(format=FORMAT, device_id=device, person=person, epoch=new_epoch())
     meta.pop("needs_version", None)
 
-    conn = open_new(building)
+    conn = health.open_new(building)
     conn.path = report.target
     try:
         migrate_journal(conn)
@@ -157,7 +245,7 @@ def _build(found: salvage.Found, building: Path, report: RepairReport) -> None:
         index_drafts(conn)
         rebuild(conn)
         conn.execute("COMMIT")
-        verdict = quick_check(conn)
+        verdict = health.quick_check(conn)
         if verdict != "ok":
             raise JournalError(f"the rebuilt journal did not pass its check ({verdict})",
                                path=str(report.target))

@@ -91,30 +91,50 @@ def _readable(conn: sqlite3.Connection, table: str) -> bool:
 
 
 def _rows(conn: sqlite3.Connection, table: str, cols: str) -> list[Row]:
-    """Every row of `table` SQLite can still reach, in rowid order: where a page is
-    damaged, it jumps ahead by growing steps until it finds rows again."""
-    sql = f'SELECT rowid, {cols} FROM "{table}" WHERE rowid > ? ORDER BY rowid LIMIT ?'
-    out: list[Row] = []
-    last = 0
-    while True:
-        try:
-            batch = conn.execute(sql, (last, 256)).fetchall()
-        except (sqlite3.Error, UnicodeDecodeError):
-            batch = _next_readable(conn, sql, last)
-        if not batch:
-            return out
-        out.extend(tuple(r[1:]) for r in batch)
-        last = int(batch[-1][0])
+    """Every row of `table` SQLite can still reach, each once, in the order its pages hold
+    them; where a page is damaged, it starts again further on, by growing steps.
 
-
-def _next_readable(conn: sqlite3.Connection, sql: str, last: int) -> list[Row]:
-    gap = 0
-    while last + gap < 2**63 - 1:
-        try:
-            return [tuple(r) for r in conn.execute(sql, (last + gap, 1)).fetchall()]
-        except (sqlite3.Error, UnicodeDecodeError):
+    Each read goes through the table to its end with one cursor, not page by page from
+    the last rowid seen: a damaged cell can carry a rowid lower than the rows before it,
+    and paging from there reads the same rows again and again, without end. A read that
+    ends without error has reached the end of the table. One that damage cuts short is
+    followed by a read of the one row after the last it gave (the sqlite3 module drops the
+    row it holds when the step past it fails; a read of one row never steps past it), then
+    starts again after the furthest rowid read when that is further on, else at a point
+    that moves ahead further each time: every start is later than the one before, so the
+    loop ends."""
+    sql = f'SELECT rowid, {cols} FROM "{table}" WHERE rowid > ? ORDER BY rowid'
+    kept: dict[Row, None] = {}  # rowid and row: freed or doubly linked pages repeat rows
+    base, gap = 0, 0
+    while base + gap < _TOP_ROWID:
+        start = base + gap
+        last, ended = _read_from(conn, sql, start, kept)
+        if ended:
+            break
+        after, _ = _read_from(conn, sql + " LIMIT 1", last, kept)
+        furthest = max(last, after)
+        if furthest > start:  # read on, then met damage: go on right after the rows read
+            base, gap = furthest, 0
+        else:  # damage at once (or damaged rowids): jump ahead, further each time
             gap = gap * 2 or 1
-    return []
+    return [row[1:] for row in kept]
+
+
+_TOP_ROWID = 2**63 - 1
+
+
+def _read_from(conn: sqlite3.Connection, sql: str, start: int, kept: dict[Row, None],
+               ) -> tuple[int, bool]:
+    """Read the rows after rowid `start` into `kept` until the query ends or damage stops
+    SQLite; returns the highest rowid read (or `start`) and whether it ended."""
+    last = start
+    try:
+        for row in conn.execute(sql, (start,)):
+            kept[tuple(row)] = None
+            last = max(last, row[0]) if isinstance(row[0], int) else last
+    except (sqlite3.Error, UnicodeDecodeError):
+        return last, False
+    return last, True
 
 
 # ---------------------------------------------------------------------- verifying

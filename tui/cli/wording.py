@@ -21,7 +21,9 @@ _HINTS = {
     "init": "run `comentor init --name NAME` first",
     "repair": "`comentor repair` rebuilds it into a new file, keeping this one as it is",
     "pair-again": "make a new journal (`comentor init`) and pair it again (`comentor join`)",
+    "restore": "`comentor restore FILE`",
 }
+
 
 def word(exc: ComentorError) -> str:
     """The one line `comentor` prints for `exc` (without the `comentor: ` prefix)."""
