@@ -6,7 +6,10 @@ calendar instead of adding copies; SEQUENCE and LAST-MODIFIED come from synced r
 `series_version`), so they grow when the series moves and agree on both devices. The start
 carries the cadence's zone (TZID and a VTIMEZONE built from the IANA data), so
 "12:00 Europe/Berlin" is the same instant in New York and stays 12:00 in Berlin across
-daylight-saving changes. User text only ever goes into property values, which icalendar
+daylight-saving changes. The series starts on the next check-in's day at the cadence's time
+(`series_start`, the rule `schedule` lists dates by); an hour the partners agreed for the
+next check-in alone is that occurrence moved (a second VEVENT with the same UID and a
+RECURRENCE-ID), so the later dates keep the cadence's hour. User text only ever goes into property values, which icalendar
 escapes (commas, semicolons, backslashes, newlines), so no text can add a property.
 """
 
@@ -18,11 +21,12 @@ from typing import TYPE_CHECKING, Any
 
 from ._agenda import agenda
 from ._clock import physical_ms
-from ._schedule import cadence, next_checkin, series_version
+from ._schedule import cadence, next_checkin, series_start, series_version
 
 if TYPE_CHECKING:
-    from icalendar import Calendar
+    from icalendar import Calendar, Event
 
+    from ._cadence import Cadence
     from ._journal import Journal
 
 __all__ = ["export_ics", "series_uid"]
@@ -47,7 +51,7 @@ def export_ics(j: Journal, *, todos: bool = False, with_agenda: bool = True) -> 
     """The check-in series as one recurring event in the cadence's zone, with a reminder
     and the next check-in's agenda; with `todos`, commitments and challenges that have a
     due date as to-dos (their status kept, so a done one is ticked off in the calendar)."""
-    from icalendar import Alarm, Calendar, Event, vRecur
+    from icalendar import Alarm, Calendar, vRecur
 
     cad = cadence(j)
     nxt = next_checkin(j)
@@ -57,36 +61,51 @@ def export_ics(j: Journal, *, todos: bool = False, with_agenda: bool = True) -> 
     cal.add("version", "2.0")
     cal.add("calscale", "GREGORIAN")
     stamp = j.now().astimezone(dt.UTC).replace(microsecond=0)
-    event = Event()
-    event.add("uid", series_uid(j))
-    event.add("summary", _safe(f"Co-mentoring check-in: {_pair(j)}"))
-    event.add("dtstamp", stamp)
-    start = nxt.due  # aware, in the cadence's zone: written with its TZID
-    event.add("dtstart", start)
-    event.add("dtend", start + dt.timedelta(minutes=cad.minutes))
+    start = series_start(j, nxt)  # aware, in the cadence's zone: written with its TZID
+    event = _event(j, cad, stamp, start)
     if cad.every_days % 7 == 0:
         event.add("rrule", vRecur(freq="WEEKLY", interval=cad.every_days // 7))
     else:
         event.add("rrule", vRecur(freq="DAILY", interval=cad.every_days))
-    event.add("sequence", sequence)
-    if modified is not None:
-        event.add("last-modified", modified.astimezone(dt.UTC))
     description = f"comentor check-in, {cad.describe()}."
     if with_agenda:
         description += "\n\n" + _agenda_text(j, nxt.due)
-    event.add("description", _safe(description))
-    alarm = Alarm()
-    alarm.add("action", "DISPLAY")
-    alarm.add("description", f"Co-mentoring check-in in {cad.alarm} minutes" if cad.alarm
-              else "Co-mentoring check-in now")
-    alarm.add("trigger", dt.timedelta(minutes=-cad.alarm))
-    event.add_component(alarm)
-    cal.add_component(event)
+    parts = [event]
+    if nxt.due != start:  # an hour agreed for the next one alone: that occurrence moves
+        moved = _event(j, cad, stamp, nxt.due)
+        moved.add("recurrence-id", start)
+        parts.append(moved)
+    for part in parts:
+        part.add("sequence", sequence)
+        if modified is not None:
+            part.add("last-modified", modified.astimezone(dt.UTC))
+        part.add("description", _safe(description))
+        alarm = Alarm()
+        alarm.add("action", "DISPLAY")
+        alarm.add("description", f"Co-mentoring check-in in {cad.alarm} minutes" if cad.alarm
+                  else "Co-mentoring check-in now")
+        alarm.add("trigger", dt.timedelta(minutes=-cad.alarm))
+        part.add_component(alarm)
+        cal.add_component(part)
     if todos:
         for todo in _todos(j, stamp):
             cal.add_component(todo)
     _add_zone(cal, start)
     return bytes(cal.to_ical())
+
+
+def _event(j: Journal, cad: Cadence, stamp: dt.datetime, start: dt.datetime) -> Event:
+    """A VEVENT of the series starting at `start`: its UID, summary and length (the series
+    and a moved occurrence of it share them, so calendars read one event)."""
+    from icalendar import Event
+
+    event = Event()
+    event.add("uid", series_uid(j))
+    event.add("summary", _safe(f"Co-mentoring check-in: {_pair(j)}"))
+    event.add("dtstamp", stamp)
+    event.add("dtstart", start)
+    event.add("dtend", start + dt.timedelta(minutes=cad.minutes))
+    return event
 
 
 def _pair(j: Journal) -> str:

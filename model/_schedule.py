@@ -6,6 +6,13 @@ daylight-saving changes), so both partners, wherever their machines are, see the
 instants and their calendars agree with what `schedule` says (adding days to a fixed UTC
 offset would move the hour at each change of summer time).
 
+The next date the two agreed at the end of a check-in (or a planned check-in's date) keeps
+its day, and its time as agreed, until the cadence's time of day or zone changes after it
+was agreed: from then on it is at the new time on that day, and every later date steps from
+it by the cadence as it is now. The change is the later decision of the two, so it wins
+over the hour it replaces, but it never moves the day they agreed. One rule, here, for
+`schedule`, `status`, the dashboard and the calendar export (see :func:`next_checkin`).
+
 Drift is counted in whole days of that zone past the due date: before it the check-in is
 on time, on the day it is due, up to one full cadence late it is overdue, and later than
 that the practice has lapsed. The boundaries are tested one day either side.
@@ -17,15 +24,9 @@ import datetime as dt
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from ._dates import (
-    check_zone,
-    format_every,
-    parse_datetime_local,
-    parse_every,
-    parse_time,
-    system_zone,
-    zone_info,
-)
+from ._cadence import ALARM_DEFAULT, Cadence, cadence, set_cadence
+from ._cadence import parse_dt as _parse_dt
+from ._dates import check_zone, parse_datetime_local, system_zone, zone_info
 from ._record import Record
 from .errors import ValidationError
 
@@ -35,70 +36,8 @@ if TYPE_CHECKING:
 __all__ = [
     "Cadence", "NextCheckin", "cadence", "set_cadence", "next_checkin", "upcoming",
     "drift_state", "propose_next", "parse_when", "system_zone", "series_version",
-    "ALARM_DEFAULT", "Reminder", "remind_due", "when_text",
+    "ALARM_DEFAULT", "Reminder", "remind_due", "when_text", "series_start",
 ]
-
-ALARM_DEFAULT = 10  # minutes before a check-in that calendars remind (VALARM)
-_ALARM_MAX = 7 * 24 * 60
-
-
-# The records of this module are frozen records written out, not dataclasses (about 0.5 ms
-# each as the module loads, and the dashboard's first read and `status` load it): see
-# _record.py. Equality, hashing, repr and the refusal to change a field are a frozen
-# dataclass's.
-
-
-class Cadence(Record):
-    """How often, at what wall-clock time and in which zone the check-ins happen.
-
-    `alarm` is how many minutes before each check-in calendars remind; `sequence` and
-    `modified_at` count and date the changes of the cadence (iCalendar SEQUENCE and
-    LAST-MODIFIED, see :func:`series_version`). `zone_stored` is False for a cadence set
-    before zones were kept: each machine then reads it in its own zone, so partners in two
-    zones disagree until one of them saves it. `zone` defaults to this machine's.
-    """
-
-    every_days: int
-    at: str
-    minutes: int
-    start: dt.date | None
-    zone: str
-    alarm: int
-    sequence: int
-    modified_at: dt.datetime | None
-    zone_stored: bool
-
-    def __init__(self, every_days: int = 21, at: str = "12:00", minutes: int = 30,
-                 start: dt.date | None = None, zone: str | None = None,
-                 alarm: int = ALARM_DEFAULT, sequence: int = 0,
-                 modified_at: dt.datetime | None = None, zone_stored: bool = True) -> None:
-        setattr_ = object.__setattr__
-        setattr_(self, "every_days", every_days)
-        setattr_(self, "at", at)
-        setattr_(self, "minutes", minutes)
-        setattr_(self, "start", start)
-        setattr_(self, "zone", system_zone() if zone is None else zone)
-        setattr_(self, "alarm", alarm)
-        setattr_(self, "sequence", sequence)
-        setattr_(self, "modified_at", modified_at)
-        setattr_(self, "zone_stored", zone_stored)
-
-    @property
-    def tz(self) -> ZoneInfo:
-        """The zone every date of the series is a wall-clock time in."""
-        return zone_info(self.zone)
-
-    def zone_note(self) -> str:
-        """What to do when no zone is kept (see `zone_stored`); "" when one is."""
-        if self.zone_stored:
-            return ""
-        return (f"No time zone is kept for the cadence yet: it is read in this machine's zone "
-                f"({self.zone}), and your partner's machine reads it in theirs. Save the "
-                "cadence (or `comentor schedule set --zone ZONE`) to keep one for both.")
-
-    def describe(self) -> str:
-        """"every 3 weeks at 12:00 Europe/Berlin, 30 minutes": the zone always said."""
-        return f"{format_every(self.every_days)} at {self.at} {self.zone}, {self.minutes} minutes"
 
 
 class NextCheckin(Record):
@@ -132,73 +71,18 @@ def when_text(due: dt.datetime, fmt: str = "%a %d %b %H:%M") -> str:
 
 
 def _elsewhere(due: dt.datetime) -> str:
-    """" Europe/Berlin, 06:00 here" when the cadence's zone is not this machine's."""
+    """" Europe/Berlin, 06:00 here" when the cadence's zone is not this machine's; only
+    " UTC" when the two are names for the same clock at that time (UTC and Etc/UTC, Berlin
+    and Paris): the same time said twice tells nothing."""
     zone = str(getattr(due.tzinfo, "key", "") or "")
     here = system_zone()
     if not zone or zone == here:
         return ""
     local = due.astimezone(zone_info(here))
+    if local.replace(tzinfo=None) == due.replace(tzinfo=None):
+        return f" {zone}"
     fmt = "%H:%M" if local.date() == due.date() else "%a %d %b %H:%M"
     return f" {zone}, {local.strftime(fmt)} here"
-
-
-def cadence(j: Journal) -> Cadence:
-    """The partnership's cadence (the default proposal when none was ever set)."""
-    rec = j.get("schedule", "cadence")
-    if rec is None:
-        return Cadence()  # none set yet (a joiner before the first sync): nothing to say
-    start = dt.date.fromisoformat(rec["start"]) if rec.get("start") else None
-    modified = _parse_dt(rec["modified_at"]) if rec.get("modified_at") else None
-    alarm = rec.get("alarm_minutes")
-    return Cadence(rec.get("every_days") or 21, rec.get("at") or "12:00",
-                   rec.get("minutes") or 30, start, zone_info(rec.get("zone")).key,
-                   ALARM_DEFAULT if alarm is None else int(alarm),
-                   int(rec.get("sequence") or 0), modified,
-                   zone_stored=zone_info(rec.get("zone")).key == rec.get("zone"))
-
-
-def set_cadence(j: Journal, *, every: str | None = None, at: str | None = None,
-                minutes: int | None = None, start: dt.date | None = None,
-                zone: str | None = None, alarm: int | None = None) -> Cadence:
-    """Change the cadence; the series moves, so its sequence grows by one.
-
-    A cadence set for the first time (or set before zones were kept) takes this machine's
-    zone unless `zone` names one: the zone of whoever set it. Parts given as they already
-    are change nothing, and a save that changes nothing writes nothing (the series did not
-    move, so calendars are not told it did).
-    """
-    fields: dict[str, object] = {}
-    if every is not None:
-        fields["every_days"] = parse_every(every)
-    if at is not None:
-        fields["at"] = parse_time(at)
-    if minutes is not None:
-        if not 5 <= minutes <= 600:
-            raise ValidationError("a check-in lasts between 5 and 600 minutes")
-        fields["minutes"] = minutes
-    if start is not None:
-        fields["start"] = start.isoformat()
-    if zone is not None:
-        fields["zone"] = check_zone(zone)
-    if alarm is not None:
-        if isinstance(alarm, bool) or not 0 <= alarm <= _ALARM_MAX:
-            raise ValidationError("the reminder comes between 0 and 10080 minutes (a week) "
-                                  "before the check-in", field="alarm")
-        fields["alarm_minutes"] = alarm
-    if not fields:
-        raise ValidationError("nothing to change: give a new interval, time, length, zone "
-                              "or reminder", field="cadence")
-    rec = j.get("schedule", "cadence") or {}
-    if "zone" not in fields and not rec.get("zone"):
-        fields["zone"] = system_zone()
-    if rec:
-        fields = {k: v for k, v in fields.items() if rec.get(k) != v}
-        if not fields:
-            return cadence(j)
-    fields["sequence"] = int(rec.get("sequence") or 0) + 1
-    fields["modified_at"] = j.now_iso()
-    j.put("schedule", "cadence", **fields)  # type: ignore[arg-type]
-    return cadence(j)
 
 
 def drift_state(due: dt.date, today: dt.date, every_days: int) -> tuple[str, int]:
@@ -213,10 +97,6 @@ def drift_state(due: dt.date, today: dt.date, every_days: int) -> tuple[str, int
     return "lapsed", late
 
 
-def _parse_dt(value: str) -> dt.datetime:
-    return dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-
-
 def _done(j: Journal, *, include_deleted: bool = False,
           limit: int | None = None) -> list[dict[str, object]]:
     """Finished check-ins, newest first (`limit`: only as many as the caller uses)."""
@@ -225,8 +105,9 @@ def _done(j: Journal, *, include_deleted: bool = False,
 
 
 def next_checkin(j: Journal) -> NextCheckin:
-    """The next check-in, from a planned session, the last check-in, or the cadence; its
-    time is in the cadence's zone and its drift counted in that zone's days."""
+    """The next check-in, from a planned session, the date agreed when the last one ended,
+    or the cadence; its time is in the cadence's zone and its drift counted in that zone's
+    days. A planned or agreed date is read as it stands now (:func:`_as_agreed`)."""
     cad = cadence(j)
     tz = cad.tz
     today = j.now().astimezone(tz).date()
@@ -236,10 +117,13 @@ def next_checkin(j: Journal) -> NextCheckin:
     if planned:
         due = _parse_dt(planned[0]["planned_at"]).astimezone(tz)
         session = planned[0]["id"]
+        if planned[0].get("status") == "planned":  # one being held keeps its time
+            due = _as_agreed(j, cad, due, str(session), "planned_at")
     else:
         done = _done(j, limit=1)
         if done and done[0].get("next_at"):
-            due = _parse_dt(str(done[0]["next_at"])).astimezone(tz)
+            agreed = _parse_dt(str(done[0]["next_at"])).astimezone(tz)
+            due = _as_agreed(j, cad, agreed, str(done[0]["id"]), "next_at")
         elif done:
             held = str(done[0]["ended_at"] or done[0]["started_at"])
             last = _parse_dt(held).astimezone(tz).date()
@@ -250,17 +134,50 @@ def next_checkin(j: Journal) -> NextCheckin:
     return NextCheckin(due, state, late, session)
 
 
+def _as_agreed(j: Journal, cad: Cadence, agreed: dt.datetime, session: str,
+               field: str) -> dt.datetime:
+    """A date the two agreed for the next check-in (`field` of `session`) as it stands now.
+
+    Its day is kept. Its time is the cadence's when the cadence's time of day or zone was
+    changed after the date was agreed: that change is the later decision, and a date left
+    at the old hour would contradict the cadence `schedule` states, one date apart from the
+    series. Otherwise it stays as agreed, so an hour the two chose for that one check-in
+    holds. Which came later is read from the fields' clocks (hybrid logical clocks: a change
+    made after seeing the agreed date is later whichever device's wall clock is behind), and
+    only when the two hours differ, so the usual read unpacks no clock.
+    """
+    regular = parse_datetime_local(agreed.date(), cad.at, cad.tz)
+    if agreed == regular:
+        return agreed
+    from ._clocks import field_clock, row_clocks
+
+    when = field_clock(j.conn, "sessions", session, field)
+    changed = row_clocks(j.conn, "schedule", "cadence")
+    later = [changed[f] for f in ("at", "zone") if f in changed]
+    return regular if when is not None and any(c > when for c in later) else agreed
+
+
+def series_start(j: Journal, nxt: NextCheckin | None = None) -> dt.datetime:
+    """Where the repeating series starts: the next check-in's day at the cadence's time in
+    its zone, every later date `every_days` on from it. It is the next check-in itself unless
+    the two agreed another hour for that one; the calendar export then moves that occurrence
+    (RECURRENCE-ID) rather than moving the whole series to that hour."""
+    cad = cadence(j)
+    due = (nxt or next_checkin(j)).due.astimezone(cad.tz)
+    return parse_datetime_local(due.date(), cad.at, cad.tz)
+
+
 def upcoming(j: Journal, count: int = 6) -> list[dt.datetime]:
-    """The next `count` dates of the series, from the next check-in on: the same wall-clock
-    time in the cadence's zone every `every_days` days, as the exported RRULE repeats it."""
-    first = next_checkin(j).due
-    tz = first.tzinfo
-    step = dt.timedelta(days=cadence(j).every_days)
-    at = first.strftime("%H:%M")
-    out = []
-    for i in range(count):
+    """The next `count` dates: the next check-in, then the series from its day on, at the
+    cadence's time in its zone every `every_days` days, as the exported RRULE repeats it."""
+    nxt = next_checkin(j)
+    start = series_start(j, nxt)
+    cad = cadence(j)
+    step = dt.timedelta(days=cad.every_days)
+    out = [nxt.due][:count]
+    for i in range(1, count):
         try:
-            out.append(parse_datetime_local(first.date() + step * i, at, tz))
+            out.append(parse_datetime_local(start.date() + step * i, cad.at, cad.tz))
         except OverflowError:  # a date near the end of the calendar: show what fits
             break
     return out
@@ -370,5 +287,18 @@ def remind_due(j: Journal, within: dt.timedelta) -> Reminder:
     elif seconds >= 0 or nxt.due.date() == now.astimezone(nxt.due.tzinfo).date():
         due_now = seconds <= within.total_seconds()
     else:
-        due_now = -seconds % 86400 <= within.total_seconds()
+        due_now = within >= dt.timedelta(days=1) or _since_its_time(nxt.due, now) <= within
     return Reminder(partner, nxt.due, seconds, due_now, started=started, when=when)
+
+
+def _since_its_time(due: dt.datetime, now: dt.datetime) -> dt.timedelta:
+    """How long ago the check-in's time of day last came round, on the wall clock of the
+    cadence's zone (`due`'s): a day there lasts 23 or 25 hours when summer time starts or
+    ends, so counting whole days of seconds would remind an hour off from then on."""
+    tz, at = due.tzinfo, due.strftime("%H:%M")
+    now = now.astimezone(dt.UTC)  # elapsed time: never a wall-clock difference in one zone
+    today = now.astimezone(tz).date()
+    slot = parse_datetime_local(today, at, tz)
+    if slot > now:
+        slot = parse_datetime_local(today - dt.timedelta(days=1), at, tz)
+    return now - slot
