@@ -76,6 +76,7 @@ class Session:
         self.pair: Pair | None = None
         self.fetching = False  # a fetch reply is queued or in the transport's full buffer
         self.on_error: Callable[[str, str], None] | None = None  # (code, message): counted
+        self.on_drop: Callable[[str], None] | None = None  # dropped as a slow reader: why
         self.puts_pending = 0  # puts read but not yet committed (they commit in batches)
         # those puts (and quiet acks), each resolved once answered (recorded)
         self.inflight: list[asyncio.Future[None]] = []
@@ -102,7 +103,7 @@ class Session:
         if len(self._out) >= lim.outbound_queue or (
             self._queued_bytes and self._queued_bytes + len(frame) > lim.outbound_queue_bytes
         ):
-            self._drop()
+            self._drop("its replies queued up unread")
             return
         self._out.append(frame)
         self._queued_bytes += len(frame)
@@ -111,8 +112,16 @@ class Session:
         if self._flush_handle is None and self._drainer is None:
             self._flush_handle = self._loop.call_soon(self._flush)
 
-    def _drop(self) -> None:
+    def drop(self, why: str) -> None:
+        """Drop a client that does not read what the relay writes (close 1013, then abort):
+        the relay will not hold more for it. It can reconnect and fetch."""
+        if not self._dropped:
+            self._drop(why)
+
+    def _drop(self, why: str) -> None:
         self._dropped = True
+        if self.on_drop is not None:
+            self.on_drop(why)
         self._stop_writing()
         self._closer = asyncio.ensure_future(self._hang_up())
 

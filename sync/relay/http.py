@@ -11,6 +11,13 @@ guessing, so :class:`RelayConnection` lets such requests through the parser and
 The same connection class lets the relay answer a frame as it arrives
 (:attr:`RelayConnection.on_frame`), without websockets' message queue and a wake-up of the
 read loop per frame, when the read loop has nothing queued before it.
+
+It also bounds what the library writes on its own: websockets answers every ping with a
+pong (and a close with a close) straight into the transport, whatever its buffer holds, so
+a client that floods pings and never reads would make the relay buffer pongs without
+limit (hundreds of MiB in a minute). The relay's own frames are bounded by
+:class:`~comentor.sync.relay.connection.Session`'s queue; these are bounded here
+(:data:`CONTROL_BYTES_MAX`), and such a client is dropped as a slow reader.
 """
 
 from __future__ import annotations
@@ -26,12 +33,21 @@ from websockets.http11 import Request, Response
 from websockets.protocol import Event
 from websockets.server import ServerProtocol
 
-__all__ = ["SERVER_HEADER", "RelayConnection", "answer_http", "connection_class"]
+__all__ = ["CONTROL_BYTES_MAX", "SERVER_HEADER", "RelayConnection", "answer_http",
+           "connection_class"]
 
 #: The ``Server`` header: the product only, never library or interpreter versions.
 SERVER_HEADER = "comentor-relay"
 
 _MAX_HEAD = 16384
+
+#: Bytes of automatic replies (pongs, close frames) that may wait unsent for a client
+#: before the relay drops it as a slow reader. A client's keepalive pings cost a few bytes
+#: each, and a client that reads takes them.
+CONTROL_BYTES_MAX = 16384
+#: Incoming bytes handed to the protocol at once: the automatic replies one slice makes
+#: (at most about its size) are all the relay may write beyond :data:`CONTROL_BYTES_MAX`.
+_SLICE = 16384
 
 
 class RelayConnection(ServerConnection):
@@ -46,6 +62,14 @@ class RelayConnection(ServerConnection):
     #: nothing queued; True when it answered the message (then the read loop never sees
     #: it), False to queue it for the read loop as usual. Set once authenticated.
     on_frame: Callable[[bytes], bool] | None = None
+    #: Called once when the client made the relay write more than :data:`CONTROL_BYTES_MAX`
+    #: of automatic replies it does not read (the session drops it as a slow reader); None
+    #: aborts the connection. Nothing the client sends afterwards is read.
+    on_overflow: Callable[[], None] | None = None
+    #: Automatic replies written that may still wait in the transport's buffer (counted
+    #: as written, bounded by what the buffer holds).
+    control_bytes = 0
+    overflowed = False
 
     def __init__(self, protocol: ServerProtocol, *args: Any, **kwargs: Any) -> None:
         # the protocol has been fed nothing yet: its parser can still be swapped
@@ -67,6 +91,29 @@ class RelayConnection(ServerConnection):
                 and handler(bytes(event.data))):
             return
         super().process_event(event)
+
+    def data_received(self, data: bytes) -> None:
+        """Feed the protocol in slices and count the replies it writes by itself: what the
+        transport's buffer grows by here is pongs and close frames (the relay's own frames
+        are written by its session, from other callbacks)."""
+        view = memoryview(data)
+        for start in range(0, len(data), _SLICE):
+            if self.overflowed:
+                return  # the client is being dropped: its pings are not answered any more
+            buffered = self.transport.get_write_buffer_size()
+            # the buffer is first in, first out: what is still unsent of the replies is at
+            # most what it holds (all of it went once it is empty: the client reads)
+            self.control_bytes = min(self.control_bytes, buffered)
+            super().data_received(bytes(view[start:start + _SLICE]) if len(data) > _SLICE
+                                  else data)
+            self.control_bytes += max(0, self.transport.get_write_buffer_size() - buffered)
+            if self.control_bytes > CONTROL_BYTES_MAX and not self.overflowed:
+                self.overflowed = True
+                self.transport.pause_reading()  # read nothing more: the client is dropped
+                if self.on_overflow is not None:
+                    self.on_overflow()
+                else:
+                    self.transport.abort()
 
     def _reader_waits(self) -> bool:
         """The read loop waits for a message and none is queued (websockets' message
@@ -125,11 +172,11 @@ def _plain(conn: ServerConnection, status: int, text: str) -> Response:
 
 async def answer_http(
     conn: ServerConnection, request: Request,
-    routes: dict[str, Callable[[], Awaitable[tuple[str, str]]]],
+    routes: dict[str, Callable[[], Awaitable[tuple[str, str] | tuple[str, str, int]]]],
 ) -> Response | None:
     """The response to a request that is not a WebSocket handshake the relay accepts, or
     None to go on with the handshake. ``routes`` maps a path to a function returning
-    (content type, body)."""
+    (content type, body) or (content type, body, status) for another status than 200."""
     method = conn.method if isinstance(conn, RelayConnection) else "GET"
     if method != "GET":
         response = _plain(conn, http.HTTPStatus.METHOD_NOT_ALLOWED, "only GET is allowed here\n")
@@ -138,8 +185,8 @@ async def answer_http(
     path = request.path.split("?", 1)[0]
     route = routes.get(path)
     if route is not None:
-        content_type, body = await route()
-        response = conn.respond(http.HTTPStatus.OK, body)
+        content_type, body, *status = await route()
+        response = conn.respond(status[0] if status else http.HTTPStatus.OK, body)
         del response.headers["Content-Type"]
         response.headers["Content-Type"] = content_type
         return response

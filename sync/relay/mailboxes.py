@@ -25,7 +25,7 @@ from comentor.sync.errors import RelayError
 from comentor.sync.relay.backend import Backend, StoreFailure
 from comentor.sync.relay.connection import Refused, Session, SessionFatal
 from comentor.sync.relay.http import RelayConnection
-from comentor.sync.relay.observe import RelayMetrics, log
+from comentor.sync.relay.observe import RelayMetrics
 from comentor.sync.relay.rendezvous import recent
 from comentor.sync.relay.store import BadSeq, QuotaExceeded, StorageFull
 from comentor.sync.relay.wire import FEATURES, Message, RelayLimits, auth_transcript, encode
@@ -171,7 +171,7 @@ class Mailboxes:
         without ``rid``)."""
         if isinstance(results, StoreFailure):
             if any(isinstance(done, Session) for *_, done in acks):  # else the replies log it
-                log.error("%s (while recording %d acks)", results, len(acks))
+                self.metrics.store_failed(f"{results} (while recording {len(acks)} acks)")
             for *_, done in acks:
                 if isinstance(done, Session):
                     done.error(None, "storage", "relay storage failure; ack again later", False)
@@ -189,7 +189,7 @@ class Mailboxes:
                      ) -> None:
         """Answer each put (``stored`` or its refusal) and push what was stored."""
         if isinstance(results, StoreFailure):
-            log.error("%s (while storing %d envelopes)", results, len(queue))
+            self.metrics.store_failed(f"{results} (while storing {len(queue)} envelopes)")
             for session, rid, _, _, _ in queue:
                 session.error(rid, "storage", "relay storage failure; try again later", False)
             return

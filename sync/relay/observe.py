@@ -5,9 +5,9 @@
 process (tests, benchmarks) never mix their counts. Counts only: no mailbox id, address or
 content appears in a label.
 
-The log gets one line per event (start, stop, an expiry sweep that removed something, a
-storage failure) and refusals summarised per interval by reason (the first at once, then
-``N more``), so a hostile client cannot flood it; an expected condition never logs a
+The log gets one line per event (start, stop, an expiry sweep that removed something) and
+refusals, slow readers dropped and storage failures summarised per interval by kind (the
+first at once, then ``N more``), so a hostile client (or a full disk) cannot flood it; an expected condition never logs a
 traceback.
 """
 
@@ -22,7 +22,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from comentor.sync._summary import EventSummary
+from comentor.sync._summary import EventSummary, _Kind
 
 __all__ = ["METRICS_CONTENT_TYPE", "RelayMetrics", "log"]
 
@@ -51,6 +51,17 @@ class _StoreCollector(Collector):
                 yield GaugeMetricFamily(f"comentor_relay_{name}", doc, value=stats[name])
 
 
+class _Summary(EventSummary):
+    """:class:`EventSummary` whose lines say the span they really cover: a summary flushed
+    at shutdown a few seconds after the first event says so, not "the last 60 s"."""
+
+    def _summarise(self, kind: str, held: _Kind) -> None:
+        if held.count:
+            span = min(self.interval, max(0.1, round(self._clock() - held.started, 1)))
+            latest = f" (the latest: {held.last})" if held.last != held.first else ""
+            self._report(f"{held.count} more {kind} in the last {span:g} s{latest}")
+
+
 class RelayMetrics:
     """The relay's counters and its refusal log; one per :class:`RelayServer`."""
 
@@ -71,11 +82,17 @@ class RelayMetrics:
                                        "Envelope bytes sent to a device", registry=r)
         self.refusals = Counter("comentor_relay_refusals", "Requests or connections refused",
                                 ["reason"], registry=r)
+        self.slow_dropped = Counter(
+            "comentor_relay_slow_readers_dropped", "Connections dropped (close 1013) because "
+            "the client did not read what the relay wrote to it", registry=r)
+        self.store_failures = Counter("comentor_relay_store_failures",
+                                      "Store operations that failed (disk, database)", registry=r)
         self.store_latency = Histogram(
             "comentor_relay_store_seconds", "Time spent in the store per operation", ["op"],
             buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
             registry=r)
-        self.summary = EventSummary(log.warning, interval)
+        self.summary = _Summary(log.warning, interval)
+        self.errors = _Summary(log.error, interval)  # storage failures
 
     def watch_store(self, stats: Callable[[], dict[str, int]]) -> None:
         """Report the store's counts at each scrape."""
@@ -85,6 +102,27 @@ class RelayMetrics:
         """One refusal: counted by reason, logged summarised per interval."""
         self.refusals.labels(reason).inc()
         self.summary.note(f"refusals ({reason})", line)
+
+    def dropped(self, line: str) -> None:
+        """A slow reader dropped: counted, logged summarised per interval."""
+        self.slow_dropped.inc()
+        self.summary.note("slow readers dropped", line)
+
+    def store_failed(self, line: str) -> None:
+        """A storage failure: counted, logged (at once the first, then summarised) as an
+        error; a client hitting a full disk 50 times a second gets one line a minute."""
+        self.store_failures.inc()
+        self.errors.note("storage failures", line)
+
+    def tick(self) -> None:
+        """Report the summaries that are due (call now and then)."""
+        self.summary.tick()
+        self.errors.tick()
+
+    def flush(self) -> None:
+        """Report every pending summary (at shutdown)."""
+        self.summary.flush()
+        self.errors.flush()
 
     def deliver(self, count: int, size: int) -> None:
         if count:

@@ -25,6 +25,7 @@ import contextlib
 import logging
 import os
 import secrets
+import select
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
@@ -34,6 +35,7 @@ import psycopg
 
 from comentor.sync.errors import RelayError
 from comentor.sync.relay.backend import RemotePut, StoreFailure, Written
+from comentor.sync.relay.settings import redact
 from comentor.sync.relay.store import (
     Mailbox,
     bad_seq,
@@ -199,7 +201,7 @@ class PostgresBackend:
         except psycopg.Error as exc:
             for conn in pool:
                 await conn.close()
-            raise RelayError(f"cannot use the relay store {_redact(url)}: "
+            raise RelayError(f"cannot use the relay store {redact(url)}: "
                              f"{str(exc).strip().splitlines()[0] if str(exc).strip() else exc}",
                              option="store") from None
         backend = cls(url, clock, pool)
@@ -209,12 +211,21 @@ class PostgresBackend:
     @contextlib.asynccontextmanager
     async def _conn(self, write: bool = False) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
         """A pooled connection (in a transaction if ``write``); driver errors become
-        :class:`StoreFailure`, and a broken connection is replaced."""
+        :class:`StoreFailure`, and a connection that died while idle is replaced first.
+
+        After a database restart every pooled connection is dead; found only by failing a
+        request, each would fail one (the first requests after a restart all answered
+        ``storage``). They are found before use instead (:func:`_died_idle`), without a
+        round trip. Retrying a failed request on a new connection was the alternative, but
+        a connection lost while committing leaves unknown whether the commit happened, and
+        a put retried then would be stored twice."""
         conn = await self._idle.get()
         try:
-            if conn.closed:  # the server restarted or the connection broke: a new one
+            if _died_idle(conn):  # the server restarted or the connection broke: a new one
                 old, conn = conn, await psycopg.AsyncConnection.connect(self._url, autocommit=True)
                 self._pool[self._pool.index(old)] = conn
+                with contextlib.suppress(Exception):
+                    await old.close()
             if write:
                 async with conn.transaction():
                     yield conn
@@ -337,7 +348,7 @@ class PostgresBackend:
             return ahead
         async with self._notified_lock:
             try:
-                if self._notified is None or self._notified.closed:
+                if self._notified is None or _died_idle(self._notified):
                     self._notified = await psycopg.AsyncConnection.connect(self._url,
                                                                            autocommit=True)
                 row = await (await self._notified.execute(
@@ -506,7 +517,7 @@ class PostgresBackend:
         """Read the announced envelopes in one query, for :meth:`envelope` to hand out."""
         async with self._notified_lock:
             try:
-                if self._notified is None or self._notified.closed:
+                if self._notified is None or _died_idle(self._notified):
                     self._notified = await psycopg.AsyncConnection.connect(self._url,
                                                                            autocommit=True)
                 rows = await (await self._notified.execute(
@@ -528,10 +539,17 @@ class PostgresBackend:
                 await conn.close()
 
 
-def _redact(url: str) -> str:
-    """The URL without its password, for messages."""
-    head, at, tail = url.rpartition("@")
-    if not at:
-        return url
-    scheme, _, user = head.partition("://")
-    return f"{scheme}://{user.split(':', 1)[0]}@{tail}"
+def _died_idle(conn: psycopg.AsyncConnection[Any]) -> bool:
+    """Whether an idle connection is closed or was closed by the server meanwhile.
+
+    An idle connection in autocommit mode (the pool's; never one that LISTENs) is sent
+    nothing by a healthy server, so a readable socket means the server said goodbye (a
+    restart's "terminating connection" error) or hung up. A rare asynchronous message (a
+    changed server parameter) costs a reconnect at worst."""
+    if conn.closed or conn.broken:
+        return True
+    try:
+        readable, _, _ = select.select([conn.fileno()], [], [], 0)
+    except (OSError, ValueError, psycopg.Error):
+        return True
+    return bool(readable)

@@ -19,7 +19,7 @@ from comentor.sync.errors import ProtocolError, RelayError
 from comentor.sync.relay.backend import StoreFailure
 from comentor.sync.relay.connection import Refused, Session, SessionFatal
 from comentor.sync.relay.mailboxes import Mailboxes, refusal_code
-from comentor.sync.relay.observe import log
+from comentor.sync.relay.observe import RelayMetrics, log
 from comentor.sync.relay.rendezvous import Rendezvous
 from comentor.sync.relay.wire import MAX_SIGNAL, Message, RelayLimits, decode_client_message, encode
 
@@ -32,6 +32,7 @@ class Requests:
 
     limits: RelayLimits
     signals: Counter
+    metrics: RelayMetrics
     _rendezvous: Rendezvous
 
     if TYPE_CHECKING:
@@ -115,7 +116,7 @@ class Requests:
         if isinstance(exc, Refused):
             session.error(rid, exc.code, exc.message, fatal=False)
         elif isinstance(exc, StoreFailure):
-            log.error("%s", exc)
+            self.metrics.store_failed(str(exc))
             session.error(rid, "storage", "relay storage failure; try again later", False)
         else:
             session.error(rid, refusal_code(exc), str(exc), fatal=False)

@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import http
 import json
 import signal
 import time
@@ -165,7 +166,7 @@ class RelayServer(Requests):
         if self._ops is not None:
             await self._ops.drain()
             await self._ops.backend.close()
-        self.metrics.summary.flush()
+        self.metrics.flush()
         self._server = self._purger = self._ops = None
 
     async def purge_expired(self) -> int:
@@ -182,14 +183,14 @@ class RelayServer(Requests):
         last = time.monotonic()
         while True:
             await asyncio.sleep(min(self.limits.purge_interval, 5.0))
-            self.metrics.summary.tick()
+            self.metrics.tick()
             if time.monotonic() - last < self.limits.purge_interval:
                 continue
             last = time.monotonic()
             try:
                 await self.purge_expired()
             except StoreFailure as exc:
-                log.error("expiry sweep failed: %s", exc)
+                self.metrics.store_failed(f"expiry sweep failed: {exc}")
 
     def health(self) -> dict[str, int]:
         """Counts only: mailboxes, envelopes, bytes stored, connections, open pairings
@@ -204,8 +205,15 @@ class RelayServer(Requests):
         await self.backend.stats()
         return self.health()
 
-    async def _health_body(self) -> tuple[str, str]:
-        return "application/json", json.dumps(await self.health_now()) + "\n"
+    async def _health_body(self) -> tuple[str, str] | tuple[str, str, int]:
+        """The counts; while the store fails, ``503`` (a load balancer's probe takes this
+        process out of rotation) and one summarised log line, never a traceback."""
+        try:
+            return "application/json", json.dumps(await self.health_now()) + "\n"
+        except StoreFailure as exc:
+            self.metrics.store_failed(f"health check: {exc}")
+            body = json.dumps({"error": "storage", "message": "relay storage failure"})
+            return "application/json", body + "\n", http.HTTPStatus.SERVICE_UNAVAILABLE
 
     async def _metrics_body(self) -> tuple[str, str]:
         with contextlib.suppress(StoreFailure):
@@ -242,8 +250,12 @@ class RelayServer(Requests):
         close_code, close_reason = 1000, ""
         timer = asyncio.get_running_loop().call_later(
             self.limits.hello_timeout, self._no_hello, session)
+        session.on_drop = lambda why: self.metrics.dropped(
+            f"dropped a slow reader from {address} (close 1013): {why}")
         if isinstance(ws, RelayConnection):
             ws.on_frame = functools.partial(self._frame_arrived, session)
+            ws.on_overflow = functools.partial(
+                session.drop, "it sent pings (or closes) and did not read the replies")
         try:
             session.send(encode("challenge", v=PROTOCOL_VERSION, nonce=session.nonce))
             async for frame in ws:
@@ -259,7 +271,7 @@ class RelayServer(Requests):
             pass
         finally:
             if isinstance(ws, RelayConnection):
-                ws.on_frame = None
+                ws.on_frame = ws.on_overflow = None
             timer.cancel()
             self.ops.forget(session)
             self._rendezvous.leave(session)

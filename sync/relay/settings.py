@@ -23,6 +23,8 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import ipaddress
+import math
+import re
 import tomllib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -39,6 +41,7 @@ __all__ = [
     "client_address",
     "limit_key",
     "parse_networks",
+    "redact",
     "settings_from",
 ]
 
@@ -62,6 +65,22 @@ class RelaySettings:
     log_interval: float = 60.0
     """Seconds over which repeated refusals are summarised in one log line."""
     limits: RelayLimits = field(default_factory=RelayLimits)
+
+    @property
+    def where(self) -> str:
+        """Where the mailboxes are kept, for the listening line: the store's URL without
+        its password (the line goes to logs and terminals), or the data folder."""
+        return redact(self.store) if self.store else f"data in {self.data}"
+
+
+def redact(url: str) -> str:
+    """The URL without its password (in the user part or a ``password=`` parameter), for
+    messages and the log."""
+    head, at, tail = url.rpartition("@")
+    if at:
+        scheme, _, user = head.partition("://")
+        url = f"{scheme}://{user.split(':', 1)[0]}@{tail}"
+    return re.sub(r"(?i)([?&]password=)[^&]*", r"\1***", url)
 
 
 def parse_networks(values: Iterable[str]) -> tuple[Network, ...]:
@@ -160,6 +179,9 @@ def _from_file(path: Path) -> dict[str, Any]:
     except tomllib.TOMLDecodeError as exc:
         raise RelayError(f"the relay config {path} is not valid TOML: {exc}",
                          option="config") from None
+    if not isinstance(table.get("limits", {}), dict):
+        raise RelayError(f"limits must be a table ([limits]), not {table['limits']!r}",
+                         option="limits")
     unknown = set(table) - _TOP or set(table.get("limits", {})) - set(_LIMITS)
     if unknown:
         raise RelayError(f"unknown setting in {path}: {sorted(unknown)[0]}", option="config")
@@ -170,14 +192,48 @@ def _limit(name: str, value: Any) -> int | float:
     default = _LIMITS[name].default
     kind = float if isinstance(default, float) else int
     if type(value) is bool or not isinstance(value, int | float) or (
-            kind is int and not isinstance(value, int)) or value <= 0:
-        raise RelayError(f"limit {name} must be a positive {kind.__name__}, not {value!r}",
+            kind is int and not isinstance(value, int)) or not 0 < value < math.inf:
+        raise RelayError(f"limit {name} must be a positive, finite {kind.__name__}, not {value!r}",
                          option=name)
     return kind(value)
 
 
+def _text(name: str, value: Any, blank: bool = False) -> str:
+    if not isinstance(value, str) or not (blank or value.strip()):
+        raise RelayError(f"{name} must be a non-empty string, not {value!r}", option=name)
+    return value
+
+
+def _port(value: Any) -> int:
+    """0 (any free port, for tests) to 65535."""
+    if type(value) is not int or not 0 <= value <= 65535:
+        raise RelayError(f"port must be a whole number from 1 to 65535 (0: any free port), "
+                         f"not {value!r}", option="port")
+    return value
+
+
+def _interval(value: Any) -> float:
+    """A finite, positive number of seconds (0 or NaN would summarise nothing, ever)."""
+    if type(value) is bool or not isinstance(value, int | float) or not 0 < value < math.inf:
+        raise RelayError(f"log_interval must be a positive number of seconds, not {value!r}",
+                         option="log_interval")
+    return float(value)
+
+
+def _proxies(value: Any) -> list[str]:
+    values = [value] if isinstance(value, str) else value
+    if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+        raise RelayError("trusted_proxy must be a CIDR network or a list of them (e.g. "
+                         f'["127.0.0.1/32"]), not {value!r}', option="trusted_proxy")
+    return values
+
+
 def settings_from(args: argparse.Namespace) -> RelaySettings:
-    """The settings from ``relay serve``'s options over its config file over the defaults."""
+    """The settings from ``relay serve``'s options over its config file over the defaults.
+
+    Every value is checked here, whether from the file (any TOML type) or an option (NaN
+    and infinity parse as floats): a bad one is a one-line :class:`RelayError` naming its
+    key, never a traceback or a limit that silently does nothing."""
     table = _from_file(Path(args.config).expanduser()) if args.config else {}
     limits: dict[str, Any] = {name: _limit(name, v) for name, v in table.get("limits", {}).items()}
     for name in _LIMITS:
@@ -189,16 +245,15 @@ def settings_from(args: argparse.Namespace) -> RelaySettings:
         given = getattr(args, name, None)
         return given if given is not None else table.get(name, default)
 
-    proxies = args.trusted_proxy if args.trusted_proxy else table.get("trusted_proxy", [])
-    if isinstance(proxies, str):
-        proxies = [proxies]
-    data = pick("data", None)
+    proxies = _proxies(args.trusted_proxy if args.trusted_proxy
+                       else table.get("trusted_proxy", []))
+    data, store = pick("data", None), pick("store", None)
     return RelaySettings(
-        host=str(pick("host", "127.0.0.1")),
-        port=int(pick("port", 8765)),
-        data=Path(data).expanduser() if data else None,
-        store=pick("store", None),
+        host=_text("host", pick("host", "127.0.0.1"), blank=True),
+        port=_port(pick("port", 8765)),
+        data=Path(_text("data", data)).expanduser() if data is not None else None,
+        store=_text("store", store) if store is not None else None,
         trusted_proxy=parse_networks(proxies),
-        log_interval=float(pick("log_interval", 60.0)),
+        log_interval=_interval(pick("log_interval", 60.0)),
         limits=RelayLimits(**limits),
     )

@@ -116,7 +116,7 @@ def _serve(args: argparse.Namespace) -> int:
     logging.getLogger("websockets").setLevel(logging.WARNING)
 
     def listening(port: int) -> None:
-        where = one_line(settings.store or f"data in {settings.data}")
+        where = one_line(settings.where)  # never the database password
         print(f"relay listening on ws://{settings.host}:{port} ({where}); Ctrl-C to stop",
               flush=True)
 
