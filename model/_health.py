@@ -76,14 +76,18 @@ class JournalConnection(sqlite3.Connection):
 
     path: Path
     refusal: JournalError | None = None
-    _held: tuple[int, int] | None = None  # see _held.py: released once, on close
+    _held: tuple[int, int] | None = None  # see _held.py: let go once, on close or collection
 
     def close(self) -> None:
+        super().close()  # if this fails the connection is still open, and still held
+        self._let_go()
+
+    def __del__(self) -> None:  # a connection never closed: SQLite closes it as it goes
+        self._let_go()
+
+    def _let_go(self) -> None:
         held, self._held = self._held, None
-        try:
-            super().close()
-        finally:
-            release(held)
+        release(held)
 
     def cursor(self, factory: Any = None) -> Any:
         return super().cursor(factory or _GuardedCursor)

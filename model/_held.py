@@ -19,14 +19,14 @@ damage from then on.
 
 from __future__ import annotations
 
+import _thread  # not threading: the quick commands never load it (tests/cli/test_imports.py)
 import os
-import threading
 from collections import Counter
 from pathlib import Path
 
 __all__ = ["hold", "release", "held_here"]
 
-_lock = threading.Lock()
+_lock = _thread.allocate_lock()
 _held: Counter[tuple[int, int]] = Counter()
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from typing import Any
 
@@ -41,15 +41,20 @@ class LocalData:
         return default if row is None else row[0]
 
     def set_setting(self, key: str, value: str | None) -> None:
+        self.set_settings({key: value})
+
+    def set_settings(self, values: Mapping[str, str | None]) -> None:
+        """Set (None: remove) several settings in one transaction: one write to the disk."""
         with self.transaction():
-            if value is None:
-                self.conn.execute("DELETE FROM settings WHERE key = ?", (key,))
-            else:
-                self.conn.execute(
-                    "INSERT INTO settings (key, value) VALUES (?, ?) "
-                    "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                    (key, value),
-                )
+            for key, value in values.items():
+                if value is None:
+                    self.conn.execute("DELETE FROM settings WHERE key = ?", (key,))
+                else:
+                    self.conn.execute(
+                        "INSERT INTO settings (key, value) VALUES (?, ?) "
+                        "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                        (key, value),
+                    )
 
     # private notes --------------------------------------------------------
     def add_private_note(self, text: str, *, about_table: str | None = None,

@@ -126,12 +126,14 @@ _TOP_ROWID = 2**63 - 1
 def _read_from(conn: sqlite3.Connection, sql: str, start: int, kept: dict[Row, None],
                ) -> tuple[int, bool]:
     """Read the rows after rowid `start` into `kept` until the query ends or damage stops
-    SQLite; returns the highest rowid read (or `start`) and whether it ended."""
+    SQLite; returns the rowid of the last row read, in the order the pages gave them (or
+    `start`), and whether it ended. The last, not the highest: a damaged cell can show a
+    huge rowid, and going on after it would skip every row that follows."""
     last = start
     try:
         for row in conn.execute(sql, (start,)):
             kept[tuple(row)] = None
-            last = max(last, row[0]) if isinstance(row[0], int) else last
+            last = row[0] if isinstance(row[0], int) else last
     except (sqlite3.Error, UnicodeDecodeError):
         return last, False
     return last, True

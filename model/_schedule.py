@@ -139,7 +139,9 @@ def _as_agreed(j: Journal, cad: Cadence, agreed: dt.datetime, session: str,
     """A date the two agreed for the next check-in (`field` of `session`) as it stands now.
 
     Its day is kept. Its time is the cadence's when the cadence's time of day or zone was
-    changed after the date was agreed: that change is the later decision, and a date left
+    changed after the date was agreed (after a change of zone, on the day, of the three
+    around it, whose new time is nearest the instant agreed, since the old zone's day is
+    not kept): that change is the later decision, and a date left
     at the old hour would contradict the cadence `schedule` states, one date apart from the
     series. Otherwise it stays as agreed, so an hour the two chose for that one check-in
     holds. Which came later is read from the fields' clocks (hybrid logical clocks: a change
@@ -153,8 +155,17 @@ def _as_agreed(j: Journal, cad: Cadence, agreed: dt.datetime, session: str,
 
     when = field_clock(j.conn, "sessions", session, field)
     changed = row_clocks(j.conn, "schedule", "cadence")
-    later = [changed[f] for f in ("at", "zone") if f in changed]
-    return regular if when is not None and any(c > when for c in later) else agreed
+    if when is None:
+        return agreed
+    if "zone" in changed and changed["zone"] > when:
+        # the day was agreed in the zone of then, which is not kept: read in the new zone the
+        # agreed instant can fall on the day before or after (Tue 08:00 Tokyo is Mon 23:00
+        # in London). The new time nearest the instant agreed is that day's.
+        day = agreed.date()
+        near = [parse_datetime_local(day + dt.timedelta(days=d), cad.at, cad.tz)
+                for d in (-1, 0, 1)]
+        return min(near, key=lambda c: abs((c - agreed).total_seconds()))
+    return regular if "at" in changed and changed["at"] > when else agreed
 
 
 def series_start(j: Journal, nxt: NextCheckin | None = None) -> dt.datetime:

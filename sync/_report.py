@@ -78,7 +78,7 @@ class TransportOutcome:
     gaps: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     tables: set[str] = field(default_factory=set)
-    # relay and folder, after the round: per other device that has sent an envelope, how
+    # relay, after the round: per other device that has sent an envelope, how
     # many of the operations it said it held (in its latest one) this journal still lacks
     lacking: dict[str, int] = field(default_factory=dict)
 

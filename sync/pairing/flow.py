@@ -31,6 +31,7 @@ from comentor.model.replication import (
 )
 from comentor.sync._options import Peer, parse_interfaces
 from comentor.sync.errors import (
+    OutdatedPeerError,
     PairingError,
     RelayError,
     SyncError,
@@ -48,6 +49,7 @@ __all__ = ["InviteOptions", "JoinOptions", "PairResult", "invite", "join"]
 # how long a LAN connection may take to send its first pairing message (a joiner sends it at
 # once) before it is dropped as a stray one, and the code waits for the next
 _STRAY_SECONDS = 10.0
+_STRAY_QUEUE = 8  # connections waiting their turn; more are closed at once
 
 
 @dataclass(frozen=True)
@@ -213,7 +215,7 @@ async def _invite_lan(
     spent = False  # a connection has tested a guess of the code: one attempt only
 
     async def on_connect(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        if spent:
+        if spent or waiting.qsize() >= _STRAY_QUEUE:  # spent, or a flood of connections
             writer.close()
             return
         waiting.put_nowait((reader, writer))
@@ -253,14 +255,18 @@ async def _invite_lan(
                 return await run_inviter(channel, code, info, accept, opts.step_timeout,
                                          first_timeout=min(opts.step_timeout, _STRAY_SECONDS),
                                          on_attempt=attempted)
-            except SyncError:
+            except SyncError as exc:
                 if spent:
                     raise
                 # it never sent the message that tests the code (a port scan, a browser,
                 # another program): nothing was guessed, so the code stays good
                 host = (writer.get_extra_info("peername") or ("another device",))[0]
-                on_status(f"Ignored a connection from {host} that was not a pairing "
-                          "attempt; the code is still good")
+                if isinstance(exc, OutdatedPeerError):  # a joiner, on another release
+                    on_status(f"A device at {host} tried to join with another version of "
+                              f"comentor ({exc}); the code is still good")
+                else:
+                    on_status(f"Ignored a connection from {host} that was not a pairing "
+                              "attempt; the code is still good")
             finally:
                 await channel.close()
     finally:

@@ -548,8 +548,9 @@ def _died_idle(conn: psycopg.AsyncConnection[Any]) -> bool:
     changed server parameter) costs a reconnect at worst."""
     if conn.closed or conn.broken:
         return True
-    try:
-        readable, _, _ = select.select([conn.fileno()], [], [], 0)
+    try:  # poll, not select: a busy relay's descriptors run past select's limit of 1024
+        poller = select.poll()
+        poller.register(conn.fileno(), select.POLLIN)
+        return bool(poller.poll(0))
     except (OSError, ValueError, psycopg.Error):
         return True
-    return bool(readable)

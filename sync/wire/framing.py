@@ -56,9 +56,14 @@ async def close_stream(writer: asyncio.StreamWriter) -> None:
     make last minutes: after two seconds the connection is dropped instead, so a stop or
     a Ctrl-C never waits on the other side."""
     writer.close()
+    closed = False
     try:
         await asyncio.wait_for(writer.wait_closed(), _CLOSE_SECONDS)
-    except TimeoutError:
-        writer.transport.abort()
+        closed = True
     except OSError:
+        closed = True  # it ended, if not cleanly
+    except TimeoutError:
         pass
+    finally:  # timed out, or the closing task was cancelled (an engine stopping)
+        if not closed:
+            writer.transport.abort()

@@ -285,7 +285,7 @@ def test_a_full_output_says_so_in_one_line(tmp_path: Path) -> None:
                 [sys.executable, "-m", "comentor.tui.cli", "--journal", str(journal), *command],
                 stdout=full, stderr=subprocess.PIPE, text=True, timeout=60)
         assert (got.returncode, got.stderr) == (
-            1, "comentor: cannot write the output: the disk is full\n"), command
+            1, "comentor: cannot write: the disk is full\n"), command
 
 
 def test_restore_refuses_what_it_must_not_replace(tmp_path: Path) -> None:

@@ -115,6 +115,23 @@ def test_a_zone_changed_after_the_agreed_date_keeps_its_day_at_the_time_there(
         assert calendar_dates(j, 6) == dates
 
 
+def test_a_zone_far_away_keeps_the_agreed_day_where_it_was_agreed(
+        pair: tuple[Journal, Journal, FixedClock]) -> None:
+    """Agreed Tue 08:00 in Tokyo is Mon 23:00 in London: moving the cadence to London 09:00
+    makes it Tue 09:00 there (the nearest), not Mon 09:00, 14 hours early."""
+    ada, ben, clock = pair
+    model.set_cadence(ada, zone="Asia/Tokyo", at="08:00")
+    hold_checkin(ada, clock, next_at="2026-03-24 08:00")  # Tue, Tokyo
+    clock.advance(hours=2)
+    model.set_cadence(ada, zone="Europe/London", at="09:00")
+    sync_in_process(ada, ben)
+    london = ZoneInfo("Europe/London")
+    for j in (ada, ben):
+        nxt, dates, _, _ = every_view(j)
+        assert wall(dates, london)[:2] == ["Tue 24 Mar 09:00", "Tue 14 Apr 09:00"]
+        assert calendar_dates(j, 6) == dates
+
+
 def test_an_hour_agreed_for_the_next_one_alone_holds_until_the_cadence_hour_moves(
         pair: tuple[Journal, Journal, FixedClock]) -> None:
     ada, ben, clock = pair

@@ -133,7 +133,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if reason is None or os.environ.get("COMENTOR_DEBUG"):
             return _unexpected(exc, args)
         _drop_stdout()  # what is still buffered would fail again as the process exits
-        print(f"comentor: cannot write the output: {reason}", file=sys.stderr)
+        print(f"comentor: cannot write: {reason}", file=sys.stderr)
         return 1
     except Exception as exc:  # last line of defence: one line, never a traceback
         return _unexpected(exc, args)
