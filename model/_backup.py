@@ -234,6 +234,8 @@ def restore_backup(source: str | os.PathLike[str], target: str | os.PathLike[str
             if report.before is not None:
                 _move_back(report.before, target)
             raise
+        if report.before is not None:
+            _fold_kept(report.before)
     except OSError as exc:
         raise os_error(exc, target) from None
     finally:
@@ -293,7 +295,41 @@ def _read_backup(source: Path) -> bytes:
                            path=str(source)) from None
     if data is None:  # swapped for a pipe or a device since _check_places looked
         raise _not_ordinary(source)
+    if data.startswith(SQLITE_MAGIC):
+        return _with_its_wal(source) or data
     return data
+
+
+def _with_its_wal(source: Path) -> bytes | None:
+    """A journal file given as the backup (a `.before-restore` kept by an earlier restore,
+    a copy of a journal) with its -wal beside it: its latest changes are in that -wal, not
+    in the file, so it is read through SQLite, which merges them. None when there is no
+    -wal or SQLite cannot read it (the bytes are then judged as they are)."""
+    wal = companions(source)[0]
+    if not wal.is_file() or wal.stat().st_size == 0:
+        return None
+    try:
+        with contextlib.closing(sqlite3.connect(
+                f"file:{quote(str(source.absolute()))}?mode=ro", uri=True, timeout=5)) as conn:
+            with contextlib.closing(sqlite3.connect(":memory:")) as copy:
+                conn.backup(copy)
+                return copy.serialize()
+    except (sqlite3.Error, MemoryError):
+        return None
+
+
+def _fold_kept(aside: Path) -> None:
+    """Merge the kept journal's -wal into it (best effort). SQLite does that when the last
+    connection to a file closes, but not for a file renamed meanwhile: the writes a running
+    program made just before the restore would stay in a -wal that only SQLite reads, and a
+    copy of the kept file alone would lack them."""
+    wal = companions(aside)[0]
+    if not wal.is_file() or wal.stat().st_size == 0:
+        return
+    with contextlib.suppress(sqlite3.Error, OSError):
+        with contextlib.closing(sqlite3.connect(
+                f"file:{quote(str(aside.absolute()))}", uri=True, timeout=2)) as conn:
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
 
 
 def _write_new(path: Path, data: bytes) -> None:

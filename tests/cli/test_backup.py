@@ -268,6 +268,28 @@ def test_no_write_replaces_another_journals_wal_or_shm(tmp_path: Path, command: 
     assert "Only in the WAL" in texts(other, "goal")
 
 
+def test_the_kept_journal_holds_its_latest_writes_and_restores_with_them(
+        tmp_path: Path) -> None:
+    """A program wrote to the journal just before `restore --force` put another in its
+    place; those writes were in its -wal, which SQLite does not merge into a renamed file:
+    the kept `.before-restore` lacked them on its own, and restoring it lost them."""
+    journal, backup = tmp_path / "j.db", tmp_path / "b.db"
+    run(journal, "init", "--name", "Ada")
+    run(journal, "backup", "-o", str(backup))
+    subprocess.run([sys.executable, "-c", _UNCHECKPOINTED, str(journal)], check=True)
+    run(journal, "restore", str(backup), "--force")
+    kept = tmp_path / "j.db.before-restore"
+    alone = tmp_path / "alone.db"  # the kept file by itself, as a copy of it would be
+    alone.write_bytes(kept.read_bytes())
+    assert "Only in the WAL" in texts(alone, "goal")
+    # a kept journal whose -wal still holds changes (written after the fold) restores whole
+    subprocess.run([sys.executable, "-c", _UNCHECKPOINTED.replace("Only in the WAL", "Later"),
+                    str(kept)], check=True)
+    assert (tmp_path / "j.db.before-restore-wal").stat().st_size > 0
+    run(journal, "restore", str(kept), "--force")
+    assert texts(journal, "goal") >= {"Only in the WAL", "Later"}
+
+
 def test_backup_to_a_fifo_is_refused_not_a_hang(tmp_path: Path) -> None:
     journal, fifo = tmp_path / "j.db", tmp_path / "pipe"
     run(journal, "init", "--name", "Ada")
