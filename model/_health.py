@@ -83,7 +83,10 @@ class JournalConnection(sqlite3.Connection):
         self._let_go()
 
     def __del__(self) -> None:  # a connection never closed: SQLite closes it as it goes
-        self._let_go()
+        try:
+            self._let_go()
+        except Exception:  # noqa: BLE001 - at interpreter exit the module may be gone
+            pass
 
     def _let_go(self) -> None:
         held, self._held = self._held, None
