@@ -79,8 +79,10 @@ class EventSummary:
 
     def _summarise(self, kind: str, held: _Kind) -> None:
         if held.count:
+            # the span it really covers: one flushed at shutdown may be seconds, not a minute
+            span = min(self.interval, max(0.1, round(self._clock() - held.started, 1)))
             latest = f" (the latest: {held.last})" if held.last != held.first else ""
-            self._report(f"{held.count} more {kind} in the last {self.interval:g} s{latest}")
+            self._report(f"{held.count} more {kind} in the last {span:g} s{latest}")
 
 
 def resource_exhaustion_handler(

@@ -22,7 +22,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from comentor.sync._summary import EventSummary, _Kind
+from comentor.sync._summary import EventSummary
 
 __all__ = ["METRICS_CONTENT_TYPE", "RelayMetrics", "log"]
 
@@ -49,17 +49,6 @@ class _StoreCollector(Collector):
                           ("bytes", "Envelope bytes held")):
             if name in stats:
                 yield GaugeMetricFamily(f"comentor_relay_{name}", doc, value=stats[name])
-
-
-class _Summary(EventSummary):
-    """:class:`EventSummary` whose lines say the span they really cover: a summary flushed
-    at shutdown a few seconds after the first event says so, not "the last 60 s"."""
-
-    def _summarise(self, kind: str, held: _Kind) -> None:
-        if held.count:
-            span = min(self.interval, max(0.1, round(self._clock() - held.started, 1)))
-            latest = f" (the latest: {held.last})" if held.last != held.first else ""
-            self._report(f"{held.count} more {kind} in the last {span:g} s{latest}")
 
 
 class RelayMetrics:
@@ -91,8 +80,8 @@ class RelayMetrics:
             "comentor_relay_store_seconds", "Time spent in the store per operation", ["op"],
             buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
             registry=r)
-        self.summary = _Summary(log.warning, interval)
-        self.errors = _Summary(log.error, interval)  # storage failures
+        self.summary = EventSummary(log.warning, interval)
+        self.errors = EventSummary(log.error, interval)  # storage failures
 
     def watch_store(self, stats: Callable[[], dict[str, int]]) -> None:
         """Report the store's counts at each scrape."""
