@@ -31,6 +31,7 @@ from ..messages import JournalChanged, PartnerPresence
 from ..modals.picker import KindPicker
 from ..widgets.agenda import AgendaList
 from ..widgets.key_bar import KeyBar
+from ..widgets.notes_area import NotesArea
 from ..widgets.timer import CheckinTimer
 from ..widgets.title_bar import TitleBar
 from .baseline import baseline_form
@@ -375,6 +376,13 @@ class CheckinScreen(AppAccess, Screen[None]):
     def pending_notes(self) -> tuple[str | None, str | None]:
         """(shared, private) texts not yet saved, None where nothing is waiting."""
         return self.notes.pending()
+
+    @on(NotesArea.Refused)
+    def _notes_refused(self, _event: NotesArea.Refused) -> None:
+        """Typed into notes that are read-only here: nothing was taken, and this says why."""
+        phase = self.state.status.phase if self.state else "planned"
+        self.notify(f"Not typed: the notes are read-only here. {need_live_text(phase, self.key_for)}",
+                    timeout=3, markup=False)
 
     @on(CheckinNotes.Saved)
     def _save_state(self, event: CheckinNotes.Saved) -> None:

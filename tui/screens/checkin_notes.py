@@ -34,6 +34,7 @@ from comentor.model import Journal, set_checkin_notes, write_text_state, write_t
 from ..app import AppAccess
 from ..data import JournalGateway
 from ..text import one_line
+from ..widgets.notes_area import NotesArea
 from ..widgets.shared_notes import SharedTextArea
 
 __all__ = ["CheckinNotes", "SAVE_DELAY", "queue_write"]
@@ -108,7 +109,7 @@ class CheckinNotes(AppAccess, Horizontal):
         self._note_items: tuple[tuple[str, str], ...] = ()
         # held, not queried: when the pane is unmounted its children are already gone
         self._shared_area = SharedTextArea(id="shared-notes")
-        self._private_area = TextArea(id="private-notes", soft_wrap=True)
+        self._private_area = NotesArea(id="private-notes")
         self._gateway: JournalGateway | None = None
         self._flushed = False  # the pane is gone: what waited is queued, nothing more goes
 

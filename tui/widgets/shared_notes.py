@@ -16,11 +16,13 @@ from textual.widgets import TextArea
 
 from comentor.model import SharedText, Splice, map_offset
 
+from .notes_area import NotesArea
+
 __all__ = ["SharedTextArea"]
 
 
-class SharedTextArea(TextArea):
-    """A TextArea over a shared text."""
+class SharedTextArea(NotesArea):
+    """A notes area over a shared text."""
 
     class Edited(Message):
         """The person typed: these CRDT updates are to be stored (in any order)."""
@@ -32,7 +34,7 @@ class SharedTextArea(TextArea):
             super().__init__()
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
-        super().__init__(id=id, classes=classes, soft_wrap=True)
+        super().__init__(id=id, classes=classes)
         self.shared: SharedText | None = None
         self.typed = 0  # batches of the person's typing made into updates so far
 
