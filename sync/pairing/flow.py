@@ -49,6 +49,9 @@ __all__ = ["InviteOptions", "JoinOptions", "PairResult", "invite", "join"]
 # how long a LAN connection may take to send its first pairing message (a joiner sends it at
 # once) before it is dropped as a stray one, and the code waits for the next
 _STRAY_SECONDS = 10.0
+# ...but never for long past the invitation's own timeout: a joiner that connects in its last
+# moment still sends at once, and a stray one no longer holds the command open after it
+_LAST_WORD_SECONDS = 2.0
 _STRAY_QUEUE = 8  # connections waiting their turn; more are closed at once
 
 
@@ -253,7 +256,8 @@ async def _invite_lan(
             channel = StreamChannel(reader, writer)
             try:
                 return await run_inviter(channel, code, info, accept, opts.step_timeout,
-                                         first_timeout=min(opts.step_timeout, _STRAY_SECONDS),
+                                         first_timeout=min(opts.step_timeout, _STRAY_SECONDS,
+                                                           max(left, _LAST_WORD_SECONDS)),
                                          on_attempt=attempted)
             except SyncError as exc:
                 if spent:

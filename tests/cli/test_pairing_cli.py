@@ -232,6 +232,23 @@ async def test_invitation_expires(tmp_path: Path) -> None:
     assert invited.rc != 0 and "the code expired after 1 s" in invited.err
 
 
+async def test_a_silent_connection_does_not_hold_the_invitation_past_its_timeout(
+        tmp_path: Path) -> None:
+    """A stray connection is given 10 s to send its first message, but the invitation still
+    ends at its --timeout (and a couple of seconds' grace), not 10 s later."""
+    a_path = tmp_path / "a.db"
+    _make(a_path, "Ada").close()
+    port = _free_port()
+    inv = await Inviter.start(a_path, ["--host", "127.0.0.1", "--port", str(port),
+                                       "--timeout", "2"], _env(tmp_path, "a"))
+    _, writer = await asyncio.open_connection("127.0.0.1", port)  # says nothing, stays
+    try:
+        invited = await inv.finish(timeout=8)  # the stray alone would hold it for 10 s
+    finally:
+        writer.close()
+    assert invited.rc != 0 and "the code expired after 2 s" in invited.err, invited.err
+
+
 async def test_join_finds_no_invitation_on_loopback(tmp_path: Path) -> None:
     run = await run_cli(tmp_path / "b.db", ["join", "7-orbit-candle-harbor", "--name", "Bo",
                                             "--timeout", "1"], _env(tmp_path, "b"))
