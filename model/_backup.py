@@ -35,7 +35,6 @@ from ._files import (
     companions,
     fold_wal,
     os_error,
-    publish,
     read_ordinary,
     remove_with_companions,
 )
@@ -44,6 +43,7 @@ from ._identity import SealedKeys, open_sealed, seal_bytes
 from ._journal import Journal, iso
 from ._output import journal_files, write_file_safely
 from ._repair import count_items
+from ._restore_swap import ASIDE, put_in_place
 from .errors import (
     DamagedJournalError,
     DiskFullError,
@@ -66,7 +66,6 @@ _LIMITS = struct.Struct(">QQ")
 _SALT = nacl.pwhash.argon2id.SALTBYTES
 _BOX_EXTRA = 24 + 16  # XSalsa20-Poly1305's nonce and tag around the sealed bytes
 _MADE_AT = "backup_made_at"  # local_meta key in the copy only: when the backup was made
-ASIDE = ".before-restore"
 
 # Asked for a passphrase: "backup" (a sealed backup) or "device" (a sealed device key in
 # it); returns it, or None when there is no one to ask.
@@ -226,16 +225,7 @@ def restore_backup(source: str | os.PathLike[str], target: str | os.PathLike[str
         target.parent.mkdir(parents=True, exist_ok=True)
         _write_new(building, data)
         report = _settle(building, source, target, sealed, ask)
-        if occupied:
-            report.before = _move_aside(target)
-        try:
-            publish(building, target)
-        except BaseException:
-            if report.before is not None:
-                _move_back(report.before, target)
-            raise
-        if report.before is not None:
-            _fold_kept(report.before)
+        report.before = put_in_place(building, target, occupied)  # see _restore_swap.py
     except OSError as exc:
         raise os_error(exc, target) from None
     finally:
@@ -318,20 +308,6 @@ def _with_its_wal(source: Path) -> bytes | None:
         return None
 
 
-def _fold_kept(aside: Path) -> None:
-    """Merge the kept journal's -wal into it (best effort). SQLite does that when the last
-    connection to a file closes, but not for a file renamed meanwhile: the writes a running
-    program made just before the restore would stay in a -wal that only SQLite reads, and a
-    copy of the kept file alone would lack them."""
-    wal = companions(aside)[0]
-    if not wal.is_file() or wal.stat().st_size == 0:
-        return
-    with contextlib.suppress(sqlite3.Error, OSError):
-        with contextlib.closing(sqlite3.connect(
-                f"file:{quote(str(aside.absolute()))}", uri=True, timeout=2)) as conn:
-            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
-
-
 def _write_new(path: Path, data: bytes) -> None:
     """Write a new file readable by its owner only (it holds the device's keys)."""
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
@@ -385,31 +361,3 @@ def _open(building: Path, source: Path, ask: Ask | None) -> Journal:
                                   path=str(source)) from None
     except NotAJournalError:
         raise NotAJournalError(f"{source} is not a comentor backup", path=str(source)) from None
-
-
-def _aside_name(target: Path) -> Path:
-    """`<name>.before-restore`, or `.2`, `.3` ... after it when that is taken."""
-    number = 1
-    while True:
-        aside = target.with_name(target.name + ASIDE + (f".{number}" if number > 1 else ""))
-        if not any(p.exists() for p in (aside, *companions(aside))):
-            return aside
-        number += 1
-
-
-def _move_aside(target: Path) -> Path:
-    """Rename the journal in the way, with its -wal and -shm (first: a stale -wal must never
-    meet the restored file), to a free `<name>.before-restore`."""
-    aside = _aside_name(target)
-    for old, new in zip((*companions(target), target), (*companions(aside), aside), strict=True):
-        if old.exists():
-            os.rename(old, new)
-    return aside
-
-
-def _move_back(aside: Path, target: Path) -> None:
-    """Undo :func:`_move_aside` after a failed restore (best effort)."""
-    for old, new in zip((aside, *companions(aside)), (target, *companions(target)), strict=True):
-        with contextlib.suppress(OSError):
-            if old.exists() and not new.exists():
-                os.rename(old, new)

@@ -119,10 +119,20 @@ def fold_wal(conn: sqlite3.Connection) -> None:
 
 def publish(building: Path, path: Path) -> None:
     """Put a finished journal (closed, its -wal folded in) in its place in one step, never
-    over another journal."""
+    over another journal, and never beside a -wal, -shm or -journal: the new journal has
+    none, so one there is another file's (a program that opened a journal at this path and
+    still has it, or left its log behind), and SQLite would read its pages as the new
+    journal's."""
     there = taken(path)
     if there is not None:
         raise there
+    for part in companions(path):
+        if os.path.lexists(part):
+            raise JournalExistsError(
+                f"{part} is there (SQLite's, for a journal open at {path} or one that was): "
+                "nothing was written; close the program that has it, or remove it if no "
+                "journal there needs it",
+                path=str(path))
     if path.exists():
         path.unlink()
     try:

@@ -56,6 +56,11 @@ def damaged(path: Path, detail: str = "") -> DamagedJournalError:
                                path=str(path), detail=detail, hint="repair")
 
 
+# SQLite's extended code for a write to a file that was moved or replaced since it was
+# opened (a restore put another journal at its path): not a read-only file at all
+_READONLY_DBMOVED = 1032
+
+
 def _code(exc: BaseException) -> int | None:
     """SQLite's primary result code of an error, or None for errors SQLite did not raise."""
     code = getattr(exc, "sqlite_errorcode", None)
@@ -148,6 +153,10 @@ def explain_sqlite_error(exc: BaseException, path: Path) -> JournalError | None:
     if code == sqlite3.SQLITE_FULL or (code == sqlite3.SQLITE_IOERR and _disk_is_full(path)):
         return disk_full(path)
     if code == sqlite3.SQLITE_READONLY:
+        if getattr(exc, "sqlite_errorcode", None) == _READONLY_DBMOVED:
+            return JournalError(f"the journal {path} was replaced while this command had it "
+                                "open (a restore): nothing was changed; run it again",
+                                path=str(path))
         return read_only(path)
     if code == sqlite3.SQLITE_CANTOPEN:  # read-only: open_existing then opens it for reading
         return ReadOnlyJournalError(
