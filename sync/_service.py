@@ -11,9 +11,9 @@ present what comes back.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
-import sqlite3
 import threading
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
@@ -37,6 +37,8 @@ __all__ = ["SyncService", "SyncSettings", "RELAY_URL", "SYNC_FOLDER", "LAST_SYNC
 
 RELAY_URL, SYNC_FOLDER, LAST_SYNC, LAST_VIA = "relay_url", "sync_folder", "last_sync", "last_via"
 LAN_SEARCH_SECONDS = 6.0  # zeroconf answers within a second or two on a working network
+# how long a stopping `serve` waits for its last record (SQLite's busy timeout is 5 s)
+_RECORD_SECONDS = 10.0
 
 OnOutcome = Callable[[TransportOutcome], None]
 OnText = Callable[[str], None]
@@ -190,10 +192,10 @@ class SyncService:
         report.removed = self.removed()  # a partner may have told us during this sync
         return report
 
-    def _remember(self, via: str) -> None:
+    def _remember(self, via: str, stamp: str | None = None) -> None:
         j = open_for_sync(self.journal_path, keys=self.keys, passphrase=self.passphrase)
         try:
-            self.record(j, via)
+            self.record(j, via, stamp)
         finally:
             j.close()
 
@@ -263,30 +265,38 @@ class SyncService:
     def serve(self, *, on_synced: OnOutcome | None = None,
               on_applied: Callable[[int, str], None] | None = None,
               on_error: OnText | None = None) -> SyncEngine:
-        """Start a LAN engine that listens (and advertises) until its ``stop()``."""
+        """Start a LAN engine that listens (and advertises) until its ``stop()``.
+
+        Each exchange is recorded as the journal's last sync (what `status` and the
+        dashboard show) by a :class:`_LastSync` off the engine's loop, and the engine's
+        ``stop()`` returns once the latest is written; a record that fails is one line to
+        ``on_error`` (the next exchange records it), never an exception.
+        """
         from comentor.model.replication import ApplyResult
+        from comentor.sync._report import SyncStatus
         from comentor.sync.lan.engine import SyncEngine
+
+        last = _LastSync(self, on_error)
 
         def applied(result: ApplyResult, name: str) -> None:
             if on_applied is not None and result.applied:
                 on_applied(result.applied, name)
 
         def synced(outcome: TransportOutcome) -> None:
-            # `status` and the dashboard say when a partner device was last reached
-            try:
-                self._remember("LAN")
-            except (ComentorError, sqlite3.Error, OSError) as exc:  # the next one records it
-                if on_error is not None:
-                    on_error(f"last sync not saved: {exc}")
+            last.note("LAN")  # on the engine's loop: only noted here, written elsewhere
             if on_synced is not None:
                 on_synced(outcome)
+
+        def status(now: SyncStatus) -> None:
+            if now.state == "stopped":  # the engine's thread, its loop closed: wait here
+                last.wait(_RECORD_SECONDS)
 
         o = self.options
         engine = SyncEngine(
             self.journal_path, keys=self.keys, passphrase=self.passphrase,
             interfaces=o.interfaces, listen_host=o.listen_host, listen_port=o.listen_port,
             discover=o.discover, allow_mass_delete=o.allow_mass_delete, on_synced=synced,
-            on_applied=applied, on_error=on_error,
+            on_applied=applied, on_error=on_error, on_status=status,
         )
         engine.start()
         return engine
@@ -311,6 +321,57 @@ class SyncService:
         live = LiveSync(self, callbacks)
         live.start()
         return live
+
+
+class _LastSync:
+    """Records the last sync for :meth:`SyncService.serve` on a thread of its own.
+
+    The engine reports an exchange on its asyncio loop, which also runs every session:
+    writing the setting there (a second, short connection to the journal) would stop them
+    all for as long as another process holds the journal's write lock (up to SQLite's busy
+    timeout). So :meth:`note` only stamps the time and wakes a writer thread; exchanges
+    that come while it writes are folded into one record, the latest, so records never go
+    back in time. The thread ends when nothing is left to write; :meth:`wait` waits for it.
+    """
+
+    def __init__(self, service: SyncService, on_error: OnText | None) -> None:
+        self._service = service
+        self._on_error = on_error
+        self._lock = threading.Lock()
+        self._next: tuple[str, str] | None = None  # (via, stamp) not written yet
+        self._idle = threading.Event()
+        self._idle.set()
+        self._writing = False
+
+    def note(self, via: str) -> None:
+        """Record that ``via`` reached the partner now; never blocks on the journal."""
+        with self._lock:
+            self._next = (via, SyncService.now_stamp())
+            self._idle.clear()
+            if self._writing:
+                return  # the writer takes it after the record it is writing
+            self._writing = True
+        threading.Thread(target=self._write_all, name="comentor-last-sync", daemon=True).start()
+
+    def wait(self, timeout: float) -> bool:
+        """Wait until every record noted so far is written (or failed); False on timeout."""
+        return self._idle.wait(timeout)
+
+    def _write_all(self) -> None:
+        while True:
+            with self._lock:
+                item, self._next = self._next, None
+                if item is None:
+                    self._writing = False
+                    self._idle.set()
+                    return
+            try:
+                self._service._remember(*item)
+            except Exception as exc:  # noqa: BLE001 - a record never ends a serve; the next
+                why = " ".join(str(exc).split()) or type(exc).__name__  # exchange records it
+                if self._on_error is not None:
+                    with contextlib.suppress(Exception):
+                        self._on_error(f"last sync not saved: {why}")
 
 
 async def _unless_stopped(work: Coroutine[Any, Any, TransportOutcome],

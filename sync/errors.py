@@ -14,7 +14,8 @@ the remedy travels in fields, and each interface words it its own way.
   network), ``peer_or_relay`` (that, or meet through a relay), ``pair`` (pair this journal
   first), ``configure`` (set the setting named by ``option``).
 - ``code``: a relay's refusal code (``code_in_use``, ``quota``, ...).
-- ``reason``: what kind of failure, where callers must tell cases apart (``timeout``).
+- ``reason``: what kind of failure, where callers must tell cases apart (``timeout``;
+  ``name_taken``: a zeroconf name in use, with the ``addresses`` that answered for it).
 - ``from_peer``: the other device ended a session and said why (we need not tell it).
 - ``version`` / ``ours``: the protocol version the other side speaks, and ours
   (:class:`OutdatedPeerError`: whichever side is older must update comentor).
@@ -40,6 +41,7 @@ __all__ = [
     "OptionError",
     "OutdatedPeerError",
     "RemovedError",
+    "JournalReplacedError",
     "network_reason",
 ]
 
@@ -84,6 +86,12 @@ class OutdatedPeerError(ProtocolError):
 class RemovedError(SyncError):
     """This device was revoked (``at``, ``by``): nothing it writes reaches the partnership
     any more, so sync refuses, saying when and by whom."""
+
+
+class JournalReplacedError(SyncError):
+    """The journal file was replaced at its path while a sync ran (a backup restored): the
+    sync was cut short, so that nothing of the old file reaches the restored one. Not a
+    network failure, though the connection is what ended it."""
 
 
 def network_reason(exc: BaseException) -> str:

@@ -6,9 +6,13 @@ nothing about the people: a hash of a pairing number, or a rotating tag of the p
 key (:func:`comentor.sync.keys.lan_tag`). Every call takes the interfaces to use (IPv4
 addresses, parsed by :func:`comentor.sync._options.parse_interfaces`; none means the
 system's default interface). :class:`LanDiscovery` is the part of the LAN engine that keeps
-today's tag advertised and browses for every paired device's tag.
+today's tag advertised and browses for every paired device's tag. A device is advertised by
+one program only: the one that holds its claim on this machine (:mod:`.claim`); another
+comentor program of the same device says it is reachable already, and syncs on.
 
-Failures raise :class:`~comentor.sync.errors.TransportError` with a one-line message.
+Failures raise :class:`~comentor.sync.errors.TransportError` with a one-line message; a name
+in use has ``reason="name_taken"`` and the ``addresses`` of whoever answered for it, which
+:func:`taken_name` words for this device's own name.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from comentor.model.replication import paired_devices, previous_key
 from comentor.sync.errors import SyncError, TransportError
 from comentor.sync.keys import lan_tag
+from comentor.sync.lan.claim import LanClaim, claim_device
 
 if TYPE_CHECKING:
     from zeroconf import InterfacesType
@@ -36,7 +41,10 @@ __all__ = [
     "Advertisement",
     "advertise",
     "find_instance",
+    "taken_name",
+    "served_elsewhere",
     "LanDiscovery",
+    "ADVERTISE_EVERY",
 ]
 
 SERVICE_TYPE = "_comentor._tcp.local."
@@ -45,6 +53,10 @@ PAIR_SERVICE = "_comentor-pair._tcp.local."
 #: Every TXT record carries at least this (RFC 6763 §6.1: a TXT record is never empty, and
 #: §6.7: ``txtvers`` first), so browsers that drop an empty record still see the instance.
 TXT_VERSION = {"txtvers": "1"}
+
+#: seconds between the advertising engine's checks: a new UTC day (a new tag), or a claim
+#: that another program of this device gave up (this one then advertises)
+ADVERTISE_EVERY = 30.0
 
 
 # zeroconf is imported where it is used: a `comentor sync --peer HOST:PORT` or a relay sync
@@ -142,12 +154,69 @@ async def advertise(
     try:
         await zc.async_register_service(info)
     except NonUniqueNameException:
+        holders = await _holders(zc, service_type, info.name)
         await zc.async_close()
-        raise TransportError("another device on this network uses the same name") from None
+        raise TransportError("another device on this network uses the same name",
+                             reason="name_taken", addresses=holders) from None
     except (BadTypeInNameException, OSError, ValueError) as exc:
         await zc.async_close()
         raise TransportError(f"cannot advertise on the network: {exc}") from None
     return Advertisement(zc, info)
+
+
+async def _holders(zc: AsyncZeroconf, service_type: str, name: str) -> tuple[str, ...]:
+    """The IPv4 addresses of whoever answered for ``name`` (the answer that made the name
+    taken is in the cache already; no answer within a second: none known)."""
+    from zeroconf import IPVersion
+    from zeroconf.asyncio import AsyncServiceInfo
+
+    info = AsyncServiceInfo(service_type, name)
+    try:
+        await info.async_request(zc.zeroconf, 1000)
+    except Exception:  # noqa: BLE001 - only the wording of an error depends on it
+        return ()
+    return tuple(info.parsed_addresses(IPVersion.V4Only))
+
+
+def _is_local(address: str) -> bool:
+    """Whether ``address`` is one of this machine's (the list, not a bind: a machine may
+    allow binding to any address)."""
+    import ifaddr  # what zeroconf lists the machine's addresses with
+
+    return address.startswith("127.") or any(
+        ip.ip == address for adapter in ifaddr.get_adapters() for ip in adapter.ips)
+
+
+def taken_name(error: SyncError) -> str:
+    """Why this device's own name is in use on the network, from :func:`advertise`'s
+    error, in words a user can act on. Its name is a keyed hash of the partnership key and
+    this device's id, so nobody else's device can have it by chance: whoever answers for
+    it runs this device's journal (a copy), or holds the partnership key. Another comentor
+    program of this device on this machine never gets here (see :mod:`.claim`)."""
+    if error.field("reason") != "name_taken":
+        return f"cannot advertise on the network: {error}"
+    found = error.field("addresses")
+    where = [str(a) for a in found] if isinstance(found, tuple | list) else []
+    if where and all(_is_local(a) for a in where):
+        return ("another program on this machine advertises this device on the network (an "
+                "older comentor, or another user's copy of this journal?): partner devices "
+                "may reach that one instead; close it to make this one reachable")
+    if where:
+        return (f"another computer on this network ({', '.join(where)}) advertises this "
+                "device: is a copy of this journal open there? Partner devices may reach "
+                "that copy instead; close it there, or pair that computer as a device of "
+                "its own")
+    return ("something else on this network advertises this device (a copy of this journal "
+            "open elsewhere?): partner devices may reach it instead of this one")
+
+
+def served_elsewhere(holder: int) -> str:
+    """What a program says when another comentor program on this machine holds its
+    device's claim (:mod:`.claim`): the same device, reachable already."""
+    who = f" (process {holder})" if holder else ""
+    return (f"this device is already reachable on the network through another comentor "
+            f"program on this machine{who}: this one goes on syncing without advertising "
+            "itself, and takes over when that one ends")
 
 
 async def find_instance(
@@ -182,6 +251,9 @@ class LanDiscovery:
 
     interfaces: tuple[str, ...]
     port: int
+    #: the instance name this engine advertises now (None: none, or another program of
+    #: this device on this machine advertises it)
+    advertised: str | None = None
     _listen: bool
     _auto_connect: bool
     _found: dict[str, tuple[str, int]]
@@ -223,29 +295,51 @@ class LanDiscovery:
         self._spawn(self._browse_loop())
 
     async def _advertise_loop(self) -> None:
-        """Keep today's tag advertised; a new UTC day brings a new, unlinkable tag."""
-        advert = None
+        """Keep today's tag advertised; a new UTC day brings a new, unlinkable tag.
+
+        Only the program holding this device's claim (:mod:`.claim`) advertises it: one of
+        the same device beside it (the app and `comentor serve` on one journal) says so
+        once and checks again every :data:`ADVERTISE_EVERY` seconds, to take over when the
+        other one ends. Each problem is said once, not at every retry.
+        """
+        advert: Advertisement | None = None
         day = None
+        claim: LanClaim | None = None
+        said: str | None = None
         try:
             while True:
-                key = self._journal().partnership_key()
+                j = self._journal()
+                if claim is None or not claim.ours:
+                    claim = claim_device(j.device_id)
+                key = j.partnership_key()
                 today = dt.datetime.now(dt.UTC).date()
-                if key is not None and today != day:
+                if not claim.ours:
+                    said = self._say_once(said, served_elsewhere(claim.holder))
+                elif key is not None and today != day:
                     if advert is not None:
                         await advert.close()
-                        advert = None
+                        advert = self.advertised = None
                     try:
-                        advert = await advertise(
-                            SERVICE_TYPE, lan_tag(key, self._journal().device_id, today),
-                            self.port, interfaces=self.interfaces,
-                        )
-                        day = today
+                        advert = await advertise(SERVICE_TYPE, lan_tag(key, j.device_id, today),
+                                                 self.port, interfaces=self.interfaces)
+                        day, said, self.advertised = today, None, advert.name
                     except SyncError as exc:
-                        self._error(f"cannot advertise on the network: {exc}", exc)
-                await asyncio.sleep(30)
+                        said = self._say_once(said, taken_name(exc), exc)
+                await asyncio.sleep(ADVERTISE_EVERY)
         finally:
-            if advert is not None:
-                await advert.close()
+            self.advertised = None
+            try:
+                if advert is not None:
+                    await advert.close()
+            finally:  # after the goodbye: the next holder's probe must not meet our record
+                if claim is not None:
+                    claim.release()
+
+    def _say_once(self, said: str | None, message: str, error: SyncError | None = None) -> str:
+        """Report ``message`` unless it is the one said last; returns it."""
+        if message != said:
+            self._error(message, error)
+        return message
 
     async def _browse_loop(self) -> None:
         """Look for each partner device not connected yet, under today's and yesterday's tag."""

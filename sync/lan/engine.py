@@ -10,6 +10,10 @@ Callbacks are called on the engine's thread; :class:`comentor.sync.SyncService` 
 for the command line and the app (whose bridge marshals them to its own thread).
 No Textual here: the app adapts the callbacks.
 
+Watching the journal file (edits by other processes, a restore that replaces it) is
+:class:`~.replaced.LanReplaced`'s part, and advertising and browsing
+:class:`~.discovery.LanDiscovery`'s (of two programs of one device on a machine, only the
+one holding its claim advertises it: :mod:`.claim`).
 Check-in presence and the version each peer speaks are :class:`~.peers.LanPeers`' part: a
 peer that hangs up on our hello in an older version is asked again at once in its version
 when this side opened the connection, and answered in it when it calls again.
@@ -24,7 +28,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from comentor.model import Journal, file_identity, let_go
+from comentor.model import Journal, file_identity
 from comentor.model.errors import ComentorError, JournalError
 from comentor.model.replication import (
     ApplyResult,
@@ -36,21 +40,24 @@ from comentor.sync._journal import open_for_sync
 from comentor.sync._options import parse_interfaces
 from comentor.sync._report import SyncStatus, TransportOutcome
 from comentor.sync._summary import EventSummary, resource_exhaustion_handler
-from comentor.sync.errors import ListenError, SyncError, TransportError, network_reason
+from comentor.sync.errors import (
+    JournalReplacedError,
+    ListenError,
+    SyncError,
+    TransportError,
+    network_reason,
+)
 from comentor.sync.lan.discovery import LanDiscovery
 from comentor.sync.lan.handshake import accept
 from comentor.sync.lan.peers import LanPeers, OnPresence
+from comentor.sync.lan.replaced import LanReplaced
 from comentor.sync.lan.session import LiveSession
 from comentor.sync.wire.changeset import PROTOCOL_VERSION, PresenceFrame
 
 __all__ = ["SyncEngine", "SyncStatus", "OnPresence"]
 
-# how often the op log is checked for edits that came without a notify (another process,
-# the command line): one indexed max(rowid), cheap enough to keep such edits under 150 ms
-_POLL = 0.1
 
-
-class SyncEngine(LanPeers, LanDiscovery):
+class SyncEngine(LanPeers, LanDiscovery, LanReplaced):
     """Listen, advertise, connect, sync and stay live; see the module docstring."""
 
     def __init__(
@@ -110,6 +117,7 @@ class SyncEngine(LanPeers, LanDiscovery):
         self._found: dict[str, tuple[str, int]] = {}
         self._last_mark = 0
         self._file: tuple[int, int] | None = None  # which file the journal was opened from
+        self._replaced: dict[LiveSession, JournalReplacedError] = {}  # see replaced.py
         self.last_error: ComentorError | None = None  # the latest session's failure
         # refused connections and accept failures: one line, then a count per minute
         self._refusals = EventSummary(self._error)
@@ -247,41 +255,6 @@ class SyncEngine(LanPeers, LanDiscovery):
         assert self._j is not None
         return self._j
 
-    async def _poll_local(self) -> None:
-        """Edits made by other processes (the CLI) reach the op log without a notify."""
-        while True:
-            await asyncio.sleep(_POLL)
-            self._refusals.tick()
-            if file_identity(self.journal_path) not in (None, self._file):
-                await self._reopen()
-                if self._stopping is not None and self._stopping.is_set():
-                    return
-            top = log_mark(self._journal())
-            if top != self._last_mark:
-                self._last_mark = top
-                self._push_all()
-
-    async def _reopen(self) -> None:
-        """The journal file was replaced (a backup restored while the app runs): end the
-        sessions, let go of the old file (never letting its log reach the new one) and
-        sync the restored file from now on; its first exchange finds it restored."""
-        for session in list(self._sessions.values()):
-            await session.channel.close()
-        await asyncio.sleep(0.1)  # the sessions end before their journal closes
-        old = self._journal()
-        let_go(old)
-        try:
-            self._j = open_for_sync(self.journal_path, keys=old.keys)
-        except ComentorError as exc:  # the new file is not a journal this device can use
-            self._error(f"the journal file was replaced by one that cannot be synced: {exc}", exc)
-            assert self._stopping is not None
-            self._stopping.set()
-            return
-        self._file = file_identity(self.journal_path)
-        self._last_mark = log_mark(self._j)
-        self._error("the journal file was replaced (restored from a backup?): syncing the "
-                    "restored file from now on")
-
     def _push_all(self) -> None:
         for session in self._sessions.values():
             session.push()
@@ -321,7 +294,13 @@ class SyncEngine(LanPeers, LanDiscovery):
         watcher = asyncio.ensure_future(self._announce(session))
         try:
             return await session.run(once=once)
+        except (SyncError, JournalError, OSError) as exc:
+            cut = self._cut_short(session)  # a restore ended it, not the connection
+            if cut is None:
+                raise
+            raise cut from exc
         finally:
+            self._replaced.pop(session, None)
             watcher.cancel()
             await asyncio.gather(watcher, return_exceptions=True)
             self._note_version(session)
@@ -377,6 +356,8 @@ class SyncEngine(LanPeers, LanDiscovery):
                 await channel.close()
                 return
             await self._run_session(session, address, once=False)
+        except JournalReplacedError:
+            return  # said once for every session, by _reopen
         except SyncError as exc:
             if exc.field("closed") and session.exchanged.is_set():
                 return  # a partner's sync that ended after its exchange: nothing went wrong

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from comentor.model.errors import JournalError
 from comentor.model.replication import PairedDevice, device_record, paired_devices, removal
 from comentor.sync._report import TransportOutcome
-from comentor.sync.errors import SyncError, network_reason
+from comentor.sync.errors import JournalReplacedError, SyncError, network_reason
 from comentor.sync.lan.handshake import connect
 from comentor.sync.wire.changeset import PresenceFrame
 
@@ -129,6 +129,8 @@ class LanPeers:
             session = self._session(channel, device)
             try:
                 return await self._run_session(session, f"{host}:{port}", once)
+            except JournalReplacedError:
+                raise  # not the peer's doing: no second attempt
             except SyncError:
                 # an older peer hangs up on our hello: at once again, in its version
                 if attempt == 2 or not self._note_version(session):
@@ -149,6 +151,8 @@ class LanPeers:
                 continue
             try:
                 await self._connect_and_run(host, port, False, device_id)
+            except JournalReplacedError:
+                pass  # said once for every session; the restored file syncs from now on
             except (SyncError, JournalError) as exc:
                 self._error(f"sync with {host}:{port}: {exc}", exc)
             except OSError as exc:
