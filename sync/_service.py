@@ -169,7 +169,7 @@ class SyncService:
         chosen = [only] if only else [v for v in VIAS if configured[v]]
         # with a relay or a folder to try next, a partner device that zeroconf has not found
         # within a few seconds is not on this network: go on, rather than wait the timeout
-        search = LAN_SEARCH_SECONDS if once and len(chosen) > 1 else None
+        search = LAN_SEARCH_SECONDS if len(chosen) > 1 else None
         runs: dict[str, Callable[[], TransportOutcome]] = {
             "LAN": lambda: self._lan(keys, once, stop, on_synced, on_error, search),
             "relay": lambda: self._relay(keys, relay, stop),
@@ -228,7 +228,15 @@ class SyncService:
                 return engine.sync_once(peer, o.timeout, find_within=search)
             for host, port in o.peers:
                 engine.add_peer(host, port)
-            (stop or threading.Event()).wait(o.timeout)
+            waiter, left = stop or threading.Event(), o.timeout
+            if search is not None and peer is None and search < left:
+                # a lasting sync too: no partner device within a few seconds is none on this
+                # network, and the relay and folder then run without waiting the timeout
+                if not waiter.wait(search) and not exchanges and not engine.reached:
+                    raise TransportError(f"no partner device found on this network within "
+                                         f"{search:.3g} s", hint="peer")
+                left -= search
+            waiter.wait(left)
         finally:
             engine.stop()
         if not exchanges:  # say why: stopped early, or nobody answered in time

@@ -186,6 +186,11 @@ class SyncEngine(LanPeers, LanDiscovery, LanReplaced):
         finally:  # also on Ctrl-C here: the attempt ends with the engine (see _sync_once)
             fut.cancel()
 
+    @property
+    def reached(self) -> bool:
+        """Whether a partner device was found or is connected (a glance from any thread)."""
+        return bool(self._found or self._sessions)
+
     # ------------------------------------------------------------------ engine thread
     def _thread_main(self, ready: threading.Event, failure: list[BaseException]) -> None:
         loop = asyncio.new_event_loop()

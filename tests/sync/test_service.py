@@ -125,6 +125,12 @@ def test_the_folder_alone_syncs_two_journals(tmp_path: Path) -> None:
     lan, folder = report.outcomes
     assert "no partner device found on this network within 6 s" in str(lan.error)
     assert folder.via == "folder" and folder.ok
+    # and so does a lasting sync's (`comentor sync` without --once), not its whole 30 s
+    report = SyncService(pa, SyncOptions.parse(sync_folder=str(shared),
+                                               interfaces="127.0.0.1")).sync(once=False)
+    lan, folder = report.outcomes
+    assert "no partner device found on this network within 6 s" in str(lan.error)
+    assert folder.via == "folder" and folder.ok
     j = Journal.open(pa)  # a one-shot sync (what `comentor sync` runs) says when it reached
     try:
         settings = SyncService.settings(j)
