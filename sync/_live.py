@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -29,7 +28,7 @@ from typing import TYPE_CHECKING
 
 from comentor.model.errors import ComentorError
 from comentor.model.replication import ApplyResult
-from comentor.sync._journal import open_for_sync
+from comentor.sync._last_sync import LastSync
 from comentor.sync.errors import ListenError
 from comentor.sync.wire.changeset import PresenceFrame
 
@@ -103,6 +102,8 @@ class LiveSync:
         self._stopped = threading.Event()
         self._folder_wake = threading.Event()
         self._reached: dict[str, float] = {}
+        # written on a thread of its own: never on the engine's or the relay's loop
+        self._last = LastSync(service._remember, self._warn)
         self._lan_exchange: str | None = None
         self._presence_lock = threading.Lock()
         self._presence: PresenceFrame | None = None  # ours, while an item is open
@@ -134,6 +135,7 @@ class LiveSync:
         if engine is not None:
             engine.stop(timeout)
         deadline = time.monotonic() + timeout
+        self._last.wait(timeout)  # the last sync noted is on disk before the app closes it
         for thread in self._threads:
             while thread.is_alive() and time.monotonic() < deadline:
                 if relay is not None:
@@ -314,24 +316,9 @@ class LiveSync:
         if now - last < _RECORD_EVERY:
             return
         self._reached[via] = now
-        when = self._record(via)
+        when = self._last.note(via)
         if self.callbacks.on_reached is not None:
             self.callbacks.on_reached(via, when)
-
-    def _record(self, via: str) -> str:
-        """Keep the last sync in the journal's settings (a short connection of our own)."""
-        from comentor.sync._service import SyncService
-
-        try:
-            j = open_for_sync(self.service.journal_path, keys=self.service.keys,
-                              passphrase=self.service.passphrase)
-            try:
-                return SyncService.record(j, via)
-            finally:
-                j.close()
-        except (ComentorError, sqlite3.Error) as exc:  # the next sync records it
-            self._warn(f"last sync not saved: {exc}")
-            return SyncService.now_stamp()
 
     def _warn(self, text: str) -> None:
         if self.callbacks.on_warning is not None:

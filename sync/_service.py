@@ -11,8 +11,6 @@ present what comes back.
 
 from __future__ import annotations
 
-import contextlib
-import datetime as dt
 import os
 import threading
 from collections.abc import Callable, Coroutine
@@ -23,6 +21,8 @@ from typing import TYPE_CHECKING, Any
 from comentor.model.errors import ComentorError, DemoJournalError, PassphraseError
 from comentor.model.replication import DeviceKeys, Removal, ensure_syncable, is_paired, removal
 from comentor.sync._journal import open_for_sync
+from comentor.sync._last_sync import LastSync
+from comentor.sync._last_sync import now_stamp as _now_stamp
 from comentor.sync._options import SyncOptions, check_folder, check_relay_url
 from comentor.sync._report import VIAS, SyncReport, TransportOutcome
 from comentor.sync.errors import OptionError, RemovedError, SyncError, TransportError
@@ -113,7 +113,7 @@ class SyncService:
     @staticmethod
     def now_stamp() -> str:
         """The current time as the last-sync setting stores it."""
-        return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return _now_stamp()
 
     @staticmethod
     def record(j: Journal, via: str, stamp: str | None = None) -> str:
@@ -276,7 +276,7 @@ class SyncService:
         """Start a LAN engine that listens (and advertises) until its ``stop()``.
 
         Each exchange is recorded as the journal's last sync (what `status` and the
-        dashboard show) by a :class:`_LastSync` off the engine's loop, and the engine's
+        dashboard show) by a :class:`~._last_sync.LastSync` off the engine's loop, and the engine's
         ``stop()`` returns once the latest is written; a record that fails is one line to
         ``on_error`` (the next exchange records it), never an exception.
         """
@@ -284,7 +284,7 @@ class SyncService:
         from comentor.sync._report import SyncStatus
         from comentor.sync.lan.engine import SyncEngine
 
-        last = _LastSync(self, on_error)
+        last = LastSync(self._remember, on_error)
 
         def applied(result: ApplyResult, name: str) -> None:
             if on_applied is not None and result.applied:
@@ -329,57 +329,6 @@ class SyncService:
         live = LiveSync(self, callbacks)
         live.start()
         return live
-
-
-class _LastSync:
-    """Records the last sync for :meth:`SyncService.serve` on a thread of its own.
-
-    The engine reports an exchange on its asyncio loop, which also runs every session:
-    writing the setting there (a second, short connection to the journal) would stop them
-    all for as long as another process holds the journal's write lock (up to SQLite's busy
-    timeout). So :meth:`note` only stamps the time and wakes a writer thread; exchanges
-    that come while it writes are folded into one record, the latest, so records never go
-    back in time. The thread ends when nothing is left to write; :meth:`wait` waits for it.
-    """
-
-    def __init__(self, service: SyncService, on_error: OnText | None) -> None:
-        self._service = service
-        self._on_error = on_error
-        self._lock = threading.Lock()
-        self._next: tuple[str, str] | None = None  # (via, stamp) not written yet
-        self._idle = threading.Event()
-        self._idle.set()
-        self._writing = False
-
-    def note(self, via: str) -> None:
-        """Record that ``via`` reached the partner now; never blocks on the journal."""
-        with self._lock:
-            self._next = (via, SyncService.now_stamp())
-            self._idle.clear()
-            if self._writing:
-                return  # the writer takes it after the record it is writing
-            self._writing = True
-        threading.Thread(target=self._write_all, name="comentor-last-sync", daemon=True).start()
-
-    def wait(self, timeout: float) -> bool:
-        """Wait until every record noted so far is written (or failed); False on timeout."""
-        return self._idle.wait(timeout)
-
-    def _write_all(self) -> None:
-        while True:
-            with self._lock:
-                item, self._next = self._next, None
-                if item is None:
-                    self._writing = False
-                    self._idle.set()
-                    return
-            try:
-                self._service._remember(*item)
-            except Exception as exc:  # noqa: BLE001 - a record never ends a serve; the next
-                why = " ".join(str(exc).split()) or type(exc).__name__  # exchange records it
-                if self._on_error is not None:
-                    with contextlib.suppress(Exception):
-                        self._on_error(f"last sync not saved: {why}")
 
 
 async def _unless_stopped(work: Coroutine[Any, Any, TransportOutcome],
