@@ -103,8 +103,9 @@ def check_folder(folder: str | os.PathLike[str]) -> Path:
     """The shared folder must exist and be a folder (a missing USB stick is an error)."""
     path = Path(folder).expanduser()
     if not path.is_dir():
-        raise TransportError(f"sync folder {path} does not exist or is not a folder",
-                             option="sync_folder")
+        raise TransportError(f"sync folder {path} does not exist or is not a folder (a drive "
+                             "not mounted, a cloud folder moved?); `comentor folder use DIR` "
+                             "names another", option="sync_folder")
     return path
 
 

@@ -107,6 +107,11 @@ class SyncService:
                               option="sync_folder")
         ensure_syncable(j, "folder")
         path = check_folder(folder).resolve()
+        if path == Path(path.anchor) or path == Path.home().resolve():
+            # envelopes and their subfolders would sit among everything else there
+            raise OptionError(f"{path} is not a folder of its own: make one for comentor in "
+                              "the shared place (say ~/Dropbox/comentor) and use that",
+                              option="sync_folder")
         j.set_setting(SYNC_FOLDER, str(path))
         return path
 

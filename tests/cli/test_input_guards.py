@@ -145,6 +145,11 @@ def test_folder_use_with_no_folder_is_refused(jpath: Path, given: str) -> None:
     assert json.loads(run(jpath, "folder", "show", "--json").stdout) == {"sync_folder": None}
 
 
+def test_the_root_folder_is_no_sync_folder(jpath: Path) -> None:
+    refused(run(jpath, "folder", "use", "/", ok=False), "/ is not a folder of its own")
+    assert json.loads(run(jpath, "folder", "show", "--json").stdout) == {"sync_folder": None}
+
+
 def test_folder_paths_never_drive_the_terminal(jpath: Path, tmp_path: Path) -> None:
     folder = tmp_path / "a\x1b[31mb"
     folder.mkdir()
