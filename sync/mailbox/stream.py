@@ -2,7 +2,8 @@
 
 Split from envelope.py (the sealed format) so that each module keeps one job: this one keeps
 per-device envelope numbers, notices replays and gaps, asks for resends, and applies what
-arrives through the journal's checked path, one envelope per transaction.
+arrives through the journal's checked path, one envelope per transaction. The cursors it
+keeps are read and written by stream_state.py.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ from comentor.model.replication import (
     apply_remote,
     bump_epoch_if_restored,
     decode_op,
-    device_ids,
     device_record,
     digests,
     diverged,
@@ -26,13 +26,11 @@ from comentor.model.replication import (
     held_back,
     held_versions,
     ops_since,
-    paired_devices,
-    previous_key,
     version_vector,
 )
 from comentor.sync._report import HeldBy, TransportOutcome
 from comentor.sync.errors import OutdatedPeerError, ProtocolError, SyncError
-from comentor.sync.keys import derive_mailbox, device_tag, envelope_key, key_id
+from comentor.sync.keys import derive_mailbox, device_tag, envelope_key
 from comentor.sync.mailbox.envelope import (
     _INT_MAX,
     CHANNELS,
@@ -42,19 +40,15 @@ from comentor.sync.mailbox.envelope import (
     seal,
     verify_sender,
 )
+from comentor.sync.mailbox.stream_state import MAX_JUMP, Cursor, StreamState
+from comentor.sync.mailbox.stream_state import OWN as _OWN
 
 if TYPE_CHECKING:
     from comentor.model import Journal
 
 __all__ = ["Outgoing", "Exchange", "HEARTBEAT", "MAX_JUMP"]
 
-_OWN = "envelopes"
 HEARTBEAT = 600.0  # seconds between envelopes with no news while a device lags behind
-# How far one envelope may move a stream counter: a sender's number past the last one we
-# processed from it, or our own counter (a journal restored from a backup). Even a genuine
-# device cannot park a counter near 2**63 and so make every later envelope a "replay".
-MAX_JUMP = 1_000_000
-Cursor = tuple[str, str, str]
 
 
 @dataclass(frozen=True)
@@ -75,13 +69,15 @@ def _dominates(have: dict[str, int], want: dict[str, int]) -> bool:
     return all(have.get(r, 0) >= n for r, n in want.items())
 
 
-class Exchange:
+class Exchange(StreamState):
     """Envelope streams between this journal and every other device on one channel.
 
     Recovery: a receiver that sees a jump in a sender's envelope numbers reports it and asks
     that sender (``resend``) to ship again everything its vector lacks; a sender also ships
     again when a partner has processed all its envelopes yet its vector still lacks what
-    was sent. Replays (a number already processed) are ignored. See docs/protocol.md (Envelopes).
+    was sent. Replays (a number already processed) are ignored, but one carrying what this
+    journal lacks is a number used twice (its sender was restored from a backup) and its
+    sender is asked to send again. See docs/protocol.md (Envelopes).
     """
 
     def __init__(self, journal: Journal, channel: str, *, allow_mass_delete: bool = False,
@@ -96,129 +92,13 @@ class Exchange:
         if channel not in CHANNELS:
             raise SyncError(f"unknown channel {channel!r}")
         key = key or current
-        self.j, self.channel = journal, channel
-        self.tables = tables
-        self.partnership_key = key
-        self.ns = self._namespace(key)
+        super().__init__(journal, channel, key, tables)
         self.key = envelope_key(key)
         self.mailbox, self.secret = derive_mailbox(key)
         self.device_tag = device_tag(key, journal.device_id)
         self.allow_mass_delete = allow_mass_delete
         self.heartbeat = heartbeat
         self.report = TransportOutcome(channel)
-
-    # -- state ----------------------------------------------------------------
-    def _namespace(self, key: bytes) -> str:
-        """The cursor names of this key's streams: each key (mailbox, folder tags) has its
-        own envelope numbering. The key in use before the first rotation keeps the plain
-        channel name, so journals synced before rotations existed continue their streams."""
-        legacy_name = f"{self.channel}:legacy-key"
-        legacy = self.j.cursor(_OWN, legacy_name)
-        if legacy is None:
-            legacy = key_id(previous_key(self.j) or self.j.partnership_key() or key)
-            with self.j.transaction():
-                self.j.write_cursor(_OWN, legacy_name, legacy)
-        kid = key_id(key)
-        return self.channel if kid == legacy else f"{self.channel}~{kid}"
-
-    def _get(self, peer: str, name: str, default: str) -> str:
-        return self.j.cursor(peer, name) or default
-
-    def _in_name(self) -> str:
-        return f"env-{self.ns}:in"
-
-    def _peer_name(self) -> str:
-        return f"env-{self.ns}:peer"
-
-    def _own(self, name: str) -> str:
-        return f"{self.ns}:{name}"
-
-    def stale(self) -> bool:
-        """Whether the journal's key rotated since this exchange began (a full exchange
-        then sends nothing: nothing new is ever sealed under a previous key)."""
-        return self.tables is None and self.j.partnership_key() != self.partnership_key
-
-    def switched(self) -> bool:
-        """Whether every other device has sent us an envelope under this key: they all
-        hold it, so the previous key's transition can end."""
-        return all(self.last_in(d) > 0 for d in self.others())
-
-    def last_in(self, device: str) -> int:
-        return int(self._get(device, self._in_name(), "0"))
-
-    def peer(self, device: str) -> tuple[dict[str, int], int]:
-        """A device's last reported vector and the number of our envelopes it had processed."""
-        got = self.j.cursor(device, self._peer_name())
-        if got is None and self.ns != self.channel:
-            # a new key's stream: what the device held on the previous one is still true
-            # of its journal, so nothing it already has is sent again
-            old = json.loads(self._get(device, f"env-{self.channel}:peer", '{"vec": {}}'))
-            got = json.dumps({"vec": old["vec"], "seen": 0})
-        raw = json.loads(got or '{"vec": {}, "seen": 0}')
-        return {str(k): int(v) for k, v in raw["vec"].items()}, int(raw["seen"])
-
-    def out_seq(self) -> int:
-        return int(self._get(_OWN, self._own("out"), "0"))
-
-    def _sent(self) -> dict[str, int]:
-        return {str(k): int(v) for k, v in json.loads(self._get(_OWN, self._own("sent"), "{}")).items()}
-
-    def _resend(self) -> list[str]:
-        return [str(d) for d in json.loads(self._get(_OWN, self._own("resend"), "[]"))]
-
-    def _readers(self) -> set[str] | None:
-        """The devices our last envelope was sealed for (None before the first one)."""
-        raw = self._get(_OWN, self._own("readers"), "")
-        return {str(d) for d in json.loads(raw)} if raw else None
-
-    def _full(self) -> dict[str, int]:
-        """Replicas to send whole, and from where: some device holds other versions of them
-        (a fork), so every version goes, page by page."""
-        raw = json.loads(self._get(_OWN, self._own("full"), "{}"))
-        return {str(r): int(at) for r, at in raw.items()} if isinstance(raw, dict) else {}
-
-    def _full_cursor(self, replicas: dict[str, int]) -> Cursor:
-        return (_OWN, self._own("full"), json.dumps(replicas, sort_keys=True))
-
-    def others(self) -> list[str]:
-        """Every other paired, unrevoked device: the readers of this channel."""
-        return sorted(d.device_id for d in paired_devices(self.j))
-
-    def lacking(self) -> dict[str, int]:
-        """Per other device that has sent us an envelope: how many of the operations its
-        latest one said it held this journal lacks (0: caught up with it)."""
-        held = version_vector(self.j)
-        out = {}
-        for device in self.others():
-            vector = self.peer(device)[0]
-            if vector:
-                out[device] = sum(max(0, n - held.get(r, 0)) for r, n in vector.items())
-        return out
-
-    def readers(self) -> list[str]:
-        """Who an envelope of ours is for: the other paired devices and, on a previous key's
-        mailbox (devices and key grants only), the devices revoked since, which still hold
-        that key: there they learn that they were removed, and nothing else."""
-        others = self.others()
-        if self.tables is None:
-            return others
-        revoked = [d for d in device_ids(self.j) if d != self.j.device_id
-                   and (device_record(self.j, d) or {}).get("revoked_at")]
-        return sorted({*others, *revoked})
-
-    def device_count(self) -> int:
-        return max(2, min(16, len(self.others()) + 1))
-
-    def name(self, device: str) -> str:
-        rec = device_record(self.j, device)
-        if rec is None:
-            return f"device {device[:8]}"
-        return f"{self.j.person_name(rec.get('person'))}'s {rec.get('name') or 'device'}"
-
-    def confirmed_out(self) -> int:
-        """Our envelopes every other device has reported processing (safe to delete)."""
-        others = self.others()
-        return min((self.peer(d)[1] for d in others), default=0)
 
     # -- receiving --------------------------------------------------------------
     def _only(self, cursors: list[Cursor]) -> None:
@@ -239,10 +119,14 @@ class Exchange:
         and a revoked or stolen device still holds it: the sender's own Ed25519 signature,
         checked against the key recorded for it in ``devices``, says which device spoke. A
         device we do not know yet is refused too; its envelopes are taken (and everything
-        asked for again, as on first contact) once another device has brought its record.
+        asked for again, as on first contact) once another device has brought its record:
+        the usual way a partner's newly added device first shows, so it is said as such.
         """
         rec = device_record(self.j, dev)
-        if rec is None or not rec.get("sign_pk") or rec.get("deleted"):
+        if rec is None:
+            return (f"sent by {self.name(dev)}, not a paired device here yet (one added "
+                    "recently?): its changes come once a device that knows it has synced")
+        if not rec.get("sign_pk") or rec.get("deleted"):
             return f"sent by {self.name(dev)}, which is not a paired device"
         if rec.get("revoked_at"):
             return f"sent by {self.name(dev)}, which was revoked"
@@ -251,12 +135,14 @@ class Exchange:
         return None
 
     def receive(self, data: bytes, extra: list[Cursor] | None = None,
-                keep_extra_if_unopened: bool = True) -> str:
+                keep_extra_if_unopened: bool = True, ask: list[str] | None = None) -> str:
         """Open, check and apply one envelope; returns what happened.
 
         One of ``applied``, ``own``, ``replay``, ``rejected``, ``unopened``. Bad envelopes are
         reported in :attr:`report` and change nothing but ``extra`` (the carrier's cursor):
-        no stream counter moves on an envelope that is not applied.
+        no stream counter moves on an envelope that is not applied. ``ask``: whom to ask
+        to send again when it does not open (default: every device, as it may have been
+        anyone's; a folder knows whose subfolder it came from).
         """
         extra = list(extra or [])
         try:
@@ -269,9 +155,9 @@ class Exchange:
         except ProtocolError as exc:
             self.report.rejected.append(f"{self.channel}: ignored an envelope: {exc}")
             # it may have been one of ours: ask every device to send again what we lack
-            ask = json.dumps(sorted(set(self._resend()) | set(self.others())))
+            again = json.dumps(sorted({*self._resend(), *(self.others() if ask is None else ask)}))
             self._only([*(extra if keep_extra_if_unopened else []),
-                        (_OWN, self._own("resend"), ask)])
+                        (_OWN, self._own("resend"), again)])
             return "unopened"
         dev, j = c.device, self.j
         if dev == j.device_id:
@@ -284,6 +170,11 @@ class Exchange:
         last = self.last_in(dev)
         if c.seq <= last:
             self.report.replays += 1
+            if not _dominates(version_vector(j), c.vector):
+                # not a copy of an envelope we took (we would hold all it held): a number
+                # used twice, by a journal restored from a backup; its next envelopes,
+                # numbered after what our ``seen`` says, bring what it holds
+                extra.append((_OWN, self._own("resend"), json.dumps(sorted({*self._resend(), dev}))))
             self._only(extra)
             return "replay"
         if c.seq > last + MAX_JUMP:
@@ -295,14 +186,8 @@ class Exchange:
             return self._reject(f"from {self.name(dev)}: {exc}", extra)
         cursors = [*extra, (dev, self._in_name(), str(c.seq))]
         resend = set(self._resend())
-        if last and c.seq > last + 1:
-            self.report.gaps.append(
-                f"sync incomplete: {c.seq - last - 1} envelope(s) from {self.name(dev)} "
-                "missing, asking again"
-            )
-            resend.add(dev)
-        elif not last and c.seq > 1:
-            resend.add(dev)  # first contact: ask for everything we lack, quietly
+        if last and c.seq > last + 1 or not last and c.seq > 1:
+            resend.add(dev)  # on first contact too: ask for everything we lack, quietly
         cursors += self._stream_cursors(dev, c)
         cursors.append((_OWN, self._own("resend"), json.dumps(sorted(resend))))
         # what the sender holds of this journal's own replica, before anything is applied:
@@ -321,6 +206,11 @@ class Exchange:
             # we ask it again for what we lack
             return self._reject(f"from {self.name(dev)}: {exc}", extra)
         r = self.report
+        if last and c.seq > last + 1 and not _dominates(version_vector(j), c.vector):
+            # (when we hold all the sender held, nothing is missing: the number went to
+            # another carrier, a folder used once; asked again all the same, quietly)
+            r.gaps.append(f"sync incomplete: {c.seq - last - 1} envelope(s) from "
+                          f"{self.name(dev)} missing, asking again")
         r.received += 1
         r.note_applied(res)
         if res.forked - set(full):  # the others lack our versions of those replicas
@@ -331,6 +221,15 @@ class Exchange:
             r.notes.append(f"{self.channel}: ignored {res.bad_grants} key grant(s) for this "
                            "device that did not open")
         return "applied"
+
+    def is_ours(self, data: bytes) -> bool:
+        """Whether ``data`` is an envelope this device sealed and signed: a carrier holding
+        one numbered above our counter shows that the counter went back (a restore)."""
+        try:
+            c = open_envelope(self.key, self.mailbox, self.channel, data)
+        except ProtocolError:
+            return False
+        return c.device == self.j.device_id and verify_sender(c, self.j.keys.sign_public)
 
     def _note_held(self, dev: str, c: Contents) -> None:
         count, ahead = c.held.get(self.j.device_id, (0, 0))
@@ -436,6 +335,7 @@ class Exchange:
 
         Only when a device has not confirmed our latest envelope, at most once per
         ``heartbeat`` seconds: the receiver then sees the jump in numbers and asks again.
+        (A folder sets ``heartbeat`` to infinity while our latest file is still there.)
         """
         out = self.out_seq()
         if not out or all(self.peer(d)[1] >= out for d in others):
