@@ -141,7 +141,7 @@ if TYPE_CHECKING:
     from ._queries import status as journal_status
     from ._remote import ApplyResult
     from ._repair import RepairReport, repair_journal
-    from ._replaced import file_identity, let_go
+    from ._replaced import file_identity, let_go, written_elsewhere
     from ._review import Review, parse_since, review
     from ._review_html import render_review_html
     from ._review_md import render_review_markdown
@@ -232,7 +232,7 @@ __all__ = [
     "system_zone", "check_zone", "series_version", "remind_due", "Reminder",
     "propose_challenge", "propose_next_checkin", "quarantined", "record_baseline",
     "repair_journal", "RepairReport", "explain_sqlite_error",
-    "file_identity", "let_go", "release_all_held", "release_held", "Removal", "device_removal", "respond_challenge", "revoke_device", "safety_number", "search",
+    "file_identity", "let_go", "written_elsewhere", "release_all_held", "release_held", "Removal", "device_removal", "respond_challenge", "revoke_device", "safety_number", "search",
     "set_cadence", "set_goal_status", "share_draft", "SkillMatch", "skills_matrix",
     "SkillsMatrix", "start_checkin", "state_dir", "suggest_helpers", "timeline",
     "upcoming_checkins", "write_story",
@@ -371,6 +371,7 @@ _LAZY: dict[str, tuple[str, str]] = {
     "release_all_held": ("_quarantine", "release_all"),
     "file_identity": ("_replaced", "file_identity"),
     "let_go": ("_replaced", "let_go"),
+    "written_elsewhere": ("_replaced", "written_elsewhere"),
     "conflicts": ("_conflicts", "conflicts"),
     "Conflict": ("_conflicts", "Conflict"),
     "ApplyResult": ("_remote", "ApplyResult"),

@@ -23,7 +23,7 @@ from .errors import ComentorError
 if TYPE_CHECKING:
     from ._journal import Journal
 
-__all__ = ["file_identity", "let_go"]
+__all__ = ["file_identity", "let_go", "written_elsewhere"]
 
 
 def file_identity(path: str | os.PathLike[str]) -> tuple[int, int] | None:
@@ -42,3 +42,11 @@ def let_go(j: Journal) -> None:
         j.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
     with contextlib.suppress(ComentorError, sqlite3.Error):
         j.close()
+
+
+def written_elsewhere(j: Journal) -> int:
+    """A number that changes whenever another connection (another program, a sync engine's
+    own connection) commits to the journal, and never for this connection's own writes
+    (SQLite's ``data_version``: it reads no page). For a long-running program that must
+    show what others wrote."""
+    return int(j.conn.execute("PRAGMA data_version").fetchone()[0])

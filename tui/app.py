@@ -43,6 +43,7 @@ Clock = Callable[[], dt.datetime]
 # Screens whose keys are shown in the footer; every key works and is in the palette.
 FOOTER_SCREENS = ("dashboard", "checkin", "goals", "asks", "commitments", "search")
 _BY_NAME: dict[str, ScreenEntry] = {e.name: e for e in CATALOG}
+LOOK_EVERY = 1.0  # seconds between looks for writes made by another program
 
 
 def _catalog_bindings() -> list[Binding]:
@@ -83,6 +84,7 @@ class ComentorApp(App[int]):
         self._theme_read = False  # the remembered theme came with the start data
         self.sync_bridge: SyncBridge | None = None
         self.ready = False
+        self._told = False  # the screens were told of a change since the last look
         self.gc_paused = False  # set by run_app: the collector waits for the first frame
 
     # ------------------------------------------------------------------ clock
@@ -158,6 +160,7 @@ class ComentorApp(App[int]):
             self._restore_theme()
         from .sync_bridge import SyncBridge, sync_disabled
 
+        self.set_interval(LOOK_EVERY, self._look_for_changes)
         if self.sync_bridge is None and self.now is None and not sync_disabled():
             self.sync_bridge = SyncBridge(self)
             self.sync_bridge.start()
@@ -285,8 +288,21 @@ class ComentorApp(App[int]):
         if not self._on_app_thread():
             self.call_from_thread(self.notify_journal_changed, source)
             return
+        self._told = True
         for screen in list(self.screen_stack):
             screen.post_message(JournalChanged(source))
+
+    async def _look_for_changes(self) -> None:
+        """Show what another program wrote (`comentor add` in a terminal beside the app)
+        within a second: nothing else tells the app of it. A change the app was told of
+        since the last look (a local write, the partner's operations) is not told twice."""
+        told, self._told = self._told, False
+        try:
+            changed = await self.gateway.changed_elsewhere()
+        except Exception:  # noqa: BLE001 - the screens' own reads say what is wrong
+            return
+        if changed and not told and not self._told:
+            self.notify_journal_changed("elsewhere")
 
     def _on_gateway_write(self) -> None:
         if self.is_running:

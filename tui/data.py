@@ -24,7 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Concatenate, ParamSpec, TypeVar
 
-from comentor.model import DeviceKeys, Journal, file_identity, let_go
+from comentor.model import DeviceKeys, Journal, file_identity, let_go, written_elsewhere
 
 __all__ = ["JournalGateway"]
 
@@ -45,6 +45,7 @@ class JournalGateway:
         self._file: tuple[int, int] | None = None  # the file it was opened from (model/_replaced.py)
         self._thread: threading.Thread | None = None
         self.listeners: list[Callable[[], None]] = []
+        self._seen: tuple[int, int] | None = None  # (journal, data_version) at the last look
 
     def _get(self) -> Journal:
         if self._journal is not None and file_identity(self.path) not in (None, self._file):
@@ -95,6 +96,18 @@ class JournalGateway:
         finally:
             for listener in list(self.listeners):
                 listener()
+
+    async def changed_elsewhere(self) -> bool:
+        """Whether another connection (another program: `comentor add` in a terminal, a
+        sync) committed to the journal since the last call. SQLite's ``data_version`` moves
+        only for other connections' commits, never for this thread's own writes, and reading
+        it reads no page; the first call (and the first after a restore) is a baseline."""
+        return await self.read_async(self._changed_elsewhere)
+
+    def _changed_elsewhere(self, j: Journal) -> bool:
+        version = written_elsewhere(j)
+        seen, self._seen = self._seen, (id(j), version)
+        return seen is not None and seen[0] == id(j) and seen[1] != version
 
     def close(self) -> None:
         def _close() -> None:
