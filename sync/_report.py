@@ -77,6 +77,9 @@ class TransportOutcome:
     rejected: list[str] = field(default_factory=list)
     gaps: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # why "nothing new" is not "in sync" (a folder no partner device has written to yet):
+    # said instead of that line
+    alone: str = ""
     tables: set[str] = field(default_factory=set)
     # relay, after the round: per other device that has sent an envelope, how
     # many of the operations it said it held (in its latest one) this journal still lacks
@@ -133,8 +136,8 @@ class TransportOutcome:
             head = (f"{self.via}: received {self.received} envelope(s), applied {self.applied} "
                     f"change(s); sent {self.sent} envelope(s) with {self.sent_ops} change(s)")
         else:
-            head = f"{self.via}: nothing new either way"
-        extra = []
+            head = f"{self.via}: {self.alone or 'nothing new either way'}"
+        extra = [f"{self.via}: {self.alone}"] if self.alone and self.alone not in head else []
         if self.replays:
             extra.append(f"{self.via}: ignored {self.replays} replayed envelope(s)")
         if self.quarantined:
@@ -156,6 +159,7 @@ class TransportOutcome:
         self.rejected += other.rejected
         self.gaps += other.gaps
         self.notes += other.notes
+        self.alone = self.alone or other.alone
         self.tables |= other.tables
         for device, count in other.lacking.items():  # this report's own word comes first
             self.lacking.setdefault(device, count)

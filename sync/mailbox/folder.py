@@ -142,8 +142,8 @@ class FolderSync:
             if previous_key(j) is not None and ex.switched():
                 drop_previous_key(j)
             if not ex.report.received and not _partner_wrote(ex, root):
-                ex.report.notes.append(
-                    f"folder: no other device of this partnership has written to {root} yet "
+                ex.report.alone = (
+                    f"no other device of this partnership has written to {root} yet "
                     "(is it the folder your partner's devices use?)")
             for r in extra:
                 ex.report.merge(r)

@@ -37,8 +37,11 @@ def test_a_folder_no_partner_device_wrote_to_says_so(tmp_path: Path) -> None:
     shared.mkdir()
     typo.mkdir()
     first = FolderSync(ada.path, typo).sync_once().lines()
-    assert any("no other device of this partnership has written to" in s and str(typo) in s
-               for s in first), first
+    assert any(s.startswith("folder: no other device of this partnership has written to")
+               and str(typo) in s for s in first), first
+    again = FolderSync(ada.path, typo).sync_once().lines()  # not "in sync": nobody is there
+    assert again[0].startswith("folder: no other device") and str(typo) in again[0], again
+    assert "nothing new" not in " ".join(again), again
     FolderSync(ada.path, shared).sync_once()
     FolderSync(ben.path, shared).sync_once()
     assert not [s for s in FolderSync(ada.path, shared).sync_once().lines()
