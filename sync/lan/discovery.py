@@ -215,8 +215,8 @@ def served_elsewhere(holder: int) -> str:
     device's claim (:mod:`.claim`): the same device, reachable already."""
     who = f" (process {holder})" if holder else ""
     return (f"this device is already reachable on the network through another comentor "
-            f"program on this machine{who}: this one goes on syncing without advertising "
-            "itself, and takes over when that one ends")
+            f"program on this machine{who}, which syncs what this one writes: this one takes "
+            "over when that one ends")
 
 
 async def find_instance(
@@ -254,6 +254,11 @@ class LanDiscovery:
     #: the instance name this engine advertises now (None: none, or another program of
     #: this device on this machine advertises it)
     advertised: str | None = None
+    #: another program of this device on this machine holds its claim: that one advertises
+    #: it and keeps the sessions with the partner's devices; this one dials none of them
+    #: (two would push each other off the partner, which keeps one session a device), and
+    #: its writes reach the partner through that program, which watches the journal file
+    elsewhere: bool = False
     _listen: bool
     _auto_connect: bool
     _found: dict[str, tuple[str, int]]
@@ -311,6 +316,7 @@ class LanDiscovery:
                 j = self._journal()
                 if claim is None or not claim.ours:
                     claim = claim_device(j.device_id)
+                    self.elsewhere = not claim.ours  # taken over: the maintainers dial now
                 key = j.partnership_key()
                 today = dt.datetime.now(dt.UTC).date()
                 if not claim.ours:
@@ -328,6 +334,7 @@ class LanDiscovery:
                 await asyncio.sleep(ADVERTISE_EVERY)
         finally:
             self.advertised = None
+            self.elsewhere = False
             try:
                 if advert is not None:
                     await advert.close()

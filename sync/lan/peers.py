@@ -50,6 +50,7 @@ class LanPeers:
     _loop: asyncio.AbstractEventLoop | None
     _sessions: dict[str, LiveSession]
     _found: dict[str, tuple[str, int]]
+    elsewhere: bool  # another program of this device dials the partner (LanDiscovery)
     _tasks: set[asyncio.Task[Any]]  # what the engine's stop() cancels and awaits
 
     def _journal(self) -> Journal:
@@ -146,8 +147,8 @@ class LanPeers:
         if device_id is not None and device_id < self._journal().device_id:
             await asyncio.sleep(3 * RETRY)
         while True:
-            if device_id is not None and device_id in self._sessions:
-                await asyncio.sleep(RETRY)
+            if device_id is not None and (device_id in self._sessions or self.elsewhere):
+                await asyncio.sleep(RETRY)  # (elsewhere: see LanDiscovery.elsewhere)
                 continue
             try:
                 await self._connect_and_run(host, port, False, device_id)

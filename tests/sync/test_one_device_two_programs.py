@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from comentor.model import Journal
+from comentor.model import Journal, add_win
 from comentor.model.testing import paired_paths
 from comentor.sync import SyncOptions, SyncService
 from comentor.sync.errors import TransportError
@@ -24,6 +24,7 @@ from comentor.sync.lan import claim as claims
 from comentor.sync.lan import discovery
 from comentor.sync.lan.discovery import SERVICE_TYPE, find_instance, taken_name
 from comentor.sync.lan.engine import SyncEngine
+from comentor.sync.lan.peers import RETRY
 
 LOOPBACK = "127.0.0.1"
 SAID = ("this device is already reachable on the network through another comentor program "
@@ -93,6 +94,50 @@ def test_the_second_program_says_the_device_is_reachable_already_and_still_syncs
         first.stop()
     assert first_said == []
     assert len(second_said) == 1, second_said
+
+
+def test_only_the_program_holding_the_claim_keeps_a_session_with_the_partner(
+        tmp_path: Path) -> None:
+    """The partner keeps one session per device: two programs of one device that both
+    dialled it would push each other off every couple of seconds ("the other device closed
+    the connection" on both). The second dials no discovered device; what it writes reaches
+    the partner through the first, which watches the journal file."""
+    pa, pb = paired_paths(tmp_path, ("Ada", "Bo"), sync=False)
+    first_said: list[str] = []
+    second_said: list[str] = []
+    bo_said: list[str] = []
+    first = _serve(pa, first_said)
+    second: SyncEngine | None = None
+    bo = _serve(pb, bo_said)
+    try:
+        _wait("the first program to advertise", lambda: first.advertised is not None)
+        second = _serve(pa, second_said)
+        _wait("the first program in session with Bo", lambda: bool(first._sessions), 30)
+        time.sleep(4 * RETRY + 2)  # time enough for the second to have dialled Bo twice
+        assert not second._sessions and first._sessions
+        knocked = [m for m in first_said + second_said + bo_said if "closed" in m]
+        assert knocked == [], knocked
+        # the second program's write (the app's, say) reaches Bo through the first one
+        j = Journal.open(pa)
+        try:
+            add_win(j, "Written in the second window")
+        finally:
+            j.close()
+        _wait("Bo to hold the second window's win",
+              lambda: "Written in the second window" in _wins(pb), 30)
+    finally:
+        bo.stop()
+        if second is not None:
+            second.stop()
+        first.stop()
+
+
+def _wins(path: Path) -> set[str]:
+    j = Journal.open(path)
+    try:
+        return {str(t) for (t,) in j.conn.execute("SELECT text FROM wins WHERE deleted = 0")}
+    finally:
+        j.close()
 
 
 def test_the_second_program_takes_over_when_the_first_ends_having_said_it_once(
