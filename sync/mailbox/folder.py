@@ -80,6 +80,10 @@ MAX_KEYS_REMEMBERED = 64  # keys whose subfolder names are kept (a rotation = a 
 _KEY_TAGS = ("envelopes", "folder:key-tags")
 _TAG = re.compile(r"^[0-9a-f]{20}$")
 _STALE_TMP = 3600.0
+# our latest envelope, still in our subfolder, stands for a heartbeat this long: after a day
+# one is written all the same (a cloud service that never delivered the file, a conflict
+# copy on the other side), so a partner away for weeks costs one file a day, not 144
+_WAITING_AT_MOST = 86400.0
 _UNREADABLE = "unreadable or larger than an envelope"
 _JUDGED = ""  # remembered as read and refused (reported once, by the exchange)
 _PARTIAL = "partial files are read again once they change"
@@ -235,6 +239,7 @@ class FolderSync:
             if data is None:
                 memory.add(rel, ident, _UNREADABLE)
                 failures.append((rel, _UNREADABLE))
+                ex.ask_again(ask)  # once: remembered, it is not read again unless it changes
                 continue
             marks = len(r.rejected), len(r.notes)
             status = ex.receive(data, keep_extra_if_unopened=False, ask=ask)
@@ -259,8 +264,8 @@ class FolderSync:
         # numbers follow its envelopes still in the folder (and what a partner said it read)
         ex.skip_past(_ours_after(ex, mine))
         for _ in range(MAX_ENVELOPES_PER_ROUND):
-            # a heartbeat reveals an envelope lost on the way; ours is still here
-            waiting = os.path.lexists(mine / envelope_name(ex.out_seq()))
+            # a heartbeat reveals an envelope lost on the way; ours is still here (for now)
+            waiting = _waiting(mine / envelope_name(ex.out_seq()))
             ex.heartbeat = math.inf if waiting else self.heartbeat
             out = ex.prepare()
             if out is None:
@@ -382,3 +387,11 @@ def _judged(ex: Exchange, device: str) -> int:
     """The highest number of a revoked device's files already judged (and reported)."""
     return int(ex.j.cursor(device, f"env-{ex.ns}:judged") or "0")
 
+
+def _waiting(latest: Path) -> bool:
+    """Whether our latest envelope is still in our subfolder, written less than
+    :data:`_WAITING_AT_MOST` ago (then no heartbeat is needed beside it)."""
+    try:
+        return time.time() - latest.lstat().st_mtime < _WAITING_AT_MOST
+    except OSError:
+        return False

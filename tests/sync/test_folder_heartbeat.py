@@ -5,6 +5,8 @@ Real journals and files; ``heartbeat=0`` makes every sync one where a heartbeat 
 
 from __future__ import annotations
 
+import os
+import time
 from pathlib import Path
 
 from comentor.model import _entities as e
@@ -47,8 +49,24 @@ def test_no_heartbeat_piles_up_while_ours_waits_in_the_folder(tmp_path: Path) ->
     for _ in range(5):
         assert sync(ada, shared).sent == 0
     assert own_files(shared, ada) == waiting
+    # a day on, the waiting file may never have reached Ben's side: one heartbeat, no more
+    latest = shared / own_files_dir(shared, ada) / waiting[-1]
+    day_ago = time.time() - 86400 - 60
+    os.utime(latest, (day_ago, day_ago))
+    assert sync(ada, shared).sent == 1
+    after_a_day = own_files(shared, ada)
+    assert len(after_a_day) == len(waiting) + 1
+    for _ in range(3):
+        assert sync(ada, shared).sent == 0
+    assert own_files(shared, ada) == after_a_day
     sync(ben, shared)
     assert "while Ben is away" in goals(ben)
+
+
+def own_files_dir(shared: Path, j: Journal) -> str:
+    key = j.partnership_key()
+    assert key is not None
+    return folder_tag(key, j.device_id)
 
 
 def test_a_lost_last_envelope_is_still_found_by_a_heartbeat(tmp_path: Path) -> None:
