@@ -253,6 +253,7 @@ async def _invite_lan(
                 reader, writer = await asyncio.wait_for(waiting.get(), max(left, 0))
             except TimeoutError:
                 raise _expired(opts.timeout) from None
+            left = deadline - asyncio.get_running_loop().time()  # as it arrived, not before
             channel = StreamChannel(reader, writer)
             try:
                 return await run_inviter(channel, code, info, accept, opts.step_timeout,

@@ -240,13 +240,16 @@ async def test_a_silent_connection_does_not_hold_the_invitation_past_its_timeout
     _make(a_path, "Ada").close()
     port = _free_port()
     inv = await Inviter.start(a_path, ["--host", "127.0.0.1", "--port", str(port),
-                                       "--timeout", "2"], _env(tmp_path, "a"))
+                                       "--timeout", "6"], _env(tmp_path, "a"))
+    await asyncio.sleep(5)  # near the end: about a second left
     _, writer = await asyncio.open_connection("127.0.0.1", port)  # says nothing, stays
     try:
-        invited = await inv.finish(timeout=8)  # the stray alone would hold it for 10 s
+        # it ends about 2 s on; the stray alone would hold it 10 s, and the time left when
+        # the invitation began waiting (6 s) would hold it 6
+        invited = await inv.finish(timeout=4.5)
     finally:
         writer.close()
-    assert invited.rc != 0 and "the code expired after 2 s" in invited.err, invited.err
+    assert invited.rc != 0 and "the code expired after 6 s" in invited.err, invited.err
 
 
 async def test_join_finds_no_invitation_on_loopback(tmp_path: Path) -> None:
