@@ -19,7 +19,7 @@ from .helpers import NOW, open_checkin, wait_for
 
 
 def _told(app: ComentorApp) -> list[str]:
-    return [str(n.message) for n in app._notifications if "read-only" in str(n.message)]
+    return [str(n.message) for n in app._notifications if "Not typed" in str(n.message)]
 
 
 async def test_keys_typed_into_read_only_notes_reach_no_shortcut(demo_path: Path) -> None:
@@ -42,7 +42,7 @@ async def test_keys_typed_into_read_only_notes_reach_no_shortcut(demo_path: Path
         told = _told(app)
         # one line per area (the five keys of each within TELL_EVERY), saying what to do
         assert len(told) == 2, told
-        assert "Start the check-in first" in told[0]
+        assert told[0] == "Not typed: the notes open when the check-in starts (Esc, then r)."
 
 
 async def test_editable_notes_still_take_what_is_typed(demo_path: Path) -> None:

@@ -40,7 +40,14 @@ from .checkin_forms import FORM_KINDS, cover_form, item_form
 from .checkin_notes import CheckinNotes
 from .checkin_presence import PresenceLine
 from .checkin_state import CheckinState, load_checkin
-from .checkin_text import banner_text, item_commands, key_name, need_live_text, phase_line
+from .checkin_text import (
+    banner_text,
+    item_commands,
+    key_name,
+    need_live_text,
+    phase_line,
+    read_only_notes_text,
+)
 
 __all__ = ["CheckinScreen", "CheckinState", "load_checkin"]
 
@@ -381,8 +388,7 @@ class CheckinScreen(AppAccess, Screen[None]):
     def _notes_refused(self, _event: NotesArea.Refused) -> None:
         """Typed into notes that are read-only here: nothing was taken, and this says why."""
         phase = self.state.status.phase if self.state else "planned"
-        self.notify(f"Not typed: the notes are read-only here. {need_live_text(phase, self.key_for)}",
-                    timeout=3, markup=False)
+        self.notify(read_only_notes_text(phase, self.key_for), timeout=3, markup=False)
 
     @on(CheckinNotes.Saved)
     def _save_state(self, event: CheckinNotes.Saved) -> None:

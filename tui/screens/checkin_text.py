@@ -69,6 +69,16 @@ def need_live_text(phase: str, key: Keys) -> str:
     return f"Start the check-in first ({key('start')}): looking at it starts nothing."
 
 
+def read_only_notes_text(phase: str, key: Keys) -> str:
+    """Why what was typed into the check-in's notes was not taken, and what to do (the
+    notes have the focus, so the key is named after Esc, which leaves them)."""
+    if phase == "ended":
+        return "Not typed: this check-in has ended; its notes are kept as they were."
+    if phase == "started":
+        return f"Not typed: join the check-in to write in its notes (Esc, then {key('join')})."
+    return f"Not typed: the notes open when the check-in starts (Esc, then {key('start')})."
+
+
 def item_commands(kinds: Sequence[str]) -> list[tuple[str, str, str]]:
     """The palette's commands to add an item of each of ``kinds``: (title, help, action)."""
     out = []
