@@ -45,7 +45,7 @@ class JournalGateway:
         self._file: tuple[int, int] | None = None  # the file it was opened from (model/_replaced.py)
         self._thread: threading.Thread | None = None
         self.listeners: list[Callable[[], None]] = []
-        self._seen: tuple[int, int] | None = None  # (journal, data_version) at the last look
+        self._seen: int | None = None  # the connection's data_version at the last look
 
     def _get(self) -> Journal:
         if self._journal is not None and file_identity(self.path) not in (None, self._file):
@@ -54,6 +54,7 @@ class JournalGateway:
         if self._journal is None:
             self._journal = Journal.open(self.path, keys=self._keys, now=self._now)
             self._file = file_identity(self.path)
+            self._seen = None  # another connection: its data_version starts anew
             self._thread = threading.current_thread()
         return self._journal
 
@@ -106,8 +107,8 @@ class JournalGateway:
 
     def _changed_elsewhere(self, j: Journal) -> bool:
         version = written_elsewhere(j)
-        seen, self._seen = self._seen, (id(j), version)
-        return seen is not None and seen[0] == id(j) and seen[1] != version
+        seen, self._seen = self._seen, version
+        return seen is not None and seen != version
 
     def close(self) -> None:
         def _close() -> None:
