@@ -135,12 +135,14 @@ class LiveSync:
         if engine is not None:
             engine.stop(timeout)
         deadline = time.monotonic() + timeout
-        self._last.wait(timeout)  # the last sync noted is on disk before the app closes it
         for thread in self._threads:
             while thread.is_alive() and time.monotonic() < deadline:
                 if relay is not None:
                     relay.stop()  # again: run() may have begun after the first request
                 thread.join(0.1)
+        # the last sync noted (a round may have ended while they stopped) is on disk before
+        # the app closes: the writer is a daemon thread
+        self._last.wait(max(deadline - time.monotonic(), 1.0))
 
     def notify_local_change(self) -> None:
         """Thread-safe: this device changed the journal; every transport sends it soon."""

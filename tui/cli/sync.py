@@ -158,8 +158,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         with _until_signal(stop):
             while not stop.wait(0.5):
                 pass
-    finally:
-        engine.stop()
+    finally:  # time for the engine's shutdown and then the last "last synced" record
+        engine.stop(timeout=20)
     _say("stopped")
     return 0
 
