@@ -100,12 +100,19 @@ def check_relay_url(url: str) -> str:
 
 
 def check_folder(folder: str | os.PathLike[str]) -> Path:
-    """The shared folder must exist and be a folder (a missing USB stick is an error)."""
+    """The shared folder must exist and be a folder (a missing USB stick is an error), and
+    one of its own: not the file system's root or the home folder itself."""
     path = Path(folder).expanduser()
     if not path.is_dir():
         raise TransportError(f"sync folder {path} does not exist or is not a folder (a drive "
                              "not mounted, a cloud folder moved?); `comentor folder use DIR` "
                              "names another", option="sync_folder")
+    whole = path.resolve()
+    if whole == Path(whole.anchor) or whole == Path.home().resolve():
+        # envelopes and their subfolders would sit among everything else there
+        raise TransportError(f"{whole} is not a folder of its own: make one for comentor in "
+                             "the shared place (say ~/Dropbox/comentor) and use that",
+                             option="sync_folder")
     return path
 
 

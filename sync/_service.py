@@ -107,11 +107,6 @@ class SyncService:
                               option="sync_folder")
         ensure_syncable(j, "folder")
         path = check_folder(folder).resolve()
-        if path == Path(path.anchor) or path == Path.home().resolve():
-            # envelopes and their subfolders would sit among everything else there
-            raise OptionError(f"{path} is not a folder of its own: make one for comentor in "
-                              "the shared place (say ~/Dropbox/comentor) and use that",
-                              option="sync_folder")
         j.set_setting(SYNC_FOLDER, str(path))
         return path
 
@@ -225,7 +220,7 @@ class SyncService:
             # that the partner's engine can reach it too
             listen=o.listen and not once and peer is None, discover=o.discover and peer is None,
             auto_connect=not once, allow_mass_delete=o.allow_mass_delete, on_synced=synced,
-            on_error=on_error,
+            on_error=on_error, defer=False,  # asked for now: it dials even beside the app
         )
         engine.start()
         try:

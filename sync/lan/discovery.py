@@ -260,6 +260,7 @@ class LanDiscovery:
     #: its writes reach the partner through that program, which watches the journal file
     elsewhere: bool = False
     _listen: bool
+    _defer: bool  # see SyncEngine: whether `elsewhere` holds this engine's dialling back
     _auto_connect: bool
     _found: dict[str, tuple[str, int]]
     _sessions: dict[str, LiveSession]
@@ -316,7 +317,8 @@ class LanDiscovery:
                 j = self._journal()
                 if claim is None or not claim.ours:
                     claim = claim_device(j.device_id)
-                    self.elsewhere = not claim.ours  # taken over: the maintainers dial now
+                    # (taken over: the maintainers dial now)
+                    self.elsewhere = not claim.ours and self._defer
                 key = j.partnership_key()
                 today = dt.datetime.now(dt.UTC).date()
                 if not claim.ours:

@@ -81,9 +81,12 @@ class SyncEngine(LanPeers, LanDiscovery, LanReplaced):
         on_presence: OnPresence | None = None,
         keepalive: float = 15.0,
         protocol: int = PROTOCOL_VERSION,
+        defer: bool = True,
     ) -> None:
         """``protocol``: the highest change-set version to speak (tests stand in for an
-        older comentor with a lower one)."""
+        older comentor with a lower one). ``defer``: dial no discovered device while another
+        program of this device holds its claim (a lasting program: the app, `serve`); a
+        sync the person asked for now dials all the same."""
         self.journal_path = Path(journal_path)
         self._keys = keys
         self._passphrase = passphrase
@@ -94,6 +97,7 @@ class SyncEngine(LanPeers, LanDiscovery, LanReplaced):
         self._listen = listen
         self._discover = discover
         self._auto_connect = auto_connect
+        self._defer = defer
         self._allow_mass_delete = allow_mass_delete
         self.on_status = on_status
         self.on_applied = on_applied
@@ -205,6 +209,11 @@ class SyncEngine(LanPeers, LanDiscovery, LanReplaced):
                             exc if isinstance(exc, ComentorError) else None)
         finally:
             ready.set()
+            with contextlib.suppress(Exception):  # after a failure too: their `finally`s run
+                pending = [t for t in asyncio.all_tasks(loop) if not t.done()]  # (the claim)
+                for task in pending:
+                    task.cancel()
+                loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
             with contextlib.suppress(Exception):
                 loop.run_until_complete(loop.shutdown_asyncgens())
             loop.close()

@@ -147,6 +147,11 @@ def test_folder_use_with_no_folder_is_refused(jpath: Path, given: str) -> None:
 
 def test_the_root_folder_is_no_sync_folder(jpath: Path) -> None:
     refused(run(jpath, "folder", "use", "/", ok=False), "/ is not a folder of its own")
+    from comentor.sync._options import check_folder  # what `sync-folder DIR` checks too
+    from comentor.sync.errors import TransportError
+
+    with pytest.raises(TransportError, match="/ is not a folder of its own"):
+        check_folder("/")
     assert json.loads(run(jpath, "folder", "show", "--json").stdout) == {"sync_folder": None}
 
 

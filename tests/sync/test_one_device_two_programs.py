@@ -132,6 +132,25 @@ def test_only_the_program_holding_the_claim_keeps_a_session_with_the_partner(
         first.stop()
 
 
+def test_a_sync_asked_for_now_beside_the_app_still_reaches_the_partner(
+        tmp_path: Path) -> None:
+    """`comentor sync` (without --once) while the app holds the claim: it may not advertise,
+    but it dials the partner it finds, as the person asked, and does not wait its timeout."""
+    pa, pb = paired_paths(tmp_path, ("Ada", "Bo"), sync=False)
+    first = _serve(pa, [])
+    bo = _serve(pb, [])
+    try:
+        _wait("the first program to advertise", lambda: first.advertised is not None)
+        options = SyncOptions.parse(interfaces=LOOPBACK, listen_host=LOOPBACK, listen_port=0,
+                                    timeout=12)
+        report = SyncService(pa, options).sync(only="LAN", once=False)
+        assert report.ok, report.failure
+        assert report.outcomes[0].peer_name == "Bo"
+    finally:
+        bo.stop()
+        first.stop()
+
+
 def _wins(path: Path) -> set[str]:
     j = Journal.open(path)
     try:
