@@ -186,6 +186,8 @@ class SyncService:
             except ComentorError as exc:
                 outcome = TransportOutcome(via, error=exc)
             report.outcomes.append(outcome)
+            if via != chosen[-1] and self.removed() is not None:
+                break  # told of its revocation by this transport: the next ones do not run
         reached = [o.via for o in report.outcomes if o.error is None]
         if reached:  # the dashboard and `status` say when the partner was last reached
             self._remember(reached[-1])

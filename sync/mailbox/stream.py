@@ -26,6 +26,7 @@ from comentor.model.replication import (
     held_back,
     held_versions,
     ops_since,
+    removal,
     version_vector,
 )
 from comentor.sync._report import HeldBy, TransportOutcome
@@ -270,6 +271,8 @@ class Exchange(StreamState):
         """
         others = self.readers()
         if not others or self.stale():
+            return None
+        if removal(self.j) is not None:  # told in this very round: this device says no more
             return None
         vec = version_vector(self.j)
         vectors = [self.peer(d)[0] for d in others]

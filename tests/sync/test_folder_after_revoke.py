@@ -19,6 +19,7 @@ from comentor.model._journal import Journal
 from comentor.model.replication import previous_key
 from comentor.model.testing import paired_journals
 from comentor.sync.keys import folder_tag
+from comentor.sync.mailbox import stream
 from comentor.sync.mailbox.folder import FolderSync
 
 TAMPER = "does not authenticate"
@@ -73,7 +74,10 @@ def test_leftovers_of_the_old_key_are_not_reported_again_and_again(tmp_path: Pat
         folder_tag(key, d) for d in (ada.device_id, ben.device_id)}
 
 
-def test_a_revoked_device_writing_again_is_reported_once_per_envelope(tmp_path: Path) -> None:
+def test_a_revoked_device_writing_again_is_reported_once_per_envelope(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # a thief's copy that does not stop when told (comentor itself stops: the test below)
+    monkeypatch.setattr(stream, "removal", lambda _j: None)
     ada, laptop, ben, shared = three_devices(tmp_path)
     devices.revoke_device(ada, laptop.device_id)
     sync(ada, shared)
@@ -135,3 +139,19 @@ def test_remembered_subfolder_names_stay_bounded(
     for j in (ada, ben):
         raw = j.cursor("envelopes", "folder:key-tags")
         assert raw is not None and len(json.loads(raw)) == 3
+
+
+def test_a_revoked_device_told_in_a_round_sends_nothing_after_it(tmp_path: Path) -> None:
+    """docs/security.md: sync refuses at once, also when the news arrives during the sync.
+    The laptop wrote after it was revoked; the round that tells it seals nothing more."""
+    ada, laptop, ben, shared = three_devices(tmp_path)
+    devices.revoke_device(ada, laptop.device_id)
+    sync(ada, shared)  # the old key's subfolder carries the revocation
+    e.add_goal(laptop, "written after the revocation")
+    key = laptop.partnership_key()
+    assert key is not None
+    mine = shared / folder_tag(key, laptop.device_id)
+    before = sorted(p.name for p in mine.glob("*.cmenv"))
+    outcome = FolderSync(laptop.path, shared).sync_once()
+    assert outcome.sent == 0, outcome.lines()
+    assert sorted(p.name for p in mine.glob("*.cmenv")) == before
