@@ -290,7 +290,8 @@ class LiveSync:
                     self._warn(line)
                 if outcome.applied:
                     self._applied("folder", outcome.applied, "")
-                self._reach("folder", throttle=True)
+                if not outcome.alone:  # a folder no partner device wrote to reached no one
+                    self._reach("folder", throttle=True)
             self._folder_wake.wait(o.folder_interval)
             if self._folder_wake.is_set() and not self._stopped.is_set():
                 self._stopped.wait(_DEBOUNCE)

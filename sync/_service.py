@@ -188,7 +188,8 @@ class SyncService:
             report.outcomes.append(outcome)
             if via != chosen[-1] and self.removed() is not None:
                 break  # told of its revocation by this transport: the next ones do not run
-        reached = [o.via for o in report.outcomes if o.error is None]
+        # (a folder no partner device has written to reached no one)
+        reached = [o.via for o in report.outcomes if o.error is None and not o.alone]
         if reached:  # the dashboard and `status` say when the partner was last reached
             self._remember(reached[-1])
         report.removed = self.removed()  # a partner may have told us during this sync

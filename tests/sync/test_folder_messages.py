@@ -39,6 +39,11 @@ def test_a_folder_no_partner_device_wrote_to_says_so(tmp_path: Path) -> None:
     first = FolderSync(ada.path, typo).sync_once().lines()
     assert any(s.startswith("folder: no other device of this partnership has written to")
                and str(typo) in s for s in first), first
+    from comentor.sync import SyncOptions, SyncService
+
+    service = SyncService(ada.path, SyncOptions.parse(sync_folder=str(typo)))
+    assert service.sync(only="folder").ok
+    assert SyncService.settings(ada).last_via is None  # it reached no partner device
     again = FolderSync(ada.path, typo).sync_once().lines()  # not "in sync": nobody is there
     assert again[0].startswith("folder: no other device") and str(typo) in again[0], again
     assert "nothing new" not in " ".join(again), again
