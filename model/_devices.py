@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 __all__ = [
     "PeerDevice", "PairedDevice", "Removal", "trust_device", "revoke_device", "devices",
     "safety_number", "set_partnership_key", "my_device_info", "is_paired", "paired_devices",
-    "ensure_syncable", "removal", "revocation_ops",
+    "ensure_syncable", "removal", "revocation_ops", "adders", "added_by",
 ]
 
 
@@ -108,8 +108,12 @@ def trust_device(j: Journal, peer: PeerDevice) -> None:
     if known and known.get("revoked_at"):
         raise ValidationError("this device was revoked: pair it again as a new device "
                               "(a new journal on it makes new keys)")
+    # `added_at` says when the device joined the partnership: written once, by the device
+    # bringing it in (it holds the partnership key; the joiner gets it after this). Written
+    # again, the later stamp wins everywhere: a joiner would move its inviter's date to today
+    when = {"added_at": j.now_iso()} if known is None and j.partnership_key() else {}
     j.put("devices", peer.device_id, person=peer.person, name=peer.device_name[:60] or "device",
-          sign_pk=peer.sign_pk, box_pk=peer.box_pk, added_at=j.now_iso())
+          sign_pk=peer.sign_pk, box_pk=peer.box_pk, **when)
     if j.get("people", peer.person) is None and peer.person_name:
         j.put("people", peer.person, name=peer.person_name[:80])
 
@@ -192,16 +196,57 @@ def revocation_ops(j: Journal, device: str) -> list[Operation]:
     return [op for op in map(row_to_op, rows) if "revoked_at" in op.fields]
 
 
+def adders(j: Journal) -> dict[str, str | None]:
+    """Which device added each device: id -> the adder's id (None: it started the journal,
+    or its introduction is not held here).
+
+    The adder is the author of the first introduction (a write carrying the keys) of the
+    record by another device: every device introduces itself when its journal is made, so
+    its own write vouches for nothing, and only a trusted device's write of it was taken.
+    The device that started the journal (the first writer of the partnership row) was
+    added by no one. Why it matters: a device a stolen one added is the thief's too, and
+    survives the stolen one's revocation unless it is revoked as well. "First" is by the
+    operations' clocks, which a device's owner sets: a device can make itself look earlier
+    in others' records, never un-write the record that introduced it.
+    """
+    rows = j.conn.execute(
+        "SELECT replica, seq, hlc, tbl, row_id, body, sig FROM ops "
+        "WHERE tbl = 'devices' ORDER BY hlc, replica").fetchall()
+    first = j.conn.execute("SELECT replica FROM ops WHERE tbl = 'partnership' "
+                           "ORDER BY hlc, replica LIMIT 1").fetchone()
+    founder = device_of(str(first[0])) if first else None
+    out: dict[str, str | None] = {}
+    for op in map(row_to_op, rows):
+        author = device_of(op.replica)
+        if op.row in out or op.row == founder or author == op.row or "sign_pk" not in op.fields:
+            continue
+        out[op.row] = author
+    return out
+
+
+def added_by(j: Journal, device: str) -> list[dict[str, Any]]:
+    """The devices `device` added, as :func:`devices` lists them: what a revocation of a
+    stolen device must name, since a thief may have paired a device of their own with it."""
+    return [d for d in devices(j) if d.get("added_by") == device and d["id"] != device]
+
+
 def devices(j: Journal) -> list[dict[str, Any]]:
+    """Every device recorded, with its owner, safety number, and the device that added it
+    (`added_by`, an id or None; `added_by_name`, that device's name)."""
     out = []
+    found = adders(j)
     for d in j._rows("devices", order="added_at"):
         item = {k: v for k, v in d.items() if not isinstance(v, bytes)}
+        item["added_by"] = found.get(str(d["id"]))
         item["owner"] = j.person_name(d.get("person"))
         item["this_device"] = d["id"] == j.device_id
         item["safety_number"] = (
             safety_number(j.keys.sign_public, bytes(d["sign_pk"])) if d.get("sign_pk") else ""
         )
         out.append(item)
+    names = {str(d["id"]): d.get("name") or "device" for d in out}
+    for d in out:
+        d["added_by_name"] = names.get(d["added_by"]) if d["added_by"] else None
     trusted = Counter(d.get("person") for d in out if not d.get("revoked_at"))
     # `last_of_owner`: the only device of its owner not revoked; revoking it leaves that
     # person no way to sync with this journal until they pair again

@@ -31,6 +31,9 @@ def add_parsers(sub: Any) -> None:
     t.add_argument("--json", action="store_true")
     t = dsub.add_parser("revoke", help="revoke a lost or stolen device")
     t.add_argument("id", metavar="ID", help="the device's id (or an unambiguous prefix)")
+    t.add_argument("--with-added", action="store_true",
+                   help="also revoke every device that device added (a thief may have "
+                        "paired one of their own with a stolen device)")
 
 
 def _state(d: dict[str, Any]) -> str:
@@ -49,8 +52,55 @@ def _find(found: list[dict[str, Any]], wanted: str) -> dict[str, Any]:
     return hits[0]
 
 
-_PUBLIC = ("id", "name", "owner", "person", "added_at", "revoked_at", "this_device",
-           "last_of_owner")
+_PUBLIC = ("id", "name", "owner", "person", "added_at", "added_by", "added_by_name",
+           "revoked_at", "this_device", "last_of_owner")
+
+
+def _origin(d: dict[str, Any]) -> str:
+    """When and by which device it was added: what tells a device a thief paired apart."""
+    when = f"added {str(d['added_at'])[:10]}" if d.get("added_at") else "added"
+    if d.get("added_by"):
+        return (f"{when} by {str(d['added_by'])[:12]} "
+                f"({one_line(d.get('added_by_name') or 'device')})")
+    return f"{when}, started the journal" if d.get("added_at") else ""
+
+
+def _revoke(j: Any, d: dict[str, Any]) -> None:
+    """Revoke one device and say what changed (and that it was its owner's last)."""
+    last = bool(d["last_of_owner"])
+    m.revoke_device(j, str(d["id"]))
+    owner = one_line(d["owner"])
+    print(f"revoked {one_line(d.get('name') or 'the device')} ({owner}, "
+          f"{str(d['id'])[:12]}): its changes are refused from now on, and the "
+          "partnership key was changed; it is told when it next syncs")
+    if last:
+        print(f"note: that was {owner}'s last device: {owner} can sync with this "
+              "journal again only by pairing anew (`comentor invite`, then "
+              "`comentor join` on their side)")
+
+
+def _cmd_revoke(j: Any, args: argparse.Namespace) -> int:
+    """Revoke a device, then name the devices it added: a stolen device may have paired
+    one of the thief's, which stays trusted (and gets the new key) until revoked too.
+    Those are revoked only when asked (`--with-added`): one may be the owner's own."""
+    d = _find(m.list_devices(j), args.id)
+    _revoke(j, d)
+    for x in _added(j, str(d["id"])):
+        if args.with_added:  # read again: the last revocation may make this one the last
+            _revoke(j, next(y for y in _added(j, str(d["id"])) if y["id"] == x["id"]))
+            continue
+        print(f"it added {one_line(x.get('name') or 'a device')} ({one_line(x['owner'])}, "
+              f"{str(x['id'])[:12]}) on {str(x.get('added_at') or '?')[:10]}, still trusted: "
+              "if you did not add it yourself, revoke it too: "
+              f"comentor devices revoke {str(x['id'])[:12]}")
+    return 0
+
+
+def _added(j: Any, device: str) -> list[dict[str, Any]]:
+    """The devices `device` added that are still trusted (this one aside: it cannot be
+    revoked from itself)."""
+    return [x for x in m.list_devices(j) if x.get("added_by") == device
+            and not x.get("revoked_at") and not x["this_device"]]
 
 
 def _public(d: dict[str, Any]) -> dict[str, Any]:
@@ -65,18 +115,7 @@ def _public(d: dict[str, Any]) -> dict[str, Any]:
 def cmd_devices(args: argparse.Namespace) -> int:
     with open_journal(args) as j:
         if getattr(args, "action", None) == "revoke":
-            d = _find(m.list_devices(j), args.id)
-            last = bool(d["last_of_owner"])
-            m.revoke_device(j, str(d["id"]))
-            owner = one_line(d["owner"])
-            print(f"revoked {one_line(d.get('name') or 'the device')} ({owner}, "
-                  f"{str(d['id'])[:12]}): its changes are refused from now on, and the "
-                  "partnership key was changed; it is told when it next syncs")
-            if last:
-                print(f"note: that was {owner}'s last device: {owner} can sync with this "
-                      "journal again only by pairing anew (`comentor invite`, then "
-                      "`comentor join` on their side)")
-            return 0
+            return _cmd_revoke(j, args)
         found = m.list_devices(j)
         gone = m.device_removal(j)
         if args.json:
@@ -89,7 +128,7 @@ def cmd_devices(args: argparse.Namespace) -> int:
             mark = "▶" if d["this_device"] else " "
             safety = "" if d["this_device"] else f"  safety {d['safety_number']}"
             print(f"{mark} {str(d['id'])[:12]}  {one_line(d['owner'])}  "
-                  f"{one_line(d.get('name') or 'device')}  {_state(d)}{safety}")
+                  f"{one_line(d.get('name') or 'device')}  {_state(d)}  {_origin(d)}{safety}")
     return 0
 
 
