@@ -129,9 +129,23 @@ def next_checkin(j: Journal) -> NextCheckin:
             last = _parse_dt(held).astimezone(tz).date()
             due = parse_datetime_local(last + dt.timedelta(days=cad.every_days), cad.at, tz)
         else:
-            due = parse_datetime_local(cad.start or today, cad.at, tz)
+            due = _first(j, cad)
     state, late = drift_state(due.date(), today, cad.every_days)
     return NextCheckin(due, state, late, session)
+
+
+def _first(j: Journal, cad: Cadence) -> dt.datetime:
+    """The first check-in, none held or planned yet: on the cadence's start day at its time,
+    but never before the partnership began (a journal made at 18:00 with a cadence at noon
+    starts tomorrow, not "due today" six hours ago)."""
+    tz = cad.tz
+    began_at = (j.get("partnership", "partnership") or {}).get("created_at")
+    began = _parse_dt(str(began_at)).astimezone(tz) if began_at else None
+    day = cad.start or (began.date() if began else j.now().astimezone(tz).date())
+    due = parse_datetime_local(day, cad.at, tz)
+    if began is not None and due < began:
+        due = parse_datetime_local(began.date() + dt.timedelta(days=1), cad.at, tz)
+    return due
 
 
 def _as_agreed(j: Journal, cad: Cadence, agreed: dt.datetime, session: str,
