@@ -222,3 +222,13 @@ async def test_a_name_of_invisible_characters_is_no_name(tmp_path: Path, name: s
         assert "Your name is needed." in _text(app, "#name-error")
     with pytest.raises(ValidationError, match="a name is needed"):
         Journal.create(tmp_path / "other.db", name)
+
+
+async def test_the_first_screen_fits_eighty_columns(tmp_path: Path) -> None:
+    """The first thing `comentor` shows, in the terminal size most people start with."""
+    app = ComentorApp(tmp_path / "new.db", now=fixed_now)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_for(pilot, lambda: isinstance(app.screen, FirstRunScreen), what="first run")
+        await pilot.pause()
+        box = app.screen.query_one("#box")
+        assert box.region.right <= 80, box.region

@@ -37,9 +37,9 @@ __all__ = ["DevicesScreen", "removed_line"]
 CHECKS = PEER_CHECKLIST  # the wording both partners saw at the first run
 
 PAIRING_HELP = (
-    "To pair a device: one partner presses i here (or runs  comentor invite ) and reads the code\n"
-    "aloud; the other presses j (or runs  comentor join CODE ). Then compare the safety number\n"
-    "on both screens. The same flow adds your own second device."
+    "To pair a device: one partner presses i here (or runs  comentor invite ) and reads the code "
+    "aloud; the other presses j (or runs  comentor join CODE ). Then compare the safety number "
+    "on both screens. The same flow adds your own second device."  # wrapped by the widget
 )
 
 

@@ -75,7 +75,8 @@ class FirstRunScreen(AppAccess, Screen[None]):
     DEFAULT_CSS = """
     FirstRunScreen #scroll { align-horizontal: center; }
     FirstRunScreen #box {
-        width: 84;
+        width: 100%;
+        max-width: 84;
         height: auto;
         border: round $primary;
         padding: 1 2;
