@@ -136,14 +136,16 @@ def next_checkin(j: Journal) -> NextCheckin:
 
 def _first(j: Journal, cad: Cadence) -> dt.datetime:
     """The first check-in, none held or planned yet: on the cadence's start day at its time,
-    but never before the partnership began (a journal made at 18:00 with a cadence at noon
-    starts tomorrow, not "due today" six hours ago)."""
+    but on the day the partnership began never before it began (a journal made at 18:00 with
+    a cadence at noon starts tomorrow, not "due today" six hours ago)."""
     tz = cad.tz
     began_at = (j.get("partnership", "partnership") or {}).get("created_at")
     began = _parse_dt(str(began_at)).astimezone(tz) if began_at else None
     day = cad.start or (began.date() if began else j.now().astimezone(tz).date())
     due = parse_datetime_local(day, cad.at, tz)
-    if began is not None and due < began:
+    if began is not None and day == began.date() and due < began:
+        # the day the journal was made (its default start): a start set to an earlier
+        # day is the two's own word, and a check-in not held since then is late
         due = parse_datetime_local(began.date() + dt.timedelta(days=1), cad.at, tz)
     return due
 

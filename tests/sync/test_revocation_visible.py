@@ -40,7 +40,8 @@ def test_devices_lists_and_revokes(partnership: tuple[Path, Path]) -> None:
     """This morning `comentor devices` did not exist, though the security guide named it."""
     ada, ben = partnership
     listed = cli(ada, "devices")
-    assert "ada-laptop  this device" in listed and "ben-phone  trusted  safety " in listed
+    assert "ada-laptop  this device" in listed and "ben-phone  trusted  added " in listed
+    assert "safety " in listed.split("ben-phone", 1)[1]
     found = json.loads(cli(ada, "devices", "--json"))
     phone = next(d["id"] for d in found["devices"] if d["name"] == "ben-phone")
     assert found["removed"] is None
