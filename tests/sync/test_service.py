@@ -126,8 +126,9 @@ def test_the_folder_alone_syncs_two_journals(tmp_path: Path) -> None:
     assert "no partner device found on this network within 6 s" in str(lan.error)
     assert folder.via == "folder" and folder.ok
     # and so does a lasting sync's (`comentor sync` without --once), not its whole 30 s
-    report = SyncService(pa, SyncOptions.parse(sync_folder=str(shared),
-                                               interfaces="127.0.0.1")).sync(once=False)
+    report = SyncService(pa, SyncOptions.parse(  # it listens too: on loopback, any port
+        sync_folder=str(shared), interfaces="127.0.0.1", listen_host="127.0.0.1",
+        listen_port=0)).sync(once=False)
     lan, folder = report.outcomes
     assert "no partner device found on this network within 6 s" in str(lan.error)
     assert folder.via == "folder" and folder.ok
