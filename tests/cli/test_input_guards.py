@@ -203,3 +203,11 @@ def test_dates_and_cadences_take_ascii_digits_only(jpath: Path) -> None:
     assert model.parse_time("9:05") == "09:05" and model.parse_every("3w") == 21
     refused(run(jpath, "schedule", "set", "--every", "٣w", ok=False), "bad cadence")
     refused(run(jpath, "add", "commitment", "x", "--due", "+٢w", ok=False), "bad date")
+
+
+def test_version_says_the_installed_release(tmp_path: Path) -> None:
+    from importlib.metadata import version
+
+    proc = comentor(tmp_path, "--version")
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, f"comentor {version('comentor')}\n", "")
+    assert list(tmp_path.iterdir()) == []  # no journal made, nothing written

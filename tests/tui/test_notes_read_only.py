@@ -57,3 +57,19 @@ async def test_editable_notes_still_take_what_is_typed(demo_path: Path) -> None:
         await wait_for(pilot, lambda: "wre" in area.text, what="typed text")
         assert app.screen is screen and not _told(app)
         assert isinstance(app.screen, CheckinScreen)
+
+
+async def test_the_add_menu_names_kinds_in_words(demo_path: Path) -> None:
+    from textual.widgets import OptionList
+
+    from comentor.tui.modals.picker import KindPicker
+
+    app = ComentorApp(demo_path, now=FixedClock(NOW))
+    async with app.run_test(size=(120, 36)) as pilot:
+        screen = await open_checkin(app, pilot, start=True)
+        screen.query_one("#agenda").focus()
+        await pilot.press("i")
+        await wait_for(pilot, lambda: isinstance(app.screen, KindPicker), what="the menu")
+        menu = app.screen.query_one(OptionList)
+        titles = [str(menu.get_option_at_index(n).prompt) for n in range(menu.option_count)]
+        assert "New talking point" in titles and not [t for t in titles if "_" in t], titles

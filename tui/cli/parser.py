@@ -57,6 +57,22 @@ ADD_OPTIONS: tuple[tuple[str, tuple[str, ...], dict[str, Any]], ...] = (
 )
 
 
+class _Version(argparse.Action):
+    """`--version`: the installed release, read from the package's metadata only when asked
+    (importing importlib.metadata would cost every command its time)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: object, option_string: str | None = None) -> None:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            release = version("comentor")
+        except PackageNotFoundError:  # run from a checkout without installing
+            release = "(not installed)"
+        print(f"comentor {release}")
+        parser.exit()
+
+
 def build_parser(commands: Collection[str] | None = None) -> argparse.ArgumentParser:
     """The parser; with `commands`, only those commands' parsers are built (see
     :func:`commands_named`), so that `comentor add` neither builds the forty others nor
@@ -67,6 +83,7 @@ def build_parser(commands: Collection[str] | None = None) -> argparse.ArgumentPa
     )
     p.add_argument("--journal", metavar="PATH",
                    help="journal file (default: $COMENTOR_JOURNAL or the user data directory)")
+    p.add_argument("--version", action=_Version, nargs=0, help="print the release and exit")
     real = p.add_subparsers(dest="command", metavar="COMMAND")
     sub: Any = real if commands is None else _Only(real, commands)
 

@@ -34,7 +34,8 @@ class KindPicker(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static("Add to the journal:", markup=False)
-            yield OptionList(*[Option(f"New {k}", id=k) for k in self.kinds], id="kinds")
+            yield OptionList(*[Option(f"New {k.replace('_', ' ')}", id=k)  # talking point
+                               for k in self.kinds], id="kinds")
 
     def on_mount(self) -> None:
         self.call_after_refresh(self._ready)
