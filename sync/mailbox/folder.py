@@ -34,6 +34,7 @@ at its next sync, instead of waiting for a heartbeat to reveal the gap.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -64,7 +65,6 @@ from comentor.sync.mailbox.folder_files import (
     numbered_between,
     place_exclusively,
     read_bounded,
-    suppress_os,
     write_failure,
 )
 from comentor.sync.mailbox.stream import HEARTBEAT, MAX_JUMP, Exchange
@@ -217,7 +217,7 @@ class FolderSync:
         after = ex.last_in(device) if device else _judged(ex, thief) if thief else 0
         judged = after
         pending: list[tuple[int, Path, str, str]] = []
-        with suppress_os():
+        with contextlib.suppress(OSError):
             for p in sub.iterdir():
                 m = FILE.match(p.name)
                 ident = identity(p) if m and int(m.group(1)) > after else None
@@ -279,7 +279,7 @@ class FolderSync:
                     os.fsync(fh.fileno())
                 placed = place_exclusively(tmp, final)
             except OSError as exc:
-                with suppress_os():
+                with contextlib.suppress(OSError):
                     tmp.unlink()
                 if not os.path.lexists(final):
                     ex.give_back(out.seq)
@@ -292,7 +292,7 @@ class FolderSync:
     def _prune(self, ex: Exchange, mine: Path) -> None:
         done = ex.confirmed_out()
         now = time.time()
-        with suppress_os():
+        with contextlib.suppress(OSError):
             for p in mine.iterdir():
                 m = FILE.match(p.name)
                 if m and int(m.group(1)) <= done:

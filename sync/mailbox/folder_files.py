@@ -17,6 +17,7 @@ file-sync service, a USB stick or another program can hold anything:
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import os
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
     from comentor.model import Journal
 
 __all__ = ["FILE", "MAX_REMEMBERED", "Unopened", "envelope_name", "identity",
-           "numbered_between", "place_exclusively", "read_bounded", "suppress_os", "write_failure"]
+           "numbered_between", "place_exclusively", "read_bounded", "write_failure"]
 
 FILE = re.compile(r"^([0-9]{12})\.cmenv$")
 MAX_REMEMBERED = 20_000  # files remembered per folder and key: 10 rounds of 2000 junk files
@@ -41,16 +42,6 @@ _FOLDERS_REMEMBERED = 8  # folders (usual and one-off) whose unopened files are 
 
 def envelope_name(seq: int) -> str:
     return f"{seq:012d}.cmenv"
-
-
-class suppress_os:
-    """Ignore OS errors from a folder another program changes under us."""
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, exc_type: object, exc: object, tb: object) -> bool:
-        return isinstance(exc, OSError)
 
 
 def read_bounded(path: Path) -> bytes | None:
@@ -86,7 +77,7 @@ def numbered_between(folder: Path, low: int, high: int) -> list[tuple[int, Path]
     """The envelope files of ``folder`` numbered above ``low`` and up to ``high``, highest
     first."""
     found = []
-    with suppress_os():
+    with contextlib.suppress(OSError):  # another program changes the folder under us
         for p in folder.iterdir():
             m = FILE.match(p.name)
             if m and low < int(m.group(1)) <= high:
@@ -119,7 +110,7 @@ def place_exclusively(tmp: Path, final: Path) -> bool:
 
 
 def _discard(path: Path) -> None:
-    with suppress_os():
+    with contextlib.suppress(OSError):  # another program changes the folder under us
         path.unlink()
 
 

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
-from collections.abc import Callable, Coroutine, Iterator
+from collections.abc import Coroutine, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -27,7 +26,10 @@ from comentor.sync.lan.engine import SyncEngine
 from comentor.sync.lan.handshake import accept, connect
 from comentor.sync.wire.channel import SecureChannel
 
+from .waiting import wait_until
+
 T = TypeVar("T")
+
 
 
 class SilentPartner:
@@ -106,14 +108,6 @@ def journals(tmp_path: Path) -> Iterator[tuple[Path, Path, Path]]:
     yield pa, pb, backup
 
 
-def _wait(what: str, check: Callable[[], bool], timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
-
-
 def test_a_sync_cut_short_by_a_restore_says_the_journal_was_replaced(
         journals: tuple[Path, Path, Path]) -> None:
     pa, pb, backup = journals
@@ -146,7 +140,7 @@ def test_a_serving_engine_says_once_that_the_journal_was_replaced(
         bo.call(engine.port)
         assert bo.met.wait(20), "the partner never got through"
         restore_backup(backup, pa, force=True)
-        _wait("the engine to sync the restored file",
+        wait_until("the engine to sync the restored file",
               lambda: any("syncing the restored file" in line for line in said))
     finally:
         engine.stop()

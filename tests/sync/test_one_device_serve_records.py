@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -19,16 +17,11 @@ from comentor.model.testing import paired_paths
 from comentor.sync import SyncOptions, SyncService, TransportOutcome
 from comentor.sync.lan.engine import SyncEngine
 
+from .waiting import wait_until
+
 LOOPBACK = "127.0.0.1"
 _real_record = SyncService.record
 
-
-def _wait(what: str, check: Callable[[], bool], timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
 
 
 def _serve(path: Path, synced: list[TransportOutcome], said: list[str]) -> SyncEngine:
@@ -55,12 +48,12 @@ def test_a_record_waiting_for_the_journal_does_not_hold_up_the_sessions(
     bo.start()
     try:
         bo.sync_once((LOOPBACK, ada.port), timeout=20)
-        _wait("the first record to be under way", lambda: bool(threads))
+        wait_until("the first record to be under way", lambda: bool(threads))
         # while it waits for the journal, Ada's engine still serves a whole new sync...
         again = bo.sync_once((LOOPBACK, ada.port), timeout=20)
         assert again.error is None
         # ...and says so: both exchanges reported, the first record still waiting
-        _wait("both exchanges to be reported", lambda: len(synced) == 2)
+        wait_until("both exchanges to be reported", lambda: len(synced) == 2)
         assert len(threads) == 1
     finally:
         locked.set()
@@ -93,7 +86,7 @@ def test_a_record_that_fails_is_one_line_and_serve_goes_on(
     try:
         for _ in range(2):
             assert bo.sync_once((LOOPBACK, ada.port), timeout=20).error is None
-        _wait("both exchanges to be reported", lambda: len(synced) == 2)
+        wait_until("both exchanges to be reported", lambda: len(synced) == 2)
     finally:
         bo.stop()
         ada.stop()

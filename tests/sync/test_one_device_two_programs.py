@@ -10,7 +10,6 @@ import asyncio
 import datetime as dt
 import os
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -26,17 +25,12 @@ from comentor.sync.lan.discovery import SERVICE_TYPE, find_instance, taken_name
 from comentor.sync.lan.engine import SyncEngine
 from comentor.sync.lan.peers import RETRY
 
+from .waiting import wait_until
+
 LOOPBACK = "127.0.0.1"
 SAID = ("this device is already reachable on the network through another comentor program "
         "on this machine (process ")
 
-
-def _wait(what: str, check: Callable[[], bool], timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
 
 
 def _tag(path: Path) -> str:
@@ -70,10 +64,10 @@ def test_the_second_program_says_the_device_is_reachable_already_and_still_syncs
     second_said: list[str] = []
     first = _serve(pa, first_said)
     try:
-        _wait("the first program to be found", lambda: _found(tag) == first.port)
+        wait_until("the first program to be found", lambda: _found(tag) == first.port)
         second = _serve(pa, second_said)
         try:
-            _wait("the second program to say why it does not advertise",
+            wait_until("the second program to say why it does not advertise",
                   lambda: bool(second_said))
             assert second_said[0].startswith(SAID), second_said
             assert "takes over when that one ends" in second_said[0]
@@ -110,9 +104,9 @@ def test_only_the_program_holding_the_claim_keeps_a_session_with_the_partner(
     second: SyncEngine | None = None
     bo = _serve(pb, bo_said)
     try:
-        _wait("the first program to advertise", lambda: first.advertised is not None)
+        wait_until("the first program to advertise", lambda: first.advertised is not None)
         second = _serve(pa, second_said)
-        _wait("the first program in session with Bo", lambda: bool(first._sessions), 30)
+        wait_until("the first program in session with Bo", lambda: bool(first._sessions), 30)
         time.sleep(4 * RETRY + 2)  # time enough for the second to have dialled Bo twice
         assert not second._sessions and first._sessions
         knocked = [m for m in first_said + second_said + bo_said if "closed" in m]
@@ -123,7 +117,7 @@ def test_only_the_program_holding_the_claim_keeps_a_session_with_the_partner(
             add_win(j, "Written in the second window")
         finally:
             j.close()
-        _wait("Bo to hold the second window's win",
+        wait_until("Bo to hold the second window's win",
               lambda: "Written in the second window" in _wins(pb), 30)
     finally:
         bo.stop()
@@ -140,7 +134,7 @@ def test_a_sync_asked_for_now_beside_the_app_still_reaches_the_partner(
     first = _serve(pa, [])
     bo = _serve(pb, [])
     try:
-        _wait("the first program to advertise", lambda: first.advertised is not None)
+        wait_until("the first program to advertise", lambda: first.advertised is not None)
         options = SyncOptions.parse(interfaces=LOOPBACK, listen_host=LOOPBACK, listen_port=0,
                                     timeout=12)
         report = SyncService(pa, options).sync(only="LAN", once=False)
@@ -175,13 +169,13 @@ def test_the_second_program_takes_over_when_the_first_ends_having_said_it_once(
     first = _serve(pa, [])
     second: SyncEngine | None = None
     try:
-        _wait("the first program to advertise", lambda: first.advertised is not None)
+        wait_until("the first program to advertise", lambda: first.advertised is not None)
         second = _serve(pa, said)
-        _wait("the second program to have checked again and again", lambda: len(tries) >= 6)
+        wait_until("the second program to have checked again and again", lambda: len(tries) >= 6)
         assert len(said) == 1 and said[0].startswith(SAID), said
         assert second.advertised is None
         first.stop()
-        _wait("the second program to take over", lambda: second.advertised is not None)
+        wait_until("the second program to take over", lambda: second.advertised is not None)
         assert _found(tag) == second.port
     finally:
         first.stop()
