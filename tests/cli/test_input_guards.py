@@ -211,3 +211,19 @@ def test_version_says_the_installed_release(tmp_path: Path) -> None:
     proc = comentor(tmp_path, "--version")
     assert (proc.returncode, proc.stdout, proc.stderr) == (0, f"comentor {version('comentor')}\n", "")
     assert list(tmp_path.iterdir()) == []  # no journal made, nothing written
+
+
+@pytest.mark.parametrize("args, says", [
+    (["add"], "comentor add: error: the following arguments are required: KIND, TEXT "
+              "(see `comentor add --help`)"),
+    (["add", "goal"], "required: TEXT (see `comentor add --help`)"),
+    (["devices", "revoke"], "required: ID (see `comentor devices revoke --help`)"),
+    (["frobnicate"], "invalid choice: 'frobnicate'"),
+])
+def test_a_missing_or_unknown_argument_is_one_line(tmp_path: Path, args: list[str],
+                                                   says: str) -> None:
+    """argparse's own error prints the whole usage first (seven lines for `add`)."""
+    done = comentor(tmp_path, *args)
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and says in done.stderr, done.stderr
+    assert "usage:" not in done.stderr and done.stdout == ""

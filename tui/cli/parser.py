@@ -13,7 +13,7 @@ import functools
 import os
 import sys
 from collections.abc import Collection
-from typing import Any
+from typing import Any, NoReturn
 
 from . import commands_named  # (its home: main asks it before argparse loads)
 
@@ -277,6 +277,11 @@ class _Parser(argparse.ArgumentParser):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("formatter_class", _Formatter)
         super().__init__(*args, **kwargs)
+
+    def error(self, message: str) -> NoReturn:
+        """One line, as every other error of ours: what is wrong and where the help is (the
+        usage argparse prints first is most of a screen for `add`)."""
+        self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
 
 
 def _journal_everywhere(sub: Any) -> None:
