@@ -55,8 +55,8 @@ if TYPE_CHECKING:
 
     from ._journal import Journal
 
-__all__ = ["DIGEST_BITS", "Healing", "digest", "digests", "diverged", "fork_start",
-           "forget_digests", "heal", "held_versions", "keep", "known_fork", "with_forks"]
+__all__ = ["DIGEST_BITS", "Healing", "digest", "digests", "diverged", "fork_start", "heal",
+           "held_versions", "keep", "known_fork", "with_forks"]
 
 DIGEST_BITS = 48
 _MOD = 1 << DIGEST_BITS
@@ -139,13 +139,6 @@ def _keep(conn: sqlite3.Connection, replica: str, seq: int, forks: int, value: i
             (replica, seq, forks, _held_back_to(conn, replica, seq), value))
     except Exception:  # noqa: BLE001 - a shortcut not kept costs time, never correctness
         pass
-
-
-def forget_digests(conn: sqlite3.Connection, replica: str) -> None:
-    """Versions of `replica` below a held number were taken back (model/_takeback.py): no
-    point kept for it counts any more, in this process or the next."""
-    _CACHE.get(conn, {}).pop(replica, None)
-    conn.execute("DELETE FROM digest_marks WHERE replica = ?", (replica,))
 
 
 def digests(conn: sqlite3.Connection, vector: dict[str, int]) -> dict[str, int]:

@@ -26,7 +26,6 @@ from ._quarantine import hold, quarantined, release_all_due
 from ._rotation import ROTATION_TABLES, adopt_grants
 from ._schema import TABLES
 from ._store import insert_op, stored_op
-from ._takeback import is_revocation, take_back
 from ._verify import Signatures, check_ahead
 from .errors import (
     InvalidOperationError,
@@ -67,9 +66,6 @@ class ApplyResult:
     moved: bool = False  # this journal moved to a new epoch (a restored or forked copy)
     reissued: int = 0  # this copy's own forked versions, re-issued under its new epoch
     rebuilt: bool = False  # a fork took applied operations out: tables rebuilt
-    # operations a device made past the cut-off of a revocation this batch brought: taken
-    # back out of this journal, as the revoking device never took them (model/_takeback.py)
-    taken_back: int = 0
 
 
 def _device_record(journal: Journal, device: str) -> dict[str, Any] | None:
@@ -216,10 +212,7 @@ def _apply_batch(journal: Journal, batch: list[Operation],
     state.flush(conn)
     for peer, channel, value in cursors:
         journal.write_cursor(peer, channel, value)
-    if state.revoked:
-        result.taken_back = take_back(conn, journal.device_id)  # rebuilds when it takes any
-        result.rebuilt = bool(result.taken_back)
-    if state.rebuild and not result.rebuilt:
+    if state.rebuild:
         rebuild(conn)  # a fork took applied operations out of the log (model/_forks.py)
         result.rebuilt = True
     if journal.replica in result.replicas:
@@ -257,7 +250,6 @@ class _Batch:
     no lookup of its own."""
 
     rebuild: bool = False  # a fork took applied operations out of the log
-    revoked: bool = False  # a revocation applied: take back what is past its cut-off
     # the (replica, seq)s of the batch held in `ops` or `quarantine` (None: ask per op)
     held: set[tuple[str, int]] | None = None
     starts: dict[str, int | None] = field(default_factory=dict)  # replica -> fork_start
@@ -362,7 +354,6 @@ def _apply_one(journal: Journal, op: Operation, result: ApplyResult,
         state.flush(conn)
         insert_op(conn, op)
         project(conn, op)
-        state.revoked = state.revoked or is_revocation(op.fields)
     else:
         state.pending.append(op)
     result.applied += 1

@@ -72,7 +72,6 @@ class TransportOutcome:
     own: int = 0
     forks: int = 0  # operations received under numbers another copy used: kept (forks)
     reissued: int = 0  # this copy's own forked changes, re-issued under its new epoch
-    taken_back: int = 0  # changes a removed device made past its removal's cut-off
     epoch_bumped: bool = False
     held_back: list[HeldBy] = field(default_factory=list)
     rejected: list[str] = field(default_factory=list)
@@ -109,9 +108,6 @@ class TransportOutcome:
         if self.forks:
             out.append(f"kept {self.forks} change(s) written by two copies of one journal "
                        "under the same numbers: nothing is lost")
-        if self.taken_back:
-            out.append(f"took back {self.taken_back} change(s) a removed device made after "
-                       "the point its removal set: the device that removed it never took them")
         return out + [h.line() for h in self.held_back]
 
     def note_applied(self, result: ApplyResult) -> None:
@@ -121,7 +117,6 @@ class TransportOutcome:
         self.quarantined += result.quarantined
         self.forks += result.forks
         self.reissued += result.reissued
-        self.taken_back += result.taken_back
         self.epoch_bumped = self.epoch_bumped or result.moved
         self.tables |= result.tables
 
