@@ -277,6 +277,19 @@ def test_checked_ahead_or_one_by_one_a_batch_applies_the_same(
     assert digest(ada.conn)["goals"] == digest(cy.conn)["goals"]
 
 
+def test_the_signature_workers_run_below_the_journals_priority() -> None:
+    """The journal's thread is what a sync waits on: the workers that only have to stay
+    ahead of it yield the CPU to it (and to an app's interface)."""
+    import os
+
+    pool = verify._executor()
+    if pool is None:
+        pytest.skip("no worker process can be started here")
+    mine = os.nice(0)
+    theirs = {pool.submit(os.nice, 0).result(timeout=60) for _ in range(verify.workers() * 4)}
+    assert theirs == {min(mine + verify.VERIFY_NICENESS, 19)}
+
+
 # ---------------------------------------------------------------------- digests
 def test_a_new_process_starts_the_digest_where_the_last_one_left_it(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
