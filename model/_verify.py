@@ -88,8 +88,9 @@ def _yield_to_the_journal() -> None:
     """In each worker process, first: run at a lower priority than the process it works
     for. Its checks only have to stay ahead of the apply, and the journal's thread (the
     apply, the decoding of the next batch, an app's interface) is the one a sync waits on:
-    at equal priority the workers took a core from it for 2-3 s of a 10 s first sync, at
-    this one the sync took about 6 % less time (docs/performance.md)."""
+    at equal priority the workers took a core from it for 2-3 s of a 10 s first sync; at
+    this one it waits about 1 s, and the sync's wall time per CPU second is about 9 %
+    lower (docs/performance.md)."""
     wanted = os.environ.get("COMENTOR_VERIFY_NICENESS", "").strip()  # 0: as before (A/B)
     try:
         os.nice(int(wanted) if wanted.isdigit() else VERIFY_NICENESS)
