@@ -219,6 +219,11 @@ def test_version_says_the_installed_release(tmp_path: Path) -> None:
     (["add", "goal"], "required: TEXT (see `comentor add --help`)"),
     (["devices", "revoke"], "required: ID (see `comentor devices revoke --help`)"),
     (["frobnicate"], "invalid choice: 'frobnicate'"),
+    (["add", "goal", "x", "--bogus"], "comentor add: error: unrecognized arguments: --bogus "
+                                      "(see `comentor add --help`)"),
+    (["schedule", "set", "--bogus"], "unrecognized arguments: --bogus "
+                                     "(see `comentor schedule set --help`)"),
+    (["--bogus"], "comentor: error: unrecognized arguments: --bogus (see `comentor --help`)"),
 ])
 def test_a_missing_or_unknown_argument_is_one_line(tmp_path: Path, args: list[str],
                                                    says: str) -> None:

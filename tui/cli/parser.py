@@ -283,6 +283,25 @@ class _Parser(argparse.ArgumentParser):
         usage argparse prints first is most of a screen for `add`)."""
         self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
 
+    def parse_args(self, args: Any = None, namespace: Any = None) -> Any:
+        """As argparse, but an argument no command takes is reported by the (sub)command it
+        was given to, whose help says what it takes: `comentor add: error: unrecognized
+        arguments: --bogus (see `comentor add --help`)`, not the top level's."""
+        parsed, extras = self.parse_known_args(args, namespace)
+        if extras:
+            self._chosen(parsed).error("unrecognized arguments: " + " ".join(extras))
+        return parsed
+
+    def _chosen(self, parsed: argparse.Namespace) -> argparse.ArgumentParser:
+        """The innermost subcommand's parser that `parsed` went through."""
+        parser: argparse.ArgumentParser = self
+        while True:
+            subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+            name = getattr(parsed, subs[0].dest, None) if subs else None
+            if not isinstance(name, str) or name not in subs[0].choices:
+                return parser
+            parser = subs[0].choices[name]
+
 
 def _journal_everywhere(sub: Any) -> None:
     """Accept --journal after the command too (`comentor list goal --journal X`).
