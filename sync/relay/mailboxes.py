@@ -40,9 +40,9 @@ _QueuedPut = tuple[Session, int, str, bytes, "asyncio.Future[None]"]
 
 #: Seconds that acks queued with no put wait for a put's write round to share, unless a
 #: request has to see them first (:meth:`Mailboxes.hurry`). A round of acks alone cost the
-#: SQLite relay about 200 us of CPU for one ack; riding a put's round, 60-70 us. At 800
+#: SQLite relay about 200 us of CPU for one ack; riding a put's round, 75-115 us. At 800
 #: envelopes a second, 4 rounds in 10 were of acks alone; gathered, almost none, and the
-#: relay spent 0.85-0.90x the CPU per envelope (docs/performance.md). Nobody waits on an ack
+#: relay spent 0.86-0.89x the CPU per envelope (docs/performance.md). Nobody waits on an ack
 #: but its sender, and an ack only frees room; a device's push is never delayed by it.
 ACK_GATHER = 0.005
 
