@@ -38,12 +38,13 @@ _QueuedAck = tuple[str, bytes, int, "asyncio.Future[int | RelayError] | Session"
 #: A put waiting for the writer: (session, rid, mailbox, envelope, resolved once answered).
 _QueuedPut = tuple[Session, int, str, bytes, "asyncio.Future[None]"]
 
-#: Seconds that acks queued with no put wait for a put's write round to share, unless a
-#: request has to see them first (:meth:`Mailboxes.hurry`). A round of acks alone cost the
+#: Seconds that quiet acks queued with no put wait for a put's write round to share, unless
+#: a request has to see them first (:meth:`Mailboxes.hurry`); an ack with ``rid`` goes at
+#: once, since its sender waits for the reply (the sync engine's acks, today). A round of acks alone cost the
 #: SQLite relay about 200 us of CPU for one ack; riding a put's round, 75-115 us. At 800
 #: envelopes a second, 4 rounds in 10 were of acks alone; gathered, almost none, and the
-#: relay spent 0.86-0.89x the CPU per envelope (docs/performance.md). Nobody waits on an ack
-#: but its sender, and an ack only frees room; a device's push is never delayed by it.
+#: relay spent 0.86-0.89x the CPU per envelope (docs/performance.md). Nobody waits on a
+#: quiet ack, and an ack only frees room; a device's push is never delayed by it.
 ACK_GATHER = 0.005
 
 
@@ -152,6 +153,13 @@ class Mailboxes:
             self._acks_due = True
             self._wake_writer()
 
+    def hurry_for(self, session: Session) -> None:
+        """:meth:`hurry`, if ``session`` has a quiet ack among those queued: its next
+        request must see it. (Other connections' acks keep gathering.)"""
+        recorded = self._acks_recorded
+        if recorded is not None and any(f is recorded for f in session.inflight):
+            self.hurry()
+
     async def drain(self) -> None:
         """Wait until every queued put is stored and answered, and every queued ack
         recorded (before shutdown)."""
@@ -170,40 +178,42 @@ class Mailboxes:
         the relay's cost grows with the number of commits, not of envelopes or acks. Acks
         go first: each names an envelope already stored (its number was only known once it
         was), the room they free is there for the puts that arrived with them (a quiet ack
-        is not waited for), and the puts' commit syncs them to disk. Acks that come with no
-        put wait up to ACK_GATHER for one (:meth:`_wake_writer`).
+        is not waited for), and the puts' commit syncs them to disk. Quiet acks that come with
+        no put wait up to ACK_GATHER for one (:meth:`_wake_writer`).
         """
         lim = self.limits
-        while self._put_queue or (self._ack_queue and self._acks_due):
-            self._acks_due = False
-            if self._gather is not None:
-                self._gather.cancel()
-                self._gather = None
-            acks, self._ack_queue = self._ack_queue, []
-            recorded, self._acks_recorded = self._acks_recorded, None
-            queue, self._put_queue = self._put_queue, []
-            try:
-                written = await self.backend.write(
-                    [(m, d, s) for m, d, s, _ in acks], [(m, d) for _, _, m, d, _ in queue],
-                    lim.quota_envelopes, lim.quota_bytes, lim.max_storage_bytes)
-                latency = self.metrics.store_latency
-                if acks:
-                    latency.labels("ack").observe(written.ack_seconds)
-                    self._answer_acks(acks, written.acks)
-                if queue:
-                    latency.labels("put").observe(written.put_seconds)
-                    self._answer_puts(queue, written.puts)
-            finally:
-                if recorded is not None and not recorded.done():
-                    recorded.set_result(None)
-                for *_, waiting in acks:  # only if the store call itself blew up
-                    if isinstance(waiting, asyncio.Future) and not waiting.done():
-                        waiting.set_exception(StoreFailure("relay storage failure"))
-                for session, _, _, _, done in queue:
-                    session.puts_pending -= 1
-                    if not done.done():
-                        done.set_result(None)
-        self._gather_acks()  # acks that came during the last round, alone
+        try:
+            while self._put_queue or (self._ack_queue and self._acks_due):
+                self._acks_due = False
+                if self._gather is not None:
+                    self._gather.cancel()
+                    self._gather = None
+                acks, self._ack_queue = self._ack_queue, []
+                recorded, self._acks_recorded = self._acks_recorded, None
+                queue, self._put_queue = self._put_queue, []
+                try:
+                    written = await self.backend.write(
+                        [(m, d, s) for m, d, s, _ in acks], [(m, d) for _, _, m, d, _ in queue],
+                        lim.quota_envelopes, lim.quota_bytes, lim.max_storage_bytes)
+                    latency = self.metrics.store_latency
+                    if acks:
+                        latency.labels("ack").observe(written.ack_seconds)
+                        self._answer_acks(acks, written.acks)
+                    if queue:
+                        latency.labels("put").observe(written.put_seconds)
+                        self._answer_puts(queue, written.puts)
+                finally:
+                    if recorded is not None and not recorded.done():
+                        recorded.set_result(None)
+                    for *_, waiting in acks:  # only if the store call itself blew up
+                        if isinstance(waiting, asyncio.Future) and not waiting.done():
+                            waiting.set_exception(StoreFailure("relay storage failure"))
+                    for session, _, _, _, done in queue:
+                        session.puts_pending -= 1
+                        if not done.done():
+                            done.set_result(None)
+        finally:  # acks that came during the last round, alone (or a round that raised)
+            self._gather_acks()
 
     def _answer_acks(self, acks: list[_QueuedAck], results: list[int | RelayError] | StoreFailure
                      ) -> None:
@@ -298,7 +308,7 @@ class Mailboxes:
             return
         done: asyncio.Future[int | RelayError] = asyncio.get_running_loop().create_future()
         self._ack_queue.append((mailbox, session.device, seq, done))
-        self._wake_writer()
+        self.hurry()  # its sender waits for the reply: no gathering for it
         result = await done
         if isinstance(result, RelayError):
             raise Refused(refusal_code(result), str(result))

@@ -51,7 +51,7 @@ class Requests:
             if self._answer_now(session, msg):
                 return
             if msg.op != "put" and session.inflight:
-                self.ops.hurry()  # its quiet acks too: they may be gathering (ACK_GATHER)
+                self.ops.hurry_for(session)  # its quiet acks may be gathering (ACK_GATHER)
                 await session.settle()  # answered after this connection's puts, seeing them
             if not session.bucket.take():
                 raise Refused("rate_limited", "too many requests; slow down")

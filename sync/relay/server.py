@@ -264,6 +264,7 @@ class RelayServer(Requests):
                     await session.keep_up()
         except SessionFatal as exc:
             with contextlib.suppress(Exception):  # earlier puts are answered first, in order
+                self.ops.hurry_for(session)
                 await asyncio.wait_for(session.settle(), 5)
             session.error(None, exc.code, exc.message, fatal=True)
             close_code, close_reason = 1008, exc.message

@@ -76,6 +76,35 @@ async def test_a_request_after_a_quiet_ack_does_not_wait_for_the_gathering(
     await b.close()
 
 
+async def test_an_ack_that_waits_for_its_reply_goes_at_once(
+        relay: RelayServer, long_gather: None) -> None:
+    a = await _raw(relay, DEV_A, features=True)
+    await _stored(a, 1, b"env1")
+    await a.send(encode("ack", rid=5, seq=1))  # the sync engine's ack: it waits for `acked`
+    acked = await asyncio.wait_for(_next(a), 30)  # well within the minute's gathering
+    assert (acked.op, acked.get_int("rid")) == ("acked", 5)
+    await a.close()
+
+
+async def test_another_connections_request_leaves_the_acks_gathering(
+        relay: RelayServer, long_gather: None) -> None:
+    a = await _raw(relay, DEV_A, features=True)
+    for rid in (1, 2):
+        await _stored(a, rid, b"env%d" % rid)
+    await a.send(encode("ack", rid=3, seq=2))  # recorded at once: a waits for the reply
+    assert (await asyncio.wait_for(_next(a), 30)).op == "acked"
+    await _stored(a, 4, b"env3")  # a request after it settles a's answered put first
+    b = await _raw(relay, DEV_B, features=True)
+    await b.send(encode("ack", seq=2))  # quiet: it gathers
+    await a.send(encode("fetch", rid=5, since=0))  # a has no ack queued: b's keeps gathering
+    assert (await asyncio.wait_for(_next(a), 30)).op == "envelopes"
+    assert (await relay.health_now())["envelopes"] == 3
+    await _stored(a, 6, b"env4")  # the put's round takes b's ack: 1 and 2 are gone
+    assert (await relay.health_now())["envelopes"] == 2
+    await a.close()
+    await b.close()
+
+
 async def test_a_lone_ack_is_recorded_when_its_gathering_ends(
         relay: RelayServer, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(mailboxes, "ACK_GATHER", 0.05)

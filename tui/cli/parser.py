@@ -284,9 +284,11 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
 
     def parse_args(self, args: Any = None, namespace: Any = None) -> Any:
-        """As argparse, but an argument no command takes is reported by the (sub)command it
-        was given to, whose help says what it takes: `comentor add: error: unrecognized
-        arguments: --bogus (see `comentor add --help`)`, not the top level's."""
+        """As argparse, but an argument no command takes is reported by the innermost
+        command the line names, whose help says what it takes: `comentor add: error:
+        unrecognized arguments: --bogus (see `comentor add --help`)`, not the top level's.
+        (argparse does not say at which level a leftover was typed: `comentor --bogus add
+        goal x` is reported by `add` too.)"""
         parsed, extras = self.parse_known_args(args, namespace)
         if extras:
             self._chosen(parsed).error("unrecognized arguments: " + " ".join(extras))
