@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from ._journal import iso
 from ._record import Record
 from ._schedule import cadence
+from ._views import feedback_receiver
 from .errors import ValidationError
 
 if TYPE_CHECKING:
@@ -147,13 +148,14 @@ def agenda(j: Journal, session: str | None = None) -> list[AgendaItem]:
         add("challenges", "challenges", ch,
             by if status == "offered" and by else ", ".join(p for p in (status, by) if p))
     # feedback given before this check-in comes back until the partner it was for answers
+    partner = j.partner()
     for fb in j._rows("feedback", "(response IS NULL AND coalesce(created_at, '') < ?) OR "
                       + in_session("feedback"), (started or "9999", session or ""),
                       order="created_at"):
         giver = names.get(fb.get("person"), "?")
         add("feedback", "feedback", fb,
             f"{_FEEDBACK_DETAIL.get(fb.get('kind') or '', 'feedback')} from {giver}, "
-            "not answered yet", person=fb.get("to_person"))
+            "not answered yet", person=feedback_receiver(fb, j.me, partner))
     for a in j._rows("asks", "status = 'open' OR " + in_session("asks"), (session or "",),
                      order="created_at"):
         add("asks", "asks", a, a.get("outcome") or "no concrete outcome yet")

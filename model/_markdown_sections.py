@@ -9,13 +9,14 @@ first, so the document reads as the partnership happened.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from ._checkin_items import FEEDBACK_RESPONSES
 from ._markdown import block, day, escape_inline, indent, item, section, who
 from ._queries import goal_progress
+from ._views import feedback_receiver
 
 if TYPE_CHECKING:
     from ._journal import Journal
@@ -54,6 +55,13 @@ class Context:
 
     def who(self, person: str | None) -> str:
         return who(self.names.get(person or "", "?"))
+
+    def receiver(self, feedback: Mapping[str, Any]) -> str:
+        """Whom feedback is for, in bold (:func:`feedback_receiver`); "the partner" while
+        the partner a giver meant is not known yet."""
+        me, partner = (self.people + [None])[:2] if self.people else (None, None)
+        to = feedback_receiver(feedback, me, partner) if me else feedback.get("to_person")
+        return self.who(str(to)) if to else "the partner"
 
     def at(self, session: str | None) -> str:
         """The words ' at the check-in of DAY' for an item that belongs to a check-in."""
@@ -204,12 +212,13 @@ def feedback(j: Journal, ctx: Context) -> list[str]:
     for f in j._rows("feedback", order=_ORDER):
         kind = _FEEDBACK_KIND.get(str(f.get("kind") or ""), "feedback")
         about = _about(j, ctx, str(f.get("target_table") or ""), str(f.get("target_id") or ""))
-        head = (f"{ctx.who(f.get('person'))} → {ctx.who(f.get('to_person'))}, "
+        to = ctx.receiver(f)
+        head = (f"{ctx.who(f.get('person'))} → {to}, "
                 f"{_words(kind, about, day(f.get('created_at')))}{ctx.at(f.get('session'))}: "
                 f"{_text(f)}")
         response = FEEDBACK_RESPONSES.get(str(f.get("response") or ""))
         reply = _text(f, "response_text")
-        answer = (f"Answer of {ctx.who(f.get('to_person'))} "
+        answer = (f"Answer of {to} "
                   f"({_words(response, day(f.get('responded_at')))})"
                   + (f": {reply}" if reply else "") if response else "Not answered yet")
         items += item(head, answer)
@@ -281,8 +290,8 @@ def _item_line(j: Journal, ctx: Context, table: str, row: str, outcome: str) -> 
         text = f"version of {day(rec.get('created_at'))}"
     else:
         text = f"“{_text(rec, ind=_SUB)}”"
-    owner = f" of {ctx.who(rec.get('to_person') if table == 'feedback' else rec.get('person'))}" \
-        if rec else ""
+    owner = "" if rec is None else (
+        f" of {ctx.receiver(rec) if table == 'feedback' else ctx.who(rec.get('person'))}")
     return item(f"{_upper(what)}{owner} {text}: {block(outcome, _SUB) or 'covered'}", depth=1)
 
 

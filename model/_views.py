@@ -7,6 +7,7 @@ baseline is missing) and returns plain data. The SQL stays here, next to the sch
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -17,7 +18,8 @@ if TYPE_CHECKING:
     from ._journal import Journal
 
 __all__ = [
-    "FeedbackTarget", "Partnership", "feedback_on", "feedback_targets", "is_demo_journal",
+    "FeedbackTarget", "Partnership", "feedback_on", "feedback_receiver", "feedback_targets",
+    "is_demo_journal",
     "missing_baselines", "owning_item", "partnership_state", "stories", "updates_of",
 ]
 
@@ -85,6 +87,21 @@ class FeedbackTarget(Record):
     id: str
     person: str  # the owner's name
     text: str
+
+
+def feedback_receiver(feedback: Mapping[str, Any], me: str, partner: str | None
+                      ) -> str | None:
+    """Whom a feedback row is for (the one who answers it): its ``to_person``, or for
+    feedback given before the partner was known (no ``to_person``: nobody to name yet),
+    the giver's partner; None while that partner is still unknown. ``me`` and ``partner``
+    are this journal's two people (:meth:`Journal.partner`)."""
+    to = feedback.get("to_person")
+    if to:
+        return str(to)
+    giver = feedback.get("person")
+    if giver == me:
+        return partner
+    return me if giver is not None and giver == partner else None
 
 
 def feedback_targets(j: Journal) -> list[FeedbackTarget]:

@@ -55,10 +55,12 @@ class FeedbackScreen(ListScreen):
 
     def load(self, j: Journal) -> list[dict[str, Any]]:
         items = super().load(j)
+        partner = j.partner()
         for item in items:
-            item["to_name"] = j.person_name(item.get("to_person"))
+            to = model.feedback_receiver(item, j.me, partner)
+            item["to_name"] = j.person_name(to) if to else "your partner"
             # feedback given to me (by my partner) is mine to answer
-            item["for_me"] = item.get("to_person") == j.me and item.get("person") != j.me
+            item["for_me"] = to == j.me and item.get("person") != j.me
             item["about"] = self._about(j, item.get("target_table") or "", item.get("target_id"))
         # what feedback can be attached to, for the form
         self.targets = [("(nothing in particular)", "")] + [
