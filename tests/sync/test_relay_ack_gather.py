@@ -6,7 +6,6 @@ other than its end records the acks, so that no test depends on the machine's sp
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -17,20 +16,13 @@ from comentor.sync.relay.server import RelayServer
 from comentor.sync.relay.store import RelayStore
 from comentor.sync.relay.wire import RelayLimits, encode
 from tests.sync.test_relay_quiet_ack import DEV_A, DEV_B, _next, _raw
+from tests.sync.test_relay_quiet_ack import relay as relay  # noqa: F401
 from tests.sync.test_relay_stores import parametrize_stores, pg_url, postgres  # noqa: F401
 from tests.sync.test_relay_stores import relay_store as relay_store  # noqa: F401
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     parametrize_stores(metafunc)
-
-
-@pytest.fixture
-async def relay(tmp_path: Path, relay_store: str | None) -> AsyncIterator[RelayServer]:
-    server = RelayServer(tmp_path / "relay", RelayLimits(), store=relay_store)
-    await server.start("127.0.0.1", 0)
-    yield server
-    await server.stop()
 
 
 @pytest.fixture
