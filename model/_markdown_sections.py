@@ -59,7 +59,8 @@ class Context:
     def receiver(self, feedback: Mapping[str, Any]) -> str:
         """Whom feedback is for, in bold (:func:`feedback_receiver`); "the partner" while
         the partner a giver meant is not known yet."""
-        me, partner = (self.people + [None])[:2] if self.people else (None, None)
+        me = self.people[0] if self.people else None
+        partner = self.people[1] if len(self.people) > 1 else None
         to = feedback_receiver(feedback, me, partner) if me else feedback.get("to_person")
         return self.who(str(to)) if to else "the partner"
 

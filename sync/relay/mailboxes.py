@@ -40,11 +40,11 @@ _QueuedPut = tuple[Session, int, str, bytes, "asyncio.Future[None]"]
 
 #: Seconds that quiet acks queued with no put wait for a put's write round to share, unless
 #: a request has to see them first (:meth:`Mailboxes.hurry`); an ack with ``rid`` goes at
-#: once, since its sender waits for the reply (the sync engine's acks, today). A round of acks alone cost the
-#: SQLite relay about 200 us of CPU for one ack; riding a put's round, 75-115 us. At 800
-#: envelopes a second, 4 rounds in 10 were of acks alone; gathered, almost none, and the
-#: relay spent 0.86-0.89x the CPU per envelope (docs/performance.md). Nobody waits on a
-#: quiet ack, and an ack only frees room; a device's push is never delayed by it.
+#: once, since its sender waits for the reply (the sync engine's acks, today). A round of
+#: acks alone cost the SQLite relay about 200 us of CPU for one ack; riding a put's round,
+#: 75-115 us. At 800 envelopes a second, 4 rounds in 10 were of acks alone; gathered,
+#: almost none, and the relay spent 0.86-0.89x the CPU per envelope (docs/performance.md).
+#: Nobody waits on a quiet ack, and an ack only frees room; no push is delayed by it.
 ACK_GATHER = 0.005
 
 
@@ -178,8 +178,8 @@ class Mailboxes:
         the relay's cost grows with the number of commits, not of envelopes or acks. Acks
         go first: each names an envelope already stored (its number was only known once it
         was), the room they free is there for the puts that arrived with them (a quiet ack
-        is not waited for), and the puts' commit syncs them to disk. Quiet acks that come with
-        no put wait up to ACK_GATHER for one (:meth:`_wake_writer`).
+        is not waited for), and the puts' commit syncs them to disk. Quiet acks that come
+        with no put wait up to ACK_GATHER for one (:meth:`_wake_writer`).
         """
         lim = self.limits
         try:
