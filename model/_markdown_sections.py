@@ -59,10 +59,9 @@ class Context:
     def receiver(self, feedback: Mapping[str, Any]) -> str:
         """Whom feedback is for, in bold (:func:`feedback_receiver`); "the partner" while
         the partner a giver meant is not known yet."""
-        me = self.people[0] if self.people else None
         partner = self.people[1] if len(self.people) > 1 else None
-        to = feedback_receiver(feedback, me, partner) if me else feedback.get("to_person")
-        return self.who(str(to)) if to else "the partner"
+        to = feedback_receiver(feedback, self.people[0], partner)
+        return self.who(to) if to else "the partner"
 
     def at(self, session: str | None) -> str:
         """The words ' at the check-in of DAY' for an item that belongs to a check-in."""
