@@ -5,7 +5,8 @@ for the app and the command line alike. Each round fetches the envelopes the rel
 checks and applies each one in its own transaction (with the relay cursor written in that
 same transaction, so the cursor is never ahead of the data), acks them, and then sends
 envelopes with what the other devices lack (:class:`~comentor.sync.mailbox.stream.Exchange`). The live session stays
-connected, applies pushed envelopes at once and sends local changes at once when told
+connected, applies pushed envelopes at once (acking each quietly, without waiting for a
+reply, where the relay offers it) and sends local changes at once when told
 (``notify_local_change``), within a tenth of a second otherwise (another process's edits).
 
 The journal is opened on the thread running the event loop and closed when the round or
@@ -367,7 +368,9 @@ class RelaySync:
                 elif kind == "push":
                     if seq == int(j.cursor(*key) or 0) + 1:
                         self._receive(ex, key, seq, data)
-                        await client.ack(seq)
+                        # quiet: the relay records it with its next write round and sends
+                        # no reply; a lost or refused one is made good by the next ack
+                        await client.ack(seq, wait=False)
                     elif seq > int(j.cursor(*key) or 0):
                         await self._pull(ex, client, key)
                 if ex.stale():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sqlite3
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -21,7 +22,9 @@ from comentor.sync.errors import RelayError, SyncError
 from comentor.sync.mailbox.relay_client import RelayClient
 from comentor.sync.mailbox.relay_sync import RelaySync
 from comentor.sync.mailbox.stream import Exchange
+from comentor.sync.relay.connection import Session
 from comentor.sync.relay.server import RelayServer
+from comentor.sync.relay.wire import Message
 
 
 def goals(j: Journal) -> set[str]:
@@ -294,3 +297,63 @@ async def test_revocation_rotates_the_key_and_the_revoked_device_reads_nothing_a
         with pytest.raises(ProtocolError):
             open_envelope(envelope_key(old), mailbox, "relay", data)
         open_envelope(envelope_key(new), mailbox, "relay", data)  # the partners' key does
+
+
+async def test_live_session_acks_pushes_quietly_and_the_relay_records_them(
+    tmp_path: Path, relay: RelayServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An envelope the relay pushes is acked without ``rid`` (no reply to wait for,
+    gathered into the relay's next write round), and the relay still records it."""
+    a, b = paired_journals(tmp_path, sync=False)
+    acks: list[tuple[str, int]] = []  # ("quiet" or "answered", seq), as the relay got them
+    answered, quiet = relay._ops.ack, relay._ops.quiet_ack
+
+    async def ack(session: Session, msg: Message, mailbox: str) -> None:
+        if msg.opt_int("rid") is not None:  # else it goes on to quiet_ack below
+            acks.append(("answered", msg.get_int("seq")))
+        await answered(session, msg, mailbox)
+
+    def quiet_ack(session: Session, msg: Message, mailbox: str) -> None:
+        acks.append(("quiet", msg.get_int("seq")))
+        quiet(session, msg, mailbox)
+
+    monkeypatch.setattr(relay._ops, "ack", ack)
+    monkeypatch.setattr(relay._ops, "quiet_ack", quiet_ack)
+    got = asyncio.Event()
+    live_a = RelaySync(a.path, url(relay), poll_interval=5.0)
+    live_b = RelaySync(b.path, url(relay), poll_interval=5.0, on_applied=lambda t: got.set())
+    await live_a.sync_once()
+    await live_b.sync_once()
+    tasks = [asyncio.create_task(live_a.run()), asyncio.create_task(live_b.run())]
+    try:
+        for _ in range(250):
+            if live_a._synced and live_b._synced:
+                break
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(0.1)
+        got.clear()
+        acks.clear()
+        e.add_goal(a, "pushed live")
+        live_a.notify_local_change()
+        await asyncio.wait_for(got.wait(), 5.0)
+        for _ in range(100):
+            if acks:
+                break
+            await asyncio.sleep(0.02)
+        kind, seq = acks[0]
+        assert kind == "quiet", acks
+        marks: set[int] = set()
+        db = sqlite3.connect(tmp_path / "relay" / "relay.sqlite3")
+        try:
+            for _ in range(250):  # written within the relay's gathering wait
+                marks = {int(r[0]) for r in db.execute("SELECT seq FROM acks")}
+                if seq in marks:
+                    break
+                await asyncio.sleep(0.02)
+        finally:
+            db.close()
+        assert seq in marks, (seq, marks)
+    finally:
+        live_a.stop()
+        live_b.stop()
+        await asyncio.wait_for(asyncio.gather(*tasks), 10)
