@@ -125,10 +125,12 @@ def agenda(j: Journal, session: str | None = None) -> list[AgendaItem]:
     authors = _authors(j)
 
     def add(section: str, table: str, row: dict[str, Any], detail: str = "",
-            person: str | None = None) -> None:
+            person: str | None = None, who: str = "") -> None:
+        """One item; `person` (an id) or `who` (a name) says whom it concerns when that
+        is not the row's owner."""
         new = bool(started) and str(row.get("created_at") or "") >= started
-        items.append(AgendaItem(section, table, row["id"], row.get("text") or "",
-                                names.get(person or row.get("person"), ""), detail,
+        who = who or names.get(row.get("person") if person is None else person, "")
+        items.append(AgendaItem(section, table, row["id"], row.get("text") or "", who, detail,
                                 (table, row["id"]) in done, added_by(j, table, row, authors),
                                 new))
 
@@ -155,7 +157,8 @@ def agenda(j: Journal, session: str | None = None) -> list[AgendaItem]:
         giver = names.get(fb.get("person"), "?")
         add("feedback", "feedback", fb,
             f"{_FEEDBACK_DETAIL.get(fb.get('kind') or '', 'feedback')} from {giver}, "
-            "not answered yet", person=feedback_receiver(fb, j.me, partner))
+            "not answered yet", person=feedback_receiver(fb, j.me, partner) or "",
+            who="" if partner else "your partner")  # given before the partner joined
     for a in j._rows("asks", "status = 'open' OR " + in_session("asks"), (session or "",),
                      order="created_at"):
         add("asks", "asks", a, a.get("outcome") or "no concrete outcome yet")

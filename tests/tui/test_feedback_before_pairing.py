@@ -24,6 +24,8 @@ def test_feedback_given_before_the_partner_joined_is_the_partners_to_answer(
     assert (mine["to_name"], mine["for_me"]) == ("your partner", False)
     line = next(x for x in model.export_markdown(ada).splitlines() if "explain" in x)
     assert line.startswith("- **Ada** → the partner, a perspective")  # not "**?**"
+    waiting = [i for i in model.agenda(ada) if i.table == "feedback" and i.id == given]
+    assert [i.person for i in waiting] == ["your partner"]  # not its giver, Ada
 
     ben = Journal.create(tmp_path / "ben.db", "Ben", joining=True)
     pair_in_process(ada, ben)
