@@ -24,6 +24,7 @@ marks it does not hold.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import TYPE_CHECKING
 
@@ -82,8 +83,9 @@ _SNIPPET = "snippet(search_fts, 0, ?, ?, '…', 12)"  # the marks, as parameters
 
 class Hit(Record):
     """One match: the item's table and id, a snippet of its text as written (no marks in
-    it), its rank (FTS5's bm25: lower is better) and `marks`, the (start, end) offsets of
-    the words matched in the snippet, for an interface to show them its own way. A frozen
+    it), its rank (FTS5's bm25: lower is better), `marks`, the (start, end) offsets of
+    the words matched in the snippet, for an interface to show them its own way, and whose
+    and of which day the item is, so that a list of results can be told apart. A frozen
     record, as a frozen dataclass behaves: `comentor search` loads no dataclasses (see
     _record.py)."""
 
@@ -92,6 +94,8 @@ class Hit(Record):
     snippet: str
     rank: float
     marks: tuple[tuple[int, int], ...] = ()
+    who: str = ""  # whose item it is, by name ("" for a check-in's notes: both of you)
+    when: str = ""  # its day (YYYY-MM-DD): a win's date, a check-in's, else when written
 
 
 class SearchPage(Record):
@@ -202,11 +206,55 @@ def search_page(j: Journal, text: str, limit: int = SEARCH_LIMIT,
         + ("rank" if ranked else "search_fts.rowid DESC") + " LIMIT ? OFFSET ?",
         (_OPEN, _CLOSE, query, limit, offset),
     ).fetchall() if offset < total else []
+    details = _details(j, [(str(r[0]), str(r[1])) for r in rows])
     hits = []
     for table, row, snippet, rank, docid, holds_marks in rows:
         shown, marks = _remarked(j, query, docid) if holds_marks else marked(str(snippet))
-        hits.append(Hit(str(table), str(row), shown, float(rank), marks))
+        who, when = details.get((str(table), str(row)), ("", ""))
+        hits.append(Hit(str(table), str(row), shown, float(rank), marks, who, when))
     return SearchPage(hits, total, offset, ranked)
+
+
+def _when_sql(table: str) -> str:
+    """The column (a fixed word from the schema, never input) that dates an item."""
+    if table == "wins":
+        return "coalesce(date, created_at)"
+    if table == "sessions":
+        return "coalesce(started_at, planned_at, created_at)"
+    fields = TABLES.get(table)
+    return "created_at" if fields is None or "created_at" in fields else "NULL"
+
+
+def _local_day(stamp: object) -> str:
+    """A stored time (UTC, ISO 8601) as this computer's calendar day; a day stays as it is."""
+    text = str(stamp or "")
+    if len(text) <= 10:
+        return text
+    try:
+        return dt.datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone().date().isoformat()
+    except ValueError:  # written by a peer in some other shape: its first ten characters
+        return text[:10]
+
+
+def _details(j: Journal, found: list[tuple[str, str]]) -> dict[tuple[str, str], tuple[str, str]]:
+    """(who, when) of each found item: one query per table on the page (a page holds at
+    most a few tables), and one for the names."""
+    by_table: dict[str, list[str]] = {}
+    for table, row in found:
+        by_table.setdefault(table, []).append(row)
+    owners: dict[tuple[str, str], tuple[str | None, str]] = {}
+    for table, ids in by_table.items():
+        fields = TABLES.get(table)  # None: a table of this device only, so its owner is me
+        owner = "person" if fields and "person" in fields else ("?1" if fields is None else "NULL")
+        places = ", ".join(f"?{n}" for n in range(2, len(ids) + 2))  # ?1 is me
+        for row, person, day in j.conn.execute(
+                f'SELECT id, {owner}, {_when_sql(table)} FROM "{table}" WHERE id IN ({places})',
+                (j.me, *ids)):
+            owners[(table, str(row))] = (person, _local_day(day))
+    names = {str(pid): str(name or "?") for pid, name in j.conn.execute(
+        "SELECT id, name FROM people")}
+    return {key: (names.get(str(person), "") if person else "", day)
+            for key, (person, day) in owners.items()}
 
 
 def search(j: Journal, text: str, limit: int = SEARCH_LIMIT, offset: int = 0) -> list[Hit]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-__all__ = ["inert", "one_line", "escape_controls", "counted"]
+__all__ = ["inert", "one_line", "escape_controls", "counted", "columns", "clip"]
 
 _KEEP_MULTILINE = {"\n"}
 _CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f]")  # Unicode's Cc: C0, DEL and C1
@@ -68,3 +68,23 @@ def counted(n: int, one: str, many: str | None = None) -> str:
     """'1 open ask', '2 open asks': a count with its noun in agreement (`many` defaults to
     `one` with an "s": give it where the plural is not that, as in "stories")."""
     return f"{n} {one if n == 1 else (many or one + 's')}"
+
+
+def columns(text: str) -> int:
+    """How many terminal columns `text` takes: a wide (East Asian) character two, a
+    combining mark none."""
+    return sum(0 if unicodedata.combining(c) else
+               2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def clip(text: str, width: int | None) -> str:
+    """`text` cut to `width` columns, its last one "…" when cut; whole when `width` is None."""
+    if width is None or columns(text) <= width:
+        return text
+    kept, used = [], 0
+    for c in text:
+        used += columns(c)
+        if used > width - 1:
+            break
+        kept.append(c)
+    return "".join(kept) + "…"

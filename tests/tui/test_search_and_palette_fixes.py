@@ -5,7 +5,9 @@ as typed, brackets and all, with only the match highlighted, in the app and in
 
 from __future__ import annotations
 
+import datetime as dt
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -49,8 +51,8 @@ async def _search(pilot: Any, app: Harness, words: str) -> tuple[SearchScreen, D
 def _rows(table: DataTable[Any]) -> list[tuple[str, Text]]:
     out = []
     for n in range(table.row_count):
-        kind, match = table.get_row_at(n)
-        out.append((str(kind), match))
+        row = table.get_row_at(n)
+        out.append((str(row[0]), row[-1]))  # Kind, When, Who, Match
     return out
 
 
@@ -63,6 +65,32 @@ async def _enter_on(pilot: Any, app: Harness, table: DataTable[Any], row: int) -
 
 
 # ---------------------------------------------------------------------- what is a result
+async def test_each_result_says_whose_it_is_and_of_which_day(demo_path: Path) -> None:
+    """Results of one word from both partners are told apart by their owner and day, as
+    the items' own screens show them (a win by its date, a check-in by its start)."""
+    app = Harness(demo_path, SearchScreen())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        screen, table = await _search(pilot, app, "pricing")
+        j = Journal.open(demo_path)
+        try:
+            names = {p["id"]: p["name"] for p in j.rows("people")}
+            for n, hit in enumerate(screen.hits):
+                _, when, who, _ = table.get_row_at(n)
+                row = j.get(hit.table, hit.row) or {}
+                assert str(who) == names.get(row.get("person"), ""), hit
+                assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", str(when)), hit
+                if hit.table == "wins":  # the day it happened, as written
+                    assert str(when) == row["date"], hit
+                else:  # the day it was written (or held), on this computer's calendar
+                    stamp = str(row.get("started_at") or row["created_at"]).replace("Z", "+00:00")
+                    assert str(when) == dt.datetime.fromisoformat(stamp).astimezone().date().isoformat()
+            shown = {str(table.get_row_at(n)[2]) for n in range(table.row_count)}
+            assert set(names.values()) <= shown  # both partners' items, told apart
+        finally:
+            j.close()
+
+
 async def test_bookkeeping_rows_are_not_results_and_every_kind_has_a_name(
         demo_path: Path) -> None:
     """The demo covers many items "updated" in its check-ins and names Maya: neither a
@@ -235,7 +263,7 @@ def test_comentor_search_prints_the_text_as_typed_and_no_bookkeeping(demo_path: 
     model.add_goal(j, "Ship zebraword v2 [beta] of the site")
     j.close()
     [line] = _cli(demo_path, "search", "zebraword").splitlines()
-    assert line.rstrip().endswith("  goal                 Ship [zebraword] v2 [beta] of the site")
+    assert line.endswith("  goal  Ship [zebraword] v2 [beta] of the site")
     assert "\\x0" not in line
     assert _cli(demo_path, "search", "updated").splitlines() == ["no matches"]
     assert "people" not in _cli(demo_path, "search", "Maya")

@@ -14,7 +14,8 @@ from comentor.model.errors import PassphraseError, ValidationError
 if TYPE_CHECKING:
     import argparse  # the app's start has none (see main): the arguments' shape is enough
 
-__all__ = ["journal_path", "given_journal", "default_dir", "open_journal", "passphrase", "out", "text_arg"]
+__all__ = ["journal_path", "given_journal", "default_dir", "open_journal", "passphrase", "out", "text_arg",
+           "columns_left"]
 
 
 def default_dir() -> Path:
@@ -95,3 +96,17 @@ def out(obj: Any) -> None:
 def text_arg(args: argparse.Namespace) -> str:
     """The TEXT words of a command, joined."""
     return " ".join(args.text).strip()
+
+
+def columns_left(used: int) -> int | None:
+    """How many columns the last field of a line may take when the output is a terminal:
+    its width less the `used` columns before it (at least 20). None when the output goes
+    to a pipe or a file, which keeps every line whole for grep (``--json`` for programs)."""
+    try:
+        if not os.isatty(sys.stdout.fileno()):
+            return None
+        width = os.get_terminal_size(sys.stdout.fileno()).columns
+    except (OSError, ValueError, AttributeError):  # no real stdout (captured, closed)
+        return None
+    given = os.environ.get("COLUMNS", "")
+    return max(20, (int(given) if given.isdigit() else width) - used)

@@ -15,7 +15,7 @@ from comentor import model as m
 from comentor.model import Journal
 from comentor.model.errors import ValidationError
 
-from .common import journal_path, open_journal, out, text_arg
+from .common import columns_left, journal_path, open_journal, out, text_arg
 from .common import passphrase as ask_passphrase
 from .parser import ADD_KINDS, ADD_OPTIONS
 
@@ -123,7 +123,7 @@ def _short(value: Any, width: int) -> str:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from ..text import one_line
+    from ..text import clip, columns, one_line
 
     if args.deleted:
         return _list_deleted(args)
@@ -138,14 +138,15 @@ def cmd_list(args: argparse.Namespace) -> int:
         for it in items:
             extra = f" due {one_line(it['due'])}" if it.get("due") else ""
             flag = " [vague]" if it.get("vague") else ""
+            text = clip(one_line(it["text"] or ""), columns_left(37 + columns(extra + flag)))
             print(f"{m.short_id(it['id'])}  {_short(it.get('owner'), 14):14}  {_short(it['status'], 9):9}  "
-                  f"{_short(it['text'], 70)}{extra}{flag}")
+                  f"{text}{extra}{flag}")
     return 0
 
 
 def _list_deleted(args: argparse.Namespace) -> int:
     """`list KIND --deleted`: what was deleted, by whom and when; each can come back."""
-    from ..text import counted, one_line
+    from ..text import clip, counted, one_line
 
     with open_journal(args) as j:
         gone = m.deleted_items(j, args.kind)
@@ -158,7 +159,7 @@ def _list_deleted(args: argparse.Namespace) -> int:
     for d in gone:
         when = d.deleted_at[:16].replace("T", " ") if d.deleted_at else "on this device"
         print(f"{m.short_id(d.id)}  {_short(d.owner, 14):14}  deleted {when:16} by {_short(d.deleted_by, 14):14}"
-              f"  {_short(d.text, 60)}")
+              f"  {clip(one_line(d.text or ''), columns_left(70))}")
     print(f"bring one back: comentor undo-delete ID ({counted(len(gone), 'deleted item')})")
     return 0
 

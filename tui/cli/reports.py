@@ -9,8 +9,8 @@ from typing import Any
 from comentor import model as m
 from comentor.model.errors import ValidationError
 
-from ..text import counted, escape_controls, one_line
-from .common import journal_path, open_journal, out
+from ..text import clip, columns, counted, escape_controls, one_line
+from .common import columns_left, journal_path, open_journal, out
 
 __all__ = ["HANDLERS", "cmd_status"]
 
@@ -127,12 +127,21 @@ def cmd_search(args: argparse.Namespace) -> int:
         page = m.search_page(j, " ".join(args.query), limit=args.limit)
         if args.json:  # the snippet as written, and where the matched words are in it
             out([{"table": h.table, "id": h.row, "snippet": h.snippet,
-                  "marks": [list(mark) for mark in h.marks]} for h in page.hits])
+                  "marks": [list(mark) for mark in h.marks], "who": h.who, "when": h.when}
+                 for h in page.hits])
             return 0
         if not page.hits:
             print("no matches")
-        for h in page.hits:
-            print(f"{m.short_id(h.row)}  {m.search_label(h.table):19}  {_bracketed(h)}")
+        # columns as wide as this page needs: id, day, whose, kind, then the match
+        who = [clip(one_line(h.who), 14) for h in page.hits]
+        kinds = [m.search_label(h.table) for h in page.hits]
+        w_who = max((columns(x) for x in who), default=0)
+        w_kind = max((len(x) for x in kinds), default=0)
+        left = columns_left(8 + 2 + 10 + 2 + w_who + 2 + w_kind + 2)
+        for h, name, kind in zip(page.hits, who, kinds, strict=True):
+            name += " " * (w_who - columns(name))
+            print(f"{m.short_id(h.row)}  {h.when or '':10}  {name}  {kind:{w_kind}}  "
+                  f"{clip(_bracketed(h).rstrip(), left)}")
         if page.more:  # a page at a time: a word in every item never lists them all
             order = "" if page.ranked else ", newest first"
             print(f"showing {len(page.hits):,} of {page.total:,}{order} — use --limit N "

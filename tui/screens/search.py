@@ -168,7 +168,7 @@ class SearchScreen(GatewayScreen):
         yield KeyBar()
 
     def on_mount(self) -> None:
-        self.query_one("#results", DataTable).add_columns("Kind", "Match")
+        self.query_one("#results", DataTable).add_columns("Kind", "When", "Who", "Match")
         self.query_one("#search-input", Input).focus()
 
     def refresh_data(self) -> None:
@@ -204,7 +204,8 @@ class SearchScreen(GatewayScreen):
         self._loading = False
         self.page, self._shown = page, text
         for hit in page.hits:
-            table.add_row(model.search_label(hit.table), _snippet(hit), key=str(len(self.hits)))
+            table.add_row(model.search_label(hit.table), hit.when, inert(hit.who, keep_newlines=False),
+                          _snippet(hit), key=str(len(self.hits)))
             self.hits.append(hit)
         self._describe(text)
 
