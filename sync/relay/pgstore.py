@@ -16,6 +16,8 @@ same transaction as the envelopes, deletion once every device acked. What differ
   pushes the envelope to its own connected devices.
 - **Migrations.** ``schema_version`` records the applied steps; a process applies the
   missing ones under an advisory lock, so processes starting together migrate once.
+
+The schema steps and the write path's statements are in :mod:`.pgstore_sql`.
 """
 
 from __future__ import annotations
@@ -35,6 +37,16 @@ import psycopg
 
 from comentor.sync.errors import RelayError
 from comentor.sync.relay.backend import RemotePut, StoreFailure, Written
+from comentor.sync.relay.pgstore_sql import (
+    ACK,
+    ACK_DELETE,
+    CHANNEL,
+    MIGRATIONS,
+    PUT,
+    SHARDS,
+    SUM_TOTALS,
+    migrate,
+)
 from comentor.sync.relay.settings import redact
 from comentor.sync.relay.store import (
     Mailbox,
@@ -48,123 +60,7 @@ __all__ = ["PostgresBackend", "MIGRATIONS", "CHANNEL"]
 
 log = logging.getLogger("comentor.sync.relay")
 
-CHANNEL = "comentor_relay"
-_LOCK_ID = 0x636F6D72  # "comr": the advisory lock held while migrating
-
-#: Schema steps, applied in order; never edit one that has shipped, add the next.
-MIGRATIONS: tuple[str, ...] = (
-    """
-    CREATE TABLE mailboxes (
-        id text PRIMARY KEY,
-        verifier bytea NOT NULL,
-        devices integer NOT NULL,
-        created double precision NOT NULL,
-        last_seq bigint NOT NULL DEFAULT 0,
-        last_used double precision NOT NULL DEFAULT 0,
-        env_count bigint NOT NULL DEFAULT 0,
-        env_bytes bigint NOT NULL DEFAULT 0
-    );
-    CREATE INDEX mailboxes_last_used ON mailboxes (last_used);
-    CREATE TABLE envelopes (
-        mailbox text NOT NULL,
-        seq bigint NOT NULL,
-        data bytea NOT NULL,
-        size integer NOT NULL,
-        created double precision NOT NULL,
-        PRIMARY KEY (mailbox, seq)
-    );
-    CREATE INDEX envelopes_created ON envelopes (created);
-    CREATE TABLE acks (
-        mailbox text NOT NULL,
-        device bytea NOT NULL,
-        seq bigint NOT NULL,
-        PRIMARY KEY (mailbox, device)
-    );
-    CREATE TABLE totals (
-        id integer PRIMARY KEY CHECK (id BETWEEN 1 AND 8),
-        mailboxes bigint NOT NULL,
-        envelopes bigint NOT NULL,
-        bytes bigint NOT NULL
-    );
-    INSERT INTO totals SELECT g, 0, 0, 0 FROM generate_series(1, 8) g;
-    """,
-    # 2: room in every page for the rows updated on every put and ack (their counters are
-    # not indexed: with room, PostgreSQL updates them in place, "HOT", instead of leaving a
-    # dead row and index entries behind each time), and vacuum that keeps up with a queue
-    # whose rows live seconds. Without them the relay slowed down as dead rows piled up.
-    """
-    ALTER TABLE mailboxes SET (fillfactor = 50, autovacuum_vacuum_scale_factor = 0.0,
-                               autovacuum_vacuum_threshold = 2000);
-    ALTER TABLE acks SET (fillfactor = 50, autovacuum_vacuum_scale_factor = 0.0,
-                          autovacuum_vacuum_threshold = 2000);
-    ALTER TABLE totals SET (fillfactor = 10);
-    ALTER TABLE envelopes SET (autovacuum_vacuum_scale_factor = 0.0,
-                               autovacuum_vacuum_threshold = 5000,
-                               autovacuum_vacuum_insert_scale_factor = 0.0,
-                               autovacuum_vacuum_insert_threshold = 5000);
-    """,
-)
-
-_SHARDS = 8
 _LISTEN_BATCH = 256  # notifications pushed together (their envelopes read in one query)
-# One put: take the next number within the quotas, store the envelope, announce it (the
-# notification is delivered on commit). No row back: the mailbox is full or unknown.
-_PUT = """
-WITH m AS (
-    UPDATE mailboxes SET last_seq = last_seq + 1, env_count = env_count + 1,
-        env_bytes = env_bytes + %(size)s
-    WHERE id = %(id)s AND env_count + 1 <= %(quota)s AND env_bytes + %(size)s <= %(quota_bytes)s
-    RETURNING last_seq
-), e AS (
-    INSERT INTO envelopes (mailbox, seq, data, size, created)
-    SELECT %(id)s, last_seq, %(data)s, %(size)s, %(now)s FROM m RETURNING seq
-)
-SELECT seq, pg_notify(%(channel)s, %(origin)s || ' ' || %(id)s || ' ' || seq) FROM e
-"""
-# One ack: lock the mailbox, record the device's position unless the number is beyond
-# what the mailbox stored; (mailbox known, ack recorded).
-_ACK = """
-WITH b AS (SELECT last_seq FROM mailboxes WHERE id = %(id)s FOR UPDATE),
-a AS (
-    INSERT INTO acks (mailbox, device, seq)
-    SELECT %(id)s, %(device)s, %(seq)s FROM b WHERE %(seq)s <= b.last_seq
-    ON CONFLICT (mailbox, device) DO UPDATE SET seq = GREATEST(acks.seq, excluded.seq)
-    RETURNING seq
-)
-SELECT (SELECT count(*) FROM b), (SELECT count(*) FROM a)
-"""
-# Then delete what every device has acked and keep the mailbox's running counts.
-_ACK_DELETE = """
-WITH t AS (
-    SELECT seq FROM acks WHERE mailbox = %(id)s ORDER BY seq DESC LIMIT 1
-    OFFSET (SELECT devices - 1 FROM mailboxes WHERE id = %(id)s)
-), d AS (
-    DELETE FROM envelopes WHERE mailbox = %(id)s AND seq <= (SELECT seq FROM t)
-    RETURNING size
-), u AS (
-    UPDATE mailboxes SET env_count = env_count - (SELECT count(*) FROM d),
-        env_bytes = env_bytes - (SELECT COALESCE(sum(size), 0) FROM d)
-    WHERE id = %(id)s AND EXISTS (SELECT 1 FROM d)
-)
-SELECT count(*), COALESCE(sum(size), 0) FROM d
-"""
-_SUM_TOTALS = "SELECT SUM(mailboxes), SUM(envelopes), SUM(bytes) FROM totals"
-
-
-async def migrate(conn: psycopg.AsyncConnection[Any]) -> int:
-    """Apply the missing :data:`MIGRATIONS`; return the schema version now."""
-    async with conn.transaction():
-        await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_LOCK_ID,))
-        await conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version integer NOT NULL)")
-        row = await (await conn.execute("SELECT max(version) FROM schema_version")).fetchone()
-        version = int(row[0]) if row and row[0] is not None else 0
-        if version > len(MIGRATIONS):
-            raise RelayError(f"the relay database has schema version {version}, newer than "
-                             f"this relay ({len(MIGRATIONS)}): upgrade comentor", option="store")
-        for step in range(version, len(MIGRATIONS)):
-            await conn.execute(MIGRATIONS[step].encode())
-            await conn.execute("INSERT INTO schema_version VALUES (%s)", (step + 1,))
-        return len(MIGRATIONS)
 
 
 class PostgresBackend:
@@ -181,7 +77,7 @@ class PostgresBackend:
             self._idle.put_nowait(conn)
         self._pool = list(pool)
         self._origin = os.urandom(6).hex()  # this process, in NOTIFY payloads
-        self._shard = secrets.randbelow(_SHARDS) + 1  # the totals row this process updates
+        self._shard = secrets.randbelow(SHARDS) + 1  # the totals row this process updates
         self._notified: psycopg.AsyncConnection[Any] | None = None  # reads pushed envelopes
         self._notified_lock = asyncio.Lock()
         # envelopes announced by other processes, read in one query per batch of notes
@@ -279,7 +175,7 @@ class PostgresBackend:
         # mailbox rows are locked in id order (a stable sort keeps each mailbox's order)
         order = sorted(range(len(items)), key=lambda i: items[i][0])
         async with self._conn(write=True) as conn:
-            row = await (await conn.execute(_SUM_TOTALS)).fetchone()
+            row = await (await conn.execute(SUM_TOTALS)).fetchone()
             total = int(row[2] or 0) if row else 0
             sent: list[tuple[int, Any]] = []
             async with conn.pipeline():
@@ -289,7 +185,7 @@ class PostgresBackend:
                         results[index] = storage_full()
                         continue
                     total += len(data)  # counted as if stored: near the cap, conservative
-                    sent.append((index, await conn.execute(_PUT, {
+                    sent.append((index, await conn.execute(PUT, {
                         "id": mailbox_id, "size": len(data), "data": data, "now": now,
                         "quota": quota_envelopes, "quota_bytes": quota_bytes,
                         "channel": CHANNEL, "origin": self._origin})))
@@ -395,8 +291,8 @@ class PostgresBackend:
                 for index in order:
                     mailbox_id, device, seq = items[index]
                     params = {"id": mailbox_id, "device": device, "seq": seq}
-                    sent.append((index, await conn.execute(_ACK, params),
-                                 await conn.execute(_ACK_DELETE, params)))
+                    sent.append((index, await conn.execute(ACK, params),
+                                 await conn.execute(ACK_DELETE, params)))
             count = size = 0
             for index, recorded, deleted in sent:
                 known, taken = await recorded.fetchone() or (0, 0)
@@ -435,7 +331,7 @@ class PostgresBackend:
 
     async def stats(self) -> dict[str, int]:
         async with self._conn() as conn:
-            row = await (await conn.execute(_SUM_TOTALS)).fetchone()
+            row = await (await conn.execute(SUM_TOTALS)).fetchone()
         if row:
             self._stats = {"mailboxes": int(row[0] or 0), "envelopes": int(row[1] or 0),
                            "bytes": int(row[2] or 0)}
