@@ -120,10 +120,10 @@ class DashboardScreen(ReadingScreen):
     DashboardScreen {
         layout: grid;
         grid-size: 3 3;
-        grid-rows: 4 1fr 1fr;
+        grid-rows: auto 1fr 1fr;
         grid-gutter: 0 1;
     }
-    DashboardScreen #top { height: 4; column-span: 3; }
+    DashboardScreen #top { height: auto; column-span: 3; }
     DashboardScreen #next-box {
         width: 2fr;
         border: round $primary;
@@ -131,8 +131,12 @@ class DashboardScreen(ReadingScreen):
     }
     DashboardScreen #sync-box {
         width: 1fr;
+        height: 100%;
         border: round $primary;
         border-title-color: $text-primary;
+        border-subtitle-color: $warning;
+        text-wrap: nowrap;
+        text-overflow: ellipsis;
         padding: 0 1;
     }
     """
@@ -162,6 +166,7 @@ class DashboardScreen(ReadingScreen):
                           else self._sync_text(early, self.comentor.sync_state),
                           id="sync-box", markup=False)
             sync.border_title = "Sync"
+            sync.border_subtitle = "" if early is None else self._attention(early)
             yield sync
         # the panels are cells of the screen's own grid (a Grid container around them
         # was one more widget to style, lay out and draw on the first frame)
@@ -234,9 +239,11 @@ class DashboardScreen(ReadingScreen):
 
     @staticmethod
     def _show_next(badge: DriftBadge, data: DashboardData) -> None:
-        badge.show(data.next, data.cadence, demo=data.demo)
+        badge.show(data.next, data.cadence)
+        badge.border_title = "Schedule (demo journal)" if data.demo else "Schedule"
         badge.border_subtitle = (
-            "a check-in is in progress: c resumes it" if data.in_progress else "")
+            "a check-in is in progress: c resumes it" if data.in_progress
+            else "c starts the check-in" if data.next.state in ("overdue", "lapsed") else "")
 
     @staticmethod
     def _panels(data: DashboardData) -> dict[str, tuple[str, Text]]:
@@ -278,10 +285,20 @@ class DashboardScreen(ReadingScreen):
         except NoMatches:  # the app is closing: the counts (read after the first frame) or
             return  # a sync state arrived as the screen lost its widgets
         box.update(self._sync_text(self.data, state))
+        box.border_subtitle = self._attention(self.data)
+
+    @staticmethod
+    def _attention(data: DashboardData) -> str:
+        """The sync box's border line: what needs a look (x opens it), or nothing."""
+        if not (data.conflicts or data.quarantined):
+            return ""
+        return f"{counted(data.conflicts, 'conflict')}, {data.quarantined} held (x)"
 
     def _sync_text(self, data: DashboardData, state: SyncState) -> Text:
-        """The sync box: demo, not paired, or the partner's presence and the last sync."""
-        text = Text()
+        """The sync box: demo, not paired, or the partner's presence and the last sync, on
+        two lines that never wrap (a narrow box cuts them with "…"), so the box is as tall
+        as the schedule beside it at any width."""
+        text = Text()  # (the box's CSS keeps each line on one: text-wrap, text-overflow)
         if data.demo:
             text.append("demo journal: never syncs", style="italic")
             text.append("\nJonas is fictional", style="dim")
@@ -306,7 +323,4 @@ class DashboardScreen(ReadingScreen):
                 text.append(f"\nlast reached via {state.via} {last}", style="dim")
             else:
                 text.append(f"\nlast sync: {last}", style="dim")
-        if data.conflicts or data.quarantined:
-            text.append(f"  {counted(data.conflicts, 'conflict')}, {data.quarantined} held (x)",
-                        style="yellow")
         return text

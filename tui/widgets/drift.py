@@ -51,22 +51,22 @@ class DriftBadge(Static):
         super().__init__("Next check-in: loading…", id=id, classes=classes)
         self.state: str | None = None
 
-    def show(self, nxt: NextCheckin, cadence_text: str, *, demo: bool = False) -> None:
+    def show(self, nxt: NextCheckin, cadence_text: str) -> None:
+        """Two lines, the date with its drift and the cadence; hints belong on the border
+        (the screen's), so the box keeps its height at any width it can show them in."""
         self.state = nxt.state
         attached = self.is_attached  # not yet (composed with the data): styled when mounted
         for s in STATE_STYLE:
             self.set_class(s == nxt.state, f"-{s.replace('_', '-')}", update=attached)
         text = Text()
-        text.append("Next check-in  ", style="bold")
-        text.append(nxt.due.strftime("%a %d %b %Y %H:%M"))
+        text.append("Next  ", style="bold")  # (the box's title says "Schedule")
+        # the year only when it is not plain: a check-in within half a year of today
+        near = abs(nxt.days_late) < 180
+        text.append(nxt.due.strftime("%a %d %b %H:%M" if near else "%a %d %b %Y %H:%M"))
         text.append("  ")
         text.append(f" {drift_label(nxt)} ", style=STATE_STYLE.get(nxt.state, "bold"))
         text.append("\n")
-        text.append(f"Cadence: {cadence_text}", style="dim")
-        if nxt.state in ("overdue", "lapsed"):
-            text.append("   c starts the check-in", style="italic")
-        if demo:
-            text.append("   (demo journal)", style="dim italic")
+        text.append(cadence_text[:1].upper() + cadence_text[1:], style="dim")
         self.update(text)
 
     @staticmethod
