@@ -6,6 +6,7 @@ partner's strengths that match an ask are suggested next to it.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -38,8 +39,9 @@ class AsksScreen(ListScreen):
     TABLE = "asks"
     KIND = "ask"
     INTRO = "Ask for help, and be specific: what outcome would count as help?"
-    COLUMNS = (OWNER, Column("text", "Ask", width=28), VAGUE, STATUS,
-               Column("kind", "Kind", width=12), Column("outcome", "Outcome wanted", width=26))
+    COLUMNS = (OWNER, Column("text", "Ask", width=28), VAGUE, replace(STATUS, drop=1),
+               Column("kind", "Kind", width=12, drop=2),
+               Column("outcome", "Outcome wanted", width=26, drop=3))
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("r", "answer", "Answer"),
         Binding("D", "done", "Close ask"),

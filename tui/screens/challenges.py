@@ -6,6 +6,7 @@ partner, never to oneself.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -28,8 +29,9 @@ class ChallengesScreen(ListScreen):
     TABLE = "challenges"
     KIND = "challenge"
     INTRO = "Challenges are proposed by one partner to the other: N proposes one to your partner."
-    COLUMNS = (Column("proposer_name", "From", width=12), Column("owner", "For", width=12),
-               Column("text", "Challenge", width=24), STATUS, Column("due", "Due", width=10))
+    COLUMNS = (Column("proposer_name", "From", width=12, drop=1), Column("owner", "For", width=12),
+               Column("text", "Challenge", width=24), replace(STATUS, drop=2),
+               Column("due", "Due", width=10))
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("A", "accept", "Accept"),
         Binding("r", "drop", "Decline"),

@@ -6,6 +6,7 @@ open with a new due date.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -34,7 +35,7 @@ class CommitmentsScreen(ListScreen):
     TABLE = "commitments"
     KIND = "commitment"
     COLUMNS = (OWNER, Column("text", "Commitment", width=30), Column("due", "Due", _due, width=10),
-               STATUS, Column("follow_up", "Follow-up", width=20))
+               replace(STATUS, drop=1), Column("follow_up", "Follow-up", width=20, drop=2))
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("D", "done", "Done"),
         Binding("r", "drop", "Drop"),

@@ -29,7 +29,7 @@ from .base import GatewayScreen
 __all__ = ["DeletedScreen", "deleted_rows"]
 
 COLUMNS = (Column("kind", "Kind", width=13), Column("text", "Item", width=40),
-           Column("owner", "Whose", width=12), Column("deleted_by", "Deleted by", width=12),
+           Column("owner", "Whose", width=12, drop=2), Column("deleted_by", "Deleted by", width=12, drop=1),
            Column("when", "When", width=16))
 
 

@@ -44,8 +44,8 @@ class FeedbackScreen(ListScreen):
     KIND = "feedback"
     INTRO = "Feedback is typed: a perspective, a specific suggestion, or a push."
     BINDINGS: ClassVar[list[BindingType]] = [Binding("r", "answer", "Answer")]
-    COLUMNS = (Column("owner", "From", width=12), Column("kind", "Kind", width=11),
-               Column("text", "Feedback", width=30), Column("about", "About", width=30),
+    COLUMNS = (Column("owner", "From", width=12), Column("kind", "Kind", width=11, drop=1),
+               Column("text", "Feedback", width=30), Column("about", "About", width=30, drop=2),
                Column("to_name", "To", width=12))
 
     def __init__(self, focus: str | None = None) -> None:

@@ -6,6 +6,7 @@ a stalled goal visible at a glance.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, ClassVar
 
 from rich.text import Text
@@ -36,8 +37,8 @@ class GoalsScreen(ListScreen):
     SCREEN_TITLE = "Goals"
     TABLE = "goals"
     KIND = "goal"
-    COLUMNS = (OWNER, Column("text", "Goal", width=30), Column("horizon", "Horizon", width=7),
-               STATUS, Column("latest_progress", "Done", _progress, width=4))
+    COLUMNS = (OWNER, Column("text", "Goal", width=30), Column("horizon", "Horizon", width=7, drop=2),
+               replace(STATUS, drop=1), Column("latest_progress", "Done", _progress, width=4))
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("P", "progress", "Update"),
         Binding("D", "done", "Met"),

@@ -17,7 +17,7 @@ from textual.widgets.data_table import CellDoesNotExist, RowDoesNotExist
 
 from ..text import inert
 
-__all__ = ["Column", "ItemTable", "OWNER", "STATUS", "VAGUE", "short", "fit"]
+__all__ = ["Column", "ItemTable", "OWNER", "STATUS", "VAGUE", "TEXT_MIN", "short", "fit"]
 
 
 def _cut(text: str, width: int) -> int:
@@ -48,17 +48,24 @@ def fit(cell: Text, width: int | None) -> Text:
 
 @dataclass(frozen=True)
 class Column:
-    """A column: its key, its header, and how to render an item's cell."""
+    """A column: its key, its header, and how to render an item's cell.
+
+    The column keyed ``text`` (the item's own words) takes the room the others leave, at
+    least :data:`TEXT_MIN` columns: on a narrow terminal a column with ``drop`` is left out,
+    the highest first, until it has that much (a list at 80 columns shows whole dates and
+    states rather than a half of each behind a horizontal scroll)."""
 
     key: str
     label: str
     render: Callable[[dict[str, Any]], str | Text] | None = None
     width: int | None = None
+    drop: int = 0  # 0: always shown; else left out on a narrow table, highest first
 
-    def cell(self, item: dict[str, Any]) -> str | Text:
+    def cell(self, item: dict[str, Any], width: int | None = None) -> str | Text:
+        """The item's cell, its text cut to `width` (the column's own when None)."""
         if self.render is not None:
             return self.render(item)
-        return Text(short(item.get(self.key), self.width or 60))
+        return Text(short(item.get(self.key), width or self.width or 60))
 
 
 def _status(item: dict[str, Any]) -> Text:
@@ -72,6 +79,10 @@ def _status(item: dict[str, Any]) -> Text:
 def _vague(item: dict[str, Any]) -> Text:
     return Text("⚠ vague", style="bold yellow") if item.get("vague") else Text("")
 
+
+TEXT_MIN = 16  # the item's text is never narrower, while a column can be left out
+TEXT_MAX = 100  # nor wider: a line longer than this reads badly; the detail pane has it all
+_PAD = 2  # a DataTable cell's padding, one column each side
 
 OWNER = Column("owner", "Owner", width=12)
 STATUS = Column("status", "Status", _status, width=8)
@@ -90,10 +101,44 @@ class ItemTable(DataTable[str | Text]):
         super().__init__(id=id, classes=classes, cursor_type="row", zebra_stripes=True)
         self.item_columns = list(columns) or [OWNER, Column("text", "Item"), STATUS]
         self.items: dict[str, dict[str, Any]] = {}
+        self.shown: list[tuple[Column, int | None]] = self.plan(0)  # columns and widths
+
+    def plan(self, width: int) -> list[tuple[Column, int | None]]:
+        """The columns shown in a table `width` cells wide, and their widths (0: not laid
+        out yet, every column at its own width)."""
+        cols = list(self.item_columns)
+        text = next((c for c in cols if c.key == "text"), None)
+        if text is None or width <= 0:
+            return [(c, c.width) for c in cols]
+
+        def room() -> int:
+            return width - sum((c.width or 10) + _PAD for c in cols if c is not text) - _PAD
+
+        for victim in sorted((c for c in cols if c.drop), key=lambda c: -c.drop):
+            if room() >= TEXT_MIN:
+                break
+            cols.remove(victim)
+        wide = max(TEXT_MIN, min(TEXT_MAX, room()))
+        return [(c, wide if c is text else c.width) for c in cols]
 
     def on_mount(self) -> None:
-        for col in self.item_columns:
-            self.add_column(col.label, key=col.key, width=col.width)
+        self._add_columns()
+
+    def _add_columns(self) -> None:
+        for col, width in self.shown:
+            self.add_column(col.label, key=col.key, width=width)
+
+    def on_resize(self) -> None:
+        # the vertical scrollbar's room is kept whether or not it shows, so that a list
+        # growing past the screen does not lay its columns out again
+        shown = self.plan(self.size.width - self.styles.scrollbar_size_vertical)
+        if shown == self.shown:
+            return
+        self.shown = shown
+        keep, rows = self.selected_id, list(self.items.values())
+        self.clear(columns=True)
+        self._add_columns()
+        self.set_items(rows, focus=keep)
 
     def set_items(self, items: Sequence[dict[str, Any]], *, focus: str | None = None) -> None:
         """Replace the rows, keeping the cursor on the same item if it is still there."""
@@ -104,7 +149,7 @@ class ItemTable(DataTable[str | Text]):
             key = str(item["id"])
             self.items[key] = item
             # a plain str cell would be read as markup: user text is always Text
-            cells = ((c.cell(item), c.width) for c in self.item_columns)
+            cells = ((c.cell(item, w), w) for c, w in self.shown)
             self.add_row(*(fit(c if isinstance(c, Text) else Text(str(c)), w) for c, w in cells),
                          key=key)
         if keep and keep in self.items:
