@@ -120,14 +120,53 @@ class SearchPage(Record):
         return self.offset + len(self.hits) < self.total
 
 
+# a quoted phrase (its closing quote optional: one may still be typing it), or a word
+_TOKEN = re.compile(r'(-?)"([^"]*)("?)|(\S+)')
+_MAX_WORDS = 16
+
+
 def fts_query(text: str) -> str:
-    """A safe FTS5 query: every word quoted, the last one matched as a prefix."""
-    words = re.findall(r"\w+", text or "")[:16]
-    if not words:
-        return ""
-    quoted = [f'"{w}"' for w in words]
-    quoted[-1] += "*"
-    return " ".join(quoted)
+    """A safe FTS5 query from what a person types.
+
+    Every word must match, the last one as a prefix (one is still typing it); ``"two
+    words"`` must match as a phrase (so must ``co-mentor``); ``OR`` between two terms takes
+    either; ``-word`` or ``-"two words"`` leaves out what holds it. Each word is quoted
+    here, so no character a person types is read as FTS5 syntax (a ``:``, ``*``, ``(``,
+    a lone quote or ``NEAR`` is a word or nothing). At most 16 words count.
+    """
+    groups: list[list[str]] = []  # all of these, each group one of its alternatives
+    leave_out: list[str] = []
+    either = False  # an OR came after the last term
+    prefix = False  # the last term may be a prefix: typed bare, or a phrase not closed
+    budget = _MAX_WORDS
+    for match in _TOKEN.finditer(text or ""):
+        minus, phrase, closed, bare = match.groups()
+        if bare == "OR":
+            either = bool(groups)
+            continue
+        negated = bool(minus) if phrase is not None else len(bare) > 1 and bare[0] == "-"
+        raw = phrase if phrase is not None else bare[1:] if negated else bare
+        words = re.findall(r"\w+", raw)[:budget]
+        if not words:
+            continue
+        budget -= len(words)
+        term = '"' + " ".join(words) + '"'
+        if negated:
+            leave_out.append(term)
+        elif either:
+            groups[-1].append(term)
+        else:
+            groups.append([term])
+        either = False
+        prefix = not negated and (phrase is None or not closed)
+        if budget <= 0:
+            break
+    if not groups:
+        return ""  # nothing to look for (only words to leave out): no results
+    if prefix:  # (the last token typed is then the last term of the last group)
+        groups[-1][-1] += "*"
+    query = " AND ".join(f"({' OR '.join(g)})" if len(g) > 1 else g[0] for g in groups)
+    return "".join([f"({query})" if leave_out else query, *(f" NOT {t}" for t in leave_out)])
 
 
 def marked(snippet: str, open_: str = _OPEN,

@@ -35,3 +35,19 @@ def test_a_bad_limit_is_one_clear_line(tmp_path: Path) -> None:
     path = _journal(tmp_path / "j.db", 3)
     proc = run(path, "search", "lantern", "--limit", "0", ok=False)
     refused(proc, "the limit must be a whole number from 1 to 10,000")
+
+
+def test_words_to_leave_out_are_words_not_options(tmp_path: Path) -> None:
+    path = tmp_path / "j.db"
+    run(path, "init", "--name", "Ada")
+    run(path, "add", "goal", "Publish the field guide")
+    run(path, "add", "goal", "Plan the field trip")
+    for args in (("field", "-trip"), ("-trip", "field"), ("field", "-\"field trip\"")):
+        found = json.loads(run(path, "search", *args, "--json").stdout)
+        assert [h["snippet"].strip() for h in found] == ["Publish the field guide"], args
+    both = json.loads(run(path, "search", "guide", "OR", "trip", "--json").stdout)
+    assert len(both) == 2
+    refused(run(path, "search", ok=False), "give the words to search for")
+    bogus = run(path, "search", "field", "--bogus", ok=False)  # an option still is one
+    assert bogus.returncode == 2 and "unrecognized arguments: --bogus" in bogus.stderr
+    assert run(path, "search", "-trip").stdout.strip() == "no matches"  # nothing to look for

@@ -160,7 +160,9 @@ def build_parser(commands: Collection[str] | None = None) -> argparse.ArgumentPa
                    help="also say when the next check-in is, when it is not due")
 
     s = sub.add_parser("search", help="full-text search")
-    s.add_argument("query", nargs="+")
+    s.add_argument("query", nargs="*",  # (`-word` alone is folded in after parsing)
+                   help='words that must all match (the last as a prefix); \'"a phrase"\', '
+                        "A OR B, -WORD to leave out")
     s.add_argument("--limit", type=int, default=50, metavar="N",
                    help="show at most N results (default 50)")
     s.add_argument("--json", action="store_true")
@@ -290,6 +292,11 @@ class _Parser(argparse.ArgumentParser):
         (argparse does not say at which level a leftover was typed: `comentor --bogus add
         goal x` is reported by `add` too.)"""
         parsed, extras = self.parse_known_args(args, namespace)
+        if extras and getattr(parsed, "command", None) == "search":
+            # `-word` is a word to leave out of the results, not an option (`--x` still is)
+            words = [x for x in extras if len(x) > 1 and x[0] == "-" and x[1] != "-"]
+            parsed.query = [*parsed.query, *words]
+            extras = [x for x in extras if x not in words]
         if extras:
             self._chosen(parsed).error("unrecognized arguments: " + " ".join(extras))
         return parsed

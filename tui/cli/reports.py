@@ -123,6 +123,8 @@ def _bracketed(hit: m.Hit) -> str:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
+    if not args.query:
+        raise ValidationError("give the words to search for: comentor search WORDS")
     with open_journal(args) as j:
         page = m.search_page(j, " ".join(args.query), limit=args.limit)
         if args.json:  # the snippet as written, and where the matched words are in it
