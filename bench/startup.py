@@ -7,8 +7,9 @@ the console script; the minimal app by `python -c`), each in its own pseudo-term
 is the terminal: it answers Textual's query for synchronized output (as kitty, WezTerm,
 iTerm2 or foot do), so every frame arrives between ``ESC[?2026h`` and ``ESC[?2026l``, and
 it stops the clock at the end of the first frame that shows the screen's content: the
-schedule's "Cadence:" line for comentor (real data from the journal: the placeholder while
-it loads says "Next check-in: loading…"), "hello" for
+schedule's cadence line for comentor ("weeks at" of "Every 3 weeks at 12:00…", read from
+the journal: both journals here meet in weeks; the placeholder while it loads says "Next
+check-in: loading…"), "hello" for
 the minimal app (a Header, a Static and Textual's own Footer). At that moment it reads the
 CPU time of all the process's threads (nanoseconds, from /proc: on a shared machine the
 CPU column and its per-run ratio say more than the wall clock); one second later the
@@ -191,9 +192,9 @@ def main() -> None:
                                                          b"hello"),
         "minimal app, comentor's collector settings": ([sys.executable, "-c", MINIMAL_SAME_GC],
                                                        b"hello"),
-        "comentor, demo journal": ([comentor, "--journal", str(demo)], b"Cadence:"),
+        "comentor, demo journal": ([comentor, "--journal", str(demo)], b"weeks at "),
         f"comentor, large journal ({args.ops:,} ops, {args.years} years)":
-            ([comentor, "--journal", str(large)], b"Cadence:"),
+            ([comentor, "--journal", str(large)], b"weeks at "),
     }
     for argv, marker in cases.values():  # warm the disk and bytecode caches once
         run_once(argv, marker, env)
