@@ -1,8 +1,9 @@
 """Full-text search over every text field (SQLite FTS5), private notes and talking-point
 drafts included locally.
 
-What a person types is never passed to FTS5 as query syntax: it is split into words, each
-quoted and prefix-matched, so quotes, colons or a lone asterisk cannot cause an error.
+What a person types is never passed to FTS5 as query syntax: :func:`fts_query` reads its
+own small syntax ("a phrase", A OR B, -word) and quotes every word it passes on, so quotes,
+colons or a lone asterisk cannot cause an error.
 
 Results come a page at a time (`limit`, `offset`), and :func:`search_page` says how many
 there are in all: a word that matches every item of a journal of years costs a count and
@@ -137,16 +138,18 @@ def fts_query(text: str) -> str:
     groups: list[list[str]] = []  # all of these, each group one of its alternatives
     leave_out: list[str] = []
     either = False  # an OR came after the last term
+    after_term = False  # the last token was a term to find (an OR may follow it)
     prefix = False  # the last term may be a prefix: typed bare, or a phrase not closed
     budget = _MAX_WORDS
     for match in _TOKEN.finditer(text or ""):
         minus, phrase, closed, bare = match.groups()
         if bare == "OR":
-            either = bool(groups)
+            either = after_term  # between two terms to find; after a -word it is a word
             continue
         negated = bool(minus) if phrase is not None else len(bare) > 1 and bare[0] == "-"
         raw = phrase if phrase is not None else bare[1:] if negated else bare
         words = re.findall(r"\w+", raw)[:budget]
+        after_term = False
         if not words:
             continue
         budget -= len(words)
@@ -157,7 +160,7 @@ def fts_query(text: str) -> str:
             groups[-1].append(term)
         else:
             groups.append([term])
-        either = False
+        either, after_term = False, not negated
         prefix = not negated and (phrase is None or not closed)
         if budget <= 0:
             break
@@ -270,8 +273,11 @@ def _local_day(stamp: object) -> str:
     if len(text) <= 10:
         return text
     try:
-        return dt.datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone().date().isoformat()
-    except ValueError:  # written by a peer in some other shape: its first ten characters
+        when = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+        if when.tzinfo is None:  # stored times are UTC, with or without saying so
+            when = when.replace(tzinfo=dt.UTC)
+        return when.astimezone().date().isoformat()
+    except (ValueError, OverflowError):  # another shape, or year 1 or 9999 made local
         return text[:10]
 
 
@@ -280,7 +286,10 @@ def _details(j: Journal, found: list[tuple[str, str]]) -> dict[tuple[str, str], 
     most a few tables), and one for the names."""
     by_table: dict[str, list[str]] = {}
     for table, row in found:
-        by_table.setdefault(table, []).append(row)
+        if table in RESULT_TABLES:  # (so only names from that fixed set reach the SQL)
+            by_table.setdefault(table, []).append(row)
+    if not by_table:
+        return {}
     owners: dict[tuple[str, str], tuple[str | None, str]] = {}
     for table, ids in by_table.items():
         fields = TABLES.get(table)  # None: a table of this device only, so its owner is me

@@ -71,9 +71,10 @@ def counted(n: int, one: str, many: str | None = None) -> str:
 
 
 def columns(text: str) -> int:
-    """How many terminal columns `text` takes: a wide (East Asian) character two, a
-    combining mark none."""
-    return sum(0 if unicodedata.combining(c) else
+    """How many terminal columns `text` takes: a wide (East Asian) character two; a mark
+    that joins the character before it, or a format character (a zero-width space, an
+    emoji's variation selector), none."""
+    return sum(0 if unicodedata.category(c) in ("Mn", "Me", "Cf") else
                2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 

@@ -42,11 +42,16 @@ def test_words_to_leave_out_are_words_not_options(tmp_path: Path) -> None:
     run(path, "init", "--name", "Ada")
     run(path, "add", "goal", "Publish the field guide")
     run(path, "add", "goal", "Plan the field trip")
-    for args in (("field", "-trip"), ("-trip", "field"), ("field", "-\"field trip\"")):
+    run(path, "add", "goal", "Take the guide home")
+    for args in (("field", "-trip"), ("-trip", "field"), ("field", "-\"field trip\""),
+                 ("field", "-trip", "guide"), ("field", "-home", "-trip"), ("--limit", "5", "field", "-trip"),
+                 # as a shell passes `"field guide"` and `-"field trip"`: no quotes left
+                 ("field guide",), ("field", "-field trip"), ("field", "-trip", "--json")):
         found = json.loads(run(path, "search", *args, "--json").stdout)
         assert [h["snippet"].strip() for h in found] == ["Publish the field guide"], args
+    assert "usage: comentor search" in run(path, "search", "-h").stdout  # help, still
     both = json.loads(run(path, "search", "guide", "OR", "trip", "--json").stdout)
-    assert len(both) == 2
+    assert len(both) == 3  # the guide, the trip, and taking the guide home
     refused(run(path, "search", ok=False), "give the words to search for")
     bogus = run(path, "search", "field", "--bogus", ok=False)  # an option still is one
     assert bogus.returncode == 2 and "unrecognized arguments: --bogus" in bogus.stderr

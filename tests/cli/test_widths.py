@@ -89,8 +89,17 @@ def test_a_search_result_says_whose_and_which_day(tmp_path: Path) -> None:
                for line in lines for day in days), lines
 
 
+def test_a_wide_owner_name_keeps_the_line_in_the_terminal(tmp_path: Path) -> None:
+    path = tmp_path / "j.db"
+    run(path, "init", "--name", "田中太郎さんの名前です")  # 22 columns in 11 characters
+    run(path, "add", "goal", LONG)
+    for line in on_terminal(path, "list", "goals", width=60):
+        assert columns(line) <= 60, line
+
+
 def test_clip_counts_columns() -> None:
     assert clip("abcdef", 4) == "abc…"
     assert clip("abc", 3) == "abc" and clip("abc", None) == "abc"
     assert clip("田中さん", 5) == "田中…" and columns(clip("田中さん", 5)) == 5
     assert columns("e\u0301") == 1  # a combining accent takes no column
+    assert columns("a\u200bb") == 2  # nor a zero-width space

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import sqlite3
 import tempfile
+import time
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -78,3 +80,26 @@ def test_a_journal_answers_every_odd_query() -> None:
                 search_count(j, odd)
         finally:
             j.close()
+
+
+def test_a_result_of_any_stored_day_is_dated(journal: Journal, monkeypatch: pytest.MonkeyPatch
+                                              ) -> None:
+    """Days at the ends of the calendar (a peer may send them) date their result instead of
+    failing the search where local time would leave the calendar; a time stored without its
+    zone is UTC, as every stored time is."""
+    journal.write([("goals", "g0000000edge0001", {"text": "lantern early", "person": journal.me,
+                                                  "created_at": "0001-01-01T00:00:00Z"}),
+                   ("goals", "g0000000edge0002", {"text": "lantern late", "person": journal.me,
+                                                  "created_at": "9999-12-31T23:00:00Z"}),
+                   ("goals", "g0000000edge0003", {"text": "lantern naive", "person": journal.me,
+                                                  "created_at": "2026-12-07T23:30:00"})])
+    try:
+        for zone in ("Asia/Tokyo", "America/New_York"):
+            monkeypatch.setenv("TZ", zone)
+            time.tzset()
+            days = {h.row[-4:]: h.when for h in search(journal, "lantern")}
+            assert days["0001"] == "0001-01-01" and days["0002"] == "9999-12-31"
+            assert days["0003"] == ("2026-12-08" if zone == "Asia/Tokyo" else "2026-12-07")
+    finally:
+        monkeypatch.undo()
+        time.tzset()

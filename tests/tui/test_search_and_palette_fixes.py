@@ -65,6 +65,22 @@ async def _enter_on(pilot: Any, app: Harness, table: DataTable[Any], row: int) -
 
 
 # ---------------------------------------------------------------------- what is a result
+async def test_a_name_in_brackets_is_shown_as_written(tmp_path: Path) -> None:
+    """A person's name is free text (a partner chooses theirs): "[/]" in it is neither
+    markup nor a crash, and a long one is cut in its column."""
+    path = tmp_path / "j.db"
+    j = Journal.create(path, "Max [/] [b]Berg" + " the Elder" * 5)
+    model.add_goal(j, "Lantern festival")
+    j.close()
+    app = Harness(path, SearchScreen())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        screen, table = await _search(pilot, app, "lantern")
+        who = table.get_row_at(0)[2]
+        assert isinstance(who, Text) and who.plain.startswith("Max [/] [b]Berg")
+        assert who.plain.endswith("…") and len(who.plain) <= 16
+
+
 async def test_each_result_says_whose_it_is_and_of_which_day(demo_path: Path) -> None:
     """Results of one word from both partners are told apart by their owner and day, as
     the items' own screens show them (a win by its date, a check-in by its start)."""

@@ -114,12 +114,13 @@ def cmd_add(args: argparse.Namespace) -> int:
     return 0
 
 
-def _short(value: Any, width: int) -> str:
-    """One column of a list: on one line, inert, cut to `width` characters."""
-    from ..text import one_line
+def _cell(value: Any, width: int) -> str:
+    """One column of a list: on one line, inert, `width` terminal columns wide (cut with
+    "…", or padded)."""
+    from ..text import clip, columns, one_line
 
-    text = one_line(value or "")
-    return text if len(text) <= width else text[: width - 1] + "…"
+    text = clip(one_line(value or ""), width)
+    return text + " " * (width - columns(text))
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -139,7 +140,7 @@ def cmd_list(args: argparse.Namespace) -> int:
             extra = f" due {one_line(it['due'])}" if it.get("due") else ""
             flag = " [vague]" if it.get("vague") else ""
             text = clip(one_line(it["text"] or ""), columns_left(37 + columns(extra + flag)))
-            print(f"{m.short_id(it['id'])}  {_short(it.get('owner'), 14):14}  {_short(it['status'], 9):9}  "
+            print(f"{m.short_id(it['id'])}  {_cell(it.get('owner'), 14)}  {_cell(it['status'], 9)}  "
                   f"{text}{extra}{flag}")
     return 0
 
@@ -158,7 +159,7 @@ def _list_deleted(args: argparse.Namespace) -> int:
         return 0
     for d in gone:
         when = d.deleted_at[:16].replace("T", " ") if d.deleted_at else "on this device"
-        print(f"{m.short_id(d.id)}  {_short(d.owner, 14):14}  deleted {when:16} by {_short(d.deleted_by, 14):14}"
+        print(f"{m.short_id(d.id)}  {_cell(d.owner, 14)}  deleted {when:16} by {_cell(d.deleted_by, 14)}"
               f"  {clip(one_line(d.text or ''), columns_left(70))}")
     print(f"bring one back: comentor undo-delete ID ({counted(len(gone), 'deleted item')})")
     return 0

@@ -291,12 +291,10 @@ class _Parser(argparse.ArgumentParser):
         unrecognized arguments: --bogus (see `comentor add --help`)`, not the top level's.
         (argparse does not say at which level a leftover was typed: `comentor --bogus add
         goal x` is reported by `add` too.)"""
-        parsed, extras = self.parse_known_args(args, namespace)
-        if extras and getattr(parsed, "command", None) == "search":
-            # `-word` is a word to leave out of the results, not an option (`--x` still is)
-            words = [x for x in extras if len(x) > 1 and x[0] == "-" and x[1] != "-"]
-            parsed.query = [*parsed.query, *words]
-            extras = [x for x in extras if x not in words]
+        argv = _search_words_kept(list(sys.argv[1:] if args is None else args))
+        parsed, extras = self.parse_known_args(argv, namespace)
+        if getattr(parsed, "command", None) == "search":
+            parsed.query = [q.removeprefix(_WORD) for q in parsed.query]
         if extras:
             self._chosen(parsed).error("unrecognized arguments: " + " ".join(extras))
         return parsed
@@ -310,6 +308,44 @@ class _Parser(argparse.ArgumentParser):
             if not isinstance(name, str) or name not in subs[0].choices:
                 return parser
             parser = subs[0].choices[name]
+
+
+_WORD = "\x00"  # marks a search word that starts with "-" while argparse reads the line
+# the options of `search` (and whether each takes a value): every other `-word` is a word
+_SEARCH_OPTIONS = {"--limit": True, "--json": False, "--journal": True, "--help": False,
+                   "-h": False}
+
+
+def _command_at(argv: list[str]) -> int | None:
+    """Where the command is in `argv`: the first word that is not a top-level option."""
+    at = 0
+    while at < len(argv):
+        if argv[at] == "--journal":
+            at += 2
+        elif argv[at].startswith("-"):
+            at += 1
+        else:
+            return at
+    return None
+
+
+def _search_words_kept(argv: list[str]) -> list[str]:
+    """`comentor search field -trip guide`: a `-word` after `search` is a word to leave
+    out of the results, not an option. Marked with :data:`_WORD`, argparse keeps it among
+    the query's words in its place; `parse_args` takes the mark off again."""
+    at = _command_at(argv)
+    if at is None or argv[at] != "search":
+        return argv
+    out, value_next = argv[:at + 1], False
+    for arg in argv[at + 1:]:
+        name = arg.split("=", 1)[0]
+        word = arg.startswith("-") and not arg.startswith("--") and arg != "-"
+        if value_next or name in _SEARCH_OPTIONS or not word:
+            out.append(arg)
+            value_next = not value_next and _SEARCH_OPTIONS.get(name, False) and "=" not in arg
+        else:
+            out.append(_WORD + arg)
+    return out
 
 
 def _journal_everywhere(sub: Any) -> None:

@@ -93,6 +93,12 @@ def _checkin_place(j: Journal, table: str, row: str) -> Place:
     return Place(None, said=f"{said}\n({where})", title=title)
 
 
+def _who(name: str, width: int = 16) -> Text:
+    """A result's owner on one line, inert, cut to `width` (a name may be long)."""
+    shown = inert(" ".join(name.split()), keep_newlines=False)
+    return Text(shown if len(shown) <= width else shown[:width - 1] + "…")
+
+
 def _snippet(hit: model.Hit) -> Text:
     """The hit's snippet with its matches highlighted at the offsets the model gives: the
     text is never read as markup, and none of its own characters (a "[beta]" typed in a
@@ -204,7 +210,8 @@ class SearchScreen(GatewayScreen):
         self._loading = False
         self.page, self._shown = page, text
         for hit in page.hits:
-            table.add_row(model.search_label(hit.table), hit.when, inert(hit.who, keep_newlines=False),
+            # every cell a Text: a str cell is read as markup, and a name is free text
+            table.add_row(model.search_label(hit.table), Text(hit.when), _who(hit.who),
                           _snippet(hit), key=str(len(self.hits)))
             self.hits.append(hit)
         self._describe(text)
