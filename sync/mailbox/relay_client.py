@@ -112,9 +112,10 @@ class _Link:
                     else:
                         fut.set_result(msg)
                 elif msg.op == "error":
-                    failure, refused = _refusal(msg), True
-                    if not msg.fields["fatal"]:  # e.g. a quiet ack refused: the link goes on
-                        log.warning("%s", failure)
+                    if msg.fields["fatal"]:
+                        failure, refused = _refusal(msg), True
+                    else:  # e.g. a quiet ack refused: the link goes on, and a later loss
+                        log.warning("%s", _refusal(msg))  # of it is told as itself
                 else:
                     self._on_event(msg)
         except ProtocolError as exc:

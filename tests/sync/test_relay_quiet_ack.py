@@ -229,3 +229,28 @@ def test_a_transaction_that_cannot_begin_leaves_commits_durable(tmp_path: Path) 
     assert store._db.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
     assert store.put_many([(MAILBOX, b"after")], 100, 1 << 20) == [1]
     store.close()
+
+
+async def test_a_refused_quiet_ack_is_not_why_the_connection_later_ends(tmp_path: Path) -> None:
+    """A quiet ack refused (here: over the connection's request budget) is logged and the
+    link goes on; when the link ends later, it is told for what ended it, not that old
+    refusal."""
+    server = RelayServer(tmp_path / "relay", RelayLimits(rate_burst=4, rate_per_second=0.01))
+    await server.start("127.0.0.1", 0)
+    closed: list[str] = []
+    try:
+        a = await _client(server, DEV_A)
+        a.on_close = closed.append
+        await a.put(b"one")
+        for _ in range(6):  # the budget runs out: refusals without rid, not fatal
+            await a.ack(1, wait=False)
+        await asyncio.sleep(0.2)
+        assert a.connected and not closed
+    finally:
+        await server.stop()
+    for _ in range(100):
+        if closed:
+            break
+        await asyncio.sleep(0.02)
+    assert closed and "too many requests" not in closed[0], closed
+    await a.close()

@@ -333,18 +333,19 @@ async def test_live_session_acks_pushes_quietly_and_the_relay_records_them(
         await asyncio.sleep(0.1)
         got.clear()
         acks.clear()
-        e.add_goal(a, "pushed live")
-        live_a.notify_local_change()
-        await asyncio.wait_for(got.wait(), 5.0)
-        for _ in range(100):
-            if acks:
-                break
-            await asyncio.sleep(0.02)
-        kind, seq = acks[0]
-        assert kind == "quiet", acks
         marks: set[int] = set()
         db = sqlite3.connect(tmp_path / "relay" / "relay.sqlite3")
         try:
+            # A's edit is the envelope after the mailbox's newest now
+            seq = int(db.execute("SELECT max(last_seq) FROM mailboxes").fetchone()[0]) + 1
+            e.add_goal(a, "pushed live")
+            live_a.notify_local_change()
+            await asyncio.wait_for(got.wait(), 5.0)
+            for _ in range(100):
+                if any(s == seq for _, s in acks):
+                    break
+                await asyncio.sleep(0.02)
+            assert [kind for kind, s in acks if s == seq] == ["quiet"], (seq, acks)
             for _ in range(250):  # written within the relay's gathering wait
                 marks = {int(r[0]) for r in db.execute("SELECT seq FROM acks")}
                 if seq in marks:
@@ -353,6 +354,59 @@ async def test_live_session_acks_pushes_quietly_and_the_relay_records_them(
         finally:
             db.close()
         assert seq in marks, (seq, marks)
+    finally:
+        live_a.stop()
+        live_b.stop()
+        await asyncio.wait_for(asyncio.gather(*tasks), 10)
+
+
+async def test_a_live_exchange_both_ways_fetches_nothing(
+    tmp_path: Path, relay: RelayServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Edits going back and forth in live sessions arrive as pushes and are acked quietly:
+    a device's own envelope moves its cursor on, so the partner's next envelope follows it
+    and no fetch is needed to step over the gap."""
+    a, b = paired_journals(tmp_path, sync=False)
+    asked: list[str] = []
+    fetch, answered = relay._ops.fetch, relay._ops.ack
+
+    async def counted_fetch(session: Session, msg: Message, mailbox: str) -> None:
+        asked.append("fetch")
+        await fetch(session, msg, mailbox)
+
+    async def counted_ack(session: Session, msg: Message, mailbox: str) -> None:
+        if msg.opt_int("rid") is not None:
+            asked.append("answered ack")
+        await answered(session, msg, mailbox)
+
+    monkeypatch.setattr(relay._ops, "fetch", counted_fetch)
+    monkeypatch.setattr(relay._ops, "ack", counted_ack)
+    applied = {"a": asyncio.Event(), "b": asyncio.Event()}
+    live_a = RelaySync(a.path, url(relay), poll_interval=5.0,
+                       on_applied=lambda t: applied["a"].set())
+    live_b = RelaySync(b.path, url(relay), poll_interval=5.0,
+                       on_applied=lambda t: applied["b"].set())
+    await live_a.sync_once()
+    await live_b.sync_once()
+    await live_a.sync_once()
+    tasks = [asyncio.create_task(live_a.run()), asyncio.create_task(live_b.run())]
+    try:
+        for _ in range(250):
+            if live_a._synced and live_b._synced:
+                break
+            await asyncio.sleep(0.02)
+        await asyncio.sleep(0.2)
+        asked.clear()
+        for n in range(3):
+            for edit, live, side in ((a, live_a, "b"), (b, live_b, "a")):
+                applied[side].clear()
+                e.add_goal(edit, f"turn {n} by {edit.me}")
+                live.notify_local_change()
+                await asyncio.wait_for(applied[side].wait(), 5.0)
+        assert asked == []
+        check = Journal.open(a.path)
+        assert len({g for g in goals(check) if g.startswith("turn")}) == 6
+        check.close()
     finally:
         live_a.stop()
         live_b.stop()
