@@ -155,10 +155,11 @@ def agenda(j: Journal, session: str | None = None) -> list[AgendaItem]:
                       + in_session("feedback"), (started or "9999", session or ""),
                       order="created_at"):
         giver = names.get(fb.get("person"), "?")
+        receiver = feedback_receiver(fb, j.me, partner)
         add("feedback", "feedback", fb,
             f"{_FEEDBACK_DETAIL.get(fb.get('kind') or '', 'feedback')} from {giver}, "
-            "not answered yet", person=feedback_receiver(fb, j.me, partner) or "",
-            who="" if partner else "your partner")  # given before the partner joined
+            "not answered yet", person=receiver or "",
+            who="" if receiver else "your partner")  # nobody to name yet, as on its screen
     for a in j._rows("asks", "status = 'open' OR " + in_session("asks"), (session or "",),
                      order="created_at"):
         add("asks", "asks", a, a.get("outcome") or "no concrete outcome yet")

@@ -290,9 +290,9 @@ class DashboardScreen(ReadingScreen):
     @staticmethod
     def _attention(data: DashboardData) -> str:
         """The sync box's border line: what needs a look (x opens it), or nothing."""
-        if not (data.conflicts or data.quarantined):
-            return ""
-        return f"{counted(data.conflicts, 'conflict')}, {data.quarantined} held (x)"
+        parts = [counted(data.conflicts, "conflict")] if data.conflicts else []
+        parts += [f"{data.quarantined} held"] if data.quarantined else []
+        return f"{', '.join(parts)} (x)" if parts else ""  # (no "0 held": 80 columns)
 
     def _sync_text(self, data: DashboardData, state: SyncState) -> Text:
         """The sync box: demo, not paired, or the partner's presence and the last sync, on
