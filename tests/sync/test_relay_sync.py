@@ -299,6 +299,20 @@ async def test_revocation_rotates_the_key_and_the_revoked_device_reads_nothing_a
         open_envelope(envelope_key(new), mailbox, "relay", data)  # the partners' key does
 
 
+async def _live(*devices: RelaySync) -> list[asyncio.Task[None]]:
+    """First contact both ways (two one-off rounds each), then each device's live session,
+    returned once every session has done its first round."""
+    for device in (*devices, *devices):
+        await device.sync_once()
+    tasks = [asyncio.create_task(device.run()) for device in devices]
+    for _ in range(250):
+        if all(device._synced for device in devices):
+            break
+        await asyncio.sleep(0.02)
+    await asyncio.sleep(0.1)
+    return tasks
+
+
 async def test_live_session_acks_pushes_quietly_and_the_relay_records_them(
     tmp_path: Path, relay: RelayServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -322,15 +336,8 @@ async def test_live_session_acks_pushes_quietly_and_the_relay_records_them(
     got = asyncio.Event()
     live_a = RelaySync(a.path, url(relay), poll_interval=5.0)
     live_b = RelaySync(b.path, url(relay), poll_interval=5.0, on_applied=lambda t: got.set())
-    await live_a.sync_once()
-    await live_b.sync_once()
-    tasks = [asyncio.create_task(live_a.run()), asyncio.create_task(live_b.run())]
+    tasks = await _live(live_a, live_b)
     try:
-        for _ in range(250):
-            if live_a._synced and live_b._synced:
-                break
-            await asyncio.sleep(0.02)
-        await asyncio.sleep(0.1)
         got.clear()
         acks.clear()
         marks: set[int] = set()
@@ -386,16 +393,8 @@ async def test_a_live_exchange_both_ways_fetches_nothing(
                        on_applied=lambda t: applied["a"].set())
     live_b = RelaySync(b.path, url(relay), poll_interval=5.0,
                        on_applied=lambda t: applied["b"].set())
-    await live_a.sync_once()
-    await live_b.sync_once()
-    await live_a.sync_once()
-    tasks = [asyncio.create_task(live_a.run()), asyncio.create_task(live_b.run())]
+    tasks = await _live(live_a, live_b)
     try:
-        for _ in range(250):
-            if live_a._synced and live_b._synced:
-                break
-            await asyncio.sleep(0.02)
-        await asyncio.sleep(0.2)
         asked.clear()
         for n in range(3):
             for edit, live, side in ((a, live_a, "b"), (b, live_b, "a")):
