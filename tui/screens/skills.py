@@ -110,7 +110,11 @@ class SkillsScreen(GatewayScreen):
                 continue
             helper, learner = pairs[n]
             helper_name, learner_name = one_line(helper), one_line(learner)
-            title.update(Text(f"{helper_name} can offer → {learner_name} wants to grow"))
+            # first names: the title fits a half of an 80-column screen (the columns
+            # below name each one in full)
+            first = [name if name == "your partner" or not name.split() else name.split()[0]
+                     for name in (helper_name, learner_name)]
+            title.update(Text(f"{first[0]} can offer → {first[1]} wants to grow"))
             table.add_columns(Text(f"{helper_name}'s strengths"),
                               Text(f"{learner_name} wants to grow"))
             columns = [[s for s in skills if s.get("owner") == helper
