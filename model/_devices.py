@@ -24,7 +24,8 @@ if TYPE_CHECKING:
     from ._peer import PeerDevice
 
 __all__ = [
-    "PeerDevice", "PairedDevice", "Removal", "trust_device", "revoke_device", "devices",
+    "PeerDevice", "PairedDevice", "Removal", "trust_device", "revoke_device", "rename_device",
+    "DEVICE_NAME_MAX", "devices",
     "safety_number", "set_partnership_key", "my_device_info", "is_paired", "paired_devices",
     "ensure_syncable", "removal", "revocation_ops", "adders", "added_by",
 ]
@@ -116,6 +117,33 @@ def trust_device(j: Journal, peer: PeerDevice) -> None:
           sign_pk=peer.sign_pk, box_pk=peer.box_pk, **when)
     if j.get("people", peer.person) is None and peer.person_name:
         j.put("people", peer.person, name=peer.person_name[:80])
+
+
+DEVICE_NAME_MAX = 60  # as pairing cuts a device's name
+
+
+def rename_device(j: Journal, device: str, name: str) -> str:
+    """Give one of this person's devices a new name, the one every paired device shows
+    (`comentor devices`, the devices screen); return it as kept (on one line, its runs of
+    white space one space). One's own devices only: the partner names theirs. A name is a
+    label, not trust: the keys that the trust rests on never change."""
+    rec = j.get("devices", device)
+    if rec is None:
+        raise NotFoundError(f"no device with id {device}")
+    if rec.get("person") != j.me:
+        raise ValidationError(f"that is {j.person_name(rec.get('person')) or 'another person'}'s "
+                              "device: only its owner renames it", field="name")
+    if rec.get("revoked_at"):
+        raise ValidationError("that device is revoked: its name stays as it was", field="name")
+    new = " ".join(str(name or "").split())
+    if not new:
+        raise ValidationError("give the device a name", field="name")
+    if len(new) > DEVICE_NAME_MAX:
+        raise ValidationError(f"a device's name is at most {DEVICE_NAME_MAX} characters "
+                              f"(this one has {len(new)})", field="name")
+    if new != rec.get("name"):
+        j.put("devices", device, name=new)
+    return new
 
 
 def revoke_device(j: Journal, device: str) -> None:

@@ -245,3 +245,39 @@ async def test_the_app_opens_each_screen_by_its_catalog_key(demo_path: Path) -> 
 
 def _cells(table: DataTable[Any]) -> list[str]:
     return [str(c) for r in range(table.row_count) for c in table.get_row_at(r)]
+
+
+async def test_devices_rename_own_and_refuse_the_partners(demo_path: Path) -> None:
+    app = Harness(demo_path, DevicesScreen())
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        screen = app.screen
+        assert isinstance(screen, DevicesScreen)
+        table = screen.query_one("#devices", DataTable)
+        mine, jonas = screen.devices[0], screen.devices[1]
+        table.move_cursor(row=0)
+        await pilot.press("e")
+        form = app.screen
+        assert isinstance(form, FormModal)
+        assert form.query_one("#field-name", Input).value == mine["name"]
+        fill(form, name="Studio desktop")
+        await pilot.press("ctrl+s")
+        await settle(pilot, app)
+        assert app.screen is screen
+        assert str(table.get_row_at(0)[2]) == "Studio desktop"
+        table.move_cursor(row=1)
+        await pilot.press("e")
+        form = app.screen
+        assert isinstance(form, FormModal)
+        fill(form, name="Not mine to name")
+        await pilot.press("ctrl+s")
+        await settle(pilot, app)
+        assert app.screen is form  # refused in the form, with the journal's reason
+        said = str(form.query_one("#form-error", Static).content)
+        assert "only its owner renames it" in said, said
+        await pilot.press("escape")
+        await settle(pilot, app)
+    j = Journal.open(demo_path, now=fixed_now)
+    assert (j.get("devices", mine["id"]) or {}).get("name") == "Studio desktop"
+    assert (j.get("devices", jonas["id"]) or {}).get("name") == jonas["name"]
+    j.close()

@@ -2,7 +2,8 @@
 
 `comentor devices` lists every device of the partnership (this one, your other devices and
 your partner's), with its safety number and whether it is trusted or revoked, and says so
-first when this device itself was removed from the partnership. `comentor devices revoke
+first when this device itself was removed from the partnership. `comentor devices rename ID
+NAME` renames one of your own devices. `comentor devices revoke
 ID` revokes a lost or stolen device (any unambiguous prefix of its id): its changes are
 refused everywhere from then on, the partnership key is rotated away from it, and the next
 time it syncs it is told it was removed.
@@ -24,11 +25,14 @@ __all__ = ["add_parsers", "HANDLERS"]
 
 def add_parsers(sub: Any) -> None:
     """Add `devices` to the top-level subparsers."""
-    s = sub.add_parser("devices", help="the partnership's devices; revoke a lost one")
+    s = sub.add_parser("devices", help="the partnership's devices; rename yours, revoke a lost one")
     s.add_argument("--json", action="store_true")
     dsub = s.add_subparsers(dest="action", metavar="ACTION")
     t = dsub.add_parser("list", help="list the devices (the default)")
     t.add_argument("--json", action="store_true")
+    t = dsub.add_parser("rename", help="give one of your devices a new name")
+    t.add_argument("id", metavar="ID", help="the device's id (or an unambiguous prefix)")
+    t.add_argument("name", metavar="NAME", nargs="+", help="its new name")
     t = dsub.add_parser("revoke", help="revoke a lost or stolen device")
     t.add_argument("id", metavar="ID", help="the device's id (or an unambiguous prefix)")
     t.add_argument("--with-added", action="store_true",
@@ -116,6 +120,12 @@ def cmd_devices(args: argparse.Namespace) -> int:
     with open_journal(args) as j:
         if getattr(args, "action", None) == "revoke":
             return _cmd_revoke(j, args)
+        if getattr(args, "action", None) == "rename":
+            d = _find(m.list_devices(j), args.id)
+            name = m.rename_device(j, str(d["id"]), " ".join(args.name))
+            print(f"renamed {str(d['id'])[:12]} to “{one_line(name)}”: your partner sees the "
+                  "new name after your next sync")
+            return 0
         found = m.list_devices(j)
         gone = m.device_removal(j)
         if args.json:

@@ -1,4 +1,5 @@
-"""The partnership and its devices: the peer checklist, safety numbers, revoking a lost device.
+"""The partnership and its devices: the peer checklist, safety numbers, renaming one's own
+devices, revoking a lost one.
 
 Trust starts from pairing; this screen shows whom the journal trusts and lets the user take
 trust back from a lost device. Pairing starts here too (i invites, j joins), in modals that
@@ -22,6 +23,7 @@ from comentor.model import (
     device_removal,
     list_devices,
     partnership_state,
+    rename_device,
     revoke_device,
 )
 
@@ -58,6 +60,7 @@ class DevicesScreen(GatewayScreen):
     """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("C", "checklist", "Peer checklist"),
+        Binding("e", "rename", "Rename device"),
         Binding("r", "revoke", "Revoke device"),
         Binding("i", "invite", "Invite"),
         Binding("j", "join", "Join"),
@@ -156,11 +159,31 @@ class DevicesScreen(GatewayScreen):
 
         self.app.push_screen(JoinModal(), lambda _paired: self.refresh_data())
 
-    def action_revoke(self) -> None:
+    def _highlighted(self) -> dict[str, Any] | None:
         table = self.query_one("#devices", DataTable)
         if not self.devices or not 0 <= table.cursor_row < len(self.devices):
+            return None
+        return self.devices[table.cursor_row]
+
+    def action_rename(self) -> None:
+        """Rename the highlighted device, if it is one of yours (the journal refuses the
+        partner's in the form, with its reason)."""
+        d = self._highlighted()
+        if d is None:
             return
-        d = self.devices[table.cursor_row]
+        field = FieldSpec("name", "Device name", value=d.get("name") or "", required=True)
+
+        def save(values: dict[str, Any]) -> None:
+            self.write(rename_device, d["id"], str(values["name"]),
+                       message="Device renamed: your partner sees it after your next sync")
+
+        self.open_form(FormModal(f"Rename “{d.get('name') or 'device'}”", [field],
+                                 submit_label="Rename"), save)
+
+    def action_revoke(self) -> None:
+        d = self._highlighted()
+        if d is None:
+            return
         if d["this_device"]:
             self.notify("This is the device you are using: revoke it from another device.",
                         severity="warning")
