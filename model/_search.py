@@ -144,7 +144,7 @@ def fts_query(text: str) -> str:
     for match in _TOKEN.finditer(text or ""):
         minus, phrase, closed, bare = match.groups()
         if bare == "OR":
-            either = after_term  # between two terms to find; after a -word it is a word
+            either = after_term  # between two terms to find; after a -word it is dropped
             continue
         negated = bool(minus) if phrase is not None else len(bare) > 1 and bare[0] == "-"
         raw = phrase if phrase is not None else bare[1:] if negated else bare

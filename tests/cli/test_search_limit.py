@@ -45,14 +45,22 @@ def test_words_to_leave_out_are_words_not_options(tmp_path: Path) -> None:
     run(path, "add", "goal", "Take the guide home")
     for args in (("field", "-trip"), ("-trip", "field"), ("field", "-\"field trip\""),
                  ("field", "-trip", "guide"), ("field", "-home", "-trip"), ("--limit", "5", "field", "-trip"),
-                 # as a shell passes `"field guide"` and `-"field trip"`: no quotes left
-                 ("field guide",), ("field", "-field trip"), ("field", "-trip", "--json")):
-        found = json.loads(run(path, "search", *args, "--json").stdout)
+                 ("field", "--json", "-trip"), ("field", "--limit", "5", "-trip", "guide"),
+                 ("field", f"--journal={path}", "-trip"), ("field", "--lim", "5", "-trip"),
+                 ("--", "field", "-trip"), ("field -trip",),  # the whole query in one argument
+                 ('"field guide"',), ("field", "-trip", "--json")):
+        found = json.loads(run(path, "search", "--json", *args).stdout)
         assert [h["snippet"].strip() for h in found] == ["Publish the field guide"], args
     assert "usage: comentor search" in run(path, "search", "-h").stdout  # help, still
     both = json.loads(run(path, "search", "guide", "OR", "trip", "--json").stdout)
     assert len(both) == 3  # the guide, the trip, and taking the guide home
+    assert json.loads(run(path, "search", "guide OR trip", "--json").stdout) == both
+    anywhere = json.loads(run(path, "search", "field guide", "--json").stdout)  # not a phrase:
+    assert len(anywhere) == 1  # a shell's quotes only keep the words together
+    top = run(path, "--jour", str(path), "search", "field", "-trip").stdout  # (abbreviated)
+    assert "Publish the [field] guide" in top
     refused(run(path, "search", ok=False), "give the words to search for")
     bogus = run(path, "search", "field", "--bogus", ok=False)  # an option still is one
     assert bogus.returncode == 2 and "unrecognized arguments: --bogus" in bogus.stderr
+    assert "\x00" not in bogus.stderr
     assert run(path, "search", "-trip").stdout.strip() == "no matches"  # nothing to look for

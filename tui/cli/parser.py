@@ -161,8 +161,9 @@ def build_parser(commands: Collection[str] | None = None) -> argparse.ArgumentPa
 
     s = sub.add_parser("search", help="full-text search")
     s.add_argument("query", nargs="*",  # (`-word` alone is folded in after parsing)
-                   help='words that must all match (the last as a prefix); \'"a phrase"\', '
-                        "A OR B, -WORD to leave out")
+                   help="words that must all match (the last as a prefix); A OR B; -WORD "
+                        "to leave out; a phrase in double quotes inside single ones: "
+                        "'\"field guide\"'")
     s.add_argument("--limit", type=int, default=50, metavar="N",
                    help="show at most N results (default 50)")
     s.add_argument("--json", action="store_true")
@@ -293,8 +294,6 @@ class _Parser(argparse.ArgumentParser):
         goal x` is reported by `add` too.)"""
         argv = _search_words_kept(list(sys.argv[1:] if args is None else args))
         parsed, extras = self.parse_known_args(argv, namespace)
-        if getattr(parsed, "command", None) == "search":
-            parsed.query = [q.removeprefix(_WORD) for q in parsed.query]
         if extras:
             self._chosen(parsed).error("unrecognized arguments: " + " ".join(extras))
         return parsed
@@ -310,17 +309,28 @@ class _Parser(argparse.ArgumentParser):
             parser = subs[0].choices[name]
 
 
-_WORD = "\x00"  # marks a search word that starts with "-" while argparse reads the line
 # the options of `search` (and whether each takes a value): every other `-word` is a word
 _SEARCH_OPTIONS = {"--limit": True, "--json": False, "--journal": True, "--help": False,
                    "-h": False}
+
+
+def _option(arg: str, options: Collection[str]) -> str | None:
+    """The option `arg` names (`--lim` for `--limit`, as argparse takes an unambiguous
+    start of one; `--limit=5` too), or None."""
+    name = arg.split("=", 1)[0]
+    if name in options:
+        return name
+    if not name.startswith("--") or len(name) < 3:
+        return None
+    found = [o for o in options if o.startswith(name)]
+    return found[0] if len(found) == 1 else None
 
 
 def _command_at(argv: list[str]) -> int | None:
     """Where the command is in `argv`: the first word that is not a top-level option."""
     at = 0
     while at < len(argv):
-        if argv[at] == "--journal":
+        if _option(argv[at], ("--journal",)) and "=" not in argv[at]:
             at += 2
         elif argv[at].startswith("-"):
             at += 1
@@ -330,22 +340,30 @@ def _command_at(argv: list[str]) -> int | None:
 
 
 def _search_words_kept(argv: list[str]) -> list[str]:
-    """`comentor search field -trip guide`: a `-word` after `search` is a word to leave
-    out of the results, not an option. Marked with :data:`_WORD`, argparse keeps it among
-    the query's words in its place; `parse_args` takes the mark off again."""
+    """`comentor search field -trip --limit 5 guide`: after `search`, a `-word` is a word
+    to leave out of the results, not an option. The options (and their values) go first
+    and the words after a `--`, in the order typed, so argparse reads every word as one of
+    the query's (also after an option, and a word that looks like one)."""
     at = _command_at(argv)
     if at is None or argv[at] != "search":
         return argv
-    out, value_next = argv[:at + 1], False
-    for arg in argv[at + 1:]:
-        name = arg.split("=", 1)[0]
-        word = arg.startswith("-") and not arg.startswith("--") and arg != "-"
-        if value_next or name in _SEARCH_OPTIONS or not word:
-            out.append(arg)
-            value_next = not value_next and _SEARCH_OPTIONS.get(name, False) and "=" not in arg
+    options: list[str] = []
+    words: list[str] = []
+    rest = iter(argv[at + 1:])
+    for arg in rest:
+        if arg == "--":  # what follows is words, as typed
+            words.extend(rest)
+            break
+        name = _option(arg, _SEARCH_OPTIONS)
+        if name is not None or arg.startswith("--"):  # an option, or one argparse refuses
+            options.append(arg)
+            if name is not None and _SEARCH_OPTIONS[name] and "=" not in arg:
+                value = next(rest, None)  # its value (none: argparse says one is expected)
+                if value is not None:
+                    options.append(value)
         else:
-            out.append(_WORD + arg)
-    return out
+            words.append(arg)
+    return argv[:at + 1] + options + (["--", *words] if words else [])
 
 
 def _journal_everywhere(sub: Any) -> None:

@@ -122,20 +122,13 @@ def _bracketed(hit: m.Hit) -> str:
     return "".join([*parts, one_line(text[at:])])
 
 
-def _as_typed(word: str) -> str:
-    """One argument of `search` as the person quoted it: the shell took the quotes off
-    `"field guide"` (and `-"field trip"`), so an argument holding a space is a phrase."""
-    if not any(c.isspace() for c in word.strip()) or '"' in word:
-        return word
-    minus = "-" if word.startswith("-") else ""
-    return f'{minus}"{word.removeprefix(minus)}"'
-
-
 def cmd_search(args: argparse.Namespace) -> int:
     if not args.query:
         raise ValidationError("give the words to search for: comentor search WORDS")
     with open_journal(args) as j:
-        page = m.search_page(j, " ".join(_as_typed(w) for w in args.query), limit=args.limit)
+        # the words as one line, as typed in the app's search (a phrase keeps its double
+        # quotes only inside the shell's: '"field guide"')
+        page = m.search_page(j, " ".join(args.query), limit=args.limit)
         if args.json:  # the snippet as written, and where the matched words are in it
             out([{"table": h.table, "id": h.row, "snippet": h.snippet,
                   "marks": [list(mark) for mark in h.marks], "who": h.who, "when": h.when}

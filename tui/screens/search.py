@@ -26,7 +26,7 @@ from textual.widgets import DataTable, Input, Static, TabbedContent
 from comentor import model
 from comentor.model import Journal
 
-from ..text import inert, one_line
+from ..text import clip, inert, one_line
 from ..widgets.key_bar import KeyBar
 from ..widgets.title_bar import TitleBar
 from .base import SCREEN_FOR_TABLE, GatewayScreen, open_screen
@@ -94,9 +94,8 @@ def _checkin_place(j: Journal, table: str, row: str) -> Place:
 
 
 def _who(name: str, width: int = 16) -> Text:
-    """A result's owner on one line, inert, cut to `width` (a name may be long)."""
-    shown = inert(" ".join(name.split()), keep_newlines=False)
-    return Text(shown if len(shown) <= width else shown[:width - 1] + "…")
+    """A result's owner on one line, inert, cut to `width` columns (a name may be long)."""
+    return Text(clip(inert(" ".join(name.split()), keep_newlines=False), width))
 
 
 def _snippet(hit: model.Hit) -> Text:
