@@ -195,20 +195,32 @@ class RelaySync:
             await client.ack(items[-1][0])
 
     async def _push(self, ex: Exchange, client: RelayClient,
-                    key: tuple[str, str] | None = None) -> None:
-        """Send what the others lack. With the relay cursor's `key`, an envelope of ours
-        numbered next after the cursor moves it on: there is nothing in it to apply, and
-        the partner's next envelope, pushed live, then follows the cursor and is applied
-        at once, instead of making the live session fetch (and wait for an ack) to step
-        over the gap our own envelope left."""
+                    key: tuple[str, str] | None = None, *, quiet: bool = False) -> None:
+        """Send what the others lack.
+
+        With the relay cursor's `key`, an envelope of ours numbered next after the cursor
+        moves it on: there is nothing in it to apply, and the partner's next envelope,
+        pushed live, then follows the cursor and is applied at once, instead of making the
+        live session fetch (and wait for an ack) to step over the gap our own envelope
+        left. The last number so passed is acked (`quiet`: without waiting for the reply,
+        in a live session; else recorded before a one-off round disconnects), as a fetch
+        of it would have been: the relay lets an envelope go once every device acked it,
+        its sender too.
+        """
+        passed = 0
         for _ in range(MAX_ENVELOPES_PER_ROUND):
             out = ex.prepare()
             if out is None:
-                return
+                break
             seq = await client.put(out.data)
             ex.confirm(out)
             if key is not None and seq == int(ex.j.cursor(*key) or 0) + 1:
-                ex.j.write_cursor(key[0], key[1], str(seq))
+                with ex.j.transaction():  # read again and moved together: no writer between
+                    if seq == int(ex.j.cursor(*key) or 0) + 1:
+                        ex.j.write_cursor(key[0], key[1], str(seq))
+                        passed = seq
+        if passed:
+            await client.ack(passed, wait=not quiet)
 
     def _round_done(self) -> None:
         self.last_sync = time.time()
@@ -348,7 +360,7 @@ class RelaySync:
             log.info("connected to the relay")
             _call(self.on_connected)
             await self._pull(ex, client, key)
-            await self._push(ex, client, key)
+            await self._push(ex, client, key, quiet=True)
             mark, last_round = log_mark(j), time.monotonic()
             self._synced = True
             self._round_done()
@@ -389,7 +401,7 @@ class RelaySync:
                     self._status("the journal file was replaced (restored from a backup?): "
                                  "syncing the restored file from now on")
                     return
-                await self._push(ex, client, key)
+                await self._push(ex, client, key, quiet=True)
                 mark, last_round = log_mark(j), time.monotonic()
                 self._round_done()
         finally:

@@ -352,7 +352,9 @@ async def test_live_session_acks_pushes_quietly_and_the_relay_records_them(
                 if any(s == seq for _, s in acks):
                     break
                 await asyncio.sleep(0.02)
-            assert [kind for kind, s in acks if s == seq] == ["quiet"], (seq, acks)
+            # B's ack of it, and A's own as its cursor steps over it: both quiet
+            kinds = [kind for kind, s in acks if s == seq]
+            assert kinds and set(kinds) == {"quiet"}, (seq, acks)
             for _ in range(250):  # written within the relay's gathering wait
                 marks = {int(r[0]) for r in db.execute("SELECT seq FROM acks")}
                 if seq in marks:
@@ -406,7 +408,34 @@ async def test_a_live_exchange_both_ways_fetches_nothing(
         check = Journal.open(a.path)
         assert len({g for g in goals(check) if g.startswith("turn")}) == 6
         check.close()
+        held = -1
+        for _ in range(250):  # every envelope acked by both devices, its sender too
+            held = (await relay.health_now())["envelopes"]
+            if held == 0:
+                break
+            await asyncio.sleep(0.02)
+        assert held == 0
     finally:
         live_a.stop()
         live_b.stop()
         await asyncio.wait_for(asyncio.gather(*tasks), 10)
+
+
+async def test_one_off_rounds_leave_the_relay_holding_nothing(
+    tmp_path: Path, relay: RelayServer
+) -> None:
+    """A device acks its own envelope as its cursor steps over it (the relay lets an
+    envelope go once every device acked it, its sender too): after edits both ways in
+    one-off rounds, and a quiet round each, the relay holds nothing."""
+    a, b = paired_journals(tmp_path, sync=False)
+    for n in range(3):
+        e.add_goal(a, f"from a {n}")
+        await RelaySync(a.path, url(relay)).sync_once()
+        await RelaySync(b.path, url(relay)).sync_once()
+        e.add_goal(b, f"from b {n}")
+        await RelaySync(b.path, url(relay)).sync_once()
+        await RelaySync(a.path, url(relay)).sync_once()
+    for j in (a, b):
+        await RelaySync(j.path, url(relay)).sync_once()
+    assert goals(a) == goals(b) and len(goals(a)) == 6
+    assert (await relay.health_now())["envelopes"] == 0
