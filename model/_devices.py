@@ -135,8 +135,10 @@ def rename_device(j: Journal, device: str, name: str) -> str:
                               "device: only its owner renames it", field="name")
     if rec.get("revoked_at"):
         raise ValidationError("that device is revoked: its name stays as it was", field="name")
+    from ._entities import is_blank  # here: renaming is rare, and _entities only writes
+
     new = " ".join(str(name or "").split())
-    if not new:
+    if is_blank(new):  # (a zero-width space shows nothing either)
         raise ValidationError("give the device a name", field="name")
     if len(new) > DEVICE_NAME_MAX:
         raise ValidationError(f"a device's name is at most {DEVICE_NAME_MAX} characters "

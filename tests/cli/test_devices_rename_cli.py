@@ -24,3 +24,15 @@ def test_rename_own_device_and_refuse_the_partners(tmp_path: Path) -> None:
             "only its owner renames it")
     again = {d["id"]: d["name"] for d in json.loads(run(path, "devices", "--json").stdout)["devices"]}
     assert again == {mine["id"]: "Studio desktop", theirs["id"]: theirs["name"]}
+
+
+def test_the_same_name_or_an_unpaired_journal_says_so(tmp_path: Path) -> None:
+    path = tmp_path / "solo.db"
+    run(path, "init", "--name", "Ada")
+    me = json.loads(run(path, "devices", "--json").stdout)["devices"][0]["id"]
+    run(path, "devices", "rename", me, "laptop")
+    assert run(path, "devices", "rename", me, "laptop").stdout.strip().endswith(
+        "is already called “laptop”: nothing changed")
+    said = run(path, "devices", "rename", me, "desk").stdout.strip()
+    assert said == f"renamed {me[:12]} to “desk”"  # no partner to tell yet
+    refused(run(path, "devices", "rename", me, "\u200b", ok=False), "give the device a name")

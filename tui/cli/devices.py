@@ -123,8 +123,12 @@ def cmd_devices(args: argparse.Namespace) -> int:
         if getattr(args, "action", None) == "rename":
             d = _find(m.list_devices(j), args.id)
             name = m.rename_device(j, str(d["id"]), " ".join(args.name))
-            print(f"renamed {str(d['id'])[:12]} to “{one_line(name)}”: your partner sees the "
-                  "new name after your next sync")
+            if name == d.get("name"):
+                print(f"{str(d['id'])[:12]} is already called “{one_line(name)}”: nothing changed")
+            else:
+                seen = (": your partner sees the new name after your next sync"
+                        if m.is_paired(j) else "")
+                print(f"renamed {str(d['id'])[:12]} to “{one_line(name)}”{seen}")
             return 0
         found = m.list_devices(j)
         gone = m.device_removal(j)

@@ -30,6 +30,7 @@ from comentor.model import (
 from ..modals.confirm import ConfirmModal
 from ..modals.fields import FieldSpec
 from ..modals.form import FormModal
+from ..text import one_line
 from ..widgets.key_bar import KeyBar
 from ..widgets.title_bar import TitleBar
 from .base import GatewayScreen
@@ -171,13 +172,21 @@ class DevicesScreen(GatewayScreen):
         d = self._highlighted()
         if d is None:
             return
+        mine = next((x["person"] for x in self.devices if x["this_device"]), None)
+        if d.get("person") != mine:
+            self.notify(f"That is {d['owner']}'s device: only its owner renames it.",
+                        severity="warning", markup=False)
+            return
+        if d.get("revoked_at"):
+            self.notify("That device is revoked: its name stays as it was.", markup=False)
+            return
         field = FieldSpec("name", "Device name", value=d.get("name") or "", required=True)
 
         def save(values: dict[str, Any]) -> None:
             self.write(rename_device, d["id"], str(values["name"]),
                        message="Device renamed: your partner sees it after your next sync")
 
-        self.open_form(FormModal(f"Rename “{d.get('name') or 'device'}”", [field],
+        self.open_form(FormModal(f"Rename “{one_line(d.get('name') or 'device')}”", [field],
                                  submit_label="Rename"), save)
 
     def action_revoke(self) -> None:

@@ -114,6 +114,8 @@ class SkillsScreen(GatewayScreen):
             # below name each one in full)
             first = [name if name == "your partner" or not name.split() else name.split()[0]
                      for name in (helper_name, learner_name)]
+            if first[0] == first[1]:  # two of the same first name: only the full ones tell
+                first = [helper_name, learner_name]
             title.update(Text(f"{first[0]} can offer → {first[1]} wants to grow"))
             table.add_columns(Text(f"{helper_name}'s strengths"),
                               Text(f"{learner_name} wants to grow"))
