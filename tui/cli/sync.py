@@ -184,7 +184,13 @@ def cmd_sync(args: argparse.Namespace) -> int:
     else:
         stop = threading.Event()
         with _until_signal(stop) as signals:
-            report = service.sync(once=False, stop=stop, on_error=_warn,
+            def warn(message: str) -> None:
+                # a failure after the signal (a handshake timing out as the sync stops) is
+                # cut short by it, not the news: only "interrupted" is said then
+                if not signals:
+                    _warn(message)
+
+            report = service.sync(once=False, stop=stop, on_error=warn,
                                   on_synced=lambda o: _say(f"{_stamp()} {o.line()}"))
     for outcome in report.outcomes:
         if signals and outcome.error is not None:
