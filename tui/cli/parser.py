@@ -160,7 +160,8 @@ def build_parser(commands: Collection[str] | None = None) -> argparse.ArgumentPa
                    help="also say when the next check-in is, when it is not due")
 
     s = sub.add_parser("search", help="full-text search")
-    s.add_argument("query", nargs="*",  # (`-word` alone is folded in after parsing)
+    s.add_argument("query", nargs="*",  # (none: cmd_search says what to give; see
+                   # _search_words_kept for how a `-word` stays a word)
                    help="words that must all match (the last as a prefix); A OR B; -WORD "
                         "to leave out; a phrase in double quotes inside single ones: "
                         "'\"field guide\"'")

@@ -167,8 +167,8 @@ class DevicesScreen(GatewayScreen):
         return self.devices[table.cursor_row]
 
     def action_rename(self) -> None:
-        """Rename the highlighted device, if it is one of yours (the journal refuses the
-        partner's in the form, with its reason)."""
+        """Rename the highlighted device, if it is one of yours and not revoked (said at
+        once otherwise; the journal checks the name itself, in the form)."""
         d = self._highlighted()
         if d is None:
             return
