@@ -14,7 +14,8 @@ from __future__ import annotations
 import re
 import unicodedata
 
-__all__ = ["inert", "one_line", "escape_controls", "counted", "columns", "clip"]
+__all__ = ["inert", "one_line", "escape_controls", "counted", "columns", "clip", "cell",
+           "first_name"]
 
 _KEEP_MULTILINE = {"\n"}
 _CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f]")  # Unicode's Cc: C0, DEL and C1
@@ -89,3 +90,14 @@ def clip(text: str, width: int | None) -> str:
             break
         kept.append(c)
     return "".join(kept) + "…"
+
+
+def cell(text: str, width: int) -> str:
+    """`text` as a column `width` terminal columns wide: cut with "…", or padded."""
+    kept = clip(text, width)
+    return kept + " " * (width - columns(kept))
+
+
+def first_name(name: str) -> str:
+    """A person's first name, on one line ("?" for a name that is only spaces)."""
+    return one_line(name).split(" ")[0] or "?"

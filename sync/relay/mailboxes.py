@@ -40,9 +40,9 @@ _QueuedPut = tuple[Session, int, str, bytes, "asyncio.Future[None]"]
 
 #: Seconds that quiet acks queued with no put wait for a put's write round to share, unless
 #: a request has to see them first (:meth:`Mailboxes.hurry`); an ack with ``rid`` goes at
-#: once, since its sender waits for the reply (the sync engine's acks, today). A round of
-#: acks alone cost the SQLite relay about 200 us of CPU for one ack; riding a put's round,
-#: 75-115 us. At 800 envelopes a second, 4 rounds in 10 were of acks alone; gathered,
+#: once, since its sender waits for the reply (the sync engine's ack of a fetched batch).
+#: A round of acks alone cost the SQLite relay about 200 us of CPU for one ack; riding a
+#: put's round, 75-115 us. At 800 envelopes a second, 4 rounds in 10 were of acks alone; gathered,
 #: almost none, and the relay spent 0.86-0.89x the CPU per envelope (docs/performance.md).
 #: Nobody waits on a quiet ack, and an ack only frees room; no push is delayed by it.
 ACK_GATHER = 0.005

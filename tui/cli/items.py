@@ -117,10 +117,9 @@ def cmd_add(args: argparse.Namespace) -> int:
 def _cell(value: Any, width: int) -> str:
     """One column of a list: on one line, inert, `width` terminal columns wide (cut with
     "…", or padded)."""
-    from ..text import clip, columns, one_line
+    from ..text import cell, one_line
 
-    text = clip(one_line(value or ""), width)
-    return text + " " * (width - columns(text))
+    return cell(one_line(value or ""), width)
 
 
 def cmd_list(args: argparse.Namespace) -> int:

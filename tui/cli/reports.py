@@ -9,7 +9,7 @@ from typing import Any
 from comentor import model as m
 from comentor.model.errors import ValidationError
 
-from ..text import clip, columns, counted, escape_controls, one_line
+from ..text import cell, clip, columns, counted, escape_controls, one_line
 from .common import columns_left, journal_path, open_journal, out
 
 __all__ = ["HANDLERS", "cmd_status"]
@@ -143,8 +143,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         w_kind = max((len(x) for x in kinds), default=0)
         left = columns_left(8 + 2 + 10 + 2 + w_who + 2 + w_kind + 2)
         for h, name, kind in zip(page.hits, who, kinds, strict=True):
-            name += " " * (w_who - columns(name))
-            print(f"{m.short_id(h.row)}  {h.when or '':10}  {name}  {kind:{w_kind}}  "
+            print(f"{m.short_id(h.row)}  {h.when or '':10}  {cell(name, w_who)}  {kind:{w_kind}}  "
                   f"{clip(_bracketed(h).rstrip(), left)}")
         if page.more:  # a page at a time: a word in every item never lists them all
             order = "" if page.ranked else ", newest first"

@@ -23,7 +23,7 @@ from comentor.model import Journal, SkillsMatrix
 from ..modals.detail import DetailModal
 from ..modals.fields import FieldSpec, required
 from ..modals.form import FormModal
-from ..text import inert, one_line
+from ..text import first_name, inert, one_line
 from ..widgets.item_table import short
 from ..widgets.key_bar import KeyBar
 from ..widgets.title_bar import TitleBar
@@ -112,7 +112,7 @@ class SkillsScreen(GatewayScreen):
             helper_name, learner_name = one_line(helper), one_line(learner)
             # first names: the title fits a half of an 80-column screen (the columns
             # below name each one in full)
-            first = [name if name == "your partner" or not name.split() else name.split()[0]
+            first = [name if name == "your partner" else first_name(name)
                      for name in (helper_name, learner_name)]
             if first[0] == first[1]:  # two of the same first name: only the full ones tell
                 first = [helper_name, learner_name]

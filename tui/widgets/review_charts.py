@@ -16,7 +16,7 @@ from textual.app import RenderResult
 from textual.widget import Widget
 from textual.widgets import Static
 
-from ..text import one_line
+from ..text import first_name
 
 if TYPE_CHECKING:
     from comentor.model import Review
@@ -30,10 +30,6 @@ _FILLS = (("█", "dodger_blue2"), ("▒", "dark_orange"))
 _BARS = "▁▂▃▄▅▆▇█"
 TRACK_STYLES = ("dodger_blue2", "indian_red", "sea_green2", "medium_purple2", "dark_orange",
                 "cyan3", "gold3", "grey62")
-
-
-def _first(name: str) -> str:
-    return one_line(name).split(" ")[0] or "?"
 
 
 class _Chart(Static):
@@ -88,7 +84,7 @@ class QuarterBars(_Chart):
             return
         text = Text()
         high = max(max(q.counts, default=0) for q in review.wins) or 1
-        names = [_first(n) for n in review.names]
+        names = [first_name(n) for n in review.names]
         pad = max((len(n) for n in names), default=1)
         for q in review.wins:
             for k, count in enumerate(q.counts):
@@ -116,7 +112,7 @@ class TimeSplit(_Chart):
             fill, style = _FILLS[k % len(_FILLS)]
             text.append(fill * round(self.WIDTH * pct / 100), style=style)
         text.append("\n")
-        text.append(", ".join(f"{_first(n)} {p} %" for n, p in balance.shares))
+        text.append(", ".join(f"{first_name(n)} {p} %" for n, p in balance.shares))
         text.append(f"  (last {balance.checkins} check-in{'s' if balance.checkins != 1 else ''})",
                     style="dim")
         self.update(text)
