@@ -66,6 +66,7 @@ MAX_PENDING_PUSHES = 64  # live pushes waiting to be applied; beyond, drop them 
 # indexed max(rowid); a full round still runs every `poll_interval`
 _LOG_CHECK = 0.1
 _Event = tuple[str, int, bytes]
+_LINK_EVENTS = frozenset({"push", "signal", "closed"})  # queued by one connection's callbacks
 # (device, its owner's name, what it has open): a partner's presence, fresh and verified
 OnPresence = Callable[[str, str, PresenceFrame], None]
 
@@ -188,6 +189,10 @@ class RelaySync:
         if client.last_seq < since:  # the relay lost its data (or it is another relay)
             self._status("the relay holds fewer envelopes than before: fetching all it has")
             since = 0
+            # saved at once: a live session compares the relay's pushes, numbered anew
+            # from 1, with this cursor, and would otherwise ignore them as old ones
+            with ex.j.transaction():
+                ex.j.write_cursor(key[0], key[1], "0")
         items = await client.fetch(since, max_bytes=MAX_PULL_BYTES)
         for seq, data in items:
             self._receive(ex, key, seq, data)
@@ -407,11 +412,27 @@ class RelaySync:
         finally:
             self.connected = False
             if client is not None:
+                client.on_push = client.on_signal = client.on_close = None
                 await client.close()
+            _drop_link_events(queue)
             if file_identity(self.journal_path) in (None, opened):
                 j.close()
             else:
                 let_go(j)  # replaced: its log is emptied before the restored file reads it
+
+
+def _drop_link_events(queue: asyncio.Queue[_Event]) -> None:
+    """Take out what a session's relay connection queued (pushes, signals, its close), so
+    the next session never sees them: a push is numbered in a mailbox that may no longer
+    be ours after a key change, and an old close would end the new connection at once.
+    Local changes, presence and the request to stop stay, in their order."""
+    kept = []
+    while not queue.empty():
+        event = queue.get_nowait()
+        if event[0] not in _LINK_EVENTS:
+            kept.append(event)
+    for event in kept:
+        queue.put_nowait(event)
 
 
 def _call(callback: Callable[..., None] | None, *args: object) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import shutil
 import sqlite3
 import time
 from collections.abc import AsyncIterator
@@ -20,7 +21,7 @@ from comentor.model.errors import DemoJournalError
 from comentor.model.testing import paired_journals
 from comentor.sync.errors import RelayError, SyncError
 from comentor.sync.mailbox.relay_client import RelayClient
-from comentor.sync.mailbox.relay_sync import RelaySync
+from comentor.sync.mailbox.relay_sync import RelaySync, _drop_link_events
 from comentor.sync.mailbox.stream import Exchange
 from comentor.sync.relay.connection import Session
 from comentor.sync.relay.server import RelayServer
@@ -439,3 +440,65 @@ async def test_one_off_rounds_leave_the_relay_holding_nothing(
         await RelaySync(j.path, url(relay)).sync_once()
     assert goals(a) == goals(b) and len(goals(a)) == 6
     assert (await relay.health_now())["envelopes"] == 0
+
+
+async def test_after_the_relay_lost_its_data_a_live_session_takes_its_new_pushes(
+    tmp_path: Path,
+) -> None:
+    """A relay that comes back empty numbers envelopes from 1 again. The live session that
+    reconnects to it must start its cursor again too, or it ignores every push as one it
+    already has, until some later reconnection."""
+    a, b = paired_journals(tmp_path, sync=False)
+    data = tmp_path / "relay"
+    server = RelayServer(data)
+    port = await server.start("127.0.0.1", 0)
+    u = f"ws://127.0.0.1:{port}"
+    statuses: list[str] = []
+    got = asyncio.Event()
+    live_a = RelaySync(a.path, u, poll_interval=60.0)
+    live_b = RelaySync(b.path, u, poll_interval=60.0, on_status=statuses.append,
+                       on_applied=lambda t: got.set())
+    tasks = await _live(live_a, live_b)
+    try:
+        for n in range(3):  # the cursors move well past 1
+            got.clear()
+            e.add_goal(a, f"before the loss {n}")
+            live_a.notify_local_change()
+            await asyncio.wait_for(got.wait(), 5.0)
+        live_a.stop()
+        await asyncio.wait_for(tasks[0], 10)
+        await server.stop()
+        shutil.rmtree(data)  # the relay lost everything it held
+        server = RelayServer(data)
+        await server.start("127.0.0.1", port)
+        for _ in range(250):  # B reconnects after its backoff and finds the relay empty
+            if live_b.connected and any("fewer envelopes" in s for s in statuses):
+                break
+            await asyncio.sleep(0.02)
+        assert live_b.connected and any("fewer envelopes" in s for s in statuses), statuses
+        await asyncio.sleep(0.2)  # its first round done
+        got.clear()
+        e.add_goal(a, "after the loss")
+        await RelaySync(a.path, u).sync_once()  # pushed to B, numbered low again
+        await asyncio.wait_for(got.wait(), 5.0)  # B takes it live, not at a reconnection
+        check = Journal.open(b.path)
+        assert "after the loss" in goals(check)
+        check.close()
+    finally:
+        live_a.stop()
+        live_b.stop()
+        await asyncio.wait_for(asyncio.gather(*tasks), 10)
+        await server.stop()
+
+
+async def test_what_a_connection_queued_does_not_reach_the_next_session() -> None:
+    """Between two live sessions the queue keeps the local changes, presence and a stop, in
+    order, and loses the old connection's pushes, signals and close (a push numbered in a
+    mailbox left behind at a key change would be taken as the new one's)."""
+    queue: asyncio.Queue[tuple[str, int, bytes]] = asyncio.Queue()
+    for event in [("push", 7, b"old"), ("local", 0, b""), ("signal", 0, b"s"),
+                  ("presence", 0, b""), ("closed", 0, b"bye"), ("stop", 0, b"")]:
+        queue.put_nowait(event)
+    _drop_link_events(queue)
+    left = [queue.get_nowait() for _ in range(queue.qsize())]
+    assert left == [("local", 0, b""), ("presence", 0, b""), ("stop", 0, b"")]
