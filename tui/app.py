@@ -32,6 +32,8 @@ from .palette import ComentorCommands
 from .undo import UNDO_KEY, Deletions, undo_last_delete
 
 if TYPE_CHECKING:
+    from textual.notifications import SeverityLevel
+
     from comentor.model import DeviceKeys
 
     from .sync_bridge import SyncBridge
@@ -279,6 +281,16 @@ class ComentorApp(App[int]):
             self.sync_state = state
         else:
             self.call_from_thread(setattr, self, "sync_state", state)
+
+    def notify(self, message: str, *, title: str = "", severity: SeverityLevel = "information",
+               timeout: float | None = None, markup: bool = True) -> None:
+        """Textual's toast, with control characters shown escaped: a message may carry a
+        partner's name or a relay's words (a sync warning), and Textual draws a toast's
+        text as it is, escape sequences included. Markup is left as it is."""
+        from .text import escape_controls
+
+        super().notify(escape_controls(message, keep="\n"), title=escape_controls(title, keep=""),
+                       severity=severity, timeout=timeout, markup=markup)
 
     def notify_journal_changed(self, source: str = "remote") -> None:
         """Tell every open screen to reload (after a local write or the partner's operations).

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 from textual.message import Message
 
 from .messages import PartnerPresence
+from .text import first_name
 
 if TYPE_CHECKING:
     from comentor.model import Journal
@@ -148,7 +149,7 @@ class SyncBridge:
         except Exception as exc:  # noqa: BLE001 - the dashboard reports journal errors
             self._warn(f"sync not started: {exc}")
             return
-        self.partner = (state.partner or "your partner").split(" ")[0]
+        self.partner = first_name(state.partner, "your partner")
         self.last_sync, self.last_via = state.last_sync, state.last_via
         self._publish()
         if state.removed is not None:  # revoked: say so, and sync no more
@@ -193,7 +194,7 @@ class SyncBridge:
     def _arrived(self, via: str, count: int, who: str) -> None:
         """On the app's loop: screens reload at once; the notification is throttled."""
         self.app.notify_journal_changed("remote")
-        key = (via, (who or self.partner).split(" ")[0])
+        key = (via, first_name(who, self.partner))
         self._untold[key] = self._untold.get(key, 0) + count
         if self._telling is None:
             self._tell()

@@ -98,6 +98,7 @@ def cell(text: str, width: int) -> str:
     return kept + " " * (width - columns(kept))
 
 
-def first_name(name: str) -> str:
-    """A person's first name, on one line ("?" for a name that is only spaces)."""
-    return one_line(name).split(" ")[0] or "?"
+def first_name(name: str | None, fallback: str = "?") -> str:
+    """A person's first name, on one line; `fallback` where there is no name, or one that
+    starts with a space (names are stored trimmed: only a hand-made record has one)."""
+    return one_line(name).split(" ")[0] or fallback

@@ -5,23 +5,36 @@ the list; a partner's escape sequences never reach the terminal from a list scre
 
 from __future__ import annotations
 
+import datetime as dt
 import unicodedata
 from pathlib import Path
 from typing import Any
 
+import pytest
 from textual.geometry import Region
 from textual.widgets import Static
 
-from comentor.model import Journal, add_commitment, add_goal, close_item, list_items
+from comentor.model import (
+    AgendaItem,
+    EndSummary,
+    Journal,
+    add_commitment,
+    add_goal,
+    close_item,
+    list_items,
+)
 from comentor.model.testing import pair_in_process, sync_in_process
 from comentor.tui.app import ComentorApp
+from comentor.tui.cli.sync import _say, _warn
 from comentor.tui.modals.confirm import ConfirmModal
 from comentor.tui.modals.form import FormModal
 from comentor.tui.screens.asks import AsksScreen
 from comentor.tui.screens.base import line
+from comentor.tui.screens.checkin_end import summary_text
 from comentor.tui.screens.commitments import CommitmentsScreen
 from comentor.tui.screens.deleted import DeletedScreen
 from comentor.tui.screens.goals import GoalsScreen
+from comentor.tui.widgets.agenda import AgendaList
 from comentor.tui.widgets.item_table import short
 from comentor.tui.widgets.key_bar import KeyBar
 
@@ -197,3 +210,56 @@ def test_the_shared_widgets_escape_what_they_show() -> None:
     assert shown == "Due: 2027\\x1b[5m ⏎ next\n" and _controls(shown) == []
     assert line("Progress", 0).plain == "Progress: 0\n"
     assert line("Target", None).plain == "Target: —\n"
+
+
+def test_the_check_in_agenda_escapes_what_it_shows() -> None:
+    """Every text on an agenda line (whose, what, the detail, the outcome, who added it) may
+    be the partner's: each is shown escaped, on one line."""
+    item = AgendaItem(section="goals", table="goals", id="g1", text=HOSTILE,
+                      person="Ben\x1b[31m Jones", detail="due\x9b5m", covered=False,
+                      added_by="Ben\x07", new=True)
+    shown = AgendaList._line(item, None).plain
+    assert "Ben\\x1b[31m: Ship\\x1b[2J" in shown and "due\\x9b5m" in shown
+    assert "added by Ben\\x07" in shown and _controls(shown) == []
+    done = AgendaList._line(AgendaItem(section="goals", table="goals", id="g1", text="Ship",
+                                       person="Ben", detail="", covered=True),
+                            "met\x1b]0;owned\x07\nlater").plain
+    assert "→ met\\x1b]0;owned\\x07 ⏎ later" in done and _controls(done) == []
+
+
+async def test_a_toast_shows_control_characters_escaped(demo_path: Path) -> None:
+    """A toast may carry a partner's name or a relay's words (sync warnings, the devices
+    screen): every one, from any screen or thread, is shown escaped."""
+    app = ComentorApp(demo_path, now=fixed_now)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        app.notify("relay refused: \x1b]0;owned\x07", title="Sync\x9b", markup=False)
+        app.screen.notify("Revoked Ben\x1b[31m\nphone")
+        await settle(pilot, app)
+        said = list(app._notifications)[-2:]
+        assert said[0].message == "relay refused: \\x1b]0;owned\\x07"
+        assert said[0].title == "Sync\\x9b"
+        assert said[1].message == "Revoked Ben\\x1b[31m\nphone"
+        assert not any(_controls(n.message + n.title) for n in said)
+
+
+def test_the_command_lines_sync_news_is_escaped(capsys: pytest.CaptureFixture[str]) -> None:
+    """`comentor sync` prints names and relay words from the other side: escaped."""
+    _say("3 changes from Ben\x1b[31m\nthrough the relay")
+    _warn("relay refused: \x1b[2J")
+    got = capsys.readouterr()
+    assert got.out == "3 changes from Ben\\x1b[31m\nthrough the relay\n"
+    assert got.err == "comentor: relay refused: \\x1b[2J\n"
+
+
+def test_the_check_in_end_summary_escapes_what_it_shows() -> None:
+    """The summary shows both partners' texts and names (the partner may have ended the
+    check-in): each escaped."""
+    summary = EndSummary(
+        session="s", covered=1, next_at=dt.datetime(2027, 1, 3, 12, tzinfo=dt.UTC),
+        new_commitments={"Ben\x1b[31m": ["call\x1b[2J"]}, new_challenges=["dare\x9b"],
+        carried=["keep\x07"], dropped=["drop\x1b"], split={"Ben\x1b[31m": 60},
+        ended_by="Ben\x1b[31m")
+    shown = summary_text(summary, dt.UTC, "UTC").plain
+    assert "Ended by Ben\\x1b[31m" in shown and "call\\x1b[2J" in shown and "dare\\x9b" in shown
+    assert "keep\\x07" in shown and "drop\\x1b" in shown and _controls(shown) == []

@@ -7,7 +7,7 @@ import unicodedata
 from hypothesis import given
 from hypothesis import strategies as st
 
-from comentor.tui.text import escape_controls, inert, one_line
+from comentor.tui.text import escape_controls, first_name, inert, one_line
 
 
 @given(st.text())
@@ -39,3 +39,15 @@ def test_whole_documents_keep_their_layout_and_lose_their_controls(text: str) ->
 def test_documents_show_escapes_where_the_controls_were() -> None:
     assert escape_controls("a\x1b[2J\tb\r\n\x9b") == "a\\x1b[2J\tb\r\n\\x9b"
     assert escape_controls('"\x9b"', json=True) == '"\\u009b"'
+
+
+def test_first_name_is_inert_and_falls_back_to_a_whole_phrase() -> None:
+    """The fallback stands whole ("your partner", not "your"), for no name and for one that
+    yields no first word; the name is made inert before it is cut."""
+    assert first_name("Ada Lovelace") == "Ada"
+    assert first_name(None, "your partner") == "your partner"
+    assert first_name("", "Partner") == "Partner"
+    assert first_name(" Ada", "Partner") == "Partner"
+    assert first_name("Ben\x1b[31m Jones") == "Ben\\x1b[31m"
+    assert first_name("Ben\nJones") == "Ben"
+    assert first_name(None) == "?"

@@ -137,7 +137,7 @@ def cmd_devices(args: argparse.Namespace) -> int:
                  "devices": [_public(d) for d in found]})
             return 0
         if gone is not None:
-            print(gone.notice())
+            print(one_line(gone.notice()))
         for d in found:
             mark = "▶" if d["this_device"] else " "
             safety = "" if d["this_device"] else f"  safety {d['safety_number']}"

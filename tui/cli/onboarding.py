@@ -37,6 +37,8 @@ from comentor.model import (
 )
 from comentor.model.errors import ValidationError
 
+from ..text import one_line
+
 __all__ = ["interactive", "checklist_lines", "check_first_run", "first_run", "confirm_joining",
            "RECORDS_WHAT"]
 
@@ -141,10 +143,10 @@ def first_run(args: argparse.Namespace, j: Journal, ask: Ask | None = None) -> N
 
 
 def _say_onboarding(info: Onboarding) -> None:
-    who = info.partner or "your partner"
+    who = one_line(info.partner or "your partner")  # the partner's words: made inert
     box = info.checklist
     if box.confirmed:
-        print(f"The peer checklist, as {box.by or who} answered it:")
+        print(f"The peer checklist, as {one_line(box.by) or who} answered it:")
         for line in checklist_lines(box.ticked):
             print(line)
     else:
@@ -153,9 +155,11 @@ def _say_onboarding(info: Onboarding) -> None:
         for line in checklist_lines({}):
             print(line)
     if info.cadence_chosen:
-        print(f"The cadence {info.cadence_by or who} chose: {info.cadence.describe()}")
+        print(f"The cadence {one_line(info.cadence_by) or who} chose: "
+              f"{one_line(info.cadence.describe())}")
     else:
-        print(f"Cadence: {who}'s choice has not arrived; proposed {info.cadence.describe()}")
+        print(f"Cadence: {who}'s choice has not arrived; proposed "
+              f"{one_line(info.cadence.describe())}")
 
 
 def confirm_joining(args: argparse.Namespace, j: Journal, ask: Ask | None = None) -> None:

@@ -13,7 +13,7 @@ import signal
 from typing import Any
 
 from ..text import one_line
-from .sync import service_for
+from .sync import _say, service_for
 
 __all__ = ["add_parsers", "HANDLERS"]
 
@@ -158,7 +158,7 @@ def _one_round(args: argparse.Namespace, via: str, **options: Any) -> int:
     service = service_for(args, SyncOptions(allow_mass_delete=args.allow_mass_delete, **options))
     report = service.sync(only=via)
     report.raise_if_failed()
-    print("\n".join(report.lines()))
+    _say("\n".join(report.lines()))
     return 0
 
 
@@ -171,7 +171,7 @@ def cmd_sync_relay(args: argparse.Namespace) -> int:
         return _one_round(args, "relay", relay_url=args.url)
     options = SyncOptions(relay_url=args.url, allow_mass_delete=args.allow_mass_delete)
     rs = service_for(args, options).relay_session(
-        on_status=lambda text: print(text, flush=True),
+        on_status=_say,
         on_connected=lambda: print("connected to the relay", flush=True))
 
     async def live() -> None:

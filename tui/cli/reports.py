@@ -23,7 +23,7 @@ def cmd_status(args: argparse.Namespace) -> int:
             out({**st, "removed": {"at": gone.at, "by": gone.by} if gone else None})
             return 0
         if gone is not None:
-            print(gone.notice())
+            print(one_line(gone.notice()))
         nxt = m.next_checkin(j)
         print(f"Next check-in: {nxt.describe(j.today())}")
         print(f"Cadence: {st['cadence']}")

@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING, Any
 from comentor.model.errors import ComentorError
 from comentor.sync.errors import OptionError
 
+from ..text import escape_controls
+
 if TYPE_CHECKING:
     from comentor.sync import SyncOptions, SyncService, TransportOutcome
 
@@ -103,11 +105,13 @@ def add_parsers(sub: Any) -> None:
 
 
 def _say(text: str) -> None:
-    print(text, flush=True)
+    """Print a line of a sync's news: its names and a relay's words may come from the other
+    side, so control characters are shown escaped, never sent to the terminal."""
+    print(escape_controls(text, keep="\n"), flush=True)
 
 
 def _warn(text: str) -> None:
-    print(f"comentor: {text}", file=sys.stderr, flush=True)
+    print(f"comentor: {escape_controls(text, keep='')}", file=sys.stderr, flush=True)
 
 
 def _stamp() -> str:

@@ -15,7 +15,7 @@ from comentor.model import missing_baselines
 
 from ..modals.fields import field
 from ..modals.form import FormModal
-from ..text import one_line
+from ..text import first_name, one_line
 
 __all__ = ["baseline_form", "missing_baselines"]
 
@@ -40,5 +40,5 @@ def baseline_form(person: str, name: str, *, is_me: bool, session: str | None,
 
     name = one_line(name)
     note = ("Your baseline: where you stand as the partnership starts." if is_me else
-            f"{name}'s baseline, as {name.split(' ')[0]} tells it on the call.")
+            f"{name}'s baseline, as {first_name(name)} tells it on the call.")
     return FormModal(f"Baseline: {name}", fields, submit, note=note)

@@ -29,6 +29,7 @@ from comentor.model import AgendaItem, start_checkin, timer_event
 from ..app import AppAccess
 from ..messages import JournalChanged, PartnerPresence
 from ..modals.picker import KindPicker
+from ..text import first_name, one_line
 from ..widgets.agenda import AgendaList
 from ..widgets.key_bar import KeyBar
 from ..widgets.notes_area import NotesArea
@@ -167,7 +168,7 @@ class CheckinScreen(AppAccess, Screen[None]):
         partner_name = state.partner[1] if state.partner else "Partner"
         timer = self.query_one(CheckinTimer)
         if first_load:
-            timer.configure(state.minutes, (state.me[1].split(" ")[0], partner_name.split(" ")[0]))
+            timer.configure(state.minutes, (first_name(state.me[1]), first_name(partner_name)))
         people = (state.me[0], state.partner[0] if state.partner else "")
         # while both type, a reload comes with every few keys: redraw only what changed
         # (each redrawn line lays the screen out again, the cost a keystroke waits on)
@@ -188,7 +189,7 @@ class CheckinScreen(AppAccess, Screen[None]):
         if self._changed("banner", banner):
             self.query_one("#banner", Static).update(Text(banner))
             self.query_one("#banner", Static).set_class(bool(banner), "-show")
-        self.sub_title = f"Check-in · {state.me[1]} & {partner_name}"
+        self.sub_title = f"Check-in · {one_line(state.me[1])} & {one_line(partner_name)}"
         self.loads += 1
         if self._changed("keys", (status.phase, self.joined, state.first,
                                   bool(state.missing_baselines), bool(state.to_answer))):

@@ -27,6 +27,7 @@ from comentor.model import EndSummary, Journal, end_checkin, parse_when
 from comentor.model.errors import JournalError, ValidationError
 
 from ..app import AppAccess
+from ..text import one_line
 
 __all__ = ["EndStepScreen", "finish", "summary_text"]
 
@@ -176,7 +177,7 @@ def summary_text(summary: EndSummary, tz: dt.tzinfo | None = None, zone: str = "
     if tz is None:
         tz, zone = _zone(zone)
     out = Text()
-    out.append("\nEnded" + (f" by {summary.ended_by}" if summary.ended_by else "") + ". ",
+    out.append("\nEnded" + (f" by {one_line(summary.ended_by)}" if summary.ended_by else "") + ". ",
                style="bold green")
     when = summary.next_at.astimezone(tz).strftime("%a %d %b %Y %H:%M")
     out.append(f"Next check-in: {when} {zone}".rstrip() + "\n\n")
@@ -185,22 +186,22 @@ def summary_text(summary: EndSummary, tz: dt.tzinfo | None = None, zone: str = "
         if items:
             out.append(f"{title}\n", style="bold underline")
             for text in items:
-                out.append(f"    • {text}\n")
+                out.append(f"    • {one_line(text)}\n")
     out.append("New commitments\n", style="bold underline")
     if not summary.new_commitments:
         out.append("  none made in this check-in\n", style="dim")
     for person, items in summary.new_commitments.items():
-        out.append(f"  {person}\n", style="bold")
+        out.append(f"  {one_line(person)}\n", style="bold")
         for text in items:
-            out.append(f"    • {text}\n")
+            out.append(f"    • {one_line(text)}\n")
     out.append("New challenges\n", style="bold underline")
     for text in summary.new_challenges or ["none"]:
-        out.append(f"    • {text}\n", style="" if summary.new_challenges else "dim")
+        out.append(f"    • {one_line(text)}\n", style="" if summary.new_challenges else "dim")
     out.append("Time split\n", style="bold underline")
     total = sum(summary.split.values())
     if not total:
         out.append("  the timer was not used\n", style="dim")
     for person, seconds in summary.split.items():
-        out.append(f"  {person}: {_minutes(seconds)} ({round(100 * seconds / total)} %)\n"
+        out.append(f"  {one_line(person)}: {_minutes(seconds)} ({round(100 * seconds / total)} %)\n"
                    if total else "")
     return out

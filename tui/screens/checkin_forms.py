@@ -23,6 +23,7 @@ from comentor.model import (
 
 from ..modals.fields import FieldSpec, field
 from ..modals.form import FormModal
+from ..text import one_line
 
 __all__ = ["cover_form", "item_form", "FORM_KINDS"]
 
@@ -44,7 +45,8 @@ def _outcome_field(table: str) -> FieldSpec:
 def cover_form(item: AgendaItem, *, session: str, today: dt.date,
                next_due: dt.date) -> FormModal:
     """The outcome form for one agenda item; `next_due` is the proposed new due date."""
-    note = f"{item.person}: {item.text}" + (f"\n{item.detail}" if item.detail else "")
+    note = f"{one_line(item.person)}: {one_line(item.text)}" + (
+        f"\n{one_line(item.detail)}" if item.detail else "")
     table, row = item.table, item.id
     if table == "commitments":
         fields = [

@@ -33,7 +33,7 @@ from comentor.model import Journal, set_checkin_notes, write_text_state, write_t
 
 from ..app import AppAccess
 from ..data import JournalGateway
-from ..text import one_line
+from ..text import first_name, one_line
 from ..widgets.notes_area import NotesArea
 from ..widgets.shared_notes import SharedTextArea
 
@@ -158,7 +158,7 @@ class CheckinNotes(AppAccess, Horizontal):
         out.append(f"Notes added in this check-in ({len(items)})", style="bold")
         for who, text in reversed(items):
             out.append("\n✎ ")
-            out.append(f"{one_line(who).split(' ')[0]}: ", style="bold")
+            out.append(f"{first_name(who)}: ", style="bold")
             out.append(one_line(text))
         view = self.query_one("#note-items", Static)
         view.update(out)

@@ -27,7 +27,7 @@ from comentor.model import AgendaItem
 from comentor.sync import PRESENCE_TTL
 
 from ..app import AppAccess
-from ..text import one_line
+from ..text import first_name, one_line
 from ..widgets.agenda import item_key
 
 if TYPE_CHECKING:
@@ -61,7 +61,7 @@ class PresenceBoard:
         if presence.row is None or presence.table is None:
             self._seen.pop(presence.device, None)
             return
-        name = one_line(presence.name.split(" ")[0]) or "Your partner"
+        name = first_name(presence.name, "Your partner")
         self._seen[presence.device] = Seen(name, presence.session,
                                            item_key(presence.table, presence.row),
                                            time.monotonic() if now is None else now)

@@ -14,6 +14,7 @@ from textual.binding import Binding
 
 from comentor.model import when_text
 
+from ..text import one_line
 from .checkin_state import CheckinState
 
 __all__ = ["key_name", "phase_line", "banner_text", "need_live_text", "item_commands"]
@@ -37,12 +38,12 @@ def phase_line(state: CheckinState, key: Keys) -> Text:
         out.append(f"for {due}: nothing has started. Browse the agenda and prepare talking "
                    f"points; {key('start')} starts the check-in for both of you.")
     elif status.phase == "started":
-        who = "you" if status.started_by == state.me[0] else status.started_by_name
+        who = "you" if status.started_by == state.me[0] else one_line(status.started_by_name)
         out.append("In progress ", style="bold green")
         out.append(f"(planned for {due}), started by {who}.")
     else:
         out.append("Ended ", style="bold")
-        out.append(f"by {status.ended_by_name or 'your partner'}.")
+        out.append(f"by {one_line(status.ended_by_name or 'your partner')}.")
     if state.balance is not None:
         out.append(f"  Time balance, {state.balance.describe()}.", style="dim")
     return out
@@ -51,12 +52,12 @@ def phase_line(state: CheckinState, key: Keys) -> Text:
 def banner_text(state: CheckinState, joined: bool, key: Keys) -> str:
     """The partner started the check-in (join it), or the baselines still to record."""
     if state.status.started_by_partner(state.me[0]) and not joined:
-        return (f"{state.status.started_by_name} started the check-in — press "
+        return (f"{one_line(state.status.started_by_name)} started the check-in — press "
                 f"{key('join')} to join.")
     if state.first and state.missing_baselines:
         names = {state.me[0]: state.me[1], **({state.partner[0]: state.partner[1]}
                                                if state.partner else {})}
-        who = " and ".join(names.get(p, "?") for p in state.missing_baselines)
+        who = " and ".join(one_line(names.get(p, "?")) for p in state.missing_baselines)
         return (f"First check-in of the partnership: record the baselines of {who} "
                 f"(press {key('baseline')}).")
     return ""

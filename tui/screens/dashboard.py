@@ -23,7 +23,7 @@ from comentor import model
 from ..dashboard_data import DashboardData, load_sync_details
 from ..messages import DashboardLoaded, JournalChanged, SyncState
 from ..sync_bridge import SyncProgress
-from ..text import counted, one_line
+from ..text import counted, first_name, one_line
 from ..when import describe_last
 from ..widgets.drift import DriftBadge
 from ..widgets.key_bar import KeyBar
@@ -88,7 +88,7 @@ def _goal(r: dict[str, Any], names: dict[str, str]) -> Text:
 
 def _event(r: dict[str, Any]) -> Text:
     t = Text(f"{r.get('date', '')}  ", style="dim")
-    t.append(f"{one_line((r.get('person') or '').split(' ')[0])}: ", style="bold")
+    t.append(f"{first_name(r.get('person'), '')}: ", style="bold")
     t.append(one_line(r.get("text")))
     if r.get("kind") and r["kind"] != "win":
         t.append(f"  ({r['kind']})", style="dim")
@@ -248,7 +248,7 @@ class DashboardScreen(ReadingScreen):
     @staticmethod
     def _panels(data: DashboardData) -> dict[str, tuple[str, Text]]:
         """Each panel's title and text, by panel id."""
-        partner = one_line(data.partner or "Partner").split(" ")[0]
+        partner = first_name(data.partner, "Partner")
         asks = Text("Mine:\n", style="bold")
         asks.append_text(_lines(data.asks_mine, "none open", _ask))
         asks.append(f"\n{partner}'s:\n", style="bold")

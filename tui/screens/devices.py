@@ -48,7 +48,7 @@ PAIRING_HELP = (
 
 def removed_line(notice: str) -> str:
     """The app's one line for a revoked device (`notice`: ``Removal.notice()``)."""
-    return f"{notice}. To share again, pair it as a new device."
+    return f"{one_line(notice)}. To share again, pair it as a new device."
 
 
 class DevicesScreen(GatewayScreen):
@@ -103,15 +103,16 @@ class DevicesScreen(GatewayScreen):
               info: dict[str, Any]) -> None:
         self.partnership, self.devices = partnership, found
         text = Text()
+        me = one_line(info["me"])  # names, like device names, may come from the partner
         if info["partner"]:
-            who = f"{info['me']} and {info['partner']}"
+            who = f"{me} and {one_line(info['partner'])}"
         else:  # paired with one's own device only, or not at all
-            who = info["me"] if info["paired"] else f"{info['me']} (not paired yet)"
+            who = me if info["paired"] else f"{me} (not paired yet)"
         text.append(f"{who}\n", style="bold")
         if info["demo"]:
             text.append("This is a demo journal: it never syncs.\n", style="italic yellow")
         if info.get("removed"):
-            text.append(f"{info['removed']}\n", style="bold red")
+            text.append(f"{one_line(info['removed'])}\n", style="bold red")
         confirmed = partnership.get("confirmed_at")
         for key, label in CHECKS:
             ok = bool(partnership.get(key))
@@ -125,8 +126,8 @@ class DevicesScreen(GatewayScreen):
         table.clear()
         for d in found:
             state = Text("revoked", style="red") if d.get("revoked_at") else Text("trusted", style="green")
-            table.add_row("▶ this device" if d["this_device"] else "", Text(d["owner"]),
-                          Text(d.get("name") or ""),
+            table.add_row("▶ this device" if d["this_device"] else "", Text(one_line(d["owner"])),
+                          Text(one_line(d.get("name") or "")),
                           d["id"][:12], "—" if d["this_device"] else d["safety_number"], state,
                           key=d["id"])
         if 0 <= keep < table.row_count:
@@ -201,13 +202,15 @@ class DevicesScreen(GatewayScreen):
             self.notify("That device is already revoked.")
             return
 
+        name, owner = one_line(d.get("name") or d["id"]), one_line(d["owner"])
+
         def answer(yes: bool | None) -> None:
             if yes:
-                self.write(revoke_device, d["id"], message=f"Revoked {d.get('name') or d['id']}")
+                self.write(revoke_device, d["id"], message=f"Revoked {name}")
 
-        last = (f" It is {d['owner']}'s last device: they can sync with you again only by "
+        last = (f" It is {owner}'s last device: they can sync with you again only by "
                 "pairing anew.") if d.get("last_of_owner") else ""
         self.app.push_screen(ConfirmModal(
-            f"Revoke “{d.get('name')}” of {d['owner']}? Its changes will be refused from now on, "
+            f"Revoke “{name}” of {owner}? Its changes will be refused from now on, "
             f"on every paired device. Do this for a lost or stolen device.{last}",
             title="Revoke a device", yes_label="Revoke"), answer)

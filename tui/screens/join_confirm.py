@@ -28,6 +28,7 @@ from comentor.model import (
 )
 
 from ..app import AppAccess
+from ..text import one_line
 from ..widgets.cadence_fields import CadenceFields
 from ..widgets.tick_box import checklist_boxes, checklist_text
 
@@ -39,19 +40,20 @@ CONFIRM_UNTICKED = ("Not every box is ticked. Press Confirm again to record your
 
 def inviter_lines(info: Onboarding) -> tuple[str, str]:
     """What the inviter answered and chose, as plain text (the state in the text)."""
-    who = info.partner or "Your partner"
+    who = one_line(info.partner or "Your partner")  # the partner's words: made inert
     box = info.checklist
     if box.confirmed:
-        checklist = f"The peer checklist, as {box.by or who} answered it:\n{checklist_text(box.ticked)}"
+        checklist = (f"The peer checklist, as {one_line(box.by) or who} answered it:\n"
+                     f"{checklist_text(box.ticked)}")
     elif info.arrived:
         checklist = f"{who} has not answered the peer checklist."
     else:
         checklist = (f"{who}'s answers have not arrived yet (no first sync): they come at "
                      "the next sync; the partnership screen shows them.")
     if info.cadence_chosen:
-        cad = f"The cadence {info.cadence_by or who} chose: {info.cadence.describe()}"
+        cad = f"The cadence {one_line(info.cadence_by) or who} chose: {one_line(info.cadence.describe())}"
     else:
-        cad = (f"{who}'s cadence has not arrived; proposed: {info.cadence.describe()}. "
+        cad = (f"{who}'s cadence has not arrived; proposed: {one_line(info.cadence.describe())}. "
                "Keeping it writes nothing, so theirs stays when it comes.")
     return checklist, cad
 
@@ -88,7 +90,7 @@ class ConfirmPartnershipModal(AppAccess, ModalScreen[bool]):
     def compose(self) -> ComposeResult:
         checklist, cad = inviter_lines(self.info)
         with Vertical(id="confirm-dialog"):
-            yield Label(f"Your partnership with {self.info.partner or 'your partner'}",
+            yield Label(f"Your partnership with {one_line(self.info.partner or 'your partner')}",
                         classes="confirm-title", markup=False)
             with VerticalScroll(id="confirm-body"):
                 yield Static(checklist, id="confirm-theirs", markup=False)

@@ -21,7 +21,7 @@ from textual.widgets.option_list import Option
 
 from comentor.model import AgendaItem
 
-from ..text import one_line
+from ..text import first_name, one_line
 
 __all__ = ["AgendaList", "SECTION_TITLES", "item_key"]
 
@@ -128,16 +128,17 @@ class AgendaList(OptionList):
             line.append(" ✓ ", style="bold green")
         else:
             line.append(" ○ ", style="dim")
-        line.append(f"{item.person.split(' ')[0]}: ", style="bold")
-        line.append(item.text, style="dim" if item.covered else "")
+        # every text here may come from the partner's device: made inert (tui.text)
+        line.append(f"{first_name(item.person, '')}: ", style="bold")
+        line.append(one_line(item.text), style="dim" if item.covered else "")
         if item.covered:
-            line.append(f"  → {outcome or 'covered'}", style="green")
+            line.append(f"  → {one_line(outcome or 'covered')}", style="green")
         elif item.detail:
             vague = item.table == "asks" and item.detail == "no concrete outcome yet"
-            line.append(f"  — {item.detail}", style="bold yellow" if vague else "dim")
+            line.append(f"  — {one_line(item.detail)}", style="bold yellow" if vague else "dim")
         if item.new:
-            line.append("  ✦ new" + (f" · added by {item.added_by}" if item.added_by else ""),
-                        style="bold magenta")
+            by = f" · added by {one_line(item.added_by)}" if item.added_by else ""
+            line.append(f"  ✦ new{by}", style="bold magenta")
         if here:
             line.append(f"  ◂ {one_line(here)} is here", style="bold cyan")
         return line
