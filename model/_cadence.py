@@ -83,6 +83,16 @@ class Cadence(Record):
         return f"{format_every(self.every_days)} at {self.at} {self.zone}, {self.minutes} minutes"
 
 
+def _stored_time(at: object) -> str:
+    """The stored time of day, or noon for one that is not HH:MM. Every write checks it, but
+    a synced value is only checked as text: a partner's hand-made one must not stop the
+    dashboard and the check-in from opening (they read every date from it)."""
+    try:
+        return parse_time(str(at)) if at else "12:00"
+    except ValidationError:
+        return "12:00"
+
+
 def cadence(j: Journal) -> Cadence:
     """The partnership's cadence (the default proposal when none was ever set)."""
     rec = j.get("schedule", "cadence")
@@ -91,7 +101,7 @@ def cadence(j: Journal) -> Cadence:
     start = dt.date.fromisoformat(rec["start"]) if rec.get("start") else None
     modified = parse_dt(rec["modified_at"]) if rec.get("modified_at") else None
     alarm = rec.get("alarm_minutes")
-    return Cadence(rec.get("every_days") or 21, rec.get("at") or "12:00",
+    return Cadence(rec.get("every_days") or 21, _stored_time(rec.get("at")),
                    rec.get("minutes") or 30, start, zone_info(rec.get("zone")).key,
                    ALARM_DEFAULT if alarm is None else int(alarm),
                    int(rec.get("sequence") or 0), modified,

@@ -322,3 +322,19 @@ def test_a_cadence_kept_without_a_zone_says_so_until_it_is_saved(tmp_path: Path)
         assert (saved.zone, saved.zone_stored, saved.zone_note()) == ("Europe/Berlin", True, "")
         assert saved.sequence == 1
     j.close()
+
+
+def test_a_stored_time_that_is_not_hh_mm_reads_as_noon_and_opens_everything(
+    tmp_path: Path,
+) -> None:
+    """A synced time of day is only checked as text: a hand-made one (escape sequences,
+    "25:99") must not stop the dashboard and the next check-in from being read."""
+    j = Journal.create(tmp_path / "j.db", "Ada", now=FixedClock(START))
+    for bad in ("12:00\x1b[5m", "25:99", "noon"):
+        j.put("schedule", "cadence", every_days=21, at=bad, minutes=30, zone="UTC")
+        assert model.cadence(j).at == "12:00"
+        assert model.next_checkin(j).due.strftime("%H:%M") == "12:00"
+        model.dashboard(j)
+    j.put("schedule", "cadence", every_days=21, at="09:30", minutes=30, zone="UTC")
+    assert model.cadence(j).at == "09:30"
+    j.close()
