@@ -34,6 +34,7 @@ from comentor.tui.screens.checkin_end import summary_text
 from comentor.tui.screens.commitments import CommitmentsScreen
 from comentor.tui.screens.deleted import DeletedScreen
 from comentor.tui.screens.goals import GoalsScreen
+from comentor.tui.screens.pairing import JoinModal
 from comentor.tui.widgets.agenda import AgendaList
 from comentor.tui.widgets.item_table import short
 from comentor.tui.widgets.key_bar import KeyBar
@@ -263,3 +264,19 @@ def test_the_check_in_end_summary_escapes_what_it_shows() -> None:
     shown = summary_text(summary, dt.UTC, "UTC").plain
     assert "Ended by Ben\\x1b[31m" in shown and "call\\x1b[2J" in shown and "dare\\x9b" in shown
     assert "keep\\x07" in shown and "drop\\x1b" in shown and _controls(shown) == []
+
+
+async def test_the_pairing_modal_shows_a_relays_words_escaped(demo_path: Path) -> None:
+    """A pairing error may quote the relay (its refusal, its close reason): escaped."""
+    app = ComentorApp(demo_path, now=fixed_now)
+    async with app.run_test(size=SIZE) as pilot:
+        await settle(pilot, app)
+        modal = JoinModal()
+        await app.push_screen(modal)
+        await settle(pilot, app)
+        modal.error("relay closed: \x1b]0;owned\x07\x9b31m")
+        modal.status("waiting for \x1b[2J")
+        await settle(pilot, app)
+        said = str(modal.query_one("#pair-error", Static).content)
+        assert said == "relay closed: \\x1b]0;owned\\x07\\x9b31m"
+        assert str(modal.query_one("#pair-status", Static).content) == "waiting for \\x1b[2J"

@@ -34,6 +34,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Static
 
 from ..app import AppAccess
+from ..text import escape_controls
 from ..widgets.tick_box import TickBox
 from .pairing_text import COMPARE_HINT, DEVICE_BOX, app_text, who_paired
 
@@ -104,10 +105,11 @@ class _PairingModal(AppAccess, ModalScreen[bool]):
 
     # ------------------------------------------------------------------ shown state
     def status(self, text: str) -> None:
-        self.query_one("#pair-status", Static).update(text)
+        self.query_one("#pair-status", Static).update(escape_controls(text, keep="\n"))
 
     def error(self, text: str) -> None:
-        self.query_one("#pair-error", Static).update(text)
+        # a relay's refusal or close reason is its own words: shown escaped
+        self.query_one("#pair-error", Static).update(escape_controls(text, keep="\n"))
 
     def _finished(self, safety: str | None, who: str, error: str | None) -> None:
         self.running = False
