@@ -318,8 +318,10 @@ class RelaySync:
         while not self._stopping:
             self._synced = False
             try:
-                await self._session(self._queue)
+                again = await self._session(self._queue)
                 backoff = 1.0
+                if again:
+                    continue  # a new key or a restored journal: reconnect with it at once
             except (SyncError, JournalError) as exc:  # a refused change set too: retry later
                 if self._synced:  # it worked, then dropped (a burst, "too slow"): start over
                     backoff = 1.0
@@ -334,14 +336,17 @@ class RelaySync:
             backoff = min(backoff * 2, 60.0)
         self._loop = self._queue = None
 
-    async def _session(self, queue: asyncio.Queue[_Event]) -> None:
+    async def _session(self, queue: asyncio.Queue[_Event]) -> bool:
+        """One connection, until it fails, :meth:`stop` or a change that needs a new one:
+        True to reconnect at once (the partnership key changed, the journal file was
+        replaced), False to wait first."""
         j, ex, url = self._open()
         opened = file_identity(self.journal_path)  # a backup moved into place: reopen
         client: RelayClient | None = None
         try:
             await self._previous_round(j, ex, url)
             if ex.stale():
-                return  # a new key arrived on the previous mailbox: reconnect with it
+                return False  # a new key arrived on the previous mailbox: reconnect with it
             client = await self._connect(ex, url)
             missed = [False]
 
@@ -379,7 +384,7 @@ class RelaySync:
                         continue  # nothing new in the log, and no round due yet
                     kind, seq, data = "poll", 0, b""
                 if kind == "stop":
-                    return
+                    return False
                 if kind == "closed":
                     raise RelayError(data.decode() or "lost connection to the relay")
                 if kind == "presence":
@@ -401,14 +406,15 @@ class RelaySync:
                         await self._pull(ex, client, key)
                 if ex.stale():
                     self._status("the partnership key changed: reconnecting with the new one")
-                    return
+                    return True
                 if file_identity(self.journal_path) not in (None, opened):
                     self._status("the journal file was replaced (restored from a backup?): "
                                  "syncing the restored file from now on")
-                    return
+                    return True
                 await self._push(ex, client, key, quiet=True)
                 mark, last_round = log_mark(j), time.monotonic()
                 self._round_done()
+            return False  # stopped
         finally:
             self.connected = False
             if client is not None:

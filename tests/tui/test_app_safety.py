@@ -280,3 +280,22 @@ async def test_the_pairing_modal_shows_a_relays_words_escaped(demo_path: Path) -
         said = str(modal.query_one("#pair-error", Static).content)
         assert said == "relay closed: \\x1b]0;owned\\x07\\x9b31m"
         assert str(modal.query_one("#pair-status", Static).content) == "waiting for \\x1b[2J"
+
+
+async def test_a_partners_name_is_never_read_as_markup(tmp_path: Path) -> None:
+    """A name with square brackets ("Ben[/]") is shown as written in the dashboard's panel
+    titles, not parsed as markup (where "[/]" alone stopped the dashboard from opening)."""
+    ada_path, ben_path = tmp_path / "ada.db", tmp_path / "ben.db"
+    ada = Journal.create(ada_path, "Ada", now=fixed_now)
+    ben = Journal.create(ben_path, "Ben[/] [b]x", joining=True, now=fixed_now)
+    pair_in_process(ada, ben)
+    add_commitment(ben, "Send the draft")
+    sync_in_process(ada, ben)
+    ada.close()
+    ben.close()
+    app = ComentorApp(ada_path, now=fixed_now)
+    async with app.run_test(size=SIZE) as pilot:
+        await wait_for(pilot, lambda: getattr(app.screen, "loads", 0) > 0, what="dashboard")
+        await settle(pilot, app)
+        drawn = "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+        assert "Ben[/]'s open commitments (1)" in drawn

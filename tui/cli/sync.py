@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from comentor.model.errors import ComentorError
 from comentor.sync.errors import OptionError
 
-from ..text import escape_controls
+from ..text import escape_controls, one_line
 
 if TYPE_CHECKING:
     from comentor.sync import SyncOptions, SyncService, TransportOutcome
@@ -111,7 +111,7 @@ def _say(text: str) -> None:
 
 
 def _warn(text: str) -> None:
-    print(f"comentor: {escape_controls(text, keep='')}", file=sys.stderr, flush=True)
+    print(f"comentor: {one_line(text)}", file=sys.stderr, flush=True)
 
 
 def _stamp() -> str:

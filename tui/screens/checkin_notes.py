@@ -158,7 +158,7 @@ class CheckinNotes(AppAccess, Horizontal):
         out.append(f"Notes added in this check-in ({len(items)})", style="bold")
         for who, text in reversed(items):
             out.append("\n✎ ")
-            out.append(f"{first_name(who)}: ", style="bold")
+            out.append(f"{first_name(who, '')}: ", style="bold")
             out.append(one_line(text))
         view = self.query_one("#note-items", Static)
         view.update(out)

@@ -110,7 +110,7 @@ class Panel(TextPanel):
 
     def __init__(self, title: str, text: Text | None = None, *, id: str) -> None:
         super().__init__("loading…" if text is None else text, id=id)
-        self.border_title = title
+        self.border_title = Text(title)  # as written: a partner's name is not markup
 
 
 class DashboardScreen(ReadingScreen):
@@ -228,7 +228,7 @@ class DashboardScreen(ReadingScreen):
         self._show_next(self.query_one(DriftBadge), data)
         for panel_id, (panel_title, text) in self._panels(data).items():
             panel = self.query_one(f"#{panel_id}", Panel)
-            panel.border_title = panel_title
+            panel.border_title = Text(panel_title)
             panel.update(text)
         self._show_sync(self.comentor.sync_state)
         self._loaded()
