@@ -84,9 +84,10 @@ class Cadence(Record):
 
 
 def _stored_time(at: object) -> str:
-    """The stored time of day, or noon for one that is not HH:MM. Every write checks it, but
-    a synced value is only checked as text: a partner's hand-made one must not stop the
-    dashboard and the check-in from opening (they read every date from it)."""
+    """The stored time of day, or noon for one that is not HH:MM. Every write and every
+    received operation check it now, but a value stored before they did (a partner's
+    hand-made operation, taken in as text) must not stop the dashboard and the check-in
+    from opening: they read every date from it."""
     try:
         return parse_time(str(at)) if at else "12:00"
     except ValidationError:

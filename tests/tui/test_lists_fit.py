@@ -10,14 +10,17 @@ from typing import Any
 
 import pytest
 from textual.screen import Screen
+from textual.widgets import DataTable
 
 from comentor.tui.screens.asks import AsksScreen
 from comentor.tui.screens.challenges import ChallengesScreen
 from comentor.tui.screens.commitments import CommitmentsScreen
 from comentor.tui.screens.feedback import FeedbackScreen
 from comentor.tui.screens.goals import GoalsScreen
+from comentor.tui.screens.skills import SkillsScreen
 from comentor.tui.widgets.item_table import TEXT_MIN, ItemTable
 
+from .helpers import wait_for
 from .screen_harness import Harness
 from .test_screens import settle
 
@@ -64,3 +67,28 @@ async def test_the_text_widens_with_the_terminal_and_the_cursor_stays(demo_path:
         assert table.selected_id == chosen
         cells = [str(c) for c in table.get_row_at(table.cursor_row)]
         assert not any(c.endswith("…") for c in cells[:2]), cells  # whole at 160 columns
+
+
+async def test_the_skills_tables_fit_80_columns_and_widen_with_the_terminal(
+    demo_path: Path,
+) -> None:
+    """Both columns of each matrix, and the matches' five, show whole at 80 columns (a
+    long skill wraps in its cell instead of scrolling sideways); wider, they widen."""
+    app = Harness(demo_path, SkillsScreen())
+    async with app.run_test(size=(80, 24)) as pilot:
+        await settle(pilot, app)
+        await wait_for(pilot, lambda: getattr(app.screen, "matrix", None) is not None,
+                       what="skills matrix")
+        await settle(pilot, app)
+        tables = [app.screen.query_one(f"#{name}", DataTable)
+                  for name in ("matrix-0", "matrix-1", "matches")]
+        assert all(t.row_count for t in tables)
+        for table in tables:
+            assert table.max_scroll_x == 0, table.id
+        narrow = [t.virtual_size.width for t in tables]
+        assert any(t.rows[key].height > 1 for t in tables[:2] for key in t.rows)  # wrapped
+        await pilot.resize_terminal(160, 40)
+        await settle(pilot, app)
+        wide = [t.virtual_size.width for t in tables]
+        assert all(w > n for w, n in zip(wide, narrow, strict=True)), (narrow, wide)
+        assert all(t.max_scroll_x == 0 for t in tables)

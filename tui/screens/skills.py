@@ -23,8 +23,7 @@ from comentor.model import Journal, SkillsMatrix
 from ..modals.detail import DetailModal
 from ..modals.fields import FieldSpec, required
 from ..modals.form import FormModal
-from ..text import first_name, inert, one_line
-from ..widgets.item_table import short
+from ..text import columns, first_name, inert, one_line
 from ..widgets.key_bar import KeyBar
 from ..widgets.title_bar import TitleBar
 from .base import GatewayScreen, line
@@ -61,6 +60,8 @@ class SkillsScreen(GatewayScreen):
         # the skill in each cell of the two tables: (table, row, column) -> skill
         self.cells: dict[tuple[int, int, int], Skill] = {}
         self._last_table = 0  # the matrix table focused last
+        self._shown: tuple[SkillsMatrix, list[str], list[Skill]] | None = None
+        self._width = 0  # the screen width the tables were laid out for
 
     def compose(self) -> ComposeResult:
         yield TitleBar()
@@ -78,9 +79,11 @@ class SkillsScreen(GatewayScreen):
             yield DataTable(id="matches", cursor_type="row", zebra_stripes=True)
         yield KeyBar()
 
-    def on_mount(self) -> None:
-        self.query_one("#matches", DataTable).add_columns("Who can help", "Strength", "",
-                                                          "Who wants to grow", "Growth area")
+    def on_resize(self, event: events.Resize) -> None:
+        """The columns take the room there is, and a long skill wraps in its cell, so both
+        columns of each matrix show at 80 columns instead of scrolling sideways."""
+        if self._shown is not None and event.size.width != self._width:
+            self._show(*self._shown)
 
     def refresh_data(self) -> None:
         def fetch(j: Journal) -> tuple[SkillsMatrix, list[str], list[Skill]]:
@@ -96,6 +99,10 @@ class SkillsScreen(GatewayScreen):
         # a reload (after an edit, on coming back) keeps the cursor where it was
         kept = self.selected
         cursors = [self.query_one(f"#matrix-{n}", DataTable).cursor_coordinate for n in range(2)]
+        self._shown, self._width = (matrix, order, skills), self.size.width
+        # each matrix has half the screen, less its padding (2), the cells' (2 a column)
+        # and a scrollbar's (2): its two columns share the rest
+        cell = max(12, ((self.size.width or 80) // 2 - 8) // 2)
         self.matrix = matrix
         self.cells = {}
         people = order + [p for p in matrix.people if p not in order]
@@ -110,16 +117,16 @@ class SkillsScreen(GatewayScreen):
                 continue
             helper, learner = pairs[n]
             helper_name, learner_name = one_line(helper), one_line(learner)
-            # first names: the title fits a half of an 80-column screen (the columns
-            # below name each one in full)
+            # first names: the title and the column heads fit a half of an 80-column
+            # screen (the detail of a skill names its owner in full)
             first = [name if name == "your partner" else first_name(name)
                      for name in (helper_name, learner_name)]
             if first[0] == first[1]:  # two of the same first name: only the full ones tell
                 first = [helper_name, learner_name]
             title.update(Text(f"{first[0]} can offer → {first[1]} wants to grow"))
-            table.add_columns(Text(f"{helper_name}'s strengths"),
-                              Text(f"{learner_name} wants to grow"))
-            columns = [[s for s in skills if s.get("owner") == helper
+            table.add_column("Strengths", width=cell)  # whose: the title above says
+            table.add_column("Wants to grow", width=cell)
+            lists = [[s for s in skills if s.get("owner") == helper
                         and s.get("direction") == "strength"],
                        [s for s in skills if s.get("owner") == learner
                         and s.get("direction") == "grow"]]
@@ -127,21 +134,13 @@ class SkillsScreen(GatewayScreen):
                         if m.helper == helper and m.learner == learner},
                        {m.grow for m in matrix.matches
                         if m.helper == helper and m.learner == learner}]
-            for i in range(max(len(columns[0]), len(columns[1]))):
-                for c, column in enumerate(columns):
+            for i in range(max(len(lists[0]), len(lists[1]))):
+                for c, column in enumerate(lists):
                     if i < len(column):
                         self.cells[(n, i, c)] = column[i]
                 table.add_row(*(self._cell(column, i, matched[c])
-                                for c, column in enumerate(columns)))
-        matches = self.query_one("#matches", DataTable)
-        matches.clear()
-        for m in matrix.matches:
-            matches.add_row(Text(one_line(m.helper)), Text(one_line(m.strength), style="bold green"),
-                            "→", Text(one_line(m.learner)),
-                            Text(one_line(m.grow), style="bold green"))
-        if not matrix.matches:
-            matches.add_row("", Text("No matches yet: add strengths and growth areas (N).",
-                                     style="dim"), "", "", "")
+                                for c, column in enumerate(lists)), height=None)
+        self._show_matches(matrix)
         for n, at in enumerate(cursors):
             self.query_one(f"#matrix-{n}", DataTable).move_cursor(row=at.row, column=at.column)
         if self.focus_id:  # asked for: that skill, in its table, focused
@@ -150,14 +149,40 @@ class SkillsScreen(GatewayScreen):
         elif kept is not None:
             self._put_cursor(str(kept.get("id")), focus=False)
 
+    def _show_matches(self, matrix: SkillsMatrix) -> None:
+        """Whole names where the two texts keep 24 columns each, first names otherwise; the
+        texts share what is left and wrap."""
+        matches = self.query_one("#matches", DataTable)
+        matches.clear(columns=True)
+        room = (self.size.width or 80) - 4 - 2 - 5 * 2  # padding, scrollbar, cells' padding
+        people = {m.helper for m in matrix.matches} | {m.learner for m in matrix.matches}
+        names = {p: one_line(p) for p in people}
+        if (room - 1 - 2 * max((columns(n) for n in names.values()), default=0)) // 2 < 24:
+            firsts = {p: first_name(n) for p, n in names.items()}
+            if len(set(firsts.values())) == len(firsts):  # else only the whole names tell
+                names = firsts
+        widest = max((columns(n) for n in names.values()), default=0)
+        helper, learner = max(widest, len("Can help")), max(widest, len("Wants to grow"))
+        text = max(12, (room - 1 - helper - learner) // 2)
+        for label, width in (("Can help", helper), ("Strength", text), ("", 1),
+                             ("Wants to grow", learner), ("Growth area", text)):
+            matches.add_column(label, width=width)
+        for m in matrix.matches:
+            matches.add_row(Text(names[m.helper]), Text(one_line(m.strength), style="bold green"),
+                            "→", Text(names[m.learner]),
+                            Text(one_line(m.grow), style="bold green"), height=None)
+        if not matrix.matches:
+            matches.add_row("", Text("No matches yet: add strengths and growth areas (N).",
+                                     style="dim"), "", "", "", height=None)
+
     @staticmethod
     def _cell(values: list[Skill], i: int, matched: set[str]) -> Text:
         if i >= len(values):
             return Text("")
         text = str(values[i].get("text") or "")
         if text in matched:
-            return Text(f"★ {short(one_line(text), 36)}", style="bold green")
-        return Text(f"  {short(one_line(text), 36)}")
+            return Text(f"★ {one_line(text)}", style="bold green")
+        return Text(f"  {one_line(text)}")
 
     # ------------------------------------------------------------------ the skill under the cursor
     def on_descendant_focus(self, event: events.DescendantFocus) -> None:
