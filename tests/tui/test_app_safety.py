@@ -22,6 +22,7 @@ from comentor.model import (
     add_goal,
     close_item,
     list_items,
+    start_checkin,
 )
 from comentor.model.testing import pair_in_process, sync_in_process
 from comentor.tui.app import ComentorApp
@@ -30,9 +31,11 @@ from comentor.tui.modals.confirm import ConfirmModal
 from comentor.tui.modals.form import FormModal
 from comentor.tui.screens.asks import AsksScreen
 from comentor.tui.screens.base import line
+from comentor.tui.screens.checkin import CheckinScreen
 from comentor.tui.screens.checkin_end import summary_text
 from comentor.tui.screens.commitments import CommitmentsScreen
 from comentor.tui.screens.deleted import DeletedScreen
+from comentor.tui.screens.devices import DevicesScreen
 from comentor.tui.screens.goals import GoalsScreen
 from comentor.tui.screens.pairing import JoinModal
 from comentor.tui.widgets.agenda import AgendaList
@@ -299,3 +302,32 @@ async def test_a_partners_name_is_never_read_as_markup(tmp_path: Path) -> None:
         await settle(pilot, app)
         drawn = "\n".join(strip.text for strip in app.screen._compositor.render_strips())
         assert "Ben[/]'s open commitments (1)" in drawn
+
+
+@pytest.mark.parametrize("make", [CheckinScreen, DevicesScreen])
+async def test_a_partners_names_never_reach_the_terminal_from_the_check_in_or_devices(
+    tmp_path: Path, make: type[Any]
+) -> None:
+    """The partner (named with an escape sequence) started the check-in, with a commitment
+    of theirs on the agenda: the check-in's phase, banner, sub-title and agenda, and the
+    devices screen's names and table, all draw it escaped."""
+    ada_path, ben_path = tmp_path / "ada.db", tmp_path / "ben.db"
+    ada = Journal.create(ada_path, "Ada", now=fixed_now)
+    ben = Journal.create(ben_path, "Ben\x1b[31m Jones", joining=True, now=fixed_now)
+    pair_in_process(ada, ben)
+    add_commitment(ben, "Send\x1b[2J it")
+    start_checkin(ben)
+    sync_in_process(ada, ben)
+    ada.close()
+    ben.close()
+    app = Harness(ada_path, make())
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_for(pilot, lambda: getattr(app.screen, "loads", 0) > 0
+                       or bool(app.screen.query("#devices DataTable, DataTable#devices")
+                               and app.screen.query_one("#devices").row_count), what="loaded")
+        await settle(pilot, app)
+        drawn = "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+        assert "Ben\\x1b[31m" in drawn and _controls(drawn) == []
+        if make is CheckinScreen:
+            assert "Send\\x1b[2J it" in drawn
+            assert app.screen.sub_title == "Check-in · Ada & Ben\\x1b[31m Jones"
