@@ -84,10 +84,11 @@ class Cadence(Record):
 
 
 def _stored_time(at: object) -> str:
-    """The stored time of day, or noon for one that is not HH:MM. Every write and every
-    received operation check it now, but a value stored before they did (a partner's
-    hand-made operation, taken in as text) must not stop the dashboard and the check-in
-    from opening: they read every date from it."""
+    """The stored time of day, or noon for one that is not HH:MM. Every write here checks
+    it, but what arrives is taken as text (a partner's hand-made operation, or "12:٣٠" from
+    a release whose check took any script's digits): refusing it on receive would stop
+    every later operation of that device too, so the reading copes instead. It must not
+    stop the dashboard and the check-in from opening: they read every date from it."""
     try:
         return parse_time(str(at)) if at else "12:00"
     except ValidationError:

@@ -39,7 +39,6 @@ __all__ = [
 Value = str | int | bool | bytes | None
 MAX_OP_BYTES = 256 * 1024
 _ROW_ID = re.compile(r"^[a-z0-9_-]{1,64}$")
-_TIME = re.compile(r"^(?:[01][0-9]|2[0-3]):[0-5][0-9]\Z")  # as parse_time writes it
 # `<device id>.<epoch>`: epochs were counters (1-6 digits) before they were random (15)
 _REPLICA = re.compile(r"^[a-z2-7]{16}\.[0-9]{1,15}$")
 _SIG_CONTEXT = b"comentor-op-v1"
@@ -178,7 +177,7 @@ def _check_value(table: str, name: str, value: Value) -> Value:
     if value is None:
         return None
     kind = spec.kind
-    if kind in ("str", "text", "enum", "date", "datetime", "time", "ref"):
+    if kind in ("str", "text", "enum", "date", "datetime", "ref"):
         if not isinstance(value, str):
             raise ValidationError(f"{table}.{name} must be text")
         limit = LONG_TEXT_LIMIT if kind == "text" else TEXT_LIMIT
@@ -194,8 +193,6 @@ def _check_value(table: str, name: str, value: Value) -> Value:
             )
         if kind in ("date", "datetime"):
             _check_date(value, kind == "datetime")
-        if kind == "time" and not _TIME.match(value):
-            raise ValidationError(f"{table}.{name} must be a time of day, HH:MM, not {value!r}")
         if kind == "ref" and value and not _ROW_ID.match(value):
             raise ValidationError(f"{table}.{name} is not a valid id")
         return value

@@ -65,8 +65,8 @@ class Field(Record):
     """One field of a synced table (a frozen record: see _record.py).
 
     kind is one of: str (short text), text (long text; concurrent edits keep the loser as a
-    conflict), int, bool, date (YYYY-MM-DD), datetime (ISO 8601, UTC), time (a time of day,
-    HH:MM, 24 hours), bytes, ref (the id of a row of `ref`), enum (one of `choices`).
+    conflict), int, bool, date (YYYY-MM-DD), datetime (ISO 8601, UTC), bytes, ref (the id of a
+    row of `ref`), enum (one of `choices`).
     """
 
     kind: str
@@ -246,7 +246,7 @@ TABLES: dict[str, dict[str, Field]] = {
     },
     "schedule": {
         "every_days": Field("int", low=1, high=365),
-        "at": Field("time"),
+        "at": _s(False),
         "minutes": Field("int", low=5, high=600),
         "start": _D,
         # the IANA zone of whoever set the cadence: every date of the series is "at" there
