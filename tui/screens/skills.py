@@ -102,7 +102,7 @@ class SkillsScreen(GatewayScreen):
         self._shown, self._width = (matrix, order, skills), self.size.width
         # each matrix has half the screen, less its padding (2), the cells' (2 a column)
         # and a scrollbar's (2): its two columns share the rest
-        cell = max(12, ((self.size.width or 80) // 2 - 8) // 2)
+        cell = max(len("Wants to grow"), ((self.size.width or 80) // 2 - 8) // 2)
         self.matrix = matrix
         self.cells = {}
         people = order + [p for p in matrix.people if p not in order]
@@ -161,7 +161,8 @@ class SkillsScreen(GatewayScreen):
             firsts = {p: first_name(n) for p, n in names.items()}
             if len(set(firsts.values())) == len(firsts):  # else only the whole names tell
                 names = firsts
-        widest = max((columns(n) for n in names.values()), default=0)
+        # a name wider than 20 columns wraps in its cell, as a skill does
+        widest = min(20, max((columns(n) for n in names.values()), default=0))
         helper, learner = max(widest, len("Can help")), max(widest, len("Wants to grow"))
         text = max(12, (room - 1 - helper - learner) // 2)
         for label, width in (("Can help", helper), ("Strength", text), ("", 1),
